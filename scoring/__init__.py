@@ -1,0 +1,35 @@
+"""Early warning scores as data-driven charts: NEWS2, national PEWS and maternity charts.
+
+Pure: no I/O beyond reading the chart files once, no clock. See `scoring/charts/` for the
+tables and `shared/clinical/SPEC.md` for their sources.
+"""
+
+from scoring._batch import BatchScores, Columns, score_batch, score_columns
+from scoring._charts import LONDON, AgeFamily, Chart, ChartSet, completed_years, load_charts
+from scoring._engine import score, score_on_chart
+from scoring._errors import ChartError, InvalidObservation, Problem, ScoringError
+from scoring._model import Context, ObservationSet, ScoreRequest, ScoreResult, Vitals
+
+__all__ = [
+    "LONDON",
+    "AgeFamily",
+    "BatchScores",
+    "Chart",
+    "ChartError",
+    "ChartSet",
+    "Columns",
+    "Context",
+    "InvalidObservation",
+    "ObservationSet",
+    "Problem",
+    "ScoreRequest",
+    "ScoreResult",
+    "ScoringError",
+    "Vitals",
+    "completed_years",
+    "load_charts",
+    "score",
+    "score_batch",
+    "score_columns",
+    "score_on_chart",
+]

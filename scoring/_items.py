@@ -1,0 +1,321 @@
+"""Chart items, escalation and prompts: each scores one observation set and a column of them.
+
+Every class keeps its scalar rule (`score`) beside its column rule (`score_columns`), so that
+the two can be read together; tests check that they agree on every input.
+
+Column conventions (see `scoring._batch.Columns`): a numeric input is a float64 column with
+NaN where absent; a categorical input is an int16 column of codes into its vocabulary with -1
+where absent; derived `on_oxygen` is float64 with NaN unknown, 0 air, 1 oxygen. A points
+column is int16 with MISSING where the item could not be scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from scoring._bands import BandTable, round_half_up
+from scoring._model import Vitals
+
+if TYPE_CHECKING:
+    from scoring._batch import Columns
+
+MISSING = -1
+Int16Array = npt.NDArray[np.int16]
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+
+def category_key(value: object) -> str:
+    """The chart-file key of a categorical value: booleans are spelled "true"/"false"."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def derive_on_oxygen(vitals: Vitals) -> bool | None:
+    """Whether supplemental oxygen is in use: stated, or implied by the device or a level."""
+    if vitals.on_oxygen is not None:
+        return vitals.on_oxygen
+    if vitals.oxygen_device is not None:
+        return vitals.oxygen_device != "air"
+    if vitals.oxygen_flow_lpm is not None or vitals.oxygen_percent is not None:
+        return True
+    return None
+
+
+def code_points(mapping: Mapping[str, int], vocabulary: tuple[str, ...]) -> Int16Array:
+    """Points per vocabulary code (MISSING for values the chart does not take), plus one
+    trailing MISSING entry so that code -1 (absent) indexes it."""
+    return np.array([mapping.get(v, MISSING) for v in vocabulary] + [MISSING], dtype=np.int16)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A numeric input read through a band table, rounded first when the chart says so."""
+
+    input: str
+    precision: int | None
+    table: BandTable[int]
+
+    def value(self, x: float) -> int:
+        if self.precision is not None:
+            x = round_half_up(x, self.precision)
+        return self.table.lookup(x)
+
+    def values(self, x: FloatArray) -> Int16Array:
+        """Scalar-identical lookup of a column; NaN rows give an arbitrary value: mask them."""
+        if self.precision is not None:
+            rounded = np.round(x, self.precision)
+            off_grid = (rounded != x) & ~np.isnan(x)
+            if off_grid.any():
+                # Rare: values finer than the chart prints take the exact decimal path.
+                x = x.copy()
+                x[off_grid] = [round_half_up(float(v), self.precision) for v in x[off_grid]]
+        values = np.array(self.table.values, dtype=np.int16)
+        return values[self.table.segment_array(x)]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """Band table used when its conditions hold (None = any)."""
+
+    spo2_scale: int | None
+    on_oxygen: bool | None
+    lookup: Lookup
+
+
+@dataclass(frozen=True, slots=True)
+class SkipCodes:
+    """Codes recorded instead of a value (PEWS BP: NCO, U0, U4) and their points."""
+
+    input: str
+    points: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class BandsItem:
+    """A numeric parameter scored by bands, optionally by variant (NEWS2 SpO2 scales).
+
+    With variants, a set whose conditions are unknown (on_oxygen not given) is scored only
+    when every variant still possible gives the same points; otherwise it is missing.
+    """
+
+    key: str
+    input: str
+    variants: tuple[Variant, ...]
+    skip: SkipCodes | None = None
+
+    def score(self, vitals: Vitals, on_oxygen: bool | None, spo2_scale: int) -> int | None:
+        x = getattr(vitals, self.input)
+        if x is None:
+            if self.skip is not None:
+                code = getattr(vitals, self.skip.input)
+                if code is not None:
+                    return self.skip.points[code]
+            return None
+        if len(self.variants) == 1:
+            return self.variants[0].lookup.value(x)
+        result: int | None = None
+        for variant in self.variants:
+            if variant.spo2_scale is not None and variant.spo2_scale != spo2_scale:
+                continue
+            if (
+                variant.on_oxygen is not None
+                and on_oxygen is not None
+                and variant.on_oxygen != on_oxygen
+            ):
+                continue
+            points = variant.lookup.value(x)
+            if result is None:
+                result = points
+            elif result != points:
+                return None
+        return result
+
+    def score_columns(self, cols: Columns, on_oxygen: FloatArray) -> Int16Array:
+        x = cols.numeric[self.input]
+        present = ~np.isnan(x)
+        if len(self.variants) == 1:
+            points = self.variants[0].lookup.values(x)
+        else:
+            low = np.full(cols.n, np.iinfo(np.int16).max, dtype=np.int16)
+            high = np.full(cols.n, np.iinfo(np.int16).min, dtype=np.int16)
+            for variant in self.variants:
+                possible = np.ones(cols.n, dtype=np.bool_)
+                if variant.spo2_scale is not None:
+                    possible &= cols.spo2_scale == variant.spo2_scale
+                if variant.on_oxygen is not None:
+                    possible &= np.isnan(on_oxygen) | (on_oxygen == float(variant.on_oxygen))
+                p = variant.lookup.values(x)
+                low = np.where(possible, np.minimum(low, p), low)
+                high = np.where(possible, np.maximum(high, p), high)
+            points = np.where(low == high, low, MISSING).astype(np.int16)
+        points = np.where(present, points, MISSING).astype(np.int16)
+        if self.skip is not None:
+            skip = code_points(self.skip.points, cols.vocabulary(self.skip.input))
+            points = np.where(present, points, skip[cols.categorical[self.skip.input]])
+        return points
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryItem:
+    """A categorical parameter (ACVPU, respiratory distress, air or oxygen)."""
+
+    key: str
+    input: str
+    points: Mapping[str, int]
+
+    def score(self, vitals: Vitals, on_oxygen: bool | None, spo2_scale: int) -> int | None:
+        value = on_oxygen if self.input == "on_oxygen" else getattr(vitals, self.input)
+        if value is None:
+            return None
+        return self.points[category_key(value)]
+
+    def score_columns(self, cols: Columns, on_oxygen: FloatArray) -> Int16Array:
+        if self.input == "on_oxygen":
+            table = np.array([self.points["false"], self.points["true"]], dtype=np.int16)
+            known = ~np.isnan(on_oxygen)
+            return np.where(
+                known, table[np.where(known, on_oxygen, 0).astype(np.intp)], MISSING
+            ).astype(np.int16)
+        table = code_points(self.points, cols.vocabulary(self.input))
+        return table[cols.categorical[self.input]]
+
+
+@dataclass(frozen=True, slots=True)
+class SupportItem:
+    """PEWS respiratory support: device and delivery level (% or L/min), SPEC §2.5.
+
+    A device scoring the item's maximum overrides the level. Otherwise the level is scored;
+    with no level, or with no device when the level is below the maximum (the device could
+    be one that overrides), the item is missing rather than guessed.
+    """
+
+    key: str
+    device: Mapping[str, int]
+    percent: Lookup
+    flow: Lookup
+    max_points: int
+
+    def score(self, vitals: Vitals, on_oxygen: bool | None, spo2_scale: int) -> int | None:
+        device = vitals.oxygen_device
+        if device is not None and self.device[device] == self.max_points:
+            return self.max_points
+        if on_oxygen is False:
+            return 0
+        if vitals.oxygen_percent is not None:
+            level = self.percent.value(vitals.oxygen_percent)
+        elif vitals.oxygen_flow_lpm is not None:
+            level = self.flow.value(vitals.oxygen_flow_lpm)
+        else:
+            return None
+        if level == self.max_points:
+            return level
+        if device is None:
+            return None
+        return max(self.device[device], level)
+
+    def score_columns(self, cols: Columns, on_oxygen: FloatArray) -> Int16Array:
+        device_code = cols.categorical["oxygen_device"]
+        device = code_points(self.device, cols.vocabulary("oxygen_device"))[device_code]
+        pct, flow = cols.numeric["oxygen_percent"], cols.numeric["oxygen_flow_lpm"]
+        has_pct, has_flow = ~np.isnan(pct), ~np.isnan(flow)
+        level = np.where(has_pct, self.percent.values(pct), self.flow.values(flow))
+        level = np.where(has_pct | has_flow, level, MISSING)
+        by_level = np.where(
+            level == self.max_points,
+            level,
+            np.where(device_code >= 0, np.maximum(device, level), MISSING),
+        )
+        by_level = np.where(level == MISSING, MISSING, by_level)
+        result = np.where(on_oxygen == 0.0, 0, by_level)
+        result = np.where(device == self.max_points, self.max_points, result)
+        return result.astype(np.int16)
+
+
+Item = BandsItem | CategoryItem | SupportItem
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One escalation level: what the risk means for monitoring and response."""
+
+    id: str
+    rank: int
+    risk: str
+    monitoring: str
+    interval_minutes: int | None
+    response: str
+    clinical_response: str
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A categorical input that raises the level by itself (AVPU, concern, carer question)."""
+
+    input: str
+    ranks: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """Total → level, raised by a single-parameter trigger and by input triggers.
+
+    The final level is the most severe of them all (SPEC §1.4, §2.6, §3c).
+    """
+
+    levels: tuple[Level, ...]
+    total: BandTable[int]
+    single_parameter_rank: int | None
+    triggers: tuple[Trigger, ...]
+
+    def assess(self, total: int, red: bool, vitals: Vitals) -> tuple[int, list[str]]:
+        """The level's rank, and the triggers that raised it above the total's level."""
+        rank = self.total.lookup(total)
+        fired: list[tuple[int, str]] = []
+        if red and self.single_parameter_rank is not None:
+            fired.append((self.single_parameter_rank, "single-parameter"))
+        for trigger in self.triggers:
+            value = getattr(vitals, trigger.input)
+            if value is not None:
+                key = category_key(value)
+                fired.append((trigger.ranks[key], f"{trigger.input}={key}"))
+        raised = [name for r, name in fired if r > rank]
+        for r, _ in fired:
+            rank = max(rank, r)
+        return rank, raised
+
+    def assess_columns(self, total: Int16Array, red: BoolArray, cols: Columns) -> Int16Array:
+        ranks = np.array(self.total.values, dtype=np.int16)[
+            self.total.segment_array(total.astype(np.float64))
+        ]
+        if self.single_parameter_rank is not None:
+            ranks = np.where(red, np.maximum(ranks, self.single_parameter_rank), ranks)
+        for trigger in self.triggers:
+            table = code_points(trigger.ranks, cols.vocabulary(trigger.input))
+            ranks = np.maximum(ranks, table[cols.categorical[trigger.input]])
+        return ranks.astype(np.int16)
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A clinical prompt raised by one input's value (PEWS "think sepsis" by temperature)."""
+
+    id: str
+    text: str
+    lookup: Lookup
+
+    def raised(self, vitals: Vitals) -> bool:
+        x = getattr(vitals, self.lookup.input)
+        return x is not None and self.lookup.value(x) > 0
+
+    def raised_columns(self, cols: Columns) -> BoolArray:
+        x = cols.numeric[self.lookup.input]
+        return (~np.isnan(x)) & (self.lookup.values(x) > 0)

@@ -1,0 +1,136 @@
+"""The observation set, patient context and score result, as the contract defines them.
+
+The structs decode the contract's JSON strictly (CONTRACT §2–§4): unknown keys, wrong types,
+NaN and times without an offset are refused by the decoder, so a typo can never be silently
+ignored and then scored as if the value were missing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal, TypeAlias
+
+import msgspec
+
+Consciousness: TypeAlias = Literal["A", "C", "V", "P", "U"]
+OxygenDevice: TypeAlias = Literal["air", "NP", "FM", "HB", "NRB", "V", "HF", "CP", "BiP"]
+BpCode: TypeAlias = Literal["NCO", "U0", "U4"]
+RespDistress: TypeAlias = Literal["none", "mild", "moderate", "severe"]
+ConcernLevel: TypeAlias = Literal["low", "medium", "high", "emergency"]
+CarerAnswer: TypeAlias = Literal["W", "S", "B", "A", "U"]
+Cohort: TypeAlias = Literal["adult", "child", "maternity"]
+AgeBand: TypeAlias = Literal["0-11m", "1-4y", "5-12y", "13+y"]
+Source: TypeAlias = Literal["manual", "monitor", "wearable"]
+AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
+NonEmpty: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class Vitals(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One observation set's vital signs (CONTRACT §3); every key is optional on its own."""
+
+    resp_rate: float | None = None
+    spo2: float | None = None
+    on_oxygen: bool | None = None
+    oxygen_device: OxygenDevice | None = None
+    oxygen_flow_lpm: float | None = None
+    oxygen_percent: float | None = None
+    systolic_bp: float | None = None
+    diastolic_bp: float | None = None
+    bp_code: BpCode | None = None
+    heart_rate: float | None = None
+    consciousness: Consciousness | None = None
+    temperature: float | None = None
+    resp_distress: RespDistress | None = None
+    crt_seconds: float | None = None
+    concern: bool | ConcernLevel | None = None
+    carer_question: CarerAnswer | None = None
+
+
+VITAL_KEYS: tuple[str, ...] = Vitals.__struct_fields__
+NUMERIC_KEYS: tuple[str, ...] = (
+    "resp_rate",
+    "spo2",
+    "oxygen_flow_lpm",
+    "oxygen_percent",
+    "systolic_bp",
+    "diastolic_bp",
+    "heart_rate",
+    "temperature",
+    "crt_seconds",
+)
+
+
+class ObservationSet(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """An observation set as it arrives on `wards/{ward}/beds/{bed}/obs` (CONTRACT §3)."""
+
+    msg_id: NonEmpty
+    patient_id: NonEmpty
+    time: AwareDatetime
+    vitals: Vitals
+    source: Source = "manual"
+    not_recorded: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Context(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Patient context: the fields of the ADT message (CONTRACT §2) plus placement and chart.
+
+    `chart` forces a chart id (or a chart family such as `pews-nhse-2023`); otherwise the
+    cohort chooses the chart.
+    """
+
+    msg_id: str | None = None
+    time: AwareDatetime | None = None
+    event: Literal["admit", "transfer", "discharge"] | None = None
+    patient_id: str | None = None
+    cohort: Cohort | None = None
+    birth_date: date | None = None
+    age_band: AgeBand | None = None
+    spo2_scale: Literal[1, 2] = 1
+    sex: str | None = None
+    ethnicity: str | None = None
+    imd_decile: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    gestation_weeks: float | None = None
+    postnatal_days: float | None = None
+    chart: str | None = None
+    ward: str | None = None
+    bed: str | None = None
+
+
+class ScoreRequest(ObservationSet, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One line of `surveillance score`: an observation set with its `context` (CONTRACT §7)."""
+
+    context: Context
+
+
+class ScoreResult(msgspec.Struct, kw_only=True, frozen=True):
+    """A score result (CONTRACT §4), with this project's extensions after `response`.
+
+    For an incomplete set (`complete` false) `total` and `risk` cover the parameters present:
+    they are lower bounds, and `missing` names the parameters that were not scored.
+    """
+
+    patient_id: str
+    ward: str | None
+    bed: str | None
+    time: datetime
+    obs_msg_id: str
+    system: str
+    chart: str
+    total: int
+    parameters: dict[str, int]
+    risk: str
+    complete: bool
+    missing: list[str]
+    monitoring: str
+    next_obs_due: datetime | None
+    response: str
+    # Extensions (README, "Score result extensions").
+    level: str
+    clinical_response: str
+    spo2_scale: int | None
+    single_parameter_triggers: list[str]
+    triggers: list[str]
+    prompts: list[str]
+    queries: list[str]
+    not_recorded: dict[str, str]
+    chart_status: str

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+from scoring import ChartSet, load_charts
+
+
+@pytest.fixture(scope="session")
+def charts() -> ChartSet:
+    """The shipped charts."""
+    return load_charts()
