@@ -7,8 +7,17 @@ and for a column (`numpy.searchsorted`):
 
     value v falls in segment i = bisect_left(cuts, v), and scores values[i].
 
-Each gap joins the neighbouring band that scores worse (SPOT C1.4). For charts that round
-half-up first (SPEC §0.1) no rounded value can fall in a gap, so the rule is then moot.
+Charts that take the worse band (SPOT C1.4): each gap joins its worse neighbour.
+
+Charts that round half-up to a precision first (SPEC §0.1): the rounding is folded into the
+cuts, so no value is ever rounded at lookup. With step s and a band ending at grid value C,
+
+    round_half_up(v) ≤ C  ⟺  decimal(v) < C + s/2  ⟺  v < fl(C + s/2)
+
+where decimal(v) is v's shortest repr (the decimal it was written as) and fl the nearest
+float. The last step holds because a short decimal such as 38.05 is the only short decimal in
+its float's rounding interval, so repr(fl(38.05)) is "38.05" itself. `round_half_up` remains the
+reference, and a property test holds the two together.
 """
 
 from __future__ import annotations
@@ -102,15 +111,25 @@ class BandTable(Generic[T]):
     bands: tuple[Band[T], ...]
     cuts: tuple[float, ...]
     values: tuple[T, ...]
-    cuts_array: npt.NDArray[np.float64]
 
     def lookup(self, x: float) -> T:
         """The value of the segment x falls in."""
         return self.values[bisect_left(self.cuts, x)]
 
     def segment_array(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
-        """Segment index for each value of a column (NaN gives len(cuts): mask it)."""
-        return np.searchsorted(self.cuts_array, x, side="left")
+        """Segment index for each value of a column (NaN gives an arbitrary one: mask it)."""
+        return segments(self.cuts, x)
+
+
+def segments(cuts: Sequence[float], x: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """bisect_left for a column: the number of cuts below each value.
+
+    Charts have a handful of cuts, where counting comparisons beats numpy's binary search.
+    """
+    index = np.zeros(x.shape, dtype=np.intp)
+    for cut in cuts:
+        index += x > cut
+    return index
 
 
 def compile_bands(
@@ -161,6 +180,11 @@ def compile_bands(
                 raise ValueError(
                     f"{where}: between {a.describe()} and {b.describe()} lies a gap a value rounded to {step} can fall into"
                 )
+        if step is not None:
+            # Values that round to the grid value at or below the boundary go left.
+            grid = Decimal(repr(a.high)) if a.high_inclusive else Decimal(repr(a.high)) - step
+            cuts.append(math.nextafter(float(grid + step / 2), -math.inf))
+            continue
         # The boundary belongs to whichever side is printed inclusive; a gap joins the worse.
         if touching or severity(a.value) >= severity(b.value):
             cut, v_le_cut_goes_left = b.low, not b.low_inclusive
@@ -172,5 +196,4 @@ def compile_bands(
         bands=tuple(bands),
         cuts=tuple(cuts),
         values=tuple(band.value for band in bands),
-        cuts_array=np.array(cuts, dtype=np.float64),
     )

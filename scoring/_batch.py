@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from scoring._bands import Band
 from scoring._charts import LONDON, Chart, ChartSet
 from scoring._engine import build_result, chart_for, score_on_chart
 from scoring._errors import InvalidObservation
@@ -147,6 +146,7 @@ class BatchScores:
     rank: Int16Array
     red: BoolArray
     prompts: Mapping[str, BoolArray]
+    queried: BoolArray
 
     def result(self, j: int, obs: ObservationSet, ctx: Context) -> ScoreResult | InvalidObservation:
         """Row j as a full result (or its refusal, with every reason from the single path)."""
@@ -162,7 +162,7 @@ class BatchScores:
             item.key: p for item, p in zip(chart.items, column, strict=True) if p != MISSING
         }
         missing = [item.key for item, p in zip(chart.items, column, strict=True) if p == MISSING]
-        queries = check(chart, obs)[1] if chart.plausibility.query else []
+        queries = check(chart, obs)[1] if self.queried[j] else []
         prompts = [pid for pid, raised in self.prompts.items() if raised[j]]
         return build_result(
             chart,
@@ -173,15 +173,6 @@ class BatchScores:
             prompts=prompts,
             queries=queries,
         )
-
-
-def _outside(band: Band[None], x: FloatArray) -> BoolArray:
-    inside = ~np.isnan(x)
-    if band.low is not None:
-        inside &= (x >= band.low) if band.low_inclusive else (x > band.low)
-    if band.high is not None:
-        inside &= (x <= band.high) if band.high_inclusive else (x < band.high)
-    return ~np.isnan(x) & ~inside
 
 
 def _derive_on_oxygen(cols: Columns) -> FloatArray:
@@ -197,8 +188,8 @@ def _derive_on_oxygen(cols: Columns) -> FloatArray:
 def _valid(chart: Chart, cols: Columns) -> BoolArray:
     num, cat = cols.numeric, cols.categorical
     bad = cols.refused.copy()
-    for key, limits in chart.plausibility.reject.items():
-        bad |= _outside(limits, num[key])
+    for limit in chart.plausibility.reject:
+        bad |= limit.outside_array(num[limit.key])
     for lower, higher in chart.plausibility.pairs:
         bad |= num[lower] >= num[higher]  # NaN compares false
     flow, pct = ~np.isnan(num["oxygen_flow_lpm"]), ~np.isnan(num["oxygen_percent"])
@@ -220,17 +211,25 @@ def score_columns(chart: Chart, cols: Columns) -> BatchScores:
     points = np.stack([item.score_columns(cols, on_oxygen) for item in chart.items])
     present = points != MISSING
     total = np.where(present, points, 0).sum(axis=0, dtype=np.int16)
-    red = (points >= chart.single_parameter_trigger).any(axis=0)
+    red: BoolArray = np.asarray((points >= chart.single_parameter_trigger).any(axis=0))
     return BatchScores(
         chart=chart,
         valid=_valid(chart, cols),
         points=points,
         total=total,
-        complete=present.all(axis=0),
+        complete=np.asarray(present.all(axis=0)),
         rank=chart.escalation.assess_columns(total, red, cols),
         red=red,
         prompts={p.id: p.raised_columns(cols) for p in chart.prompts},
+        queried=_queried(chart, cols),
     )
+
+
+def _queried(chart: Chart, cols: Columns) -> BoolArray:
+    queried = np.zeros(cols.n, dtype=np.bool_)
+    for limit in chart.plausibility.query:
+        queried |= limit.outside_array(cols.numeric[limit.key])
+    return queried
 
 
 def score_batch(

@@ -8,7 +8,9 @@ I/O is reading the chart files, once, when a chart set is loaded.
 
 from __future__ import annotations
 
+import math
 import tomllib
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,7 +21,10 @@ from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
-from scoring._bands import Band, BandTable, compile_bands, parse_band
+import numpy as np
+import numpy.typing as npt
+
+from scoring._bands import Band, BandTable, compile_bands, parse_band, segments
 from scoring._errors import ChartError, InvalidObservation, Problem
 from scoring._items import (
     BandsItem,
@@ -34,7 +39,7 @@ from scoring._items import (
     Trigger,
     Variant,
 )
-from scoring._model import AgeBand, Context, Vitals
+from scoring._model import NUMERIC_KEYS, AgeBand, Context, Vitals
 
 LONDON = ZoneInfo("Europe/London")
 SYSTEMS = ("NEWS2", "PEWS", "MEWS")
@@ -44,11 +49,40 @@ _SELECTORS = {"spo2_scale": (1, 2), "on_oxygen": (False, True)}
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    """A plausible range for one input, compiled like a band table: outside(x) is one bisection."""
+
+    key: str
+    band: Band[None]
+    cuts: tuple[float, ...]
+    flags: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, key: str, band: Band[None]) -> Limit:
+        cuts, flags = [], [False]
+        if band.low is not None:
+            cuts.append(math.nextafter(band.low, -math.inf) if band.low_inclusive else band.low)
+            flags = [True, False]
+        if band.high is not None:
+            cuts.append(band.high if band.high_inclusive else math.nextafter(band.high, -math.inf))
+            flags.append(True)
+        return cls(key, band, tuple(cuts), tuple(flags))
+
+    def outside(self, x: float) -> bool:
+        return self.flags[bisect_left(self.cuts, x)]
+
+    def outside_array(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Per row: present and outside (NaN rows are absent, never outside)."""
+        flags = np.array(self.flags, dtype=np.bool_)
+        return flags[segments(self.cuts, x)] & ~np.isnan(x)
+
+
+@dataclass(frozen=True, slots=True)
 class Plausibility:
     """Limits a value must meet to be scored (`reject`) or to pass unflagged (`query`)."""
 
-    reject: Mapping[str, Band[None]]
-    query: Mapping[str, Band[None]]
+    reject: tuple[Limit, ...]
+    query: tuple[Limit, ...]
     pairs: tuple[tuple[str, str], ...]
 
 
@@ -317,11 +351,7 @@ def _build_chart(
             bands = spec["bands"]
         else:
             raise ValueError(f"{where}: needs 'bands'" + (" or 'by_age'" if age else ""))
-        return Lookup(
-            input_name,
-            precision if rounds else None,
-            _points_bands(bands, where, _step(rounds, precision, where)),
-        )
+        return Lookup(input_name, _points_bands(bands, where, _step(rounds, precision, where)))
 
     for key, spec in _require(raw, "items", dict, chart_id).items():
         where = f"{chart_id}: items.{key}"
@@ -330,10 +360,10 @@ def _build_chart(
             device = {k: int(v) for k, v in spec["device"].items()}
             accept("oxygen_device", device)
             percent = Lookup(
-                "oxygen_percent", None, _points_bands(spec["percent"], f"{where}.percent", None)
+                "oxygen_percent", _points_bands(spec["percent"], f"{where}.percent", None)
             )
             flow = Lookup(
-                "oxygen_flow_lpm", None, _points_bands(spec["flow_lpm"], f"{where}.flow_lpm", None)
+                "oxygen_flow_lpm", _points_bands(spec["flow_lpm"], f"{where}.flow_lpm", None)
             )
             top = max([*device.values(), *percent.table.values, *flow.table.values])
             items.append(SupportItem(key, device, percent, flow, top))
@@ -379,7 +409,9 @@ def _build_chart(
             rank=rank,
             risk=lv["risk"],
             monitoring=lv["monitoring"],
-            interval_minutes=lv.get("interval_minutes"),
+            interval=None
+            if lv.get("interval_minutes") is None
+            else timedelta(minutes=lv["interval_minutes"]),
             response=lv["response"],
             clinical_response=lv["clinical_response"],
         )
@@ -446,12 +478,10 @@ def _prompt(raw: Mapping[str, Any], chart_id: str, rounds: bool) -> Prompt:
     bands = [parse_band(b, "prompt", where) for b in raw["bands"]]
     if any(not isinstance(b.value, bool) for b in bands):
         raise ValueError(f"{where}: 'prompt' must be true or false")
-    table = compile_bands([_with_value(b, int(b.value)) for b in bands], float, where)
-    return Prompt(
-        raw["id"],
-        raw["text"],
-        Lookup(raw["input"], raw.get("precision") if rounds else None, table),
-    )
+    precision = raw.get("precision")
+    step = _step(rounds, precision, where) if precision is not None else None
+    table = compile_bands([_with_value(b, int(b.value)) for b in bands], float, where, step)
+    return Prompt(raw["id"], raw["text"], Lookup(raw["input"], table))
 
 
 def _with_value(band: Band[Any], value: int) -> Band[int]:
@@ -475,21 +505,19 @@ def _check_variants(variants: list[Mapping[str, Any]], where: str) -> None:
 
 
 def _plausibility(raw: Mapping[str, Any], system: str) -> Plausibility:
-    def ranges(section: str) -> dict[str, Band[None]]:
+    def ranges(section: str) -> tuple[Limit, ...]:
         table = {k: v for k, v in raw.get(section, {}).items() if k not in SYSTEMS}
         table.update(raw.get(section, {}).get(system, {}))
-        return {
-            k: parse_band({**v, "value": None}, "value", f"plausibility.{section}.{k}")
+        unknown = set(table) - set(NUMERIC_KEYS)
+        if unknown:
+            raise ValueError(f"plausibility.{section}: unknown input(s) {sorted(unknown)}")
+        return tuple(
+            Limit.of(k, parse_band({**v, "value": None}, "value", f"plausibility.{section}.{k}"))
             for k, v in table.items()
-        }
+        )
 
     return Plausibility(
         reject=ranges("reject"),
         query=ranges("query"),
         pairs=tuple((p["lower"], p["higher"]) for p in raw.get("pairs", [])),
     )
-
-
-def interval(level: Level) -> timedelta | None:
-    """The time to the next observation set due at this level, if the chart sets one."""
-    return None if level.interval_minutes is None else timedelta(minutes=level.interval_minutes)

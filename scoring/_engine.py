@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from scoring._charts import LONDON, Chart, ChartSet, interval
+from scoring._charts import LONDON, Chart, ChartSet
 from scoring._errors import InvalidObservation, Problem
 from scoring._items import derive_on_oxygen
 from scoring._model import Context, ObservationSet, ScoreResult
@@ -87,7 +87,6 @@ def build_result(
     red = [key for key, points in parameters.items() if points >= chart.single_parameter_trigger]
     rank, triggers = chart.escalation.assess(total, bool(red), obs.vitals)
     level = chart.level(rank)
-    step = interval(level)
     return ScoreResult(
         patient_id=obs.patient_id,
         ward=context.ward,
@@ -102,7 +101,7 @@ def build_result(
         complete=not missing,
         missing=missing,
         monitoring=level.monitoring,
-        next_obs_due=None if step is None else obs.time + step,
+        next_obs_due=None if level.interval is None else obs.time + level.interval,
         response=level.response,
         level=level.id,
         clinical_response=level.clinical_response,

@@ -11,14 +11,16 @@ column is int16 with MISSING where the item could not be scored.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from scoring._bands import BandTable, round_half_up
+from scoring._bands import BandTable
 from scoring._model import Vitals
 
 if TYPE_CHECKING:
@@ -30,13 +32,11 @@ BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
 
-def category_key(value: object) -> str:
+def category_key(value: str | bool) -> str:
     """The chart-file key of a categorical value: booleans are spelled "true"/"false"."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
+    if isinstance(value, str):
+        return value
+    return "true" if value else "false"
 
 
 def derive_on_oxygen(vitals: Vitals) -> bool | None:
@@ -58,26 +58,16 @@ def code_points(mapping: Mapping[str, int], vocabulary: tuple[str, ...]) -> Int1
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """A numeric input read through a band table, rounded first when the chart says so."""
+    """A numeric input read through a band table (which already folds in any rounding)."""
 
     input: str
-    precision: int | None
     table: BandTable[int]
 
     def value(self, x: float) -> int:
-        if self.precision is not None:
-            x = round_half_up(x, self.precision)
         return self.table.lookup(x)
 
     def values(self, x: FloatArray) -> Int16Array:
-        """Scalar-identical lookup of a column; NaN rows give an arbitrary value: mask them."""
-        if self.precision is not None:
-            rounded = np.round(x, self.precision)
-            off_grid = (rounded != x) & ~np.isnan(x)
-            if off_grid.any():
-                # Rare: values finer than the chart prints take the exact decimal path.
-                x = x.copy()
-                x[off_grid] = [round_half_up(float(v), self.precision) for v in x[off_grid]]
+        """The same lookup for a column; NaN rows give an arbitrary value: mask them."""
         values = np.array(self.table.values, dtype=np.int16)
         return values[self.table.segment_array(x)]
 
@@ -121,7 +111,8 @@ class BandsItem:
                     return self.skip.points[code]
             return None
         if len(self.variants) == 1:
-            return self.variants[0].lookup.value(x)
+            table = self.variants[0].lookup.table
+            return table.values[bisect_left(table.cuts, x)]
         result: int | None = None
         for variant in self.variants:
             if variant.spo2_scale is not None and variant.spo2_scale != spo2_scale:
@@ -251,7 +242,7 @@ class Level:
     rank: int
     risk: str
     monitoring: str
-    interval_minutes: int | None
+    interval: timedelta | None
     response: str
     clinical_response: str
 
@@ -278,18 +269,19 @@ class Escalation:
 
     def assess(self, total: int, red: bool, vitals: Vitals) -> tuple[int, list[str]]:
         """The level's rank, and the triggers that raised it above the total's level."""
-        rank = self.total.lookup(total)
-        fired: list[tuple[int, str]] = []
-        if red and self.single_parameter_rank is not None:
-            fired.append((self.single_parameter_rank, "single-parameter"))
+        base = rank = self.total.values[bisect_left(self.total.cuts, total)]
+        raised: list[str] = []
+        if red and self.single_parameter_rank is not None and self.single_parameter_rank > base:
+            rank = self.single_parameter_rank
+            raised.append("single-parameter")
         for trigger in self.triggers:
             value = getattr(vitals, trigger.input)
             if value is not None:
                 key = category_key(value)
-                fired.append((trigger.ranks[key], f"{trigger.input}={key}"))
-        raised = [name for r, name in fired if r > rank]
-        for r, _ in fired:
-            rank = max(rank, r)
+                r = trigger.ranks[key]
+                if r > base:
+                    raised.append(f"{trigger.input}={key}")
+                    rank = max(rank, r)
         return rank, raised
 
     def assess_columns(self, total: Int16Array, red: BoolArray, cols: Columns) -> Int16Array:

@@ -37,9 +37,9 @@ def check(chart: Chart, obs: ObservationSet) -> tuple[list[Problem], list[str]]:
                 )
             )
     plausibility = chart.plausibility
-    for key, limits in plausibility.reject.items():
-        x = getattr(vitals, key)
-        if x is not None and not limits.contains(x):
+    for limit in plausibility.reject:
+        key, x = limit.key, getattr(vitals, limit.key)
+        if x is not None and limit.outside(x):
             hint = (
                 " (0 means not measured: leave the key out, or name it in not_recorded)"
                 if x == 0
@@ -49,7 +49,7 @@ def check(chart: Chart, obs: ObservationSet) -> tuple[list[Problem], list[str]]:
                 Problem(
                     key,
                     "implausible",
-                    f"{key} {number(x)} is implausible: it must be {limits.describe()}{hint}",
+                    f"{key} {number(x)} is implausible: it must be {limit.band.describe()}{hint}",
                 )
             )
     for lower, higher in plausibility.pairs:
@@ -74,16 +74,19 @@ def check(chart: Chart, obs: ObservationSet) -> tuple[list[Problem], list[str]]:
                 )
             )
     queries = [
-        f"{key} {number(x)} is outside {limits.describe()}: confirm the reading"
-        for key, limits in plausibility.query.items()
-        if (x := getattr(vitals, key)) is not None and not limits.contains(x)
+        f"{limit.key} {number(x)} is outside {limit.band.describe()}: confirm the reading"
+        for limit in plausibility.query
+        if (x := getattr(vitals, limit.key)) is not None and limit.outside(x)
     ]
     return problems, queries
 
 
 def _contradictions(v: Vitals) -> list[Problem]:
+    flow, percent, device = v.oxygen_flow_lpm, v.oxygen_percent, v.oxygen_device
+    if flow is None and percent is None and device is None and v.bp_code is None:
+        return []  # the common case: nothing that could contradict
     problems = []
-    if v.oxygen_flow_lpm is not None and v.oxygen_percent is not None:
+    if flow is not None and percent is not None:
         problems.append(
             Problem(
                 "oxygen_percent",
@@ -91,12 +94,12 @@ def _contradictions(v: Vitals) -> list[Problem]:
                 "give the oxygen level as oxygen_flow_lpm or oxygen_percent, not both",
             )
         )
-    level_given = v.oxygen_flow_lpm is not None or v.oxygen_percent is not None
-    if v.oxygen_device == "air" and (v.on_oxygen or level_given):
+    level_given = flow is not None or percent is not None
+    if device == "air" and (v.on_oxygen or level_given):
         problems.append(
             Problem("oxygen_device", "contradictory", "oxygen_device is air but oxygen is in use")
         )
-    if v.on_oxygen is False and (level_given or v.oxygen_device not in (None, "air")):
+    if v.on_oxygen is False and (level_given or device not in (None, "air")):
         problems.append(
             Problem(
                 "on_oxygen",

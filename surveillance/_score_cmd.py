@@ -40,7 +40,7 @@ def score_lines(lines: Iterable[bytes], charts: ChartSet, out: BinaryIO, err: Te
             if error is not None:
                 err.write(f"line {number}: {error}\n")
                 bad += 1
-            elif result is not None:
+            elif isinstance(result, ScoreResult):
                 out.write(encode(result) + b"\n")
     return bad
 
