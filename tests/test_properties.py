@@ -1,0 +1,163 @@
+"""Invariants of the scoring core, checked over generated inputs (Hypothesis)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from scoring import ChartSet, Context, InvalidObservation, ObservationSet, score, score_batch
+from scoring._bands import BandTable, round_half_up
+from scoring._items import BandsItem, SupportItem
+from tests.factories import make_ctx, make_obs
+from tests.strategies import contexts, numbers, observations, plausible_vitals
+
+CHART_IDS = [
+    "news2",
+    "meows-send",
+    "mews-subbe-2001",
+    "pews-nhse-2023-0-11m",
+    "pews-nhse-2023-1-4y",
+    "pews-nhse-2023-5-12y",
+    "pews-nhse-2023-13+y",
+]
+
+
+def _tables(charts: ChartSet) -> list[tuple[str, BandTable[int], bool]]:
+    """Every points table of every chart: (name, table, rounds)."""
+    out = []
+    for chart_id in CHART_IDS:
+        chart = charts.charts[chart_id]
+        for item in chart.items:
+            if isinstance(item, BandsItem):
+                for i, v in enumerate(item.variants):
+                    out.append((f"{chart_id}.{item.key}[{i}]", v.lookup.table, chart.rounds))
+            elif isinstance(item, SupportItem):
+                out.append((f"{chart_id}.{item.key}.percent", item.percent.table, False))
+                out.append((f"{chart_id}.{item.key}.flow", item.flow.table, False))
+    return out
+
+
+def _reference(table: BandTable[int], x: float, precision: int | None) -> int:
+    """The printed-band reading: round (if the chart rounds), find the band; in a gap, the worse."""
+    if precision is not None:
+        x = round_half_up(x, precision)
+    bands = table.bands
+    for i, band in enumerate(bands):
+        if band.contains(x):
+            return band.value
+        if i + 1 < len(bands) and band.high is not None and band.high <= x:
+            nxt = bands[i + 1]
+            if nxt.low is not None and x <= nxt.low and not nxt.contains(x):
+                return max(band.value, nxt.value)
+    raise AssertionError(f"{x} has no band")
+
+
+@settings(max_examples=300)
+@given(data=st.data())
+def test_lookup_equals_printed_bands_read_by_the_spec_rule(charts, data):
+    name, table, rounds = data.draw(st.sampled_from(_tables(charts)), label="table")
+    precision = None
+    if rounds:
+        precision = 1 if "temperature" in name else 0
+    x = data.draw(
+        st.one_of(
+            numbers(-5, 300),
+            # exact half-way points and their neighbours, where rounding bites
+            st.integers(0, 4000).map(lambda k: k / 10 + 0.05),
+            st.integers(0, 400).map(lambda k: k + 0.5),
+            st.sampled_from(table.cuts),
+            # values just either side of every cut, in hundredths and as raw floats
+            st.tuples(st.sampled_from(table.cuts), st.integers(-100, 100)).map(
+                lambda ck: round(ck[0]) + ck[1] / 100
+            ),
+            st.sampled_from(table.cuts).flatmap(lambda c: st.floats(c - 1, c + 1)),
+        ),
+        label="x",
+    )
+    assert table.lookup(x) == _reference(table, x, precision), name
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "rounded"),
+    [
+        (35.05, 1, 35.1),
+        (36.04, 1, 36.0),
+        (38.05, 1, 38.1),
+        (38.0, 1, 38.0),
+        (110.5, 0, 111.0),
+        (24.5, 0, 25.0),
+        (24.49, 0, 24.0),
+    ],
+)
+def test_round_half_up_is_decimal_not_binary(value, precision, rounded):
+    assert round_half_up(value, precision) == rounded
+
+
+@given(obs=observations(plausible=True), ctx=contexts())
+def test_total_is_the_sum_of_parameter_points(charts, obs, ctx):
+    try:
+        result = score(obs, ctx, charts)
+    except InvalidObservation:
+        return
+    assert result.total == sum(result.parameters.values())
+    chart_keys = set(charts.charts[result.chart].item_keys)
+    assert set(result.parameters) | set(result.missing) == chart_keys
+    assert not set(result.parameters) & set(result.missing)
+    assert result.complete == (not result.missing)
+
+
+@settings(max_examples=300)
+@given(data=st.data())
+def test_points_never_fall_as_a_value_moves_away_from_normal(charts, data):
+    name, table, _ = data.draw(st.sampled_from(_tables(charts)), label="table")
+    normal = [b for b in table.bands if b.value == 0]
+    low = min(b.low if b.low is not None else float("-inf") for b in normal)
+    high = max(b.high if b.high is not None else float("inf") for b in normal)
+    x = data.draw(numbers(-5, 300), label="x")
+    y = data.draw(numbers(-5, 300), label="y")
+    x, y = sorted((x, y))
+    if x >= high:  # both above normal: y is further away
+        assert table.lookup(y) >= table.lookup(x), name
+    if y <= low:  # both below normal: x is further away
+        assert table.lookup(x) >= table.lookup(y), name
+
+
+def _outcome(obs: ObservationSet, ctx: Context, charts: ChartSet) -> object:
+    try:
+        return score(obs, ctx, charts)
+    except InvalidObservation as exc:
+        return ("refused", str(exc))
+
+
+@settings(max_examples=200)
+@given(pairs=st.lists(st.tuples(observations(), contexts()), min_size=1, max_size=40))
+@example(pairs=[(make_obs({"temperature": 35.05, "resp_rate": 24.5}), make_ctx(cohort="adult"))])
+def test_batch_path_equals_single_path(charts, pairs):
+    batch = score_batch(pairs, charts)
+    assert len(batch) == len(pairs)
+    for (obs, ctx), got in zip(pairs, batch, strict=True):
+        want = _outcome(obs, ctx, charts)
+        if isinstance(got, InvalidObservation):
+            assert want == ("refused", str(got))
+        else:
+            assert got == want
+
+
+@given(v=plausible_vitals(), ctx=contexts())
+def test_scoring_is_deterministic_and_leaves_input_unchanged(charts, v, ctx):
+    obs = make_obs(dict(v))
+    first = _outcome(obs, ctx, charts)
+    assert _outcome(obs, ctx, charts) == first
+    assert obs == make_obs(dict(v))
+
+
+def test_lookup_uses_one_bisection(charts):
+    # The single path reads a table exactly as bisect_left over its cuts does.
+    item = charts.charts["news2"].items[0]
+    assert isinstance(item, BandsItem)
+    table = item.variants[0].lookup.table
+    for x in (8.0, 8.49, 8.5, 20.4999, 20.5):
+        assert table.lookup(x) == table.values[bisect_left(table.cuts, x)]
