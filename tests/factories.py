@@ -10,6 +10,17 @@ from scoring import Context, ObservationSet
 
 DEFAULT_TIME = "2026-11-22T09:30:00Z"
 
+CHART_IDS = (
+    "news2",
+    "meows-send",
+    "mews-subbe-2001",
+    "pews-nhse-2023-0-11m",
+    "pews-nhse-2023-1-4y",
+    "pews-nhse-2023-5-12y",
+    "pews-nhse-2023-13+y",
+)
+"""Every chart shipped."""
+
 
 def make_obs(
     vitals: dict[str, Any] | None = None,

@@ -8,21 +8,13 @@ from pathlib import Path
 import pytest
 
 from scoring import ChartError, load_charts, score
-from tests.factories import NEWS2_NORMAL, make_ctx, make_obs
+from tests.factories import CHART_IDS, NEWS2_NORMAL, make_ctx, make_obs
 
 NEWS2 = (resources.files("scoring") / "charts" / "news2.toml").read_text(encoding="utf-8")
 
 
 def test_shipped_charts_carry_id_source_and_status(charts):
-    assert set(charts.charts) == {
-        "news2",
-        "meows-send",
-        "mews-subbe-2001",
-        "pews-nhse-2023-0-11m",
-        "pews-nhse-2023-1-4y",
-        "pews-nhse-2023-5-12y",
-        "pews-nhse-2023-13+y",
-    }
+    assert set(charts.charts) == set(CHART_IDS)
     for chart in charts.charts.values():
         assert chart.source
         assert chart.spec.startswith("SPEC §")

@@ -11,18 +11,8 @@ from hypothesis import strategies as st
 from scoring import ChartSet, Context, InvalidObservation, ObservationSet, score, score_batch
 from scoring._bands import BandTable, round_half_up
 from scoring._items import BandsItem, SupportItem
-from tests.factories import make_ctx, make_obs
+from tests.factories import CHART_IDS, make_ctx, make_obs
 from tests.strategies import contexts, numbers, observations, plausible_vitals
-
-CHART_IDS = [
-    "news2",
-    "meows-send",
-    "mews-subbe-2001",
-    "pews-nhse-2023-0-11m",
-    "pews-nhse-2023-1-4y",
-    "pews-nhse-2023-5-12y",
-    "pews-nhse-2023-13+y",
-]
 
 
 def _tables(charts: ChartSet) -> list[tuple[str, BandTable[int], bool]]:
