@@ -242,7 +242,7 @@ def load_charts(extra: Iterable[Path] = ()) -> ChartSet:
             parsed[key] = (where, tomllib.loads(data.decode("utf-8")))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ChartError(where, f"not valid TOML: {exc}") from exc
-    plaus_where, plaus_raw = parsed.pop("plausibility.toml")
+    _, plaus_raw = parsed.pop("plausibility.toml")
     cohorts_where, cohorts_raw = parsed.pop("cohorts.toml")
     charts: dict[str, Chart] = {}
     families: dict[str, AgeFamily] = {}
@@ -264,7 +264,6 @@ def load_charts(extra: Iterable[Path] = ()) -> ChartSet:
             target not in charts and target not in families
         ):
             raise ChartError(cohorts_where, f"{cohort} = {target!r}: unknown cohort or chart")
-    del plaus_where
     return ChartSet(charts=charts, families=families, cohorts=dict(cohorts_raw))
 
 
