@@ -8,6 +8,7 @@ from pathlib import Path
 
 from scoring import ChartError, load_charts
 from surveillance._score_cmd import score_lines
+from surveillance._sim_cmd import add_replay, add_simulate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         help="extra chart file or folder of chart files (repeatable); replaces shipped charts of the same id",
     )
     score.set_defaults(run=_score)
+    add_simulate(commands)
+    add_replay(commands)
     return parser
 
 
