@@ -520,10 +520,11 @@ class _Stay:
 
     def _next_set(self, t: float, interval: float) -> float:
         rng, config = self.rng, self.bed.config
-        local = datetime.fromtimestamp(t, LONDON)
+        on_time = t + interval
+        local = datetime.fromtimestamp(on_time, LONDON)
         night = local.hour >= 22 or local.hour < 7
         loads = self.bed.loads
-        load = loads[min(len(loads) - 1, int((t - config.start) // (12 * HOUR)))]
+        load = loads[min(len(loads) - 1, int((on_time - config.start) // (12 * HOUR)))]
         minutes = interval / _MIN
         late = rng.lognormal(math.log(4 + 0.08 * minutes), 0.7) * load * (1.6 if night else 1.0)
         if rng.random() < 0.1:
@@ -545,8 +546,8 @@ class _Stay:
         new = step
         if spo2 < low and step < top:
             new = top if self.ladder == "copd" and step == 0 else step + 1
-        elif spo2 > high and step > 0:
-            new = step - 1
+        elif spo2 > high and step > 0 and t - self.o2_changes[-1][0] >= 2 * HOUR:
+            new = step - 1  # wean, once the current step has held for a couple of hours
         if new != step:
             self.o2_changes.append((t + _MIN, new))
 
