@@ -4,6 +4,8 @@ import pytest
 
 from scoring import ChartSet, load_charts
 
+pytest_plugins = ["tests.mqtt_broker"]
+
 
 @pytest.fixture(scope="session")
 def charts() -> ChartSet:

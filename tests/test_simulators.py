@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 import statistics
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
