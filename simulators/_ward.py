@@ -168,6 +168,7 @@ _LADDERS: dict[str, tuple[_O2, ...]] = {
     "copd": (_AIR, ("V", None, 24.0, 2.5), ("V", None, 28.0, 4.0), ("FM", 6.0, None, 11.0)),
     "child": (_AIR, ("NP", 1.0, None, 3.5), ("NP", 2.0, None, 5.5), ("HF", 8.0, None, 8.0)),
 }
+_SUPPORT = frozenset({"on_oxygen", "oxygen_device", "oxygen_flow_lpm", "oxygen_percent"})
 _TARGETS = {"adult": (94, 96), "copd": (88, 92), "child": (92, 96)}  # step up below, down above
 
 
@@ -430,7 +431,8 @@ class _Stay:
         not_recorded: dict[str, str] = {}
         refused = rng.random() < 0.015
         if refused:
-            not_recorded = dict.fromkeys(vitals, "refused")
+            measured = [k for k in vitals if k not in _SUPPORT]
+            not_recorded = dict.fromkeys(measured, "refused")
             vitals = {}
         elif rng.random() < 0.05:  # a partial set, with its reason
             keys = [("systolic_bp", "diastolic_bp"), ("temperature",), ("resp_rate",)]
@@ -531,7 +533,7 @@ class _Stay:
             late = -rng.uniform(0, 0.08 * minutes)  # done early, with the round
         due = t + interval + late * _MIN * config.lateness
         if config.lateness > 0:  # concern: a nurse who sees the patient worsening checks early
-            look = t + rng.exponential(60) * _MIN
+            look = t + (15 + rng.exponential(60)) * _MIN
             while look < due:
                 if self.course.at(look) > 0.45 and rng.random() < 0.5:
                     return look
