@@ -50,7 +50,10 @@ def _open(path: Path, mode: Literal["rb", "wb"]) -> Iterator[IO[bytes]]:
         with path.open(mode) as plain:
             yield plain
         return
-    with path.open(mode) as raw, gzip.GzipFile(filename="", mode=mode, fileobj=raw, mtime=0) as gz:
+    with (
+        path.open(mode) as raw,
+        gzip.GzipFile(filename="", mode=mode, fileobj=raw, compresslevel=6, mtime=0) as gz,
+    ):
         yield gz  # type: ignore[misc]  # GzipFile is a binary file object
 
 
