@@ -152,7 +152,7 @@ class Course:
     A logistic rise from `onset` over `rise` seconds (10 % to 90 % of `peak`); or, when
     `initial` is set, an illness already under treatment that decays from `initial` at
     admission. Treatment at `treated_at` turns the course: from there severity halves every
-    `half_life` seconds.
+    `half_life` seconds. `treated_at = inf` records a response that did not turn it.
     """
 
     start: float
@@ -169,7 +169,7 @@ class Course:
         if self.initial > 0:
             return self.initial * np.exp2(-(t - self.start) / self.half_life)
         s = self._rising(t)
-        if self.treated_at is not None:
+        if self.treated_at is not None and math.isfinite(self.treated_at):
             turned = self._rising(np.array([self.treated_at]))[0]
             after = t > self.treated_at
             s = np.where(after, turned * np.exp2(-(t - self.treated_at) / self.half_life), s)
