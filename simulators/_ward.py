@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -106,9 +107,10 @@ class SimConfig:
             problems.append("--fhir-share and --hl7-share add up to more than 1")
         if self.lateness < 0:
             problems.append("--lateness must not be negative")
-        unknown = set(self.ward_kinds) - set(WARD_MIX)
+        unknown = [kind for kind in self.ward_kinds if kind not in WARD_MIX]
         if unknown or not self.ward_kinds:
-            problems.append(f"ward kinds must be among {', '.join(WARD_MIX)}")
+            named = f"unknown ward kind {unknown[0]!r}; " if unknown else "no ward kind; "
+            problems.append(f"{named}known: {', '.join(WARD_MIX)}")
         if self.scenario is not None and self.scenario not in SCENARIOS:
             problems.append(f"unknown scenario {self.scenario!r}; known: {', '.join(SCENARIOS)}")
         if problems:
@@ -554,12 +556,8 @@ class _Stay:
             self.o2_changes.append((t + _MIN, new))
 
     def _o2_step(self, t: float) -> int:
-        step = 0
-        for time, value in self.o2_changes:
-            if time > t:
-                break
-            step = value
-        return step
+        """The oxygen ladder step in force at `t` (`o2_changes` is in time order)."""
+        return self.o2_changes[max(0, bisect_right(self.o2_changes, (t, math.inf)) - 1)][1]
 
     # -- devices, labs, outcomes ----------------------------------------------------------
 
@@ -570,11 +568,10 @@ class _Stay:
             ((times - self.arrive) // _GRID).astype(np.int64), 0, len(self.slow["spo2"]) - 1
         )
         slow = {v: self.slow[v][index] for v in _VITALS}
-        steps = np.array([self._o2_step(float(t)) for t in times]) if len(times) < 4 else None
-        if steps is None:
-            change_times = np.array([c[0] for c in self.o2_changes])
-            change_steps = np.array([c[1] for c in self.o2_changes])
-            steps = change_steps[np.searchsorted(change_times, times, side="right") - 1]
+        change_times = np.array([c[0] for c in self.o2_changes])
+        change_steps = np.array([c[1] for c in self.o2_changes])
+        at = np.searchsorted(change_times, times, side="right") - 1
+        steps = change_steps[np.maximum(at, 0)]
         boosts = np.array([rung[3] for rung in _LADDERS[self.ladder]])[steps]
         values = vitals_at(
             self.baseline,

@@ -13,7 +13,6 @@ from pathlib import Path
 from scoring import load_charts
 from simulators import (
     SCENARIOS,
-    WARD_MIX,
     BrokerURL,
     Message,
     PublishError,
@@ -149,10 +148,6 @@ def _config(args: argparse.Namespace) -> SimConfig:
         else parse_time(args.start)
     )
     kinds = tuple(k.strip() for k in args.ward_kinds.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in WARD_MIX]
-    if unknown:
-        msg = f"unknown ward kind {unknown[0]!r}; known: {', '.join(WARD_MIX)}"
-        raise ValueError(msg)
     return SimConfig(
         wards=args.wards,
         beds=args.beds,

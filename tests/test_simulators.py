@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import statistics
-from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ from simulators._physiology import (
     child_centiles,
     consciousness,
     distress,
+    normal_ranges,
+    pews_age_band,
     vitals_at,
 )
 from tests.factories import make_obs
@@ -307,37 +308,19 @@ def test_scenario_effects_reach_the_urgent_threshold_before_outcomes_can_begin(
             vitals |= {"crt_seconds": round(1 + spec.effects.crt * 0.75)}
         else:
             vitals["on_oxygen"] = False
-        birth = datetime(2026, 11, 22).date()
-        context = Context(
-            cohort=spec.cohort,
-            birth_date=birth.replace(year=birth.year - int(age // 12))
+        context = (
+            Context(cohort="child", age_band=pews_age_band(age))  # type: ignore[arg-type]
             if spec.cohort == "child"
-            else None,
-            age_band=None,
-            spo2_scale=2 if spec.copd else 1,
+            else Context(cohort=spec.cohort, spo2_scale=2 if spec.copd else 1)
         )
-        if spec.cohort == "child":
-            context = Context(cohort="child", age_band=_band(age))
         result = score(make_obs(vitals), context, charts)
         assert result.response in URGENT_RESPONSES, (scenario, age, vitals, result.total)
-
-
-def _band(age_months: float) -> Any:
-    return (
-        "0-11m"
-        if age_months < 12
-        else "1-4y"
-        if age_months < 60
-        else "5-12y"
-        if age_months < 156
-        else "13+y"
-    )
 
 
 def _typical_baseline(cohort: str, phase: str | None, age: float, *, copd: bool) -> Baseline:
     if cohort == "child":
         hr, rr = child_centiles("heart_rate", age)[3], child_centiles("resp_rate", age)[3]
-        sbp = {"0-11m": 80, "1-4y": 90, "5-12y": 100, "13+y": 110}[_band(age)]
+        sbp = normal_ranges()["children"]["systolic_bp"][pews_age_band(age)]["mean"]
         return Baseline(rr, hr, sbp, 0.55 * sbp + 5, 98, 36.9, {})
     if cohort == "maternity":
         hr, sbp = (84, 114) if phase == "antenatal" else (78, 120)
