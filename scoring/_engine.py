@@ -112,4 +112,5 @@ def build_result(
         queries=queries,
         not_recorded=dict(obs.not_recorded),
         chart_status=chart.status,
+        vitals=obs.vitals,
     )

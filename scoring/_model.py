@@ -25,8 +25,13 @@ AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
 NonEmpty: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class Vitals(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """One observation set's vital signs (CONTRACT §3); every key is optional on its own."""
+class Vitals(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """One observation set's vital signs (CONTRACT §3); every key is optional on its own.
+
+    Encoded, a key that is absent is left out (never written as null).
+    """
 
     resp_rate: float | None = None
     spo2: float | None = None
@@ -134,3 +139,5 @@ class ScoreResult(msgspec.Struct, kw_only=True, frozen=True):
     queries: list[str]
     not_recorded: dict[str, str]
     chart_status: str
+    vitals: Vitals
+    """The vitals scored: the set itself, or a continuous patient's merged snapshot."""

@@ -1,0 +1,157 @@
+"""What ingest hands on: one typed value per input message, or the reason it was refused.
+
+Every input message becomes exactly one of `Admission`, `Observation`, `Lab` or `Rejected`.
+Nothing is dropped on the way: a message that cannot be used becomes `Rejected`, which the
+service publishes to the dead-letter topic (CONTRACT §6) and keeps in the store.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Final, Literal, TypeAlias
+
+import msgspec
+
+from scoring import Context, ObservationSet
+
+Channel: TypeAlias = Literal["adt", "obs", "fhir", "hl7v2", "labs"]
+CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs")
+"""The input topics `wards/{ward}/beds/{bed}/{channel}` (CONTRACT §1)."""
+
+MAX_PAYLOAD: Final = 256 * 1024
+"""Bytes; a larger payload is refused (`oversize`) before it is decoded."""
+
+ERROR_CODES: Final = {
+    # Refused by ingest, before scoring.
+    "topic": "the topic is not an input topic of CONTRACT §1",
+    "oversize": "the payload is larger than the limit",
+    "not-utf8": "the payload is not UTF-8 text",
+    "not-json": "the payload is not JSON",
+    "invalid": "a field is missing, of the wrong type, or not in the contract",
+    "unit": "a value's unit is unknown or not the contract's unit (units are never converted)",
+    "no-vitals": "the message carries no vital sign this system reads",
+    "not-hl7": "the payload is not an HL7 v2 ORU^R01 message",
+    "not-fhir": "the payload is not a FHIR R4 Observation or Bundle of Observations",
+    "placement": "the message's patient, ward or bed contradicts its topic or context",
+    # Refused by the scorer.
+    "no-context": "no admitted patient in that bed (no ADT message yet, or discharged)",
+    "implausible": "a value is outside the plausibility limits (SPEC §6.3)",
+    "contradictory": "two values contradict each other",
+    "not-on-chart": "a value is not on the chart the patient is scored on",
+    "unknown-key": "not_recorded names a key that is not a vital sign",
+    "no-chart": "no chart fits the patient's context",
+}
+"""Every dead-letter `error` code, with what it means (README, "Dead letters")."""
+
+
+class LabResult(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A lab result on `wards/{ward}/beds/{bed}/labs` (creatinine for AKI, README extension)."""
+
+    msg_id: Annotated[str, msgspec.Meta(min_length=1)]
+    patient_id: Annotated[str, msgspec.Meta(min_length=1)]
+    time: Annotated[datetime, msgspec.Meta(tz=True)]
+    test: Literal["creatinine"]
+    value: Annotated[float, msgspec.Meta(gt=0)]
+    unit: Literal["umol/L"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """An ADT message: who is in the bed (`context.event` admit or transfer) or not (discharge).
+
+    `context` carries `msg_id`, `time`, `event` and `patient_id` (all required on this
+    channel) and `ward`/`bed` from the topic.
+    """
+
+    ward: str
+    bed: str
+    context: Context
+
+    @property
+    def msg_id(self) -> str:
+        assert self.context.msg_id is not None  # noqa: S101 - the parser guarantees it
+        return self.context.msg_id
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """An observation set from any format, in the one internal model (`ObservationSet`).
+
+    Attributes:
+        ward, bed: from the topic.
+        channel: the format it came in (`obs`, `fhir` or `hl7v2`).
+        obs: the set; `source` is `monitor` for FHIR and HL7 v2 device messages.
+        ignored: codes in the message that map to no vital this system reads (a monitor's
+            mean arterial pressure, say); kept with the observation so nothing vanishes.
+    """
+
+    ward: str
+    bed: str
+    channel: Literal["obs", "fhir", "hl7v2"]
+    obs: ObservationSet
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def msg_id(self) -> str:
+        return self.obs.msg_id
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    """A lab result."""
+
+    ward: str
+    bed: str
+    lab: LabResult
+
+    @property
+    def msg_id(self) -> str:
+        return self.lab.msg_id
+
+
+Inbound: TypeAlias = Admission | Observation | Lab
+
+
+class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
+    """A refused input as published on `surveillance/deadletter` (CONTRACT §6).
+
+    `encoding` (an extension) says whether `payload` is the text itself or base64; `msg_id`
+    (an extension) is the message's msg_id when one could be read.
+    """
+
+    time: datetime
+    topic: str
+    payload: str
+    reason: str
+    error: str
+    encoding: Literal["utf-8", "base64"] = "utf-8"
+    msg_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input that cannot be used, and why (`error` is a key of `ERROR_CODES`)."""
+
+    topic: str
+    payload: bytes
+    error: str
+    reason: str
+    msg_id: str | None = None
+
+    def dead_letter(self, time: datetime) -> DeadLetter:
+        """The dead-letter message for this input, stamped with the time it was refused."""
+        try:
+            text, encoding = self.payload.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(self.payload).decode("ascii"), "base64"
+        return DeadLetter(
+            time=time,
+            topic=self.topic,
+            payload=text,
+            reason=self.reason,
+            error=self.error,
+            encoding=encoding,  # type: ignore[arg-type]
+            msg_id=self.msg_id,
+        )

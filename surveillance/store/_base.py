@@ -1,0 +1,191 @@
+"""The store's interface: what the service keeps, and the one protocol both backends implement.
+
+Every write is idempotent: writing a record whose key is already stored changes nothing, so a
+message delivered twice (at-least-once MQTT) is stored once. Keys:
+
+| record            | key                 |
+|-------------------|---------------------|
+| `AdtRecord`       | `msg_id`            |
+| `ObservationRecord` | `msg_id`          |
+| `LabRecord`       | `msg_id`            |
+| `ScoreRecord`     | `obs_msg_id`        |
+| `AlertRecord`     | `(alert_id, seq)`   |
+| `DeadLetterRecord`| `digest` (SHA-256 of topic and payload) |
+
+Times are timezone-aware datetimes (stored as UTC); JSON columns hold the contract's JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+
+@dataclass(frozen=True, slots=True)
+class AdtRecord:
+    """An ADT message as received; `context` is its JSON (CONTRACT §2) with ward and bed."""
+
+    msg_id: str
+    time: datetime
+    received_at: datetime
+    ward: str
+    bed: str
+    patient_id: str
+    event: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationRecord:
+    """An observation set in the internal model, from whichever format it came in."""
+
+    msg_id: str
+    time: datetime
+    received_at: datetime
+    ward: str
+    bed: str
+    patient_id: str
+    channel: str
+    source: str
+    vitals: dict[str, Any]
+    not_recorded: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LabRecord:
+    """A lab result."""
+
+    msg_id: str
+    time: datetime
+    received_at: datetime
+    ward: str
+    bed: str
+    patient_id: str
+    test: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecord:
+    """A score result; `result` is its full contract JSON (CONTRACT §4 and extensions)."""
+
+    obs_msg_id: str
+    time: datetime
+    patient_id: str
+    ward: str
+    bed: str
+    system: str
+    chart: str
+    total: int
+    risk: str
+    complete: bool
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alert event (CONTRACT §5); `seq` numbers the events of one alert from 1."""
+
+    alert_id: str
+    seq: int
+    time: datetime
+    ward: str
+    bed: str
+    patient_id: str
+    kind: str
+    severity: str
+    state: str
+    message: str
+    obs_msg_id: str | None
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRecord:
+    """A refused input (CONTRACT §6); `digest` makes a redelivered refusal idempotent."""
+
+    digest: str
+    time: datetime
+    topic: str
+    error: str
+    reason: str
+    payload: str
+    encoding: str
+    msg_id: str | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records written together, in one transaction."""
+
+    adt: list[AdtRecord] = field(default_factory=list)
+    observations: list[ObservationRecord] = field(default_factory=list)
+    labs: list[LabRecord] = field(default_factory=list)
+    scores: list[ScoreRecord] = field(default_factory=list)
+    alerts: list[AlertRecord] = field(default_factory=list)
+    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (
+            len(self.adt)
+            + len(self.observations)
+            + len(self.labs)
+            + len(self.scores)
+            + len(self.alerts)
+            + len(self.dead_letters)
+        )
+
+    def extend(self, other: Batch) -> None:
+        """Append every record of `other`."""
+        self.adt.extend(other.adt)
+        self.observations.extend(other.observations)
+        self.labs.extend(other.labs)
+        self.scores.extend(other.scores)
+        self.alerts.extend(other.alerts)
+        self.dead_letters.extend(other.dead_letters)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """What the scorer needs to resume after a restart (see `Store.load_state`).
+
+    Attributes:
+        placements: the latest ADT record of every bed whose latest event is not a discharge.
+        latest_scores: the latest score of every patient (by observation time).
+        open_alerts: the latest event of every alert whose latest state is not `resolved`.
+        recent_msg_ids: msg_ids of ADT, observation and lab records received since `since`.
+    """
+
+    placements: list[AdtRecord]
+    latest_scores: list[ScoreRecord]
+    open_alerts: list[AlertRecord]
+    recent_msg_ids: set[str]
+
+
+class Store(Protocol):
+    """A store backend. `async with` opens it (and migrates the schema to the latest version)."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def write(self, batch: Batch) -> None:
+        """Write every record of `batch` in one transaction; records already stored are kept."""
+        ...
+
+    async def load_state(self, since: datetime) -> StoredState:
+        """The state the scorer resumes from; msg_ids received since `since`."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot be reached (for `/healthz`)."""
+        ...
