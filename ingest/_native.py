@@ -1,0 +1,189 @@
+"""Native JSON on `obs` (CONTRACT §3), `adt` (CONTRACT §2) and `labs` (README extension).
+
+Decoded with module-level msgspec decoders straight into the strict contract structs: the fast
+path is one decode and no copying. Only when decoding fails is the payload looked at again, to
+tell bytes that are not UTF-8 (`not-utf8`) and text that is not JSON (`not-json`) from JSON that
+breaks the contract (`invalid`, with msgspec's message, which names the field path).
+
+Also home of `Refusal`, how every channel's parser says no, and of the JSON error triage the
+FHIR parser shares.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from ingest._model import Admission, Lab, LabResult, Observation
+from scoring import Context, ObservationSet
+
+
+class Refusal(Exception):
+    """A message that cannot be used: `error` is a key of `ERROR_CODES`.
+
+    Raised inside the parsers and turned into a `Rejected` by `ingest.parse`, which adds the
+    topic and the payload.
+    """
+
+    def __init__(self, error: str, reason: str, msg_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+        self.msg_id = msg_id
+
+
+class _Peek(msgspec.Struct):
+    """Just the msg_id of an object, whatever else it holds, to label a refused message."""
+
+    msg_id: Any = None
+
+
+class _LabUnit(msgspec.Struct):
+    """Just the unit of a lab result, to tell a wrong unit from other contract breaches."""
+
+    unit: Any = None
+
+
+class _AdtKeys(msgspec.Struct):
+    """The keys of an ADT payload that `Context` accepts but the ADT channel does not."""
+
+    chart: Any = msgspec.UNSET
+
+
+_OBS: Final = msgspec.json.Decoder(ObservationSet)
+_CONTEXT: Final = msgspec.json.Decoder(Context)
+_LAB: Final = msgspec.json.Decoder(LabResult)
+_PEEK: Final = msgspec.json.Decoder(_Peek)
+_LAB_UNIT: Final = msgspec.json.Decoder(_LabUnit)
+_ADT_KEYS: Final = msgspec.json.Decoder(_AdtKeys)
+
+
+def peek_msg_id(payload: bytes) -> str | None:
+    """The top-level `msg_id` if the payload is a JSON object with a non-empty string there."""
+    try:
+        msg_id = _PEEK.decode(payload).msg_id
+    except (msgspec.MsgspecError, ValueError):
+        return None
+    return msg_id if isinstance(msg_id, str) and msg_id else None
+
+
+def text_refusal(payload: bytes) -> Refusal | None:
+    """`not-utf8` if the payload is not UTF-8, saying where; None if it is."""
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Refusal(
+            "not-utf8",
+            f"the payload is not UTF-8 text: byte 0x{payload[exc.start]:02x} at offset "
+            f"{exc.start} is not valid UTF-8; send UTF-8 encoded JSON",
+        )
+    return None
+
+
+def json_refusal(payload: bytes) -> Refusal | None:
+    """`not-utf8` or `not-json` if the payload is not UTF-8 JSON text; None if it is."""
+    if refusal := text_refusal(payload):
+        return refusal
+    try:
+        msgspec.json.decode(payload)
+    except msgspec.ValidationError:
+        return None  # valid JSON syntax (a number out of range, say): the caller's `invalid`
+    except (msgspec.DecodeError, ValueError) as exc:
+        return Refusal("not-json", f"the payload is not JSON: {exc}")
+    return None
+
+
+def _refusal(payload: bytes, exc: Exception, what: str) -> Refusal:
+    """Why a typed decode failed: not UTF-8, not JSON, or JSON that breaks the contract."""
+    if refusal := json_refusal(payload):
+        return refusal
+    return Refusal("invalid", f"{what}: {exc}", peek_msg_id(payload))
+
+
+def parse_obs(payload: bytes, ward: str, bed: str) -> Observation:
+    """An observation set in native JSON (CONTRACT §3).
+
+    Raises:
+        Refusal: `not-utf8`, `not-json` or `invalid`.
+    """
+    try:
+        obs = _OBS.decode(payload)
+    except (msgspec.MsgspecError, ValueError) as exc:
+        raise _refusal(payload, exc, "observation set (CONTRACT §3)") from None
+    if not obs.patient_id.strip():
+        msg = "observation set (CONTRACT §3): patient_id is blank; expected the patient's id"
+        raise Refusal("invalid", msg, obs.msg_id)
+    return Observation(ward=ward, bed=bed, channel="obs", obs=obs)
+
+
+def parse_adt(payload: bytes, ward: str, bed: str) -> Admission:
+    """Patient context (CONTRACT §2), placed in the topic's ward and bed.
+
+    On this channel `msg_id`, `time`, `event` and `patient_id` are required and `cohort` is
+    required for `admit` and `transfer`. `chart` is refused: forcing a chart is for
+    `surveillance score`, not for a feed. `ward` and `bed` may be given but must be the topic's.
+
+    Raises:
+        Refusal: `not-utf8`, `not-json`, `invalid` or `placement`.
+    """
+    what = "ADT message (CONTRACT §2)"
+    try:
+        context = _CONTEXT.decode(payload)
+        chart = _ADT_KEYS.decode(payload).chart
+    except (msgspec.MsgspecError, ValueError) as exc:
+        raise _refusal(payload, exc, what) from None
+    msg_id = context.msg_id or None
+    required = ["msg_id", "time", "event", "patient_id"]
+    if context.event in ("admit", "transfer"):
+        required.append("cohort")
+    missing = [key for key in required if _blank(getattr(context, key))]
+    if missing:
+        fields = ", ".join(f"`{key}`" for key in missing)
+        msg = f"{what}: missing or empty: {fields}"
+        if "cohort" in missing:
+            msg += " (cohort is required for admit and transfer: adult, child or maternity)"
+        raise Refusal("invalid", msg, msg_id)
+    if chart is not msgspec.UNSET:
+        msg = f"{what}: `chart` is not allowed in an ADT message; the cohort chooses the chart"
+        raise Refusal("invalid", msg, msg_id)
+    for key, expected in (("ward", ward), ("bed", bed)):
+        if (given := getattr(context, key)) is not None and given != expected:
+            msg = f"{what}: {key} {given!r} contradicts the topic's {key} {expected!r}"
+            raise Refusal("placement", msg, msg_id)
+    placed = msgspec.structs.replace(context, ward=ward, bed=bed)
+    return Admission(ward=ward, bed=bed, context=placed)
+
+
+def _blank(value: object) -> bool:
+    """None, or text that is empty or only white space."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_lab(payload: bytes, ward: str, bed: str) -> Lab:
+    """A lab result (creatinine in µmol/L); a value in any other unit is refused, never converted.
+
+    Raises:
+        Refusal: `not-utf8`, `not-json`, `invalid` or `unit`.
+    """
+    try:
+        lab = _LAB.decode(payload)
+    except (msgspec.MsgspecError, ValueError) as exc:
+        refusal = _refusal(payload, exc, "lab result")
+        if refusal.error == "invalid":
+            try:
+                unit = _LAB_UNIT.decode(payload).unit
+            except msgspec.ValidationError:  # not an object: the message says so already
+                unit = None
+            if unit is not None and unit != "umol/L":
+                refusal = Refusal(
+                    "unit",
+                    f"lab result: unit {unit!r} is not the contract's unit 'umol/L' "
+                    "(creatinine in µmol/L; units are never converted)",
+                    refusal.msg_id,
+                )
+        raise refusal from None
+    if not lab.patient_id.strip():
+        msg = "lab result: patient_id is blank; expected the patient's id"
+        raise Refusal("invalid", msg, lab.msg_id)
+    return Lab(ward=ward, bed=bed, lab=lab)

@@ -1,0 +1,66 @@
+"""One entry point for every input message: topic and payload in, a typed value or a refusal out."""
+
+from __future__ import annotations
+
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from ingest._fhir import parse_fhir
+from ingest._hl7 import parse_hl7
+from ingest._model import CHANNELS, MAX_PAYLOAD, Inbound, Rejected
+from ingest._native import Refusal, parse_adt, parse_lab, parse_obs
+from ingest._topics import parse_topic
+from scoring import LONDON
+
+INTERNAL: Final = "ingest could not read this message"
+"""How the reason starts when ingest itself failed (a bug, never the sender's fault)."""
+
+
+def parse(
+    topic: str,
+    payload: bytes,
+    *,
+    prefix: str = "",
+    tz: ZoneInfo = LONDON,
+    max_payload: int = MAX_PAYLOAD,
+) -> Inbound | Rejected:
+    """The message on an input topic as `Admission`, `Observation` or `Lab`, or why not.
+
+    Checks in order: the topic (`topic`), the size (`oversize`, before any decoding), then the
+    channel's format. Never raises: whatever the bytes, the answer is a value or a `Rejected`
+    carrying the topic and payload unchanged, a reason naming the field and what was expected,
+    and the msg_id when one could be read.
+
+    Args:
+        topic: the MQTT topic, `{prefix}wards/{ward}/beds/{bed}/{channel}`.
+        payload: the message as received.
+        prefix: the configured topic prefix.
+        tz: the hospital's time zone, for HL7 v2 times without an offset.
+        max_payload: the largest payload accepted, in bytes.
+    """
+    place = parse_topic(topic, prefix)
+    if place is None:
+        reason = (
+            f"topic {topic!r} is not an input topic: expected "
+            f"{prefix}wards/{{ward}}/beds/{{bed}}/{{{'|'.join(CHANNELS)}}}"
+        )
+        return Rejected(topic, payload, "topic", reason)
+    if len(payload) > max_payload:
+        reason = f"the payload is {len(payload)} bytes; the limit is {max_payload} bytes"
+        return Rejected(topic, payload, "oversize", reason)
+    ward, bed, channel = place
+    try:
+        if channel == "obs":
+            return parse_obs(payload, ward, bed)
+        if channel == "fhir":
+            return parse_fhir(payload, ward, bed)
+        if channel == "hl7v2":
+            return parse_hl7(payload, ward, bed, tz)
+        if channel == "adt":
+            return parse_adt(payload, ward, bed)
+        return parse_lab(payload, ward, bed)
+    except Refusal as refusal:
+        return Rejected(topic, payload, refusal.error, refusal.reason, refusal.msg_id)
+    except Exception as exc:  # one odd message must not stop a ward's feed
+        reason = f"{INTERNAL} ({type(exc).__name__}: {exc}); please report it"
+        return Rejected(topic, payload, "invalid", reason)
