@@ -1,0 +1,76 @@
+"""The store: every observation, score, alert and refused input, kept for audit.
+
+`open_store(url)` gives a backend for a URL; `async with` opens it and migrates its schema:
+
+    async with open_store("sqlite:///surveillance.db") as store, BufferedWriter(store) as writer:
+        await writer.put(batch, tokens=[message])
+
+Backends: SQLite (`_sqlite.py`, the demo and small sites) and PostgreSQL, with TimescaleDB when
+the server has it (`_postgres.py`). Both keep the same tables and columns, and every write is
+idempotent on the record's key (see `_base.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from surveillance.store._base import (
+    AdtRecord,
+    AlertRecord,
+    Batch,
+    DeadLetterRecord,
+    LabRecord,
+    ObservationRecord,
+    ScoreRecord,
+    Store,
+    StoredState,
+)
+from surveillance.store._migrations import StoreError
+from surveillance.store._writer import BufferedWriter
+
+__all__ = [
+    "AdtRecord",
+    "AlertRecord",
+    "Batch",
+    "BufferedWriter",
+    "DeadLetterRecord",
+    "LabRecord",
+    "ObservationRecord",
+    "ScoreRecord",
+    "Store",
+    "StoreError",
+    "StoredState",
+    "open_store",
+]
+
+_FORMS = (
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:///:memory:, "
+    "postgresql://user:pass@host:port/db (or postgres://...)"
+)
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """The store backend for `url`, not yet opened (`async with` opens and migrates it).
+
+    Args:
+        url: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite:///:memory:`,
+            `postgresql://user:pass@host:port/db` or `postgres://...`.
+        **options: passed to the backend: `busy_timeout` (SQLite); `compress_after`,
+            `retention`, `timescaledb`, `connect_timeout` (PostgreSQL).
+
+    Raises:
+        ValueError: any other URL (the message names the accepted forms, never the URL itself,
+            which may hold a password).
+    """
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if sep and scheme == "sqlite" and rest.startswith("/") and len(rest) > 1:
+        from surveillance.store._sqlite import SqliteStore  # noqa: PLC0415 (no psycopg needed)
+
+        return SqliteStore(rest[1:], **options)
+    if sep and scheme in {"postgresql", "postgres"}:
+        from surveillance.store._postgres import PostgresStore  # noqa: PLC0415 (imports psycopg)
+
+        return PostgresStore(url, **options)
+    shown = scheme if sep and scheme.isalnum() else "?"
+    raise ValueError(f"unsupported store URL (scheme {shown!r}); accepted forms: {_FORMS}")

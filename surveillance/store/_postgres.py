@@ -1,0 +1,473 @@
+"""The PostgreSQL backend (TimescaleDB when the server has it): the hospital deployment's store.
+
+One `psycopg.AsyncConnection` in autocommit mode with explicit transactions, used by one
+operation at a time (an `asyncio.Lock`: a `/healthz` ping must not run inside a write's
+transaction). `write()` COPYs each record list into a TEMP staging table created once per
+connection (`ON COMMIT DELETE ROWS`), then `INSERT INTO target SELECT ... FROM staging
+ON CONFLICT DO NOTHING`, all in one transaction: COPY is the fast path in, and the INSERT makes
+redelivered records no-ops. A lost connection makes that one call raise `StoreError`; the next
+call reconnects by itself.
+
+Layouts (`store.layout`, reported by `/healthz`):
+
+- `"postgresql"`: plain tables; each record's key is unique on its own, and BRIN indexes on `time`
+  serve time ranges of the append-mostly tables at almost no write cost.
+- `"timescaledb"`: when the extension is available, `observations` and `scores` (the high-volume
+  tables) become hypertables on `time`, compressed (segmented by `patient_id`) after
+  `compress_after` and dropped after `retention`. TimescaleDB requires the time column in every
+  unique index of a hypertable, so their unique keys become `(msg_id, time)` and
+  `(obs_msg_id, time)`: a redelivery (same msg_id, same time) is still stored once, but the same
+  msg_id arriving with a *different* time would be stored twice. The service also dedupes
+  msg_ids in memory (`load_state().recent_msg_ids`), which catches that case in practice. ADT,
+  labs, alerts and dead letters are small and stay plain tables with their exact keys.
+  Inserting into an already-compressed chunk (a record older than `compress_after`) needs
+  TimescaleDB 2.11 or later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import psycopg
+from psycopg import sql
+from psycopg.types.json import set_json_dumps, set_json_loads
+
+from surveillance.store._base import Batch, StoredState
+from surveillance.store._migrations import (
+    LATEST_SCORES_SQL,
+    OPEN_ALERTS_SQL,
+    PLACEMENTS_SQL,
+    TABLE_BY_NAME,
+    TABLE_BY_RECORD,
+    TABLES,
+    Migration,
+    StoreError,
+    Table,
+    check_version,
+    migrations,
+    recent_msg_ids_sql,
+)
+
+T = TypeVar("T")
+
+#: Held (transaction-scoped) while migrating, so services starting together migrate once.
+MIGRATION_LOCK: Final = 0x5375_7276_5354_4F52  # "SurvSTOR"
+DEFAULT_COMPRESS_AFTER: Final = timedelta(days=7)
+DEFAULT_RETENTION: Final = timedelta(days=8 * 365 + 2)  # 8 years: NHS adult records retention
+#: The hypertables and the key each is unique on (with `time`).
+HYPERTABLES: Final = (("observations", "msg_id"), ("scores", "obs_msg_id"))
+
+_PG_TYPES: Final = {
+    "text": "text",
+    "text?": "text",
+    "time": "timestamptz",
+    "json": "jsonb",
+    "int": "int4",
+    "float": "float8",
+    "bool": "bool",
+}
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password replaced by `***` (for messages, logs and reprs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _stage(table: Table) -> str:
+    return f"_stage_{table.name}"
+
+
+class _Plan:
+    """The staging statements of one table, built once from constants."""
+
+    def __init__(self, table: Table) -> None:
+        cols = sql.SQL(", ").join(map(sql.Identifier, table.columns))
+        target, stage = sql.Identifier(table.name), sql.Identifier(_stage(table))
+        self.table = table
+        self.get = operator.attrgetter(*table.columns)
+        self.create = sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ).format(stage, target)
+        self.copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
+        self.insert = sql.SQL(
+            "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING"
+        ).format(target, cols, cols, stage)
+        self.types = [_PG_TYPES[k] for k in table.kinds]
+        self.times = [i for i, k in enumerate(table.kinds) if k == "time"]
+        self.select = sql.SQL("SELECT {} FROM {}").format(cols, target)
+        self.order = sql.SQL(" ORDER BY {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, ("time", *table.key)))
+        )
+
+    def row(self, record: Any) -> tuple[Any, ...]:
+        row: tuple[Any, ...] = self.get(record)
+        for i in self.times:
+            value: datetime = row[i]
+            if value.tzinfo is not UTC and (value.tzinfo is None or value.utcoffset() is None):
+                raise StoreError(
+                    f"naive datetime {value.isoformat()}: store times must be timezone-aware"
+                )
+        return row
+
+
+_PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
+
+
+class PostgresStore:
+    """The store in a PostgreSQL database, migrated on open.
+
+    Args:
+        url: `postgresql://user:pass@host:port/db` (or `postgres://`); never shown with its password.
+        compress_after: TimescaleDB only: compress chunks older than this (`None`: never).
+        retention: TimescaleDB only: drop observation and score chunks older than this
+            (`None`: keep for ever). The default is 8 years, the NHS adult records retention.
+        timescaledb: `None` uses TimescaleDB when the server offers it; `False` never does;
+            `True` refuses to open without it.
+        connect_timeout: seconds to wait for a connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        compress_after: timedelta | None = DEFAULT_COMPRESS_AFTER,
+        retention: timedelta | None = DEFAULT_RETENTION,
+        timescaledb: bool | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._url = url
+        self.url = redact_url(url)
+        self.compress_after = compress_after
+        self.retention = retention
+        self._timescaledb = timescaledb
+        self._connect_timeout = connect_timeout
+        self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        self._lock = asyncio.Lock()
+        self._opened = False
+        self.layout = "postgresql"
+        self.schema_version = 0
+        self.server_version = 0
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r}, layout={self.layout!r})"
+
+    @property
+    def store_info(self) -> dict[str, Any]:
+        """What `/healthz` reports about the store (no password)."""
+        info: dict[str, Any] = {
+            "backend": "postgresql",
+            "layout": self.layout,
+            "url": self.url,
+            "schema_version": self.schema_version,
+            "server_version": self.server_version,
+        }
+        if self.layout == "timescaledb":
+            info["hypertables"] = [t for t, _ in HYPERTABLES]
+            info["compress_after_s"] = self.compress_after and self.compress_after.total_seconds()
+            info["retention_s"] = self.retention and self.retention.total_seconds()
+        return info
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the current connection (diagnostics), None when disconnected."""
+        if self._conn is None or self._conn.closed:
+            return None
+        return self._conn.info.backend_pid
+
+    async def __aenter__(self) -> Self:
+        conn = await self._connect()
+        try:
+            await self._migrate(conn)
+            await self._prepare(conn)
+        except psycopg.Error as e:
+            await conn.close()
+            raise StoreError(f"cannot set up the PostgreSQL store at {self.url}: {e}") from e
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._opened = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._opened = False
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+
+    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self._url,
+                autocommit=True,
+                connect_timeout=max(1, round(self._connect_timeout)),
+                application_name="surveillance-store",
+            )
+        except psycopg.Error as e:
+            raise StoreError(f"cannot connect to PostgreSQL at {self.url}: {e}") from e
+        set_json_dumps(_json_encode, context=conn)
+        set_json_loads(_json_decode, context=conn)
+        try:
+            await conn.execute("SET TIME ZONE 'UTC'")
+        except psycopg.Error as e:
+            await conn.close()
+            raise StoreError(f"cannot set up the connection to {self.url}: {e}") from e
+        self.server_version = conn.info.server_version
+        return conn
+
+    async def _prepare(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        """Create this connection's staging tables (TEMP tables live as long as the session)."""
+        for plan in _PLANS.values():
+            await conn.execute(plan.create)
+
+    async def _connection(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        """The open connection, reconnecting when the previous one was lost."""
+        if not self._opened:
+            raise StoreError("the store is not open (use `async with`)")
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            return self._conn
+        await self._discard()
+        conn = await self._connect()
+        try:
+            await self._prepare(conn)
+        except psycopg.Error as e:
+            await conn.close()
+            raise StoreError(f"cannot set up the connection to {self.url}: {e}") from e
+        self._conn = conn
+        return conn
+
+    async def _discard(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    async def _failed(self, what: str, e: psycopg.Error) -> StoreError:
+        """The error to raise for `e`; forget the connection when it is the connection that failed."""
+        if isinstance(e, psycopg.OperationalError | psycopg.InterfaceError) or (
+            self._conn is not None and (self._conn.closed or self._conn.broken)
+        ):
+            await self._discard()
+        return StoreError(f"PostgreSQL {what} failed: {e}")
+
+    # Migrations.
+
+    async def _stored_version(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
+        cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        known = migrations("postgres")
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            check_version(await self._stored_version(conn), known)
+        for migration in known:
+            await self._apply(conn, migration, known)
+        self.schema_version = await self._stored_version(conn)
+        self.layout = await self._timescale(conn)
+
+    async def _apply(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        migration: Migration,
+        known: list[Migration],
+    ) -> None:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            # Re-read under the lock: another service may have migrated meanwhile.
+            if migration in check_version(await self._stored_version(conn), known):
+                await conn.execute(migration.sql.encode())  # no parameters: several statements
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
+                )
+
+    async def _timescale(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> str:
+        """Convert to the TimescaleDB layout when available (idempotent); the layout in use."""
+        if self._timescaledb is False:
+            return "postgresql"
+        cur = await conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = %s", ("timescaledb",)
+        )
+        if await cur.fetchone() is None:
+            if self._timescaledb:
+                raise StoreError("timescaledb=True but the server has no timescaledb extension")
+            return "postgresql"
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            for table, key in HYPERTABLES:
+                await self._hypertable(conn, table, key)
+        return "timescaledb"
+
+    async def _hypertable(
+        self, conn: psycopg.AsyncConnection[tuple[Any, ...]], table: str, key: str
+    ) -> None:
+        ident, constraint = sql.Identifier(table), sql.Identifier(f"{table}_key")
+        cur = await conn.execute(
+            "SELECT 1 FROM timescaledb_information.hypertables"
+            " WHERE hypertable_schema = current_schema() AND hypertable_name = %s",
+            (table,),
+        )
+        if await cur.fetchone() is None:
+            # Every unique index of a hypertable must contain its time column.
+            await conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(ident, constraint)
+            )
+            await conn.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({}, time)").format(
+                    ident, constraint, sql.Identifier(key)
+                )
+            )
+            # The hypertable's own (time DESC) index replaces the BRIN index.
+            await conn.execute(
+                sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(f"{table}_time"))
+            )
+            await conn.execute(
+                "SELECT create_hypertable(%s::regclass, 'time', migrate_data => TRUE,"
+                " if_not_exists => TRUE)",
+                (table,),
+            )
+            await conn.execute(
+                sql.SQL(
+                    "ALTER TABLE {} SET (timescaledb.compress,"
+                    " timescaledb.compress_segmentby = 'patient_id',"
+                    " timescaledb.compress_orderby = {})"
+                ).format(ident, sql.Literal(f"time DESC, {key}"))
+            )
+        # Policies follow the configuration of the service that started last.
+        await conn.execute(
+            "SELECT remove_compression_policy(%s::regclass, if_exists => TRUE)", (table,)
+        )
+        if self.compress_after is not None:
+            await conn.execute(
+                "SELECT add_compression_policy(%s::regclass, compress_after => %s::interval,"
+                " if_not_exists => TRUE)",
+                (table, self.compress_after),
+            )
+        await conn.execute(
+            "SELECT remove_retention_policy(%s::regclass, if_exists => TRUE)", (table,)
+        )
+        if self.retention is not None:
+            await conn.execute(
+                "SELECT add_retention_policy(%s::regclass, drop_after => %s::interval,"
+                " if_not_exists => TRUE)",
+                (table, self.retention),
+            )
+
+    # The interface.
+
+    async def write(self, batch: Batch) -> None:
+        """Write every record of `batch` in one transaction; records already stored are kept.
+
+        Raises:
+            StoreError: nothing was written (lost connection, server error); retry the batch.
+        """
+        work = [(p, [p.row(r) for r in p.table.records(batch)]) for p in _PLANS.values()]
+        work = [(p, rows) for p, rows in work if rows]
+        if not work:
+            return
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    for plan, rows in work:
+                        async with cur.copy(plan.copy) as copy:
+                            copy.set_types(plan.types)
+                            for row in rows:
+                                await copy.write_row(row)
+                        await cur.execute(plan.insert)
+            except psycopg.Error as e:
+                raise await self._failed("write", e) from e
+
+    async def load_state(self, since: datetime) -> StoredState:
+        """The state the scorer resumes from; msg_ids received since `since` (one snapshot)."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    placements = await self._records(cur, "adt", PLACEMENTS_SQL)
+                    scores = await self._records(cur, "scores", LATEST_SCORES_SQL)
+                    alerts = await self._records(cur, "alert_events", OPEN_ALERTS_SQL)
+                    await cur.execute(recent_msg_ids_sql("%(since)s"), {"since": since})
+                    ids = {row[0] for row in await cur.fetchall()}
+            except psycopg.Error as e:
+                raise await self._failed("load_state", e) from e
+        return StoredState(placements, scores, alerts, ids)
+
+    @staticmethod
+    async def _records(
+        cur: psycopg.AsyncCursor[tuple[Any, ...]],
+        table: str,
+        query: str | sql.SQL | sql.Composed,
+        params: tuple[Any, ...] = (),
+    ) -> list[Any]:
+        record = TABLE_BY_NAME[table].record
+        await cur.execute(query, params or None)
+        return [record(*row) for row in await cur.fetchall()]
+
+    async def ping(self) -> None:
+        """Raise `StoreError` if the server cannot be reached (`SELECT 1`; reconnects if needed)."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                await conn.execute("SELECT 1")
+            except psycopg.Error as e:
+                raise await self._failed("ping", e) from e
+
+    async def fetch(self, kind: type[T], *, patient_id: str | None = None) -> list[T]:
+        """Every stored record of type `kind` (of one patient if given), by time then key."""
+        plan = _PLANS[TABLE_BY_RECORD[kind].name]
+        params: tuple[Any, ...] = ()
+        if patient_id is None:
+            query = plan.select + plan.order
+        else:
+            query = plan.select + sql.SQL(" WHERE patient_id = %s") + plan.order
+            params = (patient_id,)
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.cursor() as cur:
+                    return await self._records(cur, plan.table.name, query, params)
+            except psycopg.Error as e:
+                raise await self._failed("fetch", e) from e
+
+    async def count(self, table: str) -> int:
+        """The number of rows of `table` (one of the six record tables)."""
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(TABLE_BY_NAME[table].name))
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                cur = await conn.execute(query)
+                row = await cur.fetchone()
+            except psycopg.Error as e:
+                raise await self._failed("count", e) from e
+        return int(row[0]) if row else 0

@@ -1,0 +1,325 @@
+"""The SQLite backend: the demo's and a single ward's store, with nothing to install.
+
+One `sqlite3` connection, owned by one worker thread: every call runs there (via
+`loop.run_in_executor`), so the event loop never blocks on disk and the connection is never
+shared between threads. WAL journal with `synchronous=NORMAL`: a commit survives a crash of the
+process, and at worst the last commits before a power cut are lost (never corrupted), which the
+at-least-once MQTT inputs redeliver.
+
+Times are stored as ISO-8601 UTC text with microseconds and a `Z`
+(`2026-11-22T09:30:00.000000Z`): readable with the sqlite3 shell, and fixed width so text order
+is time order (what the indexes and `received_at >= ?` rely on). JSON is stored as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import msgspec
+
+from surveillance.store._base import (
+    AdtRecord,
+    AlertRecord,
+    Batch,
+    ScoreRecord,
+    StoredState,
+)
+from surveillance.store._migrations import (
+    LATEST_SCORES_SQL,
+    OPEN_ALERTS_SQL,
+    PLACEMENTS_SQL,
+    TABLE_BY_NAME,
+    TABLE_BY_RECORD,
+    TABLES,
+    StoreError,
+    Table,
+    check_version,
+    migrations,
+    recent_msg_ids_sql,
+    split_sql,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_MIN_VERSION: Final = (3, 24, 0)  # INSERT ... ON CONFLICT DO NOTHING
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def to_text(value: datetime) -> str:
+    """`value` as fixed-width ISO-8601 UTC text; a naive datetime is refused (its zone is unknown)."""
+    if value.tzinfo is not UTC:  # the fast path is the common case: already UTC
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise StoreError(
+                f"naive datetime {value.isoformat()}: store times must be timezone-aware"
+            )
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
+
+
+def _dumper(kind: str) -> Callable[[Any], Any] | None:
+    if kind == "time":
+        return to_text
+    if kind == "json":
+        return lambda v: _json_encode(v).decode()
+    if kind == "bool":
+        return int
+    return None
+
+
+def _loader(kind: str) -> Callable[[Any], Any] | None:
+    if kind == "time":
+        return datetime.fromisoformat
+    if kind == "json":
+        return _json_decode
+    if kind == "bool":
+        return bool
+    if kind == "float":
+        return float
+    return None
+
+
+class _Codec:
+    """Rows to and from the records of one table."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.get = operator.attrgetter(*table.columns)
+        self.dump = [(i, f) for i, k in enumerate(table.kinds) if (f := _dumper(k))]
+        self.load = [(i, f) for i, k in enumerate(table.kinds) if (f := _loader(k))]
+        placeholders = ", ".join("?" * len(table.columns))
+        self.insert = (
+            f"INSERT INTO {table.name} ({', '.join(table.columns)}) "  # noqa: S608 (constants)
+            f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        )
+
+    def to_row(self, record: Any) -> list[Any]:
+        row = list(self.get(record))
+        for i, f in self.dump:
+            row[i] = f(row[i])
+        return row
+
+    def from_row(self, row: tuple[Any, ...]) -> Any:
+        values = list(row)
+        for i, f in self.load:
+            values[i] = f(values[i])
+        return self.table.record(*values)
+
+
+_CODECS: Final[dict[str, _Codec]] = {t.name: _Codec(t) for t in TABLES}
+
+
+class SqliteStore:
+    """The store in one SQLite file (or `:memory:`), migrated on open.
+
+    Attributes:
+        path: the database file, or `:memory:`.
+        layout: `"sqlite"`, for `/healthz`.
+    """
+
+    layout: Final = "sqlite"
+
+    def __init__(self, path: str, *, busy_timeout: float = 5.0) -> None:
+        self.path = path
+        self._busy_timeout_ms = int(busy_timeout * 1000)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self.schema_version = 0
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    @property
+    def store_info(self) -> dict[str, Any]:
+        """What `/healthz` reports about the store."""
+        return {
+            "backend": "sqlite",
+            "layout": self.layout,
+            "path": self.path,
+            "schema_version": self.schema_version,
+            "sqlite_version": sqlite3.sqlite_version,
+        }
+
+    async def _run(self, fn: Callable[..., R], *args: Any) -> R:
+        if self._executor is None:
+            raise StoreError("the store is not open (use `async with`)")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def __aenter__(self) -> Self:
+        if sqlite3.sqlite_version_info < _MIN_VERSION:
+            raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old: 3.24 or later needed")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        try:
+            await self._run(self._open)
+        except BaseException:
+            await self._close_executor()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close_executor()
+
+    async def _close_executor(self) -> None:
+        if self._executor is None:
+            return
+        try:
+            await self._run(self._close)
+        finally:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    # Everything below `_conn` runs on the worker thread.
+
+    def _open(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)  # transactions explicit
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {e}") from e
+        self._conn = conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms:d}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate(conn)
+        except sqlite3.Error as e:
+            self._close()
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {e}") from e
+        except BaseException:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Apply the pending migrations, each in one IMMEDIATE transaction (one writer at a time)."""
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        known = migrations("sqlite")
+        check_version(self._stored_version(conn), known)  # refuse a newer database first
+        for migration in known:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                if migration in check_version(self._stored_version(conn), known):
+                    for statement in split_sql(migration.sql):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        (migration.version, migration.name, to_text(datetime.now(UTC))),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self.schema_version = self._stored_version(conn)
+
+    @staticmethod
+    def _stored_version(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        return int(row[0])
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("the store is not open (use `async with`)")
+        return self._conn
+
+    def _write(self, batch: Batch) -> None:
+        conn = self._connection()
+        rows = [
+            (_CODECS[t.name], [_CODECS[t.name].to_row(r) for r in t.records(batch)]) for t in TABLES
+        ]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for codec, table_rows in rows:
+                    if table_rows:
+                        conn.executemany(codec.insert, table_rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite write failed: {e}") from e
+
+    def _query(self, table: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        codec = _CODECS[table]
+        try:
+            return [codec.from_row(row) for row in self._connection().execute(sql, params)]
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite query failed: {e}") from e
+
+    def _load_state(self, since: datetime) -> StoredState:
+        conn = self._connection()
+        stamp = to_text(since)
+        conn.execute("BEGIN")  # one consistent snapshot
+        try:
+            placements: list[AdtRecord] = self._query("adt", PLACEMENTS_SQL)
+            scores: list[ScoreRecord] = self._query("scores", LATEST_SCORES_SQL)
+            alerts: list[AlertRecord] = self._query("alert_events", OPEN_ALERTS_SQL)
+            ids = {r[0] for r in conn.execute(recent_msg_ids_sql("?"), (stamp, stamp, stamp))}
+        finally:
+            conn.execute("COMMIT")
+        return StoredState(placements, scores, alerts, ids)
+
+    def _fetch(self, kind: type[T], patient_id: str | None) -> list[T]:
+        table = TABLE_BY_RECORD[kind]
+        order = ", ".join(("time", *table.key))
+        sql = f"SELECT {', '.join(table.columns)} FROM {table.name}"  # noqa: S608 (constants)
+        if patient_id is None:
+            return self._query(table.name, f"{sql} ORDER BY {order}")
+        return self._query(
+            table.name, f"{sql} WHERE patient_id = ? ORDER BY {order}", (patient_id,)
+        )
+
+    def _count(self, table: str) -> int:
+        name = TABLE_BY_NAME[table].name
+        row = self._connection().execute(f"SELECT count(*) FROM {name}").fetchone()  # noqa: S608
+        return int(row[0])
+
+    def _ping(self) -> None:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite ping failed: {e}") from e
+
+    # The async interface.
+
+    async def write(self, batch: Batch) -> None:
+        """Write every record of `batch` in one transaction; records already stored are kept."""
+        await self._run(self._write, batch)
+
+    async def load_state(self, since: datetime) -> StoredState:
+        """The state the scorer resumes from; msg_ids received since `since`."""
+        return await self._run(self._load_state, since)
+
+    async def ping(self) -> None:
+        """Raise `StoreError` if the database cannot be read."""
+        await self._run(self._ping)
+
+    async def fetch(self, kind: type[T], *, patient_id: str | None = None) -> list[T]:
+        """Every stored record of type `kind` (of one patient if given), by time then key."""
+        return await self._run(self._fetch, kind, patient_id)
+
+    async def count(self, table: str) -> int:
+        """The number of rows of `table` (one of the six record tables)."""
+        return await self._run(self._count, table)
