@@ -1,0 +1,324 @@
+"""The wallboard server for real: a private Mosquitto, a uvicorn server, HTTP and websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.mqtt_broker import Mosquitto
+from tests.test_wallboard_state import adt, alert, score
+from wallboard import BrokerFeed, bind, create_app, serve
+
+WARD = "7A"
+
+
+@dataclass
+class Wallboard:
+    feed: BrokerFeed
+    prefix: str
+    http: str
+    ws: str
+    client: httpx.AsyncClient
+
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
+        broker = self.feed
+        async with aiomqtt.Client(broker.host, broker.port) as client:
+            await client.publish(self.prefix + topic, payload, qos=1, retain=retain)
+
+    async def ward(self, ward: str = WARD) -> dict[str, Any]:
+        response = await self.client.get(f"/api/wards/{ward}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    """Wait until `check()` is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met in {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    mosquitto: Mosquitto,
+    *,
+    queue_size: int = 1024,
+    health: Callable[[], dict[str, Any]] | None = None,
+) -> AsyncIterator[Wallboard]:
+    """A feed on the private broker (under a prefix of its own) and a server on a free port."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}/"
+    async with BrokerFeed(
+        mosquitto.host, mosquitto.port, prefix=prefix, queue_size=queue_size
+    ) as feed:
+        sock = bind("127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        server = asyncio.create_task(
+            serve(create_app(feed, health=health), "127.0.0.1", 0, sock=sock)
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+                board = Wallboard(feed, prefix, base, f"ws://127.0.0.1:{port}", client)
+                await until(lambda: _true(feed.connected))
+                yield board
+        finally:
+            server.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await server
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def receive(socket: ClientConnection, timeout: float = 2.0) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+    return message
+
+
+async def admit_and_score(board: Wallboard, bed: str = "12", patient: str = "P1") -> None:
+    await board.publish(f"wards/{WARD}/beds/{bed}/adt", adt("admit", patient))
+    await board.publish(
+        f"wards/{WARD}/beds/{bed}/score",
+        score(patient, bed=bed, minute=1, sex="F"),  # an unknown field is not passed on
+    )
+
+
+async def test_api_shows_what_the_broker_carries(mosquitto: Mosquitto) -> None:
+    async with running(mosquitto) as board:
+        await admit_and_score(board)
+        await board.publish(f"wards/{WARD}/alerts", alert("a-1", "raised", 1), retain=False)
+
+        async def shown() -> bool:
+            response = await board.client.get(f"/api/wards/{WARD}")
+            if response.status_code != 200:
+                return False
+            bed = response.json()["beds"][0]
+            return bed["score"] is not None and bed["open_alerts"] != []
+
+        await until(shown)
+        bed = (await board.ward())["beds"][0]
+        assert bed["patient"]["patient_id"] == "P1"
+        assert bed["score"]["total"] == 5
+        assert bed["vitals"]["resp_rate"] == 22
+        assert bed["next_obs_due"] == "2026-11-22T09:02:00Z"
+        assert bed["open_alerts"][0]["alert_id"] == "a-1"
+        assert "sex" not in json.dumps(bed)
+        assert (await board.client.get("/api/wards")).json() == {"wards": [WARD]}
+        assert (await board.client.get("/api/wards/nowhere")).status_code == 404
+
+
+async def test_websocket_snapshot_then_changes(mosquitto: Mosquitto) -> None:
+    async with running(mosquitto) as board:
+        await admit_and_score(board)
+        await until(lambda: _has_score(board))
+        async with connect(f"{board.ws}/ws/wards/{WARD}") as socket:
+            snapshot = await receive(socket)
+            assert snapshot["type"] == "snapshot"
+            assert snapshot["ward"] == WARD
+            assert snapshot["beds"][0]["score"]["total"] == 5
+            await board.publish(
+                f"wards/{WARD}/beds/12/score", score("P1", minute=2, total=8, risk="high")
+            )
+            change = await receive(socket, timeout=2.0)
+            assert change["type"] == "change"
+            assert change["seq"] == snapshot["seq"] + 1
+            assert change["bed"] == "12"
+            assert change["data"]["score"]["risk"] == "high"
+
+
+async def _has_score(board: Wallboard, bed: str = "12") -> bool:
+    response = await board.client.get(f"/api/wards/{WARD}")
+    return response.status_code == 200 and any(
+        view["bed"] == bed and view["score"] is not None for view in response.json()["beds"]
+    )
+
+
+async def test_reconnect_with_since_gets_the_missed_changes(mosquitto: Mosquitto) -> None:
+    async with running(mosquitto) as board:
+        await admit_and_score(board)
+        await until(lambda: _has_score(board))
+        async with connect(f"{board.ws}/ws/wards/{WARD}") as socket:
+            snapshot = await receive(socket)
+        since, epoch = snapshot["seq"], snapshot["epoch"]
+        await board.publish(f"wards/{WARD}/beds/14/adt", adt("admit", "P2"))
+        await board.publish(f"wards/{WARD}/beds/12/score", score("P1", minute=3, total=0))
+        await until(lambda: _has_seq(board, since + 2))
+        async with connect(f"{board.ws}/ws/wards/{WARD}?since={since}&epoch={epoch}") as socket:
+            first, second = await receive(socket), await receive(socket)
+        assert [first["type"], second["type"]] == ["change", "change"]
+        assert [first["seq"], second["seq"]] == [since + 1, since + 2]
+        assert first["bed"] == "14"
+        assert second["data"]["score"]["total"] == 0
+        # Another epoch (a restarted server) or a seq no longer kept: a fresh snapshot.
+        for query in (f"since={since}&epoch=other", f"since=99999&epoch={epoch}"):
+            async with connect(f"{board.ws}/ws/wards/{WARD}?{query}") as socket:
+                fresh = await receive(socket)
+            assert fresh["type"] == "snapshot"
+            assert fresh["seq"] == since + 2
+
+
+async def _has_seq(board: Wallboard, seq: int) -> bool:
+    current: int = (await board.ward())["seq"]
+    return current >= seq
+
+
+def _apply(state: dict[str, Any], message: dict[str, Any]) -> None:
+    """What a client does: a snapshot replaces its beds, a change replaces one bed."""
+    if message["type"] == "snapshot":
+        state.clear()
+        state.update({view["bed"]: view for view in message["beds"]})
+        state["@seq"] = message["seq"]
+    else:
+        assert message["seq"] == state["@seq"] + 1
+        state[message["bed"]] = message["data"]
+        state["@seq"] = message["seq"]
+
+
+async def test_slow_client_gets_a_snapshot_and_never_blocks_a_fast_one(
+    mosquitto: Mosquitto,
+) -> None:
+    beds, rounds = 20, 10
+    async with (
+        running(mosquitto, queue_size=16) as board,
+        connect(f"{board.ws}/ws/wards/{WARD}", max_queue=1, sock=_small_socket(board)) as slow,
+        connect(f"{board.ws}/ws/wards/{WARD}", max_size=None) as fast,
+    ):
+        slow_seen = [await receive(slow)]  # the snapshot; then it stops reading
+        fast_state: dict[str, Any] = {}
+        _apply(fast_state, await receive(fast))
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
+            for bed in range(beds):
+                topic = f"{board.prefix}wards/{WARD}/beds/{bed}/adt"
+                await client.publish(topic, adt("admit", f"P{bed}"), qos=1)
+            for i in range(beds * rounds):
+                bed = i % beds
+                # ~30 kB each even compressed: 6 MB in all, more than the buffers between a
+                # client that does not read and the server (loopback's are large).
+                padding = base64.b64encode(os.urandom(30_000)).decode()
+                payload = score(
+                    f"P{bed}", bed=str(bed), minute=1 + i // beds, clinical_response=padding
+                )
+                topic = f"{board.prefix}wards/{WARD}/beds/{bed}/score"
+                await client.publish(topic, payload, qos=1)
+        bursts = beds * (rounds + 1)
+        # The fast client keeps up while the slow one reads nothing.
+        await until(lambda: _has_seq(board, bursts), timeout=10)
+        final = await board.ward()
+        while fast_state["@seq"] < final["seq"]:
+            _apply(fast_state, await receive(fast, timeout=5))
+        assert [fast_state[view["bed"]] for view in final["beds"]] == final["beds"]
+        # Now the slow client reads: it is told with a fresh snapshot, never a gap.
+        slow_state: dict[str, Any] = {}
+        _apply(slow_state, slow_seen[0])
+        while slow_state["@seq"] < final["seq"]:
+            message = await receive(slow, timeout=5)
+            slow_seen.append(message)
+            _apply(slow_state, message)
+        assert any(message["type"] == "snapshot" for message in slow_seen[1:])
+        assert [slow_state[view["bed"]] for view in final["beds"]] == final["beds"]
+        assert sum(s.overflows for s in board.feed._subscribers[WARD]) >= 1
+
+
+def _small_socket(board: Wallboard) -> socket.socket:
+    """A client socket with a small receive buffer, so that not reading soon blocks the server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    host, port = board.ws.removeprefix("ws://").split(":")
+    sock.connect((host, int(port)))
+    return sock
+
+
+async def test_outreach_stream(mosquitto: Mosquitto) -> None:
+    async with running(mosquitto) as board, connect(f"{board.ws}/ws/outreach") as socket:
+        snapshot = await receive(socket)
+        assert snapshot["type"] == "snapshot"
+        assert snapshot["alerts"] == []
+        await board.publish(f"wards/{WARD}/alerts", alert("a-1", "raised"), retain=False)
+        change = await receive(socket)
+        assert change["type"] == "change"
+        assert change["alert_id"] == "a-1"
+        assert change["alert"]["open"] is True
+        await board.publish(f"wards/{WARD}/alerts", alert("a-1", "resolved", 2), retain=False)
+        assert (await receive(socket))["alert"]["open"] is False
+
+
+async def test_healthz_follows_the_broker(mosquitto: Mosquitto) -> None:
+    store = {"ok": True}
+    async with running(
+        mosquitto, health=lambda: {"store": dict(store), "ok": store["ok"]}
+    ) as board:
+        response = await board.client.get("/healthz")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["ok"] is True
+        assert body["broker"]["connected"] is True
+        assert body["broker"]["port"] == mosquitto.port
+        assert body["store"] == {"ok": True}
+        store["ok"] = False
+        assert (await board.client.get("/healthz")).status_code == 503
+        store["ok"] = True
+
+        async def status(code: int) -> bool:
+            return (await board.client.get("/healthz")).status_code == code
+
+        await asyncio.to_thread(mosquitto.stop)
+        try:
+            await until(lambda: status(503))
+        finally:
+            await asyncio.to_thread(mosquitto.start)
+        # Published before the wallboard is back: the persistent session keeps it for us.
+        await board.publish(f"wards/{WARD}/alerts", alert("a-7", "raised"), retain=False)
+        await until(lambda: status(200), timeout=15)
+        await until(lambda: _has_alert(board, "a-7"))
+        body = (await board.client.get("/healthz")).json()
+        assert body["broker"]["reconnects"] >= 1
+        assert body["broker"]["last_message_at"] is not None
+
+
+async def _has_alert(board: Wallboard, alert_id: str) -> bool:
+    response = await board.client.get(f"/api/wards/{WARD}")
+    return response.status_code == 200 and alert_id in response.text
+
+
+async def test_acknowledge_is_not_faked(mosquitto: Mosquitto) -> None:
+    async with running(mosquitto) as board:
+        response = await board.client.post("/api/alerts/a-1/ack", json={"by": "nurse"})
+        assert response.status_code == 501
+        assert "alert lifecycle" in response.json()["detail"]
+
+
+ORIGIN_URL = re.compile(r"https?://[^\s\"'`)]*")
+
+
+async def test_pages_and_assets_are_served_with_no_external_url(mosquitto: Mosquitto) -> None:
+    async with running(mosquitto) as board:
+        for path in ("/", f"/wards/{WARD}", "/outreach"):
+            response = await board.client.get(path)
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/html")
+            assert "default-src 'self'" in response.headers["content-security-policy"]
+            for asset in re.findall(r'(?:href|src)="([^"]+)"', response.text):
+                assert asset.startswith("/"), asset  # same origin
+                assert (await board.client.get(asset)).status_code == 200
+        for path in ("/", "/wards/x", "/outreach", "/static/app.css", "/static/ward.js"):
+            text = (await board.client.get(path)).text
+            assert ORIGIN_URL.findall(text) == [], path

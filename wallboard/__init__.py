@@ -1,0 +1,22 @@
+"""The ward wallboard (CONTRACT §8): live ward state from the broker, over HTTP and websockets.
+
+`WardBoard` is the pure state; `BrokerFeed` keeps one up to date from MQTT and fans its
+changes out to subscribers; `create_app` serves it; `serve` runs the app in the current event
+loop (`bind` gives the port before it starts).
+"""
+
+from wallboard._app import create_app
+from wallboard._feed import BrokerFeed, Subscription
+from wallboard._server import bind, serve
+from wallboard._state import Change, Rejection, WardBoard
+
+__all__ = [
+    "BrokerFeed",
+    "Change",
+    "Rejection",
+    "Subscription",
+    "WardBoard",
+    "bind",
+    "create_app",
+    "serve",
+]
