@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from scoring import ChartError, load_charts
+from surveillance._live_cmd import add_demo, add_run
 from surveillance._score_cmd import score_lines
 from surveillance._sim_cmd import add_replay, add_simulate
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="surveillance", description="Ward safety surveillance.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_demo(commands)
+    add_run(commands)
 
     score = commands.add_parser(
         "score",

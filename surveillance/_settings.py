@@ -1,0 +1,201 @@
+"""The service's settings: a TOML file, typed and checked before anything starts.
+
+Secrets never appear in logs or error messages: `Settings.describe()` is what gets logged, and
+it shows URLs without passwords. A password may stay out of the file altogether: name an
+environment variable in `password_env` and the service reads it from there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from simulators import BrokerURL, parse_broker_url
+from surveillance._online import DEFAULT_ALERT_RESPONSES, DEFAULT_FRESHNESS, OnlineSettings
+
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
+class SettingsError(ValueError):
+    """The settings are wrong; the message names the file and the field."""
+
+
+class BrokerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[broker]`: where the MQTT broker is and who the service is there."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    password_env: str | None = None
+    client_id: Annotated[str, msgspec.Meta(min_length=1)] = "ward-surveillance"
+    prefix: str = ""
+    keepalive: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+
+
+class StoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[store]`: the database, and how writes are batched."""
+
+    url: str = "sqlite:///surveillance.db"
+    password_env: str | None = None
+    flush_records: Annotated[int, msgspec.Meta(ge=1)] = 5000
+    flush_interval: Seconds = 0.05
+
+
+class HttpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[http]`: the wallboard server (CONTRACT §8); port 0 turns it off."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8000
+
+
+class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[scorer]`: the online scorer (see `surveillance._online`)."""
+
+    charts: list[str] = msgspec.field(default_factory=list)
+    timezone: str = "Europe/London"
+    device_persistence: Seconds = 60.0
+    feed_timeout: Seconds = 300.0
+    dedupe_window: Seconds = 900.0
+    alert_responses: list[str] = msgspec.field(
+        default_factory=lambda: sorted(DEFAULT_ALERT_RESPONSES)
+    )
+    freshness: dict[str, Seconds] = msgspec.field(default_factory=dict)
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Everything `surveillance run` needs."""
+
+    broker: BrokerSettings = msgspec.field(default_factory=BrokerSettings)
+    store: StoreSettings = msgspec.field(default_factory=StoreSettings)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    scorer: ScorerSettings = msgspec.field(default_factory=ScorerSettings)
+    log_level: str = "INFO"
+
+    def broker_url(self) -> BrokerURL:
+        """The broker, with its password from `password_env` when one is named."""
+        url = parse_broker_url(self.broker.url)
+        if self.broker.password_env:
+            url = BrokerURL(
+                url.host, url.port, url.username, _secret(self.broker.password_env), url.tls
+            )
+        return url
+
+    def store_url(self) -> str:
+        """The store URL, with its password from `password_env` when one is named."""
+        if not self.store.password_env:
+            return self.store.url
+        parts = urlsplit(self.store.url)
+        user = quote(parts.username or "", safe="")
+        password = quote(_secret(self.store.password_env), safe="")
+        host = parts.hostname or ""
+        netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def online(self) -> OnlineSettings:
+        """The online scorer's settings."""
+        scorer = self.scorer
+        return OnlineSettings(
+            freshness={**DEFAULT_FRESHNESS, **scorer.freshness},
+            device_persistence=scorer.device_persistence,
+            feed_timeout=scorer.feed_timeout,
+            dedupe_window=scorer.dedupe_window,
+            alert_responses=frozenset(scorer.alert_responses),
+            prefix=self.broker.prefix,
+            tz=ZoneInfo(scorer.timezone),
+        )
+
+    def describe(self) -> str:
+        """One line for the log: where everything is, with no secrets."""
+        http = "off" if self.http.port == 0 else f"http://{self.http.host}:{self.http.port}"
+        return (
+            f"broker {parse_broker_url(self.broker.url)} (client id {self.broker.client_id!r}, "
+            f"prefix {self.broker.prefix!r}), store {redact(self.store.url)}, wallboard {http}"
+        )
+
+
+def load_settings(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read and check the settings file (or the defaults), then apply `overrides`.
+
+    `overrides` maps dotted names (`broker.url`, `store.url`, `http.port`) to values, as the
+    command line's flags give them.
+
+    Raises:
+        SettingsError: the file cannot be read or a value is wrong (file and field named).
+    """
+    where = str(path) if path is not None else "the defaults"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            msg = f"{path}: {exc}"
+            raise SettingsError(msg) from exc
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        raw.setdefault(section, {})[key] = value
+    try:
+        settings = msgspec.convert(raw, Settings)
+    except msgspec.ValidationError as exc:
+        msg = f"{where}: {exc}"
+        raise SettingsError(msg) from exc
+    _check(settings, where)
+    return settings
+
+
+def _check(settings: Settings, where: str) -> None:
+    problems = []
+    try:
+        parse_broker_url(settings.broker.url)
+    except ValueError:  # its message quotes the URL, password and all
+        problems.append(
+            f"broker.url: {redact(settings.broker.url)!r} is not "
+            "mqtt://[user[:password]@]host[:port] or mqtts://..."
+        )
+    scheme = urlsplit(settings.store.url).scheme
+    if scheme not in ("sqlite", "postgresql", "postgres"):
+        problems.append(
+            f"store.url: {redact(settings.store.url)!r} is not sqlite:///PATH or postgresql://..."
+        )
+    try:
+        ZoneInfo(settings.scorer.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"scorer.timezone: unknown time zone {settings.scorer.timezone!r}")
+    unknown = set(settings.scorer.freshness) - set(DEFAULT_FRESHNESS)
+    if unknown:
+        problems.append(
+            f"scorer.freshness: unknown keys {sorted(unknown)} (known: {sorted(DEFAULT_FRESHNESS)})"
+        )
+    for name in ("broker", "store"):
+        env = getattr(settings, name).password_env
+        if env and env not in os.environ:
+            problems.append(f"{name}.password_env: environment variable {env} is not set")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append("log_level: one of DEBUG, INFO, WARNING, ERROR")
+    if problems:
+        raise SettingsError(f"{where}: " + "; ".join(problems))
+
+
+def redact(url: str) -> str:
+    """A URL with its password replaced by `***` (for logs and messages)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return "<unparseable URL>"
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _secret(name: str) -> str:
+    try:
+        return os.environ[name]
+    except KeyError:
+        msg = f"environment variable {name} (a password_env) is not set"
+        raise SettingsError(msg) from None

@@ -1,0 +1,375 @@
+"""The online scorer, pure: placements, snapshots, alerts, feeds, repeats, dead letters, resuming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest import Admission, Observation, Rejected, parse
+from scoring import ChartSet, Context
+from surveillance._online import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
+from surveillance.store import StoredState
+from tests.factories import make_obs
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+WARD, BED = "7A", "12"
+NORMAL = {
+    "resp_rate": 16,
+    "spo2": 97,
+    "on_oxygen": False,
+    "systolic_bp": 125,
+    "heart_rate": 72,
+    "consciousness": "A",
+    "temperature": 37.0,
+}
+MEDIUM = {
+    **NORMAL,
+    "resp_rate": 22,
+    "spo2": 95,
+    "systolic_bp": 108,
+    "heart_rate": 104,
+    "temperature": 38.4,
+}  # 6: the CONTRACT §4 example
+HIGH = {**MEDIUM, "resp_rate": 25, "systolic_bp": 95}  # 8
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def admit(
+    patient: str = "P1",
+    *,
+    bed: str = BED,
+    event: str = "admit",
+    t: float = 0,
+    msg_id: str | None = None,
+    **extra: Any,
+) -> Arrival:
+    context = msgspec.convert(
+        {
+            "msg_id": msg_id or f"adt-{patient}-{bed}-{event}-{t}",
+            "time": at(t).isoformat(),
+            "event": event,
+            "patient_id": patient,
+            "cohort": "adult",
+            **extra,
+        },
+        Context,
+    )
+    return Arrival(Admission(WARD, bed, context), f"wards/{WARD}/beds/{bed}/adt", b"{}", at(t))
+
+
+def obs(
+    vitals: dict[str, Any],
+    *,
+    t: float,
+    msg_id: str | None = None,
+    patient: str = "P1",
+    bed: str = BED,
+    source: str = "manual",
+) -> Arrival:
+    o = make_obs(
+        vitals,
+        time=at(t).isoformat(),
+        msg_id=msg_id or f"obs-{t}",
+        patient_id=patient,
+        source=source,
+    )
+    return Arrival(Observation(WARD, bed, "obs", o), f"wards/{WARD}/beds/{bed}/obs", b"{}", at(t))
+
+
+def device(vitals: dict[str, Any], *, t: float, patient: str = "P1") -> Arrival:
+    return obs(vitals, t=t, msg_id=f"dev-{t}", patient=patient, source="wearable")
+
+
+def alerts(out: Output) -> list[AlertEvent]:
+    return [
+        msgspec.json.decode(p.payload, type=AlertEvent)
+        for p in out.publications
+        if p.topic.endswith("/alerts")
+    ]
+
+
+def scores(out: Output) -> list[dict[str, Any]]:
+    return [msgspec.json.decode(p.payload) for p in out.publications if p.topic.endswith("/score")]
+
+
+def dead(out: Output) -> list[dict[str, Any]]:
+    return [
+        msgspec.json.decode(p.payload)
+        for p in out.publications
+        if p.topic == "surveillance/deadletter"
+    ]
+
+
+@pytest.fixture
+def scorer(charts: ChartSet) -> OnlineScorer:
+    s = OnlineScorer(charts, OnlineSettings(device_persistence=60, feed_timeout=300))
+    s.handle([admit()])
+    return s
+
+
+def test_a_manual_set_is_scored_published_retained_and_stored(scorer: OnlineScorer) -> None:
+    out = scorer.handle([obs(MEDIUM, t=60, msg_id="obs-7f3a")])
+    [score] = scores(out)
+    assert score["total"] == 6
+    assert score["risk"] == "medium"
+    assert score["complete"]
+    assert score["ward"] == WARD
+    assert score["bed"] == BED
+    assert score["obs_msg_id"] == "obs-7f3a"
+    [publication] = [p for p in out.publications if p.topic.endswith("/score")]
+    assert publication.topic == "wards/7A/beds/12/score"
+    assert publication.retain
+    assert [r.msg_id for r in out.batch.observations] == ["obs-7f3a"]
+    assert [r.obs_msg_id for r in out.batch.scores] == ["obs-7f3a"]
+
+
+@pytest.mark.parametrize(
+    ("sequence", "raised"),
+    [
+        ([NORMAL], []),
+        ([MEDIUM], ["urgent"]),
+        ([MEDIUM, MEDIUM, MEDIUM], ["urgent"]),  # not repeated while the band holds
+        ([MEDIUM, HIGH], ["urgent", "emergency"]),  # a higher band alerts again
+        ([HIGH, MEDIUM], ["emergency"]),  # falling is not an alert
+        ([MEDIUM, NORMAL, MEDIUM], ["urgent", "urgent"]),  # fell back, then crossed again
+        ([{**NORMAL, "resp_rate": 26}], ["urgent-ward"]),  # a single 3: low-medium
+        (
+            [{**NORMAL, "resp_rate": 26}, {**NORMAL, "heart_rate": 135}],
+            ["urgent-ward", "urgent-ward"],
+        ),
+    ],
+    ids=["normal", "medium", "holds", "rises", "falls", "recrosses", "red", "new-red"],
+)
+def test_score_alerts_on_crossing_into_a_higher_band(
+    scorer: OnlineScorer, sequence: list[dict[str, Any]], raised: list[str]
+) -> None:
+    events = []
+    for i, vitals in enumerate(sequence):
+        events += alerts(scorer.handle([obs(vitals, t=3600 * (i + 1))]))
+    assert [e.severity for e in events] == raised
+    assert all(e.kind == "score" and e.state == "raised" for e in events)
+    assert len({e.alert_id for e in events}) == len(events)
+
+
+def test_alert_event_names_the_patient_and_the_observation(scorer: OnlineScorer) -> None:
+    [event] = alerts(scorer.handle([obs(MEDIUM, t=60, msg_id="obs-7f3a")]))
+    assert (event.patient_id, event.ward, event.bed, event.obs_msg_id) == (
+        "P1",
+        WARD,
+        BED,
+        "obs-7f3a",
+    )
+    assert event.message.startswith("NEWS2 6 (medium): urgent")
+    assert event.alert_id == "score-obs-7f3a"
+
+
+def test_continuous_readings_merge_with_the_last_set_while_fresh(scorer: OnlineScorer) -> None:
+    scorer.handle([obs(NORMAL, t=0)])
+    [score] = scores(scorer.handle([device({"heart_rate": 95, "spo2": 96}, t=120)]))
+    assert score["complete"]
+    assert score["vitals"]["heart_rate"] == 95
+    assert score["vitals"]["temperature"] == 37.0
+    assert score["parameters"]["heart_rate"] == 1
+    # Five minutes on, the manual RR is stale; BP (1 h) and temperature (4 h) are still fresh.
+    [later] = scores(scorer.handle([device({"heart_rate": 95, "spo2": 96}, t=400)]))
+    assert not later["complete"]
+    assert later["missing"] == ["resp_rate"]
+    assert later["vitals"]["systolic_bp"] == 125
+
+
+def test_a_refused_device_reading_is_dead_lettered_and_never_joins_the_snapshot(
+    scorer: OnlineScorer,
+) -> None:
+    scorer.handle([obs(NORMAL, t=0)])
+    out = scorer.handle([device({"spo2": 0}, t=60), device({"heart_rate": 80}, t=61)])
+    [letter] = dead(out)
+    assert letter["error"] == "implausible"
+    assert "spo2 0" in letter["reason"]
+    [score] = scores(out)
+    assert score["vitals"]["spo2"] == 97
+    assert score["vitals"]["heart_rate"] == 80
+
+
+def test_device_alerts_need_the_band_to_hold(scorer: OnlineScorer) -> None:
+    scorer.handle([obs(NORMAL, t=0)])
+    spike = {"heart_rate": 135, "resp_rate": 26}  # a motion artefact
+    assert alerts(scorer.handle([device(spike, t=10)])) == []
+    assert alerts(scorer.handle([device({"heart_rate": 70, "resp_rate": 16}, t=20)])) == []
+    assert alerts(scorer.handle([device(spike, t=30)])) == []
+    assert alerts(scorer.handle([device(spike, t=60)])) == []
+    [event] = alerts(scorer.handle([device(spike, t=90)]))
+    assert event.severity in ("urgent-ward", "urgent")
+    assert "continuous" in event.message
+
+
+def test_silent_feed_raises_then_resolves(scorer: OnlineScorer) -> None:
+    scorer.handle([device({"heart_rate": 72}, t=0)])
+    assert alerts(scorer.tick(at(299))) == []
+    [raised] = alerts(scorer.tick(at(300)))
+    assert (raised.kind, raised.state) == ("feed", "raised")
+    assert alerts(scorer.tick(at(400))) == []  # raised once
+    resolved = [
+        e for e in alerts(scorer.handle([device({"heart_rate": 72}, t=500)])) if e.kind == "feed"
+    ]
+    assert [(e.alert_id, e.state, e.seq) for e in resolved] == [(raised.alert_id, "resolved", 2)]
+
+
+def test_repeated_msg_id_is_processed_once(scorer: OnlineScorer) -> None:
+    first = scorer.handle([obs(MEDIUM, t=60, msg_id="obs-x")])
+    again = scorer.handle([obs(MEDIUM, t=60, msg_id="obs-x"), obs(MEDIUM, t=60, msg_id="obs-x")])
+    assert len(scores(first)) == 1
+    assert again.publications == []
+    assert len(again.batch) == 0
+    assert again.duplicates == 2
+
+
+def test_repeats_are_forgotten_after_the_window(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(dedupe_window=60))
+    s.handle([admit(), obs(NORMAL, t=0, msg_id="o")])
+    s.tick(at(30))
+    assert s.handle([obs(NORMAL, t=0, msg_id="o")]).duplicates == 1
+    s.tick(at(61))
+    assert s.handle([obs(NORMAL, t=0, msg_id="o")]).duplicates == 0
+
+
+@pytest.mark.parametrize(
+    ("arrival", "error"),
+    [
+        (obs(NORMAL, t=1, bed="99"), "no-context"),
+        (obs(NORMAL, t=1, patient="P2"), "placement"),
+        (obs({**NORMAL, "spo2": 101}, t=1), "implausible"),
+        (obs({**NORMAL, "diastolic_bp": 130}, t=1), "implausible"),
+        (obs({**NORMAL, "on_oxygen": False, "oxygen_flow_lpm": 2}, t=1), "contradictory"),
+        (admit("P9", event="discharge", t=1), "placement"),
+    ],
+    ids=["no-context", "wrong-patient", "implausible", "pair", "contradictory", "discharge"],
+)
+def test_what_cannot_be_scored_goes_to_the_dead_letter(
+    scorer: OnlineScorer, arrival: Arrival, error: str
+) -> None:
+    out = scorer.handle([arrival])
+    [letter] = dead(out)
+    assert letter["error"] == error
+    assert letter["reason"]
+    assert letter["topic"] == arrival.topic
+    assert out.batch.dead_letters[0].error == error
+    assert scores(out) == []
+
+
+def test_ingest_refusals_are_published_with_the_original_payload(scorer: OnlineScorer) -> None:
+    raw = b"\xff\xfe not text"
+    item = parse("wards/7A/beds/12/obs", raw)
+    assert isinstance(item, Rejected)
+    [letter] = dead(scorer.handle([Arrival(item, "wards/7A/beds/12/obs", raw, at(1))]))
+    assert letter["error"] == "not-utf8"
+    assert letter["encoding"] == "base64"
+
+
+def test_transfer_moves_the_patient_and_keeps_the_alert_level(scorer: OnlineScorer) -> None:
+    assert len(alerts(scorer.handle([obs(MEDIUM, t=60)]))) == 1
+    scorer.handle([admit(bed="14", event="transfer", t=120)])
+    assert scorer.patient_in(WARD, BED) is None
+    assert scorer.patient_in(WARD, "14") == "P1"
+    assert alerts(scorer.handle([obs(MEDIUM, t=180, bed="14")])) == []
+    [letter] = dead(scorer.handle([obs(MEDIUM, t=240)]))
+    assert letter["error"] == "no-context"
+
+
+def test_discharge_resolves_open_alerts_and_empties_the_bed(scorer: OnlineScorer) -> None:
+    [raised] = alerts(scorer.handle([obs(MEDIUM, t=60)]))
+    [resolved] = alerts(scorer.handle([admit(event="discharge", t=120)]))
+    assert (resolved.alert_id, resolved.state, resolved.seq) == (raised.alert_id, "resolved", 2)
+    assert scorer.patient_in(WARD, BED) is None
+
+
+def test_an_older_adt_is_kept_but_not_applied(scorer: OnlineScorer) -> None:
+    scorer.handle([admit("P2", t=100)])
+    out = scorer.handle([admit("P3", t=50)])
+    assert [r.patient_id for r in out.batch.adt] == ["P3"]
+    assert scorer.patient_in(WARD, BED) == "P2"
+
+
+def test_an_admission_in_a_batch_applies_to_what_follows_it(charts: ChartSet) -> None:
+    s = OnlineScorer(charts)
+    out = s.handle([obs(NORMAL, t=0, msg_id="early"), admit(t=1), obs(NORMAL, t=2, msg_id="late")])
+    assert [d["error"] for d in dead(out)] == ["no-context"]
+    assert [x["obs_msg_id"] for x in scores(out)] == ["late"]
+
+
+def test_resuming_from_the_store_does_not_alert_again(
+    charts: ChartSet, scorer: OnlineScorer
+) -> None:
+    out = scorer.handle([obs(MEDIUM, t=60, msg_id="m1")])
+    [adt] = OnlineScorer(charts).handle([admit()]).batch.adt
+    [score] = out.batch.scores
+    [alert] = out.batch.alerts
+    resumed = OnlineScorer(charts)
+    resumed.restore(
+        StoredState(
+            placements=[adt], latest_scores=[score], open_alerts=[alert], recent_msg_ids={"m1"}
+        )
+    )
+    assert resumed.patient_in(WARD, BED) == "P1"
+    assert resumed.handle([obs(MEDIUM, t=60, msg_id="m1")]).duplicates == 1
+    assert alerts(resumed.handle([obs(MEDIUM, t=3600, msg_id="m2")])) == []
+    assert [a.severity for a in alerts(resumed.handle([obs(HIGH, t=7200, msg_id="m3")]))] == [
+        "emergency"
+    ]
+    [resolved] = alerts(resumed.handle([admit(event="discharge", t=8000)]))[:1]
+    assert resolved.alert_id == "score-m1"
+    assert resolved.seq == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["manual", "wearable"]),
+            st.sampled_from(
+                [NORMAL, MEDIUM, HIGH, {"heart_rate": 135}, {"spo2": 0}, {"resp_rate": 30}]
+            ),
+            st.integers(1, 600),
+        ),
+        max_size=30,
+    )
+)
+def test_every_input_ends_somewhere(
+    charts: ChartSet, steps: list[tuple[str, dict[str, Any], int]]
+) -> None:
+    """Each observation is scored or dead-lettered, exactly once; alerts never repeat an id+seq."""
+    s = OnlineScorer(charts, OnlineSettings(device_persistence=30))
+    s.handle([admit()])
+    t, seen = 0, set()
+    for n, (source, reading, gap) in enumerate(steps):
+        t += gap
+        vitals = {**NORMAL, **reading} if source == "manual" else reading
+        out = s.handle([obs(vitals, t=t, msg_id=f"m{n}", source=source)])
+        assert len(out.batch.scores) + len(out.batch.dead_letters) == 1
+        for event in alerts(out):
+            assert (event.alert_id, event.seq) not in seen
+            seen.add((event.alert_id, event.seq))
+
+
+def test_a_set_and_a_device_reading_in_one_batch_merge(scorer: OnlineScorer) -> None:
+    out = scorer.handle([obs(NORMAL, t=0), device({"heart_rate": 95}, t=60)])
+    manual, snapshot = scores(out)
+    assert snapshot["complete"]
+    assert snapshot["vitals"]["temperature"] == 37.0
+    assert snapshot["vitals"]["heart_rate"] == 95
+    assert manual["vitals"]["heart_rate"] == 72
+
+
+def test_a_refused_set_never_joins_a_later_reading_of_the_same_batch(scorer: OnlineScorer) -> None:
+    out = scorer.handle([obs({**NORMAL, "spo2": 101}, t=0), device({"heart_rate": 95}, t=60)])
+    [letter] = dead(out)
+    assert letter["error"] == "implausible"
+    [snapshot] = scores(out)
+    assert snapshot["vitals"] == {"heart_rate": 95}

@@ -1,0 +1,555 @@
+"""The live pipeline end to end: a private Mosquitto, the service, and a real store (SQLite, PostgreSQL).
+
+Every test has its own ward names, patients and MQTT client ids, so tests sharing the session's
+broker never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import msgspec
+import pytest
+
+from scoring import ChartSet
+from simulators import Message, parse_broker_url, publish
+from simulators._formats import fhir_bundle, hl7v2_oru
+from surveillance._service import Service
+from surveillance._settings import Settings, load_settings
+from surveillance.store import (
+    AlertRecord,
+    DeadLetterRecord,
+    ObservationRecord,
+    ScoreRecord,
+    open_store,
+)
+from tests.factories import make_obs
+from tests.mqtt_broker import Mosquitto
+
+NORMAL = {
+    "resp_rate": 16,
+    "spo2": 97,
+    "on_oxygen": False,
+    "systolic_bp": 125,
+    "diastolic_bp": 80,
+    "heart_rate": 72,
+    "consciousness": "A",
+    "temperature": 37.0,
+}
+CONTRACT_OBS = {  # CONTRACT §3's example: NEWS2 6, medium
+    "resp_rate": 22,
+    "spo2": 95,
+    "on_oxygen": False,
+    "systolic_bp": 108,
+    "diastolic_bp": 70,
+    "heart_rate": 104,
+    "consciousness": "A",
+    "temperature": 38.4,
+}
+HIGH = {**CONTRACT_OBS, "resp_rate": 25, "systolic_bp": 95}  # NEWS2 8, high
+
+ENCODE = msgspec.json.Encoder().encode
+
+
+def adt(
+    patient: str, *, event: str = "admit", time: str = "2026-11-22T08:00:00Z", **extra: Any
+) -> bytes:
+    return ENCODE(
+        {
+            "msg_id": f"adt-{patient}-{event}-{uuid.uuid4().hex[:8]}",
+            "time": time,
+            "event": event,
+            "patient_id": patient,
+            "cohort": "adult",
+            "birth_date": "1948-03-02",
+            **extra,
+        }
+    )
+
+
+def obs_json(
+    patient: str,
+    msg_id: str,
+    vitals: dict[str, Any],
+    *,
+    time: str = "2026-11-22T09:30:00Z",
+    source: str = "manual",
+) -> bytes:
+    return ENCODE(
+        {"msg_id": msg_id, "patient_id": patient, "time": time, "source": source, "vitals": vitals}
+    )
+
+
+@dataclass
+class Listener:
+    """Collects what arrives on some topic filters."""
+
+    messages: list[tuple[str, Any]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def on(self, topic_part: str) -> list[Any]:
+        return [payload for topic, payload in self.messages if topic_part in topic]
+
+    async def wait(self, predicate: Callable[[Listener], bool], timeout: float = 15) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate(self):
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@contextlib.asynccontextmanager
+async def listening(broker: Mosquitto, *filters: str) -> AsyncIterator[Listener]:
+    listener = Listener()
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier=f"listen-{uuid.uuid4().hex[:8]}"
+    ) as client:
+        for topic in filters:
+            await client.subscribe(topic, qos=1)
+
+        async def collect() -> None:
+            async for message in client.messages:
+                payload = message.payload
+                assert isinstance(payload, bytes)
+                try:
+                    decoded = msgspec.json.decode(payload)
+                except msgspec.DecodeError:
+                    decoded = payload
+                listener.messages.append((message.topic.value, decoded))
+                listener.arrived.set()
+
+        task = asyncio.create_task(collect())
+        try:
+            yield listener
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def send(broker: Mosquitto, *messages: tuple[str, bytes], retain_adt: bool = True) -> None:
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier=f"send-{uuid.uuid4().hex[:8]}"
+    ) as client:
+        for topic, payload in messages:
+            await client.publish(
+                topic, payload, qos=1, retain=retain_adt and topic.endswith("/adt")
+            )
+
+
+def settings_for(broker: Mosquitto, store_url: str, **scorer: Any) -> Settings:
+    return load_settings(
+        None,
+        {
+            "broker.url": broker.url,
+            "broker.client_id": f"scorer-{uuid.uuid4().hex[:8]}",
+            "store.url": store_url,
+            "store.flush_interval": 0.02,
+            "http.port": 0,
+            **{f"scorer.{k}": v for k, v in scorer.items()},
+        },
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, charts: ChartSet) -> AsyncIterator[Service]:
+    service = Service(settings, charts)
+    task = asyncio.create_task(service.run())
+    started = asyncio.create_task(service.started.wait())
+    await asyncio.wait({task, started}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    assert service.started.is_set(), "the service did not start"
+    try:
+        yield service
+    finally:
+        service.stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
+def ward() -> str:
+    return f"W{uuid.uuid4().hex[:6]}"
+
+
+async def stored(url: str, kind: type[Any]) -> list[Any]:
+    async with open_store(url) as store:
+        return await store.fetch(kind)  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_a_contract_observation_is_scored_published_and_stored(
+    mosquitto: Mosquitto, charts: ChartSet, store_url: str
+) -> None:
+    w = ward()
+    async with (
+        running(settings_for(mosquitto, store_url), charts) as service,
+        listening(mosquitto, f"wards/{w}/#") as heard,
+    ):
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/12/adt", adt("P001")),
+            (f"wards/{w}/beds/12/obs", obs_json("P001", f"obs-{w}", CONTRACT_OBS)),
+        )
+        await heard.wait(lambda h: bool(h.on("/score")) and bool(h.on("/alerts")))
+        [score] = heard.on("/score")
+        assert (score["total"], score["risk"], score["response"]) == (6, "medium", "urgent")
+        assert (score["ward"], score["bed"], score["obs_msg_id"]) == (w, "12", f"obs-{w}")
+        [alert] = heard.on("/alerts")
+        assert (alert["kind"], alert["severity"], alert["state"]) == ("score", "urgent", "raised")
+        await asyncio.sleep(0.2)
+        assert service.counters.scored == 1
+    [record] = await stored(store_url, ScoreRecord)
+    assert (record.obs_msg_id, record.total, record.risk) == (f"obs-{w}", 6, "medium")
+    [observation] = await stored(store_url, ObservationRecord)
+    assert observation.vitals["temperature"] == 38.4
+    [alert_record] = await stored(store_url, AlertRecord)
+    assert alert_record.alert_id == alert["alert_id"]
+
+
+async def test_the_score_is_retained_for_whoever_subscribes_later(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    w = ward()
+    async with running(settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}"), charts):
+        async with listening(mosquitto, f"wards/{w}/beds/1/score") as first:
+            await send(
+                mosquitto,
+                (f"wards/{w}/beds/1/adt", adt("P1")),
+                (f"wards/{w}/beds/1/obs", obs_json("P1", f"o-{w}", NORMAL)),
+            )
+            await first.wait(lambda h: bool(h.messages))
+        async with listening(mosquitto, f"wards/{w}/beds/1/score") as later:
+            await later.wait(lambda h: bool(h.messages))
+            assert later.messages[0][1]["obs_msg_id"] == f"o-{w}"
+
+
+async def test_device_formats_are_scored_into_the_patients_snapshot(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """A nurse's set, then a FHIR wearable and an HL7 v2 monitor: each scored with the set's other values."""
+    w = ward()
+    fhir = make_obs(
+        {"heart_rate": 112, "spo2": 95, "resp_rate": 18},
+        msg_id=f"fhir-{w}",
+        patient_id="P7",
+        time="2026-11-22T09:35:00Z",
+        source="wearable",
+    )
+    hl7 = make_obs(
+        {"heart_rate": 135, "spo2": 96},
+        msg_id=f"hl7-{w}",
+        patient_id="P7",
+        time="2026-11-22T09:36:00Z",
+        source="monitor",
+    )
+    async with (
+        running(settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}"), charts),
+        listening(mosquitto, f"wards/{w}/beds/3/score") as heard,
+    ):
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/3/adt", adt("P7")),
+            (
+                f"wards/{w}/beds/3/obs",
+                obs_json("P7", f"set-{w}", NORMAL, time="2026-11-22T09:32:00Z"),
+            ),
+            (f"wards/{w}/beds/3/fhir", fhir_bundle(fhir, device_id="wear-1")),
+            (f"wards/{w}/beds/3/hl7v2", hl7v2_oru(hl7, ward=w, bed="3", device_id="mon-1")),
+        )
+        await heard.wait(lambda h: len(h.messages) == 3)
+    manual, from_fhir, from_hl7 = (payload for _, payload in heard.messages)
+    assert manual["total"] == 0
+    assert from_fhir["obs_msg_id"] == f"fhir-{w}"
+    assert from_fhir["vitals"]["heart_rate"] == 112
+    assert from_fhir["vitals"]["temperature"] == 37.0
+    assert (from_fhir["total"], from_fhir["complete"]) == (3, True)  # HR 112 → 2, SpO2 95 → 1
+    assert from_hl7["vitals"]["heart_rate"] == 135
+    assert from_hl7["vitals"]["resp_rate"] == 18
+    assert from_hl7["parameters"]["heart_rate"] == 3
+
+
+DEAD = [
+    ("obs", b"\xff\xfe\x00", "not-utf8"),
+    ("obs", b"{not json", "not-json"),
+    (
+        "obs",
+        b'{"msg_id":"d-1","patient_id":"P1","time":"2026-11-22T09:30:00Z","vitals":{"resp_rate":"fast"}}',
+        "invalid",
+    ),
+    (
+        "obs",
+        b'{"msg_id":"d-2","patient_id":"P1","time":"2026-11-22T09:30:00Z","vitals":{"spo2":101}}',
+        "implausible",
+    ),
+    (
+        "obs",
+        b'{"msg_id":"d-3","patient_id":"P1","time":"2026-11-22T09:30:00Z","vitals":{"on_oxygen":false,"oxygen_flow_lpm":2}}',
+        "contradictory",
+    ),
+    (
+        "obs",
+        b'{"msg_id":"d-4","patient_id":"P2","time":"2026-11-22T09:30:00Z","vitals":{"spo2":97}}',
+        "placement",
+    ),
+    ("obs", b"{" + b'"pad":"' + b"x" * 300_000 + b'"}', "oversize"),
+    ("fhir", b'{"resourceType":"Patient","id":"x"}', "not-fhir"),
+    ("hl7v2", b"MSH|^~\\&|X||||20261122093000||ADT^A01|1|P|2.6\r", "not-hl7"),
+]
+
+
+async def test_every_dead_letter_class_reaches_the_topic_and_the_store(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    w = ward()
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    bad_unit = fhir_bundle(
+        make_obs({"temperature": 38.0}, msg_id=f"u-{w}", patient_id="P1"), device_id="d"
+    ).replace(b'"Cel"', b'"[degF]"')
+    cases = [*DEAD, ("fhir", bad_unit, "unit")]
+    async with (
+        running(settings_for(mosquitto, url), charts),
+        listening(mosquitto, "surveillance/deadletter") as heard,
+    ):
+        await send(mosquitto, (f"wards/{w}/beds/1/adt", adt("P1")))
+        await send(
+            mosquitto, *((f"wards/{w}/beds/1/{channel}", payload) for channel, payload, _ in cases)
+        )
+        await send(mosquitto, (f"wards/{w}/beds/2/obs", obs_json("P1", f"nobody-{w}", NORMAL)))
+
+        def mine(h: Listener) -> list[dict[str, Any]]:
+            return [p for p in h.on("deadletter") if w in p["topic"]]
+
+        await heard.wait(lambda h: len(mine(h)) == len(cases) + 1)
+        letters = mine(heard)
+    # Ingest refuses before scoring, so within one batch its refusals come first.
+    assert sorted(d["error"] for d in letters) == sorted(
+        [error for _, _, error in cases] + ["no-context"]
+    )
+    for letter in letters:
+        assert letter["reason"]
+        assert letter["time"]
+    assert letters[0]["encoding"] == "base64"
+    records = await stored(url, DeadLetterRecord)
+    assert sorted(r.error for r in records) == sorted(d["error"] for d in letters)
+
+
+async def test_a_repeated_msg_id_is_processed_once(
+    mosquitto: Mosquitto, charts: ChartSet, store_url: str
+) -> None:
+    w = ward()
+    async with (
+        running(settings_for(mosquitto, store_url), charts) as service,
+        listening(mosquitto, f"wards/{w}/#") as heard,
+    ):
+        twice = (f"wards/{w}/beds/1/obs", obs_json("P1", f"dup-{w}", CONTRACT_OBS))
+        await send(mosquitto, (f"wards/{w}/beds/1/adt", adt("P1")), twice, twice)
+        await send(
+            mosquitto,
+            (
+                f"wards/{w}/beds/1/obs",
+                obs_json("P1", f"next-{w}", CONTRACT_OBS, time="2026-11-22T10:00:00Z"),
+            ),
+        )
+        await heard.wait(lambda h: len(h.on("/score")) == 2)
+        await asyncio.sleep(0.3)
+        assert service.counters.duplicates == 1
+        assert len(heard.on("/alerts")) == 1
+    assert [r.obs_msg_id for r in await stored(store_url, ScoreRecord)] == [f"dup-{w}", f"next-{w}"]
+
+
+def stream(w: str, n: int) -> list[Message]:
+    base = int(datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp())
+    messages = [Message(base, f"wards/{w}/beds/1/adt", adt("P1"), True)]
+    for i in range(n):
+        t = base + i + 1
+        when = datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+        vitals = {"heart_rate": 60 + i % 40, "spo2": 96}
+        messages.append(
+            Message(
+                t,
+                f"wards/{w}/beds/1/obs",
+                obs_json("P1", f"s-{w}-{i}", vitals, time=when, source="monitor"),
+                False,
+            )
+        )
+    return messages
+
+
+async def test_a_broker_restart_mid_stream_loses_nothing(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    w, n = ward(), 3000
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    async with running(settings_for(mosquitto, url), charts) as service:
+        sending = asyncio.create_task(
+            # Paced (3 s in all) so the restart falls mid-stream.
+            publish(
+                stream(w, n),
+                parse_broker_url(mosquitto.url),
+                speed=1000,
+                progress=False,
+                client_id=f"pub-{w}",
+            )
+        )
+        async with asyncio.timeout(30):
+            while service.counters.received < n // 3:
+                await asyncio.sleep(0.01)
+        await asyncio.to_thread(mosquitto.restart)
+        await sending
+        async with asyncio.timeout(60):
+            while service.counters.scored < n:
+                await asyncio.sleep(0.05)
+        assert service.link.reconnects >= 1
+    scores = await stored(url, ScoreRecord)
+    assert sorted(r.obs_msg_id for r in scores) == sorted(f"s-{w}-{i}" for i in range(n))
+
+
+async def test_a_service_restart_resumes_without_loss_or_double_alerts(
+    mosquitto: Mosquitto, charts: ChartSet, store_url: str
+) -> None:
+    w = ward()
+    settings = settings_for(mosquitto, store_url)
+    topic = f"wards/{w}/beds/5/obs"
+    async with listening(mosquitto, f"wards/{w}/alerts", f"wards/{w}/beds/5/score") as heard:
+        async with running(settings, charts):
+            await send(
+                mosquitto,
+                (f"wards/{w}/beds/5/adt", adt("P5")),
+                (topic, obs_json("P5", f"a-{w}", CONTRACT_OBS)),
+            )
+            await heard.wait(lambda h: len(h.on("/score")) == 1)
+        # While the service is down: the band holds, then rises. The broker keeps them for it.
+        await send(
+            mosquitto,
+            (topic, obs_json("P5", f"b-{w}", CONTRACT_OBS, time="2026-11-22T10:30:00Z")),
+            (topic, obs_json("P5", f"a-{w}", CONTRACT_OBS)),  # a repeat of one already processed
+            (topic, obs_json("P5", f"c-{w}", HIGH, time="2026-11-22T11:00:00Z")),
+        )
+        async with running(settings, charts):
+            await heard.wait(lambda h: len(h.on("/score")) == 3)
+            await asyncio.sleep(0.3)
+    alerts = heard.on("/alerts")
+    assert [(a["severity"], a["obs_msg_id"]) for a in alerts] == [
+        ("urgent", f"a-{w}"),
+        ("emergency", f"c-{w}"),
+    ]
+    assert [r.obs_msg_id for r in await stored(store_url, ScoreRecord)] == [
+        f"a-{w}",
+        f"b-{w}",
+        f"c-{w}",
+    ]
+
+
+async def test_a_silent_device_raises_a_feed_alert(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    w = ward()
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}", feed_timeout=1.5)
+    async with running(settings, charts), listening(mosquitto, f"wards/{w}/alerts") as heard:
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/1/adt", adt("P1")),
+            (
+                f"wards/{w}/beds/1/obs",
+                obs_json("P1", f"dev-{w}", {"heart_rate": 70}, source="wearable"),
+            ),
+        )
+        await heard.wait(lambda h: bool(h.messages), timeout=10)
+        [alert] = heard.messages
+        assert (alert[1]["kind"], alert[1]["state"]) == ("feed", "raised")
+
+
+MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
+MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+
+
+@pytest.mark.skipif(not Path(MOSQUITTO_PUB).exists(), reason="mosquitto-clients is not installed")
+def test_surveillance_run_scores_what_mosquitto_pub_sends(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The issue's check, as an operator would do it: the CLI service, the Mosquitto clients."""
+    w = ward()
+    db = tmp_path / "run.db"
+    config = tmp_path / "service.toml"
+    config.write_text(
+        f'[broker]\nurl = "{mosquitto.url}"\nclient_id = "run-{w}"\n[http]\nport = 0\n'
+    )
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "surveillance.cli",
+            "run",
+            "--config",
+            str(config),
+            "--store",
+            f"sqlite:///{db}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert service.stderr is not None
+        for line in service.stderr:
+            if "connected to" in line:
+                break
+        sub = subprocess.Popen(
+            [
+                MOSQUITTO_SUB,
+                "-h",
+                mosquitto.host,
+                "-p",
+                str(mosquitto.port),
+                "-t",
+                f"wards/{w}/beds/12/score",
+                "-C",
+                "1",
+                "-W",
+                "20",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        pub = [MOSQUITTO_PUB, "-h", mosquitto.host, "-p", str(mosquitto.port), "-q", "1"]
+        subprocess.run(
+            [*pub, "-r", "-t", f"wards/{w}/beds/12/adt", "-m", adt("P001").decode()], check=True
+        )
+        subprocess.run(
+            [
+                *pub,
+                "-t",
+                f"wards/{w}/beds/12/obs",
+                "-m",
+                obs_json("P001", f"obs-{w}", CONTRACT_OBS).decode(),
+            ],
+            check=True,
+        )
+        out, _ = sub.communicate(timeout=30)
+        score = msgspec.json.decode(out)
+        assert (score["total"], score["risk"], score["obs_msg_id"]) == (6, "medium", f"obs-{w}")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=30)
+    assert service.returncode == 0, err
+    records = asyncio.run(stored(f"sqlite:///{db}", ScoreRecord))
+    assert [(r.obs_msg_id, r.total) for r in records] == [(f"obs-{w}", 6)]
