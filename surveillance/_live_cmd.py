@@ -56,8 +56,13 @@ def add_demo(commands: Any) -> None:
             "external is needed. Ctrl-C stops it."
         ),
     )
-    demo.add_argument("--wards", type=int, default=2, help="simulated wards (default 2)")
-    demo.add_argument("--beds", type=int, default=16, help="beds per ward (default 16)")
+    demo.add_argument(
+        "--wards",
+        type=int,
+        default=4,
+        help="wards: medical, surgical, children's, maternity (default 4)",
+    )
+    demo.add_argument("--beds", type=int, default=12, help="beds per ward (default 12)")
     demo.add_argument("--history", type=float, default=6.0, help="hours already passed (default 6)")
     demo.add_argument("--hours", type=float, default=24.0, help="hours to run live (default 24)")
     demo.add_argument(
@@ -197,6 +202,8 @@ def _demo(args: argparse.Namespace) -> int:
         print("surveillance demo: --speed must be more than 0", file=sys.stderr)
         return 2
     _logging("INFO")
+    for chatty in ("amqtt", "transitions"):  # the in-process broker logs every state change
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return asyncio.run(_demo_main(args, charts, config))
 
 

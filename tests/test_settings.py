@@ -1,0 +1,74 @@
+"""Service settings: the shipped example, checks with the field named, and no secret ever shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from surveillance._settings import Settings, SettingsError, load_settings
+
+EXAMPLE = Path(__file__).parent.parent / "config" / "service.toml"
+
+
+def test_the_commented_example_is_valid_and_matches_the_defaults() -> None:
+    example, defaults = load_settings(EXAMPLE), Settings()
+    assert (example.broker, example.store, example.http) == (
+        defaults.broker,
+        defaults.store,
+        defaults.http,
+    )
+    assert example.online() == defaults.online()
+
+
+def test_flags_override_the_file() -> None:
+    settings = load_settings(
+        EXAMPLE, {"broker.url": "mqtt://broker:1884", "store.url": "sqlite:///x.db", "http.port": 0}
+    )
+    assert (settings.broker_url().host, settings.broker_url().port) == ("broker", 1884)
+    assert (settings.store.url, settings.http.port) == ("sqlite:///x.db", 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[broker]\nurll = 'mqtt://x'\n", "urll"),
+        ("[scorer]\nfeed_timeout = -1\n", "feed_timeout"),
+        ("[scorer.freshness]\npulse = 10\n", "pulse"),
+        ("[scorer]\ntimezone = 'Mars/Olympus'\n", "timezone"),
+        ("[http]\nport = 70000\n", "port"),
+        ("[store]\nurl = 'mysql://db'\n", "store.url"),
+        ("[broker]\nurl = 'http://x'\n", "broker.url"),
+        ("[broker]\npassword_env = 'NO_SUCH_VARIABLE_X'\n", "NO_SUCH_VARIABLE_X"),
+        ("[broker\n", "service.toml"),
+    ],
+)
+def test_a_wrong_setting_is_refused_with_the_file_and_field_named(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=r"service\.toml") as caught:
+        load_settings(path)
+    assert named in str(caught.value)
+
+
+def test_passwords_never_appear_in_descriptions_or_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_PASSWORD", "s3cret-db")
+    path = tmp_path / "service.toml"
+    path.write_text(
+        "[broker]\nurl = 'mqtt://scorer:s3cret-mq@broker:1883'\n"
+        "[store]\nurl = 'postgresql://svc@db:5432/wards'\npassword_env = 'DB_PASSWORD'\n"
+    )
+    settings = load_settings(path)
+    assert settings.broker_url().password == "s3cret-mq"
+    assert "s3cret-db" in settings.store_url()
+    text = settings.describe() + repr(settings.broker_url())
+    assert "s3cret" not in text
+    path.write_text("[broker]\nurl = 'ftp://scorer:s3cret-mq@broker'\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert "s3cret" not in str(caught.value)
+    assert "***" in str(caught.value)
