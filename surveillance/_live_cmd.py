@@ -240,6 +240,9 @@ async def _demo_main(args: argparse.Namespace, charts: ChartSet, config: SimConf
                 feeding = asyncio.create_task(_feed(config, charts, broker_port, args.speed))
                 stopping = asyncio.create_task(stop.wait())
                 await asyncio.wait({feeding, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                # Cutting the simulator off mid-stream makes amqtt log its broadcast loop's
+                # broken deliveries as errors; on the way out they are expected.
+                logging.getLogger("amqtt").setLevel(logging.CRITICAL)
                 for task in (feeding, stopping):
                     await _cancel(task)
                 del service
