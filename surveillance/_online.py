@@ -26,7 +26,7 @@ it sends again. A discharge resolves the patient's open alerts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -684,11 +684,3 @@ def _merge(held: Mapping[str, _Value], updates: Mapping[str, _Value]) -> dict[st
 def _rejected(arrival: Arrival, error: str, reason: str) -> Rejected:
     msg_id = None if isinstance(arrival.item, Rejected) else arrival.item.msg_id
     return Rejected(arrival.topic, arrival.payload, error, reason, msg_id)
-
-
-def records_of(out: Iterable[Output]) -> Batch:
-    """Every record of several outputs, in one batch."""
-    batch = Batch()
-    for o in out:
-        batch.extend(o.batch)
-    return batch
