@@ -10,6 +10,26 @@ from scoring import Context, ObservationSet
 
 DEFAULT_TIME = "2026-11-22T09:30:00Z"
 
+CONTRACT_VITALS: dict[str, Any] = {
+    "resp_rate": 22,
+    "spo2": 95,
+    "on_oxygen": False,
+    "systolic_bp": 108,
+    "diastolic_bp": 70,
+    "heart_rate": 104,
+    "consciousness": "A",
+    "temperature": 38.4,
+}
+"""CONTRACT §3's example vitals: NEWS2 6 (medium)."""
+CONTRACT_OBSERVATION: dict[str, Any] = {
+    "msg_id": "obs-7f3a",
+    "patient_id": "P001",
+    "time": DEFAULT_TIME,
+    "source": "manual",
+    "vitals": CONTRACT_VITALS,
+}
+"""CONTRACT §3's example observation set, as JSON-ready data."""
+
 CHART_IDS = (
     "news2",
     "meows-send",

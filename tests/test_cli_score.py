@@ -10,24 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import CONTRACT_OBSERVATION
+
 ROOT = Path(__file__).resolve().parent.parent
-GOOD = {
-    "msg_id": "obs-7f3a",
-    "patient_id": "P001",
-    "time": "2026-11-22T09:30:00Z",
-    "source": "manual",
-    "vitals": {
-        "resp_rate": 22,
-        "spo2": 95,
-        "on_oxygen": False,
-        "systolic_bp": 108,
-        "diastolic_bp": 70,
-        "heart_rate": 104,
-        "consciousness": "A",
-        "temperature": 38.4,
-    },
-    "context": {"cohort": "adult", "ward": "7A", "bed": "12"},
-}
+GOOD = {**CONTRACT_OBSERVATION, "context": {"cohort": "adult", "ward": "7A", "bed": "12"}}
 
 
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:

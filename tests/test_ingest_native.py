@@ -9,28 +9,14 @@ import msgspec
 import pytest
 
 from ingest import Admission, Lab, Observation, Rejected, parse
+from tests.factories import CONTRACT_OBSERVATION
 
 OBS_TOPIC = "wards/7A/beds/12/obs"
 ADT_TOPIC = "wards/7A/beds/12/adt"
 LAB_TOPIC = "wards/7A/beds/12/labs"
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
-OBS: dict[str, Any] = {
-    "msg_id": "obs-7f3a",
-    "patient_id": "P001",
-    "time": "2026-11-22T09:30:00Z",
-    "source": "manual",
-    "vitals": {
-        "resp_rate": 22,
-        "spo2": 95,
-        "on_oxygen": False,
-        "systolic_bp": 108,
-        "diastolic_bp": 70,
-        "heart_rate": 104,
-        "consciousness": "A",
-        "temperature": 38.4,
-    },
-}
+OBS: dict[str, Any] = CONTRACT_OBSERVATION
 ADT: dict[str, Any] = {
     "msg_id": "adt-0001",
     "time": "2026-11-22T08:00:00Z",

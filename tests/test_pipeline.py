@@ -36,7 +36,7 @@ from surveillance.store import (
     ScoreRecord,
     open_store,
 )
-from tests.factories import make_obs
+from tests.factories import CONTRACT_VITALS, make_obs
 from tests.mqtt_broker import Mosquitto
 
 NORMAL = {
@@ -49,16 +49,7 @@ NORMAL = {
     "consciousness": "A",
     "temperature": 37.0,
 }
-CONTRACT_OBS = {  # CONTRACT §3's example: NEWS2 6, medium
-    "resp_rate": 22,
-    "spo2": 95,
-    "on_oxygen": False,
-    "systolic_bp": 108,
-    "diastolic_bp": 70,
-    "heart_rate": 104,
-    "consciousness": "A",
-    "temperature": 38.4,
-}
+CONTRACT_OBS = CONTRACT_VITALS  # NEWS2 6, medium
 HIGH = {**CONTRACT_OBS, "resp_rate": 25, "systolic_bp": 95}  # NEWS2 8, high
 
 ENCODE = msgspec.json.Encoder().encode
