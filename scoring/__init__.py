@@ -6,12 +6,16 @@ tables and `shared/clinical/SPEC.md` for their sources.
 
 from scoring._batch import BatchScores, Columns, score_batch, score_columns
 from scoring._charts import LONDON, AgeFamily, Chart, ChartSet, completed_years, load_charts
+from scoring._display import chart_display
 from scoring._engine import score, score_on_chart
 from scoring._errors import ChartError, InvalidObservation, Problem, ScoringError
 from scoring._model import Context, ObservationSet, ScoreRequest, ScoreResult, Vitals
+from scoring._timing import LATE_FRACTION, MISSED_FRACTION, ObsStatus, ObsTiming, obs_timing
 
 __all__ = [
+    "LATE_FRACTION",
     "LONDON",
+    "MISSED_FRACTION",
     "AgeFamily",
     "BatchScores",
     "Chart",
@@ -20,14 +24,18 @@ __all__ = [
     "Columns",
     "Context",
     "InvalidObservation",
+    "ObsStatus",
+    "ObsTiming",
     "ObservationSet",
     "Problem",
     "ScoreRequest",
     "ScoreResult",
     "ScoringError",
     "Vitals",
+    "chart_display",
     "completed_years",
     "load_charts",
+    "obs_timing",
     "score",
     "score_batch",
     "score_columns",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from scoring._charts import LONDON, Chart, ChartSet
@@ -9,6 +10,8 @@ from scoring._errors import InvalidObservation, Problem
 from scoring._items import derive_on_oxygen
 from scoring._model import Context, ObservationSet, ScoreResult
 from scoring._validate import check
+
+_MINUTE = timedelta(minutes=1)
 
 
 def score(
@@ -113,4 +116,6 @@ def build_result(
         not_recorded=dict(obs.not_recorded),
         chart_status=chart.status,
         vitals=obs.vitals,
+        last_manual_obs=obs.time if obs.source == "manual" else None,
+        obs_interval_minutes=None if level.interval is None else level.interval / _MINUTE,
     )

@@ -25,6 +25,10 @@ AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
 NonEmpty: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
 
 
+Initials = Annotated[str, msgspec.Meta(pattern=r"^[^\W\d_]{1,4}$")]
+"""A patient's initials, 1 to 4 letters: all a public wallboard shows of who is in a bed."""
+
+
 class Vitals(
     msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True, omit_defaults=True
 ):
@@ -91,6 +95,7 @@ class Context(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     birth_date: date | None = None
     age_band: AgeBand | None = None
     spo2_scale: Literal[1, 2] = 1
+    initials: Initials | None = None
     sex: str | None = None
     ethnicity: str | None = None
     imd_decile: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
@@ -141,3 +146,10 @@ class ScoreResult(msgspec.Struct, kw_only=True, frozen=True):
     chart_status: str
     vitals: Vitals
     """The vitals scored: the set itself, or a continuous patient's merged snapshot."""
+    last_manual_obs: datetime | None = None
+    """The nurse's full set that `next_obs_due` counts from: this set when it is one (source
+    `manual`); for a continuous patient's snapshot, the last one before it (the online scorer
+    fills it in; None when none was taken since admission)."""
+    obs_interval_minutes: float | None = None
+    """The level's monitoring interval: `next_obs_due` is this long after the set it counts
+    from (None when the chart gives no interval)."""
