@@ -1,14 +1,19 @@
 """Ingest: every input message (native JSON, FHIR R4, HL7 v2) into one internal model.
 
-Pure: no I/O, no clock. `parse(topic, payload)` gives an `Admission`, `Observation` or `Lab`,
+Pure: no I/O, no clock. `parse(topic, payload)` gives an `Admission`, `Observation`, `Lab` or
+`AlertAction`,
 or a `Rejected` saying why (CONTRACT §1–§3, §6).
 """
 
 from ingest._model import (
+    ACTIONS,
     CHANNELS,
     ERROR_CODES,
     MAX_PAYLOAD,
+    Action,
     Admission,
+    AlertAction,
+    AlertCommand,
     Channel,
     DeadLetter,
     Inbound,
@@ -18,13 +23,17 @@ from ingest._model import (
     Rejected,
 )
 from ingest._parse import parse
-from ingest._topics import parse_topic
+from ingest._topics import parse_alert_topic, parse_topic
 
 __all__ = [
+    "ACTIONS",
     "CHANNELS",
     "ERROR_CODES",
     "MAX_PAYLOAD",
+    "Action",
     "Admission",
+    "AlertAction",
+    "AlertCommand",
     "Channel",
     "DeadLetter",
     "Inbound",
@@ -33,5 +42,6 @@ __all__ = [
     "Observation",
     "Rejected",
     "parse",
+    "parse_alert_topic",
     "parse_topic",
 ]

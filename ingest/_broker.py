@@ -26,7 +26,7 @@ from typing import Final
 
 import aiomqtt
 
-from ingest._model import CHANNELS
+from ingest._model import ACTIONS, CHANNELS
 from simulators import BrokerURL
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,9 @@ class Received:
 
 def input_topics(prefix: str = "") -> list[str]:
     """The subscriptions of CONTRACT §1's inputs."""
-    return [f"{prefix}wards/+/beds/+/{channel}" for channel in CHANNELS]
+    return [f"{prefix}wards/+/beds/+/{channel}" for channel in CHANNELS] + [
+        f"{prefix}wards/+/alerts/+/{action}" for action in ACTIONS
+    ]
 
 
 class BrokerLink:

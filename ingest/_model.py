@@ -1,6 +1,6 @@
 """What ingest hands on: one typed value per input message, or the reason it was refused.
 
-Every input message becomes exactly one of `Admission`, `Observation`, `Lab` or `Rejected`.
+Every input message becomes exactly one of `Admission`, `Observation`, `Lab`, `AlertAction` or\n`Rejected`.
 Nothing is dropped on the way: a message that cannot be used becomes `Rejected`, which the
 service publishes to the dead-letter topic (CONTRACT §6) and keeps in the store.
 """
@@ -42,6 +42,8 @@ ERROR_CODES: Final = {
     "not-on-chart": "a value is not on the chart the patient is scored on",
     "unknown-key": "not_recorded names a key that is not a vital sign",
     "no-chart": "no chart fits the patient's context",
+    "unknown-alert": "an acknowledgement or resolution names no open alert of that ward",
+    "alert-state": "the alert's state does not allow that action (already acknowledged, say)",
 }
 """Every dead-letter `error` code, with what it means (README, "Dead letters")."""
 
@@ -55,6 +57,39 @@ class LabResult(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     test: Literal["creatinine"]
     value: Annotated[float, msgspec.Meta(gt=0)]
     unit: Literal["umol/L"]
+
+
+ACTIONS: Final = ("ack", "resolve")
+"""The alert commands, `wards/{ward}/alerts/{alert_id}/{action}` (README extension of §1)."""
+Action: TypeAlias = Literal["ack", "resolve"]
+
+
+class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """An acknowledgement or resolution of an alert, from a person (README, "Alert actions").
+
+    `by` names who; `reason` says why, required to resolve; `via` says where it came from
+    (`outreach`, `ward-board`, a pager gateway's name).
+    """
+
+    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    time: Annotated[datetime, msgspec.Meta(tz=True)]
+    by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAction:
+    """A person acting on an alert: acknowledge it, or resolve it with a reason."""
+
+    ward: str
+    alert_id: str
+    action: Action
+    command: AlertCommand
+
+    @property
+    def msg_id(self) -> str:
+        return self.command.msg_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +146,7 @@ class Lab:
         return self.lab.msg_id
 
 
-Inbound: TypeAlias = Admission | Observation | Lab
+Inbound: TypeAlias = Admission | Observation | Lab | AlertAction
 
 
 class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):

@@ -15,7 +15,15 @@ from typing import Any, Final
 
 import msgspec
 
-from ingest._model import Admission, Lab, LabResult, Observation
+from ingest._model import (
+    Action,
+    Admission,
+    AlertAction,
+    AlertCommand,
+    Lab,
+    LabResult,
+    Observation,
+)
 from scoring import Context, ObservationSet
 
 
@@ -57,6 +65,7 @@ _LAB: Final = msgspec.json.Decoder(LabResult)
 _PEEK: Final = msgspec.json.Decoder(_Peek)
 _LAB_UNIT: Final = msgspec.json.Decoder(_LabUnit)
 _ADT_KEYS: Final = msgspec.json.Decoder(_AdtKeys)
+_COMMAND: Final = msgspec.json.Decoder(AlertCommand)
 
 
 def peek_msg_id(payload: bytes) -> str | None:
@@ -115,6 +124,25 @@ def parse_obs(payload: bytes, ward: str, bed: str) -> Observation:
         msg = "observation set (CONTRACT §3): patient_id is blank; expected the patient's id"
         raise Refusal("invalid", msg, obs.msg_id)
     return Observation(ward=ward, bed=bed, channel="obs", obs=obs)
+
+
+def parse_alert_action(payload: bytes, ward: str, alert_id: str, action: Action) -> AlertAction:
+    """An acknowledgement (`ack`) or resolution (`resolve`, which needs a `reason`).
+
+    Raises:
+        Refusal: `not-utf8`, `not-json` or `invalid`.
+    """
+    what = f"alert {'acknowledgement' if action == 'ack' else 'resolution'}"
+    try:
+        command = _COMMAND.decode(payload)
+    except (msgspec.MsgspecError, ValueError) as exc:
+        raise _refusal(payload, exc, what) from None
+    if not command.by.strip():
+        raise Refusal("invalid", f"{what}: `by` is blank; name who acts", command.msg_id)
+    if action == "resolve" and not (command.reason or "").strip():
+        msg = f"{what}: `reason` is required to resolve an alert; say why it is closed"
+        raise Refusal("invalid", msg, command.msg_id)
+    return AlertAction(ward=ward, alert_id=alert_id, action=action, command=command)
 
 
 def parse_adt(payload: bytes, ward: str, bed: str) -> Admission:

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from ingest._fhir import parse_fhir
 from ingest._hl7 import parse_hl7
-from ingest._model import CHANNELS, MAX_PAYLOAD, Inbound, Rejected
-from ingest._native import Refusal, parse_adt, parse_lab, parse_obs
-from ingest._topics import parse_topic
+from ingest._model import ACTIONS, CHANNELS, MAX_PAYLOAD, Inbound, Rejected
+from ingest._native import Refusal, parse_adt, parse_alert_action, parse_lab, parse_obs
+from ingest._topics import parse_alert_topic, parse_topic
 from scoring import LONDON
 
 INTERNAL: Final = "ingest could not read this message"
@@ -24,7 +24,7 @@ def parse(
     tz: ZoneInfo = LONDON,
     max_payload: int = MAX_PAYLOAD,
 ) -> Inbound | Rejected:
-    """The message on an input topic as `Admission`, `Observation` or `Lab`, or why not.
+    """The message on an input topic as `Admission`, `Observation`, `Lab` or `AlertAction`, or why not.
 
     Checks in order: the topic (`topic`), the size (`oversize`, before any decoding), then the
     channel's format. Never raises: whatever the bytes, the answer is a value or a `Rejected`
@@ -32,24 +32,30 @@ def parse(
     and the msg_id when one could be read.
 
     Args:
-        topic: the MQTT topic, `{prefix}wards/{ward}/beds/{bed}/{channel}`.
+        topic: the MQTT topic, `{prefix}wards/{ward}/beds/{bed}/{channel}` or
+            `{prefix}wards/{ward}/alerts/{alert_id}/{ack|resolve}`.
         payload: the message as received.
         prefix: the configured topic prefix.
         tz: the hospital's time zone, for HL7 v2 times without an offset.
         max_payload: the largest payload accepted, in bytes.
     """
     place = parse_topic(topic, prefix)
-    if place is None:
+    command = parse_alert_topic(topic, prefix) if place is None else None
+    if place is None and command is None:
         reason = (
             f"topic {topic!r} is not an input topic: expected "
-            f"{prefix}wards/{{ward}}/beds/{{bed}}/{{{'|'.join(CHANNELS)}}}"
+            f"{prefix}wards/{{ward}}/beds/{{bed}}/{{{'|'.join(CHANNELS)}}} or "
+            f"{prefix}wards/{{ward}}/alerts/{{alert_id}}/{{{'|'.join(ACTIONS)}}}"
         )
         return Rejected(topic, payload, "topic", reason)
     if len(payload) > max_payload:
         reason = f"the payload is {len(payload)} bytes; the limit is {max_payload} bytes"
         return Rejected(topic, payload, "oversize", reason)
-    ward, bed, channel = place
     try:
+        if command is not None:
+            return parse_alert_action(payload, *command)
+        assert place is not None  # noqa: S101 - one of the two matched
+        ward, bed, channel = place
         if channel == "obs":
             return parse_obs(payload, ward, bed)
         if channel == "fhir":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final, cast
 
-from ingest._model import CHANNELS, Channel
+from ingest._model import ACTIONS, CHANNELS, Action, Channel
 
 _TOPIC: Final = re.compile(
     rf"wards/([^/+#\x00]+)/beds/([^/+#\x00]+)/({'|'.join(map(re.escape, CHANNELS))})"
@@ -33,3 +33,21 @@ def parse_topic(topic: str, prefix: str = "") -> tuple[str, str, Channel] | None
         return None
     ward, bed, channel = match.groups()
     return ward, bed, cast(Channel, channel)
+
+
+_ALERT_TOPIC: Final = re.compile(
+    rf"wards/([^/+#\x00]+)/alerts/([^/+#\x00]+)/({'|'.join(map(re.escape, ACTIONS))})"
+)
+
+
+def parse_alert_topic(topic: str, prefix: str = "") -> tuple[str, str, Action] | None:
+    """The ward, alert id and action of `{prefix}wards/{ward}/alerts/{alert_id}/{action}`."""
+    if prefix:
+        if not topic.startswith(prefix):
+            return None
+        topic = topic[len(prefix) :]
+    match = _ALERT_TOPIC.fullmatch(topic)
+    if match is None:
+        return None
+    ward, alert_id, action = match.groups()
+    return ward, alert_id, cast(Action, action)

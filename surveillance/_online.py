@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ingest import Admission, Inbound, Lab, Observation, Rejected
+from ingest import Admission, AlertAction, Inbound, Lab, Observation, Rejected
 from scoring import (
     LONDON,
     ChartSet,
@@ -107,7 +107,12 @@ class OnlineSettings:
 
 
 class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
-    """An alert event (CONTRACT §5); `seq`, `system`, `total` and `risk` are extensions."""
+    """An alert event (CONTRACT §5); the fields after `obs_msg_id` are extensions.
+
+    `raised_at` is the time of the alert's first event; `by`, `reason`, `via` and
+    `action_msg_id` say who acknowledged or resolved it, why, from where, and which command
+    did (README, "Alert actions").
+    """
 
     alert_id: str
     patient_id: str
@@ -123,6 +128,11 @@ class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
     system: str | None = None
     total: int | None = None
     risk: str | None = None
+    raised_at: datetime | None = None
+    by: str | None = None
+    reason: str | None = None
+    via: str | None = None
+    action_msg_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +171,24 @@ class _Value:
 
 
 @dataclass(slots=True)
+class _OpenAlert:
+    """What the scorer holds of an open alert, to publish its next event."""
+
+    kind: str
+    seq: int
+    state: str
+    severity: str
+    message: str
+    ward: str
+    raised_at: datetime
+    obs_msg_id: str | None = None
+    system: str | None = None
+    total: int | None = None
+    risk: str | None = None
+    by: str | None = None
+
+
+@dataclass(slots=True)
 class _Patient:
     context: Context
     ward: str
@@ -170,7 +198,8 @@ class _Patient:
     alerted_rank: int = -1
     alerted_red: frozenset[str] = frozenset()
     pending: tuple[int, frozenset[str], datetime] | None = None
-    open_alerts: dict[str, tuple[str, int]] = field(default_factory=dict)  # id → (kind, seq)
+    open_alerts: dict[str, _OpenAlert] = field(default_factory=dict)
+    last_manual: datetime | None = None  # the latest nurse's set: next obs due counts from it
     device_at: datetime | None = None
     device_msg_id: str | None = None
     feed_alert: str | None = None
@@ -202,6 +231,7 @@ class OnlineScorer:
         self._patients: dict[str, _Patient] = {}
         self._bed_time: dict[tuple[str, str], datetime] = {}
         self._seen: dict[str, datetime] = {}
+        self._alert_owner: dict[str, str] = {}  # open alert_id → patient_id
         self._ranks = {
             chart.id: {level.id: rank for rank, level in enumerate(chart.escalation.levels)}
             for chart in charts.charts.values()
@@ -236,11 +266,29 @@ class OnlineScorer:
             patient.alerted_red = frozenset(result.get("single_parameter_triggers", ()))
             vitals = msgspec.convert(result.get("vitals", {}), Vitals)
             patient.values = _values_of(vitals, score_record.time)
+            last_manual = result.get("last_manual_obs")
+            if last_manual is not None:
+                patient.last_manual = msgspec.convert(last_manual, datetime)
         for alert in state.open_alerts:
             patient = self._patients.get(alert.patient_id)
             if patient is None:
                 continue
-            patient.open_alerts[alert.alert_id] = (alert.kind, alert.seq)
+            event = msgspec.convert(alert.event, AlertEvent)
+            patient.open_alerts[alert.alert_id] = _OpenAlert(
+                kind=alert.kind,
+                seq=alert.seq,
+                state=alert.state,
+                severity=alert.severity,
+                message=alert.message,
+                ward=alert.ward,
+                raised_at=event.raised_at or alert.time,
+                obs_msg_id=alert.obs_msg_id,
+                system=event.system,
+                total=event.total,
+                risk=event.risk,
+                by=event.by,
+            )
+            self._alert_owner[alert.alert_id] = alert.patient_id
             if alert.kind == "feed":
                 patient.feed_alert = alert.alert_id
         now = max((r.time for r in state.placements), default=None)
@@ -269,6 +317,8 @@ class OnlineScorer:
                 self._admission(out, item, arrival)
             elif isinstance(item, Lab):
                 self._lab(out, item, arrival)
+            elif isinstance(item, AlertAction):
+                self._action(out, item, arrival)
             else:
                 row = self._row(out, item, arrival, overlay)
                 if row is not None:
@@ -366,16 +416,19 @@ class OnlineScorer:
         self._bed_time[(ward, bed)] = when
 
     def _discharge(self, out: Output, patient: _Patient, now: datetime, why: str) -> None:
-        for alert_id, (kind, _) in list(patient.open_alerts.items()):
+        for alert_id, held in list(patient.open_alerts.items()):
             self._alert(
                 out,
                 patient,
                 alert_id,
                 now,
-                kind=kind,
-                severity="info",
+                kind=held.kind,
+                severity=held.severity,
                 state="resolved",
-                message=f"Resolved: {why}",
+                message=held.message,
+                obs_msg_id=held.obs_msg_id,
+                by="system",
+                reason=why,
             )
         self._beds.pop((patient.ward, patient.bed), None)
         assert patient.context.patient_id is not None  # noqa: S101
@@ -477,6 +530,11 @@ class OnlineScorer:
     def _scored(self, out: Output, row: _Row, result: ScoreResult) -> None:
         patient, item = row.patient, row.item
         patient.values = _merge(patient.values, row.updates)
+        if not row.device:
+            if patient.last_manual is None or result.time > patient.last_manual:
+                patient.last_manual = result.time
+        else:
+            result = self._due_from_last_set(patient, result)
         if row.device:
             patient.device_at, patient.device_msg_id = row.received, item.msg_id
             if patient.feed_alert is not None:
@@ -527,6 +585,18 @@ class OnlineScorer:
             Publication(f"{self._prefix}wards/{item.ward}/beds/{item.bed}/score", payload, True)
         )
         self._maybe_alert(out, row, result)
+
+    def _due_from_last_set(self, patient: _Patient, result: ScoreResult) -> ScoreResult:
+        """A continuous patient's snapshot: the next full set is due the current level's
+        interval after the last nurse's set (or after admission, before any), not after this
+        reading, which would push the due time on with every device message."""
+        basis = patient.last_manual or patient.since
+        due = None
+        if result.next_obs_due is not None:
+            due = basis + (result.next_obs_due - result.time)
+        return msgspec.structs.replace(
+            result, next_obs_due=due, last_manual_obs=patient.last_manual
+        )
 
     def _alerts(self, response: str) -> bool:
         return response in self.settings.alert_responses
@@ -592,14 +662,38 @@ class OnlineScorer:
         message: str,
         obs_msg_id: str | None = None,
         result: ScoreResult | None = None,
+        by: str | None = None,
+        reason: str | None = None,
+        via: str | None = None,
+        action_msg_id: str | None = None,
     ) -> None:
-        _, seq = patient.open_alerts.get(alert_id, (kind, 0))
-        seq += 1
+        """Publish and store the alert's next event; keep it open unless `state` is resolved."""
+        assert patient.context.patient_id is not None  # noqa: S101
+        held = patient.open_alerts.get(alert_id)
+        if held is None:
+            held = _OpenAlert(
+                kind=kind,
+                seq=0,
+                state=state,
+                severity=severity,
+                message=message,
+                ward=patient.ward,
+                raised_at=now,
+                obs_msg_id=obs_msg_id,
+                system=None if result is None else result.system,
+                total=None if result is None else result.total,
+                risk=None if result is None else result.risk,
+            )
+        held.seq += 1
+        held.state, held.ward = state, patient.ward
+        if by is not None and state != "resolved":
+            held.by = by
         if state == "resolved":
             patient.open_alerts.pop(alert_id, None)
+            self._alert_owner.pop(alert_id, None)
         else:
-            patient.open_alerts[alert_id] = (kind, seq)
-        assert patient.context.patient_id is not None  # noqa: S101
+            patient.open_alerts[alert_id] = held
+            self._alert_owner[alert_id] = patient.context.patient_id
         event = AlertEvent(
             alert_id=alert_id,
             patient_id=patient.context.patient_id,
@@ -611,17 +705,22 @@ class OnlineScorer:
             state=state,
             message=message,
             obs_msg_id=obs_msg_id,
-            seq=seq,
-            system=None if result is None else result.system,
-            total=None if result is None else result.total,
-            risk=None if result is None else result.risk,
+            seq=held.seq,
+            system=held.system,
+            total=held.total,
+            risk=held.risk,
+            raised_at=held.raised_at,
+            by=by,
+            reason=reason,
+            via=via,
+            action_msg_id=action_msg_id,
         )
         payload = _encode(event)
         out.publications.append(Publication(f"{self._prefix}wards/{patient.ward}/alerts", payload))
         out.batch.alerts.append(
             AlertRecord(
                 alert_id=alert_id,
-                seq=seq,
+                seq=held.seq,
                 time=now,
                 ward=patient.ward,
                 bed=patient.bed,
@@ -633,6 +732,40 @@ class OnlineScorer:
                 obs_msg_id=obs_msg_id,
                 event=msgspec.json.decode(payload),
             )
+        )
+
+    def _action(self, out: Output, item: AlertAction, arrival: Arrival) -> None:
+        """A person acknowledges or resolves an alert; a command that does not apply is a
+        dead letter saying why (so it is seen, never silently dropped)."""
+        command, received = item.command, arrival.received
+        owner = self._alert_owner.get(item.alert_id)
+        patient = self._patients.get(owner) if owner is not None else None
+        held = patient.open_alerts.get(item.alert_id) if patient is not None else None
+        if patient is None or held is None or item.ward not in (held.ward, patient.ward):
+            why = (
+                f"no open alert {item.alert_id!r} on ward {item.ward!r}: unknown, already "
+                f"resolved, or on another ward; nothing was changed"
+            )
+            self._dead_letter(out, _rejected(arrival, "unknown-alert", why), received)
+            return
+        if item.action == "ack" and held.state == "acknowledged":
+            why = f"alert {item.alert_id!r} is already acknowledged (by {held.by or 'someone'})"
+            self._dead_letter(out, _rejected(arrival, "alert-state", why), received)
+            return
+        self._alert(
+            out,
+            patient,
+            item.alert_id,
+            received,
+            kind=held.kind,
+            severity=held.severity,
+            state="acknowledged" if item.action == "ack" else "resolved",
+            message=held.message,
+            obs_msg_id=held.obs_msg_id,
+            by=command.by.strip(),
+            reason=command.reason.strip() if command.reason else None,
+            via=command.via,
+            action_msg_id=command.msg_id,
         )
 
     # -- dead letters -----------------------------------------------------------------------
