@@ -13,6 +13,7 @@ cleaning, the bed takes the next patient.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 from bisect import bisect_right
@@ -382,6 +383,7 @@ class _Stay:
             "time": rfc3339(int(time)),
             "event": event,
             "patient_id": self.patient_id,
+            "initials": initials(self.patient_id),
             "cohort": self.cohort,
             "birth_date": self.context.birth_date.isoformat() if self.context.birth_date else None,
             "spo2_scale": self.context.spo2_scale,
@@ -726,3 +728,14 @@ def _normalised(weights: Any) -> list[float]:
     values = [float(w) for w in weights]
     total = sum(values)
     return [w / total for w in values]
+
+
+_INITIALS = "ABCDEFGHJKLMNPRSTW"
+"""Letters that start most British given names and surnames (no I, O, Q, U, V, X, Y, Z)."""
+
+
+def initials(patient_id: str) -> str:
+    """Made-up initials for a simulated patient, from a hash of the id (not the seeded random
+    stream, so adding them changed no other simulated value)."""
+    digest = hashlib.sha256(patient_id.encode()).digest()
+    return _INITIALS[digest[0] % len(_INITIALS)] + _INITIALS[digest[1] % len(_INITIALS)]
