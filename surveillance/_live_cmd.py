@@ -20,6 +20,7 @@ from scoring import ChartError, ChartSet, load_charts
 from simulators import SimConfig, parse_broker_url, publish, simulate
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
+from surveillance.store import AlertRecord, ScoreRecord, Store, open_store
 from wallboard import BrokerFeed, create_app, serve
 from wallboard._server import bind
 
@@ -144,6 +145,7 @@ async def live(settings: Settings, charts: ChartSet) -> AsyncIterator[tuple[Serv
     """
     service = Service(settings, charts)
     running = asyncio.create_task(service.run(), name="service")
+    history = StoreHistory()
     url = None
     async with contextlib.AsyncExitStack() as stack:
         if settings.http.port:
@@ -161,7 +163,12 @@ async def live(settings: Settings, charts: ChartSet) -> AsyncIterator[tuple[Serv
             )
             sock = bind(settings.http.host, settings.http.port)
             port = sock.getsockname()[1]
-            app = create_app(feed, health=lambda: {"ok": service.healthy, **service.health()})
+            app = create_app(
+                feed,
+                health=lambda: {"ok": service.healthy, **service.health()},
+                history=history,
+                charts=charts,
+            )
             server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
             stack.push_async_callback(_cancel, server)
             url = f"http://{settings.http.host}:{port}/"
@@ -170,11 +177,34 @@ async def live(settings: Settings, charts: ChartSet) -> AsyncIterator[tuple[Serv
         started.cancel()
         if running.done():
             running.result()  # raises what stopped it
+        if settings.http.port:  # a reader of its own: the service's store writes in batches
+            history.store = await stack.enter_async_context(open_store(settings.store_url()))
         try:
             yield service, url
         finally:
             service.stop.set()
             await running
+
+
+class StoreHistory:
+    """The patient view's history, read from the store (`wallboard.History`)."""
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+
+    def _open(self) -> Store:
+        if self.store is None:
+            msg = "the store is not open yet"
+            raise LookupError(msg)
+        return self.store
+
+    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+        records = await self._open().fetch(ScoreRecord, patient_id=patient_id, since=since)
+        return [record.result for record in records]
+
+    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+        records = await self._open().fetch(AlertRecord, patient_id=patient_id, since=since)
+        return [record.event for record in records]
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

@@ -17,17 +17,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from ingest import parse
 from ingest._broker import BrokerLink
 from scoring import ChartSet
-from surveillance._online import Arrival, OnlineScorer, Output
+from surveillance._online import Arrival, OnlineScorer, Output, Publication
 from surveillance._settings import Settings
 from surveillance.store import BufferedWriter, open_store
+from wallboard import HEARTBEAT_TOPIC
 
 log = logging.getLogger(__name__)
 
 TICK = 1.0
 """Seconds between checks for silent device feeds."""
+HEARTBEAT_TICKS = 5
+"""Ticks between two heartbeats (README, "Heartbeat")."""
 STOP_GRACE = 15.0
 """Seconds a stopping service waits for the batch in hand to be published."""
 
@@ -165,9 +170,27 @@ class Service:
                 return
 
     async def _tick(self, writer: BufferedWriter) -> None:
+        beat = 0
         while True:
             await asyncio.sleep(TICK)
-            await self._emit(self.scorer.tick(self.clock()), writer, tokens=[])
+            now = self.clock()
+            out = self.scorer.tick(now)
+            beat += 1
+            if beat >= HEARTBEAT_TICKS:
+                beat = 0
+                out.publications.append(self._heartbeat(now))
+            await self._emit(out, writer, tokens=[])
+
+    def _heartbeat(self, now: datetime) -> Publication:
+        """`surveillance/heartbeat`, retained: wallboards call the feed stale without it."""
+        body = {
+            "time": now,
+            "service": self.settings.broker.client_id,
+            "healthy": self.healthy,
+            "patients": self.scorer.patients,
+        }
+        topic = f"{self.settings.broker.prefix}{HEARTBEAT_TOPIC}"
+        return Publication(topic, msgspec.json.encode(body), retain=True)
 
     async def _emit(self, out: Output, writer: BufferedWriter, tokens: list[object]) -> None:
         counters = self.counters

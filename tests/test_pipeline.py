@@ -184,7 +184,7 @@ def ward() -> str:
 
 async def stored(url: str, kind: type[Any]) -> list[Any]:
     async with open_store(url) as store:
-        return await store.fetch(kind)  # type: ignore[attr-defined,no-any-return]
+        return await store.fetch(kind)
 
 
 async def test_a_contract_observation_is_scored_published_and_stored(

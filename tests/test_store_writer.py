@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -48,6 +48,9 @@ def batch(*ids: int) -> Batch:
     return Batch(observations=[obs(i) for i in ids])
 
 
+T = TypeVar("T")
+
+
 class FakeStore:
     """Records written batches; `fail` makes the next writes raise, `gate` stalls them."""
 
@@ -82,6 +85,11 @@ class FakeStore:
 
     async def ping(self) -> None:
         return None
+
+    async def fetch(
+        self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
+    ) -> list[T]:
+        return []
 
     @property
     def written(self) -> list[str]:

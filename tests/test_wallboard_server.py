@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiomqtt
@@ -22,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.mqtt_broker import Mosquitto
 from tests.test_wallboard_state import adt, alert, score
-from wallboard import BrokerFeed, bind, create_app, serve
+from wallboard import HEARTBEAT_TOPIC, BrokerFeed, bind, create_app, serve
 
 WARD = "7A"
 
@@ -62,16 +63,22 @@ async def running(
     *,
     queue_size: int = 1024,
     health: Callable[[], dict[str, Any]] | None = None,
+    history: FakeHistory | None = None,
+    frame_interval: float = 0.04,
 ) -> AsyncIterator[Wallboard]:
     """A feed on the private broker (under a prefix of its own) and a server on a free port."""
     prefix = f"test-{uuid.uuid4().hex[:8]}/"
     async with BrokerFeed(
-        mosquitto.host, mosquitto.port, prefix=prefix, queue_size=queue_size
+        mosquitto.host,
+        mosquitto.port,
+        prefix=prefix,
+        queue_size=queue_size,
+        frame_interval=frame_interval,
     ) as feed:
         sock = bind("127.0.0.1", 0)
         port = sock.getsockname()[1]
         server = asyncio.create_task(
-            serve(create_app(feed, health=health), "127.0.0.1", 0, sock=sock)
+            serve(create_app(feed, health=health, history=history), "127.0.0.1", 0, sock=sock)
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -89,9 +96,14 @@ async def _true(value: bool) -> bool:
     return value
 
 
-async def receive(socket: ClientConnection, timeout: float = 2.0) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-    return message
+async def receive(
+    socket: ClientConnection, timeout: float = 2.0, *, status: bool = False
+) -> dict[str, Any]:
+    """The next message; status messages (every 2 s) are skipped unless `status`."""
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+        if status or message["type"] != "status":
+            return message
 
 
 async def admit_and_score(board: Wallboard, bed: str = "12", patient: str = "P1") -> None:
@@ -139,10 +151,12 @@ async def test_websocket_snapshot_then_changes(mosquitto: Mosquitto) -> None:
                 f"wards/{WARD}/beds/12/score", score("P1", minute=2, total=8, risk="high")
             )
             change = await receive(socket, timeout=2.0)
-            assert change["type"] == "change"
+            assert change["type"] == "changes"
             assert change["seq"] == snapshot["seq"] + 1
-            assert change["bed"] == "12"
-            assert change["data"]["score"]["risk"] == "high"
+            assert [view["bed"] for view in change["beds"]] == ["12"]
+            assert change["beds"][0]["score"]["risk"] == "high"
+            assert change["beds"][0]["trend"]["direction"] == "up"
+            assert change["beds"][0]["trend"]["previous_total"] == 5
 
 
 async def _has_score(board: Wallboard, bed: str = "12") -> bool:
@@ -163,11 +177,14 @@ async def test_reconnect_with_since_gets_the_missed_changes(mosquitto: Mosquitto
         await board.publish(f"wards/{WARD}/beds/12/score", score("P1", minute=3, total=0))
         await until(lambda: _has_seq(board, since + 2))
         async with connect(f"{board.ws}/ws/wards/{WARD}?since={since}&epoch={epoch}") as socket:
-            first, second = await receive(socket), await receive(socket)
-        assert [first["type"], second["type"]] == ["change", "change"]
-        assert [first["seq"], second["seq"]] == [since + 1, since + 2]
-        assert first["bed"] == "14"
-        assert second["data"]["score"]["total"] == 0
+            missed = await receive(socket)
+        assert missed["type"] == "changes"  # both missed changes, in one frame, in order
+        assert missed["seq"] == since + 2
+        assert [view["bed"] for view in missed["beds"]] == ["14", "12"]
+        assert missed["beds"][1]["score"]["total"] == 0
+        # Up to date already: nothing to send but the feed's status.
+        async with connect(f"{board.ws}/ws/wards/{WARD}?since={since + 2}&epoch={epoch}") as ws:
+            assert (await receive(ws, status=True))["type"] == "status"
         # Another epoch (a restarted server) or a seq no longer kept: a fresh snapshot.
         for query in (f"since={since}&epoch=other", f"since=99999&epoch={epoch}"):
             async with connect(f"{board.ws}/ws/wards/{WARD}?{query}") as socket:
@@ -182,14 +199,14 @@ async def _has_seq(board: Wallboard, seq: int) -> bool:
 
 
 def _apply(state: dict[str, Any], message: dict[str, Any]) -> None:
-    """What a client does: a snapshot replaces its beds, a change replaces one bed."""
+    """What a client does: a snapshot replaces its beds, a frame replaces the beds it holds."""
     if message["type"] == "snapshot":
         state.clear()
         state.update({view["bed"]: view for view in message["beds"]})
         state["@seq"] = message["seq"]
     else:
-        assert message["seq"] == state["@seq"] + 1
-        state[message["bed"]] = message["data"]
+        assert message["seq"] > state["@seq"]
+        state.update({view["bed"]: view for view in message["beds"]})
         state["@seq"] = message["seq"]
 
 
@@ -198,7 +215,7 @@ async def test_slow_client_gets_a_snapshot_and_never_blocks_a_fast_one(
 ) -> None:
     beds, rounds = 20, 10
     async with (
-        running(mosquitto, queue_size=16) as board,
+        running(mosquitto, queue_size=2, frame_interval=0) as board,  # a frame a message
         connect(f"{board.ws}/ws/wards/{WARD}", max_queue=1, sock=_small_socket(board)) as slow,
         connect(f"{board.ws}/ws/wards/{WARD}", max_size=None) as fast,
     ):
@@ -254,11 +271,12 @@ async def test_outreach_stream(mosquitto: Mosquitto) -> None:
         assert snapshot["alerts"] == []
         await board.publish(f"wards/{WARD}/alerts", alert("a-1", "raised"), retain=False)
         change = await receive(socket)
-        assert change["type"] == "change"
-        assert change["alert_id"] == "a-1"
-        assert change["alert"]["open"] is True
+        assert change["type"] == "changes"
+        assert [a["alert_id"] for a in change["alerts"]] == ["a-1"]
+        assert change["alerts"][0]["open"] is True
+        assert change["alerts"][0]["raised_at"] == change["alerts"][0]["time"]
         await board.publish(f"wards/{WARD}/alerts", alert("a-1", "resolved", 2), retain=False)
-        assert (await receive(socket))["alert"]["open"] is False
+        assert (await receive(socket))["alerts"][0]["open"] is False
 
 
 async def test_healthz_follows_the_broker(mosquitto: Mosquitto) -> None:
@@ -299,11 +317,166 @@ async def _has_alert(board: Wallboard, alert_id: str) -> bool:
     return response.status_code == 200 and alert_id in response.text
 
 
-async def test_acknowledge_is_not_faked(mosquitto: Mosquitto) -> None:
+async def test_acknowledge_and_resolve_go_to_the_scorer_over_mqtt(mosquitto: Mosquitto) -> None:
+    async with (
+        running(mosquitto) as board,
+        aiomqtt.Client(mosquitto.host, mosquitto.port) as listener,
+    ):
+        await listener.subscribe(f"{board.prefix}wards/{WARD}/alerts/+/+", qos=1)
+        await admit_and_score(board)
+        await board.publish(f"wards/{WARD}/alerts", alert("a-1", "raised", 1), retain=False)
+        await until(lambda: _has_alert(board, "a-1"))
+
+        response = await board.client.post(
+            "/api/alerts/a-1/ack", json={"by": " Sister Jones ", "via": "outreach"}
+        )
+        assert response.status_code == 202, response.text
+        assert response.json()["action"] == "acknowledge"
+        message = await asyncio.wait_for(anext(aiomqtt_messages(listener)), 5)
+        assert message.topic.value == f"{board.prefix}wards/{WARD}/alerts/a-1/ack"
+        command = json.loads(bytes(message.payload))
+        assert command["by"] == "Sister Jones"
+        assert command["via"] == "outreach"
+        assert command["msg_id"] == response.json()["msg_id"]
+
+        # Refused before anything is sent, each with its reason.
+        refusals = {
+            ("ack", "nobody"): (await board.client.post("/api/alerts/a-1/ack", json={"by": ""})),
+            ("ack", "not json"): await board.client.post("/api/alerts/a-1/ack", content=b"{"),
+            ("resolve", "no reason"): await board.client.post(
+                "/api/alerts/a-1/resolve", json={"by": "Dr Who"}
+            ),
+            ("ack", "unknown"): await board.client.post("/api/alerts/zz/ack", json={"by": "x"}),
+        }
+        assert {key: r.status_code for key, r in refusals.items()} == {
+            ("ack", "nobody"): 400,
+            ("ack", "not json"): 400,
+            ("resolve", "no reason"): 400,
+            ("ack", "unknown"): 404,
+        }
+        assert "reason" in refusals["resolve", "no reason"].json()["detail"]
+
+        # Once the scorer says it is acknowledged, a second acknowledgement is refused.
+        acked = alert("a-1", "acknowledged", 2, by="Sister Jones")
+        await board.publish(f"wards/{WARD}/alerts", acked, retain=False)
+        await until(lambda: _alert_state(board, "a-1", "acknowledged"))
+        again = await board.client.post("/api/alerts/a-1/ack", json={"by": "Someone"})
+        assert again.status_code == 409
+        assert "Sister Jones" in again.json()["detail"]
+        response = await board.client.post(
+            "/api/alerts/a-1/resolve", json={"by": "Dr Who", "reason": "reviewed, plan in place"}
+        )
+        assert response.status_code == 202
+        message = await asyncio.wait_for(anext(aiomqtt_messages(listener)), 5)
+        assert message.topic.value.endswith("/alerts/a-1/resolve")
+        assert json.loads(bytes(message.payload))["reason"] == "reviewed, plan in place"
+        await board.publish(f"wards/{WARD}/alerts", alert("a-1", "resolved", 3), retain=False)
+        await until(lambda: _not(_has_alert(board, "a-1")))
+        closed = await board.client.post("/api/alerts/a-1/ack", json={"by": "x"})
+        assert closed.status_code == 409
+
+
+async def aiomqtt_messages(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Message]:
+    async for message in client.messages:
+        yield message
+
+
+async def _not(check: Awaitable[bool]) -> bool:
+    return not await check
+
+
+async def _alert_state(board: Wallboard, alert_id: str, state: str) -> bool:
+    for bed in (await board.ward())["beds"]:
+        for shown in bed["open_alerts"]:
+            if shown["alert_id"] == alert_id and shown["state"] == state:
+                return True
+    return False
+
+
+async def test_an_action_while_the_broker_is_down_is_refused_not_lost(
+    mosquitto: Mosquitto,
+) -> None:
     async with running(mosquitto) as board:
-        response = await board.client.post("/api/alerts/a-1/ack", json={"by": "nurse"})
-        assert response.status_code == 501
-        assert "alert lifecycle" in response.json()["detail"]
+        await board.publish(f"wards/{WARD}/alerts", alert("a-9", "raised", 1), retain=False)
+        await until(lambda: _has_alert(board, "a-9"))
+        await asyncio.to_thread(mosquitto.stop)
+        try:
+            await until(lambda: _true(not board.feed.connected))
+            response = await board.client.post("/api/alerts/a-9/ack", json={"by": "x"})
+            assert response.status_code == 503
+            assert "nothing was sent" in response.json()["detail"]
+        finally:
+            await asyncio.to_thread(mosquitto.start)
+
+
+async def test_status_frames_say_when_the_feed_is_stale(mosquitto: Mosquitto) -> None:
+    now = [datetime(2026, 11, 23, 9, 0, tzinfo=UTC)]
+    prefix = f"test-{uuid.uuid4().hex[:8]}/"
+    async with BrokerFeed(
+        mosquitto.host, mosquitto.port, prefix=prefix, stale_after=30, clock=lambda: now[0]
+    ) as feed:
+        await until(lambda: _true(feed.connected))
+        assert feed.feed_state()["stale"] is False
+        now[0] += timedelta(seconds=31)  # nothing heard since connecting
+        state = feed.feed_state()
+        assert state["stale"] is True
+        assert "no message from the broker for 31 s" in state["reason"]
+        beat = {"time": now[0].isoformat(), "service": "scorer", "healthy": True}
+        async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
+            await client.publish(f"{prefix}{HEARTBEAT_TOPIC}", json.dumps(beat), qos=1)
+        await until(lambda: _true(feed.last_heartbeat_at == now[0]))
+        assert feed.feed_state()["stale"] is False
+        now[0] += timedelta(seconds=45)  # the scorer went quiet
+        assert "no heartbeat from the scorer for 45 s" in feed.feed_state()["reason"]
+        with feed.subscribe(WARD) as subscription:
+            feed.tick()
+            frames = await asyncio.wait_for(subscription.next(), 1)
+        assert frames is not None
+        status = json.loads(frames[-1])
+        assert status["type"] == "status"
+        assert status["feed"]["stale"] is True
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, datetime]] = []
+
+    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+        self.asked.append((patient_id, since))
+        return [json.loads(score(patient_id, minute=m, total=m)) for m in (1, 2)]
+
+    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+        return [json.loads(alert("a-1", "raised", 1))]
+
+
+async def test_patient_history_and_chart_bands(mosquitto: Mosquitto) -> None:
+    history = FakeHistory()
+    async with running(mosquitto, history=history) as board:
+        await admit_and_score(board)
+        await until(lambda: _has_score(board))
+        response = await board.client.get(f"/api/wards/{WARD}/beds/12/history?hours=6")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert [s["total"] for s in body["scores"]] == [1, 2]
+        assert body["alerts"][0]["alert_id"] == "a-1"
+        assert body["patient"]["patient_id"] == "P1"
+        assert body["chart"]["id"] == "news2"
+        (patient_id, since), *_ = history.asked
+        assert patient_id == "P1"
+        assert abs((datetime.now(UTC) - since) - timedelta(hours=6)) < timedelta(minutes=1)
+        empty = await board.client.get(f"/api/wards/{WARD}/beds/99/history")
+        assert empty.status_code == 404
+        bands = (await board.client.get("/api/charts/news2")).json()
+        resp_rate = next(item for item in bands["items"] if item["key"] == "resp_rate")
+        first = resp_rate["variants"][0]["bands"][0]
+        assert (first["high"], first["high_inclusive"], first["points"]) == (8, True, 3)
+        assert (await board.client.get("/api/charts/nope")).status_code == 404
+    async with running(mosquitto) as board:  # no store: said so
+        await admit_and_score(board)
+        await until(lambda: _has_score(board))
+        response = await board.client.get(f"/api/wards/{WARD}/beds/12/history")
+        assert response.status_code == 503
+        assert "no store" in response.json()["detail"]
 
 
 ORIGIN_URL = re.compile(r"https?://[^\s\"'`)]*")
@@ -311,7 +484,7 @@ ORIGIN_URL = re.compile(r"https?://[^\s\"'`)]*")
 
 async def test_pages_and_assets_are_served_with_no_external_url(mosquitto: Mosquitto) -> None:
     async with running(mosquitto) as board:
-        for path in ("/", f"/wards/{WARD}", "/outreach"):
+        for path in ("/", f"/wards/{WARD}", f"/wards/{WARD}/beds/12", "/outreach"):
             response = await board.client.get(path)
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/html")

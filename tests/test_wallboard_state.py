@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -65,9 +66,11 @@ def alert(
     patient: str = "P1",
     ward: str = "7A",
     bed: str = "12",
+    **extra: Any,
 ) -> bytes:
     return msgspec.json.encode(
         {
+            **extra,
             "alert_id": alert_id,
             "patient_id": patient,
             "ward": ward,
@@ -350,3 +353,80 @@ def test_seq_strictly_increases_and_snapshots_are_json(sequence: list[tuple[str,
             open_alerts.pop(change.key, None)
     assert sorted(open_alerts) == sorted(a["alert_id"] for a in outreach["alerts"])
     json.dumps(board.stats(), allow_nan=False)
+
+
+def test_obs_status_moves_with_the_board_clock() -> None:
+    board = WardBoard()
+    board.apply(bed_topic("12", "adt"), adt("admit", "P1", initials="JS"))
+    # NEWS2 0 at 09:00: 12-hourly, due 21:00, late from 00:57:36, missed from 05:02:24.
+    board.apply(
+        bed_topic("12", "score"),
+        score(
+            "P1",
+            total=0,
+            risk="low",
+            next_obs_due="2026-11-22T21:00:00Z",
+            obs_interval_minutes=720,
+            last_manual_obs=T.format(0),
+        ),
+    )
+    assert beds(board)["12"]["obs"]["status"] == "unknown"  # no clock yet
+    assert beds(board)["12"]["patient"]["initials"] == "JS"
+    statuses = []
+    for now in (
+        "2026-11-22T20:59:59Z",
+        "2026-11-22T21:00:00Z",
+        "2026-11-23T00:57:36Z",
+        "2026-11-23T05:02:24Z",
+    ):
+        changes = board.tick(datetime.fromisoformat(now))
+        assert [c.key for c in changes] == ["12"]  # each step changes the bed, once
+        statuses.append(beds(board)["12"]["obs"]["status"])
+    assert statuses == ["ok", "due", "late", "missed"]
+    assert board.tick(datetime.fromisoformat("2026-11-23T05:03:00Z")) == []  # nothing new
+    obs = beds(board)["12"]["obs"]
+    assert (obs["due"], obs["interval_minutes"], obs["last"]) == (
+        "2026-11-22T21:00:00Z",
+        720,
+        T.format(0),
+    )
+    assert (obs["late_at"], obs["missed_at"]) == ("2026-11-23T00:57:36Z", "2026-11-23T05:02:24Z")
+
+
+def test_trend_against_the_previous_score() -> None:
+    board = WardBoard()
+    board.apply(bed_topic("12", "adt"), adt("admit", "P1"))
+    board.apply(bed_topic("12", "score"), score("P1", minute=1, total=3))
+    assert beds(board)["12"]["trend"] is None  # nothing to compare with yet
+    board.apply(bed_topic("12", "score"), score("P1", minute=2, total=7))
+    assert beds(board)["12"]["trend"] == {
+        "previous_total": 3,
+        "previous_time": T.format(1),
+        "direction": "up",
+    }
+    board.apply(bed_topic("12", "score"), score("P1", minute=2, total=7))  # a repeat
+    assert beds(board)["12"]["trend"]["previous_total"] == 3
+    board.apply(bed_topic("12", "score"), score("P1", minute=3, total=7))
+    assert beds(board)["12"]["trend"]["direction"] == "same"
+
+
+def test_alert_actions_are_shown_with_who_and_when_raised() -> None:
+    board = WardBoard()
+    board.apply(bed_topic("12", "adt"), adt("admit", "P1"))
+    board.apply("wards/7A/alerts", alert("a-1", "raised", 1))
+    board.apply("wards/7A/alerts", alert("a-1", "acknowledged", 3, by="Sister Jones"))
+    [shown] = beds(board)["12"]["open_alerts"]
+    assert (shown["state"], shown["by"], shown["raised_at"]) == (
+        "acknowledged",
+        "Sister Jones",
+        T.format(1),  # a contract-only event: the first one seen
+    )
+    assert board.alert("a-1") is not None
+    board.apply("wards/7A/alerts", alert("a-1", "resolved", 4, reason="seen"))
+    assert (board.alert("a-1"), board.closed("a-1")) == (None, True)
+
+
+def test_invalid_initials_refuse_the_adt() -> None:
+    board = WardBoard()
+    assert board.apply(bed_topic("12", "adt"), adt("admit", "P1", initials="John Smith")) == []
+    assert board.rejected["payload"] == 1

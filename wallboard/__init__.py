@@ -5,14 +5,16 @@ changes out to subscribers; `create_app` serves it; `serve` runs the app in the 
 loop (`bind` gives the port before it starts).
 """
 
-from wallboard._app import create_app
-from wallboard._feed import BrokerFeed, Subscription
+from wallboard._app import History, create_app
+from wallboard._feed import HEARTBEAT_TOPIC, BrokerFeed, Subscription
 from wallboard._server import bind, serve
 from wallboard._state import Change, Rejection, WardBoard
 
 __all__ = [
+    "HEARTBEAT_TOPIC",
     "BrokerFeed",
     "Change",
+    "History",
     "Rejection",
     "Subscription",
     "WardBoard",

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
@@ -22,7 +25,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
+from scoring import ChartSet, chart_display, load_charts
 from wallboard._feed import BrokerFeed, Stream, Subscription
+from wallboard._state import JSON
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -39,14 +46,51 @@ _HEADERS = {
 _ENCODER = msgspec.json.Encoder()
 
 
-def create_app(feed: BrokerFeed, *, health: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
+def _text(message: Any) -> str:
+    return _ENCODER.encode(message).decode()
+
+
+class History(Protocol):
+    """Where the patient view's past comes from (the service's store)."""
+
+    async def scores(self, patient_id: str, since: datetime) -> list[JSON]:
+        """The patient's score results since `since`, oldest first."""
+        ...
+
+    async def alerts(self, patient_id: str, since: datetime) -> list[JSON]:
+        """The patient's alert events since `since`, oldest first."""
+        ...
+
+
+class _Action(msgspec.Struct, forbid_unknown_fields=True):
+    by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+_ACTION = msgspec.json.Decoder(_Action)
+
+MAX_HISTORY_HOURS = 168
+"""The patient view looks back at most a week."""
+
+
+def create_app(
+    feed: BrokerFeed,
+    *,
+    health: Callable[[], dict[str, Any]] | None = None,
+    history: History | None = None,
+    charts: ChartSet | None = None,
+) -> FastAPI:
     """The wallboard app, reading `feed` (which the caller starts and stops).
 
     Args:
         feed: where the wards' state and changes come from.
         health: more for `/healthz`, e.g. the store's state: its items are added to the
             response, and a falsy `"ok"` among them makes the status 503.
+        history: the store, for the patient view's history (without it that API says 503).
+        charts: the charts the scorer uses, for drawing their bands (default: the built-in).
     """
+    chart_set = charts if charts is not None else load_charts()
     app = FastAPI(title="Ward wallboard", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")
@@ -69,6 +113,10 @@ def create_app(feed: BrokerFeed, *, health: Callable[[], dict[str, Any]] | None 
     async def ward_page(ward: str) -> FileResponse:
         return FileResponse(STATIC / "ward.html")  # the script reads the ward from the path
 
+    @app.get("/wards/{ward}/beds/{bed}", include_in_schema=False)
+    async def bed_page(ward: str, bed: str) -> FileResponse:
+        return FileResponse(STATIC / "bed.html")
+
     @app.get("/outreach", include_in_schema=False)
     async def outreach_page() -> FileResponse:
         return FileResponse(STATIC / "outreach.html")
@@ -83,17 +131,48 @@ def create_app(feed: BrokerFeed, *, health: Callable[[], dict[str, Any]] | None 
             raise HTTPException(404, f"no ward {ward!r} seen on the broker")
         return feed.board.snapshot(ward)
 
-    @app.post("/api/alerts/{alert_id}/ack")
-    async def acknowledge(alert_id: str) -> JSONResponse:
-        return JSONResponse(
-            {
-                "error": "not-implemented",
-                "detail": "acknowledgement arrives with the alert lifecycle, not built yet; "
-                "nothing was recorded",
-                "alert_id": alert_id,
-            },
-            status_code=501,
-        )
+    @app.get("/api/wards/{ward}/beds/{bed}/history")
+    async def bed_history(ward: str, bed: str, hours: float = 24) -> dict[str, Any]:
+        occupant = feed.board.occupant(ward, bed)
+        if occupant is None:
+            raise HTTPException(404, f"no patient in bed {bed!r} of ward {ward!r}")
+        if history is None:
+            raise HTTPException(503, "this wallboard server has no store: no history to show")
+        hours = min(max(hours, 1.0), MAX_HISTORY_HOURS)
+        since = feed.clock() - timedelta(hours=hours)
+        patient_id = occupant["patient_id"]
+        try:
+            scores = await history.scores(patient_id, since)
+            alerts = await history.alerts(patient_id, since)
+        except Exception as error:
+            log.warning("history of %s/%s unavailable: %s", ward, bed, error)
+            raise HTTPException(503, f"the history cannot be read now: {error}") from error
+        chart_id = scores[-1]["chart"] if scores else None
+        chart = chart_set.charts.get(chart_id) if chart_id is not None else None
+        return {
+            "ward": ward,
+            "bed": bed,
+            "hours": hours,
+            "patient": occupant,
+            "scores": [{key: result.get(key) for key in _HISTORY_KEYS} for result in scores],
+            "alerts": alerts,
+            "chart": chart_display(chart) if chart is not None else None,
+        }
+
+    @app.get("/api/charts/{chart_id}")
+    async def chart(chart_id: str) -> dict[str, Any]:
+        found = chart_set.charts.get(chart_id)
+        if found is None:
+            raise HTTPException(404, f"no chart {chart_id!r}")
+        return chart_display(found)
+
+    @app.post("/api/alerts/{alert_id}/ack", status_code=202)
+    async def acknowledge(alert_id: str, request: Request) -> JSONResponse:
+        return await _act(feed, alert_id, "ack", await request.body())
+
+    @app.post("/api/alerts/{alert_id}/resolve", status_code=202)
+    async def resolve(alert_id: str, request: Request) -> JSONResponse:
+        return await _act(feed, alert_id, "resolve", await request.body())
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -130,17 +209,81 @@ def create_app(feed: BrokerFeed, *, health: Callable[[], dict[str, Any]] | None 
     return app
 
 
+_HISTORY_KEYS = (
+    "time",
+    "obs_msg_id",
+    "system",
+    "chart",
+    "total",
+    "risk",
+    "level",
+    "complete",
+    "missing",
+    "parameters",
+    "vitals",
+    "monitoring",
+    "spo2_scale",
+    "single_parameter_triggers",
+)
+"""What the patient view needs of each past score."""
+
+
+async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSONResponse:
+    """Check a person's action against the board, then send it to the scorer over MQTT.
+
+    The scorer decides (and publishes the alert's new state to every screen); this only
+    refuses what cannot apply now, with the reason, and says 202 once the broker has it.
+    """
+    try:
+        request = _ACTION.decode(body)
+    except msgspec.DecodeError as error:
+        return _error(400, f'expected JSON {{"by": ...}}: {error}')
+    by, reason = request.by.strip(), (request.reason or "").strip()
+    if not by:
+        return _error(400, "`by` is blank: name who acts")
+    if action == "resolve" and not reason:
+        return _error(400, "`reason` is required to resolve an alert: say why it is closed")
+    alert = feed.board.alert(alert_id)
+    if alert is None:
+        if feed.board.closed(alert_id):
+            return _error(409, f"alert {alert_id!r} is already resolved")
+        return _error(404, f"no open alert {alert_id!r}")
+    if action == "ack" and alert["state"] == "acknowledged":
+        return _error(409, f"alert {alert_id!r} is already acknowledged by {alert['by']}")
+    msg_id = f"wallboard-{uuid.uuid4().hex}"
+    command = {"msg_id": msg_id, "time": feed.clock(), "by": by, "via": request.via or "wallboard"}
+    if reason:
+        command["reason"] = reason
+    try:
+        await feed.publish_action(alert["ward"], alert_id, action, command)
+    except ConnectionError as error:
+        return _error(503, f"could not reach the broker ({error}); nothing was sent: try again")
+    name = "acknowledge" if action == "ack" else "resolve"
+    return JSONResponse({"alert_id": alert_id, "action": name, "msg_id": msg_id}, status_code=202)
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
 async def _stream(
     websocket: WebSocket, feed: BrokerFeed, stream: Stream, since: int | None, epoch: str | None
 ) -> None:
-    """Send the snapshot (or the changes since `since`), then every change, until closed."""
+    """Send the snapshot (or the changes since `since`), then every frame, until closed."""
     await websocket.accept()
     with feed.subscribe(stream) as subscription:
         # No await between subscribing and reading the state: nothing can fall in between.
         backlog = (
             feed.changes_since(stream, since) if since is not None and epoch == feed.epoch else None
         )
-        first = [c.message() for c in backlog] if backlog is not None else [feed.snapshot(stream)]
+        if backlog is None:
+            first = _text(feed.snapshot(stream))
+        elif backlog:
+            first = _text(feed.frame(stream, backlog))
+        else:
+            first = _text(
+                {"type": "status", "server_time": feed.clock(), "feed": feed.feed_state()}
+            )
         sender = asyncio.create_task(_send(websocket, feed, subscription, first))
         reader = asyncio.create_task(_until_closed(websocket))
         try:
@@ -155,18 +298,15 @@ async def _stream(
 
 
 async def _send(
-    websocket: WebSocket, feed: BrokerFeed, subscription: Subscription, first: list[Any]
+    websocket: WebSocket, feed: BrokerFeed, subscription: Subscription, first: str
 ) -> None:
-    for message in first:
-        await websocket.send_text(_ENCODER.encode(message).decode())
+    await websocket.send_text(first)
     while True:
-        changes = await subscription.next()
-        if changes is None:  # dropped for slowness: a snapshot covers them (taken before await)
-            messages: list[Any] = [feed.snapshot(subscription.stream)]
-        else:
-            messages = [change.message() for change in changes]
-        for message in messages:
-            await websocket.send_text(_ENCODER.encode(message).decode())
+        frames = await subscription.next()
+        if frames is None:  # dropped for slowness: a snapshot covers them (taken before await)
+            frames = [_text(feed.snapshot(subscription.stream))]
+        for frame in frames:
+            await websocket.send_text(frame)
 
 
 async def _until_closed(websocket: WebSocket) -> None:

@@ -21,14 +21,15 @@ import random
 import ssl
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 import aiomqtt
+import msgspec
 
-from wallboard._state import JSON, Change, WardBoard
+from wallboard._state import JSON, AwareDatetime, Change, WardBoard
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,21 @@ BACKOFF_FIRST = 0.25
 BACKOFF_CAP = 10.0
 """Seconds to wait before the first reconnection, and at most before any later one."""
 
-QUEUE_SIZE = 1024
-"""Changes a subscriber may have pending before it is switched to a fresh snapshot."""
+QUEUE_SIZE = 256
+"""Frames a subscriber may have pending before it is switched to a fresh snapshot (at 25
+frames a second, ten seconds behind)."""
+
+FRAME_INTERVAL = 0.04
+"""Seconds between two frames of one stream, at least: a screen gets at most 25 a second."""
+
+STATUS_INTERVAL = 2.0
+"""Seconds between status frames, which also move the board's clock (obs due, late)."""
+
+STALE_AFTER = 30.0
+"""Seconds without the scorer's heartbeat after which the live feed is called stale."""
+
+HEARTBEAT_TOPIC = "surveillance/heartbeat"
+"""Where the scorer says it is alive (retained; README extension of CONTRACT §1)."""
 
 HISTORY = 1024
 """Recent changes kept per stream, for clients that reconnect with `?since=`."""
@@ -47,21 +61,23 @@ Stream = str | None
 
 
 class Subscription:
-    """One subscriber's bounded queue of changes to one stream.
+    """One subscriber's bounded queue of encoded frames of one stream.
 
-    Filled by the feed without waiting (`offer`); read by the subscriber (`next`).
+    Filled by the feed without waiting (`offer`); read by the subscriber (`next`). Frames are
+    encoded once per stream and shared by every subscriber, so a subscriber costs one send
+    per frame, not one encoding.
     """
 
     def __init__(self, stream: Stream, limit: int) -> None:
         self.stream = stream
         self._limit = limit
-        self._pending: deque[Change] = deque()
+        self._pending: deque[str] = deque()
         self._stale = False
         self._ready = asyncio.Event()
         self.overflows = 0
 
-    def offer(self, change: Change) -> None:
-        """Queue `change`; on overflow drop everything pending and mark the subscriber stale."""
+    def offer(self, frame: str) -> None:
+        """Queue `frame`; on overflow drop everything pending and mark the subscriber stale."""
         if self._stale:
             return
         if len(self._pending) >= self._limit:
@@ -69,23 +85,31 @@ class Subscription:
             self._stale = True
             self.overflows += 1
         else:
-            self._pending.append(change)
+            self._pending.append(frame)
         self._ready.set()
 
-    async def next(self) -> list[Change] | None:
-        """Wait for changes; return them all, or None: "changes were dropped, send a snapshot".
+    def note(self, frame: str) -> None:
+        """Queue a frame that carries no change (a status): never counts towards overflow,
+        and is skipped by a subscriber already waiting for a snapshot."""
+        if not self._stale:
+            self._pending.append(frame)
+            self._ready.set()
+
+    async def next(self) -> list[str] | None:
+        """Wait for frames; return them all, or None: "changes were dropped, send a snapshot".
 
         After None, take the snapshot before the next `await`: it then covers every change
-        dropped, and the changes queued later all come after it.
+        dropped, and the frames queued later all come after it.
         """
         await self._ready.wait()
         self._ready.clear()
         if self._stale:
             self._stale = False
+            self._pending.clear()
             return None
-        changes = list(self._pending)
+        frames = list(self._pending)
         self._pending.clear()
-        return changes
+        return frames
 
 
 class BrokerFeed:
@@ -96,12 +120,19 @@ class BrokerFeed:
     retries with capped exponential backoff and jitter, forever; `connected` and
     `last_message_at` tell `/healthz` how it is going.
 
+    Changes are coalesced per stream: at most one frame every `frame_interval` seconds, with
+    the latest view of each bed (or alert) changed since the last frame, encoded once for all
+    subscribers. Every `status_interval` seconds each subscriber also gets a status frame
+    saying whether the live feed is stale, and the board's clock moves on (observations
+    become due, late, missed).
+
     Attributes:
         board: the state built from the messages.
         epoch: a random id of this feed's numbering: `seq` values of another epoch (a
             restarted server) mean nothing here.
         connected: subscribed to the broker right now.
-        last_message_at: when the latest message arrived (UTC), or None.
+        last_message_at: when the latest message arrived (this server's clock), or None.
+        last_heartbeat_at: the time in the scorer's latest heartbeat, or None.
         reconnects: connection attempts after the first one.
     """
 
@@ -117,6 +148,10 @@ class BrokerFeed:
         client_id: str | None = None,
         queue_size: int = QUEUE_SIZE,
         history: int = HISTORY,
+        frame_interval: float = FRAME_INTERVAL,
+        status_interval: float = STATUS_INTERVAL,
+        stale_after: float = STALE_AFTER,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """Prepare, without connecting.
 
@@ -131,35 +166,57 @@ class BrokerFeed:
                 is persistent, and a random identifier (the default) leaves a session on the
                 broker after this process exits (without subscriptions when it exits
                 cleanly).
-            queue_size: changes a subscriber may have pending before it gets a snapshot.
+            queue_size: frames a subscriber may have pending before it gets a snapshot.
             history: recent changes kept per stream for `?since=`.
+            frame_interval: seconds between two frames of one stream, at least.
+            status_interval: seconds between status frames (and board clock ticks).
+            stale_after: seconds without the scorer's heartbeat (or, before any heartbeat,
+                without any message) after which the feed is called stale.
+            clock: this server's clock (tests give their own).
         """
         self.host = host
         self.port = port
         self._username = username
         self._password = password
         self._tls = tls
+        self._prefix = prefix
         self._client_id = client_id or f"wallboard-{uuid.uuid4().hex[:12]}"
         self._queue_size = queue_size
         self._history_size = history
+        self._frame_interval = frame_interval
+        self._status_interval = status_interval
+        self._stale_after = stale_after
+        self.clock = clock
+        self._heartbeat_topic = f"{prefix}{HEARTBEAT_TOPIC}"
         self._topics = [
             f"{prefix}wards/+/beds/+/adt",
             f"{prefix}wards/+/beds/+/score",
             f"{prefix}wards/+/alerts",
+            self._heartbeat_topic,
         ]
         self.board = WardBoard(prefix=prefix)
         self.epoch = uuid.uuid4().hex[:12]
         self.connected = False
         self.last_message_at: datetime | None = None
+        self.last_heartbeat_at: datetime | None = None
+        self._connected_at: datetime | None = None
         self.reconnects = 0
+        self.frames = 0
         self._subscribers: dict[Stream, set[Subscription]] = {}
         self._history: dict[Stream, deque[Change]] = {}
+        self._unsent: dict[Stream, dict[str, Change]] = {}
+        self._flush_at: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
         self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Self:
-        """Start the connection loop."""
-        self._task = asyncio.create_task(self._run(), name="wallboard-feed")
+        """Start the connection loop and the clock."""
+        self.board.tick(self.clock())
+        self._tasks = [
+            asyncio.create_task(self._run(), name="wallboard-feed"),
+            asyncio.create_task(self._ticking(), name="wallboard-clock"),
+        ]
         return self
 
     async def __aexit__(
@@ -173,11 +230,15 @@ class BrokerFeed:
         if client is not None and self.connected:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 await client.unsubscribe(self._topics, timeout=2)
-        if self._task is not None:
-            self._task.cancel()
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
     # ---- subscribers -------------------------------------------------------------------
 
@@ -186,7 +247,7 @@ class BrokerFeed:
         """A subscription to a ward's changes (or the outreach stream's, with None).
 
         Take the first snapshot (or `changes_since`) right after entering, before any
-        `await`, so that nothing falls between it and the first queued change.
+        `await`, so that nothing falls between it and the first queued frame.
         """
         subscription = Subscription(stream, self._queue_size)
         self._subscribers.setdefault(stream, set()).add(subscription)
@@ -219,28 +280,139 @@ class BrokerFeed:
     def snapshot(self, stream: Stream) -> JSON:
         """The snapshot message of a stream: `{"type": "snapshot", "epoch", "seq", ...}`."""
         body = self.board.outreach_snapshot() if stream is None else self.board.snapshot(stream)
-        return {"type": "snapshot", "epoch": self.epoch, **body}
+        return {
+            "type": "snapshot",
+            "epoch": self.epoch,
+            "server_time": self.clock(),
+            **body,
+            "feed": self.feed_state(),
+        }
+
+    def frame(self, stream: Stream, changes: list[Change]) -> JSON:
+        """A changes message: the latest view of each bed (or alert) among `changes`."""
+        latest = {change.key: change for change in changes}
+        items = [change.data for change in sorted(latest.values(), key=lambda c: c.seq)]
+        message: JSON = {"type": "changes", "seq": changes[-1].seq, "server_time": self.clock()}
+        if stream is None:
+            message["alerts"] = items
+        else:
+            message |= {"ward": stream, "beds": items}
+        return message
+
+    def feed_state(self) -> JSON:
+        """Whether the live data can be trusted: connected, and heard from lately."""
+        now = self.clock()
+        reason = None
+        if not self.connected:
+            reason = "not connected to the broker"
+        elif self.last_heartbeat_at is not None:
+            quiet = (now - self.last_heartbeat_at).total_seconds()
+            if quiet > self._stale_after:
+                reason = f"no heartbeat from the scorer for {quiet:.0f} s"
+        else:
+            since = self.last_message_at or self._connected_at
+            quiet = (now - since).total_seconds() if since is not None else 0.0
+            if quiet > self._stale_after:
+                reason = f"no message from the broker for {quiet:.0f} s"
+        return {
+            "connected": self.connected,
+            "last_message_at": self.last_message_at,
+            "last_heartbeat_at": self.last_heartbeat_at,
+            "stale": reason is not None,
+            "reason": reason,
+        }
+
+    # ---- alert actions -----------------------------------------------------------------
+
+    async def publish_action(
+        self, ward: str, alert_id: str, action: str, command: JSON, *, timeout: float = 5.0
+    ) -> None:
+        """Send a person's action on an alert to the scorer (QoS 1; returns once the broker
+        has it). Raises `ConnectionError` when the broker cannot be reached."""
+        client = self._client
+        if client is None or not self.connected:
+            msg = "not connected to the broker"
+            raise ConnectionError(msg)
+        topic = f"{self._prefix}wards/{ward}/alerts/{alert_id}/{action}"
+        try:
+            await client.publish(topic, _ENCODE(command), qos=1, timeout=timeout)
+        except (aiomqtt.MqttError, TimeoutError) as error:
+            raise ConnectionError(str(error) or type(error).__name__) from error
 
     # ---- messages ----------------------------------------------------------------------
 
     def handle(self, topic: str, payload: bytes) -> list[Change]:
-        """Apply one message to the board and fan its changes out; never waits, never raises.
+        """Apply one message to the board and queue its changes; never waits, never raises.
 
         The MQTT loop calls this for every message; tests and in-process pipelines may too.
         """
+        if topic == self._heartbeat_topic:
+            self._heartbeat(payload)
+            return []
         before = self.board.last_rejection
         changes = self.board.apply(topic, payload)
         rejection = self.board.last_rejection
         if rejection is not None and rejection is not before:
             log.warning("ignored %s: %s (%s)", rejection.topic, rejection.code, rejection.reason)
+        self._queue(changes)
+        return changes
+
+    def tick(self) -> list[Change]:
+        """Move the board's clock to now, queue what that changed, and send every subscriber
+        a status frame."""
+        changes = self.board.tick(self.clock())
+        self._queue(changes)
+        status = _ENCODE(
+            {"type": "status", "server_time": self.clock(), "feed": self.feed_state()}
+        ).decode()
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.note(status)
+        return changes
+
+    def _heartbeat(self, payload: bytes) -> None:
+        try:
+            beat = _HEARTBEAT.decode(payload)
+        except msgspec.DecodeError as error:
+            log.warning("ignored a heartbeat: %s", error)
+            return
+        if self.last_heartbeat_at is None or beat.time > self.last_heartbeat_at:
+            self.last_heartbeat_at = beat.time
+
+    def _queue(self, changes: list[Change]) -> None:
+        if not changes:
+            return
         for change in changes:
             history = self._history.get(change.ward)
             if history is None:
                 history = self._history[change.ward] = deque(maxlen=self._history_size)
             history.append(change)
-            for subscriber in self._subscribers.get(change.ward, ()):
-                subscriber.offer(change)
-        return changes
+            if change.ward in self._subscribers:
+                self._unsent.setdefault(change.ward, {})[change.key] = change
+        if self._unsent and self._flush_at is None:
+            loop = asyncio.get_running_loop()
+            wait = self._last_flush + self._frame_interval - loop.time()
+            self._flush_at = loop.call_later(max(0.0, wait), self._flush)
+
+    def _flush(self) -> None:
+        """Send each stream's coalesced frame to its subscribers (encoded once)."""
+        self._flush_at = None
+        self._last_flush = asyncio.get_running_loop().time()
+        unsent, self._unsent = self._unsent, {}
+        for stream, latest in unsent.items():
+            subscribers = self._subscribers.get(stream)
+            if not subscribers:
+                continue
+            changes = sorted(latest.values(), key=lambda c: c.seq)
+            frame = _ENCODE(self.frame(stream, changes)).decode()
+            self.frames += 1
+            for subscriber in subscribers:
+                subscriber.offer(frame)
+
+    async def _ticking(self) -> None:
+        while True:
+            await asyncio.sleep(self._status_interval)
+            self.tick()
 
     async def _run(self) -> None:
         """Connect, subscribe, read; after a drop wait (backoff with jitter) and again."""
@@ -252,12 +424,13 @@ class BrokerFeed:
                     for topic in self._topics:
                         await client.subscribe(topic, qos=1)
                     self.connected = True
+                    self._connected_at = self.clock()
                     failures = 0
                     log.info("wallboard feed subscribed on %s:%s", self.host, self.port)
                     async for message in client.messages:
                         payload = message.payload  # bytes from the network, typed wider
                         data = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
-                        self.last_message_at = datetime.now(UTC)
+                        self.last_message_at = self.clock()
                         self.handle(message.topic.value, data)
                         await asyncio.sleep(0)  # let subscribers send between messages
             except aiomqtt.MqttError as error:
@@ -265,7 +438,9 @@ class BrokerFeed:
                     "wallboard feed: broker %s:%s unavailable: %s", self.host, self.port, error
                 )
             finally:
-                self.connected = False
+                if self.connected:
+                    self.connected = False
+                    self.tick()  # tell every screen at once, not at the next status
                 self._client = None
             failures += 1
             delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (failures - 1))
@@ -282,3 +457,11 @@ class BrokerFeed:
             clean_session=False,  # alerts published while we are away are queued for us
             tls_context=ssl.create_default_context() if self._tls else None,
         )
+
+
+class _Heartbeat(msgspec.Struct):
+    time: AwareDatetime
+
+
+_HEARTBEAT = msgspec.json.Decoder(_Heartbeat)
+_ENCODE = msgspec.json.Encoder().encode

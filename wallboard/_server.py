@@ -59,6 +59,9 @@ async def serve(app: FastAPI, host: str, port: int, *, sock: socket.socket | Non
         log_level="warning",
         access_log=False,
         ws="websockets-sansio",  # uvicorn's "websockets" uses the deprecated legacy API
+        # Frames are encoded once and sent to every screen; compressing them would cost a
+        # deflate per screen per frame (and the wallboard runs on the hospital's LAN).
+        ws_per_message_deflate=False,
         lifespan="off",
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,
     )

@@ -34,10 +34,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
+
+from scoring import obs_timing
+from scoring._model import Initials
 
 JSON: TypeAlias = dict[str, Any]
 AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -60,6 +63,7 @@ class _Adt(msgspec.Struct, kw_only=True, frozen=True):
     age_band: Literal["0-11m", "1-4y", "5-12y", "13+y"] | None = None
     spo2_scale: Literal[1, 2] = 1
     chart: str | None = None
+    initials: Initials | None = None
 
 
 class _Score(msgspec.Struct, kw_only=True, frozen=True):
@@ -95,6 +99,8 @@ class _Score(msgspec.Struct, kw_only=True, frozen=True):
     not_recorded: dict[str, str] = msgspec.field(default_factory=dict)
     chart_status: str | None = None
     vitals: dict[str, bool | int | float | str] | None = None
+    last_manual_obs: AwareDatetime | None = None
+    obs_interval_minutes: float | None = None
 
 
 class _Alert(msgspec.Struct, kw_only=True, frozen=True):
@@ -110,6 +116,14 @@ class _Alert(msgspec.Struct, kw_only=True, frozen=True):
     bed: str | None = None
     message: str = ""
     obs_msg_id: str | None = None
+    seq: int | None = None
+    system: str | None = None
+    total: int | None = None
+    risk: str | None = None
+    raised_at: AwareDatetime | None = None
+    by: str | None = None
+    reason: str | None = None
+    via: str | None = None
 
 
 _ADT = msgspec.json.Decoder(_Adt)
@@ -180,6 +194,7 @@ class _Patient:
     bed: str
     score: _Score | None = None
     score_view: JSON | None = None
+    previous: _Score | None = None  # the score before `score`, for the trend
 
 
 class WardBoard:
@@ -204,6 +219,7 @@ class WardBoard:
         self.rejected: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()
         self.last_rejection: Rejection | None = None
+        self._now: datetime | None = None
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -239,6 +255,23 @@ class WardBoard:
         alerts = sorted(self._outreach.values(), key=lambda a: (a.time, a.alert_id))
         return {"seq": self._outreach_seq, "alerts": [_alert_view(a) for a in alerts]}
 
+    def alert(self, alert_id: str) -> JSON | None:
+        """The latest event of an open alert (as in the outreach snapshot), or None."""
+        alert = self._outreach.get(alert_id)
+        return _alert_view(alert) if alert is not None else None
+
+    def closed(self, alert_id: str) -> bool:
+        """Whether the alert was seen resolved (and is still remembered)."""
+        return alert_id in self._closed
+
+    def occupant(self, ward: str, bed: str) -> JSON | None:
+        """What the board shows of the patient in a bed (with the id), or None if empty."""
+        state = self._wards.get(ward)
+        place = state.beds.get(bed) if state is not None else None
+        if place is None or place.patient is None:
+            return None
+        return _patient_view(place.patient)
+
     def stats(self) -> JSON:
         """Counts for `/healthz`: wards, beds, open alerts, rejected and ignored messages."""
         last = self.last_rejection
@@ -255,6 +288,12 @@ class WardBoard:
         }
 
     # ---- applying ----------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> list[Change]:
+        """Move the board's clock to `now`: beds whose observations became due, late or
+        missed change. Until the first tick every status is `unknown`."""
+        self._now = now
+        return self._diff(set(self._wards))
 
     def apply(self, topic: str, payload: bytes) -> list[Change]:
         """Apply one message; return the changes it made (none if invalid, stale or a repeat).
@@ -362,6 +401,8 @@ class WardBoard:
         if patient.score is not None and score.time < patient.score.time:
             self.ignored["stale-score"] += 1
             return
+        if patient.score is not None and score.time > patient.score.time:
+            patient.previous = patient.score
         patient.score = score
         patient.score_view = msgspec.to_builtins(score)
 
@@ -389,6 +430,9 @@ class WardBoard:
             state.alerts.pop(aid, None)
             _remember(self._closed, aid, alert.time)
         else:
+            if alert.raised_at is None:  # a contract-only scorer: the first event seen
+                first = held.raised_at or held.time if held is not None else alert.time
+                alert = msgspec.structs.replace(alert, raised_at=first)
             self._outreach[aid] = alert
             state.alerts[aid] = (alert, _alert_view(alert))
         changes = self._diff(touched)
@@ -438,7 +482,33 @@ class WardBoard:
             "score": score,
             "vitals": score.get("vitals") if score is not None else None,
             "next_obs_due": score.get("next_obs_due") if score is not None else None,
+            "obs": self._obs_view(adt, patient),
+            "trend": _trend_view(patient),
             "open_alerts": alerts,
+        }
+
+    def _obs_view(self, adt: _Adt | None, patient: _Patient | None) -> JSON | None:
+        """When the next set is due and whether it is due, late or missed, at `now`."""
+        score = patient.score if patient is not None else None
+        if adt is None or score is None:
+            return None
+        # The set the due time counts from: the level's interval before it; for a scorer
+        # that does not give the interval, the last nurse's set or the score itself.
+        if score.obs_interval_minutes is not None and score.next_obs_due is not None:
+            last = score.next_obs_due - timedelta(minutes=score.obs_interval_minutes)
+        else:
+            last = score.last_manual_obs or score.time
+        now = self._now
+        timing = obs_timing(last, score.next_obs_due, now if now is not None else last)
+        interval = timing.interval
+        return {
+            "last": msgspec.to_builtins(score.last_manual_obs),
+            "last_reading": msgspec.to_builtins(score.time),
+            "due": msgspec.to_builtins(score.next_obs_due),
+            "interval_minutes": None if interval is None else interval.total_seconds() / 60,
+            "late_at": msgspec.to_builtins(timing.late_at),
+            "missed_at": msgspec.to_builtins(timing.missed_at),
+            "status": timing.status if now is not None else "unknown",
         }
 
 
@@ -449,10 +519,22 @@ def _patient_view(adt: _Adt) -> JSON:
         "cohort": adt.cohort,
         "age_band": adt.age_band,
         "birth_year": adt.birth_date.year if adt.birth_date is not None else None,
+        "initials": adt.initials,
         "spo2_scale": adt.spo2_scale,
         "chart": adt.chart,
         "event": adt.event,
         "since": msgspec.to_builtins(adt.time),
+    }
+
+
+def _trend_view(patient: _Patient | None) -> JSON | None:
+    if patient is None or patient.score is None or patient.previous is None:
+        return None
+    now, before = patient.score.total, patient.previous.total
+    return {
+        "previous_total": before,
+        "previous_time": msgspec.to_builtins(patient.previous.time),
+        "direction": "up" if now > before else "down" if now < before else "same",
     }
 
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,4 +190,11 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise if the store cannot be reached (for `/healthz`)."""
+        ...
+
+    async def fetch(
+        self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
+    ) -> list[T]:
+        """Every stored record of type `kind` (of one patient, from `since`, if given), by
+        time then key."""
         ...

@@ -443,20 +443,29 @@ class PostgresStore:
             except psycopg.Error as e:
                 raise await self._failed("ping", e) from e
 
-    async def fetch(self, kind: type[T], *, patient_id: str | None = None) -> list[T]:
-        """Every stored record of type `kind` (of one patient if given), by time then key."""
+    async def fetch(
+        self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
+    ) -> list[T]:
+        """Every stored record of type `kind` (of one patient, from `since`, if given), by
+        time then key."""
         plan = _PLANS[TABLE_BY_RECORD[kind].name]
-        params: tuple[Any, ...] = ()
-        if patient_id is None:
-            query = plan.select + plan.order
-        else:
-            query = plan.select + sql.SQL(" WHERE patient_id = %s") + plan.order
-            params = (patient_id,)
+        conditions: list[sql.Composable] = []
+        params: list[Any] = []
+        if patient_id is not None:
+            conditions.append(sql.SQL("patient_id = %s"))
+            params.append(patient_id)
+        if since is not None:
+            conditions.append(sql.SQL("time >= %s"))
+            params.append(since)
+        query = plan.select
+        if conditions:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
+        query += plan.order
         async with self._lock:
             conn = await self._connection()
             try:
                 async with conn.cursor() as cur:
-                    return await self._records(cur, plan.table.name, query, params)
+                    return await self._records(cur, plan.table.name, query, tuple(params))
             except psycopg.Error as e:
                 raise await self._failed("fetch", e) from e
 

@@ -281,15 +281,19 @@ class SqliteStore:
             conn.execute("COMMIT")
         return StoredState(placements, scores, alerts, ids)
 
-    def _fetch(self, kind: type[T], patient_id: str | None) -> list[T]:
+    def _fetch(self, kind: type[T], patient_id: str | None, since: datetime | None) -> list[T]:
         table = TABLE_BY_RECORD[kind]
         order = ", ".join(("time", *table.key))
-        sql = f"SELECT {', '.join(table.columns)} FROM {table.name}"  # noqa: S608 (constants)
-        if patient_id is None:
-            return self._query(table.name, f"{sql} ORDER BY {order}")
-        return self._query(
-            table.name, f"{sql} WHERE patient_id = ? ORDER BY {order}", (patient_id,)
-        )
+        conditions, params = [], []
+        if patient_id is not None:
+            conditions.append("patient_id = ?")
+            params.append(patient_id)
+        if since is not None:
+            conditions.append("time >= ?")
+            params.append(to_text(since))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql = f"SELECT {', '.join(table.columns)} FROM {table.name}{where} ORDER BY {order}"  # noqa: S608 (constants)
+        return self._query(table.name, sql, tuple(params))
 
     def _count(self, table: str) -> int:
         name = TABLE_BY_NAME[table].name
@@ -316,9 +320,12 @@ class SqliteStore:
         """Raise `StoreError` if the database cannot be read."""
         await self._run(self._ping)
 
-    async def fetch(self, kind: type[T], *, patient_id: str | None = None) -> list[T]:
-        """Every stored record of type `kind` (of one patient if given), by time then key."""
-        return await self._run(self._fetch, kind, patient_id)
+    async def fetch(
+        self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
+    ) -> list[T]:
+        """Every stored record of type `kind` (of one patient, from `since`, if given), by
+        time then key."""
+        return await self._run(self._fetch, kind, patient_id, since)
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""
