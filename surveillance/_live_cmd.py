@@ -11,7 +11,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,23 @@ def add_run(commands: Any) -> None:
     run.add_argument("--config", type=Path, metavar="FILE", help="settings file (TOML)")
     _add_overrides(run)
     run.set_defaults(run=_run)
+
+
+def add_wallboard(commands: Any) -> None:
+    """The `wallboard` subcommand."""
+    board = commands.add_parser(
+        "wallboard",
+        help="a wallboard server on its own (several may run behind a load balancer)",
+        description=(
+            "Serve the wallboards and the outreach console (CONTRACT §8) from the broker's "
+            "adt, score and alerts topics, without the scorer: run as many as the wards need "
+            "behind a load balancer. Acknowledgements go to the scorer over MQTT; the patient "
+            "view reads the store. Same settings file as `run` ([broker], [store], [http])."
+        ),
+    )
+    board.add_argument("--config", type=Path, metavar="FILE", help="settings file (TOML)")
+    _add_overrides(board)
+    board.set_defaults(run=_wallboard)
 
 
 def add_demo(commands: Any) -> None:
@@ -104,7 +121,7 @@ def _add_overrides(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace, command: str) -> tuple[Settings, ChartSet] | None:
     overrides = {
         key: value
         for key, value in (
@@ -118,11 +135,40 @@ def _run(args: argparse.Namespace) -> int:
         settings = load_settings(args.config, overrides)
         charts = load_charts([*(Path(p) for p in settings.scorer.charts), *args.charts])
     except (SettingsError, ChartError, OSError) as exc:
-        print(f"surveillance run: {exc}", file=sys.stderr)
-        return 2
+        print(f"surveillance {command}: {exc}", file=sys.stderr)
+        return None
     _logging(settings.log_level)
     log.info("starting: %s", settings.describe())
-    return asyncio.run(_main(settings, charts))
+    return settings, charts
+
+
+def _run(args: argparse.Namespace) -> int:
+    loaded = _settings(args, "run")
+    return 2 if loaded is None else asyncio.run(_main(*loaded))
+
+
+def _wallboard(args: argparse.Namespace) -> int:
+    loaded = _settings(args, "wallboard")
+    if loaded is None:
+        return 2
+    settings, charts = loaded
+    if not settings.http.port:
+        print("surveillance wallboard: http.port is 0 (off); give --http PORT", file=sys.stderr)
+        return 2
+    return asyncio.run(_wallboard_main(settings, charts))
+
+
+async def _wallboard_main(settings: Settings, charts: ChartSet) -> int:
+    stop = _stop_on_signals()
+    async with (
+        wallboard(settings, charts) as (url, history),
+        open_store(settings.store_url()) as store,
+    ):
+        history.store = store
+        log.info("wallboard at %s", url)
+        await stop.wait()
+        log.info("stopping")
+    return 0
 
 
 async def _main(settings: Settings, charts: ChartSet) -> int:
@@ -145,45 +191,68 @@ async def live(settings: Settings, charts: ChartSet) -> AsyncIterator[tuple[Serv
     """
     service = Service(settings, charts)
     running = asyncio.create_task(service.run(), name="service")
-    history = StoreHistory()
     url = None
     async with contextlib.AsyncExitStack() as stack:
+        history = None
         if settings.http.port:
-            broker = settings.broker_url()
-            feed = await stack.enter_async_context(
-                BrokerFeed(
-                    broker.host,
-                    broker.port,
-                    username=broker.username,
-                    password=broker.password,
-                    tls=broker.tls,
-                    prefix=settings.broker.prefix,
-                    client_id=f"{settings.broker.client_id}-wallboard-{socket.gethostname()}",
+            # Subscribed before the service starts: its first alerts reach the board too.
+            url, history = await stack.enter_async_context(
+                wallboard(
+                    settings,
+                    charts,
+                    health=lambda: {"ok": service.healthy, **service.health()},
+                    client_suffix="wallboard",
                 )
             )
-            sock = bind(settings.http.host, settings.http.port)
-            port = sock.getsockname()[1]
-            app = create_app(
-                feed,
-                health=lambda: {"ok": service.healthy, **service.health()},
-                history=history,
-                charts=charts,
-            )
-            server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
-            stack.push_async_callback(_cancel, server)
-            url = f"http://{settings.http.host}:{port}/"
         started = asyncio.create_task(service.started.wait())
         await asyncio.wait({started, running}, return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
         if running.done():
             running.result()  # raises what stopped it
-        if settings.http.port:  # a reader of its own: the service's store writes in batches
+        if history is not None:  # a reader of its own, once the service has migrated the store
             history.store = await stack.enter_async_context(open_store(settings.store_url()))
         try:
             yield service, url
         finally:
             service.stop.set()
             await running
+
+
+@contextlib.asynccontextmanager
+async def wallboard(
+    settings: Settings,
+    charts: ChartSet,
+    *,
+    health: Callable[[], dict[str, Any]] | None = None,
+    client_suffix: str = "wallboard",
+) -> AsyncIterator[tuple[str, StoreHistory]]:
+    """A wallboard server (CONTRACT §8) on `http.host:http.port`, fed by the broker.
+
+    Yields its URL and the history reader, whose `store` the caller opens (the patient view
+    answers 503 until then).
+    """
+    broker = settings.broker_url()
+    history = StoreHistory()
+    sock = bind(settings.http.host, settings.http.port)
+    port = sock.getsockname()[1]
+    # Stable per server (host and port), so its persistent session survives a restart and
+    # two servers on one host never share one.
+    client_id = f"{settings.broker.client_id}-{client_suffix}-{socket.gethostname()}-{port}"
+    async with BrokerFeed(
+        broker.host,
+        broker.port,
+        username=broker.username,
+        password=broker.password,
+        tls=broker.tls,
+        prefix=settings.broker.prefix,
+        client_id=client_id,
+    ) as feed:
+        app = create_app(feed, health=health, history=history, charts=charts)
+        server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
+        try:
+            yield f"http://{settings.http.host}:{port}/", history
+        finally:
+            await _cancel(server)
 
 
 class StoreHistory:

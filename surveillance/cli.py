@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from scoring import ChartError, load_charts
-from surveillance._live_cmd import add_demo, add_run
+from surveillance._live_cmd import add_demo, add_run, add_wallboard
 from surveillance._score_cmd import score_lines
 from surveillance._sim_cmd import add_replay, add_simulate
 
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_demo(commands)
     add_run(commands)
+    add_wallboard(commands)
 
     score = commands.add_parser(
         "score",

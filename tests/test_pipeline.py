@@ -11,8 +11,10 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import httpx
 import msgspec
 import pytest
 
@@ -544,3 +547,113 @@ def test_surveillance_run_scores_what_mosquitto_pub_sends(
     assert service.returncode == 0, err
     records = asyncio.run(stored(f"sqlite:///{db}", ScoreRecord))
     assert [(r.obs_msg_id, r.total) for r in records] == [(f"obs-{w}", 6)]
+
+
+async def test_an_alert_is_acknowledged_and_resolved_over_mqtt_and_audited(
+    mosquitto: Mosquitto, charts: ChartSet, store_url: str
+) -> None:
+    """A pager or the wallboard acts on `wards/{ward}/alerts/{id}/ack|resolve`; every screen
+    hears the new state on the alerts topic, and the store keeps who, why and when."""
+    w = ward()
+    async with (
+        running(settings_for(mosquitto, store_url), charts),
+        listening(mosquitto, f"wards/{w}/alerts", "surveillance/deadletter") as heard,
+    ):
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/5/adt", adt("PA")),
+            (f"wards/{w}/beds/5/obs", obs_json("PA", f"obs-{w}", HIGH)),
+        )
+        await heard.wait(lambda h: bool(h.on(f"wards/{w}/alerts")))
+        [raised] = heard.on(f"wards/{w}/alerts")
+        alert_id = raised["alert_id"]
+
+        def command(msg_id: str, **fields: Any) -> bytes:
+            return ENCODE({"msg_id": msg_id, "time": "2026-11-22T09:31:00Z", **fields})
+
+        topic = f"wards/{w}/alerts/{alert_id}"
+        await send(mosquitto, (f"{topic}/ack", command(f"ack-{w}", by="Outreach RN", via="pager")))
+        await heard.wait(lambda h: len(h.on(f"wards/{w}/alerts")) == 2)
+        await send(mosquitto, (f"{topic}/ack", command(f"ack2-{w}", by="Someone else")))
+        await send(mosquitto, (f"{topic}/resolve", command(f"res-{w}", by="Dr A", reason="on HDU")))
+        await heard.wait(lambda h: len(h.on(f"wards/{w}/alerts")) == 3)
+        await heard.wait(lambda h: any(f"ack2-{w}" == d.get("msg_id") for d in h.on("deadletter")))
+    states = [(e["state"], e["by"], e["reason"]) for e in heard.on(f"wards/{w}/alerts")]
+    assert states == [
+        ("raised", None, None),
+        ("acknowledged", "Outreach RN", None),
+        ("resolved", "Dr A", "on HDU"),
+    ]
+    [letter] = [d for d in heard.on("deadletter") if d.get("msg_id") == f"ack2-{w}"]
+    assert letter["error"] == "alert-state"
+    audit = [r for r in await stored(store_url, AlertRecord) if r.alert_id == alert_id]
+    assert [(r.seq, r.state, r.event["by"], r.event.get("via")) for r in audit] == [
+        (1, "raised", None, None),
+        (2, "acknowledged", "Outreach RN", "pager"),
+        (3, "resolved", "Dr A", None),
+    ]
+
+
+async def test_the_service_says_it_is_alive(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}")
+    settings.broker.prefix = f"p{uuid.uuid4().hex[:6]}/"
+    async with (
+        running(settings, charts),
+        listening(mosquitto, f"{settings.broker.prefix}surveillance/heartbeat") as heard,
+    ):
+        await heard.wait(lambda h: bool(h.messages), timeout=15)
+    [(_, beat), *_] = heard.messages
+    assert beat["service"] == settings.broker.client_id
+    assert beat["healthy"] is True
+    age = datetime.now(UTC) - datetime.fromisoformat(beat["time"])
+    assert age.total_seconds() < 15
+
+
+def test_surveillance_wallboard_serves_on_its_own(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """A second wallboard server, without the scorer: what the broker carries, and a clean stop."""
+    w = ward()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "service.toml"
+    config.write_text(f'[broker]\nurl = "{mosquitto.url}"\nclient_id = "wb-{w}"\n')
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "surveillance.cli",
+            "wallboard",
+            "--config",
+            str(config),
+            "--store",
+            f"sqlite:///{tmp_path / 'wb.db'}",
+            "--http",
+            str(port),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:
+            if "wallboard at" in line:
+                break
+        asyncio.run(send(mosquitto, (f"wards/{w}/beds/3/adt", adt("PW", initials="AB"))))
+        deadline = time.monotonic() + 15
+        while True:
+            response = httpx.get(f"http://127.0.0.1:{port}/api/wards/{w}", timeout=5)
+            if response.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert response.status_code == 200, response.text
+        [bed] = response.json()["beds"]
+        assert bed["patient"]["initials"] == "AB"
+        history = httpx.get(f"http://127.0.0.1:{port}/api/wards/{w}/beds/3/history", timeout=5)
+        assert (history.status_code, history.json()["scores"]) == (200, [])
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
