@@ -1,11 +1,18 @@
 """The wallboard's HTTP and websocket endpoints (CONTRACT §8), over a `BrokerFeed`.
 
 Websocket protocol (both streams): the server first sends a snapshot,
-`{"type": "snapshot", "epoch", "seq", ...}`, then `{"type": "change", "seq", ...}` messages in
-`seq` order. A client that reconnects with `?since=SEQ&epoch=EPOCH` (the last `seq` it applied,
-and the snapshot's `epoch`) gets the changes after SEQ when the server still keeps them all,
-else a fresh snapshot; a client too slow to keep up also gets a fresh snapshot instead of the
-changes it missed. The client only ever sends nothing; anything it sends is ignored.
+`{"type": "snapshot", "epoch", "seq", "server_time", ..., "feed"}`, then frames
+`{"type": "changes", "seq", "server_time", "beds" | "alerts"}`, each carrying the whole latest
+view of every bed (or alert) changed since the frame before, and every few seconds
+`{"type": "status", "server_time", "feed"}` (is the live feed stale, and why). A client that
+reconnects with `?since=SEQ&epoch=EPOCH` (the last `seq` it applied, and the snapshot's
+`epoch`) gets one frame with what changed after SEQ when the server still keeps it all, else a
+fresh snapshot; a client too slow to keep up also gets a fresh snapshot instead of the frames it
+missed. The client sends nothing; anything it sends is ignored.
+
+People's actions on alerts (`POST /api/alerts/{id}/ack`, `/resolve`) are checked against the
+board and sent to the scorer over MQTT, which owns alert state: the new state reaches every
+screen, on every wallboard server, as the alert's next event.
 """
 
 from __future__ import annotations

@@ -1,15 +1,20 @@
 """The broker side of the wallboard: subscribe, keep a `WardBoard`, fan changes out.
 
-One MQTT connection feeds one `WardBoard`; each websocket client holds a `Subscription` with
-its own bounded queue. The feed never waits for a subscriber: when a subscriber's queue is full
-its pending changes are dropped and it is marked stale, and its next read says "send a fresh
+One MQTT connection feeds one `WardBoard`. Changes are coalesced per stream (a ward, or the
+outreach stream) into frames at a bounded rate, latest view per bed or alert, each encoded
+once and shared by every subscriber: 200 screens cost 200 sends of one frame, not 200
+encodings of every change. Each websocket client holds a `Subscription` with its own bounded
+queue of frames. The feed never waits for a subscriber: when a subscriber's queue is full its
+pending frames are dropped and it is marked stale, and its next read says "send a fresh
 snapshot" instead. A snapshot taken then covers everything up to the stream's current `seq`,
-and every later change is queued after it, so a slow client falls back to a snapshot but never
+and every later frame is queued after it, so a slow client falls back to a snapshot but never
 misses a change without knowing.
 
 The session is persistent (`clean_session=False`), so alert events (not retained) published
 while the connection is down are queued by the broker and delivered on reconnection; ADT and
-score messages are retained, and `WardBoard` ignores what it already has.
+score messages are retained, and `WardBoard` ignores what it already has. The scorer's retained
+heartbeat tells whether the data is live: without it for `stale_after` seconds (or without the
+broker) every screen is told the feed is stale.
 """
 
 from __future__ import annotations
