@@ -186,6 +186,12 @@ class _Ward:
     alerts: dict[str, tuple[_Alert, JSON]] = field(default_factory=dict)  # open, and view
     views: dict[str, JSON] = field(default_factory=dict)  # last view sent, by bed
     seq: int = 0
+    order: list[str] | None = None  # beds in natural order, kept until a bed is added
+
+    def sorted_beds(self) -> list[str]:
+        if self.order is None:
+            self.order = sorted(self.beds, key=_natural)
+        return self.order
 
 
 @dataclass(slots=True)
@@ -245,9 +251,7 @@ class WardBoard:
         if state is None:
             return {"ward": ward, "seq": 0, "beds": []}
         shown = self._alerts_by_bed(ward, state)
-        beds = [
-            self._view(state, bed, shown.get(bed, [])) for bed in sorted(state.beds, key=_natural)
-        ]
+        beds = [self._view(state, bed, shown.get(bed, [])) for bed in state.sorted_beds()]
         return {"ward": ward, "seq": state.seq, "beds": beds}
 
     def outreach_snapshot(self) -> JSON:
@@ -334,6 +338,7 @@ class WardBoard:
         place = state.beds.get(bed)
         if place is None:
             place = state.beds[bed] = _Bed()
+            state.order = None
         return place
 
     def _adt(self, ward: str, bed: str, adt: _Adt) -> list[Change]:
@@ -393,9 +398,9 @@ class WardBoard:
             self.ignored["other-patient"] += 1
             if place.pending is None or place.pending.time <= score.time:
                 place.pending = score
-            return self._diff({ward})
+            return self._diff({ward}, only=bed)
         self._take_score(patient, score)
-        return self._diff({ward})
+        return self._diff({ward}, only=bed)  # a score changes its own bed's view, no other
 
     def _take_score(self, patient: _Patient, score: _Score) -> None:
         if patient.score is not None and score.time < patient.score.time:
@@ -444,8 +449,9 @@ class WardBoard:
 
     # ---- views -------------------------------------------------------------------------
 
-    def _diff(self, wards: set[str]) -> list[Change]:
-        """Rebuild every bed view of `wards`; a change for each that differs from the last.
+    def _diff(self, wards: set[str], *, only: str | None = None) -> list[Change]:
+        """Rebuild every bed view of `wards` (or `only` that bed, when one ward and one bed is all a
+        message can change); a change for each view that differs from the last.
 
         Linear in beds plus open alerts of those wards; views share the cached score and
         alert dicts, so comparing them is mostly identity checks.
@@ -454,7 +460,7 @@ class WardBoard:
         for ward in sorted(wards):
             state = self._wards[ward]
             shown = self._alerts_by_bed(ward, state)
-            for bed in sorted(state.beds, key=_natural):
+            for bed in state.sorted_beds() if only is None else [only]:
                 view = self._view(state, bed, shown.get(bed, []))
                 if state.views.get(bed) != view:
                     state.views[bed] = view
