@@ -4,6 +4,14 @@ Pure: no I/O beyond reading the chart files once, no clock. See `scoring/charts/
 tables and `shared/clinical/SPEC.md` for their sources.
 """
 
+from scoring._aki import (
+    DEFAULT_AKI_RULES,
+    AkiResult,
+    AkiRules,
+    Creatinine,
+    aki_stage,
+    load_aki_rules,
+)
 from scoring._batch import BatchScores, Columns, score_batch, score_columns
 from scoring._charts import LONDON, AgeFamily, Chart, ChartSet, completed_years, load_charts
 from scoring._display import chart_display
@@ -13,16 +21,20 @@ from scoring._model import Context, ObservationSet, ScoreRequest, ScoreResult, V
 from scoring._timing import LATE_FRACTION, MISSED_FRACTION, ObsStatus, ObsTiming, obs_timing
 
 __all__ = [
+    "DEFAULT_AKI_RULES",
     "LATE_FRACTION",
     "LONDON",
     "MISSED_FRACTION",
     "AgeFamily",
+    "AkiResult",
+    "AkiRules",
     "BatchScores",
     "Chart",
     "ChartError",
     "ChartSet",
     "Columns",
     "Context",
+    "Creatinine",
     "InvalidObservation",
     "ObsStatus",
     "ObsTiming",
@@ -32,8 +44,10 @@ __all__ = [
     "ScoreResult",
     "ScoringError",
     "Vitals",
+    "aki_stage",
     "chart_display",
     "completed_years",
+    "load_aki_rules",
     "load_charts",
     "obs_timing",
     "score",
