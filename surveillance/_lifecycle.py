@@ -1,0 +1,229 @@
+"""An alert's life, as a pure state machine (CONTRACT §5): no I/O, the clock is an argument.
+
+    raised ──ack──▶ acknowledged ──resolve (reason)──▶ resolved
+      │                  ▲
+      └─ not acknowledged in time ─▶ escalated (next rung) ─ack─┘   (resolve from any open state)
+
+Each alert climbs the escalation ladder of its severity: rung 0 is notified when it is raised,
+rung n when it has gone unacknowledged for `rungs[n].after` seconds. On the top rung it is
+re-notified every `renotify` seconds until someone acknowledges it. An acknowledgement stops
+the climb (the patient has someone); only a person, or the system with a reason (the cause is
+gone, the patient left), resolves it. A per-patient escalation plan changes the ladder (a
+ceiling of care cuts the rungs above it; an agreed threshold keeps alerts below it on the
+first rung), never whether the score is shown.
+
+Every step returns the `Notice` to publish as the alert's next event, so the caller's audit
+holds every transition with who, when and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+State = Literal["raised", "acknowledged", "escalated", "resolved"]
+OPEN: Final = frozenset({"raised", "acknowledged", "escalated"})
+
+
+class LifecycleError(ValueError):
+    """An action the alert's state does not allow (the reason says which and why)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """Who is told, and how long after the alert was raised (seconds) if nobody has acked."""
+
+    after: float
+    notify: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """The rungs of one severity, in order (the first at 0 s), and the re-notification period."""
+
+    rungs: tuple[Rung, ...]
+    renotify: float
+
+    def __post_init__(self) -> None:
+        if not self.rungs or self.rungs[0].after != 0:
+            msg = "a ladder needs rungs, the first at 0 seconds"
+            raise ValueError(msg)
+        afters = [rung.after for rung in self.rungs]
+        if afters != sorted(set(afters)):
+            msg = f"rung times must increase strictly: {afters}"
+            raise ValueError(msg)
+        if self.renotify <= 0:
+            msg = "renotify must be more than 0 seconds"
+            raise ValueError(msg)
+
+
+DEFAULT_LADDERS: Final[Mapping[str, Ladder]] = {
+    # NEWS2 3 in one parameter (RCP Chart 4): the registered nurse informs the medical team.
+    "urgent-ward": Ladder((Rung(0, "nurse-in-charge"), Rung(1800, "medical-team")), 900),
+    # NEWS2 5–6, PEWS medium, MEOWS medium: urgent review; outreach if nobody has come (issue 6;
+    # RCP Chart 4 "urgent response"; SPEC §1.5 notes the 1-hour local timing).
+    "urgent": Ladder(
+        (Rung(0, "nurse-in-charge"), Rung(1800, "medical-team"), Rung(3600, "outreach")), 900
+    ),
+    # PEWS high (SPEC §2.6): immediate nurse-in-charge review and a Rapid Review within 15 min.
+    "rapid-review": Ladder((Rung(0, "rapid-review"), Rung(900, "outreach")), 300),
+    # NEWS2 ≥ 7, MEOWS high (RCP Chart 4 "emergency response"): outreach at once.
+    "emergency": Ladder((Rung(0, "outreach"), Rung(600, "critical-care")), 300),
+    # PEWS emergency (SPEC §2.6): an immediate 2222 call.
+    "PEWS/emergency": Ladder((Rung(0, "2222-paediatric-emergency"),), 120),
+    # Observations late, device silent: the bedside nurse, then the nurse-in-charge.
+    "warning": Ladder((Rung(0, "bedside-nurse"), Rung(1800, "nurse-in-charge")), 1800),
+}
+"""Ladders by alert severity (a `SYSTEM/severity` key wins over the plain severity).
+Configurable in `[alerts.ladders]` (README, "Alert lifecycle")."""
+
+FALLBACK: Final = Ladder((Rung(0, "nurse-in-charge"),), 1800)
+"""For a severity no ladder names: the nurse-in-charge, re-notified every 30 min."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A patient's documented escalation plan (README, "Escalation plans").
+
+    Attributes:
+        ceiling: the highest role to notify (a ceiling of care): rungs above it are cut, and
+            the alert stays on the last rung allowed, re-notified. None: no ceiling.
+        threshold_rank: alerts of a lower level rank than this stay on the first rung (an
+            agreed different threshold, e.g. chronic NEWS2 5 in COPD). None: the chart's.
+        by, reason: who agreed it and why (shown with every alert it changes).
+    """
+
+    ceiling: str | None = None
+    threshold_rank: int | None = None
+    by: str = ""
+    reason: str = ""
+
+
+def ladder_for(
+    ladders: Mapping[str, Ladder],
+    severity: str,
+    system: str | None,
+    *,
+    plan: Plan | None = None,
+    rank: int | None = None,
+) -> Ladder:
+    """The ladder an alert climbs: by system and severity, then as the patient's plan says."""
+    ladder = ladders.get(f"{system}/{severity}") or ladders.get(severity) or FALLBACK
+    if plan is None:
+        return ladder
+    rungs = ladder.rungs
+    if plan.threshold_rank is not None and rank is not None and rank < plan.threshold_rank:
+        rungs = rungs[:1]
+    if plan.ceiling is not None:
+        roles = [rung.notify for rung in rungs]
+        if plan.ceiling in roles:
+            rungs = rungs[: roles.index(plan.ceiling) + 1]
+    return Ladder(rungs, ladder.renotify)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A transition to publish as the alert's next event."""
+
+    state: State
+    rung: int
+    notify: str | None
+    renotified: int = 0
+    by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """Where one alert is in its life.
+
+    Attributes:
+        ladder: the rungs it climbs.
+        raised_at: its first event.
+        state: the latest state.
+        rung: the highest rung notified.
+        notified_at: when someone was last told (raised, escalated or re-notified).
+        renotified: re-notifications on the current rung.
+        acknowledged_by / acknowledged_at: who acknowledged it, when (None before).
+    """
+
+    ladder: Ladder
+    raised_at: datetime
+    state: State = "raised"
+    rung: int = 0
+    notified_at: datetime | None = None
+    renotified: int = 0
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN
+
+    def next_due(self) -> datetime | None:
+        """When `advance` next has something to do (None: nothing, until a person acts)."""
+        if self.state not in ("raised", "escalated"):
+            return None
+        due = (self.notified_at or self.raised_at) + timedelta(seconds=self.ladder.renotify)
+        rungs = self.ladder.rungs
+        if self.rung + 1 < len(rungs):
+            due = min(due, self.raised_at + timedelta(seconds=rungs[self.rung + 1].after))
+        return due
+
+
+def raise_alert(ladder: Ladder, now: datetime) -> tuple[Lifecycle, Notice]:
+    """A new alert: raised, its first rung told."""
+    life = Lifecycle(ladder, raised_at=now, notified_at=now)
+    return life, Notice("raised", 0, ladder.rungs[0].notify)
+
+
+def advance(life: Lifecycle, now: datetime) -> tuple[Lifecycle, list[Notice]]:
+    """What the clock does by `now`: escalations up the ladder, then a re-notification.
+
+    Unacknowledged alerts only. Each rung passed is its own notice (a long outage of the
+    service does not skip a rung in the audit); the current rung is re-notified when it has
+    not been told for `renotify` seconds, at most once per call.
+    """
+    notices: list[Notice] = []
+    if life.state not in ("raised", "escalated"):
+        return life, notices
+    rungs = life.ladder.rungs
+    while life.rung + 1 < len(rungs):
+        rung = rungs[life.rung + 1]
+        at = life.raised_at + timedelta(seconds=rung.after)
+        if now < at:
+            break
+        life = replace(life, state="escalated", rung=life.rung + 1, notified_at=at, renotified=0)
+        notices.append(Notice("escalated", life.rung, rung.notify))
+    told = life.notified_at or life.raised_at
+    if now >= told + timedelta(seconds=life.ladder.renotify):
+        life = replace(life, notified_at=now, renotified=life.renotified + 1)
+        notices.append(Notice(life.state, life.rung, rungs[life.rung].notify, life.renotified))
+    return life, notices
+
+
+def acknowledge(life: Lifecycle, by: str, now: datetime) -> tuple[Lifecycle, Notice]:
+    """Someone has it: the climb stops. Refused if already acknowledged or closed."""
+    if life.state == "acknowledged":
+        who = life.acknowledged_by or "someone"
+        raise LifecycleError("alert-state", f"already acknowledged (by {who})")
+    if life.state == "resolved":
+        raise LifecycleError("unknown-alert", "already resolved")
+    life = replace(life, state="acknowledged", acknowledged_by=by, acknowledged_at=now)
+    return life, Notice("acknowledged", life.rung, None, by=by)
+
+
+def resolve(life: Lifecycle, by: str, reason: str, now: datetime) -> tuple[Lifecycle, Notice]:
+    """Closed, with a reason (required), from any open state."""
+    if not reason.strip():
+        raise LifecycleError("invalid", "a reason is required to resolve or stand down an alert")
+    if life.state == "resolved":
+        raise LifecycleError("unknown-alert", "already resolved")
+    life = replace(life, state="resolved")
+    return life, Notice("resolved", life.rung, None, by=by, reason=reason.strip())
