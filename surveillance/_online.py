@@ -39,17 +39,19 @@ from scoring import (
     LONDON,
     ChartSet,
     Context,
+    Creatinine,
     InvalidObservation,
     ObservationSet,
     ScoreResult,
     Vitals,
+    obs_timing,
     score,
     score_batch,
 )
+from surveillance._alerts import SYSTEM, AlertDesk, OpenAlert, Output, Publication
+from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, LifecycleError, Plan
 from surveillance.store import (
     AdtRecord,
-    AlertRecord,
-    Batch,
     DeadLetterRecord,
     LabRecord,
     ObservationRecord,
@@ -92,6 +94,10 @@ class OnlineSettings:
     feed_timeout: float = 120.0
     dedupe_window: float = 900.0
     alert_responses: frozenset[str] = DEFAULT_ALERT_RESPONSES
+    ladders: Mapping[str, Ladder] = field(default_factory=lambda: dict(DEFAULT_LADDERS))
+    hysteresis: float = 3600.0
+    quiet_after_ack: float = 1800.0
+    overdue_alerts: bool = True
     prefix: str = ""
     tz: ZoneInfo = LONDON
 
@@ -100,58 +106,16 @@ class OnlineSettings:
         if unknown:
             msg = f"freshness: unknown keys {sorted(unknown)} (known: {sorted(DEFAULT_FRESHNESS)})"
             raise ValueError(msg)
-        for name in ("device_persistence", "feed_timeout", "dedupe_window"):
+        for name in (
+            "device_persistence",
+            "feed_timeout",
+            "dedupe_window",
+            "hysteresis",
+            "quiet_after_ack",
+        ):
             if getattr(self, name) < 0:
                 msg = f"{name} must be ≥ 0 seconds"
                 raise ValueError(msg)
-
-
-class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
-    """An alert event (CONTRACT §5); the fields after `obs_msg_id` are extensions.
-
-    `raised_at` is the time of the alert's first event; `by`, `reason`, `via` and
-    `action_msg_id` say who acknowledged or resolved it, why, from where, and which command
-    did (README, "Alert actions").
-    """
-
-    alert_id: str
-    patient_id: str
-    ward: str
-    bed: str
-    time: datetime
-    kind: str
-    severity: str
-    state: str
-    message: str
-    obs_msg_id: str | None = None
-    seq: int = 1
-    system: str | None = None
-    total: int | None = None
-    risk: str | None = None
-    raised_at: datetime | None = None
-    by: str | None = None
-    reason: str | None = None
-    via: str | None = None
-    action_msg_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Publication:
-    """One MQTT message to send (QoS 1)."""
-
-    topic: str
-    payload: bytes
-    retain: bool = False
-
-
-@dataclass(slots=True)
-class Output:
-    """What one call produced: messages to publish and records to store, in order."""
-
-    publications: list[Publication] = field(default_factory=list)
-    batch: Batch = field(default_factory=Batch)
-    duplicates: int = 0
-    dead_letters: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,24 +135,6 @@ class _Value:
 
 
 @dataclass(slots=True)
-class _OpenAlert:
-    """What the scorer holds of an open alert, to publish its next event."""
-
-    kind: str
-    seq: int
-    state: str
-    severity: str
-    message: str
-    ward: str
-    raised_at: datetime
-    obs_msg_id: str | None = None
-    system: str | None = None
-    total: int | None = None
-    risk: str | None = None
-    by: str | None = None
-
-
-@dataclass(slots=True)
 class _Patient:
     context: Context
     ward: str
@@ -198,8 +144,16 @@ class _Patient:
     alerted_rank: int = -1
     alerted_red: frozenset[str] = frozenset()
     pending: tuple[int, frozenset[str], datetime] | None = None
-    open_alerts: dict[str, _OpenAlert] = field(default_factory=dict)
     last_manual: datetime | None = None  # the latest nurse's set: next obs due counts from it
+    due: datetime | None = None  # the next full set, from the latest score
+    interval: timedelta | None = None  # the latest score's monitoring interval
+    overdue_alert: str | None = None
+    below_since: datetime | None = None  # complete scores below the level alerted, since
+    quiet_until: datetime | None = None  # after an acknowledgement: no repeat at its level
+    quiet_rank: int = -1
+    prompts: frozenset[str] = frozenset()  # prompts of the latest score (alerted when new)
+    creatinine: list[Creatinine] = field(default_factory=list)
+    plan: Plan | None = None  # the documented escalation plan, if any
     device_at: datetime | None = None
     device_msg_id: str | None = None
     feed_alert: str | None = None
@@ -231,7 +185,7 @@ class OnlineScorer:
         self._patients: dict[str, _Patient] = {}
         self._bed_time: dict[tuple[str, str], datetime] = {}
         self._seen: dict[str, datetime] = {}
-        self._alert_owner: dict[str, str] = {}  # open alert_id → patient_id
+        self.desk = AlertDesk(self.settings.ladders, self.settings.prefix)
         self._ranks = {
             chart.id: {level.id: rank for rank, level in enumerate(chart.escalation.levels)}
             for chart in charts.charts.values()
@@ -269,28 +223,19 @@ class OnlineScorer:
             last_manual = result.get("last_manual_obs")
             if last_manual is not None:
                 patient.last_manual = msgspec.convert(last_manual, datetime)
-        for alert in state.open_alerts:
-            patient = self._patients.get(alert.patient_id)
-            if patient is None:
-                continue
-            event = msgspec.convert(alert.event, AlertEvent)
-            patient.open_alerts[alert.alert_id] = _OpenAlert(
-                kind=alert.kind,
-                seq=alert.seq,
-                state=alert.state,
-                severity=alert.severity,
-                message=alert.message,
-                ward=alert.ward,
-                raised_at=event.raised_at or alert.time,
-                obs_msg_id=alert.obs_msg_id,
-                system=event.system,
-                total=event.total,
-                risk=event.risk,
-                by=event.by,
-            )
-            self._alert_owner[alert.alert_id] = alert.patient_id
+            due = result.get("next_obs_due")
+            interval = result.get("obs_interval_minutes")
+            if due is not None and interval is not None:
+                patient.due = msgspec.convert(due, datetime)
+                patient.interval = timedelta(minutes=interval)
+            patient.prompts = frozenset(result.get("prompts", ()))
+        self.desk.restore([a for a in state.open_alerts if a.patient_id in self._patients])
+        for alert in self.desk.alerts.values():
+            patient = self._patients[alert.patient_id]
             if alert.kind == "feed":
                 patient.feed_alert = alert.alert_id
+            elif alert.kind == "overdue":
+                patient.overdue_alert = alert.alert_id
         now = max((r.time for r in state.placements), default=None)
         for msg_id in state.recent_msg_ids:
             self._seen[msg_id] = now or datetime.min.replace(tzinfo=self.settings.tz)
@@ -327,7 +272,8 @@ class OnlineScorer:
         return out
 
     def tick(self, now: datetime) -> Output:
-        """Raise `feed` alerts for silent devices; forget msg_ids older than the window."""
+        """What the clock does: silent devices and late observations raise alerts, unanswered
+        alerts escalate; msg_ids older than the window are forgotten."""
         out = Output()
         timeout = timedelta(seconds=self.settings.feed_timeout)
         for patient in self._patients.values():
@@ -336,20 +282,20 @@ class OnlineScorer:
                 and patient.feed_alert is None
                 and now - patient.device_at >= timeout
             ):
-                alert_id = f"feed-{patient.device_msg_id}"
-                patient.feed_alert = alert_id
                 minutes = (now - patient.device_at).total_seconds() / 60
-                self._alert(
+                patient.feed_alert = self._raise(
                     out,
                     patient,
-                    alert_id,
                     now,
+                    alert_id=f"feed-{patient.device_msg_id}",
                     kind="feed",
                     severity="warning",
-                    state="raised",
                     message=f"Continuous monitoring silent for {minutes:.0f} min: check the device",
                     obs_msg_id=patient.device_msg_id,
-                )
+                ).alert_id
+            if self.settings.overdue_alerts:
+                self._overdue(out, patient, now)
+        self.desk.tick(out, now)
         cutoff = now - timedelta(seconds=self.settings.dedupe_window)
         seen = self._seen
         while seen:
@@ -358,6 +304,49 @@ class OnlineScorer:
                 break
             del seen[oldest]
         return out
+
+    def _overdue(self, out: Output, patient: _Patient, now: datetime) -> None:
+        """An `overdue` alert once the next full set is late; escalated once it is missed."""
+        if patient.due is None or patient.interval is None:
+            return
+        timing = obs_timing(patient.due - patient.interval, patient.due, now)
+        if patient.overdue_alert is None and timing.status in ("late", "missed"):
+            patient_id = patient.context.patient_id
+            minutes = (now - patient.due).total_seconds() / 60
+            raised = self._raise(
+                out,
+                patient,
+                now,
+                alert_id=f"overdue-{patient_id}-{patient.due:%Y%m%dT%H%M%S}",
+                kind="overdue",
+                severity="warning",
+                message=(
+                    f"Observations {timing.status}: the full set due at "
+                    f"{patient.due.astimezone(self.settings.tz):%H:%M} is {minutes:.0f} min over"
+                ),
+            )
+            patient.overdue_alert = raised.alert_id
+        held = self.desk.alerts.get(patient.overdue_alert) if patient.overdue_alert else None
+        if held is not None and timing.status == "missed" and held.life.rung == 0:
+            self.desk.escalate(out, held, now)
+
+    def _raise(self, out: Output, patient: _Patient, now: datetime, **alert: Any) -> OpenAlert:
+        assert patient.context.patient_id is not None  # noqa: S101 - placed patients have ids
+        return self.desk.raise_alert(
+            out,
+            now,
+            patient_id=patient.context.patient_id,
+            ward=patient.ward,
+            bed=patient.bed,
+            plan=patient.plan,
+            **alert,
+        )
+
+    def _close(self, out: Output, alert_id: str | None, now: datetime, reason: str) -> None:
+        """The system resolves an alert whose cause is gone (with the reason, in the audit)."""
+        held = self.desk.alerts.get(alert_id) if alert_id is not None else None
+        if held is not None:
+            self.desk.resolve(out, held, now, by=SYSTEM, reason=reason)
 
     # -- ADT and labs -----------------------------------------------------------------------
 
@@ -412,26 +401,15 @@ class OnlineScorer:
         else:
             self._beds.pop((patient.ward, patient.bed), None)  # a transfer: the old bed empties
             patient.context, patient.ward, patient.bed = context, ward, bed
+            self.desk.moved(patient_id, ward, bed)
         self._beds[(ward, bed)] = patient_id
         self._bed_time[(ward, bed)] = when
 
     def _discharge(self, out: Output, patient: _Patient, now: datetime, why: str) -> None:
-        for alert_id, held in list(patient.open_alerts.items()):
-            self._alert(
-                out,
-                patient,
-                alert_id,
-                now,
-                kind=held.kind,
-                severity=held.severity,
-                state="resolved",
-                message=held.message,
-                obs_msg_id=held.obs_msg_id,
-                by="system",
-                reason=why,
-            )
-        self._beds.pop((patient.ward, patient.bed), None)
         assert patient.context.patient_id is not None  # noqa: S101
+        for held in self.desk.of_patient(patient.context.patient_id):
+            self.desk.resolve(out, held, now, by=SYSTEM, reason=why)
+        self._beds.pop((patient.ward, patient.bed), None)
         del self._patients[patient.context.patient_id]
 
     def _lab(self, out: Output, item: Lab, arrival: Arrival) -> None:
@@ -533,22 +511,21 @@ class OnlineScorer:
         if not row.device:
             if patient.last_manual is None or result.time > patient.last_manual:
                 patient.last_manual = result.time
+                if patient.overdue_alert is not None:
+                    when = result.time.astimezone(self.settings.tz)
+                    reason = f"observations taken at {when:%H:%M}"
+                    self._close(out, patient.overdue_alert, row.received, reason)
+                    patient.overdue_alert = None
         else:
             result = self._due_from_last_set(patient, result)
-        if row.device:
             patient.device_at, patient.device_msg_id = row.received, item.msg_id
             if patient.feed_alert is not None:
-                self._alert(
-                    out,
-                    patient,
-                    patient.feed_alert,
-                    row.received,
-                    kind="feed",
-                    severity="info",
-                    state="resolved",
-                    message="Resolved: continuous monitoring is sending again",
-                )
+                reason = "continuous monitoring is sending again"
+                self._close(out, patient.feed_alert, row.received, reason)
                 patient.feed_alert = None
+        if result.obs_interval_minutes is not None and result.next_obs_due is not None:
+            patient.due = result.next_obs_due
+            patient.interval = timedelta(minutes=result.obs_interval_minutes)
         obs = item.obs
         out.batch.observations.append(
             ObservationRecord(
@@ -585,6 +562,7 @@ class OnlineScorer:
             Publication(f"{self._prefix}wards/{item.ward}/beds/{item.bed}/score", payload, True)
         )
         self._maybe_alert(out, row, result)
+        self._prompted(out, row, result)
 
     def _due_from_last_set(self, patient: _Patient, result: ScoreResult) -> ScoreResult:
         """A continuous patient's snapshot: the next full set is due the current level's
@@ -609,10 +587,9 @@ class OnlineScorer:
         higher = alerting and (rank > patient.alerted_rank or bool(red - patient.alerted_red))
         if not higher:
             patient.pending = None
-            if result.complete and rank < patient.alerted_rank:
-                patient.alerted_rank = rank if alerting else -1
-                patient.alerted_red = red
+            self._recovering(out, row, result, rank, red, alerting=alerting)
             return
+        patient.below_since = None
         if row.device:
             if patient.pending is None:
                 patient.pending = (rank, red, result.time)
@@ -630,143 +607,151 @@ class OnlineScorer:
                 return
         patient.alerted_rank = max(rank, patient.alerted_rank)
         patient.alerted_red = patient.alerted_red | red
+        if self._quiet(out, patient, row.received, rank, result):
+            return
         complete = "" if result.complete else f"; incomplete, missing {', '.join(result.missing)}"
         source = "" if not row.device else " (continuous monitoring)"
         triggers = f"; {', '.join(sorted(red))} at 3" if red else ""
-        self._alert(
+        self._raise(
             out,
             patient,
-            f"score-{result.obs_msg_id}",
             row.received,
+            alert_id=f"score-{result.obs_msg_id}",
             kind="score",
             severity=result.response,
-            state="raised",
             message=(
                 f"{result.system} {result.total} ({result.risk}): {result.response} response"
                 f"{source}{triggers}{complete}"
             ),
             obs_msg_id=result.obs_msg_id,
-            result=result,
+            system=result.system,
+            total=result.total,
+            risk=result.risk,
+            rank=rank,
         )
 
-    def _alert(
+    def _recovering(
         self,
         out: Output,
-        patient: _Patient,
-        alert_id: str,
-        now: datetime,
+        row: _Row,
+        result: ScoreResult,
+        rank: int,
+        red: frozenset[str],
         *,
-        kind: str,
-        severity: str,
-        state: str,
-        message: str,
-        obs_msg_id: str | None = None,
-        result: ScoreResult | None = None,
-        by: str | None = None,
-        reason: str | None = None,
-        via: str | None = None,
-        action_msg_id: str | None = None,
+        alerting: bool,
     ) -> None:
-        """Publish and store the alert's next event; keep it open unless `state` is resolved."""
+        """Hysteresis on the way down: the level alerted falls only once complete scores have
+        stayed below it for `hysteresis` seconds; then acknowledged score alerts are stood
+        down (the cause is gone), and unacknowledged ones say so but stay open."""
+        patient = row.patient
+        if not (result.complete and rank < patient.alerted_rank):
+            if rank >= patient.alerted_rank:
+                patient.below_since = None
+            return
+        if patient.below_since is None:
+            patient.below_since = result.time
+        if (result.time - patient.below_since).total_seconds() < self.settings.hysteresis:
+            return
+        since = patient.below_since.astimezone(self.settings.tz)
+        patient.alerted_rank = rank if alerting else -1
+        patient.alerted_red = red
+        patient.below_since = None
         assert patient.context.patient_id is not None  # noqa: S101
-        held = patient.open_alerts.get(alert_id)
-        if held is None:
-            held = _OpenAlert(
-                kind=kind,
-                seq=0,
-                state=state,
-                severity=severity,
-                message=message,
-                ward=patient.ward,
-                raised_at=now,
-                obs_msg_id=obs_msg_id,
-                system=None if result is None else result.system,
-                total=None if result is None else result.total,
-                risk=None if result is None else result.risk,
-            )
-        held.seq += 1
-        held.state, held.ward = state, patient.ward
-        if by is not None and state != "resolved":
-            held.by = by
-        if state == "resolved":
-            patient.open_alerts.pop(alert_id, None)
-            self._alert_owner.pop(alert_id, None)
-        else:
-            patient.open_alerts[alert_id] = held
-            self._alert_owner[alert_id] = patient.context.patient_id
-        event = AlertEvent(
-            alert_id=alert_id,
-            patient_id=patient.context.patient_id,
-            ward=patient.ward,
-            bed=patient.bed,
-            time=now,
-            kind=kind,
-            severity=severity,
-            state=state,
-            message=message,
-            obs_msg_id=obs_msg_id,
-            seq=held.seq,
-            system=held.system,
-            total=held.total,
-            risk=held.risk,
-            raised_at=held.raised_at,
-            by=by,
-            reason=reason,
-            via=via,
-            action_msg_id=action_msg_id,
+        why = (
+            f"{result.system} {result.total} ({result.risk}), below the level alerted since "
+            f"{since:%H:%M}"
         )
-        payload = _encode(event)
-        out.publications.append(Publication(f"{self._prefix}wards/{patient.ward}/alerts", payload))
-        out.batch.alerts.append(
-            AlertRecord(
-                alert_id=alert_id,
-                seq=held.seq,
-                time=now,
-                ward=patient.ward,
-                bed=patient.bed,
-                patient_id=event.patient_id,
-                kind=kind,
-                severity=severity,
-                state=state,
-                message=message,
-                obs_msg_id=obs_msg_id,
-                event=msgspec.json.decode(payload),
-            )
+        for held in self.desk.of_patient(patient.context.patient_id):
+            if held.kind != "score":
+                continue
+            if held.life.state == "acknowledged":
+                self.desk.resolve(out, held, row.received, by=SYSTEM, reason=f"recovered: {why}")
+            else:
+                self.desk.note(out, held, row.received, f"{why}; still not acknowledged")
+
+    def _quiet(
+        self, out: Output, patient: _Patient, now: datetime, rank: int, result: ScoreResult
+    ) -> bool:
+        """After an acknowledgement, a new alert at or below its level is held back for
+        `quiet_after_ack` seconds (a rise above it alerts at once); the hold is noted on the
+        acknowledged alert, so the audit shows it."""
+        if patient.quiet_until is None or now >= patient.quiet_until or rank > patient.quiet_rank:
+            return False
+        assert patient.context.patient_id is not None  # noqa: S101
+        acked = [
+            a
+            for a in self.desk.of_patient(patient.context.patient_id)
+            if a.kind == "score" and a.life.state == "acknowledged"
+        ]
+        until = patient.quiet_until.astimezone(self.settings.tz)
+        note = (
+            f"{result.system} {result.total} ({result.risk}) at "
+            f"{result.time.astimezone(self.settings.tz):%H:%M}: no new alert, quiet after "
+            f"acknowledgement until {until:%H:%M}"
+        )
+        for held in acked[-1:]:
+            self.desk.note(out, held, now, note)
+        return True
+
+    def _prompted(self, out: Output, row: _Row, result: ScoreResult) -> None:
+        """A new "think sepsis" prompt raises a `sepsis` alert (not again while it holds, nor
+        while one is open)."""
+        patient = row.patient
+        before, patient.prompts = patient.prompts, frozenset(result.prompts)
+        if "think-sepsis" not in result.prompts or "think-sepsis" in before:
+            return
+        assert patient.context.patient_id is not None  # noqa: S101
+        if any(a.kind == "sepsis" for a in self.desk.of_patient(patient.context.patient_id)):
+            return
+        severity = result.response if self._alerts(result.response) else "urgent"
+        self._raise(
+            out,
+            patient,
+            row.received,
+            alert_id=f"sepsis-{result.obs_msg_id}",
+            kind="sepsis",
+            severity=severity,
+            message=(
+                f"Think sepsis: {result.system} {result.total} ({result.risk}) with known or "
+                "suspected infection or its signs. Escalate; follow the sepsis pathway."
+            ),
+            obs_msg_id=result.obs_msg_id,
+            system=result.system,
+            total=result.total,
+            risk=result.risk,
         )
 
     def _action(self, out: Output, item: AlertAction, arrival: Arrival) -> None:
         """A person acknowledges or resolves an alert; a command that does not apply is a
         dead letter saying why (so it is seen, never silently dropped)."""
         command, received = item.command, arrival.received
-        owner = self._alert_owner.get(item.alert_id)
-        patient = self._patients.get(owner) if owner is not None else None
-        held = patient.open_alerts.get(item.alert_id) if patient is not None else None
-        if patient is None or held is None or item.ward not in (held.ward, patient.ward):
+        held = self.desk.alerts.get(item.alert_id)
+        patient = self._patients.get(held.patient_id) if held is not None else None
+        if held is None or patient is None or item.ward not in (held.ward, patient.ward):
             why = (
                 f"no open alert {item.alert_id!r} on ward {item.ward!r}: unknown, already "
                 f"resolved, or on another ward; nothing was changed"
             )
             self._dead_letter(out, _rejected(arrival, "unknown-alert", why), received)
             return
-        if item.action == "ack" and held.state == "acknowledged":
-            why = f"alert {item.alert_id!r} is already acknowledged (by {held.by or 'someone'})"
-            self._dead_letter(out, _rejected(arrival, "alert-state", why), received)
-            return
-        self._alert(
-            out,
-            patient,
-            item.alert_id,
-            received,
-            kind=held.kind,
-            severity=held.severity,
-            state="acknowledged" if item.action == "ack" else "resolved",
-            message=held.message,
-            obs_msg_id=held.obs_msg_id,
-            by=command.by.strip(),
-            reason=command.reason.strip() if command.reason else None,
-            via=command.via,
-            action_msg_id=command.msg_id,
-        )
+        who = {"via": command.via, "action": command.msg_id}
+        try:
+            if item.action == "ack":
+                self.desk.acknowledge(out, held, received, by=command.by.strip(), **who)
+                if held.kind == "score" and self.settings.quiet_after_ack > 0:
+                    quiet = timedelta(seconds=self.settings.quiet_after_ack)
+                    patient.quiet_until = received + quiet
+                    patient.quiet_rank = (
+                        held.rank if held.rank is not None else patient.alerted_rank
+                    )
+            else:
+                reason = (command.reason or "").strip()
+                # A stood-down feed or overdue alert stays the patient's until its cause is
+                # gone (the device sends, a set is taken): not raised again meanwhile.
+                self.desk.resolve(out, held, received, by=command.by.strip(), reason=reason, **who)
+        except LifecycleError as error:
+            why = f"alert {item.alert_id!r} is {error}"
+            self._dead_letter(out, _rejected(arrival, error.code, why), received)
 
     # -- dead letters -----------------------------------------------------------------------
 

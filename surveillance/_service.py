@@ -22,7 +22,8 @@ import msgspec
 from ingest import parse
 from ingest._broker import BrokerLink
 from scoring import ChartSet
-from surveillance._online import Arrival, OnlineScorer, Output, Publication
+from surveillance._alerts import Output, Publication
+from surveillance._online import Arrival, OnlineScorer
 from surveillance._settings import Settings
 from surveillance.store import BufferedWriter, open_store
 from wallboard import HEARTBEAT_TOPIC

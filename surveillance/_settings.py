@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from simulators import BrokerURL, parse_broker_url
+from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, Rung
 from surveillance._online import DEFAULT_ALERT_RESPONSES, DEFAULT_FRESHNESS, OnlineSettings
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
@@ -67,6 +68,29 @@ class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     freshness: dict[str, Seconds] = msgspec.field(default_factory=dict)
 
 
+class RungSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One rung of an escalation ladder: whom to tell, and after how long unacknowledged."""
+
+    after: Seconds
+    notify: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class LadderSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[alerts.ladders.<key>]`: the rungs (the first at 0 s) and the re-notification period."""
+
+    rungs: list[RungSettings]
+    renotify: Seconds
+
+
+class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[alerts]`: the alert lifecycle (see `surveillance._lifecycle`)."""
+
+    hysteresis: Seconds = 3600.0
+    quiet_after_ack: Seconds = 1800.0
+    overdue: bool = True
+    ladders: dict[str, LadderSettings] = msgspec.field(default_factory=dict)
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything `surveillance run` needs."""
 
@@ -74,6 +98,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
     scorer: ScorerSettings = msgspec.field(default_factory=ScorerSettings)
+    alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
     log_level: str = "INFO"
 
     def broker_url(self) -> BrokerURL:
@@ -105,9 +130,25 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             feed_timeout=scorer.feed_timeout,
             dedupe_window=scorer.dedupe_window,
             alert_responses=frozenset(scorer.alert_responses),
+            ladders={**DEFAULT_LADDERS, **self.ladders()},
+            hysteresis=self.alerts.hysteresis,
+            quiet_after_ack=self.alerts.quiet_after_ack,
+            overdue_alerts=self.alerts.overdue,
             prefix=self.broker.prefix,
             tz=ZoneInfo(scorer.timezone),
         )
+
+    def ladders(self) -> dict[str, Ladder]:
+        """The ladders the settings file sets (each replaces the default of its key)."""
+        ladders = {}
+        for key, ladder in self.alerts.ladders.items():
+            rungs = tuple(Rung(rung.after, rung.notify) for rung in ladder.rungs)
+            try:
+                ladders[key] = Ladder(rungs, ladder.renotify)
+            except ValueError as error:
+                msg = f"alerts.ladders.{key}: {error}"
+                raise SettingsError(msg) from None
+        return ladders
 
     def describe(self) -> str:
         """One line for the log: where everything is, with no secrets."""
@@ -176,6 +217,10 @@ def _check(settings: Settings, where: str) -> None:
             problems.append(f"{name}.password_env: environment variable {env} is not set")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("log_level: one of DEBUG, INFO, WARNING, ERROR")
+    try:
+        settings.ladders()
+    except SettingsError as error:
+        problems.append(str(error))
     if problems:
         raise SettingsError(f"{where}: " + "; ".join(problems))
 

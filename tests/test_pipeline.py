@@ -467,9 +467,12 @@ async def test_a_silent_device_raises_a_feed_alert(
                 obs_json("P1", f"dev-{w}", {"heart_rate": 70}, source="wearable"),
             ),
         )
-        await heard.wait(lambda h: bool(h.messages), timeout=10)
-        [alert] = heard.messages
-        assert (alert[1]["kind"], alert[1]["state"]) == ("feed", "raised")
+        await heard.wait(lambda h: any(a["kind"] == "feed" for _, a in h.messages), timeout=10)
+        [alert] = [a for _, a in heard.messages if a["kind"] == "feed"]
+        assert (alert["state"], alert["notify"]) == ("raised", "bedside-nurse")
+        # Its observations are from yesterday: the next full set is long overdue, and said so.
+        [overdue] = [a for _, a in heard.messages if a["kind"] == "overdue"][:1]
+        assert "Observations missed" in overdue["message"]
 
 
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"

@@ -41,6 +41,12 @@ def test_flags_override_the_file() -> None:
         ("[broker]\nurl = 'http://x'\n", "broker.url"),
         ("[broker]\npassword_env = 'NO_SUCH_VARIABLE_X'\n", "NO_SUCH_VARIABLE_X"),
         ("[broker\n", "service.toml"),
+        ("[alerts.ladders.urgent]\nrenotify = 60.0\nrungs = []\n", "alerts.ladders.urgent"),
+        (
+            "[alerts.ladders.urgent]\nrenotify = 60.0\nrungs = [{after = 5.0, notify = 'x'}]\n",
+            "the first at 0 seconds",
+        ),
+        ("[alerts]\nquiet_after_ack = -1.0\n", "alerts.quiet_after_ack"),
     ],
 )
 def test_a_wrong_setting_is_refused_with_the_file_and_field_named(
@@ -72,3 +78,19 @@ def test_passwords_never_appear_in_descriptions_or_errors(
         load_settings(path)
     assert "s3cret" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_a_ladder_in_the_settings_replaces_that_key_only(tmp_path: Path) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text(
+        "[alerts]\nquiet_after_ack = 600.0\n"
+        "[alerts.ladders.urgent]\nrenotify = 300.0\n"
+        "rungs = [{after = 0.0, notify = 'nurse-in-charge'}, {after = 900.0, notify = 'outreach'}]\n"
+    )
+    online = load_settings(path).online()
+    assert [(r.after, r.notify) for r in online.ladders["urgent"].rungs] == [
+        (0.0, "nurse-in-charge"),
+        (900.0, "outreach"),
+    ]
+    assert online.ladders["emergency"].rungs[0].notify == "outreach"  # the default kept
+    assert online.quiet_after_ack == 600.0
