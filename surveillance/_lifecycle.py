@@ -77,10 +77,18 @@ DEFAULT_LADDERS: Final[Mapping[str, Ladder]] = {
     "emergency": Ladder((Rung(0, "outreach"), Rung(600, "critical-care")), 300),
     # PEWS emergency (SPEC §2.6): an immediate 2222 call.
     "PEWS/emergency": Ladder((Rung(0, "2222-paediatric-emergency"),), 120),
-    # Observations late, device silent: the bedside nurse, then the nurse-in-charge.
-    "warning": Ladder((Rung(0, "bedside-nurse"), Rung(1800, "nurse-in-charge")), 1800),
+    # Observations late (kind `overdue`): the bedside nurse; the nurse-in-charge once the set
+    # is missed (the scorer escalates then; 4 h is the backstop).
+    "overdue": Ladder((Rung(0, "bedside-nurse"), Rung(4 * 3600, "nurse-in-charge")), 1800),
+    # A continuous device silent (kind `feed`): the bedside nurse, then the nurse-in-charge.
+    "feed": Ladder((Rung(0, "bedside-nurse"), Rung(1800, "nurse-in-charge")), 1800),
+    # AKI warning stages (kind `aki`, severity `aki-N`): the medical team; NICE QS76 asks for
+    # review of a stage 2 within 6 h in hospital; stage 3 sooner (a local choice).
+    "aki-1": Ladder((Rung(0, "medical-team"),), 4 * 3600),
+    "aki-2": Ladder((Rung(0, "medical-team"), Rung(6 * 3600, "consultant")), 3600),
+    "aki-3": Ladder((Rung(0, "medical-team"), Rung(3600, "consultant")), 1800),
 }
-"""Ladders by alert severity (a `SYSTEM/severity` key wins over the plain severity).
+"""Ladders by `SYSTEM/severity`, then `kind` (for alerts not about a score), then severity.
 Configurable in `[alerts.ladders]` (README, "Alert lifecycle")."""
 
 FALLBACK: Final = Ladder((Rung(0, "nurse-in-charge"),), 1800)
@@ -110,11 +118,18 @@ def ladder_for(
     severity: str,
     system: str | None,
     *,
+    kind: str = "score",
     plan: Plan | None = None,
     rank: int | None = None,
 ) -> Ladder:
-    """The ladder an alert climbs: by system and severity, then as the patient's plan says."""
-    ladder = ladders.get(f"{system}/{severity}") or ladders.get(severity) or FALLBACK
+    """The ladder an alert climbs: by system and severity (or kind), then as the patient's
+    plan says."""
+    ladder = (
+        ladders.get(f"{system}/{severity}")
+        or (ladders.get(kind) if kind != "score" else None)
+        or ladders.get(severity)
+        or FALLBACK
+    )
     if plan is None:
         return ladder
     rungs = ladder.rungs
@@ -206,6 +221,16 @@ def advance(life: Lifecycle, now: datetime) -> tuple[Lifecycle, list[Notice]]:
         life = replace(life, notified_at=now, renotified=life.renotified + 1)
         notices.append(Notice(life.state, life.rung, rungs[life.rung].notify, life.renotified))
     return life, notices
+
+
+def escalate_now(life: Lifecycle, now: datetime) -> tuple[Lifecycle, Notice | None]:
+    """Up one rung at once, ahead of the ladder's time (a late set has become missed).
+    Nothing when acknowledged, closed, or already on the top rung."""
+    rungs = life.ladder.rungs
+    if life.state not in ("raised", "escalated") or life.rung + 1 >= len(rungs):
+        return life, None
+    life = replace(life, state="escalated", rung=life.rung + 1, notified_at=now, renotified=0)
+    return life, Notice("escalated", life.rung, rungs[life.rung].notify)
 
 
 def acknowledge(life: Lifecycle, by: str, now: datetime) -> tuple[Lifecycle, Notice]:
