@@ -7,6 +7,7 @@ queries are computed per row.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from scoring._model import (
     ConcernLevel,
     Consciousness,
     Context,
+    InfectionStatus,
     ObservationSet,
     OxygenDevice,
     RespDistress,
@@ -42,8 +44,12 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = {
     "resp_distress": get_args(RespDistress),
     "concern": ("false", "true", *get_args(ConcernLevel)),
     "carer_question": get_args(CarerAnswer),
+    "suspected_infection": ("false", "true"),
 }
 _CODES = {name: {v: i for i, v in enumerate(vocab)} for name, vocab in VOCABULARIES.items()}
+INFECTION: tuple[str, ...] = get_args(InfectionStatus)
+"""The context's `infection` statuses: `Columns.infection` holds codes into this."""
+_INFECTION_CODES = {v: i for i, v in enumerate(INFECTION)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +57,10 @@ class Columns:
     """Observation sets as columns: NaN or code -1 where a value is absent.
 
     `numeric` holds every numeric vital (float64), `on_oxygen` the stated flag (NaN, 0, 1),
-    `categorical` every categorical vital as int16 codes into `VOCABULARIES`, `spo2_scale`
-    the context's scale, and `refused` rows already refused before columns were built (a
-    contradiction in `not_recorded`).
+    `categorical` every categorical or boolean vital as int16 codes into `VOCABULARIES`,
+    `spo2_scale` the context's scale, `refused` rows already refused before columns were
+    built (a contradiction in `not_recorded`), and `infection` the context's infection status
+    as int16 codes into `INFECTION` (-1: none known).
     """
 
     n: int
@@ -62,6 +69,7 @@ class Columns:
     categorical: Mapping[str, Int16Array]
     spo2_scale: npt.NDArray[np.int8]
     refused: BoolArray
+    infection: Int16Array
 
     @staticmethod
     def vocabulary(name: str) -> tuple[str, ...]:
@@ -75,6 +83,8 @@ class Columns:
         categorical: Mapping[str, Int16Array] | None = None,
         on_oxygen: FloatArray | None = None,
         spo2_scale: npt.NDArray[np.int8] | None = None,
+        *,
+        infection: Int16Array | None = None,
     ) -> Columns:
         """Columns ready-made (absent columns are filled as absent)."""
         numeric = dict(numeric or {})
@@ -95,6 +105,7 @@ class Columns:
             if spo2_scale is None
             else np.asarray(spo2_scale, dtype=np.int8),
             refused=np.zeros(n, dtype=np.bool_),
+            infection=absent if infection is None else np.asarray(infection, dtype=np.int16),
         )
 
     @classmethod
@@ -122,11 +133,16 @@ class Columns:
             (nan if v.on_oxygen is None else float(v.on_oxygen) for v in vitals), np.float64, n
         )
         scale = np.fromiter((c.spo2_scale for c in contexts), np.int8, n)
-        cols = cls.from_arrays(n, numeric, categorical, on_oxygen, scale)
+        infection = np.fromiter(
+            (-1 if c.infection is None else _INFECTION_CODES[c.infection] for c in contexts),
+            np.int16,
+            n,
+        )
+        cols = cls.from_arrays(n, numeric, categorical, on_oxygen, scale, infection=infection)
         refused = np.fromiter(
             (bool(o.not_recorded) and _not_recorded_clash(o) for o in observations), np.bool_, n
         )
-        return cls(cols.n, cols.numeric, cols.on_oxygen, cols.categorical, cols.spo2_scale, refused)
+        return dataclasses.replace(cols, refused=refused)
 
 
 def _not_recorded_clash(obs: ObservationSet) -> bool:
@@ -220,7 +236,7 @@ def score_columns(chart: Chart, cols: Columns) -> BatchScores:
         complete=np.asarray(present.all(axis=0)),
         rank=chart.escalation.assess_columns(total, red, cols),
         red=red,
-        prompts={p.id: p.raised_columns(cols) for p in chart.prompts},
+        prompts={p.id: p.raised_columns(cols, total) for p in chart.prompts},
         queried=_queried(chart, cols),
     )
 

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from scoring._bands import Band, BandTable, compile_bands, parse_band, segments
 from scoring._errors import ChartError, InvalidObservation, Problem
 from scoring._items import (
+    BandPrompt,
     BandsItem,
     CategoryItem,
     Escalation,
@@ -36,6 +37,7 @@ from scoring._items import (
     Prompt,
     SkipCodes,
     SupportItem,
+    TotalPrompt,
     Trigger,
     Variant,
 )
@@ -445,7 +447,7 @@ def _build_chart(
             ranks = {str(k): rank(v, where) for k, v in trig["levels"].items()}
             accept(trig["input"], ranks)
             triggers.append(Trigger(trig["input"], ranks))
-    prompts = tuple(_prompt(p, chart_id, rounds) for p in raw.get("prompts", []))
+    prompts = _prompts(raw.get("prompts", []), chart_id, rounds, _max_total(items))
     unknown_inputs = set(accepted) - set(Vitals.__struct_fields__)
     if unknown_inputs:
         raise ValueError(f"{chart_id}: unknown input(s) {sorted(unknown_inputs)}")
@@ -471,16 +473,97 @@ def _build_chart(
     )
 
 
-def _prompt(raw: Mapping[str, Any], chart_id: str, rounds: bool) -> Prompt:
-    """A prompt's bands map to true/false in the file; a prompt is raised where they map to true."""
-    where = f"{chart_id}: prompts.{raw['id']}"
-    bands = [parse_band(b, "prompt", where) for b in raw["bands"]]
+_BAND_PROMPT_KEYS = frozenset({"input", "bands", "precision"})
+_TOTAL_PROMPT_KEYS = frozenset({"total_ge", "when_infection"})
+_PROMPT_KEYS = frozenset({"id", "text", "source"}) | _BAND_PROMPT_KEYS | _TOTAL_PROMPT_KEYS
+
+
+def _prompts(raw: Any, chart_id: str, rounds: bool, max_total: int) -> tuple[Prompt, ...]:
+    if not isinstance(raw, list):
+        raise ValueError(f"{chart_id}: 'prompts' must be an array of tables ([[prompts]])")
+    prompts: list[Prompt] = []
+    for i, spec in enumerate(raw):
+        if not isinstance(spec, dict):
+            raise ValueError(f"{chart_id}: prompts[{i}] must be a table ([[prompts]])")
+        prompt = _prompt(spec, chart_id, i, rounds, max_total)
+        if any(p.id == prompt.id for p in prompts):
+            raise ValueError(f"{chart_id}: prompts.{prompt.id}: prompt ids must be unique")
+        prompts.append(prompt)
+    return tuple(prompts)
+
+
+def _prompt(
+    raw: Mapping[str, Any], chart_id: str, index: int, rounds: bool, max_total: int
+) -> Prompt:
+    """One prompt, in one of two forms.
+
+    Band form: `input` (a numeric vital) and `bands` mapping to `prompt = true/false`; raised
+    where they map to true (PEWS temperature). Total form: `total_ge` and `when_infection`;
+    raised when the total reaches `total_ge`, and with `when_infection = true` only with
+    infection known, suspected or at risk (NEWS2 "think sepsis").
+    """
+    prompt_id = _require(raw, "id", str, f"{chart_id}: prompts[{index}]")
+    if not prompt_id:
+        raise ValueError(f"{chart_id}: prompts[{index}]: 'id' must not be empty")
+    where = f"{chart_id}: prompts.{prompt_id}"
+    unknown = set(raw) - _PROMPT_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}")
+    text = _require(raw, "text", str, where)
+    if "source" in raw:
+        _require(raw, "source", str, where)
+    band_keys, total_keys = set(raw) & _BAND_PROMPT_KEYS, set(raw) & _TOTAL_PROMPT_KEYS
+    if band_keys and total_keys:
+        raise ValueError(
+            f"{where}: mixes the band form ({', '.join(sorted(band_keys))}) and the total form "
+            f"({', '.join(sorted(total_keys))}); a prompt takes 'input' and 'bands', or "
+            "'total_ge' and 'when_infection'"
+        )
+    if total_keys:
+        total_ge = _require(raw, "total_ge", int, where)
+        if not 0 < total_ge <= max_total:
+            raise ValueError(
+                f"{where}: 'total_ge' must be from 1 to the chart's highest total "
+                f"({max_total}), not {total_ge}"
+            )
+        when_infection = _require(raw, "when_infection", bool, where)
+        return TotalPrompt(prompt_id, text, total_ge, when_infection)
+    if not band_keys:
+        raise ValueError(f"{where}: needs 'input' and 'bands', or 'total_ge' and 'when_infection'")
+    input_name = _require(raw, "input", str, where)
+    if input_name not in NUMERIC_KEYS:
+        raise ValueError(
+            f"{where}: 'input' must be a numeric vital ({', '.join(NUMERIC_KEYS)}), "
+            f"not {input_name!r}"
+        )
+    raw_bands = _require(raw, "bands", list, where)
+    if not all(isinstance(b, dict) for b in raw_bands):
+        raise ValueError(f"{where}: every band must be a table ({{ ge = ..., prompt = true }})")
+    bands = [parse_band(b, "prompt", where) for b in raw_bands]
     if any(not isinstance(b.value, bool) for b in bands):
         raise ValueError(f"{where}: 'prompt' must be true or false")
     precision = raw.get("precision")
+    if precision is not None:
+        _require(raw, "precision", int, where)
     step = _step(rounds, precision, where) if precision is not None else None
     table = compile_bands([_with_value(b, int(b.value)) for b in bands], float, where, step)
-    return Prompt(raw["id"], raw["text"], Lookup(raw["input"], table))
+    return BandPrompt(prompt_id, text, Lookup(input_name, table))
+
+
+def _max_total(items: Iterable[Item]) -> int:
+    """The highest total a chart can give: every item at its maximum."""
+    top = 0
+    for item in items:
+        if isinstance(item, BandsItem):
+            points = [p for v in item.variants for p in v.lookup.table.values]
+            if item.skip is not None:
+                points.extend(item.skip.points.values())
+            top += max(points)
+        elif isinstance(item, CategoryItem):
+            top += max(item.points.values())
+        else:
+            top += item.max_points
+    return top
 
 
 def _with_value(band: Band[Any], value: int) -> Band[int]:

@@ -63,7 +63,8 @@ def score_on_chart(chart: Chart, obs: ObservationSet, context: Context) -> Score
             missing.append(item.key)
         else:
             parameters[item.key] = points
-    prompts = [p.id for p in chart.prompts if p.raised(vitals)]
+    total = sum(parameters.values())  # a lower bound when the set is incomplete
+    prompts = [p.id for p in chart.prompts if p.raised(vitals, total, context)]
     return build_result(
         chart,
         obs=obs,

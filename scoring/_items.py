@@ -5,8 +5,10 @@ the two can be read together; tests check that they agree on every input.
 
 Column conventions (see `scoring._batch.Columns`): a numeric input is a float64 column with
 NaN where absent; a categorical input is an int16 column of codes into its vocabulary with -1
-where absent; derived `on_oxygen` is float64 with NaN unknown, 0 air, 1 oxygen. A points
-column is int16 with MISSING where the item could not be scored.
+where absent (a boolean such as `suspected_infection` is one too, vocabulary false/true);
+derived `on_oxygen` is float64 with NaN unknown, 0 air, 1 oxygen; the context's `infection`
+is an int16 code column like a categorical one. A points column is int16 with MISSING where
+the item could not be scored.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring._bands import BandTable
-from scoring._model import Vitals
+from scoring._model import Context, Vitals
 
 if TYPE_CHECKING:
     from scoring._batch import Columns
@@ -297,17 +299,54 @@ class Escalation:
 
 
 @dataclass(frozen=True, slots=True)
-class Prompt:
+class BandPrompt:
     """A clinical prompt raised by one input's value (PEWS "think sepsis" by temperature)."""
 
     id: str
     text: str
     lookup: Lookup
 
-    def raised(self, vitals: Vitals) -> bool:
+    def raised(self, vitals: Vitals, total: int, context: Context) -> bool:
         x = getattr(vitals, self.lookup.input)
         return x is not None and self.lookup.value(x) > 0
 
-    def raised_columns(self, cols: Columns) -> BoolArray:
+    def raised_columns(self, cols: Columns, total: Int16Array) -> BoolArray:
         x = cols.numeric[self.lookup.input]
         return (~np.isnan(x)) & (self.lookup.values(x) > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TotalPrompt:
+    """A clinical prompt raised by the total, optionally only with infection (NEWS2 "think
+    sepsis": total ≥ 5 with known or suspected infection, or at risk of it; SPEC §5.2).
+
+    With `when_infection`, infection counts when the set answers `suspected_infection: true`
+    or the context has any `infection` status; a set's `false` does not cancel a known status.
+    An incomplete set's total is a lower bound, so a total at or above the threshold raises
+    the prompt whatever is missing; a total below it never does.
+    """
+
+    id: str
+    text: str
+    total_ge: int
+    when_infection: bool
+
+    def raised(self, vitals: Vitals, total: int, context: Context) -> bool:
+        if total < self.total_ge:
+            return False
+        return (
+            not self.when_infection
+            or vitals.suspected_infection is True
+            or context.infection is not None
+        )
+
+    def raised_columns(self, cols: Columns, total: Int16Array) -> BoolArray:
+        raised = total >= self.total_ge
+        if self.when_infection:
+            said = cols.categorical["suspected_infection"]
+            said_yes = said == cols.vocabulary("suspected_infection").index("true")
+            raised &= said_yes | (cols.infection >= 0)
+        return np.asarray(raised, dtype=np.bool_)
+
+
+Prompt = BandPrompt | TotalPrompt

@@ -21,6 +21,7 @@ CarerAnswer: TypeAlias = Literal["W", "S", "B", "A", "U"]
 Cohort: TypeAlias = Literal["adult", "child", "maternity"]
 AgeBand: TypeAlias = Literal["0-11m", "1-4y", "5-12y", "13+y"]
 Source: TypeAlias = Literal["manual", "monitor", "wearable"]
+InfectionStatus: TypeAlias = Literal["suspected", "confirmed", "at-risk"]
 AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
 NonEmpty: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -53,6 +54,9 @@ class Vitals(
     crt_seconds: float | None = None
     concern: bool | ConcernLevel | None = None
     carer_question: CarerAnswer | None = None
+    suspected_infection: bool | None = None
+    """The set's answer to "is infection suspected?" (extension): never scored, never missing;
+    with a chart's infection prompt (NEWS2 "think sepsis", SPEC §5.2) it may raise a prompt."""
 
 
 VITAL_KEYS: tuple[str, ...] = Vitals.__struct_fields__
@@ -104,6 +108,10 @@ class Context(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     chart: str | None = None
     ward: str | None = None
     bed: str | None = None
+    infection: InfectionStatus | None = None
+    """Known infection status (extension): infection `suspected` or `confirmed`, or `at-risk`
+    of it (neutropenia, immunosuppression). Never scored; it raises a chart's infection prompt
+    (NEWS2 "think sepsis", SPEC §5.2) as `suspected_infection` in a set does."""
 
 
 class ScoreRequest(ObservationSet, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -39,7 +39,11 @@ VITALS: dict[str, st.SearchStrategy[Any]] = {
     "crt_seconds": numbers(0, 25),
     "concern": st.sampled_from([True, False, "low", "medium", "high", "emergency"]),
     "carer_question": st.sampled_from(["W", "S", "B", "A", "U"]),
+    "suspected_infection": st.booleans(),
 }
+
+INFECTION = st.sampled_from([None, "suspected", "confirmed", "at-risk"])
+"""A context's infection status (None: none known)."""
 
 
 @st.composite
@@ -79,7 +83,7 @@ def plausible_vitals(draw: st.DrawFn) -> dict[str, Any]:
             out["oxygen_flow_lpm"] = draw(numbers(0.01, 80))
         else:
             out["oxygen_percent"] = draw(numbers(0.01, 100))
-    for key in ("consciousness", "resp_distress", "carer_question"):
+    for key in ("consciousness", "resp_distress", "carer_question", "suspected_infection"):
         if draw(st.booleans()):
             out[key] = draw(VITALS[key])
     return out
@@ -87,24 +91,28 @@ def plausible_vitals(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def contexts(draw: st.DrawFn) -> Context:
-    """Contexts for every chart: by cohort (children by birth date or age band) or forced."""
+    """Contexts for every chart: by cohort (children by birth date or age band) or forced;
+    any infection status."""
     how = draw(st.sampled_from(["adult", "child", "child-band", "maternity", "forced"]))
     scale = draw(st.sampled_from([1, 2]))
+    infection = draw(INFECTION)
     if how == "adult":
-        return make_ctx(cohort="adult", spo2_scale=scale)
+        return make_ctx(cohort="adult", spo2_scale=scale, infection=infection)
     if how == "child":
         born = draw(st.dates(date(2005, 1, 1), date(2026, 11, 21)))
-        return make_ctx(cohort="child", birth_date=born.isoformat())
+        return make_ctx(cohort="child", birth_date=born.isoformat(), infection=infection)
     if how == "child-band":
         return make_ctx(
-            cohort="child", age_band=draw(st.sampled_from(["0-11m", "1-4y", "5-12y", "13+y"]))
+            cohort="child",
+            age_band=draw(st.sampled_from(["0-11m", "1-4y", "5-12y", "13+y"])),
+            infection=infection,
         )
     if how == "maternity":
-        return make_ctx(cohort="maternity")
+        return make_ctx(cohort="maternity", infection=infection)
     chart = draw(
         st.sampled_from(["news2", "meows-send", "mews-subbe-2001", "pews-nhse-2023-5-12y"])
     )
-    return make_ctx(chart=chart, spo2_scale=scale)
+    return make_ctx(chart=chart, spo2_scale=scale, infection=infection)
 
 
 @st.composite

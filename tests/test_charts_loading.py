@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from scoring import ChartError, load_charts, score
+from scoring._items import BandPrompt, TotalPrompt
 from tests.factories import CHART_IDS, NEWS2_NORMAL, make_ctx, make_obs
 
 NEWS2 = (resources.files("scoring") / "charts" / "news2.toml").read_text(encoding="utf-8")
@@ -93,6 +94,59 @@ def test_malformed_chart_is_refused_naming_the_file(tmp_path, change, message):
         load_charts([path])
     assert str(path) in str(info.value)
     assert message in str(info.value)
+
+
+PEWS = (resources.files("scoring") / "charts" / "pews-nhse-2023.toml").read_text(encoding="utf-8")
+SEPSIS = "total_ge = 5\nwhen_infection = true\n"
+"""NEWS2's total prompt (think sepsis, SPEC §5.2) as its chart file writes it."""
+
+
+@pytest.mark.parametrize(
+    ("text", "change", "message"),
+    [
+        (NEWS2, (SEPSIS, SEPSIS + "when_infected = true\n"), "unknown key(s) ['when_infected']"),
+        (NEWS2, ("total_ge = 5", 'total_ge = "5"'), "'total_ge' has the wrong type"),
+        (NEWS2, ("total_ge = 5", "total_ge = true"), "'total_ge' has the wrong type"),
+        (NEWS2, ("total_ge = 5", "total_ge = 0"), "from 1 to the chart's highest total (20)"),
+        (NEWS2, ("total_ge = 5", "total_ge = 21"), "from 1 to the chart's highest total (20)"),
+        (NEWS2, ("when_infection = true", 'when_infection = "yes"'), "'when_infection' has the wrong type"),
+        (NEWS2, (SEPSIS, "total_ge = 5\n"), "'when_infection' is required"),
+        (NEWS2, (SEPSIS, "when_infection = true\n"), "'total_ge' is required"),
+        (NEWS2, (SEPSIS, ""), "needs 'input' and 'bands', or 'total_ge' and 'when_infection'"),
+        (NEWS2, (SEPSIS, SEPSIS + 'input = "temperature"\n'), "mixes the band form (input) and the total form (total_ge, when_infection)"),
+        (NEWS2, ('id = "think-sepsis"', 'id = ""'), "prompts[0]: 'id' must not be empty"),
+        (NEWS2, ('id = "think-sepsis"', "id = 5"), "prompts[0]: 'id' has the wrong type"),
+        (NEWS2, ('source = "RCP NEWS2 2017; SPEC §5.2"', "source = 2017"), "'source' has the wrong type"),
+        (NEWS2, ("[[prompts]]", "[prompts]"), "'prompts' must be an array of tables"),
+        (NEWS2, ("[[prompts]]", '[[prompts]]\nid = "think-sepsis"\ntext = "again"\n' + SEPSIS + "\n[[prompts]]"), "prompt ids must be unique"),
+        (PEWS, ('input = "temperature"\ntext', 'input = "temperature"\ntotal_ge = 5\ntext'), "mixes the band form (bands, input) and the total form (total_ge)"),
+        (PEWS, ('input = "temperature"\ntext', 'input = "consciousness"\ntext'), "'input' must be a numeric vital"),
+        (PEWS, ('input = "temperature"\ntext', 'input = "temperature"\ntexts = "x"\ntext'), "unknown key(s) ['texts']"),
+        (PEWS, ("{ lt = 36.0, prompt = true }", "{ lt = 36.0, prompt = 1 }"), "'prompt' must be true or false"),
+        (PEWS, ("{ lt = 36.0, prompt = true }", "{ ge = 30.0, lt = 36.0, prompt = true }"), "first band must have no lower bound"),
+    ],
+)  # fmt: skip
+def test_malformed_prompt_is_refused_naming_file_and_field(tmp_path, text, change, message):
+    old, new = change
+    assert old in text
+    path = _write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(ChartError) as info:
+        load_charts([path])
+    assert str(path) in str(info.value)
+    assert "prompts" in str(info.value)
+    assert message in str(info.value)
+
+
+def test_news2_think_sepsis_is_a_total_prompt_and_pews_keeps_its_band_prompt(charts):
+    [news2] = charts.charts["news2"].prompts
+    assert isinstance(news2, TotalPrompt)
+    assert (news2.id, news2.total_ge, news2.when_infection) == ("think-sepsis", 5, True)
+    for age in ("0-11m", "1-4y", "5-12y", "13+y"):
+        [pews] = charts.charts[f"pews-nhse-2023-{age}"].prompts
+        assert isinstance(pews, BandPrompt)
+        assert (pews.id, pews.lookup.input) == ("think-sepsis", "temperature")
+    for chart_id in ("meows-send", "mews-subbe-2001"):
+        assert charts.charts[chart_id].prompts == ()
 
 
 def test_unknown_cohort_target_is_refused(tmp_path):

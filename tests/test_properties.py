@@ -12,7 +12,7 @@ from scoring import ChartSet, Context, InvalidObservation, ObservationSet, score
 from scoring._bands import BandTable, round_half_up
 from scoring._items import BandsItem, SupportItem
 from tests.factories import CHART_IDS, make_ctx, make_obs
-from tests.strategies import contexts, numbers, observations, plausible_vitals
+from tests.strategies import INFECTION, contexts, numbers, observations, plausible_vitals
 
 
 def _tables(charts: ChartSet) -> list[tuple[str, BandTable[int], bool]]:
@@ -125,6 +125,14 @@ def _outcome(obs: ObservationSet, ctx: Context, charts: ChartSet) -> object:
 @settings(max_examples=200)
 @given(pairs=st.lists(st.tuples(observations(), contexts()), min_size=1, max_size=40))
 @example(pairs=[(make_obs({"temperature": 35.05, "resp_rate": 24.5}), make_ctx(cohort="adult"))])
+@example(
+    pairs=[
+        (make_obs({"resp_rate": 25, "heart_rate": 111}), make_ctx(cohort="adult", infection="at-risk")),
+        (make_obs({"resp_rate": 25, "heart_rate": 111, "suspected_infection": True}), make_ctx(cohort="adult")),
+        (make_obs({"resp_rate": 25, "heart_rate": 111, "suspected_infection": False}), make_ctx(cohort="adult")),
+        (make_obs({"resp_rate": 24, "heart_rate": 111, "suspected_infection": True}), make_ctx(cohort="adult")),
+    ]
+)  # fmt: skip
 def test_batch_path_equals_single_path(charts, pairs):
     batch = score_batch(pairs, charts)
     assert len(batch) == len(pairs)
@@ -134,6 +142,20 @@ def test_batch_path_equals_single_path(charts, pairs):
             assert want == ("refused", str(got))
         else:
             assert got == want
+
+
+@settings(max_examples=300)
+@given(v=plausible_vitals(), infection=INFECTION, scale=st.sampled_from([1, 2]))
+def test_news2_think_sepsis_is_total_5_or_more_with_infection(charts, v, infection, scale):
+    # SPEC §5.2, on any set, complete or not (an incomplete total is a lower bound).
+    ctx = make_ctx(cohort="adult", infection=infection, spo2_scale=scale)
+    try:
+        result = score(make_obs(v), ctx, charts)
+    except InvalidObservation:
+        return
+    infected = v.get("suspected_infection") is True or infection is not None
+    assert ("think-sepsis" in result.prompts) == (result.total >= 5 and infected)
+    assert "suspected_infection" not in result.missing
 
 
 @given(v=plausible_vitals(), ctx=contexts())
