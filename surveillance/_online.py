@@ -44,6 +44,8 @@ from scoring import (
     ObservationSet,
     ScoreResult,
     Vitals,
+    aki_stage,
+    completed_years,
     obs_timing,
     score,
     score_batch,
@@ -78,8 +80,13 @@ DEFAULT_FRESHNESS: Final[Mapping[str, float]] = {
     "crt_seconds": 3600.0,
     "concern": 4 * 3600.0,
     "carer_question": 4 * 3600.0,
+    # The nurse's answer to "is infection suspected?" holds until the next routine round.
+    "suspected_infection": 12 * 3600.0,
 }
 """Seconds a value stays in a continuous patient's snapshot (per vital, or per group)."""
+
+AKI_LOOKBACK: Final = timedelta(days=366)
+"""How far back creatinine results are kept per patient (an AKI baseline looks back a year)."""
 
 DEFAULT_ALERT_RESPONSES: Final = frozenset({"urgent-ward", "urgent", "rapid-review", "emergency"})
 """Chart responses that call someone beyond the bedside nurse: these raise alerts."""
@@ -229,6 +236,12 @@ class OnlineScorer:
                 patient.due = msgspec.convert(due, datetime)
                 patient.interval = timedelta(minutes=interval)
             patient.prompts = frozenset(result.get("prompts", ()))
+        for lab in state.labs:
+            held = self._patients.get(lab.patient_id)
+            if held is not None and lab.test == "creatinine":
+                held.creatinine.append(Creatinine(lab.time, lab.value))
+        for held in self._patients.values():
+            held.creatinine.sort(key=lambda r: r.time)
         self.desk.restore([a for a in state.open_alerts if a.patient_id in self._patients])
         for alert in self.desk.alerts.values():
             patient = self._patients[alert.patient_id]
@@ -429,6 +442,40 @@ class OnlineScorer:
                 value=lab.value,
                 unit=lab.unit,
             )
+        )
+        patient = self._patients[lab.patient_id]
+        if lab.test == "creatinine" and self._adult(patient, lab.time):
+            self._aki(out, patient, Creatinine(lab.time, lab.value), lab.msg_id, received)
+
+    def _adult(self, patient: _Patient, at: datetime) -> bool:
+        """AKI warning stages are for adults (SPEC §0.6, §4.3): not children, nor anyone
+        whose age says under 18."""
+        context = patient.context
+        if context.cohort == "child":
+            return False
+        if context.birth_date is None:
+            return True
+        return completed_years(context.birth_date, at.astimezone(self.settings.tz).date()) >= 18
+
+    def _aki(
+        self, out: Output, patient: _Patient, result: Creatinine, msg_id: str, now: datetime
+    ) -> None:
+        """The AKI warning stage of a new creatinine against the patient's earlier results;
+        a stage raises an `aki` alert (severity `aki-1`..`aki-3`)."""
+        stage = aki_stage(result, patient.creatinine)
+        patient.creatinine = _keep_year([*patient.creatinine, result], result.time)
+        if stage.stage is None:
+            return
+        self._raise(
+            out,
+            patient,
+            now,
+            alert_id=f"aki-{msg_id}",
+            kind="aki",
+            severity=f"aki-{stage.stage}",
+            message=f"AKI warning stage {stage.stage}: creatinine {result.value:g} µmol/L, "
+            f"{stage.reason}",
+            obs_msg_id=msg_id,
         )
 
     def _misplaced(self, item: Observation | Lab, arrival: Arrival, patient_id: str) -> Rejected:
@@ -788,6 +835,12 @@ def _values_of(vitals: Vitals, at: datetime) -> dict[str, _Value]:
         group = _GROUP_OF.get(key, key)
         values.setdefault(group, _Value({}, at)).values[key] = value
     return values
+
+
+def _keep_year(results: list[Creatinine], now: datetime) -> list[Creatinine]:
+    """A patient's creatinine results of the last year (all an AKI baseline can use)."""
+    cutoff = now - AKI_LOOKBACK
+    return sorted((r for r in results if r.time >= cutoff), key=lambda r: r.time)
 
 
 def _merge(held: Mapping[str, _Value], updates: Mapping[str, _Value]) -> dict[str, _Value]:

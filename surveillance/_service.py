@@ -23,7 +23,7 @@ from ingest import parse
 from ingest._broker import BrokerLink
 from scoring import ChartSet
 from surveillance._alerts import Output, Publication
-from surveillance._online import Arrival, OnlineScorer
+from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer
 from surveillance._settings import Settings
 from surveillance.store import BufferedWriter, open_store
 from wallboard import HEARTBEAT_TOPIC
@@ -107,7 +107,7 @@ class Service:
         settings = self.settings
         async with open_store(settings.store_url()) as store:
             since = self.clock() - timedelta(seconds=settings.scorer.dedupe_window)
-            state = await store.load_state(since)
+            state = await store.load_state(since, labs_since=self.clock() - AKI_LOOKBACK)
             self.scorer.restore(state)
             log.info(
                 "resumed: %d bed(s) occupied, %d open alert(s), %d recent message id(s)",

@@ -80,7 +80,9 @@ class FakeStore:
             raise StoreError("database unavailable")
         self.writes.append([o.msg_id for o in batch.observations])
 
-    async def load_state(self, since: datetime) -> StoredState:
+    async def load_state(
+        self, since: datetime, *, labs_since: datetime | None = None
+    ) -> StoredState:
         return StoredState([], [], [], set())
 
     async def ping(self) -> None:

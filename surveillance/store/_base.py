@@ -160,12 +160,14 @@ class StoredState:
         latest_scores: the latest score of every patient (by observation time).
         open_alerts: the latest event of every alert whose latest state is not `resolved`.
         recent_msg_ids: msg_ids of ADT, observation and lab records received since `since`.
+        labs: the lab results since `labs_since` of the patients in a bed (AKI baselines).
     """
 
     placements: list[AdtRecord]
     latest_scores: list[ScoreRecord]
     open_alerts: list[AlertRecord]
     recent_msg_ids: set[str]
+    labs: list[LabRecord] = field(default_factory=list)
 
 
 class Store(Protocol):
@@ -184,8 +186,11 @@ class Store(Protocol):
         """Write every record of `batch` in one transaction; records already stored are kept."""
         ...
 
-    async def load_state(self, since: datetime) -> StoredState:
-        """The state the scorer resumes from; msg_ids received since `since`."""
+    async def load_state(
+        self, since: datetime, *, labs_since: datetime | None = None
+    ) -> StoredState:
+        """The state the scorer resumes from; msg_ids received since `since`, and the placed
+        patients' lab results since `labs_since` (none without it)."""
         ...
 
     async def ping(self) -> None:

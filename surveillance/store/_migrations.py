@@ -196,6 +196,14 @@ SELECT {_columns("alert_events")} FROM (
 """  # noqa: S608 (identifiers from constants)
 
 
+def placed_labs_sql(placeholder: str) -> str:
+    """Lab results since the one parameter of the patients in a bed (their AKI baselines)."""
+    return (
+        f"SELECT {_columns('labs')} FROM labs WHERE time >= {placeholder} AND patient_id IN "  # noqa: S608
+        f"(SELECT patient_id FROM ({PLACEMENTS_SQL}) placed) ORDER BY patient_id, time, msg_id"
+    )
+
+
 def recent_msg_ids_sql(placeholder: str) -> str:
     """msg_ids received since the one parameter (given three times), `placeholder` per dialect."""
     return " UNION ALL ".join(

@@ -51,6 +51,7 @@ from surveillance.store._migrations import (
     Table,
     check_version,
     migrations,
+    placed_labs_sql,
     recent_msg_ids_sql,
 )
 
@@ -407,8 +408,11 @@ class PostgresStore:
             except psycopg.Error as e:
                 raise await self._failed("write", e) from e
 
-    async def load_state(self, since: datetime) -> StoredState:
-        """The state the scorer resumes from; msg_ids received since `since` (one snapshot)."""
+    async def load_state(
+        self, since: datetime, *, labs_since: datetime | None = None
+    ) -> StoredState:
+        """The state the scorer resumes from; msg_ids received since `since`, and the placed
+        patients' lab results since `labs_since` (one snapshot)."""
         async with self._lock:
             conn = await self._connection()
             try:
@@ -419,9 +423,13 @@ class PostgresStore:
                     alerts = await self._records(cur, "alert_events", OPEN_ALERTS_SQL)
                     await cur.execute(recent_msg_ids_sql("%(since)s"), {"since": since})
                     ids = {row[0] for row in await cur.fetchall()}
+                    labs = []
+                    if labs_since is not None:
+                        query = placed_labs_sql("%s")
+                        labs = await self._records(cur, "labs", query, (labs_since,))
             except psycopg.Error as e:
                 raise await self._failed("load_state", e) from e
-        return StoredState(placements, scores, alerts, ids)
+        return StoredState(placements, scores, alerts, ids, labs)
 
     @staticmethod
     async def _records(

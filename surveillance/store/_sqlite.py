@@ -28,6 +28,7 @@ from surveillance.store._base import (
     AdtRecord,
     AlertRecord,
     Batch,
+    LabRecord,
     ScoreRecord,
     StoredState,
 )
@@ -42,6 +43,7 @@ from surveillance.store._migrations import (
     Table,
     check_version,
     migrations,
+    placed_labs_sql,
     recent_msg_ids_sql,
     split_sql,
 )
@@ -268,7 +270,7 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise StoreError(f"SQLite query failed: {e}") from e
 
-    def _load_state(self, since: datetime) -> StoredState:
+    def _load_state(self, since: datetime, labs_since: datetime | None) -> StoredState:
         conn = self._connection()
         stamp = to_text(since)
         conn.execute("BEGIN")  # one consistent snapshot
@@ -277,9 +279,12 @@ class SqliteStore:
             scores: list[ScoreRecord] = self._query("scores", LATEST_SCORES_SQL)
             alerts: list[AlertRecord] = self._query("alert_events", OPEN_ALERTS_SQL)
             ids = {r[0] for r in conn.execute(recent_msg_ids_sql("?"), (stamp, stamp, stamp))}
+            labs: list[LabRecord] = []
+            if labs_since is not None:
+                labs = self._query("labs", placed_labs_sql("?"), (to_text(labs_since),))
         finally:
             conn.execute("COMMIT")
-        return StoredState(placements, scores, alerts, ids)
+        return StoredState(placements, scores, alerts, ids, labs)
 
     def _fetch(self, kind: type[T], patient_id: str | None, since: datetime | None) -> list[T]:
         table = TABLE_BY_RECORD[kind]
@@ -312,9 +317,12 @@ class SqliteStore:
         """Write every record of `batch` in one transaction; records already stored are kept."""
         await self._run(self._write, batch)
 
-    async def load_state(self, since: datetime) -> StoredState:
-        """The state the scorer resumes from; msg_ids received since `since`."""
-        return await self._run(self._load_state, since)
+    async def load_state(
+        self, since: datetime, *, labs_since: datetime | None = None
+    ) -> StoredState:
+        """The state the scorer resumes from; msg_ids received since `since`, and the placed
+        patients' lab results since `labs_since`."""
+        return await self._run(self._load_state, since, labs_since)
 
     async def ping(self) -> None:
         """Raise `StoreError` if the database cannot be read."""
