@@ -1,273 +1,326 @@
-// Ward wallboard pages: ward picker, ward grid and outreach list. Plain JS, same origin only.
-// Websocket protocol (wallboard/_app.py): a snapshot first, then changes in `seq` order; on
-// reconnection `?since=SEQ&epoch=E` gets the missed changes, or a fresh snapshot.
-"use strict";
+// The ward wallboard: one tile per bed, for a large screen read from across the ward.
+import {
+  PendingActions, abnormalParams, alertAction, alertStart, bedHref, chartLabel, compareAlerts,
+  duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, naturalCompare, now, pathParts,
+  pointsTone, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
+  startClock, stateWords,
+} from "/static/common.js";
 
-// Risk words of each system, lowest first; the index is the colour class r0..r4.
-const RISK_RANK = {
-  NEWS2: ["low", "low-medium", "medium", "high"],
-  PEWS: ["none", "low", "medium", "high", "emergency"],
-};
+const ward = pathParts()[1] || "";
+const beds = new Map(); // bed → bed view
+const pending = new PendingActions(() => render());
+const SORT_KEY = "wallboard.sort";
+const MAX_PARAMS = 4;
+const MAX_ALERTS = 2;
+const OBS_RANK = { missed: 3, late: 2, due: 1 };
 
-// The colour class of a score (-1: none, for a risk word this page does not know: it is still
-// written out). MEWS charts use the NEWS2 words.
-function riskRank(score) {
-  if (!score) return -1;
-  return (RISK_RANK[score.system] || RISK_RANK.NEWS2).indexOf(score.risk);
+let sortBy = "risk";
+try { sortBy = localStorage.getItem(SORT_KEY) === "bed" ? "bed" : "risk"; } catch { /* default */ }
+
+document.getElementById("ward-name").textContent = ward;
+document.title = `Ward ${ward} · wallboard`;
+
+// ---- sorting -----------------------------------------------------------------------------
+
+function overdueMs(view) {
+  const due = view.obs && view.obs.due ? Date.parse(view.obs.due) : NaN;
+  return Number.isNaN(due) ? -Infinity : now() - due;
 }
 
-function naturalCompare(a, b) {
-  return a.localeCompare(b, undefined, { numeric: true, sensitivity: "base" });
+function byRisk(a, b) {
+  return (!!b.patient - !!a.patient) ||
+    riskRank(b.score) - riskRank(a.score) ||
+    (OBS_RANK[b.obs && b.obs.status] || 0) - (OBS_RANK[a.obs && a.obs.status] || 0) ||
+    (b.score ? b.score.total : -1) - (a.score ? a.score.total : -1) ||
+    overdueMs(b) - overdueMs(a) ||
+    b.open_alerts.length - a.open_alerts.length ||
+    naturalCompare(a.bed, b.bed);
 }
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
+function byBed(a, b) {
+  return naturalCompare(a.bed, b.bed);
 }
 
-function minutesBetween(later, earlier) {
-  return Math.round((later - earlier) / 60000);
+const sortButton = document.getElementById("sort");
+function showSort() {
+  sortButton.textContent = sortBy === "risk" ? "Sorted by risk" : "Sorted by bed";
+  sortButton.setAttribute("aria-pressed", String(sortBy === "bed"));
+  sortButton.title = sortBy === "risk" ? "Sort by bed number instead" : "Sort by risk, then late obs";
+  document.getElementById("beds").setAttribute("aria-label",
+    sortBy === "risk" ? "Beds, highest risk first" : "Beds, in bed order");
 }
-
-function duration(minutes) {
-  const m = Math.abs(minutes);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
-}
-
-function shortId(id) {
-  return id.length <= 8 ? id : "…" + id.slice(-6);
-}
-
-function clockText() {
-  return new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-function setBanner(text) {
-  const banner = document.getElementById("banner");
-  banner.hidden = !text;
-  banner.textContent = text || "";
-}
-
-// ---- live stream with reconnection -------------------------------------------------------
-
-function liveStream(path, onSnapshot, onChanges) {
-  let seq = null;
-  let epoch = null;
-  let delay = 1000;
-  let pending = [];
-  let scheduled = false;
-
-  function flush() {
-    scheduled = false;
-    const batch = pending;
-    pending = [];
-    onChanges(batch);
-  }
-
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    let url = `${scheme}://${location.host}${path}`;
-    if (seq !== null && epoch !== null) url += `?since=${seq}&epoch=${encodeURIComponent(epoch)}`;
-    const socket = new WebSocket(url);
-    socket.onopen = () => { delay = 1000; };
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type === "snapshot") {
-        seq = message.seq;
-        epoch = message.epoch;
-        pending = [];
-        setBanner("");
-        onSnapshot(message);
-      } else if (message.type === "change") {
-        if (message.seq <= seq) return;              // already applied
-        if (message.seq !== seq + 1) { socket.close(); return; }  // a gap: resynchronise
-        seq = message.seq;
-        setBanner("");
-        pending.push(message);
-        if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
-      }
-    };
-    socket.onclose = () => {
-      setBanner(`Disconnected from the wallboard server: information may be out of date. Reconnecting… (since ${clockText()})`);
-      setTimeout(connect, delay * (0.5 + Math.random() / 2));
-      delay = Math.min(delay * 2, 15000);
-    };
-  }
-  connect();
-}
-
-// ---- ward page -------------------------------------------------------------------------
-
-function wardPage() {
-  const ward = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
-  document.getElementById("ward-name").textContent = ward;
-  document.title = `Ward ${ward}`;
-  const beds = new Map();
-
-  function render() {
-    const now = Date.now();
-    document.getElementById("clock").textContent = clockText();
-    const list = document.getElementById("beds");
-    const sorted = [...beds.values()].sort((a, b) =>
-      riskRank(b.score) - riskRank(a.score) || naturalCompare(a.bed, b.bed));
-    list.replaceChildren(...sorted.map((view) => bedTile(view, now)));
-    document.getElementById("empty").hidden = beds.size > 0;
-    const occupied = sorted.filter((v) => v.patient).length;
-    const alerts = sorted.reduce((n, v) => n + v.open_alerts.length, 0);
-    const overdue = sorted.filter((v) => v.patient && v.next_obs_due && Date.parse(v.next_obs_due) < now).length;
-    document.getElementById("summary").textContent =
-      `${occupied} patients · ${alerts} open alerts · ${overdue} obs overdue`;
-  }
-
-  liveStream(`/ws/wards/${encodeURIComponent(ward)}`, (snapshot) => {
-    beds.clear();
-    for (const view of snapshot.beds) beds.set(view.bed, view);
-    render();
-  }, (changes) => {
-    for (const change of changes) beds.set(change.bed, change.data);
-    render();
-  });
-  setInterval(render, 30000);
+sortButton.addEventListener("click", () => {
+  sortBy = sortBy === "risk" ? "bed" : "risk";
+  try { localStorage.setItem(SORT_KEY, sortBy); } catch { /* not remembered */ }
+  showSort();
   render();
-}
+});
+showSort();
 
-function bedTile(view, now) {
-  const tile = el("li", "bed");
-  const top = el("div", "top");
-  top.append(el("span", "bed-no", `Bed ${view.bed}`));
-  tile.append(top);
-  const patient = view.patient;
-  if (!patient) {
-    tile.classList.add("empty");
-    tile.append(el("div", "state", "Empty"));
-    appendAlerts(tile, view, now);
-    return tile;
-  }
-  const pid = el("span", "pid", shortId(patient.patient_id));
-  pid.title = `Patient ${patient.patient_id}`;
-  top.append(pid);
-  const score = view.score;
-  if (!score) {
-    tile.classList.add("noscore");
-    tile.append(el("div", "state", "No score yet"));
+// ---- tiles -------------------------------------------------------------------------------
+
+function obsLine(view) {
+  const obs = view.obs;
+  const box = el("div", "obs");
+  if (!obs) return box;
+  const t = now();
+  const status = obs.status || "unknown";
+  box.classList.add(`obs-${status}`);
+  const last = obs.last || obs.last_reading;
+  const since = last ? `last ${duration(t - Date.parse(last))} ago` : "no full set yet";
+  const due = obs.due ? Date.parse(obs.due) : null;
+  let word;
+  let detail;
+  if (status === "missed") {
+    word = "✖ MISSED";
+    detail = `obs ${duration(t - due)} overdue`;
+  } else if (status === "late") {
+    word = "⚠ LATE";
+    detail = `obs ${duration(t - due)} overdue`;
+  } else if (status === "due") {
+    word = "● DUE";
+    detail = `obs due ${due <= t ? `${duration(t - due)} ago` : "now"}`;
+  } else if (due) {
+    word = null;
+    detail = `next obs in ${duration(due - t)} (${hhmm(due)})`;
   } else {
-    const rank = riskRank(score);
-    if (rank >= 0) tile.classList.add(`r${rank}`);
-    const line = el("div", "score");
-    const total = el("span", "total", score.complete ? score.total : `≥${score.total}`);
-    total.setAttribute("aria-label", `${score.system} ${score.complete ? "" : "at least "}${score.total}`);
-    line.append(total, el("span", "risk", `${score.risk} risk`));
-    tile.append(line);
-    const chart = el("div", "chart", `${score.system} · ${score.chart} `);
-    if (score.spo2_scale === 2) chart.append(el("span", "flag", "Scale 2"));
+    word = null;
+    detail = "no obs interval set";
+  }
+  if (word) box.append(el("span", "obs-word", word));
+  box.append(el("span", "obs-detail", detail), el("span", "obs-last", since));
+  return box;
+}
+
+function trendMark(view) {
+  const trend = view.trend;
+  if (!trend) return null;
+  const words = { up: "up from", down: "down from", same: "same as" }[trend.direction] || "was";
+  const text = { up: `▲ up from ${trend.previous_total}`, down: `▼ down from ${trend.previous_total}`,
+    same: "= no change" }[trend.direction] || `was ${trend.previous_total}`;
+  const mark = el("span", `trend trend-${trend.direction}`, text);
+  mark.title = `${words} ${trend.previous_total} at ${hhmm(trend.previous_time)}`;
+  mark.setAttribute("aria-label", `trend: ${words} ${trend.previous_total}`);
+  return mark;
+}
+
+function scoreBlock(score, view) {
+  const block = el("div", "tile-score");
+  const total = el("span", "total", score.complete ? score.total : `${score.total}+`);
+  total.setAttribute("aria-label", `${score.system} ${score.complete ? "" : "at least "}${score.total}`);
+  block.append(total);
+  const words = el("span", "risk-words");
+  words.append(el("span", "risk", riskWord(score.system, score.risk)));
+  const trend = trendMark(view);
+  if (trend) words.append(trend);
+  block.append(words);
+  return block;
+}
+
+function paramList(score) {
+  const abnormal = abnormalParams(score);
+  const list = el("ul", "params");
+  list.setAttribute("aria-label", "Abnormal parameters");
+  for (const p of abnormal.slice(0, MAX_PARAMS)) {
+    const item = el("li", `param tone-${pointsTone(score.system, p.points)}`);
+    item.append(el("span", "param-name", p.label));
+    if (p.value !== null) item.append(el("span", "param-value", p.value || "?"));
+    item.append(el("span", "param-points", `+${p.points}`));
+    item.title = `${p.label} ${p.value ?? ""}: ${p.points} point${p.points === 1 ? "" : "s"}`;
+    list.append(item);
+  }
+  if (abnormal.length > MAX_PARAMS) list.append(el("li", "param more", `+${abnormal.length - MAX_PARAMS} more`));
+  return list;
+}
+
+function alertChip(alert) {
+  const state = pending.get(alert.alert_id);
+  const chip = el("li", `alert-chip sev-${severityTone(alert.severity)} state-${alert.state}`);
+  chip.dataset.alertId = alert.alert_id;
+  const icon = alert.state === "acknowledged" ? "✓" : "⚠";
+  const age = duration(now() - alertStart(alert));
+  const line = el("span", "alert-line");
+  line.append(el("span", "alert-sev", `${icon} ${severityWord(alert.severity)}`));
+  if (alert.kind !== "score") line.append(el("span", "alert-kind", kindWord(alert.kind)));
+  line.append(el("span", "alert-age", age));
+  chip.append(line, el("span", "alert-state", stateWords(alert)));
+  chip.title = alert.message || "";
+  if (state && !state.error) {
+    chip.append(el("span", "alert-pending", state.action === "ack" ? "Acknowledging…" : "Sending…"));
+  } else if (alert.state !== "acknowledged") {
+    const button = el("button", "ack", "Acknowledge");
+    button.type = "button";
+    button.dataset.focus = `ack-${alert.alert_id}`;
+    button.setAttribute("aria-label", `Acknowledge ${severityWord(alert.severity)} alert, bed ${alert.bed}`);
+    button.addEventListener("click", () => acknowledge(alert));
+    chip.append(button);
+  }
+  if (state && state.error) chip.append(el("span", "alert-error", state.error));
+  return chip;
+}
+
+function alertList(view) {
+  const alerts = [...view.open_alerts].sort(compareAlerts);
+  const list = el("ul", "tile-alerts");
+  list.setAttribute("aria-label", "Open alerts");
+  for (const alert of alerts.slice(0, MAX_ALERTS)) list.append(alertChip(alert));
+  if (alerts.length > MAX_ALERTS) {
+    const more = el("li", "alert-more");
+    const link = el("a", null, `+${alerts.length - MAX_ALERTS} more open alert${alerts.length - MAX_ALERTS === 1 ? "" : "s"}`);
+    link.href = "/outreach";
+    more.append(link);
+    list.append(more);
+  }
+  return list;
+}
+
+function tile(view) {
+  const item = el("li", "tile");
+  item.dataset.bed = view.bed;
+  const patient = view.patient;
+  const score = view.score;
+  const link = el("a", "tile-link");
+  link.href = bedHref(ward, view.bed);
+  link.dataset.focus = `bed-${view.bed}`;
+  const head = el("div", "tile-head");
+  head.append(el("span", "bed-no", view.bed));
+  link.append(head);
+  item.append(link);
+  if (!patient) {
+    item.classList.add("empty");
+    head.append(el("span", "initials", "Empty"));
+    link.setAttribute("aria-label", `Bed ${view.bed}: empty`);
+    if (view.open_alerts.length) item.append(alertList(view));
+    return item;
+  }
+  head.append(el("span", "initials", patient.initials || "—"));
+  const chartId = (score && score.chart) || patient.chart;
+  const tag = el("span", "chart-tag", chartLabel(chartId, score && score.system) || patient.cohort || "");
+  const scale2 = (score && score.spo2_scale === 2) || patient.spo2_scale === 2;
+  if (scale2) tag.append(el("span", "scale2", "Scale 2"));
+  head.append(tag);
+  if (!score) {
+    item.classList.add("noscore");
+    link.append(el("div", "tile-score none", "No score yet"));
+  } else {
+    const tone = riskTone(score.system, score.risk);
+    item.classList.add(`tone-${tone}`, `risk-${score.risk}`, `sys-${score.system.toLowerCase()}`);
+    link.append(scoreBlock(score, view), paramList(score));
+    for (const prompt of score.prompts || []) {
+      link.append(el("div", "prompt", `⚑ ${prompt === "think-sepsis" ? "Think sepsis" : prompt.replaceAll("-", " ")}`));
+    }
     if (!score.complete) {
-      const missing = score.missing && score.missing.length ? `: missing ${score.missing.join(", ")}` : "";
-      chart.append(el("span", "flag", `incomplete${missing}`));
+      const missing = (score.missing || []).map((key) => key.replaceAll("_", " "));
+      link.append(el("div", "incomplete", `◐ Incomplete: missing ${missing.join(", ") || "some parameters"}`));
+      item.classList.add("is-incomplete");
     }
-    tile.append(chart);
-    const times = el("div", "times");
-    const age = minutesBetween(now, Date.parse(score.time));
-    times.append(el("div", null, `Scored ${duration(age)} ago`));
-    if (view.next_obs_due) {
-      const due = minutesBetween(Date.parse(view.next_obs_due), now);
-      times.append(due < 0
-        ? el("div", "overdue", `Obs OVERDUE by ${duration(due)}`)
-        : el("div", null, `Obs due in ${duration(due)}`));
-    }
-    tile.append(times);
   }
-  appendAlerts(tile, view, now);
-  return tile;
+  link.append(obsLine(view));
+  if (view.obs && OBS_RANK[view.obs.status]) item.classList.add(`obs-${view.obs.status}`);
+  if (view.open_alerts.length) {
+    item.classList.add("has-alert");
+    item.append(alertList(view));
+  }
+  link.setAttribute("aria-label", `Bed ${view.bed}, ${patient.initials || "no initials"}: ` +
+    (score ? `${score.system} ${score.total}, ${riskWord(score.system, score.risk)}` : "no score yet") +
+    (view.obs && OBS_RANK[view.obs.status] ? `, observations ${view.obs.status}` : ""));
+  return item;
 }
 
-function appendAlerts(tile, view, now) {
-  if (!view.open_alerts.length) return;
-  const list = el("ul", "bed-alerts");
-  const current = view.patient ? view.patient.patient_id : null;
-  for (const alert of view.open_alerts) {
-    const age = duration(minutesBetween(now, Date.parse(alert.time)));
-    let text = `ALERT ${alert.severity} (${alert.kind}, ${alert.state}) ${age}: ${alert.message}`;
-    if (alert.patient_id && alert.patient_id !== current) text += ` [patient ${alert.patient_id}]`;
-    list.append(el("li", null, text));
-  }
-  tile.append(list);
+// ---- page --------------------------------------------------------------------------------
+
+function summary(views) {
+  const occupied = views.filter((v) => v.patient);
+  const high = occupied.filter((v) => isHigh(v.score)).length;
+  const late = occupied.filter((v) => v.obs && (v.obs.status === "late" || v.obs.status === "missed")).length;
+  const alerts = views.reduce((n, v) => n + v.open_alerts.length, 0);
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return [plural(views.length, "bed"), `${occupied.length} occupied`, `${high} high`,
+    `${late} late obs`, plural(alerts, "open alert")].join(" · ");
 }
 
-// ---- outreach page -----------------------------------------------------------------------
-
-const SEVERITY_ORDER = ["emergency", "urgent", "high", "medium", "low"];
-
-function outreachPage() {
-  const alerts = new Map();
-
-  function render() {
-    const now = Date.now();
-    document.getElementById("clock").textContent = clockText();
-    const rank = (a) => { const i = SEVERITY_ORDER.indexOf(a.severity); return i < 0 ? SEVERITY_ORDER.length : i; };
-    const sorted = [...alerts.values()].sort((a, b) =>
-      (b.state === "escalated") - (a.state === "escalated") || rank(a) - rank(b) ||
-      Date.parse(a.time) - Date.parse(b.time));
-    const table = document.getElementById("alerts");
-    const rows = sorted.map((a) => {
-      const row = el("tr", a.state === "escalated" ? "escalated" : null);
-      const wardCell = el("td");
-      const link = el("a", null, a.ward);
-      link.href = `/wards/${encodeURIComponent(a.ward)}`;
-      wardCell.append(link);
-      row.append(el("td", "sev", a.severity), wardCell, el("td", null, a.bed ?? "–"),
-        el("td", null, a.patient_id ?? "–"), el("td", null, a.kind), el("td", null, a.state),
-        el("td", null, a.message), el("td", null, duration(minutesBetween(now, Date.parse(a.time)))));
-      return row;
-    });
-    table.tBodies[0].replaceChildren(...rows);
-    table.hidden = alerts.size === 0;
-    document.getElementById("empty").hidden = alerts.size > 0;
-    document.getElementById("summary").textContent = `${alerts.size} open alerts`;
-  }
-
-  liveStream("/ws/outreach", (snapshot) => {
-    alerts.clear();
-    for (const a of snapshot.alerts) alerts.set(a.alert_id, a);
-    render();
-  }, (changes) => {
-    for (const change of changes) {
-      if (change.alert.open) alerts.set(change.alert_id, change.alert);
-      else alerts.delete(change.alert_id);
-    }
-    render();
+function render() {
+  keepFocus(() => {
+    const views = [...beds.values()].sort(sortBy === "risk" ? byRisk : byBed);
+    document.getElementById("beds").replaceChildren(...views.map(tile));
+    document.getElementById("empty").hidden = views.length > 0;
+    setText(document.getElementById("summary"), summary(views));
   });
-  setInterval(render, 30000);
 }
 
-// ---- ward picker -------------------------------------------------------------------------
+// ---- acknowledging -----------------------------------------------------------------------
 
-function indexPage() {
-  async function load() {
-    try {
-      const response = await fetch("/api/wards", { cache: "no-store" });
-      if (!response.ok) throw new Error(String(response.status));
-      const { wards } = await response.json();
-      const list = document.getElementById("wards");
-      list.replaceChildren(...wards.map((ward) => {
-        const item = el("li");
-        const link = el("a", null, `Ward ${ward}`);
-        link.href = `/wards/${encodeURIComponent(ward)}`;
-        item.append(link);
-        return item;
-      }));
-      document.getElementById("empty").hidden = wards.length > 0;
-      setBanner("");
-    } catch (error) {
-      setBanner(`Cannot reach the wallboard server (${error.message}); retrying.`);
+const dialog = document.getElementById("who-dialog");
+const whoInput = document.getElementById("who-input");
+const whoError = document.getElementById("who-error");
+let whoResolve = null;
+
+function showWho() {
+  setText(document.getElementById("who-name"), savedName() || "—");
+}
+
+function askWho(action) {
+  whoInput.value = savedName();
+  whoError.textContent = "";
+  dialog.querySelector("button[type=submit]").textContent = action;
+  dialog.showModal();
+  whoInput.focus();
+  return new Promise((resolve) => { whoResolve = resolve; });
+}
+
+document.getElementById("who-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = whoInput.value.trim();
+  if (!name) {
+    whoError.textContent = "Type your name.";
+    return;
+  }
+  saveName(name);
+  showWho();
+  dialog.close();
+  if (whoResolve) whoResolve(name);
+  whoResolve = null;
+});
+document.getElementById("who-cancel").addEventListener("click", () => dialog.close());
+dialog.addEventListener("close", () => {
+  if (whoResolve) whoResolve(null);
+  whoResolve = null;
+});
+document.getElementById("who-change").addEventListener("click", () => askWho("Save"));
+
+async function acknowledge(alert) {
+  const name = savedName() || (await askWho("Acknowledge"));
+  if (!name) return;
+  pending.start(alert.alert_id, "ack", alert.state);
+  const result = await alertAction(alert.alert_id, "ack", { by: name, via: "ward-board" });
+  if (result.ok) pending.sent(alert.alert_id);
+  else pending.fail(alert.alert_id, `Not acknowledged: HTTP ${result.status || "error"}: ${result.detail}`);
+}
+
+// ---- live --------------------------------------------------------------------------------
+
+function applyView(view) {
+  beds.set(view.bed, view);
+  const open = new Map(view.open_alerts.map((a) => [a.alert_id, a]));
+  for (const id of pending.items.keys()) {
+    const alert = open.get(id);
+    if (alert || [...beds.values()].every((v) => !v.open_alerts.some((a) => a.alert_id === id))) {
+      pending.seen(id, alert || null);
     }
   }
-  load();
-  setInterval(load, 10000);
 }
 
-const PAGES = { index: indexPage, ward: wardPage, outreach: outreachPage };
-PAGES[document.body.dataset.page]();
+showWho();
+startClock();
+followStream(`/ws/wards/${encodeURIComponent(ward)}`, {
+  snapshot(message) {
+    beds.clear();
+    for (const view of message.beds) applyView(view);
+    render();
+  },
+  changes(message) {
+    for (const view of message.beds) applyView(view);
+    render();
+  },
+});
+every(15000, render);

@@ -1,0 +1,672 @@
+"""The wallboard's pages in a real browser, against the real system (issue #5, item 6).
+
+Headless Debian Chromium (never a downloaded browser) through Playwright's sync API; the
+system under test (the private Mosquitto, the service with a SQLite store, and the wallboard
+server, all from `surveillance._live_cmd.live`) runs in a background thread with its own event
+loop, one per module. Every test has its own wards and patients, under a topic prefix of this
+module's own, so retained messages of other tests never reach these pages.
+
+Every page is watched for console errors, uncaught exceptions and Content-Security-Policy
+violations; any of them fails the test. Screenshots of the three screens are written to
+`$SURVEILLANCE_ARTIFACTS/screenshots/` (default `test-artifacts/` at the repository root) on
+every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiomqtt
+import msgspec
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+
+from scoring import ChartSet
+from surveillance._live_cmd import live
+from surveillance._settings import load_settings
+from tests.mqtt_broker import Mosquitto
+
+CHROMIUM = os.environ.get("SURVEILLANCE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("SURVEILLANCE_ARTIFACTS", ROOT / "test-artifacts"))
+WALL: ViewportSize = {"width": 1920, "height": 1080}
+
+NORMAL = {  # NEWS2 0: 12-hourly
+    "resp_rate": 16,
+    "spo2": 97,
+    "on_oxygen": False,
+    "systolic_bp": 125,
+    "diastolic_bp": 80,
+    "heart_rate": 72,
+    "consciousness": "A",
+    "temperature": 37.0,
+}
+HIGH = {  # NEWS2 8, high: RR 3, SpO2 1, SBP 2, HR 1, temp 1
+    "resp_rate": 25,
+    "spo2": 95,
+    "on_oxygen": False,
+    "systolic_bp": 95,
+    "diastolic_bp": 60,
+    "heart_rate": 104,
+    "consciousness": "A",
+    "temperature": 38.4,
+}
+MEDIUM = {**NORMAL, "resp_rate": 22, "spo2": 95, "heart_rate": 104, "temperature": 38.4}  # 5
+
+ENCODE = msgspec.json.Encoder().encode
+T = TypeVar("T")
+INITIALS = ["JS", "AK", "MB", "RT", "EW", "LO", "DP", "HC", "NV", "SG", "TF", "YB"]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)",
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ago(**delta: float) -> str:
+    return iso(datetime.now(UTC) - timedelta(**delta))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# ---- the system under test, in a thread of its own ---------------------------------------
+
+
+class LiveSystem:
+    """The service and wallboard of `surveillance run`, in a background thread and loop."""
+
+    def __init__(self, broker: Mosquitto, charts: ChartSet, workdir: Path) -> None:
+        self.broker = broker
+        self.prefix = f"wb{uuid.uuid4().hex[:8]}/"
+        self.settings = load_settings(
+            None,
+            {
+                "broker.url": broker.url,
+                "broker.client_id": f"browser-{uuid.uuid4().hex[:8]}",
+                "broker.prefix": self.prefix,
+                "store.url": f"sqlite:///{workdir / 'wallboard.db'}",
+                "http.port": _free_port(),
+                "http.host": "127.0.0.1",
+            },
+        )
+        self.charts = charts
+        self.url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="live-system", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            pytest.fail("the service and wallboard did not start in 30 s")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the service did not stop in 30 s"
+        if self._error is not None:
+            raise self._error
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as error:  # reported to the test thread
+            self._error = error
+        finally:
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with live(self.settings, self.charts) as (_, url):
+            assert url is not None
+            self.url = url.rstrip("/")
+            self._ready.set()
+            await self._stop.wait()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 20) -> T:
+        """Run a coroutine on the system's loop and wait for its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def publish(self, *messages: tuple[str, dict[str, Any]]) -> None:
+        """Publish (topic under the prefix, payload) in order, QoS 1; ADT retained."""
+        self.run(self._publish(messages))
+
+    async def _publish(self, messages: tuple[tuple[str, dict[str, Any]], ...]) -> None:
+        async with aiomqtt.Client(
+            self.broker.host, self.broker.port, identifier=f"wb-send-{uuid.uuid4().hex[:8]}"
+        ) as client:
+            for topic, payload in messages:
+                await client.publish(
+                    self.prefix + topic,
+                    ENCODE(payload),
+                    qos=1,
+                    retain=topic.endswith("/adt"),
+                )
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=5) as response:  # noqa: S310  # our own http URL
+            return json.loads(response.read())
+
+    def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout} s waiting for {what}")
+            time.sleep(0.05)
+
+    def bed(self, ward: str, bed: str) -> dict[str, Any] | None:
+        try:
+            snapshot = self.get(f"/api/wards/{ward}")
+        except urllib.error.HTTPError:
+            return None
+        found: dict[str, Any] | None = next(
+            (view for view in snapshot["beds"] if view["bed"] == bed), None
+        )
+        return found
+
+    def wait_for_score(self, ward: str, bed: str, obs_msg_id: str) -> dict[str, Any]:
+        """Wait until the board shows that observation's score (the store has it by then)."""
+        seen: dict[str, Any] = {}
+
+        def shown() -> bool:
+            view = self.bed(ward, bed)
+            if view and view["score"] and view["score"]["obs_msg_id"] == obs_msg_id:
+                seen.update(view)
+                return True
+            return False
+
+        self.wait_for(f"the score of {obs_msg_id} on {ward}/{bed}", shown)
+        return seen
+
+
+@dataclass
+class Scenario:
+    """Builds messages for one test's own ward, with its own patient ids."""
+
+    ward: str
+    patients: dict[str, str] = field(default_factory=dict)
+
+    def patient(self, bed: str) -> str:
+        return self.patients.setdefault(bed, f"P{self.ward}{bed}")
+
+    def admit(self, bed: str, *, hours_ago: float = 24, **extra: Any) -> tuple[str, dict[str, Any]]:
+        payload = {
+            "msg_id": f"adt-{self.ward}-{bed}-{uuid.uuid4().hex[:6]}",
+            "time": ago(hours=hours_ago),
+            "event": "admit",
+            "patient_id": self.patient(bed),
+            "cohort": "adult",
+            "birth_date": "1950-05-05",
+            "initials": INITIALS[int(bed) % len(INITIALS)],
+            **extra,
+        }
+        return f"wards/{self.ward}/beds/{bed}/adt", payload
+
+    def discharge(self, bed: str) -> tuple[str, dict[str, Any]]:
+        payload = {
+            "msg_id": f"adt-{self.ward}-{bed}-out-{uuid.uuid4().hex[:6]}",
+            "time": ago(minutes=1),
+            "event": "discharge",
+            "patient_id": self.patient(bed),
+            "cohort": "adult",
+        }
+        return f"wards/{self.ward}/beds/{bed}/adt", payload
+
+    def obs(
+        self, bed: str, vitals: dict[str, Any], *, minutes_ago: float = 1, msg_id: str = ""
+    ) -> tuple[str, dict[str, Any]]:
+        payload = {
+            "msg_id": msg_id or f"obs-{self.ward}-{bed}-{uuid.uuid4().hex[:6]}",
+            "patient_id": self.patient(bed),
+            "time": ago(minutes=minutes_ago),
+            "source": "manual",
+            "vitals": vitals,
+        }
+        return f"wards/{self.ward}/beds/{bed}/obs", payload
+
+
+def new_ward(name: str) -> Scenario:
+    return Scenario(f"{name.upper()}{uuid.uuid4().hex[:4].upper()}")
+
+
+# ---- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def system(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveSystem]:
+    running = LiveSystem(mosquitto, charts, tmp_path_factory.mktemp("wallboard"))
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    yield launched
+    launched.close()
+
+
+# Reports CSP violations (also logged by Chromium itself) as console errors the test sees.
+_CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+class Pages:
+    """Opens pages of the system in one browser context and collects their errors."""
+
+    def __init__(self, context: BrowserContext, base: str) -> None:
+        self.context = context
+        self.base = base
+        self.errors: list[str] = []
+        self.allowed: list[str] = []
+
+    def open(self, path: str, *, live: bool = True) -> Page:
+        page = self.context.new_page()
+        page.on("console", lambda message: self._console(page, message.type, message.text))
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
+        page.goto(self.base + path)
+        if live:
+            expect(page.locator("html[data-stream=live]")).to_have_count(1, timeout=10_000)
+        return page
+
+    def allow(self, text: str) -> None:
+        """Expect console errors containing `text` (e.g. a 404 the test provokes)."""
+        self.allowed.append(text)
+
+    def _console(self, page: Page, kind: str, text: str) -> None:
+        wrong = kind == "error" or "Content Security Policy" in text
+        if wrong and not any(allowed in text for allowed in self.allowed):
+            self.errors.append(f"{page.url}: console {kind}: {text}")
+
+
+@pytest.fixture
+def pages(browser: Browser, system: LiveSystem) -> Iterator[Pages]:
+    context = browser.new_context(viewport=WALL, locale="en-GB", timezone_id="Europe/London")
+    context.add_init_script(_CSP_WATCH)
+    opened = Pages(context, system.url)
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert opened.errors == [], "errors in the browser:\n" + "\n".join(opened.errors)
+
+
+def screenshot(page: Page, name: str) -> None:
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def tile(page: Page, bed: str) -> Any:
+    return page.locator(f'li.tile[data-bed="{bed}"]')
+
+
+# ---- tests -------------------------------------------------------------------------------
+
+
+def test_a_high_score_appears_on_its_tile_within_two_seconds(
+    system: LiveSystem, pages: Pages
+) -> None:
+    scene = new_ward("high")
+    page = pages.open(f"/wards/{scene.ward}")
+    expect(page.locator("#summary")).to_contain_text("0 beds")
+    started = time.monotonic()
+    system.publish(scene.admit("3"), scene.obs("3", HIGH))
+    bed = tile(page, "3")
+    expect(bed.locator(".total")).to_have_text("8", timeout=2000)
+    expect(bed.locator(".risk")).to_have_text("High risk", timeout=2000)
+    assert time.monotonic() - started < 2.0
+    expect(bed).to_contain_class("tone-red risk-high")
+    expect(bed.locator(".initials")).to_have_text(INITIALS[3])
+    expect(bed.locator(".params")).to_contain_text("RR25+3")
+    expect(bed.locator(".chart-tag")).to_have_text("NEWS2")
+    expect(bed.locator(".tile-link")).to_have_attribute("href", f"/wards/{scene.ward}/beds/3")
+    expect(page.locator("#summary")).to_contain_text("1 bed · 1 occupied · 1 high")
+    assert scene.patient("3") not in page.inner_text("body")  # a public board: no ids
+    picker = pages.open("/", live=False)
+    link = picker.get_by_role("link", name=f"Ward {scene.ward}")
+    expect(link).to_contain_text("1 high")
+    expect(link).to_have_attribute("href", f"/wards/{scene.ward}")
+
+
+def test_an_acknowledgement_and_a_resolution_on_the_outreach_console_show_everywhere(
+    system: LiveSystem, pages: Pages
+) -> None:
+    scene = new_ward("ack")
+    system.publish(scene.admit("4"), scene.obs("4", HIGH))
+    board = pages.open(f"/wards/{scene.ward}")
+    outreach = pages.open("/outreach")
+    row = outreach.locator("tbody tr", has_text=scene.ward)
+    expect(row).to_have_count(1)
+    expect(row.locator(".state")).to_have_text("not acknowledged")
+    chip = tile(board, "4").locator(".alert-chip")
+    expect(chip).to_contain_text("not acknowledged")
+
+    # Acknowledging needs a name.
+    name = f"Sam Outreach {uuid.uuid4().hex[:4]}"
+    outreach.fill("#name", "")
+    row.get_by_role("button", name="Acknowledge").click()
+    expect(outreach.locator("#notice")).to_contain_text("Type your name")
+    outreach.fill("#name", name)
+    # A refusal is shown with the server's words.
+    pages.allow("503")
+    refusal = {"detail": "could not reach the broker (test); nothing was sent: try again"}
+    outreach.route("**/api/alerts/**", lambda route: route.fulfill(status=503, json=refusal))
+    row.get_by_role("button", name="Acknowledge").click()
+    expect(row.locator(".row-note.error")).to_have_text(
+        "Not acknowledged: HTTP 503: could not reach the broker (test); nothing was sent: try again"
+    )
+    outreach.unroute("**/api/alerts/**")
+    row.get_by_role("button", name="Acknowledge").click()
+    expect(chip).to_contain_text(f"acknowledged by {name}")
+    expect(row.locator(".state")).to_have_text(f"acknowledged by {name}")
+    expect(row.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    expect(chip.get_by_role("button", name="Acknowledge")).to_have_count(0)
+
+    # Resolving needs a reason.
+    row.get_by_role("button", name="Resolve").click()
+    dialog = outreach.locator("#resolve-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Resolve").click()
+    expect(outreach.locator("#resolve-error")).to_contain_text("Choose a reason")
+    outreach.select_option("#resolve-reason", "Transferred to critical care")
+    outreach.fill("#resolve-text", "bed 3 on ICU")
+    dialog.get_by_role("button", name="Resolve").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_count(0)
+    expect(tile(board, "4").locator(".alert-chip")).to_have_count(0)
+    expect(board.locator("#summary")).to_contain_text("0 open alerts")
+
+    # The name is remembered.
+    again = pages.open("/outreach")
+    expect(again.locator("#name")).to_have_value(name)
+
+
+def test_the_ward_board_acknowledges_asking_who_once(system: LiveSystem, pages: Pages) -> None:
+    scene = new_ward("wack")
+    system.publish(scene.admit("2"), scene.obs("2", HIGH), scene.admit("1"))
+    board = pages.open(f"/wards/{scene.ward}")
+    chip = tile(board, "2").locator(".alert-chip")
+    chip.get_by_role("button", name="Acknowledge").click()
+    dialog = board.locator("#who-dialog")
+    expect(dialog).to_be_visible()
+    board.fill("#who-input", "Charge Nurse Ola")
+    dialog.get_by_role("button", name="Acknowledge").click()
+    expect(chip).to_contain_text("acknowledged by Charge Nurse Ola")
+    expect(board.locator("#who-name")).to_have_text("Charge Nurse Ola")
+    # Acknowledging twice is refused (409).
+    pages.allow("409")
+    result = board.evaluate(
+        """async (id) => (await fetch(`/api/alerts/${encodeURIComponent(id)}/ack`,
+             {method: "POST", headers: {"Content-Type": "application/json"},
+              body: JSON.stringify({by: "x"})})).status""",
+        chip.get_attribute("data-alert-id"),
+    )
+    assert result == 409
+    # A patient without a score yet comes after the scored one; sorting by bed puts it first.
+    expect(tile(board, "1")).to_have_class("tile noscore")
+    expect(board.locator("li.tile").first).to_have_attribute("data-bed", "2")
+    board.get_by_role("button", name="Sorted by risk").click()
+    expect(board.locator("li.tile").first).to_have_attribute("data-bed", "1")
+    expect(board.get_by_role("button", name="Sorted by bed")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert board.evaluate("localStorage.getItem('wallboard.sort')") == "bed"
+
+
+def test_late_and_missed_observations_are_shown_in_words(system: LiveSystem, pages: Pages) -> None:
+    # NEWS2 0: the next set is due 12 h after; late from 33 % of that over (≈ 16 h after the
+    # set), missed from 67 % over (≈ 20 h after).
+    scene = new_ward("late")
+    system.publish(
+        scene.admit("1", hours_ago=23),
+        scene.obs("1", NORMAL, minutes_ago=60 * 13),  # due
+        scene.admit("2", hours_ago=23),
+        scene.obs("2", NORMAL, minutes_ago=60 * 17),  # late
+        scene.admit("3", hours_ago=23),
+        scene.obs("3", NORMAL, minutes_ago=60 * 21),  # missed
+        scene.admit("4", hours_ago=23),
+        scene.obs("4", NORMAL, minutes_ago=60),  # on time
+        scene.admit("5", hours_ago=23),
+        scene.discharge("5"),  # empty
+    )
+    page = pages.open(f"/wards/{scene.ward}")
+    expect(tile(page, "1").locator(".obs-word")).to_have_text("● DUE")
+    expect(tile(page, "2").locator(".obs-word")).to_have_text("⚠ LATE")
+    expect(tile(page, "3").locator(".obs-word")).to_have_text("✖ MISSED")
+    expect(tile(page, "4").locator(".obs-word")).to_have_count(0)
+    expect(tile(page, "4").locator(".obs")).to_contain_text(re.compile(r"next obs in 1[01] h"))
+    for bed, status in (("1", "due"), ("2", "late"), ("3", "missed")):
+        expect(tile(page, bed)).to_contain_class(f"obs-{status}")
+    expect(tile(page, "3")).to_contain_text("overdue")
+    expect(tile(page, "5")).to_have_class("tile empty")
+    # Sorted by risk then lateness: missed, late, due, on time, then the empty bed.
+    order = page.locator("li.tile").evaluate_all("tiles => tiles.map(t => t.dataset.bed)")
+    assert order == ["3", "2", "1", "4", "5"]
+    expect(page.locator("#summary")).to_contain_text("5 beds · 4 occupied · 0 high · 2 late obs")
+
+
+def test_the_patient_view_charts_the_observations_over_their_bands(
+    system: LiveSystem, pages: Pages
+) -> None:
+    scene = new_ward("chart")
+    sets = [
+        scene.obs(
+            "2",
+            {**NORMAL, "resp_rate": 14 + 3 * i, "heart_rate": 70 + 12 * i},
+            minutes_ago=60 * (5 - i),
+        )
+        for i in range(5)
+    ]
+    system.publish(scene.admit("2", hours_ago=6, spo2_scale=2), *sets)
+    system.wait_for_score(scene.ward, "2", sets[-1][1]["msg_id"])
+    page = pages.open(f"/wards/{scene.ward}/beds/2?hours=6")
+    rr = page.locator("#strip-resp_rate")
+    expect(rr.locator(".pt")).to_have_count(len(sets))
+    # NEWS2 RR bands: ≤8 (3), 9–11 (1), 12–20 (0), 21–24 (2), ≥25 (3), in the points colours.
+    expect(rr.locator("rect.band")).to_have_count(5)
+    fills = rr.locator("rect.band").evaluate_all("rs => rs.map(r => r.getAttribute('fill'))")
+    assert fills == ["#d7192c", "#ffe14d", "#ffffff", "#f7a21b", "#d7192c"]
+    for strip in ("spo2", "systolic_bp", "heart_rate", "temperature", "consciousness"):
+        expect(page.locator(f"#strip-{strip} rect.band").first).to_be_attached()
+        assert page.locator(f"#strip-{strip} .pt").count() >= len(sets)
+    expect(page.locator("#strip-score rect.score-bar")).to_have_count(len(sets))
+    expect(page.locator("#facts")).to_contain_text("SpO₂ Scale 2")
+    expect(page.locator("#facts")).to_contain_text("adult")
+    expect(page.locator("#latest .risk")).to_have_text("Medium risk")  # RR 26 (3) + HR 118 (2)
+
+    # Live: a new set is appended without reloading, and its alert is marked on the time axis.
+    latest = scene.obs("2", HIGH)
+    system.publish(latest)
+    expect(page.locator("#strip-score rect.score-bar")).to_have_count(len(sets) + 1, timeout=2000)
+    expect(page.locator("#latest .total")).to_have_text("7")  # SpO2 95 on air scores 0 on Scale 2
+    expect(page.locator("#strip-alerts .alert-mark")).to_have_count(1, timeout=5000)
+    expect(page.locator("#events li")).to_contain_text("alert raised")
+    page.get_by_role("button", name="24 h").click()
+    expect(page).to_have_url(f"{system.url}/wards/{scene.ward}/beds/2?hours=24")
+    expect(page.locator("#strip-score rect.score-bar")).to_have_count(len(sets) + 1)
+    screenshot(page, "patient-view")
+
+    pages.allow("404")  # an empty bed's history is a 404, said in words
+    empty = pages.open(f"/wards/{scene.ward}/beds/99")
+    expect(empty.locator("#message")).to_contain_text("Bed 99 on ward")
+    expect(empty.locator("#message")).to_contain_text("is empty")
+
+    pages.allow("503")  # a wallboard server without a store says so
+    no_store = pages.context.new_page()
+    no_store.route(
+        "**/history?*",
+        lambda route: route.fulfill(
+            status=503, json={"detail": "this wallboard server has no store: no history to show"}
+        ),
+    )
+    no_store.goto(f"{system.url}/wards/{scene.ward}/beds/2")
+    expect(no_store.locator("#message")).to_contain_text(
+        "No history available: this wallboard server has no store"
+    )
+    expect(no_store.locator("#latest .total")).to_have_text("7")  # the live score still shows
+
+
+def test_the_board_reconnects_with_since_and_epoch(system: LiveSystem, pages: Pages) -> None:
+    scene = new_ward("recon")
+    system.publish(scene.admit("1"), scene.obs("1", NORMAL))
+    urls: list[str] = []
+    servers: list[Any] = []
+
+    def through(ws: Any) -> None:
+        urls.append(ws.url)
+        servers.append(ws.connect_to_server())
+
+    page = pages.context.new_page()
+    page.route_web_socket("**/ws/wards/**", through)
+    page.on("console", lambda m: pages.errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{system.url}/wards/{scene.ward}")
+    expect(tile(page, "1").locator(".total")).to_have_text("0")
+    servers[0].close()  # the server side goes away
+    expect(page.locator("#banner")).to_contain_text("Connection to the wallboard server lost")
+    expect(page.locator("html[data-stream=live]")).to_have_count(1, timeout=10_000)
+    expect(page.locator("#banner")).to_be_hidden()
+    assert len(urls) == 2
+    assert "?since=" in urls[1]
+    assert "&epoch=" in urls[1]
+    system.publish(scene.obs("1", MEDIUM))
+    expect(tile(page, "1").locator(".total")).to_have_text("5")
+
+
+def test_screenshot_of_a_busy_ward(system: LiveSystem, pages: Pages) -> None:
+    scene = new_ward("show")
+    incomplete = {
+        k: v for k, v in NORMAL.items() if k not in ("temperature", "systolic_bp", "diastolic_bp")
+    }
+    copd = {**NORMAL, "spo2": 90, "on_oxygen": True, "resp_rate": 21}
+    messages = [
+        scene.admit("1"),
+        scene.obs("1", NORMAL, minutes_ago=90),
+        scene.admit("2"),
+        scene.obs("2", MEDIUM, minutes_ago=40),
+        scene.admit("3"),
+        scene.obs("3", {**NORMAL, "heart_rate": 95}, minutes_ago=60 * 6),
+        scene.obs("3", HIGH, minutes_ago=20),
+        scene.admit("4", spo2_scale=2),
+        scene.obs("4", copd, minutes_ago=200),
+        scene.admit("5"),
+        scene.obs("5", NORMAL, minutes_ago=60 * 18),
+        scene.admit("6"),
+        scene.obs("6", incomplete, minutes_ago=30),
+        scene.admit("7"),
+        scene.discharge("7"),
+        scene.admit("8"),
+        scene.obs("8", {**NORMAL, "consciousness": "C"}, minutes_ago=10),
+        scene.admit("9"),
+        scene.obs("9", {**NORMAL, "temperature": 38.3}, minutes_ago=60 * 21),
+        scene.admit("10"),
+        scene.obs("10", NORMAL, minutes_ago=60 * 5),
+        scene.obs("10", {**NORMAL, "resp_rate": 21, "heart_rate": 93}, minutes_ago=25),
+        scene.admit("11"),
+        scene.admit("12"),
+        scene.obs("12", {**NORMAL, "spo2": 94}, minutes_ago=60 * 3),
+    ]
+    system.publish(*messages)
+    page = pages.open(f"/wards/{scene.ward}")
+    expect(tile(page, "3").locator(".total")).to_have_text("8")
+    expect(tile(page, "9").locator(".obs-word")).to_have_text("✖ MISSED")
+    expect(tile(page, "6").locator(".incomplete")).to_contain_text("missing")
+    expect(tile(page, "4").locator(".scale2")).to_have_text("Scale 2")
+    expect(tile(page, "8")).to_contain_class("tone-yellow")  # a single 3: low-medium
+    chip = tile(page, "3").locator(".alert-chip")
+    page.evaluate("localStorage.setItem('wallboard.name', 'Ward Sister Ada')")
+    chip.get_by_role("button", name="Acknowledge").click()
+    expect(chip).to_contain_text("acknowledged by Ward Sister Ada")
+    screenshot(page, "ward-board")
+    outreach = pages.open("/outreach")
+    rows = outreach.locator("tbody tr", has_text=scene.ward)
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 3
+    screenshot(outreach, "outreach")
+
+
+def test_the_stale_banner_shows_while_the_broker_is_down(
+    system: LiveSystem, pages: Pages, mosquitto: Mosquitto
+) -> None:
+    scene = new_ward("stale")
+    system.publish(scene.admit("1"), scene.obs("1", NORMAL))
+    page = pages.open(f"/wards/{scene.ward}")
+    banner = page.locator("#banner")
+    expect(banner).to_be_hidden()
+    mosquitto.stop()
+    try:
+        expect(banner).to_contain_text("Live feed stale", timeout=8000)
+        expect(banner).to_contain_text("not connected to the broker")
+    finally:
+        mosquitto.start()
+    expect(banner).to_be_hidden(timeout=20_000)
+
+    def healthy() -> bool:
+        try:
+            return bool(system.get("/healthz")["ok"])
+        except urllib.error.HTTPError:
+            return False
+
+    system.wait_for("the service back on the broker", healthy, timeout=20)
