@@ -8,6 +8,7 @@ from pathlib import Path
 
 from scoring import ChartError, load_charts
 from surveillance._live_cmd import add_demo, add_run, add_wallboard
+from surveillance._report_cmd import add_report
 from surveillance._score_cmd import score_lines
 from surveillance._sim_cmd import add_replay, add_simulate
 
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     score.set_defaults(run=_score)
     add_simulate(commands)
     add_replay(commands)
+    add_report(commands)
     return parser
 
 
