@@ -20,7 +20,7 @@ from scoring import ChartError, ChartSet, load_charts
 from simulators import SimConfig, parse_broker_url, publish, simulate
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
-from surveillance.store import AlertRecord, ScoreRecord, Store, open_store
+from surveillance.store import AlertRecord, ObservationRecord, ScoreRecord, Store, open_store
 from wallboard import BrokerFeed, create_app, serve
 from wallboard._server import bind
 
@@ -268,8 +268,24 @@ class StoreHistory:
         return self.store
 
     async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
-        records = await self._open().fetch(ScoreRecord, patient_id=patient_id, since=since)
-        return [record.result for record in records]
+        """The patient's scores, each with the vitals its own reading measured (`vitals`) and
+        its `source`: a device reading's score covers its merged snapshot, but the chart plots
+        only what was measured then, so carried-over values are not drawn again and again."""
+        store = self._open()
+        records = await store.fetch(ScoreRecord, patient_id=patient_id, since=since)
+        readings = {
+            o.msg_id: o
+            for o in await store.fetch(ObservationRecord, patient_id=patient_id, since=since)
+        }
+        results = []
+        for record in records:
+            result = dict(record.result)
+            reading = readings.get(record.obs_msg_id)
+            if reading is not None:
+                result["scored_vitals"] = result.get("vitals")
+                result["vitals"], result["source"] = reading.vitals, reading.source
+            results.append(result)
+        return results
 
     async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
         records = await self._open().fetch(AlertRecord, patient_id=patient_id, since=since)

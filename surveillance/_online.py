@@ -325,7 +325,7 @@ class OnlineScorer:
         timing = obs_timing(patient.due - patient.interval, patient.due, now)
         if patient.overdue_alert is None and timing.status in ("late", "missed"):
             patient_id = patient.context.patient_id
-            minutes = (now - patient.due).total_seconds() / 60
+            over = _duration(now - patient.due)
             raised = self._raise(
                 out,
                 patient,
@@ -335,7 +335,7 @@ class OnlineScorer:
                 severity="warning",
                 message=(
                     f"Observations {timing.status}: the full set due at "
-                    f"{patient.due.astimezone(self.settings.tz):%H:%M} is {minutes:.0f} min over"
+                    f"{patient.due.astimezone(self.settings.tz):%H:%M} is {over} over"
                 ),
             )
             patient.overdue_alert = raised.alert_id
@@ -835,6 +835,12 @@ def _values_of(vitals: Vitals, at: datetime) -> dict[str, _Value]:
         group = _GROUP_OF.get(key, key)
         values.setdefault(group, _Value({}, at)).values[key] = value
     return values
+
+
+def _duration(span: timedelta) -> str:
+    """`25 min`, `3 h 05 min`: how a nurse says how late something is."""
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _keep_year(results: list[Creatinine], now: datetime) -> list[Creatinine]:

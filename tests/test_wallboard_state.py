@@ -264,19 +264,13 @@ def test_orphan_alert_stays_on_its_bed() -> None:
     assert [a["alert_id"] for a in beds(board)["4"]["open_alerts"]] == ["a-9"]
 
 
-def test_change_messages() -> None:
+def test_changes_name_their_stream_and_key() -> None:
     board = WardBoard()
     (change,) = board.apply(bed_topic("12", "adt"), adt("admit", "P1"))
-    assert change.message() == {
-        "type": "change",
-        "seq": 1,
-        "ward": "7A",
-        "bed": "12",
-        "data": change.data,
-    }
-    outreach = board.apply("wards/7A/alerts", alert("a-1", "raised"))[-1]
-    assert outreach.message()["alert_id"] == "a-1"
-    assert outreach.message()["seq"] == 1
+    assert (change.ward, change.seq, change.key) == ("7A", 1, "12")
+    outreach = board.apply("wards/7A/alerts", alert("a-1", "raised", rung=0, notify="outreach"))[-1]
+    assert (outreach.ward, outreach.seq, outreach.key) == (None, 1, "a-1")
+    assert outreach.data["notify"] == "outreach"
 
 
 # ---- properties ------------------------------------------------------------------------------

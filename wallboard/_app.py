@@ -231,6 +231,7 @@ _HISTORY_KEYS = (
     "monitoring",
     "spo2_scale",
     "single_parameter_triggers",
+    "source",
 )
 """What the patient view needs of each past score."""
 

@@ -121,9 +121,14 @@ class _Alert(msgspec.Struct, kw_only=True, frozen=True):
     total: int | None = None
     risk: str | None = None
     raised_at: AwareDatetime | None = None
+    rung: int | None = None
+    notify: str | None = None
+    renotified: int | None = None
     by: str | None = None
     reason: str | None = None
     via: str | None = None
+    note: str | None = None
+    plan: str | None = None
 
 
 _ADT = msgspec.json.Decoder(_Adt)
@@ -147,18 +152,6 @@ class Change:
     seq: int
     key: str
     data: JSON
-
-    def message(self) -> JSON:
-        """The websocket message: `{"type": "change", "seq", "ward", "bed" | "alert_id", ...}`."""
-        if self.ward is None:
-            return {"type": "change", "seq": self.seq, "alert_id": self.key, "alert": self.data}
-        return {
-            "type": "change",
-            "seq": self.seq,
-            "ward": self.ward,
-            "bed": self.key,
-            "data": self.data,
-        }
 
 
 @dataclass(frozen=True, slots=True)
