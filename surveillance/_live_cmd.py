@@ -15,9 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from scoring import ChartError, ChartSet, load_charts
+from scoring import LONDON, ChartError, ChartSet, load_charts
 from simulators import SimConfig, parse_broker_url, publish, simulate
+from surveillance._report_cmd import report_from_store
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
 from surveillance.store import AlertRecord, ObservationRecord, ScoreRecord, Store, open_store
@@ -232,7 +234,7 @@ async def wallboard(
     answers 503 until then).
     """
     broker = settings.broker_url()
-    history = StoreHistory()
+    history = StoreHistory(settings.online().tz)
     sock = bind(settings.http.host, settings.http.port)
     port = sock.getsockname()[1]
     # Stable per server (host and port), so its persistent session survives a restart and
@@ -256,10 +258,18 @@ async def wallboard(
 
 
 class StoreHistory:
-    """The patient view's history, read from the store (`wallboard.History`)."""
+    """The patient view's history and the alert report, read from the store
+    (`wallboard.History`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tz: ZoneInfo = LONDON) -> None:
         self.store: Store | None = None
+        self.tz = tz
+
+    async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
+        report = await report_from_store(
+            self._open(), since=since, until=until, tz=self.tz, wards=wards or None
+        )
+        return report.to_builtins()
 
     def _open(self) -> Store:
         if self.store is None:

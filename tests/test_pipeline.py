@@ -656,6 +656,8 @@ def test_surveillance_wallboard_serves_on_its_own(mosquitto: Mosquitto, tmp_path
         assert bed["patient"]["initials"] == "AB"
         history = httpx.get(f"http://127.0.0.1:{port}/api/wards/{w}/beds/3/history", timeout=5)
         assert (history.status_code, history.json()["scores"]) == (200, [])
+        report = httpx.get(f"http://127.0.0.1:{port}/api/report?hours=6", timeout=5)
+        assert (report.status_code, report.json()["total"]["raised"]) == (200, 0)
     finally:
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)

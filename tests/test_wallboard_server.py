@@ -448,6 +448,12 @@ class FakeHistory:
     async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
         return [json.loads(alert("a-1", "raised", 1))]
 
+    async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
+        if since < datetime(2000, 1, 1, tzinfo=UTC):
+            msg = "too far back"
+            raise ValueError(msg)
+        return {"since": since.isoformat(), "until": until.isoformat(), "wards": wards}
+
 
 async def test_patient_history_and_chart_bands(mosquitto: Mosquitto) -> None:
     history = FakeHistory()
@@ -471,6 +477,18 @@ async def test_patient_history_and_chart_bands(mosquitto: Mosquitto) -> None:
         first = resp_rate["variants"][0]["bands"][0]
         assert (first["high"], first["high_inclusive"], first["points"]) == (8, True, 3)
         assert (await board.client.get("/api/charts/nope")).status_code == 404
+        report = await board.client.get(
+            "/api/report?hours=2&until=2026-11-23T08:00:00Z&ward=7A&ward=8B"
+        )
+        assert report.json() == {
+            "since": "2026-11-23T06:00:00+00:00",
+            "until": "2026-11-23T08:00:00+00:00",
+            "wards": ["7A", "8B"],
+        }
+        naive = await board.client.get("/api/report?until=2026-11-23T08:00:00")
+        assert naive.status_code == 400
+        refused = await board.client.get("/api/report?until=1999-01-01T00:00:00Z")
+        assert (refused.status_code, refused.json()["detail"]) == (400, "too far back")
     async with running(mosquitto) as board:  # no store: said so
         await admit_and_score(board)
         await until(lambda: _has_score(board))

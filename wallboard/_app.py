@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import msgspec
-from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
@@ -68,6 +68,11 @@ class History(Protocol):
         """The patient's alert events since `since`, oldest first."""
         ...
 
+    async def report(self, since: datetime, until: datetime, wards: list[str]) -> JSON:
+        """The alert-response report of alerts raised in `[since, until)` (`surveillance
+        report`): time to acknowledge and share escalated, per ward and shift."""
+        ...
+
 
 class _Action(msgspec.Struct, forbid_unknown_fields=True):
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -79,6 +84,9 @@ _ACTION = msgspec.json.Decoder(_Action)
 
 MAX_HISTORY_HOURS = 168
 """The patient view looks back at most a week."""
+
+MAX_REPORT_HOURS = 31 * 24
+"""The report API covers at most a month (the CLI, any window)."""
 
 
 def create_app(
@@ -165,6 +173,26 @@ def create_app(
             "alerts": alerts,
             "chart": chart_display(chart) if chart is not None else None,
         }
+
+    @app.get("/api/report")
+    async def report(
+        hours: float = 24,
+        until: datetime | None = None,
+        ward: Annotated[list[str] | None, Query()] = None,
+    ) -> dict[str, Any]:
+        if history is None:
+            raise HTTPException(503, "this wallboard server has no store: no report to give")
+        end = until or feed.clock()
+        if end.tzinfo is None:
+            raise HTTPException(400, "`until` needs a UTC offset, e.g. 2026-11-23T08:00:00Z")
+        hours = min(max(hours, 1.0), MAX_REPORT_HOURS)
+        try:
+            return await history.report(end - timedelta(hours=hours), end, ward or [])
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from error
+        except Exception as error:
+            log.warning("report unavailable: %s", error)
+            raise HTTPException(503, f"the report cannot be read now: {error}") from error
 
     @app.get("/api/charts/{chart_id}")
     async def chart(chart_id: str) -> dict[str, Any]:
