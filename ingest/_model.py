@@ -16,8 +16,8 @@ import msgspec
 
 from scoring import Context, ObservationSet
 
-Channel: TypeAlias = Literal["adt", "obs", "fhir", "hl7v2", "labs"]
-CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs")
+Channel: TypeAlias = Literal["adt", "obs", "fhir", "hl7v2", "labs", "plan"]
+CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs", "plan")
 """The input topics `wards/{ward}/beds/{bed}/{channel}` (CONTRACT §1)."""
 
 MAX_PAYLOAD: Final = 256 * 1024
@@ -76,6 +76,38 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class EscalationPlan(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A patient's documented escalation plan on `wards/{ward}/beds/{bed}/plan` (retained;
+    README, "Escalation plans"). It changes who is called, never whether the score is shown.
+
+    `ceiling` is the highest role to notify (a ceiling of care, e.g. `medical-team`);
+    `alert_from` a level id of the patient's chart below which alerts stay with the first
+    rung (an agreed different threshold). Both null clears the plan. `by` and `reason` are
+    required: who agreed it, and why.
+    """
+
+    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    time: Annotated[datetime, msgspec.Meta(tz=True)]
+    patient_id: Annotated[str, msgspec.Meta(min_length=1)]
+    by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    ceiling: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    alert_from: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanUpdate:
+    """A new escalation plan for the patient in a bed."""
+
+    ward: str
+    bed: str
+    plan: EscalationPlan
+
+    @property
+    def msg_id(self) -> str:
+        return self.plan.msg_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +178,7 @@ class Lab:
         return self.lab.msg_id
 
 
-Inbound: TypeAlias = Admission | Observation | Lab | AlertAction
+Inbound: TypeAlias = Admission | Observation | Lab | AlertAction | PlanUpdate
 
 
 class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):

@@ -20,9 +20,11 @@ from ingest._model import (
     Admission,
     AlertAction,
     AlertCommand,
+    EscalationPlan,
     Lab,
     LabResult,
     Observation,
+    PlanUpdate,
 )
 from scoring import Context, ObservationSet
 
@@ -66,6 +68,7 @@ _PEEK: Final = msgspec.json.Decoder(_Peek)
 _LAB_UNIT: Final = msgspec.json.Decoder(_LabUnit)
 _ADT_KEYS: Final = msgspec.json.Decoder(_AdtKeys)
 _COMMAND: Final = msgspec.json.Decoder(AlertCommand)
+_PLAN: Final = msgspec.json.Decoder(EscalationPlan)
 
 
 def peek_msg_id(payload: bytes) -> str | None:
@@ -143,6 +146,23 @@ def parse_alert_action(payload: bytes, ward: str, alert_id: str, action: Action)
         msg = f"{what}: `reason` is required to resolve an alert; say why it is closed"
         raise Refusal("invalid", msg, command.msg_id)
     return AlertAction(ward=ward, alert_id=alert_id, action=action, command=command)
+
+
+def parse_plan(payload: bytes, ward: str, bed: str) -> PlanUpdate:
+    """An escalation plan for the patient in the bed.
+
+    Raises:
+        Refusal: `not-utf8`, `not-json` or `invalid`.
+    """
+    try:
+        plan = _PLAN.decode(payload)
+    except (msgspec.MsgspecError, ValueError) as exc:
+        raise _refusal(payload, exc, "escalation plan") from None
+    blank = [key for key in ("by", "reason") if not getattr(plan, key).strip()]
+    if blank:
+        msg = f"escalation plan: {', '.join(blank)} blank; say who agreed it and why"
+        raise Refusal("invalid", msg, plan.msg_id)
+    return PlanUpdate(ward=ward, bed=bed, plan=plan)
 
 
 def parse_adt(payload: bytes, ward: str, bed: str) -> Admission:

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 from ingest._fhir import parse_fhir
 from ingest._hl7 import parse_hl7
 from ingest._model import ACTIONS, CHANNELS, MAX_PAYLOAD, Inbound, Rejected
-from ingest._native import Refusal, parse_adt, parse_alert_action, parse_lab, parse_obs
+from ingest._native import (
+    Refusal,
+    parse_adt,
+    parse_alert_action,
+    parse_lab,
+    parse_obs,
+    parse_plan,
+)
 from ingest._topics import parse_alert_topic, parse_topic
 from scoring import LONDON
 
@@ -62,6 +69,8 @@ def parse(
             return parse_fhir(payload, ward, bed)
         if channel == "hl7v2":
             return parse_hl7(payload, ward, bed, tz)
+        if channel == "plan":
+            return parse_plan(payload, ward, bed)
         if channel == "adt":
             return parse_adt(payload, ward, bed)
         return parse_lab(payload, ward, bed)

@@ -91,6 +91,18 @@ DEFAULT_LADDERS: Final[Mapping[str, Ladder]] = {
 """Ladders by `SYSTEM/severity`, then `kind` (for alerts not about a score), then severity.
 Configurable in `[alerts.ladders]` (README, "Alert lifecycle")."""
 
+SENIORITY: Final = (
+    "bedside-nurse",
+    "nurse-in-charge",
+    "medical-team",
+    "consultant",
+    "rapid-review",
+    "outreach",
+    "critical-care",
+    "2222-paediatric-emergency",
+)
+"""The built-in roles from the ward outwards: a ceiling of care cuts every rung beyond it."""
+
 FALLBACK: Final = Ladder((Rung(0, "nurse-in-charge"),), 1800)
 """For a severity no ladder names: the nurse-in-charge, re-notified every 30 min."""
 
@@ -136,10 +148,22 @@ def ladder_for(
     if plan.threshold_rank is not None and rank is not None and rank < plan.threshold_rank:
         rungs = rungs[:1]
     if plan.ceiling is not None:
-        roles = [rung.notify for rung in rungs]
-        if plan.ceiling in roles:
-            rungs = rungs[: roles.index(plan.ceiling) + 1]
+        rungs = _capped(rungs, plan.ceiling)
     return Ladder(rungs, ladder.renotify)
+
+
+def _capped(rungs: tuple[Rung, ...], ceiling: str) -> tuple[Rung, ...]:
+    """The rungs up to the ceiling role. Built-in roles compare by `SENIORITY`; a ladder that
+    would start beyond the ceiling calls the ceiling role instead (the plan names who comes);
+    a role of a trust's own is cut where it stands on the ladder."""
+    roles = [rung.notify for rung in rungs]
+    if ceiling in roles:
+        return rungs[: roles.index(ceiling) + 1]
+    if ceiling not in SENIORITY or not all(role in SENIORITY for role in roles):
+        return rungs
+    limit = SENIORITY.index(ceiling)
+    kept = tuple(rung for rung in rungs if SENIORITY.index(rung.notify) <= limit)
+    return kept if kept and kept[0].after == 0 else (Rung(0, ceiling), *kept[1:])
 
 
 @dataclass(frozen=True, slots=True)

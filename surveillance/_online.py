@@ -34,7 +34,16 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ingest import Admission, AlertAction, Inbound, Lab, Observation, Rejected
+from ingest import (
+    Admission,
+    AlertAction,
+    EscalationPlan,
+    Inbound,
+    Lab,
+    Observation,
+    PlanUpdate,
+    Rejected,
+)
 from scoring import (
     LONDON,
     ChartSet,
@@ -43,6 +52,7 @@ from scoring import (
     InvalidObservation,
     ObservationSet,
     ScoreResult,
+    ScoringError,
     Vitals,
     aki_stage,
     completed_years,
@@ -57,6 +67,7 @@ from surveillance.store import (
     DeadLetterRecord,
     LabRecord,
     ObservationRecord,
+    PlanRecord,
     ScoreRecord,
     StoredState,
 )
@@ -160,7 +171,7 @@ class _Patient:
     quiet_rank: int = -1
     prompts: frozenset[str] = frozenset()  # prompts of the latest score (alerted when new)
     creatinine: list[Creatinine] = field(default_factory=list)
-    plan: Plan | None = None  # the documented escalation plan, if any
+    plan: EscalationPlan | None = None  # the documented escalation plan, if any
     device_at: datetime | None = None
     device_msg_id: str | None = None
     feed_alert: str | None = None
@@ -236,6 +247,11 @@ class OnlineScorer:
                 patient.due = msgspec.convert(due, datetime)
                 patient.interval = timedelta(minutes=interval)
             patient.prompts = frozenset(result.get("prompts", ()))
+        for plan_record in state.plans:
+            held = self._patients.get(plan_record.patient_id)
+            if held is not None:
+                doc = msgspec.convert(plan_record.plan, EscalationPlan)
+                held.plan = None if doc.ceiling is None and doc.alert_from is None else doc
         for lab in state.labs:
             held = self._patients.get(lab.patient_id)
             if held is not None and lab.test == "creatinine":
@@ -277,6 +293,8 @@ class OnlineScorer:
                 self._lab(out, item, arrival)
             elif isinstance(item, AlertAction):
                 self._action(out, item, arrival)
+            elif isinstance(item, PlanUpdate):
+                self._plan(out, item, arrival)
             else:
                 row = self._row(out, item, arrival, overlay)
                 if row is not None:
@@ -343,7 +361,9 @@ class OnlineScorer:
         if held is not None and timing.status == "missed" and held.life.rung == 0:
             self.desk.escalate(out, held, now)
 
-    def _raise(self, out: Output, patient: _Patient, now: datetime, **alert: Any) -> OpenAlert:
+    def _raise(
+        self, out: Output, patient: _Patient, now: datetime, chart: str | None = None, **alert: Any
+    ) -> OpenAlert:
         assert patient.context.patient_id is not None  # noqa: S101 - placed patients have ids
         return self.desk.raise_alert(
             out,
@@ -351,9 +371,66 @@ class OnlineScorer:
             patient_id=patient.context.patient_id,
             ward=patient.ward,
             bed=patient.bed,
-            plan=patient.plan,
+            plan=self._plan_of(patient, chart),
             **alert,
         )
+
+    def _plan_of(self, patient: _Patient, chart: str | None) -> Plan | None:
+        """The patient's plan as the lifecycle applies it (its threshold as a rank of `chart`)."""
+        doc = patient.plan
+        if doc is None:
+            return None
+        rank = None
+        if doc.alert_from is not None and chart is not None:
+            rank = self._ranks.get(chart, {}).get(doc.alert_from)
+        return Plan(ceiling=doc.ceiling, threshold_rank=rank, by=doc.by, reason=doc.reason)
+
+    def _plan(self, out: Output, item: PlanUpdate, arrival: Arrival) -> None:
+        """A patient's escalation plan: kept (the audit), then in force for new alerts."""
+        doc, received = item.plan, arrival.received
+        if self._beds.get((item.ward, item.bed)) != doc.patient_id:
+            self._dead_letter(out, self._misplaced(item, arrival, doc.patient_id), received)
+            return
+        patient = self._patients[doc.patient_id]
+        problem = self._plan_problem(patient, doc)
+        if problem is not None:
+            error, why = problem
+            self._dead_letter(out, _rejected(arrival, error, why), received)
+            return
+        out.batch.plans.append(
+            PlanRecord(
+                msg_id=doc.msg_id,
+                time=doc.time,
+                received_at=received,
+                ward=item.ward,
+                bed=item.bed,
+                patient_id=doc.patient_id,
+                by=doc.by,
+                reason=doc.reason,
+                plan=msgspec.to_builtins(doc),
+            )
+        )
+        if patient.plan is not None and doc.time < patient.plan.time:
+            return  # an older plan: kept, not applied
+        cleared = doc.ceiling is None and doc.alert_from is None
+        patient.plan = None if cleared else doc
+
+    def _plan_problem(self, patient: _Patient, doc: EscalationPlan) -> tuple[str, str] | None:
+        roles = sorted(
+            {r.notify for ladder in self.settings.ladders.values() for r in ladder.rungs}
+        )
+        if doc.ceiling is not None and doc.ceiling not in roles:
+            return "invalid", f"plan ceiling {doc.ceiling!r} is no role of the ladders: {roles}"
+        if doc.alert_from is not None:
+            try:
+                chart = self.charts.resolve(patient.context, doc.time, self.settings.tz)
+            except ScoringError as error:
+                return "no-chart", f"no chart for the plan's threshold: {error}"
+            levels = [level.id for level in chart.escalation.levels]
+            if doc.alert_from not in levels:
+                why = f"plan alert_from {doc.alert_from!r} is no level of {chart.id}: {levels}"
+                return "not-on-chart", why
+        return None
 
     def _close(self, out: Output, alert_id: str | None, now: datetime, reason: str) -> None:
         """The system resolves an alert whose cause is gone (with the reason, in the audit)."""
@@ -478,7 +555,9 @@ class OnlineScorer:
             obs_msg_id=msg_id,
         )
 
-    def _misplaced(self, item: Observation | Lab, arrival: Arrival, patient_id: str) -> Rejected:
+    def _misplaced(
+        self, item: Observation | Lab | PlanUpdate, arrival: Arrival, patient_id: str
+    ) -> Rejected:
         current = self._beds.get((item.ward, item.bed))
         if current is None:
             return _rejected(
@@ -675,6 +754,7 @@ class OnlineScorer:
             total=result.total,
             risk=result.risk,
             rank=rank,
+            chart=result.chart,
         )
 
     def _recovering(

@@ -11,7 +11,6 @@ import pytest
 from ingest import parse
 from scoring import ChartSet
 from surveillance._alerts import AlertEvent, Output
-from surveillance._lifecycle import Plan
 from surveillance._online import Arrival, OnlineScorer, OnlineSettings
 from surveillance.store import StoredState
 from tests.test_alert_actions import act
@@ -152,15 +151,70 @@ def test_quiet_after_acknowledgement_holds_a_new_trigger_at_the_same_level(
     assert (high.alert_id, high.severity) == ("score-h1", "emergency")
 
 
+def plan(t: float, msg_id: str, **fields: Any) -> Arrival:
+    body = {"msg_id": msg_id, "time": at(t).isoformat(), "patient_id": "P1", "by": "Dr C"}
+    payload = msgspec.json.encode(
+        {"reason": "ward-based care, agreed with the family"} | body | fields
+    )
+    topic = f"wards/{WARD}/beds/12/plan"
+    return Arrival(parse(topic, payload), topic, payload, at(t))
+
+
 def test_an_escalation_plan_changes_the_ladder_and_says_so(quiet: OnlineScorer) -> None:
-    patient = quiet._patients["P1"]
-    patient.plan = Plan(ceiling="medical-team", by="Dr C", reason="ward-based care")
+    out = quiet.handle([plan(-60, "p1", ceiling="medical-team")])
+    [record] = out.batch.plans
+    assert (record.by, record.plan["ceiling"]) == ("Dr C", "medical-team")
     [raised] = alerts(quiet.handle([obs(MEDIUM, t=0, msg_id="m1")]))
-    assert raised.plan == "ceiling of care: medical-team (agreed by Dr C: ward-based care)"
+    assert raised.plan == (
+        "ceiling of care: medical-team (agreed by Dr C: ward-based care, agreed with the family)"
+    )
     events = ticks(quiet, 1800, 3600, 7200)
     assert {e.notify for e in events} == {"medical-team"}  # never outreach
-    [score] = [p for p in quiet.handle([obs(HIGH, t=7300)]).publications if "/score" in p.topic]
+    out = quiet.handle([obs(HIGH, t=7300, msg_id="h1")])
+    [score] = [p for p in out.publications if "/score" in p.topic]
     assert msgspec.json.decode(score.payload)["total"] == 8  # the score is never hidden
+    [high] = alerts(out)  # NEWS2 8 would call outreach: the plan's ceiling calls instead
+    assert (high.severity, high.notify) == ("emergency", "medical-team")
+    quiet.handle([plan(7400, "p2", reason="plan reviewed: full escalation")])  # cleared
+    infected = {**HIGH, "suspected_infection": True}
+    [back] = alerts(quiet.handle([obs(infected, t=7500, msg_id="h2")]))
+    assert (back.kind, back.plan, back.notify) == ("sepsis", None, "outreach")
+
+
+def test_an_agreed_threshold_keeps_medium_scores_with_the_nurse_in_charge(
+    quiet: OnlineScorer,
+) -> None:
+    quiet.handle([plan(-60, "p1", alert_from="high", reason="chronic NEWS2 5 (COPD)")])
+    quiet.handle([obs(MEDIUM, t=0, msg_id="m1")])
+    assert {e.notify for e in ticks(quiet, 1800, 3600)} == {"nurse-in-charge"}
+    [high] = alerts(quiet.handle([obs(HIGH, t=3700, msg_id="h1")]))
+    assert high.notify == "outreach"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"ceiling": "the-pope"}, "invalid"),
+        ({"alert_from": "extreme"}, "not-on-chart"),
+        ({"ceiling": "outreach", "patient_id": "P2"}, "placement"),
+        ({"ceiling": "outreach", "reason": " "}, "invalid"),
+    ],
+)
+def test_a_plan_that_cannot_apply_is_a_dead_letter(
+    quiet: OnlineScorer, fields: dict[str, Any], error: str
+) -> None:
+    out = quiet.handle([plan(0, "p1", **fields)])
+    assert [letter["error"] for letter in dead(out)] == [error]
+    assert out.batch.plans == []
+
+
+def test_a_plan_survives_a_restart(charts: ChartSet, quiet: OnlineScorer) -> None:
+    out = quiet.handle([plan(-60, "p1", ceiling="medical-team")])
+    [adt] = OnlineScorer(charts).handle([admit()]).batch.adt
+    resumed = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    resumed.restore(StoredState([adt], [], [], set(), plans=out.batch.plans))
+    resumed.handle([obs(MEDIUM, t=0, msg_id="m1")])
+    assert {e.notify for e in ticks(resumed, 7200)} == {"medical-team"}
 
 
 def test_think_sepsis_raises_a_sepsis_alert_once(quiet: OnlineScorer) -> None:

@@ -129,6 +129,24 @@ def test_a_ceiling_of_care_cuts_the_rungs_above_it() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("severity", "system", "ceiling", "roles"),
+    [
+        ("emergency", "NEWS2", "medical-team", ["medical-team"]),  # no outreach, no ICU
+        ("emergency", "NEWS2", "outreach", ["outreach"]),
+        ("urgent", "NEWS2", "nurse-in-charge", ["nurse-in-charge"]),
+        ("urgent", "NEWS2", "ward-own-role", ["nurse-in-charge", "medical-team", "outreach"]),
+    ],
+)
+def test_a_ceiling_compares_roles_by_seniority(
+    severity: str, system: str, ceiling: str, roles: list[str]
+) -> None:
+    plan = Plan(ceiling=ceiling, by="Dr C", reason="agreed")
+    ladder = ladder_for(DEFAULT_LADDERS, severity, system, plan=plan, rank=4)
+    assert [rung.notify for rung in ladder.rungs] == roles
+    assert ladder.rungs[0].after == 0
+
+
 def test_an_agreed_threshold_keeps_lower_levels_on_the_first_rung() -> None:
     plan = Plan(threshold_rank=4, by="Dr C", reason="chronic NEWS2 5 (COPD)")
     below = ladder_for(DEFAULT_LADDERS, "urgent", "NEWS2", plan=plan, rank=3)

@@ -120,6 +120,21 @@ class DeadLetterRecord:
     msg_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    """A patient's escalation plan, as received (the latest per patient is in force)."""
+
+    msg_id: str
+    time: datetime
+    received_at: datetime
+    ward: str
+    bed: str
+    patient_id: str
+    by: str
+    reason: str
+    plan: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Batch:
     """Records written together, in one transaction."""
@@ -130,6 +145,7 @@ class Batch:
     scores: list[ScoreRecord] = field(default_factory=list)
     alerts: list[AlertRecord] = field(default_factory=list)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    plans: list[PlanRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -139,6 +155,7 @@ class Batch:
             + len(self.scores)
             + len(self.alerts)
             + len(self.dead_letters)
+            + len(self.plans)
         )
 
     def extend(self, other: Batch) -> None:
@@ -149,6 +166,7 @@ class Batch:
         self.scores.extend(other.scores)
         self.alerts.extend(other.alerts)
         self.dead_letters.extend(other.dead_letters)
+        self.plans.extend(other.plans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,7 @@ class StoredState:
         open_alerts: the latest event of every alert whose latest state is not `resolved`.
         recent_msg_ids: msg_ids of ADT, observation and lab records received since `since`.
         labs: the lab results since `labs_since` of the patients in a bed (AKI baselines).
+        plans: the latest escalation plan of every patient in a bed.
     """
 
     placements: list[AdtRecord]
@@ -168,6 +187,7 @@ class StoredState:
     open_alerts: list[AlertRecord]
     recent_msg_ids: set[str]
     labs: list[LabRecord] = field(default_factory=list)
+    plans: list[PlanRecord] = field(default_factory=list)
 
 
 class Store(Protocol):

@@ -22,6 +22,7 @@ from surveillance.store._base import (
     DeadLetterRecord,
     LabRecord,
     ObservationRecord,
+    PlanRecord,
     ScoreRecord,
 )
 
@@ -152,6 +153,7 @@ TABLES: Final[tuple[Table, ...]] = (
     _table("scores", "scores", ScoreRecord, ("obs_msg_id",)),
     _table("alert_events", "alerts", AlertRecord, ("alert_id", "seq")),
     _table("dead_letters", "dead_letters", DeadLetterRecord, ("digest",)),
+    _table("plans", "plans", PlanRecord, ("msg_id",)),
 )
 TABLE_BY_RECORD: Final[dict[type[Any], Table]] = {t.record: t for t in TABLES}
 TABLE_BY_NAME: Final[dict[str, Table]] = {t.name: t for t in TABLES}
@@ -193,6 +195,16 @@ SELECT {_columns("alert_events")} FROM (
         PARTITION BY alert_id ORDER BY seq DESC) AS rn
     FROM alert_events
 ) a WHERE rn = 1 AND state <> 'resolved' ORDER BY time, alert_id
+"""  # noqa: S608 (identifiers from constants)
+
+
+PLACED_PLANS_SQL: Final[str] = f"""
+SELECT {_columns("plans")} FROM (
+    SELECT {_columns("plans")}, row_number() OVER (
+        PARTITION BY patient_id ORDER BY time DESC, received_at DESC, msg_id DESC) AS rn
+    FROM plans
+) p WHERE rn = 1 AND patient_id IN (SELECT patient_id FROM ({PLACEMENTS_SQL}) placed)
+ORDER BY patient_id
 """  # noqa: S608 (identifiers from constants)
 
 

@@ -42,6 +42,7 @@ from surveillance.store._base import Batch, StoredState
 from surveillance.store._migrations import (
     LATEST_SCORES_SQL,
     OPEN_ALERTS_SQL,
+    PLACED_PLANS_SQL,
     PLACEMENTS_SQL,
     TABLE_BY_NAME,
     TABLE_BY_RECORD,
@@ -427,9 +428,10 @@ class PostgresStore:
                     if labs_since is not None:
                         query = placed_labs_sql("%s")
                         labs = await self._records(cur, "labs", query, (labs_since,))
+                    plans = await self._records(cur, "plans", PLACED_PLANS_SQL)
             except psycopg.Error as e:
                 raise await self._failed("load_state", e) from e
-        return StoredState(placements, scores, alerts, ids, labs)
+        return StoredState(placements, scores, alerts, ids, labs, plans)
 
     @staticmethod
     async def _records(

@@ -29,12 +29,14 @@ from surveillance.store._base import (
     AlertRecord,
     Batch,
     LabRecord,
+    PlanRecord,
     ScoreRecord,
     StoredState,
 )
 from surveillance.store._migrations import (
     LATEST_SCORES_SQL,
     OPEN_ALERTS_SQL,
+    PLACED_PLANS_SQL,
     PLACEMENTS_SQL,
     TABLE_BY_NAME,
     TABLE_BY_RECORD,
@@ -282,9 +284,10 @@ class SqliteStore:
             labs: list[LabRecord] = []
             if labs_since is not None:
                 labs = self._query("labs", placed_labs_sql("?"), (to_text(labs_since),))
+            plans: list[PlanRecord] = self._query("plans", PLACED_PLANS_SQL)
         finally:
             conn.execute("COMMIT")
-        return StoredState(placements, scores, alerts, ids, labs)
+        return StoredState(placements, scores, alerts, ids, labs, plans)
 
     def _fetch(self, kind: type[T], patient_id: str | None, since: datetime | None) -> list[T]:
         table = TABLE_BY_RECORD[kind]
