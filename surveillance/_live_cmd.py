@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from scoring import LONDON, ChartError, ChartSet, load_charts
 from simulators import SimConfig, parse_broker_url, publish, simulate
 from surveillance._report_cmd import report_from_store
+from surveillance._responders import answer_alerts
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
 from surveillance.store import AlertRecord, ObservationRecord, ScoreRecord, Store, open_store
@@ -102,6 +103,11 @@ def add_demo(commands: Any) -> None:
         help="store URL (default: a new SQLite file in a temporary folder)",
     )
     demo.add_argument("--charts", action="append", type=Path, default=[], metavar="PATH")
+    demo.add_argument(
+        "--no-responders",
+        action="store_true",
+        help="no simulated staff answering alerts (every alert then climbs its ladder)",
+    )
     demo.set_defaults(run=_demo)
 
 
@@ -364,11 +370,17 @@ async def _demo_main(args: argparse.Namespace, charts: ChartSet, config: SimConf
                 print(f"\n  Ward wallboard: {url}\n  (Ctrl-C stops the demo)\n", flush=True)
                 feeding = asyncio.create_task(_feed(config, charts, broker_port, args.speed))
                 stopping = asyncio.create_task(stop.wait())
+                helpers = [feeding, stopping]
+                if not args.no_responders:
+                    staff = answer_alerts(
+                        "127.0.0.1", broker_port, speed=args.speed, seed=config.seed
+                    )
+                    helpers.append(asyncio.create_task(staff))
                 await asyncio.wait({feeding, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 # Cutting the simulator off mid-stream makes amqtt log its broadcast loop's
                 # broken deliveries as errors; on the way out they are expected.
                 logging.getLogger("amqtt").setLevel(logging.CRITICAL)
-                for task in (feeding, stopping):
+                for task in helpers:
                     await _cancel(task)
                 del service
         finally:

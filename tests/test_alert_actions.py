@@ -3,6 +3,7 @@ scorer's alert events, and what is refused (with its reason, never silently)."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from ingest import AlertAction, Rejected, parse
 from scoring import ChartSet
 from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance._responders import respond
 from surveillance.store import StoredState
 from tests.test_online import (
     HIGH,
@@ -185,3 +187,13 @@ def test_a_patient_on_devices_only_is_due_from_admission(charts: ChartSet) -> No
     [score] = scores(s.handle([device(NORMAL, t=7200)]))
     assert score["last_manual_obs"] is None
     assert score["next_obs_due"] == "2026-11-22T21:00:00Z"
+
+
+def test_simulated_responders_answer_most_alerts_and_leave_some_to_escalate() -> None:
+    rng = random.Random(7)  # noqa: S311 - a simulation
+    responses = [respond("outreach", rng) for _ in range(1000)]
+    unanswered = sum(r.ack_after is None for r in responses)
+    assert 100 < unanswered < 200  # about 15 %
+    assert {r.by for r in responses} == {"Outreach RN Silva"}
+    assert all(30 <= (r.ack_after or 30) <= 600 for r in responses)
+    assert all(r.reason for r in responses)

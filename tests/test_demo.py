@@ -31,6 +31,8 @@ def test_the_demo_shows_live_wards_and_stops_cleanly() -> None:
             "2",
             "--seed",
             "3",
+            "--speed",
+            "30",  # the simulated staff answer within seconds
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -61,6 +63,13 @@ def test_the_demo_shows_live_wards_and_stops_cleanly() -> None:
         health = get(f"{url}healthz")
         assert health["ok"] is True
         assert health["scorer"]["store_ok"] is True
+        # The simulated staff close the loop: some alert is acknowledged by one of them.
+        acked: list[dict[str, Any]] = []
+        while time.monotonic() < deadline + 30 and not acked:
+            alerts = get(f"{url}api/report?hours=12")["total"]
+            acked = [alerts] if alerts["acknowledged"] else []
+            time.sleep(1)
+        assert acked, "no alert was acknowledged by the demo's responders"
     finally:
         demo.send_signal(signal.SIGINT)
         _, err = demo.communicate(timeout=30)

@@ -196,6 +196,7 @@ class BrokerFeed:
         self._topics = [
             f"{prefix}wards/+/beds/+/adt",
             f"{prefix}wards/+/beds/+/score",
+            f"{prefix}wards/+/beds/+/plan",
             f"{prefix}wards/+/alerts",
             self._heartbeat_topic,
         ]

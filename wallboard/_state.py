@@ -49,7 +49,7 @@ NonEmpty: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
 MEMORY = 100_000
 """How many discharged patients and resolved alerts are remembered (to refuse late repeats)."""
 
-_TOPIC = re.compile(r"wards/([^/]+)/(?:beds/([^/]+)/(adt|score)|(alerts))")
+_TOPIC = re.compile(r"wards/([^/]+)/(?:beds/([^/]+)/(adt|score|plan)|(alerts))")
 
 
 class _Adt(msgspec.Struct, kw_only=True, frozen=True):
@@ -131,7 +131,19 @@ class _Alert(msgspec.Struct, kw_only=True, frozen=True):
     plan: str | None = None
 
 
+class _Plan(msgspec.Struct, kw_only=True, frozen=True):
+    """A patient's escalation plan (README, "Escalation plans"), shown on their bed."""
+
+    patient_id: NonEmpty
+    time: AwareDatetime
+    by: str
+    reason: str
+    ceiling: str | None = None
+    alert_from: str | None = None
+
+
 _ADT = msgspec.json.Decoder(_Adt)
+_PLAN = msgspec.json.Decoder(_Plan)
 _SCORE = msgspec.json.Decoder(_Score)
 _ALERT = msgspec.json.Decoder(_Alert)
 
@@ -171,6 +183,7 @@ class _Bed:
     patient: _Adt | None = None
     adt_time: datetime | None = None
     pending: _Score | None = None  # latest score on this bed's topic for someone not in it
+    plan: _Plan | None = None  # the latest plan on this bed's topic
 
 
 @dataclass(slots=True)
@@ -302,7 +315,7 @@ class WardBoard:
             return self._reject(topic, "topic", "not under the prefix")
         match = _TOPIC.fullmatch(topic[len(self._prefix) :])
         if match is None:
-            return self._reject(topic, "topic", "not an adt, score or alerts topic")
+            return self._reject(topic, "topic", "not an adt, score, plan or alerts topic")
         ward, bed, kind, alerts = match.groups()
         if not payload:
             return self._reject(topic, "empty", "empty payload (a retained message cleared)")
@@ -311,6 +324,8 @@ class WardBoard:
                 return self._alert(topic, ward, _ALERT.decode(payload))
             if kind == "adt":
                 return self._adt(ward, bed, _ADT.decode(payload))
+            if kind == "plan":
+                return self._plan(ward, bed, _PLAN.decode(payload))
             return self._score(topic, ward, bed, _SCORE.decode(payload))
         except msgspec.DecodeError as error:
             return self._reject(topic, "payload", str(error))
@@ -368,6 +383,14 @@ class WardBoard:
             place.pending = None
             self._take_score(patient, pending)
         return self._diff(touched)
+
+    def _plan(self, ward: str, bed: str, plan: _Plan) -> list[Change]:
+        place = self._bed(ward, bed)
+        if place.plan is not None and plan.time < place.plan.time:
+            self.ignored["stale-plan"] += 1
+            return []
+        place.plan = plan
+        return self._diff({ward}, only=bed)
 
     def _unplace(self, pid: str, held: _Patient) -> None:
         self._patients.pop(pid, None)
@@ -482,6 +505,7 @@ class WardBoard:
             "vitals": score.get("vitals") if score is not None else None,
             "next_obs_due": score.get("next_obs_due") if score is not None else None,
             "obs": self._obs_view(adt, patient),
+            "plan": _plan_view(state.beds[bed].plan, adt),
             "trend": _trend_view(patient),
             "open_alerts": alerts,
         }
@@ -524,6 +548,17 @@ def _patient_view(adt: _Adt) -> JSON:
         "event": adt.event,
         "since": msgspec.to_builtins(adt.time),
     }
+
+
+def _plan_view(plan: _Plan | None, adt: _Adt | None) -> JSON | None:
+    """The bed's plan, if it is its patient's and in force (a plan with neither a ceiling nor
+    a threshold clears the one before)."""
+    if plan is None or adt is None or plan.patient_id != adt.patient_id:
+        return None
+    if plan.ceiling is None and plan.alert_from is None:
+        return None
+    view: JSON = msgspec.to_builtins(plan)
+    return view
 
 
 def _trend_view(patient: _Patient | None) -> JSON | None:

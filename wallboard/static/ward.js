@@ -216,6 +216,13 @@ function tile(view) {
     }
   }
   link.append(obsLine(view));
+  if (view.plan) {
+    const limits = [view.plan.ceiling && `ceiling: ${view.plan.ceiling.replaceAll("-", " ")}`,
+      view.plan.alert_from && `alerts from ${view.plan.alert_from.replaceAll("-", " ")}`].filter(Boolean);
+    const plan = el("div", "plan", `☰ Plan · ${limits.join(" · ")}`);
+    plan.title = `Escalation plan agreed by ${view.plan.by}: ${view.plan.reason}`;
+    link.append(plan);
+  }
   if (view.obs && OBS_RANK[view.obs.status]) item.classList.add(`obs-${view.obs.status}`);
   if (view.open_alerts.length) {
     item.classList.add("has-alert");
