@@ -2,7 +2,7 @@
 
 Pure: no I/O and no clock. The service hands it what ingest parsed, with the time it arrived,
 and gets back what to publish and what to store (`Output`); `tick(now)` finds feeds that
-fell silent. Every input ends somewhere visible: a score, an ADT change, a lab, or a dead
+fell silent and observations overdue, and escalates what nobody has acknowledged. Every input ends somewhere visible: a score, an ADT change, a lab, or a dead
 letter with its reason; repeats of a `msg_id` are counted and go nowhere.
 
 How a patient is scored (README, "The live pipeline"):
@@ -18,9 +18,14 @@ When an alert is raised (CONTRACT §5, kind `score`): a result whose level needs
 bedside nurse (`alert_responses`) and is higher than the level last alerted, or that has a new
 single-parameter trigger. Not again while the level holds. A nurse's set alerts at once; a
 device snapshot only once the higher level has held for `device_persistence` seconds, so a
-motion artefact does not page anyone. The level alerted falls only with a complete score.
-A device that sends nothing for `feed_timeout` seconds raises a `feed` alert, resolved when
-it sends again. A discharge resolves the patient's open alerts.
+motion artefact does not page anyone. The level alerted falls only when complete scores have
+stayed below it for `hysteresis` seconds (then an acknowledged score alert is stood down);
+after an acknowledgement, a new alert at or below its level waits `quiet_after_ack` seconds.
+Other kinds: `feed` (a device silent for `feed_timeout` seconds), `overdue` (the next full set
+late; escalated when missed), `sepsis` (a new think-sepsis prompt), `aki` (an adult's
+creatinine reaching an AKI warning stage). Every alert then lives on the `AlertDesk`
+(`surveillance._alerts`): it climbs its escalation ladder until someone acknowledges it, and a
+patient's escalation plan shapes that ladder. A discharge resolves the patient's open alerts.
 """
 
 from __future__ import annotations
@@ -810,14 +815,15 @@ class OnlineScorer:
             for a in self.desk.of_patient(patient.context.patient_id)
             if a.kind == "score" and a.life.state == "acknowledged"
         ]
+        if not acked:  # the acknowledged alert has closed (recovered): a new episode alerts
+            return False
         until = patient.quiet_until.astimezone(self.settings.tz)
         note = (
             f"{result.system} {result.total} ({result.risk}) at "
             f"{result.time.astimezone(self.settings.tz):%H:%M}: no new alert, quiet after "
             f"acknowledgement until {until:%H:%M}"
         )
-        for held in acked[-1:]:
-            self.desk.note(out, held, now, note)
+        self.desk.note(out, acked[-1], now, note)
         return True
 
     def _prompted(self, out: Output, row: _Row, result: ScoreResult) -> None:
