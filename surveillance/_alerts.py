@@ -146,6 +146,9 @@ class AlertDesk:
         ladder: Ladder | None = None,
     ) -> OpenAlert:
         """Open a new alert on the first rung of its ladder (or of `ladder`, if given)."""
+        held = self.alerts.get(alert_id)
+        if held is not None:  # already open: one alert, never a second with its id
+            return held
         if ladder is None:
             ladder = ladder_for(self.ladders, severity, system, kind=kind, plan=plan, rank=rank)
         usual = ladder_for(self.ladders, severity, system, kind=kind)

@@ -353,7 +353,8 @@ class OnlineScorer:
                 out,
                 patient,
                 now,
-                alert_id=f"overdue-{patient_id}-{patient.due:%Y%m%dT%H%M%S}",
+                # Unique per raise: one stood down and forgotten by a restart may come again.
+                alert_id=f"overdue-{patient_id}-{patient.due:%Y%m%dT%H%M%S}-{now:%H%M%S}",
                 kind="overdue",
                 severity="warning",
                 message=(
