@@ -238,7 +238,6 @@ class AlertDesk:
                 notified_at=None if acked else record.time,
                 renotified=event.renotified,
                 acknowledged_by=event.by if acked else None,
-                acknowledged_at=record.time if acked else None,
             )
             self.alerts[record.alert_id] = OpenAlert(
                 alert_id=record.alert_id,

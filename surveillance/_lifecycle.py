@@ -18,10 +18,14 @@ holds every transition with who, when and why.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from importlib import resources
+from typing import Annotated, Final, Literal
+
+import msgspec
 
 State = Literal["raised", "acknowledged", "escalated", "resolved"]
 OPEN: Final = frozenset({"raised", "acknowledged", "escalated"})
@@ -63,48 +67,52 @@ class Ladder:
             raise ValueError(msg)
 
 
-DEFAULT_LADDERS: Final[Mapping[str, Ladder]] = {
-    # NEWS2 3 in one parameter (RCP Chart 4): the registered nurse informs the medical team.
-    "urgent-ward": Ladder((Rung(0, "nurse-in-charge"), Rung(1800, "medical-team")), 900),
-    # NEWS2 5–6, PEWS medium, MEOWS medium: urgent review; outreach if nobody has come (issue 6;
-    # RCP Chart 4 "urgent response"; SPEC §1.5 notes the 1-hour local timing).
-    "urgent": Ladder(
-        (Rung(0, "nurse-in-charge"), Rung(1800, "medical-team"), Rung(3600, "outreach")), 900
-    ),
-    # PEWS high (SPEC §2.6): immediate nurse-in-charge review and a Rapid Review within 15 min.
-    "rapid-review": Ladder((Rung(0, "rapid-review"), Rung(900, "outreach")), 300),
-    # NEWS2 ≥ 7, MEOWS high (RCP Chart 4 "emergency response"): outreach at once.
-    "emergency": Ladder((Rung(0, "outreach"), Rung(600, "critical-care")), 300),
-    # PEWS emergency (SPEC §2.6): an immediate 2222 call.
-    "PEWS/emergency": Ladder((Rung(0, "2222-paediatric-emergency"),), 120),
-    # Observations late (kind `overdue`): the bedside nurse; the nurse-in-charge once the set
-    # is missed (the scorer escalates then; 4 h is the backstop).
-    "overdue": Ladder((Rung(0, "bedside-nurse"), Rung(4 * 3600, "nurse-in-charge")), 1800),
-    # A continuous device silent (kind `feed`): the bedside nurse, then the nurse-in-charge.
-    "feed": Ladder((Rung(0, "bedside-nurse"), Rung(1800, "nurse-in-charge")), 1800),
-    # AKI warning stages (kind `aki`, severity `aki-N`): the medical team; NICE QS76 asks for
-    # review of a stage 2 within 6 h in hospital; stage 3 sooner (a local choice).
-    "aki-1": Ladder((Rung(0, "medical-team"),), 4 * 3600),
-    "aki-2": Ladder((Rung(0, "medical-team"), Rung(6 * 3600, "consultant")), 3600),
-    "aki-3": Ladder((Rung(0, "medical-team"), Rung(3600, "consultant")), 1800),
-}
-"""Ladders by `SYSTEM/severity`, then `kind` (for alerts not about a score), then severity.
-Configurable in `[alerts.ladders]` (README, "Alert lifecycle")."""
+class RungSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One rung as written in a ladders file or the settings: after how long, whom to tell."""
 
-SENIORITY: Final = (
-    "bedside-nurse",
-    "nurse-in-charge",
-    "medical-team",
-    "consultant",
-    "rapid-review",
-    "outreach",
-    "critical-care",
-    "2222-paediatric-emergency",
-)
-"""The built-in roles from the ward outwards: a ceiling of care cuts every rung beyond it."""
+    after: Annotated[float, msgspec.Meta(ge=0)]
+    notify: Annotated[str, msgspec.Meta(min_length=1)]
 
-FALLBACK: Final = Ladder((Rung(0, "nurse-in-charge"),), 1800)
-"""For a severity no ladder names: the nurse-in-charge, re-notified every 30 min."""
+
+class LadderSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A ladder as written (`[ladders.<key>]` of `scoring/rules/ladders.toml`, or
+    `[alerts.ladders.<key>]` of the settings)."""
+
+    rungs: list[RungSpec]
+    renotify: float
+    source: str | None = None
+
+    def ladder(self) -> Ladder:
+        """The ladder; `ValueError` if it is malformed."""
+        return Ladder(tuple(Rung(r.after, r.notify) for r in self.rungs), self.renotify)
+
+
+class _LaddersFile(msgspec.Struct, forbid_unknown_fields=True):
+    seniority: list[str]
+    fallback: LadderSpec
+    ladders: dict[str, LadderSpec]
+
+
+def _load_ladders() -> tuple[dict[str, Ladder], tuple[str, ...], Ladder]:
+    """The shipped ladders, from `scoring/rules/ladders.toml` (read once, at import)."""
+    path = resources.files("scoring") / "rules" / "ladders.toml"
+    try:
+        raw = msgspec.convert(tomllib.loads(path.read_text(encoding="utf-8")), _LaddersFile)
+        ladders = {key: spec.ladder() for key, spec in raw.ladders.items()}
+        return ladders, tuple(raw.seniority), raw.fallback.ladder()
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError, ValueError) as error:
+        msg = f"scoring/rules/ladders.toml: {error}"
+        raise ValueError(msg) from None
+
+
+_SHIPPED: Final = _load_ladders()
+DEFAULT_LADDERS: Final[Mapping[str, Ladder]] = _SHIPPED[0]
+SENIORITY: Final[tuple[str, ...]] = _SHIPPED[1]
+FALLBACK: Final[Ladder] = _SHIPPED[2]
+"""The ladders by `SYSTEM/severity`, then `kind` (for alerts not about a score), then
+severity; the built-in roles from the ward outwards (a ceiling of care cuts every rung beyond
+it); the ladder of an alert no ladder names. Data, with their sources:
+`scoring/rules/ladders.toml`; configurable key by key in `[alerts.ladders]`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +197,7 @@ class Lifecycle:
         rung: the highest rung notified.
         notified_at: when someone was last told (raised, escalated or re-notified).
         renotified: re-notifications on the current rung.
-        acknowledged_by / acknowledged_at: who acknowledged it, when (None before).
+        acknowledged_by: who acknowledged it (None before).
     """
 
     ladder: Ladder
@@ -199,7 +207,6 @@ class Lifecycle:
     notified_at: datetime | None = None
     renotified: int = 0
     acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
 
     @property
     def open(self) -> bool:
@@ -264,7 +271,7 @@ def acknowledge(life: Lifecycle, by: str, now: datetime) -> tuple[Lifecycle, Not
         raise LifecycleError("alert-state", f"already acknowledged (by {who})")
     if life.state == "resolved":
         raise LifecycleError("unknown-alert", "already resolved")
-    life = replace(life, state="acknowledged", acknowledged_by=by, acknowledged_at=now)
+    life = replace(life, state="acknowledged", acknowledged_by=by)
     return life, Notice("acknowledged", life.rung, None, by=by)
 
 

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 import aiomqtt
 import msgspec
 
+from ingest import AlertCommand
+
 log = logging.getLogger(__name__)
 
 NAMES = {
@@ -111,8 +113,11 @@ async def _act(
 
 
 def _command(by: str, reason: str | None = None) -> bytes:
-    body = {"msg_id": f"demo-{uuid.uuid4().hex}", "time": datetime.now(UTC), "by": by}
-    if reason is not None:
-        body["reason"] = reason
-    body["via"] = "demo-responders"
-    return msgspec.json.encode(body)
+    command = AlertCommand(
+        msg_id=f"demo-{uuid.uuid4().hex}",
+        time=datetime.now(UTC),
+        by=by,
+        reason=reason,
+        via="demo-responders",
+    )
+    return msgspec.json.encode(command)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from simulators import BrokerURL, parse_broker_url
-from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, Rung
+from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, LadderSpec
 from surveillance._online import DEFAULT_ALERT_RESPONSES, DEFAULT_FRESHNESS, OnlineSettings
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
@@ -68,27 +68,13 @@ class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     freshness: dict[str, Seconds] = msgspec.field(default_factory=dict)
 
 
-class RungSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One rung of an escalation ladder: whom to tell, and after how long unacknowledged."""
-
-    after: Seconds
-    notify: Annotated[str, msgspec.Meta(min_length=1)]
-
-
-class LadderSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """`[alerts.ladders.<key>]`: the rungs (the first at 0 s) and the re-notification period."""
-
-    rungs: list[RungSettings]
-    renotify: Seconds
-
-
 class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`[alerts]`: the alert lifecycle (see `surveillance._lifecycle`)."""
 
     hysteresis: Seconds = 3600.0
     quiet_after_ack: Seconds = 1800.0
     overdue: bool = True
-    ladders: dict[str, LadderSettings] = msgspec.field(default_factory=dict)
+    ladders: dict[str, LadderSpec] = msgspec.field(default_factory=dict)
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -141,10 +127,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def ladders(self) -> dict[str, Ladder]:
         """The ladders the settings file sets (each replaces the default of its key)."""
         ladders = {}
-        for key, ladder in self.alerts.ladders.items():
-            rungs = tuple(Rung(rung.after, rung.notify) for rung in ladder.rungs)
+        for key, spec in self.alerts.ladders.items():
             try:
-                ladders[key] = Ladder(rungs, ladder.renotify)
+                ladders[key] = spec.ladder()
             except ValueError as error:
                 msg = f"alerts.ladders.{key}: {error}"
                 raise SettingsError(msg) from None

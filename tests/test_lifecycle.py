@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from surveillance._lifecycle import (
     DEFAULT_LADDERS,
+    SENIORITY,
     Ladder,
     LifecycleError,
     Plan,
@@ -189,3 +190,9 @@ def test_the_climb_never_goes_down_or_skips_a_rung(
         assert due is None or due > now  # nothing left undone up to now
         if life.state == "acknowledged":
             assert notices == []  # quiet once someone has it
+
+
+def test_every_shipped_rung_names_a_role_of_known_seniority() -> None:
+    """So a ceiling of care can cut any shipped ladder (scoring/rules/ladders.toml)."""
+    roles = {rung.notify for ladder in DEFAULT_LADDERS.values() for rung in ladder.rungs}
+    assert roles <= set(SENIORITY)

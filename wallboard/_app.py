@@ -32,6 +32,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
+from ingest import AlertCommand
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._feed import BrokerFeed, Stream, Subscription
 from wallboard._state import JSON
@@ -287,9 +288,13 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
     if action == "ack" and alert["state"] == "acknowledged":
         return _error(409, f"alert {alert_id!r} is already acknowledged by {alert['by']}")
     msg_id = f"wallboard-{uuid.uuid4().hex}"
-    command = {"msg_id": msg_id, "time": feed.clock(), "by": by, "via": request.via or "wallboard"}
-    if reason:
-        command["reason"] = reason
+    command = AlertCommand(
+        msg_id=msg_id,
+        time=feed.clock(),
+        by=by,
+        reason=reason or None,
+        via=request.via or "wallboard",
+    )
     try:
         await feed.publish_action(alert["ward"], alert_id, action, command)
     except ConnectionError as error:

@@ -34,6 +34,7 @@ from typing import Self
 import aiomqtt
 import msgspec
 
+from ingest import AlertCommand
 from wallboard._state import JSON, AwareDatetime, Change, WardBoard
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,6 @@ class BrokerFeed:
         self.last_heartbeat_at: datetime | None = None
         self._connected_at: datetime | None = None
         self.reconnects = 0
-        self.frames = 0
         self._subscribers: dict[Stream, set[Subscription]] = {}
         self._history: dict[Stream, deque[Change]] = {}
         self._unsent: dict[Stream, dict[str, Change]] = {}
@@ -331,7 +331,13 @@ class BrokerFeed:
     # ---- alert actions -----------------------------------------------------------------
 
     async def publish_action(
-        self, ward: str, alert_id: str, action: str, command: JSON, *, timeout: float = 5.0
+        self,
+        ward: str,
+        alert_id: str,
+        action: str,
+        command: AlertCommand,
+        *,
+        timeout: float = 5.0,
     ) -> None:
         """Send a person's action on an alert to the scorer (QoS 1; returns once the broker
         has it). Raises `ConnectionError` when the broker cannot be reached."""
@@ -411,7 +417,6 @@ class BrokerFeed:
                 continue
             changes = sorted(latest.values(), key=lambda c: c.seq)
             frame = _ENCODE(self.frame(stream, changes)).decode()
-            self.frames += 1
             for subscriber in subscribers:
                 subscriber.offer(frame)
 
