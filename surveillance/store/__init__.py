@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from surveillance.store._base import (
+    AcceptedRecord,
     AdtRecord,
     AlertRecord,
     Batch,
@@ -23,13 +24,16 @@ from surveillance.store._base import (
     ObservationRecord,
     PlanRecord,
     ScoreRecord,
+    StateRecord,
     Store,
     StoredState,
 )
 from surveillance.store._migrations import StoreError
+from surveillance.store._spool import Spool, SpoolingStore
 from surveillance.store._writer import BufferedWriter
 
 __all__ = [
+    "AcceptedRecord",
     "AdtRecord",
     "AlertRecord",
     "Batch",
@@ -39,6 +43,9 @@ __all__ = [
     "ObservationRecord",
     "PlanRecord",
     "ScoreRecord",
+    "Spool",
+    "SpoolingStore",
+    "StateRecord",
     "Store",
     "StoreError",
     "StoredState",

@@ -11,6 +11,8 @@ message delivered twice (at-least-once MQTT) is stored once. Keys:
 | `ScoreRecord`     | `obs_msg_id`        |
 | `AlertRecord`     | `(alert_id, seq)`   |
 | `DeadLetterRecord`| `digest` (SHA-256 of topic and payload) |
+| `AcceptedRecord`  | `msg_id`            |
+| `StateRecord`     | `key` (the latest wins; `state` None deletes it) |
 
 Times are timezone-aware datetimes (stored as UTC); JSON columns hold the contract's JSON.
 """
@@ -135,6 +137,28 @@ class PlanRecord:
     plan: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class AcceptedRecord:
+    """A message the scorer accepted: its `msg_id` and the digest of its content, so that a
+    repeat is known after a restart and the same id with other content is a conflict."""
+
+    msg_id: str
+    digest: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateRecord:
+    """A piece of the online scorer's state (one patient, one bed), as data, written in the
+    same transaction as the records that changed it; `state` None deletes it (a discharge).
+
+    Unlike the other records it is replaced, not kept: the latest write of a key wins."""
+
+    key: str
+    state: dict[str, Any] | None
+    time: datetime
+
+
 @dataclass(slots=True)
 class Batch:
     """Records written together, in one transaction."""
@@ -146,10 +170,14 @@ class Batch:
     alerts: list[AlertRecord] = field(default_factory=list)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     plans: list[PlanRecord] = field(default_factory=list)
+    accepted: list[AcceptedRecord] = field(default_factory=list)
+    states: list[StateRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
-            len(self.adt)
+            len(self.accepted)
+            + len(self.states)
+            + len(self.adt)
             + len(self.observations)
             + len(self.labs)
             + len(self.scores)
@@ -167,6 +195,16 @@ class Batch:
         self.alerts.extend(other.alerts)
         self.dead_letters.extend(other.dead_letters)
         self.plans.extend(other.plans)
+        self.accepted.extend(other.accepted)
+        self.states.extend(other.states)
+
+    def latest_states(self) -> list[StateRecord]:
+        """The states to write: the last of each key, in the order of their last write."""
+        latest: dict[str, StateRecord] = {}
+        for record in self.states:
+            latest.pop(record.key, None)
+            latest[record.key] = record
+        return list(latest.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +218,10 @@ class StoredState:
         recent_msg_ids: msg_ids of ADT, observation and lab records received since `since`.
         labs: the lab results since `labs_since` of the patients in a bed (AKI baselines).
         plans: the latest escalation plan of every patient in a bed.
+        accepted: msg_id → (content digest, when received) of the messages accepted since
+            `since`, in the order they arrived.
+        scorer_state: the online scorer's state by key (`StateRecord`); empty for a store
+            written before it was kept (the scorer then rebuilds from the records above).
     """
 
     placements: list[AdtRecord]
@@ -188,6 +230,8 @@ class StoredState:
     recent_msg_ids: set[str]
     labs: list[LabRecord] = field(default_factory=list)
     plans: list[PlanRecord] = field(default_factory=list)
+    accepted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    scorer_state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Store(Protocol):

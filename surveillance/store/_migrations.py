@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any, Final, Literal
 
 from surveillance.store._base import (
+    AcceptedRecord,
     AdtRecord,
     AlertRecord,
     Batch,
@@ -154,6 +155,7 @@ TABLES: Final[tuple[Table, ...]] = (
     _table("alert_events", "alerts", AlertRecord, ("alert_id", "seq")),
     _table("dead_letters", "dead_letters", DeadLetterRecord, ("digest",)),
     _table("plans", "plans", PlanRecord, ("msg_id",)),
+    _table("accepted", "accepted", AcceptedRecord, ("msg_id",)),
 )
 TABLE_BY_RECORD: Final[dict[type[Any], Table]] = {t.record: t for t in TABLES}
 TABLE_BY_NAME: Final[dict[str, Table]] = {t.name: t for t in TABLES}
@@ -222,3 +224,12 @@ def recent_msg_ids_sql(placeholder: str) -> str:
         f"SELECT msg_id FROM {t} WHERE received_at >= {placeholder}"  # noqa: S608
         for t in ("adt", "observations", "labs")
     )
+
+
+ACCEPTED_SQL: Final[str] = (
+    "SELECT msg_id, digest, received_at FROM accepted WHERE received_at >= {} "
+    "ORDER BY received_at, msg_id"
+)
+"""The accepted messages since the one parameter (`{}`: the dialect's placeholder)."""
+
+SCORER_STATE_SQL: Final[str] = "SELECT key, state FROM scorer_state ORDER BY key"

@@ -36,14 +36,16 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import psycopg
 from psycopg import sql
-from psycopg.types.json import set_json_dumps, set_json_loads
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
 from surveillance.store._base import Batch, StoredState
 from surveillance.store._migrations import (
+    ACCEPTED_SQL,
     LATEST_SCORES_SQL,
     OPEN_ALERTS_SQL,
     PLACED_PLANS_SQL,
     PLACEMENTS_SQL,
+    SCORER_STATE_SQL,
     TABLE_BY_NAME,
     TABLE_BY_RECORD,
     TABLES,
@@ -76,6 +78,10 @@ _PG_TYPES: Final = {
 }
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
+_UPSERT_STATE: Final = (
+    "INSERT INTO scorer_state (key, state, updated_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+)
 
 
 def redact_url(url: str) -> str:
@@ -394,7 +400,10 @@ class PostgresStore:
         """
         work = [(p, [p.row(r) for r in p.table.records(batch)]) for p in _PLANS.values()]
         work = [(p, rows) for p, rows in work if rows]
-        if not work:
+        states = batch.latest_states()
+        upserts = [(s.key, Jsonb(s.state), s.time) for s in states if s.state is not None]
+        deletes = [s.key for s in states if s.state is None]
+        if not work and not states:
             return
         async with self._lock:
             conn = await self._connection()
@@ -406,6 +415,12 @@ class PostgresStore:
                             for row in rows:
                                 await copy.write_row(row)
                         await cur.execute(plan.insert)
+                    if deletes:
+                        await cur.execute(
+                            "DELETE FROM scorer_state WHERE key = ANY(%s)", (deletes,)
+                        )
+                    if upserts:
+                        await cur.executemany(_UPSERT_STATE, upserts)
             except psycopg.Error as e:
                 raise await self._failed("write", e) from e
 
@@ -429,9 +444,13 @@ class PostgresStore:
                         query = placed_labs_sql("%s")
                         labs = await self._records(cur, "labs", query, (labs_since,))
                     plans = await self._records(cur, "plans", PLACED_PLANS_SQL)
+                    await cur.execute(ACCEPTED_SQL.format("%s"), (since,))
+                    accepted = {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
+                    await cur.execute(SCORER_STATE_SQL)
+                    scorer_state = {row[0]: row[1] for row in await cur.fetchall()}
             except psycopg.Error as e:
                 raise await self._failed("load_state", e) from e
-        return StoredState(placements, scores, alerts, ids, labs, plans)
+        return StoredState(placements, scores, alerts, ids, labs, plans, accepted, scorer_state)
 
     @staticmethod
     async def _records(

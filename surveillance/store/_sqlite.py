@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import operator
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -34,10 +35,12 @@ from surveillance.store._base import (
     StoredState,
 )
 from surveillance.store._migrations import (
+    ACCEPTED_SQL,
     LATEST_SCORES_SQL,
     OPEN_ALERTS_SQL,
     PLACED_PLANS_SQL,
     PLACEMENTS_SQL,
+    SCORER_STATE_SQL,
     TABLE_BY_NAME,
     TABLE_BY_RECORD,
     TABLES,
@@ -119,6 +122,10 @@ class _Codec:
 
 
 _CODECS: Final[dict[str, _Codec]] = {t.name: _Codec(t) for t in TABLES}
+_UPSERT_STATE: Final = (
+    "INSERT INTO scorer_state (key, state, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+)
 
 
 class SqliteStore:
@@ -196,7 +203,7 @@ class SqliteStore:
         self._conn = conn
         try:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms:d}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._migrate(conn)
@@ -206,6 +213,19 @@ class SqliteStore:
         except BaseException:
             self._close()
             raise
+
+    def _wal(self, conn: sqlite3.Connection) -> None:
+        """WAL journal. Switching to it takes a lock that the busy timeout does not wait for
+        (services opening one new file together see "database is locked"): retry for as long."""
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -252,12 +272,23 @@ class SqliteStore:
         rows = [
             (_CODECS[t.name], [_CODECS[t.name].to_row(r) for r in t.records(batch)]) for t in TABLES
         ]
+        states = batch.latest_states()
+        upserts = [
+            (s.key, _json_encode(s.state).decode(), to_text(s.time))
+            for s in states
+            if s.state is not None
+        ]
+        deletes = [(s.key,) for s in states if s.state is None]
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for codec, table_rows in rows:
                     if table_rows:
                         conn.executemany(codec.insert, table_rows)
+                if deletes:
+                    conn.executemany("DELETE FROM scorer_state WHERE key = ?", deletes)
+                if upserts:
+                    conn.executemany(_UPSERT_STATE, upserts)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -285,9 +316,18 @@ class SqliteStore:
             if labs_since is not None:
                 labs = self._query("labs", placed_labs_sql("?"), (to_text(labs_since),))
             plans: list[PlanRecord] = self._query("plans", PLACED_PLANS_SQL)
+            accepted = {
+                msg_id: (key, datetime.fromisoformat(received))
+                for msg_id, key, received in conn.execute(ACCEPTED_SQL.format("?"), (stamp,))
+            }
+            scorer_state = {
+                key: _json_decode(state) for key, state in conn.execute(SCORER_STATE_SQL)
+            }
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite query failed: {e}") from e
         finally:
             conn.execute("COMMIT")
-        return StoredState(placements, scores, alerts, ids, labs, plans)
+        return StoredState(placements, scores, alerts, ids, labs, plans, accepted, scorer_state)
 
     def _fetch(self, kind: type[T], patient_id: str | None, since: datetime | None) -> list[T]:
         table = TABLE_BY_RECORD[kind]

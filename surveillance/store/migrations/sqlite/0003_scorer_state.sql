@@ -1,0 +1,19 @@
+-- A restart changes nothing (issue 12): the online scorer's state is kept with every committed
+-- batch, and so is every accepted message's id with a digest of its content.
+
+-- Each accepted input's msg_id and content digest: a redelivery after a restart is known as a
+-- repeat, the same id with other content as a conflict.
+CREATE TABLE accepted (
+    msg_id      TEXT PRIMARY KEY,
+    digest      TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX accepted_received_at ON accepted (received_at);
+
+-- The scorer's state as data, one row per patient in a bed (`patient:<id>`) and per bed
+-- (`bed:<ward>/<bed>`), replaced by each batch that changes it, deleted on discharge.
+CREATE TABLE scorer_state (
+    key        TEXT PRIMARY KEY,
+    state      TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
