@@ -68,12 +68,14 @@ from scoring import (
 from surveillance._alerts import SYSTEM, AlertDesk, OpenAlert, Output, Publication
 from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, LifecycleError, Plan
 from surveillance.store import (
+    AcceptedRecord,
     AdtRecord,
     DeadLetterRecord,
     LabRecord,
     ObservationRecord,
     PlanRecord,
     ScoreRecord,
+    StateRecord,
     StoredState,
 )
 
@@ -114,8 +116,11 @@ class OnlineSettings:
 
     freshness: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FRESHNESS))
     device_persistence: float = 60.0
-    feed_timeout: float = 120.0
+    feed_timeout: float = 300.0
     dedupe_window: float = 900.0
+    dedupe_max: int = 1_000_000
+    max_skew: float = 300.0
+    max_age: float = 7 * 24 * 3600.0
     alert_responses: frozenset[str] = DEFAULT_ALERT_RESPONSES
     ladders: Mapping[str, Ladder] = field(default_factory=lambda: dict(DEFAULT_LADDERS))
     hysteresis: float = 3600.0
@@ -135,6 +140,8 @@ class OnlineSettings:
             "dedupe_window",
             "hysteresis",
             "quiet_after_ack",
+            "max_skew",
+            "max_age",
         ):
             if getattr(self, name) < 0:
                 msg = f"{name} must be ≥ 0 seconds"
@@ -180,6 +187,16 @@ class _Patient:
     device_at: datetime | None = None
     device_msg_id: str | None = None
     feed_alert: str | None = None
+    device_obs_at: datetime | None = None  # the latest device reading's own time
+
+
+@dataclass(slots=True)
+class _Pending:
+    """This batch's observations waiting to be scored together, and what they add."""
+
+    rows: list[_Row] = field(default_factory=list)
+    overlay: dict[str, dict[str, _Value]] = field(default_factory=dict)  # device values
+    ids: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -193,6 +210,7 @@ class _Row:
     scored: ObservationSet
     updates: dict[str, _Value]
     device: bool
+    digest: str = ""
 
 
 _encode = msgspec.json.Encoder().encode
@@ -207,7 +225,9 @@ class OnlineScorer:
         self._beds: dict[tuple[str, str], str] = {}
         self._patients: dict[str, _Patient] = {}
         self._bed_time: dict[tuple[str, str], datetime] = {}
-        self._seen: dict[str, datetime] = {}
+        self._seen: dict[str, tuple[str, datetime]] = {}  # msg_id → (content digest, received)
+        self._dirty: set[str] = set()  # patients whose state changed since it was last kept
+        self._dirty_beds: set[tuple[str, str]] = set()
         self.desk = AlertDesk(self.settings.ladders, self.settings.prefix)
         self._ranks = {
             chart.id: {level.id: rank for rank, level in enumerate(chart.escalation.levels)}
@@ -228,8 +248,75 @@ class OnlineScorer:
         """The patient id in a bed, if any."""
         return self._beds.get((ward, bed))
 
-    def restore(self, state: StoredState) -> None:
-        """Resume from the store: placements, levels alerted, open alerts, recent msg_ids."""
+    def restore(self, state: StoredState, now: datetime | None = None) -> None:
+        """Resume from the store: the scorer's state as the last committed batch left it,
+        and the msg_ids accepted recently (remembered from `now`, the service's clock)."""
+        if state.scorer_state:
+            self._restore_state(state.scorer_state)
+        else:
+            self._restore_from_records(state)
+        if now is None:
+            now = max((r.time for r in state.placements), default=datetime.now(self.settings.tz))
+        for msg_id in state.recent_msg_ids - state.accepted.keys():
+            self._seen[msg_id] = ("", now)  # kept before digests were: any content repeats
+        for msg_id, (key, received) in state.accepted.items():
+            self._seen[msg_id] = (key, received)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """The whole state as data, by key (what `restore` takes back as `scorer_state`)."""
+        self._dirty.update(self._patients)
+        self._dirty_beds.update(self._bed_time)
+        out = Output()
+        self._keep_state(out, datetime.min.replace(tzinfo=self.settings.tz))
+        return {r.key: r.state for r in out.batch.states if r.state is not None}
+
+    def _touch(self, patient: _Patient) -> None:
+        assert patient.context.patient_id is not None  # noqa: S101 - placed patients have ids
+        self._dirty.add(patient.context.patient_id)
+
+    def _keep_state(self, out: Output, now: datetime) -> None:
+        """Add the state of every patient and bed changed since the last call to the batch,
+        so it is committed with the records that changed it (a restart then resumes exactly
+        where the last committed batch left off)."""
+        self._dirty.update(record.patient_id for record in out.batch.alerts)
+        if not self._dirty and not self._dirty_beds:
+            return
+        alerts: dict[str, list[OpenAlert]] = {}
+        for alert in self.desk.alerts.values():
+            if alert.patient_id in self._dirty:
+                alerts.setdefault(alert.patient_id, []).append(alert)
+        for patient_id in sorted(self._dirty):
+            patient = self._patients.get(patient_id)
+            state = None
+            if patient is not None:
+                state = {
+                    "patient": msgspec.to_builtins(patient),
+                    "alerts": msgspec.to_builtins(alerts.get(patient_id, [])),
+                }
+            out.batch.states.append(StateRecord(f"patient:{patient_id}", state, now))
+        for ward, bed in sorted(self._dirty_beds):
+            held = self._bed_time.get((ward, bed))
+            bed_state = None if held is None else {"time": msgspec.to_builtins(held)}
+            out.batch.states.append(StateRecord(f"bed:{ward}/{bed}", bed_state, now))
+        self._dirty.clear()
+        self._dirty_beds.clear()
+
+    def _restore_state(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        for key, row in rows.items():
+            kind, _, name = key.partition(":")
+            if kind == "bed":
+                ward, _, bed = name.partition("/")
+                self._bed_time[(ward, bed)] = msgspec.convert(row["time"], datetime)
+            elif kind == "patient":
+                patient = msgspec.convert(row["patient"], _Patient)
+                self._patients[name] = patient
+                self._beds[(patient.ward, patient.bed)] = name
+                for alert in msgspec.convert(row["alerts"], list[OpenAlert]):
+                    self.desk.alerts[alert.alert_id] = alert
+
+    def _restore_from_records(self, state: StoredState) -> None:
+        """Rebuild from the records of a store written before the scorer's state was kept:
+        placements, levels alerted, open alerts (timers and holds are not recoverable)."""
         for record in sorted(state.placements, key=lambda r: r.time):
             context = msgspec.convert(record.context, Context)
             self._place(record.ward, record.bed, context, record.time)
@@ -270,42 +357,110 @@ class OnlineScorer:
                 patient.feed_alert = alert.alert_id
             elif alert.kind == "overdue":
                 patient.overdue_alert = alert.alert_id
-        now = max((r.time for r in state.placements), default=None)
-        for msg_id in state.recent_msg_ids:
-            self._seen[msg_id] = now or datetime.min.replace(tzinfo=self.settings.tz)
 
     # -- input ------------------------------------------------------------------------------
 
     def handle(self, arrivals: Sequence[Arrival]) -> Output:
-        """Process parsed messages in arrival order."""
+        """Process parsed messages in the order the broker delivered them.
+
+        Observations are scored together (`score_batch`) until a message of another kind
+        comes, which first sees them scored: within a patient, inputs take effect in delivery
+        order. No message can stop the scorer: one whose handling raises becomes a dead letter
+        (`internal`) with the error, and the rest go on.
+        """
         out = Output()
-        rows: list[_Row] = []
-        overlay: dict[str, dict[str, _Value]] = {}  # this batch's device values, per patient
+        pending = _Pending()
+        if arrivals:
+            self._forget(arrivals[0].received)
         for arrival in arrivals:
-            item, received = arrival.item, arrival.received
-            if isinstance(item, Rejected):
-                self._dead_letter(out, item, received)
-                continue
-            if item.msg_id in self._seen:
-                out.duplicates += 1
-                continue
-            self._seen[item.msg_id] = received
-            if isinstance(item, Admission):
-                self._score_rows(out, rows)  # earlier observations see the bed as it was
-                rows, overlay = [], {}
-                self._admission(out, item, arrival)
-            elif isinstance(item, Lab):
-                self._lab(out, item, arrival)
-            elif isinstance(item, AlertAction):
-                self._action(out, item, arrival)
-            elif isinstance(item, PlanUpdate):
-                self._plan(out, item, arrival)
-            else:
-                row = self._row(out, item, arrival, overlay)
-                if row is not None:
-                    rows.append(row)
-        self._score_rows(out, rows)
+            try:
+                self._one(out, arrival, pending)
+            except Exception as error:  # one message must never stop the rest
+                self._internal(out, arrival, error)
+        self._score_rows(out, pending)
+        if arrivals:
+            self._keep_state(out, arrivals[-1].received)
         return out
+
+    def _one(self, out: Output, arrival: Arrival, pending: _Pending) -> None:
+        item, received = arrival.item, arrival.received
+        if isinstance(item, Rejected):
+            self._dead_letter(out, item, received)
+            return
+        msg_id = item.msg_id
+        if msg_id in pending.ids:  # a repeat within the batch: is the first one accepted?
+            self._score_rows(out, pending)
+        key = digest(arrival.topic, arrival.payload)
+        seen = self._seen.get(msg_id)
+        if seen is not None:
+            if seen[0] in (key, ""):  # "": remembered without its digest (an older store)
+                out.duplicates += 1
+                return
+            why = (
+                f"msg_id {msg_id!r} was already accepted at {seen[1]:%Y-%m-%dT%H:%M:%SZ} with "
+                "other content; an id names one message, so this one was not used"
+            )
+            self._dead_letter(out, _rejected(arrival, "conflict", why), received)
+            return
+        problem = self._time_problem(item, received)
+        if problem is not None:
+            self._dead_letter(out, _rejected(arrival, "time", problem), received)
+            return
+        if isinstance(item, Observation):
+            row = self._row(out, item, arrival, pending.overlay)
+            if row is not None:
+                row.digest = key
+                pending.rows.append(row)
+                pending.ids.add(msg_id)
+            return
+        self._score_rows(out, pending)  # earlier observations take effect first
+        refused = out.dead_letters
+        if isinstance(item, Admission):
+            self._admission(out, item, arrival)
+        elif isinstance(item, Lab):
+            self._lab(out, item, arrival)
+        elif isinstance(item, AlertAction):
+            self._action(out, item, arrival)
+        else:
+            self._plan(out, item, arrival)
+        if out.dead_letters == refused:
+            self._accept(out, msg_id, key, received)
+
+    def _accept(self, out: Output, msg_id: str, key: str, received: datetime) -> None:
+        """Remember an accepted message (only accepted ones: a refused id may come again,
+        corrected), within the dedupe memory's size."""
+        seen = self._seen
+        seen[msg_id] = (key, received)
+        out.batch.accepted.append(AcceptedRecord(msg_id, key, received))
+        while len(seen) > self.settings.dedupe_max:
+            del seen[next(iter(seen))]
+
+    def _time_problem(self, item: Inbound, received: datetime) -> str | None:
+        """Why a message's own time cannot be used, if it cannot: more than `max_skew` ahead
+        of the service's clock, or more than `max_age` behind it."""
+        when = _time_of(item)
+        ahead = (when - received).total_seconds()
+        if ahead > self.settings.max_skew:
+            return (
+                f"time {when.isoformat()} is {_span(ahead)} ahead of the service's clock "
+                f"({received.isoformat()}); more than {_span(self.settings.max_skew)} ahead "
+                "is refused (a wrong device clock would stay fresh and poison later scores)"
+            )
+        if -ahead > self.settings.max_age:
+            return (
+                f"time {when.isoformat()} is {_span(-ahead)} before the service's clock "
+                f"({received.isoformat()}); more than {_span(self.settings.max_age)} old is "
+                "refused (max_age)"
+            )
+        return None
+
+    def _internal(self, out: Output, arrival: Arrival, error: Exception) -> None:
+        """A message whose handling failed: set aside as a dead letter with the error."""
+        why = (
+            f"the service could not handle this message ({type(error).__name__}: {error}); "
+            "it was set aside so that scoring goes on; please report it"
+        )
+        self._dead_letter(out, _rejected(arrival, "internal", why[:2000]), arrival.received)
 
     def tick(self, now: datetime) -> Output:
         """What the clock does: silent devices and late observations raise alerts, unanswered
@@ -332,14 +487,20 @@ class OnlineScorer:
             if self.settings.overdue_alerts:
                 self._overdue(out, patient, now)
         self.desk.tick(out, now)
+        self._forget(now)
+        self._keep_state(out, now)
+        return out
+
+    def _forget(self, now: datetime) -> None:
+        """Forget msg_ids that arrived more than `dedupe_window` before `now` (the service's
+        clock, whatever the messages' own times say), oldest first."""
         cutoff = now - timedelta(seconds=self.settings.dedupe_window)
         seen = self._seen
         while seen:
             oldest = next(iter(seen))
-            if seen[oldest] >= cutoff:
+            if seen[oldest][1] >= cutoff:
                 break
             del seen[oldest]
-        return out
 
     def _overdue(self, out: Output, patient: _Patient, now: datetime) -> None:
         """An `overdue` alert once the next full set is late; escalated once it is missed."""
@@ -418,6 +579,7 @@ class OnlineScorer:
         )
         if patient.plan is not None and doc.time < patient.plan.time:
             return  # an older plan: kept, not applied
+        self._touch(patient)
         cleared = doc.ceiling is None and doc.alert_from is None
         patient.plan = None if cleared else doc
 
@@ -480,6 +642,7 @@ class OnlineScorer:
                 return
             self._discharge(out, self._patients[current], received, "patient discharged")
             self._bed_time[where] = context.time
+            self._dirty_beds.add(where)
             return
         occupant = self._beds.get(where)
         if occupant is not None and occupant != context.patient_id:
@@ -500,6 +663,8 @@ class OnlineScorer:
             self.desk.moved(patient_id, ward, bed)
         self._beds[(ward, bed)] = patient_id
         self._bed_time[(ward, bed)] = when
+        self._dirty.add(patient_id)
+        self._dirty_beds.add((ward, bed))
 
     def _discharge(self, out: Output, patient: _Patient, now: datetime, why: str) -> None:
         assert patient.context.patient_id is not None  # noqa: S101
@@ -507,6 +672,7 @@ class OnlineScorer:
             self.desk.resolve(out, held, now, by=SYSTEM, reason=why)
         self._beds.pop((patient.ward, patient.bed), None)
         del self._patients[patient.context.patient_id]
+        self._dirty.add(patient.context.patient_id)
 
     def _lab(self, out: Output, item: Lab, arrival: Arrival) -> None:
         lab, received = item.lab, arrival.received
@@ -527,6 +693,12 @@ class OnlineScorer:
             )
         )
         patient = self._patients[lab.patient_id]
+        born = patient.context.birth_date
+        if born is not None and lab.time.astimezone(self.settings.tz).date() < born:
+            why = f"lab time {lab.time.isoformat()} is before the patient's birth ({born})"
+            self._dead_letter(out, _rejected(arrival, "time", why), received)
+            return
+        self._touch(patient)
         if lab.test == "creatinine" and self._adult(patient, lab.time):
             self._aki(out, patient, Creatinine(lab.time, lab.value), lab.msg_id, received)
 
@@ -593,6 +765,12 @@ class OnlineScorer:
             self._dead_letter(out, self._misplaced(item, arrival, obs.patient_id), received)
             return None
         patient = self._patients[patient_id]
+        born = patient.context.birth_date
+        if born is not None and obs.time.astimezone(self.settings.tz).date() < born:
+            why = f"observation time {obs.time.isoformat()} is before the patient's birth ({born})"
+            self._dead_letter(out, _rejected(arrival, "time", why), received)
+            return None
+        self._touch(patient)
         updates = _values_of(obs.vitals, obs.time)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
         merged = _merge({**patient.values, **mine}, updates)
@@ -610,38 +788,70 @@ class OnlineScorer:
                 fresh.update(value.values)
         return Vitals(**fresh)
 
-    def _score_rows(self, out: Output, rows: list[_Row]) -> None:
+    def _score_rows(self, out: Output, pending: _Pending) -> None:
+        """Score the batch's waiting observations together, then apply each in order."""
+        rows = pending.rows
         if not rows:
             return
-        results = score_batch(
-            [(row.scored, row.patient.context) for row in rows], self.charts, tz=self.settings.tz
-        )
+        pending.rows, pending.overlay, pending.ids = [], {}, set()
+        results: list[ScoreResult | InvalidObservation | None]
+        try:
+            results = list(
+                score_batch(
+                    [(row.scored, row.patient.context) for row in rows],
+                    self.charts,
+                    tz=self.settings.tz,
+                )
+            )
+        except Exception:  # the batch path failed: score each row on its own
+            results = [None] * len(rows)
         refused: set[int] = set()  # patients with a refused reading in this batch
-        for row, batch_result in zip(rows, results, strict=True):
-            patient, result = row.patient, batch_result
-            if row.device and id(patient) in refused:
-                # An earlier reading of this batch was refused but was merged into this one.
-                row.scored = msgspec.structs.replace(
-                    row.scored,
-                    vitals=self._snapshot(_merge(patient.values, row.updates), row.scored.time),
-                )
-                try:
-                    result = score(row.scored, patient.context, self.charts, tz=self.settings.tz)
-                except InvalidObservation as exc:
-                    result = exc
-            if isinstance(result, InvalidObservation):
-                refused.add(id(patient))
-                self._dead_letter(
-                    out, _rejected(row.arrival, result.code, str(result)), row.received
-                )
-                continue
-            self._scored(out, row, result)
+        for row, result in zip(rows, results, strict=True):
+            try:
+                self._apply_row(out, row, result, refused)
+            except Exception as error:  # one message must never stop the rest
+                refused.add(id(row.patient))
+                self._internal(out, row.arrival, error)
+
+    def _apply_row(
+        self,
+        out: Output,
+        row: _Row,
+        result: ScoreResult | InvalidObservation | None,
+        refused: set[int],
+    ) -> None:
+        patient = row.patient
+        again = row.device and id(patient) in refused
+        if again:
+            # An earlier reading of this batch was refused but was merged into this one.
+            row.scored = msgspec.structs.replace(
+                row.scored,
+                vitals=self._snapshot(_merge(patient.values, row.updates), row.scored.time),
+            )
+        if result is None or again:
+            try:
+                result = score(row.scored, patient.context, self.charts, tz=self.settings.tz)
+            except InvalidObservation as exc:
+                result = exc
+        if isinstance(result, InvalidObservation):
+            refused.add(id(patient))
+            self._dead_letter(out, _rejected(row.arrival, result.code, str(result)), row.received)
+            return
+        self._scored(out, row, result)
+        self._accept(out, row.item.msg_id, row.digest, row.received)
 
     def _scored(self, out: Output, row: _Row, result: ScoreResult) -> None:
         patient, item = row.patient, row.item
+        self._touch(patient)
+        # Late data (older than the patient's latest reading of the same kind) is stored and
+        # charted, but changes neither the board's latest score nor what is alerted.
+        if row.device:
+            late = patient.device_obs_at is not None and result.time < patient.device_obs_at
+        else:
+            late = patient.last_manual is not None and result.time < patient.last_manual
         patient.values = _merge(patient.values, row.updates)
         if not row.device:
-            if patient.last_manual is None or result.time > patient.last_manual:
+            if not late:
                 patient.last_manual = result.time
                 if patient.overdue_alert is not None:
                     when = result.time.astimezone(self.settings.tz)
@@ -651,11 +861,13 @@ class OnlineScorer:
         else:
             result = self._due_from_last_set(patient, result)
             patient.device_at, patient.device_msg_id = row.received, item.msg_id
+            if not late:
+                patient.device_obs_at = result.time
             if patient.feed_alert is not None:
                 reason = "continuous monitoring is sending again"
                 self._close(out, patient.feed_alert, row.received, reason)
                 patient.feed_alert = None
-        if result.obs_interval_minutes is not None and result.next_obs_due is not None:
+        if not late and result.obs_interval_minutes is not None and result.next_obs_due is not None:
             patient.due = result.next_obs_due
             patient.interval = timedelta(minutes=result.obs_interval_minutes)
         obs = item.obs
@@ -690,6 +902,8 @@ class OnlineScorer:
                 result=msgspec.json.decode(payload),
             )
         )
+        if late:
+            return
         out.publications.append(
             Publication(f"{self._prefix}wards/{item.ward}/beds/{item.bed}/score", payload, True)
         )
@@ -948,3 +1162,28 @@ def _merge(held: Mapping[str, _Value], updates: Mapping[str, _Value]) -> dict[st
 def _rejected(arrival: Arrival, error: str, reason: str) -> Rejected:
     msg_id = None if isinstance(arrival.item, Rejected) else arrival.item.msg_id
     return Rejected(arrival.topic, arrival.payload, error, reason, msg_id)
+
+
+def _time_of(item: Inbound) -> datetime:
+    """The time a message says it is about."""
+    if isinstance(item, Admission):
+        assert item.context.time is not None  # noqa: S101 - the ADT parser requires it
+        return item.context.time
+    if isinstance(item, Observation):
+        return item.obs.time
+    if isinstance(item, Lab):
+        return item.lab.time
+    if isinstance(item, PlanUpdate):
+        return item.plan.time
+    return item.command.time
+
+
+def _span(seconds: float) -> str:
+    """`4 min`, `2 h 05 min`, `3 days`: a span of time as a person says it."""
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:,.0f} days"
+    if seconds >= 3600:
+        return _duration(timedelta(seconds=seconds))
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"

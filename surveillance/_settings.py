@@ -45,6 +45,7 @@ class StoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     password_env: str | None = None
     flush_records: Annotated[int, msgspec.Meta(ge=1)] = 5000
     flush_interval: Seconds = 0.05
+    spool: str | None = None
 
 
 class HttpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -62,6 +63,9 @@ class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     device_persistence: Seconds = 60.0
     feed_timeout: Seconds = 300.0
     dedupe_window: Seconds = 900.0
+    dedupe_max: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
+    max_skew: Seconds = 300.0
+    max_age: Seconds = 7 * 24 * 3600.0
     alert_responses: list[str] = msgspec.field(
         default_factory=lambda: sorted(DEFAULT_ALERT_RESPONSES)
     )
@@ -107,6 +111,16 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
         return urlunsplit(parts._replace(netloc=netloc))
 
+    def spool_path(self) -> Path:
+        """The local spool (`store.spool`): by default beside a SQLite store, else
+        `surveillance-spool-<client_id>.db` in the working directory."""
+        if self.store.spool:
+            return Path(self.store.spool)
+        url = self.store.url
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            return Path(url.removeprefix("sqlite:///") + "-spool")
+        return Path(f"surveillance-spool-{self.broker.client_id}.db")
+
     def online(self) -> OnlineSettings:
         """The online scorer's settings."""
         scorer = self.scorer
@@ -115,6 +129,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             device_persistence=scorer.device_persistence,
             feed_timeout=scorer.feed_timeout,
             dedupe_window=scorer.dedupe_window,
+            dedupe_max=scorer.dedupe_max,
+            max_skew=scorer.max_skew,
+            max_age=scorer.max_age,
             alert_responses=frozenset(scorer.alert_responses),
             ladders={**DEFAULT_LADDERS, **self.ladders()},
             hysteresis=self.alerts.hysteresis,

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -143,15 +144,24 @@ async def send(broker: Mosquitto, *messages: tuple[str, bytes], retain_adt: bool
             )
 
 
+RECORDED_MAX_AGE = 20 * 365 * 86400.0
+"""Seconds: accepts the recorded test streams' fixed dates whatever today's date is."""
+
+
 def settings_for(broker: Mosquitto, store_url: str, **scorer: Any) -> Settings:
+    client_id = f"scorer-{uuid.uuid4().hex[:8]}"
     return load_settings(
         None,
         {
             "broker.url": broker.url,
-            "broker.client_id": f"scorer-{uuid.uuid4().hex[:8]}",
+            "broker.client_id": client_id,
             "store.url": store_url,
+            "store.spool": str(Path(tempfile.gettempdir()) / "surveillance-test" / client_id),
             "store.flush_interval": 0.02,
             "http.port": 0,
+            # These streams are recordings dated 2026-11-22: older than the default max_age
+            # (7 days) on today's clock. The time bounds have tests of their own.
+            "scorer.max_age": RECORDED_MAX_AGE,
             **{f"scorer.{k}": v for k, v in scorer.items()},
         },
     )
@@ -489,6 +499,7 @@ def test_surveillance_run_scores_what_mosquitto_pub_sends(
     config = tmp_path / "service.toml"
     config.write_text(
         f'[broker]\nurl = "{mosquitto.url}"\nclient_id = "run-{w}"\n[http]\nport = 0\n'
+        f"[scorer]\nmax_age = {RECORDED_MAX_AGE}\n"
     )
     service = subprocess.Popen(
         [

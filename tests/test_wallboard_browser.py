@@ -47,6 +47,7 @@ from scoring import ChartSet
 from surveillance._live_cmd import live
 from surveillance._settings import load_settings
 from tests.mqtt_broker import Mosquitto
+from tests.test_pipeline import RECORDED_MAX_AGE
 
 CHROMIUM = os.environ.get("SURVEILLANCE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -126,6 +127,7 @@ class LiveSystem:
                 "store.url": f"sqlite:///{workdir / 'wallboard.db'}",
                 "http.port": _free_port(),
                 "http.host": "127.0.0.1",
+                "scorer.max_age": RECORDED_MAX_AGE,  # the test streams are dated 2026-11-22
             },
         )
         self.charts = charts
