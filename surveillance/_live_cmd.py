@@ -181,7 +181,7 @@ async def _wallboard_main(settings: Settings, charts: ChartSet) -> int:
 
 async def _main(settings: Settings, charts: ChartSet) -> int:
     stop = _stop_on_signals()
-    async with live(settings, charts) as (service, url):
+    async with live(settings, charts, stop=stop) as (service, url):
         if url:
             log.info("wallboard at %s", url)
         await stop.wait()
@@ -191,11 +191,14 @@ async def _main(settings: Settings, charts: ChartSet) -> int:
 
 
 @contextlib.asynccontextmanager
-async def live(settings: Settings, charts: ChartSet) -> AsyncIterator[tuple[Service, str | None]]:
+async def live(
+    settings: Settings, charts: ChartSet, *, stop: asyncio.Event | None = None
+) -> AsyncIterator[tuple[Service, str | None]]:
     """The service and, unless `http.port` is 0, the wallboard, running until the block ends.
 
-    Yields the service and the wallboard's URL once the service reads input. Leaving the block
-    stops both cleanly (records flushed). If the service fails, the failure is raised here.
+    Yields the service and the wallboard's URL once the service reads input, or once `stop`
+    is set (a stop while it still waits for the store or the broker). Leaving the block stops
+    both cleanly (records flushed). If the service fails, the failure is raised here.
     """
     service = Service(settings, charts)
     running = asyncio.create_task(service.run(), name="service")
@@ -213,11 +216,16 @@ async def live(settings: Settings, charts: ChartSet) -> AsyncIterator[tuple[Serv
                 )
             )
         started = asyncio.create_task(service.started.wait())
-        await asyncio.wait({started, running}, return_when=asyncio.FIRST_COMPLETED)
-        started.cancel()
+        waits: set[asyncio.Task[Any]] = {started, running}
+        if stop is not None:
+            waits.add(asyncio.create_task(stop.wait()))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits - {running}:
+            waiting.cancel()
         if running.done():
             running.result()  # raises what stopped it
-        if history is not None:  # a reader of its own, once the service has migrated the store
+        if history is not None and service.started.is_set():
+            # A reader of its own, once the service has migrated the store.
             history.store = await stack.enter_async_context(open_store(settings.store_url()))
         try:
             yield service, url

@@ -5,6 +5,14 @@ batch, publishes what it produced and hands the records to the buffered store wr
 writer acknowledges the inputs to the broker once their records are committed (and what they
 produced is published). A second task ticks once a second for silent device feeds. On start
 the scorer resumes from the store.
+
+Degraded, not blind (issue 12): the service starts and waits, with backoff and a log line
+saying why, while the store or the broker is down; during a store outage its records go to a
+local spool (`surveillance.store.SpoolingStore`), so scoring and alerting go on and inputs are
+still acknowledged only once stored; the heartbeat and every wallboard say that storage is
+behind. If it cannot consume it says so: the heartbeat says unhealthy, `/healthz` fails, an
+ERROR line every minute, and systemd's watchdog (`WATCHDOG=1` only while healthy) restarts
+it. Stop (SIGTERM, Ctrl-C) takes seconds in every state.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +35,7 @@ from scoring import ChartSet
 from surveillance._alerts import Output, Publication
 from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer
 from surveillance._settings import Settings
-from surveillance.store import BufferedWriter, open_store
+from surveillance.store import BufferedWriter, Spool, SpoolingStore, StoredState, open_store
 from wallboard import HEARTBEAT_TOPIC
 
 log = logging.getLogger(__name__)
@@ -34,8 +44,12 @@ TICK = 1.0
 """Seconds between checks for silent device feeds."""
 HEARTBEAT_TICKS = 5
 """Ticks between two heartbeats (README, "Heartbeat")."""
-STOP_GRACE = 15.0
-"""Seconds a stopping service waits for the batch in hand to be published."""
+STOP_GRACE = 5.0
+"""Seconds a stopping service waits for the batch in hand, and then for the store."""
+PROBLEM_EVERY = 60.0
+"""Seconds between two ERROR lines about the same standing problem."""
+RETRY_FIRST, RETRY_CAP = 0.5, 30.0
+"""Seconds between attempts to reach the store at start: doubling up to the cap."""
 
 
 @dataclass(slots=True)
@@ -78,11 +92,15 @@ class Service:
             clock=clock,
         )
         self._writer: BufferedWriter | None = None
+        self._store: SpoolingStore | None = None
         self._busy = False
+        self._consuming: asyncio.Task[Any] | None = None
+        self.waiting_for: str | None = "start"  # what keeps the service from consuming
+        self._complained_at: float | None = None
 
     def health(self) -> dict[str, Any]:
         """The state of the broker and store connections, and the counters."""
-        writer = self._writer
+        writer, store = self._writer, self._store
         return {
             "scorer": {
                 "broker_connected": self.link.connected,
@@ -91,62 +109,118 @@ class Service:
                 "store_ok": writer is not None and writer.last_error is None,
                 "store_error": None if writer is None else _text(writer.last_error),
                 "store_pending": 0 if writer is None else writer.pending,
+                "store_behind": store is not None and store.behind,
+                "spooled_records": 0 if store is None else store.spool.records,
+                "problem": self.problem(),
                 "patients": self.scorer.patients,
                 **{name: getattr(self.counters, name) for name in Counters.__slots__},
             }
         }
 
+    def problem(self) -> str | None:
+        """Why the service cannot consume input now, or None."""
+        if self.waiting_for is not None:
+            return f"not consuming: {self.waiting_for}"
+        consuming = self._consuming
+        if consuming is None or consuming.done():
+            return "not consuming: the consumer stopped (see the log)"
+        if not self.link.connected:
+            return f"not consuming: broker unreachable ({self.link.last_error or 'connecting'})"
+        writer = self._writer
+        if writer is not None and writer.last_error is not None:
+            return f"store and spool both failing: {writer.last_error}"
+        return None
+
     @property
     def healthy(self) -> bool:
-        """Connected to the broker and writing to the store."""
-        writer = self._writer
-        return self.link.connected and writer is not None and writer.last_error is None
+        """Consuming input: connected to the broker, and storing (in the store or the spool)."""
+        return self.problem() is None
 
     async def run(self) -> None:
         """Run until `stop` is set; then finish the batch in hand, flush the store and return."""
         settings = self.settings
-        async with open_store(settings.store_url()) as store:
-            since = self.clock() - timedelta(seconds=settings.scorer.dedupe_window)
-            state = await store.load_state(since, labs_since=self.clock() - AKI_LOOKBACK)
-            self.scorer.restore(state)
+        async with contextlib.AsyncExitStack() as stack:
+            opened = await self._open_store(stack)
+            if opened is None:
+                log.info("stopped before the store could be reached")
+                return
+            store, state = opened
+            self._store = store
+            self.scorer.restore(state, self.clock())
             log.info(
-                "resumed: %d bed(s) occupied, %d open alert(s), %d recent message id(s)",
+                "resumed: %d patient(s) with kept state, %d bed(s) occupied, %d open alert(s), "
+                "%d recent message id(s)",
+                sum(key.startswith("patient:") for key in state.scorer_state),
                 len(state.placements),
                 len(state.open_alerts),
-                len(state.recent_msg_ids),
+                len(state.accepted) + len(state.recent_msg_ids),
             )
             writer = BufferedWriter(
                 store,
                 max_records=settings.store.flush_records,
                 max_delay=settings.store.flush_interval,
                 on_commit=self.link.ack,
+                close_timeout=STOP_GRACE,
             )
+            self.waiting_for = "connecting to the broker"
             async with writer, self.link:
                 self._writer = writer
-                consume: asyncio.Task[Any] = asyncio.create_task(self._consume(writer))
-                tick: asyncio.Task[Any] = asyncio.create_task(self._tick(writer))
+                consume: asyncio.Task[Any] = asyncio.create_task(
+                    self._consume(writer), name="scorer.consume"
+                )
+                self._consuming = consume
+                consume.add_done_callback(_consumer_stopped)
+                tick: asyncio.Task[Any] = asyncio.create_task(
+                    self._tick(writer), name="scorer.tick"
+                )
                 stopping: asyncio.Task[Any] = asyncio.create_task(self.stop.wait())
                 connected = asyncio.create_task(self.link.wait_connected())
                 await asyncio.wait(
                     {connected, stopping, consume}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if connected.done():
+                    self.waiting_for = None
                     self.started.set()
+                    notify_systemd("READY=1")
                 connected.cancel()
-                done, _ = await asyncio.wait(
-                    {consume, tick, stopping}, return_when=asyncio.FIRST_COMPLETED
-                )
+                done, _ = await asyncio.wait({tick, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if self._busy:  # let the batch in hand finish: its results get published
                     await asyncio.wait({consume}, timeout=STOP_GRACE)
                 for task in (consume, tick, stopping):
                     task.cancel()
                 for task in (consume, tick, stopping):
                     with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                for task in done:  # a crash of consume or tick is not a stop: raise it
+                        await asyncio.gather(task, return_exceptions=task is consume)
+                for task in done:  # a crash of the tick is not a stop: raise it
                     if task is not stopping and not task.cancelled() and task.exception():
                         raise task.exception()  # type: ignore[misc]
-            log.info("stopped; every record flushed to the store")
+            log.info("stopped")
+
+    async def _open_store(
+        self, stack: contextlib.AsyncExitStack
+    ) -> tuple[SpoolingStore, StoredState] | None:
+        """The store (behind its local spool) and the state to resume from; while either
+        cannot be had, wait and try again (logging why), until `stop`."""
+        settings, delay = self.settings, RETRY_FIRST
+        while not self.stop.is_set():
+            attempt = contextlib.AsyncExitStack()
+            try:
+                spool = await attempt.enter_async_context(Spool(settings.spool_path()))
+                raw = await attempt.enter_async_context(open_store(settings.store_url()))
+                store = SpoolingStore(raw, spool)
+                since = self.clock() - timedelta(seconds=settings.scorer.dedupe_window)
+                state = await store.load_state(since, labs_since=self.clock() - AKI_LOOKBACK)
+            except Exception as error:
+                await attempt.aclose()
+                self.waiting_for = f"the store cannot be reached ({error})"
+                log.error("cannot start: %s; trying again in %.1f s", self.waiting_for, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), delay)
+                delay = min(delay * 2, RETRY_CAP)
+                continue
+            await stack.enter_async_context(attempt)
+            return store, state
+        return None
 
     async def _consume(self, writer: BufferedWriter) -> None:
         prefix, tz = self.settings.broker.prefix, self.settings.online().tz
@@ -171,6 +245,10 @@ class Service:
                 return
 
     async def _tick(self, writer: BufferedWriter) -> None:
+        """Once a second: the scorer's clock (escalations, feeds, overdue sets); every
+        `HEARTBEAT_TICKS`, the heartbeat, the spool drained if the store is back, a standing
+        problem logged (at most once a `PROBLEM_EVERY`) and systemd's watchdog fed while
+        healthy."""
         beat = 0
         while True:
             await asyncio.sleep(TICK)
@@ -180,14 +258,33 @@ class Service:
             if beat >= HEARTBEAT_TICKS:
                 beat = 0
                 out.publications.append(self._heartbeat(now))
+                self._complain()
+                if self._store is not None and self._store.behind:
+                    await self._store.drain()
             await self._emit(out, writer, tokens=[])
 
+    def _complain(self) -> None:
+        problem = self.problem()
+        if problem is None:
+            self._complained_at = None
+            notify_systemd("WATCHDOG=1")
+            return
+        loop_now = asyncio.get_running_loop().time()
+        if self._complained_at is None or loop_now - self._complained_at >= PROBLEM_EVERY:
+            self._complained_at = loop_now
+            log.error("the service is not healthy: %s", problem)
+
     def _heartbeat(self, now: datetime) -> Publication:
-        """`surveillance/heartbeat`, retained: wallboards call the feed stale without it."""
+        """`surveillance/heartbeat`, retained: wallboards call the feed stale without it, and
+        say so when the scorer is unhealthy or its storage is behind."""
+        store = self._store
         body = {
             "time": now,
             "service": self.settings.broker.client_id,
             "healthy": self.healthy,
+            "problem": self.problem(),
+            "store_behind": store is not None and store.behind,
+            "spooled_records": 0 if store is None else store.spool.records,
             "patients": self.scorer.patients,
         }
         topic = f"{self.settings.broker.prefix}{HEARTBEAT_TOPIC}"
@@ -208,3 +305,30 @@ class Service:
 
 def _text(error: object) -> str | None:
     return None if error is None else str(error)
+
+
+def _consumer_stopped(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical(
+            "the consumer stopped: no input is read until a restart (systemd's watchdog "
+            "restarts the service); alerts already open still escalate",
+            exc_info=task.exception(),
+        )
+
+
+def notify_systemd(state: str) -> bool:
+    """Tell systemd `state` (`READY=1`, `WATCHDOG=1`, `STOPPING=1`) when it supervises this
+    process (`NOTIFY_SOCKET` set, `Type=notify`); the sd_notify(3) datagram, nothing more."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode())
+    except OSError as error:
+        log.warning("could not notify systemd (%s): %s", state, error)
+        return False
+    return True

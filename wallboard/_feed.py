@@ -206,6 +206,8 @@ class BrokerFeed:
         self.connected = False
         self.last_message_at: datetime | None = None
         self.last_heartbeat_at: datetime | None = None
+        self.scorer_problem: str | None = None  # from the latest heartbeat
+        self.store_behind = 0  # records the scorer keeps in its spool (the store is down)
         self._connected_at: datetime | None = None
         self.reconnects = 0
         self._subscribers: dict[Stream, set[Subscription]] = {}
@@ -315,6 +317,8 @@ class BrokerFeed:
             quiet = (now - self.last_heartbeat_at).total_seconds()
             if quiet > self._stale_after:
                 reason = f"no heartbeat from the scorer for {quiet:.0f} s"
+            elif self.scorer_problem is not None:
+                reason = f"the scorer says it is {self.scorer_problem}"
         else:
             since = self.last_message_at or self._connected_at
             quiet = (now - since).total_seconds() if since is not None else 0.0
@@ -326,6 +330,8 @@ class BrokerFeed:
             "last_heartbeat_at": self.last_heartbeat_at,
             "stale": reason is not None,
             "reason": reason,
+            "store_behind": self.store_behind > 0,
+            "spooled_records": self.store_behind,
         }
 
     # ---- alert actions -----------------------------------------------------------------
@@ -390,6 +396,8 @@ class BrokerFeed:
             return
         if self.last_heartbeat_at is None or beat.time > self.last_heartbeat_at:
             self.last_heartbeat_at = beat.time
+            self.scorer_problem = None if beat.healthy else (beat.problem or "unhealthy")
+            self.store_behind = beat.spooled_records if beat.store_behind else 0
 
     def _queue(self, changes: list[Change]) -> None:
         if not changes:
@@ -472,6 +480,10 @@ class BrokerFeed:
 
 class _Heartbeat(msgspec.Struct):
     time: AwareDatetime
+    healthy: bool = True
+    problem: str | None = None
+    store_behind: bool = False
+    spooled_records: int = 0
 
 
 _HEARTBEAT = msgspec.json.Decoder(_Heartbeat)

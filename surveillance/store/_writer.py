@@ -40,6 +40,8 @@ class BufferedWriter:
         max_delay: seconds a record may wait in the buffer before its flush starts.
         on_commit: called after each successful write with the tokens of its puts, in put order.
         retry_cap: the longest wait between two attempts, in seconds.
+        close_timeout: seconds leaving the block may spend flushing (None: until done). What
+            is not committed by then is left unacknowledged: the broker sends it again.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class BufferedWriter:
         max_delay: float = 0.05,
         on_commit: Callable[[list[object]], None] | None = None,
         retry_cap: float = 5.0,
+        close_timeout: float | None = None,
     ) -> None:
         if max_records < 1:
             raise ValueError("max_records must be at least 1")
@@ -58,6 +61,7 @@ class BufferedWriter:
         self.max_delay = max_delay
         self.on_commit = on_commit
         self.retry_cap = retry_cap
+        self.close_timeout = close_timeout
         #: The error of the last failed write while retrying it; None when healthy.
         self.last_error: BaseException | None = None
         self._buffer = Batch()
@@ -89,9 +93,17 @@ class BufferedWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Flush everything (retrying until success or cancellation), then stop."""
+        """Flush everything (retrying until success, cancellation or `close_timeout`), then
+        stop."""
         try:
-            await self.flush()
+            await asyncio.wait_for(self.flush(), self.close_timeout)
+        except TimeoutError:
+            log.error(
+                "stopping with %d records not stored (the store did not answer within %.0f s); "
+                "their inputs were not acknowledged, so the broker sends them again",
+                self.pending,
+                self.close_timeout or 0,
+            )
         finally:
             self._closed = True
             if self._task is not None:

@@ -369,6 +369,10 @@ function feedBanner(feed) {
   setBanner("feed", feed.stale
     ? `⚠ Live feed stale: ${feed.reason || "no recent data"}. Data may be out of date.`
     : null);
+  setBanner("store", feed.store_behind
+    ? "⚠ Storage behind: the database is unreachable; live scores and alerts go on, " +
+      "history and reports will catch up when it is back."
+    : null);
 }
 
 // ---- live stream -------------------------------------------------------------------------

@@ -1,0 +1,236 @@
+"""A local, durable spool in front of the store: a database outage neither loses data nor
+stops alerting.
+
+Inputs are acknowledged to the broker only once their records are stored; with the store down,
+the broker's window of unacknowledged messages would fill within seconds and scoring would
+stop with it. So when a write to the store fails, the batch is written to a spool on the
+service's own disk instead (SQLite, `synchronous=FULL`: on disk before the write returns),
+which counts as stored: inputs are acknowledged, scoring and alerting go on. Once the store
+answers again the spool is drained into it, oldest batch first, and every write goes to the
+spool while it holds anything, so the store receives batches in the order they were made (the
+scorer's state rows are last-write-wins).
+
+On start the service drains the spool before it reads its state from the store, so a service
+killed during an outage resumes from its newest state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import msgspec
+
+from surveillance.store._base import Batch, Store, StoredState
+from surveillance.store._migrations import StoreError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_FIRST_PAUSE = 0.5  # seconds after a failed store write before the store is tried again
+_MAX_PAUSE = 15.0
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(Batch).decode
+
+
+class Spool:
+    """Batches kept on local disk, in order (one SQLite file, its own thread)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self.batches = 0
+        self.records = 0
+
+    async def __aenter__(self) -> Self:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
+        try:
+            await self._run(self._open)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            await self._run(self._close)
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        if self._executor is None:
+            raise StoreError("the spool is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _open(self) -> None:
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")  # on disk before a write returns
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS spool ("
+                "seq INTEGER PRIMARY KEY, records INTEGER NOT NULL, batch BLOB NOT NULL)"
+            )
+            row = conn.execute("SELECT count(*), coalesce(sum(records), 0) FROM spool").fetchone()
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"cannot open the spool {self.path!r}: {e}") from e
+        self._conn = conn
+        self.batches, self.records = int(row[0]), int(row[1])
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _append(self, blob: bytes, records: int) -> None:
+        assert self._conn is not None  # noqa: S101
+        try:
+            self._conn.execute("INSERT INTO spool (records, batch) VALUES (?, ?)", (records, blob))
+        except sqlite3.Error as e:
+            raise StoreError(f"spool write failed: {e}") from e
+
+    def _first(self) -> tuple[int, bytes] | None:
+        assert self._conn is not None  # noqa: S101
+        row = self._conn.execute("SELECT seq, batch FROM spool ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def _delete(self, seq: int) -> None:
+        assert self._conn is not None  # noqa: S101
+        self._conn.execute("DELETE FROM spool WHERE seq = ?", (seq,))
+
+    async def append(self, batch: Batch) -> None:
+        """Keep `batch` on disk (durably) after those already kept."""
+        await self._run(self._append, _encode(batch), len(batch))
+        self.batches += 1
+        self.records += len(batch)
+
+    async def first(self) -> tuple[int, Batch] | None:
+        """The oldest batch kept, with its number, or None when empty."""
+        found = await self._run(self._first)
+        return None if found is None else (found[0], _decode(found[1]))
+
+    async def delete(self, seq: int, records: int) -> None:
+        """Forget batch `seq` (now in the store)."""
+        await self._run(self._delete, seq)
+        self.batches -= 1
+        self.records -= records
+
+
+class SpoolingStore:
+    """A `Store` that keeps what the store cannot take in a local `Spool` (see the module).
+
+    Reads go to the store; `drain()` moves the spool into it. `behind` says whether anything
+    waits in the spool (for the heartbeat and the wallboards), and `behind_since` since when.
+    """
+
+    def __init__(self, store: Store, spool: Spool) -> None:
+        self.store = store
+        self.spool = spool
+        self._lock = asyncio.Lock()
+        self._pause_until = 0.0
+        self._pause = _FIRST_PAUSE
+        self.behind_since: float | None = None  # monotonic time the spool took its first batch
+        self.last_error: str | None = None
+
+    @property
+    def behind(self) -> bool:
+        """Whether records wait in the spool for the store."""
+        return self.spool.batches > 0
+
+    def __getattr__(self, name: str) -> Any:  # store_info, layout, count, ... of the store
+        return getattr(self.store, name)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def write(self, batch: Batch) -> None:
+        """Into the store, or (while it fails, or while the spool holds older batches) into
+        the spool; raises `StoreError` only if neither can take it."""
+        async with self._lock:
+            if self.spool.batches:
+                await self._drain()
+            if not self.spool.batches and time.monotonic() >= self._pause_until:
+                try:
+                    await self.store.write(batch)
+                except Exception as error:
+                    self._failed(error)
+                else:
+                    self._pause = _FIRST_PAUSE
+                    return
+            await self.spool.append(batch)
+            if self.behind_since is None:
+                self.behind_since = time.monotonic()
+
+    async def drain(self) -> None:
+        """Move what the spool holds into the store, oldest first, while the store takes it."""
+        async with self._lock:
+            await self._drain()
+
+    async def _drain(self) -> None:
+        while self.spool.batches and time.monotonic() >= self._pause_until:
+            found = await self.spool.first()
+            if found is None:
+                break
+            seq, batch = found
+            try:
+                await self.store.write(batch)
+            except Exception as error:
+                self._failed(error)
+                return
+            await self.spool.delete(seq, len(batch))
+            self._pause = _FIRST_PAUSE
+        if not self.spool.batches and self.behind_since is not None:
+            log.info("the spool is drained: the store has every record again")
+            self.behind_since = None
+            self.last_error = None
+
+    def _failed(self, error: Exception) -> None:
+        self.last_error = str(error)
+        self._pause_until = time.monotonic() + self._pause
+        log.error(
+            "store write failed (%s); keeping records in the local spool %s (%d batches); "
+            "trying the store again in %.1f s",
+            error,
+            self.spool.path,
+            self.spool.batches,
+            self._pause,
+        )
+        self._pause = min(self._pause * 2, _MAX_PAUSE)
+
+    async def load_state(
+        self, since: datetime, *, labs_since: datetime | None = None
+    ) -> StoredState:
+        """The store's state, once the spool is drained into it (else `StoreError`)."""
+        await self.drain()
+        if self.spool.batches:
+            raise StoreError(
+                f"the local spool {self.spool.path} still holds {self.spool.batches} batches "
+                f"the store has not taken ({self.last_error}); waiting for the store"
+            )
+        return await self.store.load_state(since, labs_since=labs_since)
+
+    async def ping(self) -> None:
+        await self.store.ping()
+
+    async def fetch(
+        self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
+    ) -> list[T]:
+        return await self.store.fetch(kind, patient_id=patient_id, since=since)

@@ -1,0 +1,245 @@
+"""Degraded, not blind (issue 12): a store that is down at start or goes away mid-stream, a
+broker that is unreachable, and a stop asked for in each of those states.
+
+Real components: a private Mosquitto, the machine's PostgreSQL reached through a `TcpGate`
+that the test cuts and restores, the service in-process or as `surveillance run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from scoring import ChartSet
+from surveillance._service import Service
+from surveillance.store import (
+    AcceptedRecord,
+    Batch,
+    ScoreRecord,
+    Spool,
+    SpoolingStore,
+    StateRecord,
+    StoredState,
+    StoreError,
+)
+from tests.faults import TcpGate
+from tests.mqtt_broker import Mosquitto
+from tests.test_pipeline import (
+    CONTRACT_OBS,
+    NORMAL,
+    adt,
+    listening,
+    obs_json,
+    send,
+    settings_for,
+    stored,
+    ward,
+)
+
+HIGH_OBS = {**CONTRACT_OBS, "resp_rate": 25, "systolic_bp": 95}
+
+
+def through(gate: TcpGate, url: str) -> str:
+    parts = urlsplit(url)
+    netloc = (
+        f"{parts.username}@{gate.host}:{gate.port}"
+        if parts.username
+        else f"{gate.host}:{gate.port}"
+    )
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def gate_for(url: str) -> TcpGate:
+    parts = urlsplit(url)
+    return TcpGate(parts.hostname or "127.0.0.1", parts.port or 5432)
+
+
+async def eventually(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+# -- the spool, on its own ---------------------------------------------------------------------
+
+
+class FlakyStore:
+    """A store that fails while `down` (the edge; the real one is tested end to end below)."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.written: list[Batch] = []
+
+    async def write(self, batch: Batch) -> None:
+        if self.down:
+            raise StoreError("connection refused")
+        self.written.append(batch)
+
+    async def load_state(self, since: Any, *, labs_since: Any = None) -> StoredState:
+        return StoredState([], [], [], set())
+
+
+def batch_of(n: int) -> Batch:
+    from tests.test_online import at  # noqa: PLC0415
+
+    return Batch(
+        accepted=[AcceptedRecord(f"m{n}", "d", at(n))],
+        states=[StateRecord("patient:P1", {"n": n}, at(n))],
+    )
+
+
+async def test_the_spool_keeps_what_the_store_cannot_take_in_order(tmp_path: Path) -> None:
+    flaky = FlakyStore()
+    async with Spool(tmp_path / "spool.db") as spool:
+        store = SpoolingStore(flaky, spool)  # type: ignore[arg-type]
+        for n in range(3):
+            await store.write(batch_of(n))
+        assert store.behind
+        assert spool.batches == 3
+        flaky.down = False
+        store._pause_until = 0  # the store is back: try it now rather than after the pause
+        await store.write(batch_of(3))  # drained first, then this one: order kept
+        assert [b.accepted[0].msg_id for b in flaky.written] == ["m0", "m1", "m2", "m3"]
+        assert not store.behind
+
+
+async def test_a_spool_survives_a_restart_and_is_drained_before_the_state_is_read(
+    tmp_path: Path,
+) -> None:
+    flaky = FlakyStore()
+    async with Spool(tmp_path / "spool.db") as spool:
+        await SpoolingStore(flaky, spool).write(batch_of(0))  # type: ignore[arg-type]
+    async with Spool(tmp_path / "spool.db") as spool:  # a new process
+        assert spool.batches == 1
+        store = SpoolingStore(flaky, spool)  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="still holds 1 batches"):
+            await store.load_state(batch_of(0).accepted[0].received_at)
+        flaky.down = False
+        store._pause_until = 0
+        await store.load_state(batch_of(0).accepted[0].received_at)
+        assert [b.accepted[0].msg_id for b in flaky.written] == ["m0"]
+        assert flaky.written[0].states[0].state == {"n": 0}
+
+
+# -- the service, end to end -------------------------------------------------------------------
+
+
+async def test_a_store_down_at_start_is_waited_for_then_used(
+    mosquitto: Mosquitto, charts: ChartSet, fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    gate = gate_for(fresh_postgres_url)
+    settings = settings_for(mosquitto, through(gate, fresh_postgres_url))
+    settings.store.spool = str(tmp_path / "spool.db")
+    service = Service(settings, charts)
+    running = asyncio.create_task(service.run())
+    try:
+        await asyncio.sleep(1.5)
+        assert not running.done(), "the service gave up on a store that is down"
+        assert not service.started.is_set()
+        assert "store cannot be reached" in (service.problem() or "")
+        await gate.open()
+        await asyncio.wait_for(service.started.wait(), 40)
+        assert service.healthy
+    finally:
+        service.stop.set()
+        await asyncio.wait_for(running, 15)
+        await gate.close()
+
+
+async def test_a_store_outage_mid_stream_loses_nothing_and_alerts_go_on(
+    mosquitto: Mosquitto, charts: ChartSet, fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    gate = gate_for(fresh_postgres_url)
+    await gate.open()
+    settings = settings_for(mosquitto, through(gate, fresh_postgres_url))
+    settings.store.spool = str(tmp_path / "spool.db")
+    w = ward()
+    service = Service(settings, charts)
+    running = asyncio.create_task(service.run())
+    try:
+        await asyncio.wait_for(service.started.wait(), 15)
+        async with listening(mosquitto, f"wards/{w}/#", "surveillance/heartbeat") as heard:
+            await send(mosquitto, (f"wards/{w}/beds/1/adt", adt("P1")))
+            await eventually(lambda: service.counters.received >= 1)
+            await gate.close()  # the database goes away
+            sets = [
+                (f"wards/{w}/beds/1/obs", obs_json("P1", f"{w}-{i}", NORMAL)) for i in range(50)
+            ]
+            await send(
+                mosquitto, *sets, (f"wards/{w}/beds/1/obs", obs_json("P1", f"{w}-red", HIGH_OBS))
+            )
+            # Scored and alerted while the database is down.
+            await heard.wait(
+                lambda h: any(m.get("obs_msg_id") == f"{w}-red" for m in h.on("/alerts"))
+            )
+            assert len(heard.on("/score")) == 51
+            await eventually(lambda: service.health()["scorer"]["store_behind"], 10)
+            me = settings.broker.client_id
+
+            def behind(h: Any) -> bool:
+                return any(
+                    t.endswith("heartbeat") and m["service"] == me and m["store_behind"]
+                    for t, m in h.messages
+                )
+
+            await heard.wait(behind, 15)
+            await gate.open()  # back: the spool drains into it
+            await eventually(lambda: not service.health()["scorer"]["store_behind"], 30)
+    finally:
+        service.stop.set()
+        await asyncio.wait_for(running, 15)
+        await gate.close()
+    scores = await stored(fresh_postgres_url, ScoreRecord)
+    assert len(scores) == 51
+
+
+@pytest.mark.parametrize("down", ["store", "broker"])
+def test_sigterm_stops_surveillance_run_within_seconds_whatever_is_down(
+    mosquitto: Mosquitto, tmp_path: Path, down: str
+) -> None:
+    nowhere = TcpGate("127.0.0.1", 9).port  # a free port nobody listens on
+    broker = f"mqtt://127.0.0.1:{nowhere}" if down == "broker" else mosquitto.url
+    store = (
+        f"postgresql://postgres@127.0.0.1:{nowhere}/x"
+        if down == "store"
+        else f"sqlite:///{tmp_path / 'run.db'}"
+    )
+    config = tmp_path / "service.toml"
+    config.write_text(
+        f'[broker]\nurl = "{broker}"\nclient_id = "stop-{uuid.uuid4().hex[:6]}"\n'
+        f'[store]\nurl = "{store}"\nspool = "{tmp_path / "spool.db"}"\n[http]\nport = 0\n'
+    )
+    service = subprocess.Popen(
+        [sys.executable, "-m", "surveillance.cli", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert service.stderr is not None
+    try:
+        for line in service.stderr:
+            if ("store cannot be reached" if down == "store" else "reconnecting") in line:
+                break
+        time.sleep(0.5)
+        asked = time.monotonic()
+        service.send_signal(signal.SIGTERM)
+        code = service.wait(timeout=10)
+        took = time.monotonic() - asked
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+        service.stderr.close()
+    assert code == 0
+    assert took < 8, f"SIGTERM took {took:.1f} s"
