@@ -66,6 +66,7 @@ from scoring import (
     score_batch,
 )
 from surveillance._alerts import SYSTEM, AlertDesk, OpenAlert, Output, Publication
+from surveillance._flood import FloodGate
 from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, LifecycleError, Plan
 from surveillance.store import (
     AcceptedRecord,
@@ -121,6 +122,7 @@ class OnlineSettings:
     dedupe_max: int = 1_000_000
     max_skew: float = 300.0
     max_age: float = 7 * 24 * 3600.0
+    flood_per_minute: float = 60.0
     alert_responses: frozenset[str] = DEFAULT_ALERT_RESPONSES
     ladders: Mapping[str, Ladder] = field(default_factory=lambda: dict(DEFAULT_LADDERS))
     hysteresis: float = 3600.0
@@ -228,6 +230,9 @@ class OnlineScorer:
         self._seen: dict[str, tuple[str, datetime]] = {}  # msg_id → (content digest, received)
         self._dirty: set[str] = set()  # patients whose state changed since it was last kept
         self._dirty_beds: set[tuple[str, str]] = set()
+        self.flood = FloodGate(
+            per_minute=self.settings.flood_per_minute, burst=2 * self.settings.flood_per_minute
+        )
         self.desk = AlertDesk(self.settings.ladders, self.settings.prefix)
         self._ranks = {
             chart.id: {level.id: rank for rank, level in enumerate(chart.escalation.levels)}
@@ -290,8 +295,10 @@ class OnlineScorer:
             state = None
             if patient is not None:
                 state = {
-                    "patient": msgspec.to_builtins(patient),
-                    "alerts": msgspec.to_builtins(alerts.get(patient_id, [])),
+                    "patient": msgspec.to_builtins(patient, order="deterministic"),
+                    "alerts": msgspec.to_builtins(
+                        alerts.get(patient_id, []), order="deterministic"
+                    ),
                 }
             out.batch.states.append(StateRecord(f"patient:{patient_id}", state, now))
         for ward, bed in sorted(self._dirty_beds):
@@ -488,6 +495,21 @@ class OnlineScorer:
                 self._overdue(out, patient, now)
         self.desk.tick(out, now)
         self._forget(now)
+        for flooded in self.flood.due(now):
+            summary = {
+                "topic": flooded.topic,
+                "count": flooded.count,
+                "since": flooded.since,
+                "until": now,
+                "last_reason": flooded.last_reason,
+            }
+            why = (
+                f"{flooded.count} more refused message(s) on this topic since "
+                f"{flooded.since.isoformat()} were counted, not kept (more than "
+                f"{self.settings.flood_per_minute:g} a minute); the last: {flooded.last_reason}"
+            )
+            item = Rejected(flooded.topic, _encode(summary), "flood", why[:2000])
+            self._keep_dead_letter(out, item, now)
         self._keep_state(out, now)
         return out
 
@@ -1104,9 +1126,14 @@ class OnlineScorer:
     # -- dead letters -----------------------------------------------------------------------
 
     def _dead_letter(self, out: Output, item: Rejected, received: datetime) -> None:
+        out.dead_letters += 1
+        if not self.flood.allow(item.topic, f"{item.error}: {item.reason}", received):
+            return  # counted; summarised by `tick` as a `flood` dead letter
+        self._keep_dead_letter(out, item, received)
+
+    def _keep_dead_letter(self, out: Output, item: Rejected, received: datetime) -> None:
         letter = item.dead_letter(received)
         payload = _encode(letter)
-        out.dead_letters += 1
         out.publications.append(Publication(self.deadletter_topic, payload))
         out.batch.dead_letters.append(
             DeadLetterRecord(

@@ -328,3 +328,32 @@ def test_time_bounds_are_settings(charts: ChartSet) -> None:
 def test_settings_refuse_negative_bounds() -> None:
     with pytest.raises(ValueError, match="max_skew"):
         OnlineSettings(max_skew=-1)
+
+
+# -- bad input stays small -------------------------------------------------------------------
+
+
+def garbage(i: int, *, bed: str = BED, received: float = 0) -> Arrival:
+    topic, payload = f"wards/{WARD}/beds/{bed}/obs", b"\xff" * 1000 + str(i).encode()
+    return Arrival(parse(topic, payload), topic, payload, at(received))
+
+
+def test_a_flood_of_garbage_is_counted_not_kept(scorer: OnlineScorer) -> None:
+    out = scorer.handle([garbage(i) for i in range(1000)])  # within one second
+    assert out.dead_letters == 1000  # every refusal counted
+    assert len(out.batch.dead_letters) == 120  # a burst of twice the per-minute rate kept
+    good = scorer.handle([reading(HIGH, t=11, msg_id="amid-the-flood")])
+    assert [e.obs_msg_id for e in raised(good)] == ["amid-the-flood"]
+    summary = scorer.tick(at(70))
+    [letter] = dead(summary)
+    assert letter["error"] == "flood"
+    assert letter["reason"].startswith("880 more refused message(s)")
+    assert "not-utf8" in letter["reason"]
+    assert dead(scorer.tick(at(200))) == []  # said once
+
+
+def test_floods_on_many_topics_are_bounded_in_all(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False, flood_per_minute=60))
+    out = s.handle([garbage(i, bed=f"b{i}") for i in range(5000)])
+    assert out.dead_letters == 5000
+    assert len(out.batch.dead_letters) == 3000
