@@ -110,6 +110,14 @@ class OpenAlert:
     plan: str | None = None
 
 
+def merge(into: Output, other: Output) -> None:
+    """Append what `other` produced to `into`, in order."""
+    into.publications.extend(other.publications)
+    into.batch.extend(other.batch)
+    into.duplicates += other.duplicates
+    into.dead_letters += other.dead_letters
+
+
 _encode = msgspec.json.Encoder().encode
 
 
@@ -332,4 +340,5 @@ __all__ = [
     "OpenAlert",
     "Output",
     "Publication",
+    "merge",
 ]

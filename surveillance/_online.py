@@ -461,6 +461,18 @@ class OnlineScorer:
             )
         return None
 
+    def set_aside(self, arrival: Arrival, deaths: int) -> Output:
+        """Quarantine a message the service died handling `deaths` times: a dead letter
+        (`internal`), never handled."""
+        out = Output()
+        why = (
+            f"quarantined: the service stopped {deaths} times while handling this message "
+            "(a hang, memory or a crash); it was set aside so that scoring goes on; please "
+            "report it"
+        )
+        self._dead_letter(out, _rejected(arrival, "internal", why), arrival.received)
+        return out
+
     def _internal(self, out: Output, arrival: Arrival, error: Exception) -> None:
         """A message whose handling failed: set aside as a dead letter with the error."""
         why = (

@@ -32,10 +32,17 @@ import msgspec
 from ingest import parse
 from ingest._broker import BrokerLink
 from scoring import ChartSet
-from surveillance._alerts import Output, Publication
-from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer
+from surveillance._alerts import Output, Publication, merge
+from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer, digest
 from surveillance._settings import Settings
-from surveillance.store import BufferedWriter, Spool, SpoolingStore, StoredState, open_store
+from surveillance.store import (
+    BufferedWriter,
+    InHand,
+    Spool,
+    SpoolingStore,
+    StoredState,
+    open_store,
+)
 from wallboard import HEARTBEAT_TOPIC
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,7 @@ class Service:
         )
         self._writer: BufferedWriter | None = None
         self._store: SpoolingStore | None = None
+        self._in_hand: InHand
         self._busy = False
         self._consuming: asyncio.Task[Any] | None = None
         self.waiting_for: str | None = "start"  # what keeps the service from consuming
@@ -166,7 +174,7 @@ class Service:
             async with writer, self.link:
                 self._writer = writer
                 consume: asyncio.Task[Any] = asyncio.create_task(
-                    self._consume(writer), name="scorer.consume"
+                    self._consume(writer, self._in_hand), name="scorer.consume"
                 )
                 self._consuming = consume
                 consume.add_done_callback(_consumer_stopped)
@@ -205,7 +213,11 @@ class Service:
         while not self.stop.is_set():
             attempt = contextlib.AsyncExitStack()
             try:
-                spool = await attempt.enter_async_context(Spool(settings.spool_path()))
+                path = settings.spool_path()
+                spool = await attempt.enter_async_context(Spool(path))
+                self._in_hand = await attempt.enter_async_context(
+                    InHand(path.with_name(path.name + "-inhand"))
+                )
                 raw = await attempt.enter_async_context(open_store(settings.store_url()))
                 store = SpoolingStore(raw, spool)
                 since = self.clock() - timedelta(seconds=settings.scorer.dedupe_window)
@@ -222,7 +234,7 @@ class Service:
             return store, state
         return None
 
-    async def _consume(self, writer: BufferedWriter) -> None:
+    async def _consume(self, writer: BufferedWriter, in_hand: InHand) -> None:
         prefix, tz = self.settings.broker.prefix, self.settings.online().tz
         async for batch in self.link.batches():
             self._busy = True
@@ -236,13 +248,37 @@ class Service:
                     )
                     for r in batch
                 ]
-                out = self.scorer.handle(arrivals)
+                out = await self._handle(arrivals, in_hand)
                 self.counters.received += len(batch)
                 await self._emit(out, writer, tokens=[r.token for r in batch])
             finally:
                 self._busy = False
             if self.stop.is_set():
                 return
+
+    async def _handle(self, arrivals: list[Arrival], in_hand: InHand) -> Output:
+        """Score a batch with its messages marked in hand (`InHand`); a batch holding a message
+        that was in hand when the service died is handled one message at a time, and one that
+        was in hand at `limit` deaths is quarantined."""
+        keys = [digest(a.topic, a.payload) for a in arrivals]
+        prior = await in_hand.mark(keys, only_if_clean=True)
+        if not prior:
+            out = self.scorer.handle(arrivals)
+            await in_hand.clear(keys)
+            return out
+        out = Output()
+        for arrival, key in zip(arrivals, keys, strict=True):
+            if prior.get(key, 0) >= in_hand.limit:
+                log.error(
+                    "quarantined a message on %s: in hand at %d deaths", arrival.topic, prior[key]
+                )
+                merge(out, self.scorer.set_aside(arrival, prior[key]))
+                await in_hand.clear([key])
+                continue
+            await in_hand.mark([key])
+            merge(out, self.scorer.handle([arrival]))
+            await in_hand.clear([key])
+        return out
 
     async def _tick(self, writer: BufferedWriter) -> None:
         """Once a second: the scorer's clock (escalations, feeds, overdue sets); every
@@ -264,10 +300,14 @@ class Service:
             await self._emit(out, writer, tokens=[])
 
     def _complain(self) -> None:
+        consuming = self._consuming
+        if consuming is not None and not consuming.done():
+            # Alive: the loop ticks and the consumer runs (waiting for a broker or a store
+            # is not a hang, and a restart would not bring either back).
+            notify_systemd("WATCHDOG=1")
         problem = self.problem()
         if problem is None:
             self._complained_at = None
-            notify_systemd("WATCHDOG=1")
             return
         loop_now = asyncio.get_running_loop().time()
         if self._complained_at is None or loop_now - self._complained_at >= PROBLEM_EVERY:

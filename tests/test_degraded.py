@@ -8,8 +8,10 @@ that the test cuts and restores, the service in-process or as `surveillance run`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +27,7 @@ from surveillance._service import Service
 from surveillance.store import (
     AcceptedRecord,
     Batch,
+    InHand,
     ScoreRecord,
     Spool,
     SpoolingStore,
@@ -40,6 +43,7 @@ from tests.test_pipeline import (
     adt,
     listening,
     obs_json,
+    running,
     send,
     settings_for,
     stored,
@@ -243,3 +247,86 @@ def test_sigterm_stops_surveillance_run_within_seconds_whatever_is_down(
         service.stderr.close()
     assert code == 0
     assert took < 8, f"SIGTERM took {took:.1f} s"
+
+
+# -- a message that kills the service ----------------------------------------------------------
+
+
+class Death(BaseException):
+    """The process dying in the middle of a message (a hang killed by systemd, memory...)."""
+
+
+def _dying(service: Service) -> None:
+    handle = service.scorer.handle
+
+    def dies_on_poison(arrivals: Any) -> Any:
+        if any(getattr(a.item, "msg_id", None) == "poison" for a in arrivals):
+            raise Death
+        return handle(arrivals)
+
+    service.scorer.handle = dies_on_poison  # type: ignore[method-assign]
+
+
+async def test_a_message_in_hand_at_two_deaths_is_quarantined_and_the_rest_scored(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    from tests.test_live_core import adt as adt_arrival  # noqa: PLC0415
+    from tests.test_live_core import reading  # noqa: PLC0415
+    from tests.test_online import HIGH, NORMAL  # noqa: PLC0415
+
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}", max_age=1e10)
+    batch = [
+        adt_arrival("P1", t=0),
+        reading(NORMAL, t=10, msg_id="poison"),
+        reading(HIGH, t=20, msg_id="good"),
+    ]
+    journal = tmp_path / "in-hand"
+    for _ in range(2):  # two deaths with the poison in hand
+        service = Service(settings, charts)
+        _dying(service)
+        async with InHand(journal) as in_hand:
+            with pytest.raises(Death):
+                await service._handle(batch, in_hand)
+    service = Service(settings, charts)
+    _dying(service)
+    async with InHand(journal) as in_hand:
+        out = await service._handle(batch, in_hand)
+        assert await in_hand.mark(["x"], only_if_clean=True) == {}  # nothing left in hand
+    letters = list(out.batch.dead_letters)
+    assert [(r.error, r.msg_id) for r in letters] == [("internal", "poison")]
+    assert "quarantined" in letters[0].reason
+    assert [s.obs_msg_id for s in out.batch.scores] == ["good"]
+    assert [a.severity for a in out.batch.alerts] == ["emergency"]
+
+
+async def test_a_batch_without_a_death_is_handled_whole(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    from tests.test_live_core import adt as adt_arrival  # noqa: PLC0415
+    from tests.test_live_core import reading  # noqa: PLC0415
+    from tests.test_online import NORMAL  # noqa: PLC0415
+
+    service = Service(settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}"), charts)
+    async with InHand(tmp_path / "in-hand") as in_hand:
+        out = await service._handle([adt_arrival("P1"), reading(NORMAL, t=5)], in_hand)
+        assert len(out.batch.scores) == 1
+        assert await in_hand.mark(["x"], only_if_clean=True) == {}
+
+
+async def test_systemd_hears_ready_then_the_watchdog(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.setblocking(False)
+        monkeypatch.setenv("NOTIFY_SOCKET", address)
+        heard: list[bytes] = []
+        async with running(settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}"), charts):
+            deadline = time.monotonic() + 15
+            while b"WATCHDOG=1" not in heard and time.monotonic() < deadline:
+                with contextlib.suppress(BlockingIOError):
+                    heard.append(listener.recv(64))
+                await asyncio.sleep(0.05)
+    assert heard[0] == b"READY=1"
+    assert b"WATCHDOG=1" in heard

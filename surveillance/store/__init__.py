@@ -29,7 +29,7 @@ from surveillance.store._base import (
     StoredState,
 )
 from surveillance.store._migrations import StoreError
-from surveillance.store._spool import Spool, SpoolingStore
+from surveillance.store._spool import InHand, Spool, SpoolingStore
 from surveillance.store._writer import BufferedWriter
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Batch",
     "BufferedWriter",
     "DeadLetterRecord",
+    "InHand",
     "LabRecord",
     "ObservationRecord",
     "PlanRecord",

@@ -234,3 +234,76 @@ class SpoolingStore:
         self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
     ) -> list[T]:
         return await self.store.fetch(kind, patient_id=patient_id, since=since)
+
+
+class InHand:
+    """Which inputs the service had in hand when it died, so that a message that kills the
+    service is set aside rather than retried forever.
+
+    Before the scorer handles a batch its messages' keys are marked, and unmarked as soon as
+    it has handled them. A mark found at the next start means the service died with that
+    message in hand (a hang and a supervisor's kill, memory exhausted, a crash in native
+    code: a Python exception never gets this far, it is that message's dead letter). The
+    service then handles the batch's marked messages one at a time, each marked alone, and a
+    message found marked `limit` times is quarantined: a dead letter, never handled again.
+    The file is local (beside the spool); it survives a killed process (WAL), not a power cut,
+    which at worst costs one more attempt.
+    """
+
+    def __init__(self, path: str | Path, *, limit: int = 2) -> None:
+        self.path = str(path)
+        self.limit = limit
+        self._spool = Spool(path)  # the same one-thread SQLite plumbing
+
+    async def __aenter__(self) -> Self:
+        await self._spool.__aenter__()
+        await self._spool._run(self._open)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._spool.__aexit__(*exc)
+
+    def _open(self) -> None:
+        conn = self._spool._conn
+        assert conn is not None  # noqa: S101
+        conn.execute("PRAGMA synchronous = OFF")  # a killed process keeps it; that is enough
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS in_hand (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL)"
+        )
+
+    def _mark(self, keys: list[str], only_if_clean: bool) -> dict[str, int]:
+        conn = self._spool._conn
+        assert conn is not None  # noqa: S101
+        prior: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            prior.update(
+                conn.execute(
+                    f"SELECT key, attempts FROM in_hand WHERE key IN ({marks})",  # noqa: S608
+                    chunk,
+                ).fetchall()
+            )
+        if only_if_clean and prior:
+            return prior
+        conn.executemany(
+            "INSERT INTO in_hand (key, attempts) VALUES (?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1",
+            [(key,) for key in keys],
+        )
+        return prior
+
+    def _clear(self, keys: list[str]) -> None:
+        conn = self._spool._conn
+        assert conn is not None  # noqa: S101
+        conn.executemany("DELETE FROM in_hand WHERE key = ?", [(key,) for key in keys])
+
+    async def mark(self, keys: list[str], *, only_if_clean: bool = False) -> dict[str, int]:
+        """Mark `keys` as in hand (each one attempt more); the marks they had before. With
+        `only_if_clean`, nothing is marked if any of them already was."""
+        prior: dict[str, int] = await self._spool._run(self._mark, keys, only_if_clean)
+        return prior
+
+    async def clear(self, keys: list[str]) -> None:
+        """Handled: no longer in hand."""
+        await self._spool._run(self._clear, keys)

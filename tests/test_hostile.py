@@ -1,0 +1,115 @@
+"""The hostile and unlucky world of issue 12, end to end: messages through a real Mosquitto
+into the running service, results read back from the broker and the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from scoring import ChartSet
+from surveillance.store import DeadLetterRecord, ScoreRecord, open_store
+from tests.mqtt_broker import Mosquitto
+from tests.test_pipeline import (
+    CONTRACT_OBS,
+    adt,
+    listening,
+    obs_json,
+    running,
+    send,
+    settings_for,
+    stored,
+    ward,
+)
+
+HIGH_OBS = {**CONTRACT_OBS, "resp_rate": 25, "systolic_bp": 95}
+
+
+def at_time(payload: bytes, time: str) -> bytes:
+    body = json.loads(payload)
+    body["time"] = time
+    return json.dumps(body).encode()
+
+
+async def test_a_message_from_the_year_9999_cannot_stop_scoring(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    w, url = ward(), f"sqlite:///{tmp_path / 's.db'}"
+    async with (
+        running(settings_for(mosquitto, url), charts) as service,
+        listening(mosquitto, f"wards/{w}/#", "surveillance/deadletter") as heard,
+    ):
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/1/adt", adt("P1")),
+            (
+                f"wards/{w}/beds/1/obs",
+                at_time(obs_json("P1", f"{w}-9999", HIGH_OBS), "9999-12-31T23:59:59Z"),
+            ),
+            (
+                f"wards/{w}/beds/1/obs",
+                at_time(obs_json("P1", f"{w}-1900", HIGH_OBS), "1900-01-01T00:00:00Z"),
+            ),
+            (f"wards/{w}/beds/1/obs", obs_json("P1", f"{w}-red", HIGH_OBS)),
+        )
+        await heard.wait(lambda h: bool(h.on("/alerts")))
+        [score] = heard.on("/score")
+        assert score["obs_msg_id"] == f"{w}-red"
+        [alert] = heard.on("/alerts")
+        assert alert["severity"] == "emergency"
+        await heard.wait(lambda h: len([d for d in h.on("deadletter") if w in d["topic"]]) == 2)
+        assert {d["error"] for d in heard.on("deadletter") if w in d["topic"]} == {"time"}
+        assert service.healthy
+    letters = [d for d in await stored(url, DeadLetterRecord) if w in d.topic]
+    assert sorted(d.msg_id or "" for d in letters) == [f"{w}-1900", f"{w}-9999"]
+
+
+async def test_a_refused_set_corrected_under_the_same_id_is_scored_and_a_conflict_is_not(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    w, url = ward(), f"sqlite:///{tmp_path / 's.db'}"
+    wrong = obs_json("P1", f"{w}-set", {**CONTRACT_OBS, "spo2": 101})
+    right = obs_json("P1", f"{w}-set", CONTRACT_OBS)
+    other = obs_json("P1", f"{w}-set", HIGH_OBS)
+    async with (
+        running(settings_for(mosquitto, url), charts),
+        listening(mosquitto, f"wards/{w}/#", "surveillance/deadletter") as heard,
+    ):
+        topic = f"wards/{w}/beds/1/obs"
+        await send(mosquitto, (f"wards/{w}/beds/1/adt", adt("P1")), (topic, wrong))
+        await heard.wait(lambda h: any(w in d["topic"] for d in h.on("deadletter")))
+        await send(mosquitto, (topic, right), (topic, right), (topic, other))
+        await heard.wait(
+            lambda h: (
+                [d["error"] for d in h.on("deadletter") if w in d["topic"]]
+                == ["implausible", "conflict"]
+            )
+        )
+        await asyncio.sleep(0.3)
+        assert [s["total"] for s in heard.on("/score")] == [6]
+    [record] = [s for s in await stored(url, ScoreRecord) if s.ward == w]
+    assert record.total == 6
+
+
+async def test_a_flood_of_large_garbage_does_not_fill_the_store(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """The issue's numbers: 100 messages of 250 KiB grew the store by 25.8 MB."""
+    w, path = ward(), tmp_path / "s.db"
+    garbage = b"\xfe" * (250 * 1024)
+    async with running(settings_for(mosquitto, f"sqlite:///{path}"), charts) as service:
+        before = service.counters.dead_letters
+        await send(
+            mosquitto,
+            *((f"wards/{w}/beds/{i % 7}/obs", garbage + str(i).encode()) for i in range(100)),
+        )
+        for _ in range(200):
+            if service.counters.dead_letters - before >= 100:
+                break
+            await asyncio.sleep(0.05)
+        assert service.counters.dead_letters - before == 100
+    async with open_store(f"sqlite:///{path}") as store:
+        letters = [d for d in await store.fetch(DeadLetterRecord) if w in d.topic]
+    assert len(letters) == 100
+    kept = sum(len(d.payload) for d in letters)
+    assert kept < 1_000_000, f"{kept} bytes of garbage kept"
