@@ -1,13 +1,15 @@
 """What ingest hands on: one typed value per input message, or the reason it was refused.
 
-Every input message becomes exactly one of `Admission`, `Observation`, `Lab`, `AlertAction` or\n`Rejected`.
-Nothing is dropped on the way: a message that cannot be used becomes `Rejected`, which the
-service publishes to the dead-letter topic (CONTRACT §6) and keeps in the store.
+Every input message becomes exactly one of `Admission`, `Observation`, `Lab`, `AlertAction`,
+`PlanUpdate` or `Rejected`. Nothing is dropped on the way: a message that cannot be used
+becomes `Rejected`, which the service publishes to the dead-letter topic (CONTRACT §6) and
+keeps in the store.
 """
 
 from __future__ import annotations
 
 import base64
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Final, Literal, TypeAlias
@@ -23,27 +25,74 @@ CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs", "
 MAX_PAYLOAD: Final = 256 * 1024
 """Bytes; a larger payload is refused (`oversize`) before it is decoded."""
 
+MSG_ID_MAX: Final = 128
+"""Characters; a longer `msg_id` is refused (`invalid`) on every channel."""
+
+_MSG_ID_FORBIDDEN: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories never allowed in a `msg_id`: control characters (Cc), invisible format
+characters such as zero-width spaces and bidirectional overrides (Cf), lone surrogates (Cs,
+which cannot even be written as UTF-8), and line and paragraph separators (Zl, Zp). Two ids
+that print the same must be the same id, and an id must fit on one line of a log."""
+
+
+def msg_id_problem(msg_id: str) -> str | None:
+    """Why `msg_id` cannot identify a message, or None if it can.
+
+    A msg_id is how a repeat is recognised and how an alert is named (`score-{msg_id}`), so it
+    must be short and printable: at most `MSG_ID_MAX` characters, none of them a control,
+    format, surrogate or line-separator character. Pure and cheap: one `isprintable` call for
+    every ordinary id.
+    """
+    if not msg_id:
+        return "msg_id is empty"
+    if len(msg_id) > MSG_ID_MAX:
+        return f"msg_id is {len(msg_id)} characters long; at most {MSG_ID_MAX} are allowed"
+    if msg_id.isprintable():
+        return None
+    for at, char in enumerate(msg_id):
+        category = unicodedata.category(char)
+        if category in _MSG_ID_FORBIDDEN:
+            name = unicodedata.name(char, "")
+            described = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+            return (
+                f"msg_id holds {described} (Unicode category {category}) at character {at}; "
+                "control, format and line-separator characters are not allowed"
+            )
+    return None  # only spaces, private-use or unassigned characters: printable enough
+
+
 ERROR_CODES: Final = {
     # Refused by ingest, before scoring.
     "topic": "the topic is not an input topic of CONTRACT §1",
     "oversize": "the payload is larger than the limit",
     "not-utf8": "the payload is not UTF-8 text",
     "not-json": "the payload is not JSON",
-    "invalid": "a field is missing, of the wrong type, or not in the contract",
+    "invalid": (
+        "a field is missing, of the wrong type, or not in the contract, or the msg_id is too "
+        "long or holds control characters"
+    ),
     "unit": "a value's unit is unknown or not the contract's unit (units are never converted)",
     "no-vitals": "the message carries no vital sign this system reads",
     "not-hl7": "the payload is not an HL7 v2 ORU^R01 message",
     "not-fhir": "the payload is not a FHIR R4 Observation or Bundle of Observations",
     "placement": "the message's patient, ward or bed contradicts its topic or context",
+    # Refused by ingest (a lab result) or by the scorer (a vital sign, against the chart).
+    "implausible": "a value is outside the plausibility limits (SPEC §6.3, README)",
     # Refused by the scorer.
     "no-context": "no admitted patient in that bed (no ADT message yet, or discharged)",
-    "implausible": "a value is outside the plausibility limits (SPEC §6.3)",
     "contradictory": "two values contradict each other",
     "not-on-chart": "a value is not on the chart the patient is scored on",
     "unknown-key": "not_recorded names a key that is not a vital sign",
     "no-chart": "no chart fits the patient's context",
     "unknown-alert": "an acknowledgement or resolution names no open alert of that ward",
     "alert-state": "the alert's state does not allow that action (already acknowledged, say)",
+    "time": (
+        "the message's time is too far ahead of the service's clock, too old, or before the "
+        "patient's birth"
+    ),
+    "conflict": "a msg_id already accepted with other content",
+    "internal": "the service could not handle the message; it was set aside, not retried forever",
+    "flood": "too many refused messages on one topic: counted, the payloads not kept",
 }
 """Every dead-letter `error` code, with what it means (README, "Dead letters")."""
 
@@ -71,7 +120,7 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     (`outreach`, `ward-board`, a pager gateway's name).
     """
 
-    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
     time: Annotated[datetime, msgspec.Meta(tz=True)]
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
@@ -88,7 +137,7 @@ class EscalationPlan(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
     required: who agreed it, and why.
     """
 
-    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
     time: Annotated[datetime, msgspec.Meta(tz=True)]
     patient_id: Annotated[str, msgspec.Meta(min_length=1)]
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
