@@ -7,6 +7,7 @@ Pure: no I/O, no clock. `parse(topic, payload)` gives an `Admission`, `Observati
 from ingest._model import (
     ACTIONS,
     CHANNELS,
+    DEAD_LETTER_KEEP,
     ERROR_CODES,
     MAX_PAYLOAD,
     MSG_ID_MAX,
@@ -31,6 +32,7 @@ from ingest._topics import parse_alert_topic, parse_topic
 __all__ = [
     "ACTIONS",
     "CHANNELS",
+    "DEAD_LETTER_KEEP",
     "ERROR_CODES",
     "MAX_PAYLOAD",
     "MSG_ID_MAX",

@@ -9,6 +9,7 @@ keeps in the store.
 from __future__ import annotations
 
 import base64
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -230,11 +231,21 @@ class Lab:
 Inbound: TypeAlias = Admission | Observation | Lab | AlertAction | PlanUpdate
 
 
+DEAD_LETTER_KEEP: Final = 4096
+"""Bytes of a refused payload kept in its dead letter (the rest is counted and hashed)."""
+
+DEAD_LETTER_TEXT: Final = 1024
+"""Characters of a dead letter's `topic` and `reason` kept (they may quote the input)."""
+
+
 class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     """A refused input as published on `surveillance/deadletter` (CONTRACT §6).
 
-    `encoding` (an extension) says whether `payload` is the text itself or base64; `msg_id`
-    (an extension) is the message's msg_id when one could be read.
+    Extensions: `encoding` says whether `payload` is the text itself or base64; `msg_id` is the
+    message's msg_id when one could be read (and is a valid one); `size` is the length of the
+    original payload in bytes and `sha256` its hex digest; `truncated` says that `payload`
+    holds only its first bytes (`DEAD_LETTER_KEEP`), so a dead letter stays small whatever
+    was sent, and the original can still be matched against the sender's copy.
     """
 
     time: datetime
@@ -244,6 +255,9 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     error: str
     encoding: Literal["utf-8", "base64"] = "utf-8"
     msg_id: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,18 +270,48 @@ class Rejected:
     reason: str
     msg_id: str | None = None
 
-    def dead_letter(self, time: datetime) -> DeadLetter:
-        """The dead-letter message for this input, stamped with the time it was refused."""
+    def dead_letter(self, time: datetime, *, keep: int = DEAD_LETTER_KEEP) -> DeadLetter:
+        """The dead-letter message for this input, stamped with the time it was refused.
+
+        Pure. The payload is kept up to `keep` bytes: as text when those bytes are UTF-8 (cut
+        at a character boundary, never inside one), else as base64 of those bytes. `topic`
+        and `reason` are cut at `DEAD_LETTER_TEXT` characters; a msg_id that is not a valid
+        one (`msg_id_problem`) is left out.
+        """
+        payload = self.payload
+        kept = payload[:keep]
         try:
-            text, encoding = self.payload.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(self.payload).decode("ascii"), "base64"
+            text, encoding = kept.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            cut_inside_a_character = (
+                len(kept) < len(payload)
+                and exc.reason == "unexpected end of data"
+                and exc.end == len(kept)
+            )
+            if cut_inside_a_character:
+                kept = kept[: exc.start]
+                text, encoding = kept.decode("utf-8"), "utf-8"
+            else:
+                text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+        msg_id = self.msg_id
+        if msg_id is not None and msg_id_problem(msg_id) is not None:
+            msg_id = None
         return DeadLetter(
             time=time,
-            topic=self.topic,
+            topic=_cut(self.topic),
             payload=text,
-            reason=self.reason,
+            reason=_cut(self.reason),
             error=self.error,
             encoding=encoding,  # type: ignore[arg-type]
-            msg_id=self.msg_id,
+            msg_id=msg_id,
+            size=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(),
+            truncated=len(kept) < len(payload),
         )
+
+
+def _cut(text: str, limit: int = DEAD_LETTER_TEXT) -> str:
+    """The text, or its first `limit` characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"

@@ -185,6 +185,13 @@ def test_a_bad_msg_id_is_not_passed_on_when_another_field_is_refused() -> None:
     assert letter.msg_id is None
 
 
+def test_a_rejection_made_elsewhere_with_a_bad_msg_id_keeps_it_out_of_the_dead_letter() -> None:
+    letter = Rejected("wards/7A/beds/12/obs", b"{}", "placement", "why", "a\u2028b").dead_letter(
+        WHEN
+    )
+    assert letter.msg_id is None
+
+
 FORBIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
