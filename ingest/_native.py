@@ -49,6 +49,11 @@ VITAL_SIGNS: Final = tuple(key for key in Vitals.__struct_fields__ if key != "su
 """The keys of `vitals` that are vital signs: `suspected_infection` is an answer about the
 patient, never scored (a set with nothing else is a set with no vital sign)."""
 
+NO_VITAL_SIGN: Final = frozenset(
+    {Vitals(), Vitals(suspected_infection=True), Vitals(suspected_infection=False)}
+)
+"""Every `vitals` with none of `VITAL_SIGNS`: one hash lookup per message on the fast path."""
+
 
 class Refusal(Exception):
     """A message that cannot be used: `error` is a key of `ERROR_CODES`.
@@ -165,8 +170,7 @@ def parse_obs(payload: bytes, ward: str, bed: str) -> Observation:
     if not obs.patient_id.strip():
         msg = "observation set (CONTRACT §3): patient_id is blank; expected the patient's id"
         raise Refusal("invalid", msg, obs.msg_id)
-    vitals = obs.vitals
-    if not any(getattr(vitals, key) is not None for key in VITAL_SIGNS):
+    if obs.vitals in NO_VITAL_SIGN:
         raise Refusal("no-vitals", _no_vitals(obs), obs.msg_id)
     return Observation(ward=ward, bed=bed, channel="obs", obs=obs)
 

@@ -8,8 +8,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
+from hypothesis import given
 
 from ingest import Admission, Lab, Observation, Rejected, parse
+from ingest._native import VITAL_SIGNS
+from scoring import Vitals
+from tests import strategies
 from tests.factories import CONTRACT_OBSERVATION
 
 OBS_TOPIC = "wards/7A/beds/12/obs"
@@ -450,3 +454,13 @@ def test_a_lab_result_is_read() -> None:
     assert isinstance(result, Lab)
     assert (result.ward, result.bed, result.msg_id) == ("7A", "12", "lab-1")
     assert (result.lab.value, result.lab.unit, result.lab.test) == (142.0, "umol/L", "creatinine")
+
+
+@given(vitals=strategies.vitals())
+def test_a_set_is_refused_as_no_vitals_exactly_when_it_has_no_vital_sign(
+    vitals: dict[str, Any],
+) -> None:
+    result = parse(OBS_TOPIC, encode(OBS, vitals=vitals))
+    signs = [key for key in vitals if key in VITAL_SIGNS]
+    assert (isinstance(result, Rejected) and result.error == "no-vitals") is (not signs)
+    assert set(VITAL_SIGNS) == set(Vitals.__struct_fields__) - {"suspected_infection"}
