@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import tomllib
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from itertools import pairwise
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -110,6 +111,17 @@ class Chart:
     unread: tuple[str, ...] = ()
     """The vitals keys this chart neither scores nor reads for a trigger or prompt, sorted: a
     set's value for one of them is listed in the result's `ignored`, never dropped in silence."""
+    unread_of: Callable[[Vitals], tuple[object, ...]] = field(
+        default=lambda _vitals: (), repr=False
+    )
+    """A set's values of the `unread` keys, in that order (`_getter`)."""
+
+    def ignored(self, vitals: Vitals) -> list[str]:
+        """The `unread` keys that `vitals` gives a value for, sorted."""
+        values = self.unread_of(vitals)
+        if values.count(None) == len(values):  # the common case: nothing to list
+            return []
+        return [key for key, value in zip(self.unread, values, strict=True) if value is not None]
 
     @property
     def item_keys(self) -> tuple[str, ...]:
@@ -474,8 +486,19 @@ def _build_chart(
             isinstance(item, BandsItem) and any(v.spo2_scale is not None for v in item.variants)
             for item in items
         ),
-        unread=tuple(sorted(set(Vitals.__struct_fields__) - reads)),
+        unread=(unread := tuple(sorted(set(Vitals.__struct_fields__) - reads))),
+        unread_of=_getter(unread),
     )
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Vitals], tuple[object, ...]]:
+    """The values of `keys` in a set, as a tuple, in one C call (`operator.attrgetter`)."""
+    if not keys:
+        return lambda _vitals: ()
+    if len(keys) == 1:
+        one = attrgetter(keys[0])
+        return lambda vitals: (one(vitals),)
+    return attrgetter(*keys)
 
 
 _OXYGEN_INPUTS = frozenset({"on_oxygen", "oxygen_device", "oxygen_flow_lpm", "oxygen_percent"})

@@ -115,7 +115,7 @@ def build_result(
         prompts=prompts,
         queries=queries,
         not_recorded=dict(obs.not_recorded),
-        ignored=[key for key in chart.unread if getattr(obs.vitals, key) is not None],
+        ignored=chart.ignored(obs.vitals),
         chart_status=chart.status,
         vitals=obs.vitals,
         last_manual_obs=obs.time if obs.source == "manual" else None,
