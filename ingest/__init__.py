@@ -1,15 +1,16 @@
 """Ingest: every input message (native JSON, FHIR R4, HL7 v2) into one internal model.
 
-Pure: no I/O, no clock. `parse(topic, payload)` gives an `Admission`, `Observation`, `Lab` or
-`AlertAction`,
-or a `Rejected` saying why (CONTRACT §1–§3, §6).
+Pure: no I/O, no clock. `parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`,
+`AlertAction` or `PlanUpdate`, or a `Rejected` saying why (CONTRACT §1–§3, §6).
 """
 
 from ingest._model import (
     ACTIONS,
     CHANNELS,
+    DEAD_LETTER_KEEP,
     ERROR_CODES,
     MAX_PAYLOAD,
+    MSG_ID_MAX,
     Action,
     Admission,
     AlertAction,
@@ -23,6 +24,7 @@ from ingest._model import (
     Observation,
     PlanUpdate,
     Rejected,
+    msg_id_problem,
 )
 from ingest._parse import parse
 from ingest._topics import parse_alert_topic, parse_topic
@@ -30,8 +32,10 @@ from ingest._topics import parse_alert_topic, parse_topic
 __all__ = [
     "ACTIONS",
     "CHANNELS",
+    "DEAD_LETTER_KEEP",
     "ERROR_CODES",
     "MAX_PAYLOAD",
+    "MSG_ID_MAX",
     "Action",
     "Admission",
     "AlertAction",
@@ -45,6 +49,7 @@ __all__ = [
     "Observation",
     "PlanUpdate",
     "Rejected",
+    "msg_id_problem",
     "parse",
     "parse_alert_topic",
     "parse_topic",

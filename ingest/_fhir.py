@@ -29,7 +29,7 @@ from typing import Any, Final
 import msgspec
 
 from ingest._model import Observation
-from ingest._native import Refusal, json_refusal, text_refusal
+from ingest._native import Refusal, check_msg_id, json_refusal, shortlist, text_refusal
 from scoring import ObservationSet, Vitals
 from scoring._model import AwareDatetime
 from simulators._formats import BP_PANEL, LOINC, LOINC_SYSTEM, UCUM, UCUM_SYSTEM
@@ -107,7 +107,7 @@ def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
     """A FHIR R4 Observation or Bundle of Observations as one observation set.
 
     msg_id is the Bundle's `identifier.value`, else its `id`; for a lone Observation its first
-    `identifier.value`, else its `id`. The set's time is the Observations' `effectiveDateTime`
+    `identifier.value`, else its `id`; it must be a valid msg_id (`ingest.msg_id_problem`). The set's time is the Observations' `effectiveDateTime`
     (or `effectiveInstant`), which must carry an offset; when the Observations' times differ the
     latest is used, as the set is then complete only from that moment on.
 
@@ -122,6 +122,7 @@ def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
             "(Observation.identifier[0].value or Observation.id for a lone Observation)"
         )
         raise Refusal("invalid", msg)
+    check_msg_id(msg_id, "FHIR msg_id (Bundle or lone Observation: identifier.value, else id)")
     vitals: dict[str, float] = {}
     ignored: list[str] = []
     times: list[datetime] = []
@@ -187,7 +188,7 @@ def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
         msg = f"FHIR: the Observations are about different patients: {listed}; send one per message"
         raise Refusal("placement", msg, msg_id)
     if not vitals:
-        found = f" (found only: {', '.join(ignored)})" if ignored else ""
+        found = f" (found only: {shortlist(ignored)})" if ignored else ""
         msg = (
             "FHIR: no vital sign this system reads; expected an Observation with a LOINC code "
             f"of {', '.join(sorted(_BY_LOINC))} or the BP panel {BP_PANEL.code}{found}"

@@ -7,7 +7,8 @@ here can never drift apart.
 What is read, and what is refused:
 
 - MLLP framing (0x0b ... 0x1c 0x0d) is stripped; segments may end in `\\r`, `\\n` or `\\r\\n`.
-- MSH-9 must be ORU^R01 (else `not-hl7`); msg_id is MSH-10, the patient PID-3 (first
+- MSH-9 must be ORU^R01 (else `not-hl7`); msg_id is MSH-10 (unescaped, then checked like
+  every msg_id: `ingest.msg_id_problem`), the patient PID-3 (first
   repetition, first component); PV1-3 `ward^^bed`, when given, must name the topic's ward and
   bed (each component that is not empty is compared; else `placement`).
 - Each OBX whose OBX-3 code (first component) is in `MDC` or `MDC_ALSO` is a vital: OBX-2 must
@@ -34,7 +35,7 @@ import hl7  # type: ignore[import-untyped]
 import msgspec
 
 from ingest._model import Observation
-from ingest._native import Refusal
+from ingest._native import Refusal, check_msg_id, shortlist
 from scoring import ObservationSet, Vitals
 from simulators._formats import MDC, MDC_ALSO, Mdc
 
@@ -81,6 +82,7 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
     msg_id = text(_leaf(msh, 10), "MSH-10", None)
     if not msg_id:
         raise Refusal("invalid", "HL7: MSH-10 message control id is empty; it is the msg_id")
+    check_msg_id(msg_id, "HL7: MSH-10 message control id (the msg_id)")
     pid = segments.get("PID", [None])[0]
     patient = text(_leaf(pid, 3, 0, 0), "PID-3", msg_id) if pid is not None else ""
     if not patient.strip():
@@ -157,7 +159,7 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
                 raise Refusal("invalid", msg, msg_id)
         chosen[key] = (rank, value, code, *when)
     if not chosen:
-        found = f" (found only: {', '.join(ignored)})" if ignored else ""
+        found = f" (found only: {shortlist(ignored)})" if ignored else ""
         codes = ", ".join(sorted(_BY_MDC))
         msg = (
             "HL7: no vital sign this system reads; expected an OBX with OBX-3 one of "

@@ -1,13 +1,16 @@
 """What ingest hands on: one typed value per input message, or the reason it was refused.
 
-Every input message becomes exactly one of `Admission`, `Observation`, `Lab`, `AlertAction` or\n`Rejected`.
-Nothing is dropped on the way: a message that cannot be used becomes `Rejected`, which the
-service publishes to the dead-letter topic (CONTRACT §6) and keeps in the store.
+Every input message becomes exactly one of `Admission`, `Observation`, `Lab`, `AlertAction`,
+`PlanUpdate` or `Rejected`. Nothing is dropped on the way: a message that cannot be used
+becomes `Rejected`, which the service publishes to the dead-letter topic (CONTRACT §6) and
+keeps in the store.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Final, Literal, TypeAlias
@@ -23,27 +26,74 @@ CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs", "
 MAX_PAYLOAD: Final = 256 * 1024
 """Bytes; a larger payload is refused (`oversize`) before it is decoded."""
 
+MSG_ID_MAX: Final = 128
+"""Characters; a longer `msg_id` is refused (`invalid`) on every channel."""
+
+_MSG_ID_FORBIDDEN: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories never allowed in a `msg_id`: control characters (Cc), invisible format
+characters such as zero-width spaces and bidirectional overrides (Cf), lone surrogates (Cs,
+which cannot even be written as UTF-8), and line and paragraph separators (Zl, Zp). Two ids
+that print the same must be the same id, and an id must fit on one line of a log."""
+
+
+def msg_id_problem(msg_id: str) -> str | None:
+    """Why `msg_id` cannot identify a message, or None if it can.
+
+    A msg_id is how a repeat is recognised and how an alert is named (`score-{msg_id}`), so it
+    must be short and printable: at most `MSG_ID_MAX` characters, none of them a control,
+    format, surrogate or line-separator character. Pure and cheap: one `isprintable` call for
+    every ordinary id.
+    """
+    if not msg_id:
+        return "msg_id is empty"
+    if len(msg_id) > MSG_ID_MAX:
+        return f"msg_id is {len(msg_id)} characters long; at most {MSG_ID_MAX} are allowed"
+    if msg_id.isprintable():
+        return None
+    for at, char in enumerate(msg_id):
+        category = unicodedata.category(char)
+        if category in _MSG_ID_FORBIDDEN:
+            name = unicodedata.name(char, "")
+            described = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+            return (
+                f"msg_id holds {described} (Unicode category {category}) at character {at}; "
+                "control, format and line-separator characters are not allowed"
+            )
+    return None  # only spaces, private-use or unassigned characters: printable enough
+
+
 ERROR_CODES: Final = {
     # Refused by ingest, before scoring.
     "topic": "the topic is not an input topic of CONTRACT §1",
     "oversize": "the payload is larger than the limit",
     "not-utf8": "the payload is not UTF-8 text",
     "not-json": "the payload is not JSON",
-    "invalid": "a field is missing, of the wrong type, or not in the contract",
+    "invalid": (
+        "a field is missing, of the wrong type, or not in the contract, or the msg_id is too "
+        "long or holds control characters"
+    ),
     "unit": "a value's unit is unknown or not the contract's unit (units are never converted)",
     "no-vitals": "the message carries no vital sign this system reads",
     "not-hl7": "the payload is not an HL7 v2 ORU^R01 message",
     "not-fhir": "the payload is not a FHIR R4 Observation or Bundle of Observations",
     "placement": "the message's patient, ward or bed contradicts its topic or context",
+    # Refused by ingest (a lab result) or by the scorer (a vital sign, against the chart).
+    "implausible": "a value is outside the plausibility limits (SPEC §6.3, README)",
     # Refused by the scorer.
     "no-context": "no admitted patient in that bed (no ADT message yet, or discharged)",
-    "implausible": "a value is outside the plausibility limits (SPEC §6.3)",
     "contradictory": "two values contradict each other",
     "not-on-chart": "a value is not on the chart the patient is scored on",
     "unknown-key": "not_recorded names a key that is not a vital sign",
     "no-chart": "no chart fits the patient's context",
     "unknown-alert": "an acknowledgement or resolution names no open alert of that ward",
     "alert-state": "the alert's state does not allow that action (already acknowledged, say)",
+    "time": (
+        "the message's time is too far ahead of the service's clock, too old, or before the "
+        "patient's birth"
+    ),
+    "conflict": "a msg_id already accepted with other content",
+    "internal": "the service could not handle the message; it was set aside, not retried forever",
+    "flood": "too many refused messages on one topic: counted, the payloads not kept",
 }
 """Every dead-letter `error` code, with what it means (README, "Dead letters")."""
 
@@ -71,7 +121,7 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     (`outreach`, `ward-board`, a pager gateway's name).
     """
 
-    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
     time: Annotated[datetime, msgspec.Meta(tz=True)]
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
@@ -88,7 +138,7 @@ class EscalationPlan(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_f
     required: who agreed it, and why.
     """
 
-    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
     time: Annotated[datetime, msgspec.Meta(tz=True)]
     patient_id: Annotated[str, msgspec.Meta(min_length=1)]
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -181,11 +231,21 @@ class Lab:
 Inbound: TypeAlias = Admission | Observation | Lab | AlertAction | PlanUpdate
 
 
+DEAD_LETTER_KEEP: Final = 4096
+"""Bytes of a refused payload kept in its dead letter (the rest is counted and hashed)."""
+
+DEAD_LETTER_TEXT: Final = 1024
+"""Characters of a dead letter's `topic` and `reason` kept (they may quote the input)."""
+
+
 class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     """A refused input as published on `surveillance/deadletter` (CONTRACT §6).
 
-    `encoding` (an extension) says whether `payload` is the text itself or base64; `msg_id`
-    (an extension) is the message's msg_id when one could be read.
+    Extensions: `encoding` says whether `payload` is the text itself or base64; `msg_id` is the
+    message's msg_id when one could be read (and is a valid one); `size` is the length of the
+    original payload in bytes and `sha256` its hex digest; `truncated` says that `payload`
+    holds only its first bytes (`DEAD_LETTER_KEEP`), so a dead letter stays small whatever
+    was sent, and the original can still be matched against the sender's copy.
     """
 
     time: datetime
@@ -195,6 +255,9 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     error: str
     encoding: Literal["utf-8", "base64"] = "utf-8"
     msg_id: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,18 +270,48 @@ class Rejected:
     reason: str
     msg_id: str | None = None
 
-    def dead_letter(self, time: datetime) -> DeadLetter:
-        """The dead-letter message for this input, stamped with the time it was refused."""
+    def dead_letter(self, time: datetime, *, keep: int = DEAD_LETTER_KEEP) -> DeadLetter:
+        """The dead-letter message for this input, stamped with the time it was refused.
+
+        Pure. The payload is kept up to `keep` bytes: as text when those bytes are UTF-8 (cut
+        at a character boundary, never inside one), else as base64 of those bytes. `topic`
+        and `reason` are cut at `DEAD_LETTER_TEXT` characters; a msg_id that is not a valid
+        one (`msg_id_problem`) is left out.
+        """
+        payload = self.payload
+        kept = payload[:keep]
         try:
-            text, encoding = self.payload.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(self.payload).decode("ascii"), "base64"
+            text, encoding = kept.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            cut_inside_a_character = (
+                len(kept) < len(payload)
+                and exc.reason == "unexpected end of data"
+                and exc.end == len(kept)
+            )
+            if cut_inside_a_character:
+                kept = kept[: exc.start]
+                text, encoding = kept.decode("utf-8"), "utf-8"
+            else:
+                text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
+        msg_id = self.msg_id
+        if msg_id is not None and msg_id_problem(msg_id) is not None:
+            msg_id = None
         return DeadLetter(
             time=time,
-            topic=self.topic,
+            topic=_cut(self.topic),
             payload=text,
-            reason=self.reason,
+            reason=_cut(self.reason),
             error=self.error,
             encoding=encoding,  # type: ignore[arg-type]
-            msg_id=self.msg_id,
+            msg_id=msg_id,
+            size=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(),
+            truncated=len(kept) < len(payload),
         )
+
+
+def _cut(text: str, limit: int = DEAD_LETTER_TEXT) -> str:
+    """The text, or its first `limit` characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"

@@ -12,6 +12,7 @@ FHIR parser shares.
 from __future__ import annotations
 
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -25,8 +26,33 @@ from ingest._model import (
     LabResult,
     Observation,
     PlanUpdate,
+    msg_id_problem,
 )
-from scoring import Context, ObservationSet
+from scoring import LONDON, Context, ObservationSet, Vitals
+
+CREATININE_MAX: Final = 10_000.0
+"""µmol/L; a higher creatinine is refused as `implausible`. Ours: half as high again as the
+highest serum creatinine on record, 73.8 mg/dL = 6,524 µmol/L in a uraemic 23-year-old
+(Case Rep Nephrol 2021:6048919), so no real result is refused; a value above it is a wrong
+unit (nmol/L) or a typing error, and would stage AKI 3 on nothing."""
+
+GESTATION_WEEKS_MAX: Final = 45.0
+"""Weeks; a longer `gestation_weeks` is refused. Ours: a pregnancy is post-term from 42 weeks
+(WHO) and induction is offered from 41 (NICE NG207); 45 leaves a margin for dating error."""
+
+POSTNATAL_DAYS_MAX: Final = 365.0
+"""Days; a longer `postnatal_days` is refused. Ours: a year after the end of pregnancy, the
+longest window in which a death still counts as maternal (MBRRACE-UK's late maternal deaths,
+42 days to 1 year); maternity charts are used for far less (usually 6 weeks)."""
+
+VITAL_SIGNS: Final = tuple(key for key in Vitals.__struct_fields__ if key != "suspected_infection")
+"""The keys of `vitals` that are vital signs: `suspected_infection` is an answer about the
+patient, never scored (a set with nothing else is a set with no vital sign)."""
+
+NO_VITAL_SIGN: Final = frozenset(
+    {Vitals(), Vitals(suspected_infection=True), Vitals(suspected_infection=False)}
+)
+"""Every `vitals` with none of `VITAL_SIGNS`: one hash lookup per message on the fast path."""
 
 
 class Refusal(Exception):
@@ -72,12 +98,28 @@ _PLAN: Final = msgspec.json.Decoder(EscalationPlan)
 
 
 def peek_msg_id(payload: bytes) -> str | None:
-    """The top-level `msg_id` if the payload is a JSON object with a non-empty string there."""
+    """The top-level `msg_id` if the payload is a JSON object with a valid msg_id there."""
     try:
         msg_id = _PEEK.decode(payload).msg_id
     except (msgspec.MsgspecError, ValueError):
         return None
-    return msg_id if isinstance(msg_id, str) and msg_id else None
+    return msg_id if isinstance(msg_id, str) and msg_id_problem(msg_id) is None else None
+
+
+def check_msg_id(msg_id: str, what: str) -> None:
+    """`invalid` unless `msg_id` can identify a message (`msg_id_problem`, every channel).
+
+    The refusal carries no msg_id and its reason does not quote the id: an id that is too long
+    or holds control characters is neither repeated nor stored.
+    """
+    if problem := msg_id_problem(msg_id):
+        raise Refusal("invalid", f"{what}: {problem}")
+
+
+def shortlist(items: list[str], most: int = 10) -> str:
+    """Items for a reason, comma-separated: the first `most`, then how many more."""
+    shown = ", ".join(items[:most])
+    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
 
 
 def text_refusal(payload: bytes) -> Refusal | None:
@@ -114,19 +156,38 @@ def _refusal(payload: bytes, exc: Exception, what: str) -> Refusal:
 
 
 def parse_obs(payload: bytes, ward: str, bed: str) -> Observation:
-    """An observation set in native JSON (CONTRACT §3).
+    """An observation set in native JSON (CONTRACT §3), with at least one vital sign.
 
     Raises:
-        Refusal: `not-utf8`, `not-json` or `invalid`.
+        Refusal: `not-utf8`, `not-json`, `invalid` or `no-vitals` (an empty `vitals`, perhaps
+            with `not_recorded`, or only `suspected_infection`: never scored as 0).
     """
     try:
         obs = _OBS.decode(payload)
     except (msgspec.MsgspecError, ValueError) as exc:
         raise _refusal(payload, exc, "observation set (CONTRACT §3)") from None
+    check_msg_id(obs.msg_id, "observation set (CONTRACT §3)")
     if not obs.patient_id.strip():
         msg = "observation set (CONTRACT §3): patient_id is blank; expected the patient's id"
         raise Refusal("invalid", msg, obs.msg_id)
+    if obs.vitals in NO_VITAL_SIGN:
+        raise Refusal("no-vitals", _no_vitals(obs), obs.msg_id)
     return Observation(ward=ward, bed=bed, channel="obs", obs=obs)
+
+
+def _no_vitals(obs: ObservationSet) -> str:
+    """Why a set with no vital sign is refused, and what it did hold."""
+    held = []
+    if obs.vitals.suspected_infection is not None:
+        held.append("only suspected_infection, which is not a vital sign")
+    if obs.not_recorded:
+        held.append(f"not_recorded for {', '.join(sorted(obs.not_recorded))}")
+    what = f"`vitals` holds {' and '.join(held)}" if held else "`vitals` is empty"
+    return (
+        f"observation set (CONTRACT §3): no vital sign: {what}. A set with no vital sign "
+        "cannot be scored (it would show as a score of 0 in place of the last one); send at "
+        "least one vital sign"
+    )
 
 
 def parse_alert_action(payload: bytes, ward: str, alert_id: str, action: Action) -> AlertAction:
@@ -140,6 +201,7 @@ def parse_alert_action(payload: bytes, ward: str, alert_id: str, action: Action)
         command = _COMMAND.decode(payload)
     except (msgspec.MsgspecError, ValueError) as exc:
         raise _refusal(payload, exc, what) from None
+    check_msg_id(command.msg_id, what)
     if not command.by.strip():
         raise Refusal("invalid", f"{what}: `by` is blank; name who acts", command.msg_id)
     if action == "resolve" and not (command.reason or "").strip():
@@ -158,6 +220,7 @@ def parse_plan(payload: bytes, ward: str, bed: str) -> PlanUpdate:
         plan = _PLAN.decode(payload)
     except (msgspec.MsgspecError, ValueError) as exc:
         raise _refusal(payload, exc, "escalation plan") from None
+    check_msg_id(plan.msg_id, "escalation plan")
     blank = [key for key in ("by", "reason") if not getattr(plan, key).strip()]
     if blank:
         msg = f"escalation plan: {', '.join(blank)} blank; say who agreed it and why"
@@ -165,12 +228,16 @@ def parse_plan(payload: bytes, ward: str, bed: str) -> PlanUpdate:
     return PlanUpdate(ward=ward, bed=bed, plan=plan)
 
 
-def parse_adt(payload: bytes, ward: str, bed: str) -> Admission:
+def parse_adt(payload: bytes, ward: str, bed: str, tz: ZoneInfo = LONDON) -> Admission:
     """Patient context (CONTRACT §2), placed in the topic's ward and bed.
 
     On this channel `msg_id`, `time`, `event` and `patient_id` are required and `cohort` is
-    required for `admit` and `transfer`. `chart` is refused: forcing a chart is for
-    `surveillance score`, not for a feed. `ward` and `bed` may be given but must be the topic's.
+    required for `admit` and `transfer`; a child admitted or transferred needs `birth_date`
+    or `age_band` (CONTRACT §2: they choose the PEWS age chart). `birth_date` may not be after
+    the message's own `time` (its date in `tz`, the hospital's time zone), `gestation_weeks`
+    must be from 0 to `GESTATION_WEEKS_MAX` and `postnatal_days` from 0 to
+    `POSTNATAL_DAYS_MAX`. `chart` is refused: forcing a chart is for `surveillance score`,
+    not for a feed. `ward` and `bed` may be given but must be the topic's.
 
     Raises:
         Refusal: `not-utf8`, `not-json`, `invalid` or `placement`.
@@ -181,6 +248,8 @@ def parse_adt(payload: bytes, ward: str, bed: str) -> Admission:
         chart = _ADT_KEYS.decode(payload).chart
     except (msgspec.MsgspecError, ValueError) as exc:
         raise _refusal(payload, exc, what) from None
+    if context.msg_id:
+        check_msg_id(context.msg_id, what)
     msg_id = context.msg_id or None
     required = ["msg_id", "time", "event", "patient_id"]
     if context.event in ("admit", "transfer"):
@@ -199,8 +268,40 @@ def parse_adt(payload: bytes, ward: str, bed: str) -> Admission:
         if (given := getattr(context, key)) is not None and given != expected:
             msg = f"{what}: {key} {given!r} contradicts the topic's {key} {expected!r}"
             raise Refusal("placement", msg, msg_id)
+    if problems := _context_problems(context, tz):
+        raise Refusal("invalid", f"{what}: {'; '.join(problems)}", msg_id)
     placed = msgspec.structs.replace(context, ward=ward, bed=bed)
     return Admission(ward=ward, bed=bed, context=placed)
+
+
+def _context_problems(context: Context, tz: ZoneInfo) -> list[str]:
+    """What makes an ADT message's patient impossible to place on a chart, or impossible."""
+    problems = []
+    if (
+        context.event in ("admit", "transfer")
+        and context.cohort == "child"
+        and context.birth_date is None
+        and context.age_band is None
+    ):
+        problems.append(
+            "a child (cohort child) needs `birth_date` or `age_band` (0-11m, 1-4y, 5-12y, "
+            "13+y): they choose the PEWS age chart"
+        )
+    if context.birth_date is not None and context.time is not None:
+        today = context.time.astimezone(tz).date()
+        if context.birth_date > today:
+            problems.append(
+                f"birth_date {context.birth_date} is after the message's own time "
+                f"({context.time.isoformat()}, {today} in {tz.key})"
+            )
+    for key, limit, unit in (
+        ("gestation_weeks", GESTATION_WEEKS_MAX, "weeks"),
+        ("postnatal_days", POSTNATAL_DAYS_MAX, "days"),
+    ):
+        value = getattr(context, key)
+        if value is not None and not 0 <= value <= limit:
+            problems.append(f"{key} {value:g} is impossible: it must be from 0 to {limit:g} {unit}")
+    return problems
 
 
 def _blank(value: object) -> bool:
@@ -209,10 +310,11 @@ def _blank(value: object) -> bool:
 
 
 def parse_lab(payload: bytes, ward: str, bed: str) -> Lab:
-    """A lab result (creatinine in µmol/L); a value in any other unit is refused, never converted.
+    """A lab result (creatinine in µmol/L); a value in any other unit is refused, never converted,
+    and one above `CREATININE_MAX` is refused as `implausible`.
 
     Raises:
-        Refusal: `not-utf8`, `not-json`, `invalid` or `unit`.
+        Refusal: `not-utf8`, `not-json`, `invalid`, `unit` or `implausible`.
     """
     try:
         lab = _LAB.decode(payload)
@@ -231,7 +333,15 @@ def parse_lab(payload: bytes, ward: str, bed: str) -> Lab:
                     refusal.msg_id,
                 )
         raise refusal from None
+    check_msg_id(lab.msg_id, "lab result")
     if not lab.patient_id.strip():
         msg = "lab result: patient_id is blank; expected the patient's id"
         raise Refusal("invalid", msg, lab.msg_id)
+    if lab.value > CREATININE_MAX:
+        msg = (
+            f"lab result: creatinine {lab.value:g} umol/L is implausible: it must be at most "
+            f"{CREATININE_MAX:g} umol/L (the highest on record is 6,524 umol/L); check the "
+            "unit and the value (units are never converted)"
+        )
+        raise Refusal("implausible", msg, lab.msg_id)
     return Lab(ward=ward, bed=bed, lab=lab)

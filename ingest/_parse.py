@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ingest._fhir import parse_fhir
 from ingest._hl7 import parse_hl7
-from ingest._model import ACTIONS, CHANNELS, MAX_PAYLOAD, Inbound, Rejected
+from ingest._model import ACTIONS, CHANNELS, MAX_PAYLOAD, Inbound, Rejected, msg_id_problem
 from ingest._native import (
     Refusal,
     parse_adt,
@@ -36,14 +36,16 @@ def parse(
     Checks in order: the topic (`topic`), the size (`oversize`, before any decoding), then the
     channel's format. Never raises: whatever the bytes, the answer is a value or a `Rejected`
     carrying the topic and payload unchanged, a reason naming the field and what was expected,
-    and the msg_id when one could be read.
+    and the msg_id when a valid one could be read. On every channel a msg_id longer than
+    `MSG_ID_MAX` or holding control, format or line-separator characters is `invalid`.
 
     Args:
         topic: the MQTT topic, `{prefix}wards/{ward}/beds/{bed}/{channel}` or
             `{prefix}wards/{ward}/alerts/{alert_id}/{ack|resolve}`.
         payload: the message as received.
         prefix: the configured topic prefix.
-        tz: the hospital's time zone, for HL7 v2 times without an offset.
+        tz: the hospital's time zone, for HL7 v2 times without an offset and the date of an
+            ADT message (a birth date may not be after it).
         max_payload: the largest payload accepted, in bytes.
     """
     place = parse_topic(topic, prefix)
@@ -72,10 +74,13 @@ def parse(
         if channel == "plan":
             return parse_plan(payload, ward, bed)
         if channel == "adt":
-            return parse_adt(payload, ward, bed)
+            return parse_adt(payload, ward, bed, tz)
         return parse_lab(payload, ward, bed)
     except Refusal as refusal:
-        return Rejected(topic, payload, refusal.error, refusal.reason, refusal.msg_id)
+        msg_id = refusal.msg_id
+        if msg_id is not None and msg_id_problem(msg_id) is not None:
+            msg_id = None  # an id that cannot identify a message is not passed on
+        return Rejected(topic, payload, refusal.error, refusal.reason, msg_id)
     except Exception as exc:  # one odd message must not stop a ward's feed
         reason = f"{INTERNAL} ({type(exc).__name__}: {exc}); please report it"
-        return Rejected(topic, payload, "invalid", reason)
+        return Rejected(topic, payload, "internal", reason)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import tomllib
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from itertools import pairwise
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -107,6 +108,20 @@ class Chart:
     plausibility: Plausibility
     accepted: Mapping[str, frozenset[str]]
     uses_spo2_scale: bool
+    unread: tuple[str, ...] = ()
+    """The vitals keys this chart neither scores nor reads for a trigger or prompt, sorted: a
+    set's value for one of them is listed in the result's `ignored`, never dropped in silence."""
+    unread_of: Callable[[Vitals], tuple[object, ...]] = field(
+        default=lambda _vitals: (), repr=False
+    )
+    """A set's values of the `unread` keys, in that order (`_getter`)."""
+
+    def ignored(self, vitals: Vitals) -> list[str]:
+        """The `unread` keys that `vitals` gives a value for, sorted."""
+        values = self.unread_of(vitals)
+        if values.count(None) == len(values):  # the common case: nothing to list
+            return []
+        return [key for key, value in zip(self.unread, values, strict=True) if value is not None]
 
     @property
     def item_keys(self) -> tuple[str, ...]:
@@ -451,6 +466,7 @@ def _build_chart(
     unknown_inputs = set(accepted) - set(Vitals.__struct_fields__)
     if unknown_inputs:
         raise ValueError(f"{chart_id}: unknown input(s) {sorted(unknown_inputs)}")
+    reads = _reads(items, triggers, prompts)
     return Chart(
         id=chart_id,
         family=raw["id"],
@@ -470,7 +486,55 @@ def _build_chart(
             isinstance(item, BandsItem) and any(v.spo2_scale is not None for v in item.variants)
             for item in items
         ),
+        unread=(unread := tuple(sorted(set(Vitals.__struct_fields__) - reads))),
+        unread_of=_getter(unread),
     )
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Vitals], tuple[object, ...]]:
+    """The values of `keys` in a set, as a tuple, in one C call (`operator.attrgetter`)."""
+    if not keys:
+        return lambda _vitals: ()
+    if len(keys) == 1:
+        one = attrgetter(keys[0])
+        return lambda vitals: (one(vitals),)
+    return attrgetter(*keys)
+
+
+_OXYGEN_INPUTS = frozenset({"on_oxygen", "oxygen_device", "oxygen_flow_lpm", "oxygen_percent"})
+"""Whether oxygen is in use is stated (`on_oxygen`) or implied by a device or a level
+(`derive_on_oxygen`): a chart that reads it reads all four."""
+
+
+def _reads(
+    items: Iterable[Item], triggers: Iterable[Trigger], prompts: Iterable[Prompt]
+) -> frozenset[str]:
+    """The vitals keys a chart reads: its items' inputs, its triggers' and its prompts'.
+
+    `diastolic_bp` counts as read with `systolic_bp`: it is checked against it (DBP ≥ SBP is
+    refused) and drawn beside it, though no chart scores it (SPEC §2.4).
+    """
+    reads: set[str] = set()
+    for item in items:
+        if isinstance(item, BandsItem):
+            reads.add(item.input)
+            if item.skip is not None:
+                reads.add(item.skip.input)
+            if any(v.on_oxygen is not None for v in item.variants):
+                reads |= _OXYGEN_INPUTS
+        elif isinstance(item, CategoryItem):
+            reads |= _OXYGEN_INPUTS if item.input == "on_oxygen" else {item.input}
+        else:
+            reads |= _OXYGEN_INPUTS
+    reads.update(trigger.input for trigger in triggers)
+    for prompt in prompts:
+        if isinstance(prompt, BandPrompt):
+            reads.add(prompt.lookup.input)
+        elif prompt.when_infection:
+            reads.add("suspected_infection")
+    if "systolic_bp" in reads:
+        reads.add("diastolic_bp")
+    return frozenset(reads)
 
 
 _BAND_PROMPT_KEYS = frozenset({"input", "bands", "precision"})

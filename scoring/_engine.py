@@ -115,6 +115,7 @@ def build_result(
         prompts=prompts,
         queries=queries,
         not_recorded=dict(obs.not_recorded),
+        ignored=chart.ignored(obs.vitals),
         chart_status=chart.status,
         vitals=obs.vitals,
         last_manual_obs=obs.time if obs.source == "manual" else None,

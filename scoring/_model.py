@@ -151,6 +151,9 @@ class ScoreResult(msgspec.Struct, kw_only=True, frozen=True):
     prompts: list[str]
     queries: list[str]
     not_recorded: dict[str, str]
+    ignored: list[str]
+    """The vitals given that the chart does not score or read (an adult's `resp_distress` on
+    NEWS2, say), sorted: listed, never dropped in silence, and never part of the score."""
     chart_status: str
     vitals: Vitals
     """The vitals scored: the set itself, or a continuous patient's merged snapshot."""

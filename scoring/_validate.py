@@ -40,11 +40,7 @@ def check(chart: Chart, obs: ObservationSet) -> tuple[list[Problem], list[str]]:
     for limit in plausibility.reject:
         key, x = limit.key, getattr(vitals, limit.key)
         if x is not None and limit.outside(x):
-            hint = (
-                " (0 means not measured: leave the key out, or name it in not_recorded)"
-                if x == 0
-                else ""
-            )
+            hint = _hint(key, x)
             problems.append(
                 Problem(
                     key,
@@ -79,6 +75,19 @@ def check(chart: Chart, obs: ObservationSet) -> tuple[list[Problem], list[str]]:
         if (x := getattr(vitals, limit.key)) is not None and limit.outside(x)
     ]
     return problems, queries
+
+
+def _hint(key: str, x: float) -> str:
+    """What an implausible value most likely means, for the person who sent it."""
+    if x == 0:
+        return " (0 means not measured: leave the key out, or name it in not_recorded)"
+    if key == "spo2" and 0 < x <= 1:
+        percent = number(round(x * 100, 6))
+        return (
+            f" (SpO2 is a percentage: {number(x)} looks like a fraction, {percent} %; send the "
+            "percentage: units are never converted)"
+        )
+    return ""
 
 
 def _contradictions(v: Vitals) -> list[Problem]:

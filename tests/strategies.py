@@ -59,7 +59,7 @@ def plausible_vitals(draw: st.DrawFn) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, strategy in {
         "resp_rate": numbers(1, 70),
-        "spo2": numbers(1, 100),
+        "spo2": numbers(10, 100),
         "heart_rate": numbers(1, 300),
         "temperature": numbers(11, 49),
         "crt_seconds": numbers(0, 20),

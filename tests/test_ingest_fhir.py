@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import Observation, Rejected, parse
-from scoring import ObservationSet, Vitals
+from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
 from simulators._formats import MDC, fhir_bundle
 from tests.strategies import numbers
 
@@ -439,3 +439,19 @@ def test_the_simulators_bundles_round_trip(
     )
     assert {k: getattr(got.vitals, k) for k in MDC if getattr(got.vitals, k) is not None} == vitals
     assert result.ignored == ()
+
+
+@pytest.mark.parametrize("spo2", [0.97, 1.0, 0.5])
+def test_a_fractional_spo2_is_read_as_sent_and_refused_by_the_scorer(charts, spo2: float) -> None:
+    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored.
+    sent = ObservationSet(
+        msg_id="frac-1", patient_id="P001", time=datetime(2026, 11, 22, 9, 30, tzinfo=UTC),
+        vitals=Vitals(spo2=spo2, heart_rate=80),
+    )  # fmt: skip
+    payload = fhir_bundle(sent, device_id="d")
+    result = parse(TOPIC, payload)
+    assert isinstance(result, Observation), result
+    assert result.obs.vitals.spo2 == spo2
+    with pytest.raises(InvalidObservation, match="looks like a fraction") as info:
+        score(result.obs, Context(cohort="adult"), charts)
+    assert info.value.code == "implausible"

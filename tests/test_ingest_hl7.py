@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import Observation, Rejected, parse
-from scoring import ObservationSet, Vitals
+from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
 from simulators._formats import MDC, hl7v2_oru
 from tests.strategies import numbers
 
@@ -97,8 +97,8 @@ def test_escapes_are_undone_in_identifiers() -> None:
     payload = hl7v2_oru(sent, ward="W^1", bed="B&2", device_id="d")
     result = read(payload, topic="wards/W^1/beds/B&2/hl7v2")
     assert (result.obs.msg_id, result.obs.patient_id) == ("m|1^\\x", "P&7~")
-    hex_escaped = PCD01.replace(b"|MSG00017|P|", b"|MSG\\X0A\\17|P|")
-    assert read(hex_escaped).msg_id == "MSG\n17"
+    hex_escaped = PCD01.replace(b"|MSG00017|P|", b"|MSG\\XC3A9\\17|P|")
+    assert read(hex_escaped).msg_id == "MSG\u00e917"  # é, in UTF-8 hex
 
 
 def times(obx14: str, obr7: str = "", msh7: str = "20261122093005") -> bytes:
@@ -362,3 +362,19 @@ def test_the_simulators_messages_round_trip(
     assert got.time.utcoffset() == time.utcoffset()
     assert {k: getattr(got.vitals, k) for k in MDC if getattr(got.vitals, k) is not None} == vitals
     assert result.ignored == ()
+
+
+@pytest.mark.parametrize("spo2", [0.97, 1.0, 0.5])
+def test_a_fractional_spo2_is_read_as_sent_and_refused_by_the_scorer(charts, spo2: float) -> None:
+    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored.
+    sent = ObservationSet(
+        msg_id="frac-1", patient_id="P001", time=datetime(2026, 11, 22, 9, 30, tzinfo=UTC),
+        vitals=Vitals(spo2=spo2, heart_rate=80),
+    )  # fmt: skip
+    payload = hl7v2_oru(sent, ward="7A", bed="12", device_id="d")
+    result = parse(TOPIC, payload)
+    assert isinstance(result, Observation), result
+    assert result.obs.vitals.spo2 == spo2
+    with pytest.raises(InvalidObservation, match="looks like a fraction") as info:
+        score(result.obs, Context(cohort="adult"), charts)
+    assert info.value.code == "implausible"

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
+from hypothesis import given
 
 from ingest import Admission, Lab, Observation, Rejected, parse
+from ingest._native import VITAL_SIGNS
+from scoring import Vitals
+from tests import strategies
 from tests.factories import CONTRACT_OBSERVATION
 
 OBS_TOPIC = "wards/7A/beds/12/obs"
@@ -225,6 +230,141 @@ CASES = [
         "lab-1",
     ),
     ("lab array", LAB_TOPIC, b"[1]", "invalid", ["Expected `object`"], None),
+    # Issue 12: bad input refused with its reason, never scored or stored as if it were good.
+    (
+        "obs empty vitals",
+        OBS_TOPIC,
+        encode(OBS, vitals={}),
+        "no-vitals",
+        ["no vital sign", "`vitals` is empty", "score of 0"],
+        "obs-7f3a",
+    ),
+    (
+        "obs only not_recorded",
+        OBS_TOPIC,
+        encode(OBS, vitals={}, not_recorded={"temperature": "asleep", "heart_rate": "refused"}),
+        "no-vitals",
+        ["no vital sign", "not_recorded for heart_rate, temperature"],
+        "obs-7f3a",
+    ),
+    (
+        "obs only suspected_infection",
+        OBS_TOPIC,
+        encode(OBS, vitals={"suspected_infection": True}),
+        "no-vitals",
+        ["only suspected_infection, which is not a vital sign"],
+        "obs-7f3a",
+    ),
+    (
+        "obs device, empty vitals",
+        OBS_TOPIC,
+        encode(OBS, source="monitor", vitals={}),
+        "no-vitals",
+        ["`vitals` is empty"],
+        "obs-7f3a",
+    ),
+    (
+        "adt child without birth date or band",
+        ADT_TOPIC,
+        encode(ADT, cohort="child", birth_date=...),
+        "invalid",
+        ["a child (cohort child) needs `birth_date` or `age_band`", "PEWS age chart"],
+        "adt-0001",
+    ),
+    (
+        "adt child transfer without birth date or band",
+        ADT_TOPIC,
+        encode(ADT, event="transfer", cohort="child", birth_date=...),
+        "invalid",
+        ["`birth_date` or `age_band`"],
+        "adt-0001",
+    ),
+    (
+        "adt born after the message",
+        ADT_TOPIC,
+        encode(ADT, birth_date="2026-11-23"),
+        "invalid",
+        ["birth_date 2026-11-23 is after the message's own time", "2026-11-22 in Europe/London"],
+        "adt-0001",
+    ),
+    (
+        "adt born a century after the message",
+        ADT_TOPIC,
+        encode(ADT, cohort="child", birth_date="2126-01-01"),
+        "invalid",
+        ["birth_date 2126-01-01 is after"],
+        "adt-0001",
+    ),
+    (
+        "adt negative gestation",
+        ADT_TOPIC,
+        encode(ADT, cohort="maternity", gestation_weeks=-1),
+        "invalid",
+        ["gestation_weeks -1 is impossible", "from 0 to 45 weeks"],
+        "adt-0001",
+    ),
+    (
+        "adt gestation over 45 weeks",
+        ADT_TOPIC,
+        encode(ADT, cohort="maternity", gestation_weeks=45.5),
+        "invalid",
+        ["gestation_weeks 45.5 is impossible"],
+        "adt-0001",
+    ),
+    (
+        "adt gestation in days, not weeks",
+        ADT_TOPIC,
+        encode(ADT, cohort="maternity", gestation_weeks=224),
+        "invalid",
+        ["gestation_weeks 224 is impossible"],
+        "adt-0001",
+    ),
+    (
+        "adt negative postnatal days",
+        ADT_TOPIC,
+        encode(ADT, cohort="maternity", postnatal_days=-2),
+        "invalid",
+        ["postnatal_days -2 is impossible", "from 0 to 365 days"],
+        "adt-0001",
+    ),
+    (
+        "adt postnatal over a year",
+        ADT_TOPIC,
+        encode(ADT, cohort="maternity", postnatal_days=366),
+        "invalid",
+        ["postnatal_days 366 is impossible"],
+        "adt-0001",
+    ),
+    (
+        "adt every problem at once",
+        ADT_TOPIC,
+        encode(
+            ADT,
+            cohort="child",
+            birth_date=...,
+            gestation_weeks=-1,
+            postnatal_days=400,
+        ),
+        "invalid",
+        ["`birth_date` or `age_band`", "; gestation_weeks -1", "; postnatal_days 400"],
+        "adt-0001",
+    ),
+    (
+        "lab creatinine above the limit",
+        LAB_TOPIC,
+        encode(LAB, value=10_001),
+        "implausible",
+        ["creatinine 10001 umol/L is implausible", "at most 10000", "check the unit"],
+        "lab-1",
+    ),
+    (
+        "lab creatinine in nmol/L",
+        LAB_TOPIC,
+        encode(LAB, value=142_000),
+        "implausible",
+        ["creatinine 142000 umol/L"],
+        "lab-1",
+    ),
 ]
 
 
@@ -274,8 +414,53 @@ def test_the_equity_fields_are_kept() -> None:
     assert (result.context.imd_decile, result.context.gestation_weeks) == (3, 32)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"cohort": "child", "birth_date": ..., "age_band": "1-4y"},
+        {"cohort": "child"},
+        {"event": "discharge", "cohort": "child", "birth_date": ...},  # a discharge needs none
+        {"birth_date": "2026-11-22"},  # born the day of the message
+        {"cohort": "maternity", "gestation_weeks": 0, "postnatal_days": 0},
+        {"cohort": "maternity", "gestation_weeks": 45, "postnatal_days": 365},
+        {"cohort": "maternity", "gestation_weeks": 39.5},
+    ],
+    ids=lambda c: ", ".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_admissions_at_the_limits_are_read(changes: dict[str, Any]) -> None:
+    assert isinstance(parse(ADT_TOPIC, encode(ADT, **changes)), Admission)
+
+
+def test_a_birth_date_is_compared_with_the_messages_date_in_the_hospitals_time_zone() -> None:
+    # 23:30 UTC on 30 June is 00:30 BST on 1 July in London: a baby born on 1 July is there.
+    payload = encode(ADT, cohort="child", time="2026-06-30T23:30:00Z", birth_date="2026-07-01")
+    assert isinstance(parse(ADT_TOPIC, payload), Admission)
+    refused = parse(ADT_TOPIC, payload, tz=ZoneInfo("UTC"))
+    assert isinstance(refused, Rejected)
+    assert "2026-06-30 in UTC" in refused.reason
+
+
+@pytest.mark.parametrize(
+    "value", [0.1, 6524, 10_000], ids=["lowest", "highest on record", "at the limit"]
+)
+def test_creatinine_up_to_the_limit_is_read(value: float) -> None:
+    result = parse(LAB_TOPIC, encode(LAB, value=value))
+    assert isinstance(result, Lab)
+    assert result.lab.value == value
+
+
 def test_a_lab_result_is_read() -> None:
     result = parse(LAB_TOPIC, encode(LAB))
     assert isinstance(result, Lab)
     assert (result.ward, result.bed, result.msg_id) == ("7A", "12", "lab-1")
     assert (result.lab.value, result.lab.unit, result.lab.test) == (142.0, "umol/L", "creatinine")
+
+
+@given(vitals=strategies.vitals())
+def test_a_set_is_refused_as_no_vitals_exactly_when_it_has_no_vital_sign(
+    vitals: dict[str, Any],
+) -> None:
+    result = parse(OBS_TOPIC, encode(OBS, vitals=vitals))
+    signs = [key for key in vitals if key in VITAL_SIGNS]
+    assert (isinstance(result, Rejected) and result.error == "no-vitals") is (not signs)
+    assert set(VITAL_SIGNS) == set(Vitals.__struct_fields__) - {"suspected_infection"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,15 +16,18 @@ from hypothesis import strategies as st
 import ingest
 from ingest import (
     CHANNELS,
+    DEAD_LETTER_KEEP,
     ERROR_CODES,
     MAX_PAYLOAD,
     Admission,
+    DeadLetter,
     Lab,
     Observation,
     Rejected,
     parse,
     parse_topic,
 )
+from ingest._model import DEAD_LETTER_TEXT
 from ingest._parse import INTERNAL
 from simulators._formats import fhir_bundle, hl7v2_oru
 from tests.factories import make_obs
@@ -209,3 +215,114 @@ def test_damaged_device_messages_never_raise(obs: Any, cut: int, byte: int) -> N
         at = cut % (len(payload) + 1)
         for damaged in (payload[:at], payload[:at] + bytes([byte]) + payload[at + 1 :]):
             check(parse(topic, damaged), topic, damaged)
+
+
+# -- dead letters stay small (issue 12: 100 × 250 KiB of garbage grew the store by 25.8 MB) --
+
+
+def _shown(letter: DeadLetter) -> bytes:
+    """The bytes a dead letter's payload shows."""
+    if letter.encoding == "base64":
+        return base64.b64decode(letter.payload)
+    return letter.payload.encode("utf-8")
+
+
+WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+TOPIC = "wards/7A/beds/12/obs"
+
+
+@pytest.mark.parametrize(
+    ("payload", "encoding", "kept"),
+    [
+        (b"resp_rate=22", "utf-8", 12),
+        (b"x" * DEAD_LETTER_KEEP, "utf-8", DEAD_LETTER_KEEP),
+        (b"x" * (DEAD_LETTER_KEEP + 1), "utf-8", DEAD_LETTER_KEEP),
+        (b"x" * MAX_PAYLOAD * 4, "utf-8", DEAD_LETTER_KEEP),
+        ("é".encode() * 4000, "utf-8", DEAD_LETTER_KEEP),  # the cut falls between characters
+        (b"a" + "é".encode() * 4000, "utf-8", DEAD_LETTER_KEEP - 1),  # never inside one
+        (b"ab" + "€".encode() * 4000, "utf-8", DEAD_LETTER_KEEP - 2),
+        (b"\x00\xff", "base64", 2),
+        (b"\xff" * 100_000, "base64", DEAD_LETTER_KEEP),
+        (b"x" * 5000 + b"\xff", "utf-8", DEAD_LETTER_KEEP),  # the bad byte is past the prefix
+        (b"", "utf-8", 0),
+    ],
+    ids=[
+        "short text",
+        "exactly the limit",
+        "one byte over",
+        "1 MiB of text",
+        "two-byte characters, even cut",
+        "two-byte characters, odd cut",
+        "three-byte characters",
+        "short binary",
+        "binary",
+        "binary after the prefix",
+        "empty",
+    ],
+)
+def test_a_dead_letter_keeps_a_bounded_prefix_its_size_and_digest(
+    payload: bytes, encoding: str, kept: int
+) -> None:
+    letter = Rejected(TOPIC, payload, "not-json", "why").dead_letter(WHEN)
+    assert letter.encoding == encoding
+    shown = _shown(letter)
+    assert (len(shown), shown) == (kept, payload[:kept])
+    assert letter.size == len(payload)
+    assert letter.sha256 == hashlib.sha256(payload).hexdigest()
+    assert letter.truncated is (kept < len(payload))
+
+
+def test_a_dead_letter_bounds_the_reason_and_topic_too() -> None:
+    letter = Rejected("t" * 5000, b"{}", "topic", "r" * 50_000, "m-1").dead_letter(WHEN)
+    assert letter.topic.startswith("t" * DEAD_LETTER_TEXT)
+    assert letter.topic.endswith("(3976 more characters)")
+    assert letter.reason.endswith("(48976 more characters)")
+    assert (letter.msg_id, letter.payload, letter.truncated) == ("m-1", "{}", False)
+
+
+def test_a_hundred_large_garbage_messages_make_small_dead_letters() -> None:
+    total = 0
+    for n in range(100):
+        payload = random.Random(n).randbytes(250 * 1024)  # noqa: S311 - test data
+        result = parse(TOPIC, payload)
+        assert isinstance(result, Rejected)
+        total += len(msgspec.json.encode(result.dead_letter(WHEN)))
+    assert total < 100 * 6 * 1024  # was 25.8 MB
+
+
+def test_even_text_that_json_must_escape_makes_a_bounded_dead_letter() -> None:
+    for payload in (b"\x00" * MAX_PAYLOAD, b'"' * MAX_PAYLOAD, "\u2028".encode() * 80_000):
+        letter = Rejected(TOPIC, payload, "not-json", "why").dead_letter(WHEN)
+        assert len(msgspec.json.encode(letter)) < 7 * DEAD_LETTER_KEEP
+
+
+@given(payload=st.binary(max_size=3000), keep=st.integers(0, 2000))
+def test_a_dead_letter_is_a_faithful_prefix_of_any_payload(payload: bytes, keep: int) -> None:
+    rejected = Rejected(TOPIC, payload, "not-utf8", "why")
+    letter = rejected.dead_letter(WHEN, keep=keep)
+    assert letter == rejected.dead_letter(WHEN, keep=keep)  # pure
+    shown = _shown(letter)
+    assert payload.startswith(shown)
+    assert keep - 3 <= len(shown) <= keep or shown == payload
+    assert (letter.size, letter.sha256) == (len(payload), hashlib.sha256(payload).hexdigest())
+    assert letter.truncated is (len(shown) < len(payload))
+
+
+def test_the_error_codes_include_the_scorers_new_ones() -> None:
+    for code in ("time", "conflict", "internal", "flood"):
+        assert ERROR_CODES[code]
+    assert all(meaning and meaning[0].islower() for meaning in ERROR_CODES.values())
+
+
+def test_a_bug_in_ingest_is_an_internal_dead_letter_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: object) -> None:
+        raise KeyError("oops")
+
+    monkeypatch.setattr("ingest._parse.parse_obs", broken)
+    result = parse(TOPIC, OBS)
+    assert isinstance(result, Rejected)
+    assert result.error == "internal"
+    assert result.reason.startswith(INTERNAL)
+    assert "KeyError" in result.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+import msgspec
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -173,3 +174,24 @@ def test_lookup_uses_one_bisection(charts):
     table = item.variants[0].lookup.table
     for x in (8.0, 8.49, 8.5, 20.4999, 20.5):
         assert table.lookup(x) == table.values[bisect_left(table.cuts, x)]
+
+
+@settings(max_examples=300)
+@given(obs=st.one_of(observations(), observations(plausible=True)), ctx=contexts())
+def test_what_is_listed_as_ignored_changes_nothing_and_nothing_else_is_left_out(charts, obs, ctx):
+    # Issue 12: an item the chart does not read is listed, never dropped in silence; and it is
+    # truly not read: the set without it scores the same.
+    try:
+        result = score(obs, ctx, charts)
+    except InvalidObservation:
+        return
+    given_keys = {k for k in obs.vitals.__struct_fields__ if getattr(obs.vitals, k) is not None}
+    assert result.ignored == sorted(result.ignored)
+    assert set(result.ignored) <= given_keys
+    chart = charts.charts[result.chart]
+    assert given_keys - set(result.ignored) <= set(obs.vitals.__struct_fields__) - set(chart.unread)
+    without = msgspec.structs.replace(
+        obs, vitals=msgspec.structs.replace(obs.vitals, **dict.fromkeys(result.ignored))
+    )
+    again = score(without, ctx, charts)
+    assert msgspec.structs.replace(again, ignored=result.ignored, vitals=obs.vitals) == result

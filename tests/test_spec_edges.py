@@ -17,7 +17,7 @@ Band = tuple[float | None, float | None, int]
 # Plausible extremes stand in for open ends.
 EXTREMES = {
     "resp_rate": (1, 70),
-    "spo2": (1, 100),
+    "spo2": (10, 100),  # plausibility.toml: below 10 % is refused (a fraction, not a %)
     "systolic_bp": (2, 399),
     "diastolic_bp": (1, 299),
     "heart_rate": (1, 300),

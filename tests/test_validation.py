@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from scoring import InvalidObservation, ScoreRequest, score
+from scoring import InvalidObservation, ScoreRequest, score, score_batch
 from tests.factories import NEWS2_NORMAL, PEWS_NORMAL_5_12Y, make_ctx, make_obs
 
 ADULT = make_ctx(cohort="adult")
@@ -45,6 +45,13 @@ CHILD = make_ctx(chart="pews-nhse-2023-5-12y")
             "it takes A, P, U, V",
         ),
         ({"concern": "high"}, make_ctx(cohort="maternity"), "not-on-chart", "concern 'high'"),
+        # Issue 12: SpO2 sent as a fraction (0.97 for 97 %) scored 3; it is not a percentage.
+        ({"spo2": 0.97}, ADULT, "implausible", "0.97 looks like a fraction, 97 %"),
+        ({"spo2": 1}, ADULT, "implausible", "1 looks like a fraction, 100 %"),
+        ({"spo2": 0.57}, CHILD, "implausible", "0.57 looks like a fraction, 57 %"),
+        ({"spo2": 0.9}, make_ctx(cohort="maternity"), "implausible", "spo2 0.9 is implausible"),
+        ({"spo2": 9.99}, ADULT, "implausible", "spo2 9.99 is implausible: it must be ≥ 10"),
+        ({"spo2": 0}, ADULT, "implausible", "0 means not measured"),
     ],
 )
 def test_refused_never_scored(charts, vitals, ctx, code, text):
@@ -52,6 +59,78 @@ def test_refused_never_scored(charts, vitals, ctx, code, text):
         score(make_obs(vitals), ctx, charts)
     assert info.value.code == code
     assert text in str(info.value)
+    [refused] = score_batch([(make_obs(vitals), ctx)], charts)  # the column path refuses too
+    assert isinstance(refused, InvalidObservation)
+    assert str(refused) == str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("spo2", "points"), [(10, 3), (50, 3), (91, 3), (96, 0), (100, 0)], ids=lambda v: f"{v}"
+)
+def test_spo2_from_the_floor_up_is_scored(charts, spo2, points):
+    # 10 % is far below what an oximeter is specified for (70–100 %): a true low reading scores.
+    result = score(make_obs({"spo2": spo2}), ADULT, charts)
+    assert result.parameters["spo2"] == points
+
+
+@pytest.mark.parametrize(
+    ("vitals", "ctx", "ignored"),
+    [
+        (NEWS2_NORMAL, ADULT, []),
+        (NEWS2_NORMAL | {"diastolic_bp": 70}, ADULT, []),  # checked with SBP, drawn, not scored
+        (NEWS2_NORMAL | {"suspected_infection": True}, ADULT, []),  # read by think-sepsis
+        (
+            NEWS2_NORMAL | {"resp_distress": "severe", "crt_seconds": 4, "carer_question": "W"},
+            ADULT,
+            ["carer_question", "crt_seconds", "resp_distress"],
+        ),
+        (NEWS2_NORMAL | {"concern": True}, ADULT, ["concern"]),
+        (NEWS2_NORMAL | {"concern": "high"}, ADULT, ["concern"]),
+        ({"heart_rate": 80, "bp_code": "U4"}, ADULT, ["bp_code"]),
+        ({"heart_rate": 80, "oxygen_device": "NP", "oxygen_flow_lpm": 2}, ADULT, []),
+        (
+            {"heart_rate": 80, "spo2": 95, "on_oxygen": True},
+            make_ctx(chart="mews-subbe-2001"),
+            ["on_oxygen", "spo2"],
+        ),
+        ({"heart_rate": 80, "concern": True}, make_ctx(cohort="maternity"), []),
+        (
+            {"heart_rate": 80, "resp_distress": "mild"},
+            make_ctx(cohort="maternity"),
+            ["resp_distress"],
+        ),
+        (PEWS_NORMAL_5_12Y, CHILD, []),
+        (PEWS_NORMAL_5_12Y | {"suspected_infection": True}, CHILD, ["suspected_infection"]),
+    ],
+    ids=[
+        "news2 set",
+        "news2 diastolic",
+        "news2 infection",
+        "news2 pews items",
+        "news2 concern",
+        "news2 pews concern",
+        "news2 bp_code",
+        "news2 oxygen device",
+        "subbe spo2 and oxygen",
+        "meows concern",
+        "meows distress",
+        "pews set",
+        "pews infection",
+    ],
+)
+def test_what_the_chart_does_not_read_is_listed_as_ignored(charts, vitals, ctx, ignored):
+    result = score(make_obs(vitals), ctx, charts)
+    assert result.ignored == ignored
+    assert not set(ignored) & set(result.parameters)  # never part of the score
+    [batch] = score_batch([(make_obs(vitals), ctx)], charts)
+    assert batch == result
+    assert msgspec.json.decode(msgspec.json.encode(result))["ignored"] == ignored
+
+
+def test_ignored_items_change_nothing_else(charts):
+    plain = score(make_obs(NEWS2_NORMAL), ADULT, charts)
+    extra = score(make_obs(NEWS2_NORMAL | {"resp_distress": "severe"}), ADULT, charts)
+    assert msgspec.structs.replace(extra, ignored=[], vitals=plain.vitals) == plain
 
 
 def test_every_reason_is_listed_at_once(charts):

@@ -513,3 +513,48 @@ async def test_pages_and_assets_are_served_with_no_external_url(mosquitto: Mosqu
         for path in ("/", "/wards/x", "/outreach", "/static/app.css", "/static/ward.js"):
             text = (await board.client.get(path)).text
             assert ORIGIN_URL.findall(text) == [], path
+
+
+# Issue 12: `history?hours=nan` was a 500. Every number a query expects is checked: 400, said.
+BAD_HOURS = [
+    ("nan", "is 'nan': expected a finite number (not nan or infinity)"),
+    ("NaN", "expected a finite number"),
+    ("inf", "is 'inf': expected a finite number"),
+    ("-inf", "expected a finite number"),
+    ("1e309", "is '1e309': expected a finite number"),
+    ("-1", "is '-1': expected a number greater than 0"),
+    ("0", "expected a number greater than 0"),
+    ("", "is '': expected a number"),
+    ("six", "is 'six': expected a number"),
+    ("9" * 500, "(500 characters)"),
+]
+
+
+async def test_a_query_number_that_is_not_a_finite_positive_number_is_a_400(
+    mosquitto: Mosquitto,
+) -> None:
+    async with running(mosquitto, history=FakeHistory()) as board:
+        await admit_and_score(board)
+        await until(lambda: _has_score(board))
+        for base in (f"/api/wards/{WARD}/beds/12/history", "/api/report"):
+            for hours, says in BAD_HOURS:
+                response = await board.client.get(base, params={"hours": hours})
+                assert response.status_code == 400, (base, hours, response.text)
+                detail = response.json()["detail"]
+                assert detail.startswith("query parameter `hours`"), detail
+                assert says in detail, (base, hours, detail)
+                assert len(detail) < 200
+            for hours in ("0.5", "6", "1e6"):  # finite and positive: clamped to the range
+                response = await board.client.get(base, params={"hours": hours})
+                assert response.status_code == 200, (base, hours, response.text)
+        history = await board.client.get(
+            f"/api/wards/{WARD}/beds/12/history", params={"hours": "1e6"}
+        )
+        assert history.json()["hours"] == 168
+        for when, says in [
+            ("yesterday", "query parameter `until` is 'yesterday'"),
+            ("0001-01-01T00:00:00Z", "`until` 0001-01-01T00:00:00+00:00 is too early"),
+        ]:
+            response = await board.client.get("/api/report", params={"until": when})
+            assert response.status_code == 400, response.text
+            assert says in response.json()["detail"]

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Protocol
 
 import msgspec
 from fastapi import FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
@@ -89,6 +90,10 @@ MAX_HISTORY_HOURS = 168
 MAX_REPORT_HOURS = 31 * 24
 """The report API covers at most a month (the CLI, any window)."""
 
+Hours = Annotated[float, Query(gt=0, allow_inf_nan=False)]
+"""A window in hours: a finite number above 0 (`nan`, `inf`, `1e309`, `-1`, `0` and an empty
+value are refused with 400), then clamped to the endpoint's range."""
+
 
 def create_app(
     feed: BrokerFeed,
@@ -119,6 +124,11 @@ def create_app(
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        """A query parameter that cannot be read is the client's mistake (400), said plainly."""
+        return _error(400, _explain(error))
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -148,7 +158,7 @@ def create_app(
         return feed.board.snapshot(ward)
 
     @app.get("/api/wards/{ward}/beds/{bed}/history")
-    async def bed_history(ward: str, bed: str, hours: float = 24) -> dict[str, Any]:
+    async def bed_history(ward: str, bed: str, hours: Hours = 24) -> dict[str, Any]:
         occupant = feed.board.occupant(ward, bed)
         if occupant is None:
             raise HTTPException(404, f"no patient in bed {bed!r} of ward {ward!r}")
@@ -177,7 +187,7 @@ def create_app(
 
     @app.get("/api/report")
     async def report(
-        hours: float = 24,
+        hours: Hours = 24,
         until: datetime | None = None,
         ward: Annotated[list[str] | None, Query()] = None,
     ) -> dict[str, Any]:
@@ -188,7 +198,11 @@ def create_app(
             raise HTTPException(400, "`until` needs a UTC offset, e.g. 2026-11-23T08:00:00Z")
         hours = min(max(hours, 1.0), MAX_REPORT_HOURS)
         try:
-            return await history.report(end - timedelta(hours=hours), end, ward or [])
+            since = end - timedelta(hours=hours)
+        except OverflowError as error:
+            raise HTTPException(400, f"`until` {end.isoformat()} is too early: {error}") from error
+        try:
+            return await history.report(since, end, ward or [])
         except ValueError as error:
             raise HTTPException(400, str(error)) from error
         except Exception as error:
@@ -305,6 +319,33 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
 
 def _error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _explain(error: RequestValidationError) -> str:
+    """Each parameter that cannot be read, what was sent and what is expected, in a sentence."""
+    parts = []
+    for problem in error.errors():
+        where = [str(part) for part in problem.get("loc", ())]
+        place, name = (where[0], ".".join(where[1:])) if len(where) > 1 else ("request", "")
+        given = problem.get("input")
+        sent = f" is {_shown(given)}" if isinstance(given, str) else " is missing"
+        kind = problem.get("type")
+        if kind == "finite_number":
+            expected = "expected a finite number (not nan or infinity)"
+        elif kind in ("float_parsing", "int_parsing"):
+            expected = "expected a number"
+        elif kind == "greater_than":
+            low = problem.get("ctx", {}).get("gt")
+            expected = f"expected a number greater than {low:g}" if low is not None else "too low"
+        else:
+            expected = str(problem.get("msg", "not valid"))
+        parts.append(f"{place} parameter `{name}`{sent}: {expected}")
+    return "; ".join(parts) or "the request cannot be read"
+
+
+def _shown(text: str, most: int = 40) -> str:
+    """A value as sent, quoted, and cut if long."""
+    return repr(text) if len(text) <= most else f"{text[:most]!r}… ({len(text)} characters)"
 
 
 async def _stream(
