@@ -1151,12 +1151,15 @@ class OnlineScorer:
             DeadLetterRecord(
                 digest=digest(item.topic, item.payload),
                 time=received,
-                topic=item.topic,
-                error=item.error,
-                reason=item.reason,
+                topic=letter.topic,
+                error=letter.error,
+                reason=letter.reason,
                 payload=letter.payload,
                 encoding=letter.encoding,
-                msg_id=item.msg_id,
+                msg_id=letter.msg_id,
+                size=letter.size or 0,
+                sha256=letter.sha256 or "",
+                truncated=letter.truncated,
             )
         )
 

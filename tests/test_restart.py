@@ -55,7 +55,7 @@ class Committed:
             else:
                 self.states[state.key] = msgspec.json.decode(msgspec.json.encode(state.state))
         for record in batch.accepted:
-            self.accepted.setdefault(record.msg_id, (record.digest, record.received_at))
+            self.accepted[record.msg_id] = (record.digest, record.received_at)  # replaced
         for alert in batch.alerts:  # idempotent on their keys, like the tables
             self.records.setdefault(("alert", f"{alert.alert_id}#{alert.seq}"), alert.event)
         for score in batch.scores:

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from surveillance.store import (
+    AcceptedRecord,
     AdtRecord,
     AlertRecord,
     Batch,
@@ -24,6 +25,7 @@ from surveillance.store import (
     LabRecord,
     ObservationRecord,
     ScoreRecord,
+    StateRecord,
     Store,
     StoreError,
     open_store,
@@ -503,3 +505,40 @@ async def test_sqlite_memory_store_works() -> None:
     async with open_store("sqlite:///:memory:") as store:
         await store.write(full_batch())
         assert len((await store.load_state(at(0))).placements) == 1
+
+
+# The scorer's state and the accepted ids (issue 12).
+
+
+async def test_an_id_accepted_again_replaces_the_one_remembered(store: Any) -> None:
+    t0 = datetime(2026, 11, 22, 9, tzinfo=UTC)
+    t1 = t0 + timedelta(hours=2)
+    await store.write(Batch(accepted=[AcceptedRecord("m1", "a", t0)]))
+    await store.write(
+        Batch(accepted=[AcceptedRecord("m1", "b", t1), AcceptedRecord("m1", "c", t1)])
+    )  # twice in one batch: the last wins
+    state = await store.load_state(t1 - timedelta(minutes=1))
+    assert state.accepted == {"m1": ("c", t1)}
+    assert (await store.load_state(t1 + timedelta(minutes=1))).accepted == {}
+
+
+async def test_the_scorers_state_is_replaced_and_deleted_by_key(store: Any) -> None:
+    t0 = datetime(2026, 11, 22, 9, tzinfo=UTC)
+    at = {"pending": [4, ["spo2"], "2026-11-22T09:00:00Z"], "n": 1.5}
+    await store.write(
+        Batch(
+            states=[
+                StateRecord("patient:P1", {"v": 1}, t0),
+                StateRecord("patient:P1", at, t0),  # the later write of a key wins
+                StateRecord("patient:P2", {"v": 2}, t0),
+                StateRecord("bed:7A/1", {"time": "2026-11-22T08:00:00Z"}, t0),
+            ]
+        )
+    )
+    assert (await store.load_state(t0)).scorer_state == {
+        "bed:7A/1": {"time": "2026-11-22T08:00:00Z"},
+        "patient:P1": at,
+        "patient:P2": {"v": 2},
+    }
+    await store.write(Batch(states=[StateRecord("patient:P2", None, t0)]))  # discharged
+    assert set((await store.load_state(t0)).scorer_state) == {"bed:7A/1", "patient:P1"}

@@ -110,7 +110,10 @@ class AlertRecord:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetterRecord:
-    """A refused input (CONTRACT §6); `digest` makes a redelivered refusal idempotent."""
+    """A refused input (CONTRACT §6); `digest` makes a redelivered refusal idempotent.
+
+    `payload` is at most a prefix of the message (`truncated`); `size` and `sha256` are those
+    of the whole message."""
 
     digest: str
     time: datetime
@@ -120,6 +123,9 @@ class DeadLetterRecord:
     payload: str
     encoding: str
     msg_id: str | None = None
+    size: int = 0
+    sha256: str = ""
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

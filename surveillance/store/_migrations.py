@@ -111,15 +111,27 @@ class Table:
     columns: tuple[str, ...]
     kinds: tuple[Kind, ...]
     key: tuple[str, ...]
+    replace: bool = False  # a record whose key is stored replaces it (else: kept, ignored)
 
     def row(self, record: Any) -> tuple[Any, ...]:
         """The record's field values, in column order."""
         return tuple(getattr(record, c) for c in self.columns)
 
     def records(self, batch: Batch) -> list[Any]:
-        """The records of `batch` for this table."""
+        """The records of `batch` for this table (for a `replace` table, the last of each key)."""
         records: list[Any] = getattr(batch, self.batch_attr)
+        if self.replace and len(records) > 1:
+            last = {tuple(getattr(r, c) for c in self.key): r for r in records}
+            records = list(last.values())
         return records
+
+    def on_conflict(self) -> str:
+        """The `ON CONFLICT` clause of an insert into this table."""
+        if not self.replace:
+            return "ON CONFLICT DO NOTHING"
+        rest = [c for c in self.columns if c not in self.key]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in rest)
+        return f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {sets}"
 
 
 _KINDS: Final[dict[str, Kind]] = {
@@ -135,7 +147,9 @@ _KINDS: Final[dict[str, Kind]] = {
 }
 
 
-def _table(name: str, batch_attr: str, record: type[Any], key: tuple[str, ...]) -> Table:
+def _table(
+    name: str, batch_attr: str, record: type[Any], key: tuple[str, ...], *, replace: bool = False
+) -> Table:
     fields = dataclasses.fields(record)
     return Table(
         name=name,
@@ -144,6 +158,7 @@ def _table(name: str, batch_attr: str, record: type[Any], key: tuple[str, ...]) 
         columns=tuple(f.name for f in fields),
         kinds=tuple(_KINDS[str(f.type)] for f in fields),
         key=key,
+        replace=replace,
     )
 
 
@@ -155,7 +170,8 @@ TABLES: Final[tuple[Table, ...]] = (
     _table("alert_events", "alerts", AlertRecord, ("alert_id", "seq")),
     _table("dead_letters", "dead_letters", DeadLetterRecord, ("digest",)),
     _table("plans", "plans", PlanRecord, ("msg_id",)),
-    _table("accepted", "accepted", AcceptedRecord, ("msg_id",)),
+    # An id accepted again once forgotten (after the dedupe window) is remembered anew.
+    _table("accepted", "accepted", AcceptedRecord, ("msg_id",), replace=True),
 )
 TABLE_BY_RECORD: Final[dict[type[Any], Table]] = {t.record: t for t in TABLES}
 TABLE_BY_NAME: Final[dict[str, Table]] = {t.name: t for t in TABLES}

@@ -113,9 +113,9 @@ class _Plan:
             "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         ).format(stage, target)
         self.copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
-        self.insert = sql.SQL(
-            "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING"
-        ).format(target, cols, cols, stage)
+        self.insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ").format(
+            target, cols, cols, stage
+        ) + sql.SQL(table.on_conflict())  # built from constants
         self.types = [_PG_TYPES[k] for k in table.kinds]
         self.times = [i for i, k in enumerate(table.kinds) if k == "time"]
         self.select = sql.SQL("SELECT {} FROM {}").format(cols, target)

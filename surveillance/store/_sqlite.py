@@ -105,7 +105,7 @@ class _Codec:
         placeholders = ", ".join("?" * len(table.columns))
         self.insert = (
             f"INSERT INTO {table.name} ({', '.join(table.columns)}) "  # noqa: S608 (constants)
-            f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+            f"VALUES ({placeholders}) {table.on_conflict()}"
         )
 
     def to_row(self, record: Any) -> list[Any]:

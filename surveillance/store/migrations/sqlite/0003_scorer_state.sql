@@ -17,3 +17,8 @@ CREATE TABLE scorer_state (
     state      TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+
+-- Dead letters keep a bounded prefix of a payload: its size, digest and whether it was cut.
+ALTER TABLE dead_letters ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dead_letters ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN truncated BOOLEAN NOT NULL DEFAULT FALSE;
