@@ -7,7 +7,10 @@ Nothing is lost across a restart of the broker or of the service:
   once the message's records are committed to the store. Until then the broker holds it and
   sends it again after a reconnection; the scorer recognises it by its `msg_id`.
 - Results to publish wait in an outbox until the broker acknowledges them; a connection lost
-  mid-way sends them again, in order, after reconnecting, before any new input is read.
+  mid-way sends them again, in order, after reconnecting, before any new input is read. A
+  result may carry a key: once the broker has it, the key is handed back (`take_published`),
+  so a caller that also keeps its results durably (the service's store outbox) can let go
+  of them.
 
 The connection comes back by itself: capped exponential backoff with jitter.
 """
@@ -78,7 +81,8 @@ class BrokerLink:
         self._clock = clock
         self._client: aiomqtt.Client | None = None
         self._generation = 0
-        self._outbox: deque[tuple[str, bytes, bool]] = deque()
+        self._outbox: deque[tuple[str, bytes, bool, str | None]] = deque()
+        self._published: list[str] = []
         self._sending = asyncio.Lock()
         self._deferred: list[tuple[int, int]] = []
         self._connected = asyncio.Event()
@@ -171,11 +175,13 @@ class BrokerLink:
             if generation == self._generation and mid:
                 client._client.ack(mid, 1)
 
-    async def publish(self, messages: Sequence[tuple[str, bytes, bool]]) -> None:
-        """Publish (topic, payload, retain) with QoS 1, in order; returns once all are acked.
+    async def publish(self, messages: Sequence[tuple[str, bytes, bool, str | None]]) -> None:
+        """Publish (topic, payload, retain, key) with QoS 1, in order; returns once all are
+        acked.
 
         If the connection is down they stay in the outbox, which `batches()` sends first after
-        reconnecting; nothing is dropped.
+        reconnecting; nothing is dropped. The keys of those the broker has acknowledged are
+        handed back by `take_published`.
         """
         self._outbox.extend(messages)
         client = self._client
@@ -186,6 +192,11 @@ class BrokerLink:
         except aiomqtt.MqttError as exc:
             self.last_error = str(exc)
             log.warning("publishing to %s: %s; kept for after reconnection", self.broker, exc)
+
+    def take_published(self) -> list[str]:
+        """The keys of keyed results the broker has acknowledged since the last call."""
+        published, self._published = self._published, []
+        return published
 
     @property
     def outbox(self) -> int:
@@ -200,11 +211,13 @@ class BrokerLink:
                 await asyncio.gather(
                     *(
                         client.publish(topic, payload, qos=1, retain=retain)
-                        for topic, payload, retain in window
+                        for topic, payload, retain, _ in window
                     )
                 )
                 for _ in window:
-                    outbox.popleft()
+                    key = outbox.popleft()[3]
+                    if key is not None:
+                        self._published.append(key)
             if self._deferred:
                 self._ack_deferred()
 

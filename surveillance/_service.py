@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,10 @@ from surveillance._alerts import Output, Publication, merge
 from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer, digest
 from surveillance._settings import Settings
 from surveillance.store import (
+    Batch,
     BufferedWriter,
     InHand,
+    OutboxRecord,
     Spool,
     SpoolingStore,
     StoredState,
@@ -105,6 +108,8 @@ class Service:
         self._consuming: asyncio.Task[Any] | None = None
         self.waiting_for: str | None = "start"  # what keeps the service from consuming
         self._complained_at: float | None = None
+        self._heartbeat_topic = f"{settings.broker.prefix}{HEARTBEAT_TOPIC}"
+        self._outbox_epoch, self._outbox_n = time.time_ns(), 0
 
     def health(self) -> dict[str, Any]:
         """The state of the broker and store connections, and the counters."""
@@ -155,6 +160,21 @@ class Service:
             store, state = opened
             self._store = store
             self.scorer.restore(state, self.clock())
+            latest = [
+                (f"{settings.broker.prefix}wards/{r.ward}/beds/{r.bed}/score", r.result)
+                for r in state.latest_scores
+                if self.scorer.patient_in(r.ward, r.bed) == r.patient_id
+            ]
+            await self.link.publish(
+                [(topic, msgspec.json.encode(result), True, None) for topic, result in latest]
+            )
+            if state.outbox:  # committed but never published: first thing once connected
+                log.info("publishing %d result(s) a stopped service had not", len(state.outbox))
+                last = int(state.outbox[-1].key.split("-")[0])
+                self._outbox_epoch = max(self._outbox_epoch, last + 1)
+                await self.link.publish(
+                    [(r.topic, r.payload.encode(), r.retain, r.key) for r in state.outbox]
+                )
             log.info(
                 "resumed: %d patient(s) with kept state, %d bed(s) occupied, %d open alert(s), "
                 "%d recent message id(s)",
@@ -199,6 +219,8 @@ class Service:
                 for task in (consume, tick, stopping):
                     with contextlib.suppress(asyncio.CancelledError):
                         await asyncio.gather(task, return_exceptions=task is consume)
+                # Let go of the results the broker has, so a restart does not send them again.
+                await writer.put(Batch(published=self.link.take_published()))
                 for task in done:  # a crash of the tick is not a stop: raise it
                     if task is not stopping and not task.cancelled() and task.exception():
                         raise task.exception()  # type: ignore[misc]
@@ -338,9 +360,25 @@ class Service:
         counters.alerts += len(out.batch.alerts)
         # Stored first: whatever happens to the connection, the records are in the writer's
         # buffer; the inputs are acknowledged only once they are committed and published.
+        # Each alert event and dead letter is kept in the store's outbox with its records
+        # until the broker has it: a kill between the commit and the publication loses none.
+        # (Scores are retained, only a bed's latest counts: each start publishes those again.)
+        messages: list[tuple[str, bytes, bool, str | None]] = []
+        for p in out.publications:
+            key = None
+            if p.topic != self._heartbeat_topic and not p.retain:
+                key = self._outbox_key()
+                out.batch.outbox.append(OutboxRecord(key, p.topic, p.payload.decode(), p.retain))
+            messages.append((p.topic, p.payload, p.retain, key))
+        out.batch.published.extend(self.link.take_published())
         await writer.put(out.batch, tokens)
-        if out.publications:
-            await self.link.publish([(p.topic, p.payload, p.retain) for p in out.publications])
+        if messages:
+            await self.link.publish(messages)
+
+    def _outbox_key(self) -> str:
+        """Keys in the order results are made, across restarts (`OutboxRecord`)."""
+        self._outbox_n += 1
+        return f"{self._outbox_epoch:020d}-{self._outbox_n:012d}"
 
 
 def _text(error: object) -> str | None:

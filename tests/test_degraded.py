@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +35,7 @@ from surveillance.store import (
     StateRecord,
     StoredState,
     StoreError,
+    open_store,
 )
 from tests.faults import TcpGate
 from tests.mqtt_broker import Mosquitto
@@ -330,3 +332,45 @@ async def test_systemd_hears_ready_then_the_watchdog(
                 await asyncio.sleep(0.05)
     assert heard[0] == b"READY=1"
     assert b"WATCHDOG=1" in heard
+
+
+# -- results committed but not published -------------------------------------------------------
+
+
+async def test_results_committed_but_never_published_go_out_at_the_next_start(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """A kill between the commit and the publication: the alert still reaches the wards."""
+    from tests.test_live_core import adt as adt_arrival  # noqa: PLC0415
+    from tests.test_live_core import reading  # noqa: PLC0415
+    from tests.test_online import HIGH  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    nowhere = TcpGate("127.0.0.1", 9).port
+    cut_off = settings_for(mosquitto, url, max_age=1e10)
+    cut_off.broker.url = f"mqtt://127.0.0.1:{nowhere}"  # never reaches a broker
+    first = Service(cut_off, charts)
+    running_first = asyncio.create_task(first.run())
+    await eventually(lambda: first._writer is not None)
+    assert first._writer is not None
+    out = first.scorer.handle([adt_arrival("P1", t=0), reading(HIGH, t=10, msg_id="red")])
+    await first._emit(out, first._writer, tokens=[])
+    first.stop.set()  # stopped: records committed, results never published
+    await asyncio.wait_for(running_first, 15)
+    async with open_store(url) as store:
+        kept = {r.key for r in (await store.load_state(datetime.now(UTC))).outbox}
+    assert len(kept) == 1  # the alert (the score, retained, is published again at each start)
+
+    again = settings_for(mosquitto, url, max_age=1e10)
+    async with (
+        listening(mosquitto, "wards/7A/#") as heard,
+        running(again, charts) as second,
+    ):
+        await heard.wait(lambda h: bool(h.on("/alerts")) and bool(h.on("/score")))
+        [alert] = heard.on("/alerts")
+        assert (alert["obs_msg_id"], alert["severity"]) == ("red", "emergency")
+        await eventually(lambda: not second.link.outbox)
+        await asyncio.sleep(1.5)  # the next tick's write lets go of them
+    async with open_store(url) as store:
+        left = {r.key for r in (await store.load_state(datetime.now(UTC))).outbox}
+    assert not kept & left  # published, then let go of

@@ -13,6 +13,7 @@ message delivered twice (at-least-once MQTT) is stored once. Keys:
 | `DeadLetterRecord`| `digest` (SHA-256 of topic and payload) |
 | `AcceptedRecord`  | `msg_id`            |
 | `StateRecord`     | `key` (the latest wins; `state` None deletes it) |
+| `OutboxRecord`    | `key` (deleted once published: `Batch.published`) |
 
 Times are timezone-aware datetimes (stored as UTC); JSON columns hold the contract's JSON.
 """
@@ -165,6 +166,19 @@ class StateRecord:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A result to publish (a score, an alert event, a dead letter), kept in the same
+    transaction as the records it comes from until the broker has it: a service killed between
+    its commit and its publication publishes it at its next start. `key`s sort in the order
+    the results were made."""
+
+    key: str
+    topic: str
+    payload: str
+    retain: bool
+
+
 @dataclass(slots=True)
 class Batch:
     """Records written together, in one transaction."""
@@ -178,10 +192,14 @@ class Batch:
     plans: list[PlanRecord] = field(default_factory=list)
     accepted: list[AcceptedRecord] = field(default_factory=list)
     states: list[StateRecord] = field(default_factory=list)
+    outbox: list[OutboxRecord] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # outbox keys the broker has
 
     def __len__(self) -> int:
         return (
-            len(self.accepted)
+            len(self.outbox)
+            + len(self.published)
+            + len(self.accepted)
             + len(self.states)
             + len(self.adt)
             + len(self.observations)
@@ -203,6 +221,8 @@ class Batch:
         self.plans.extend(other.plans)
         self.accepted.extend(other.accepted)
         self.states.extend(other.states)
+        self.outbox.extend(other.outbox)
+        self.published.extend(other.published)
 
     def latest_states(self) -> list[StateRecord]:
         """The states to write: the last of each key, in the order of their last write."""
@@ -228,6 +248,7 @@ class StoredState:
             `since`, in the order they arrived.
         scorer_state: the online scorer's state by key (`StateRecord`); empty for a store
             written before it was kept (the scorer then rebuilds from the records above).
+        outbox: results committed but not yet published, in the order they were made.
     """
 
     placements: list[AdtRecord]
@@ -238,6 +259,7 @@ class StoredState:
     plans: list[PlanRecord] = field(default_factory=list)
     accepted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     scorer_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outbox: list[OutboxRecord] = field(default_factory=list)
 
 
 class Store(Protocol):

@@ -23,6 +23,7 @@ from surveillance.store._base import (
     DeadLetterRecord,
     LabRecord,
     ObservationRecord,
+    OutboxRecord,
     PlanRecord,
     ScoreRecord,
 )
@@ -172,6 +173,7 @@ TABLES: Final[tuple[Table, ...]] = (
     _table("plans", "plans", PlanRecord, ("msg_id",)),
     # An id accepted again once forgotten (after the dedupe window) is remembered anew.
     _table("accepted", "accepted", AcceptedRecord, ("msg_id",), replace=True),
+    _table("outbox", "outbox", OutboxRecord, ("key",)),
 )
 TABLE_BY_RECORD: Final[dict[type[Any], Table]] = {t.record: t for t in TABLES}
 TABLE_BY_NAME: Final[dict[str, Table]] = {t.name: t for t in TABLES}
@@ -249,3 +251,5 @@ ACCEPTED_SQL: Final[str] = (
 """The accepted messages since the one parameter (`{}`: the dialect's placeholder)."""
 
 SCORER_STATE_SQL: Final[str] = "SELECT key, state FROM scorer_state ORDER BY key"
+
+OUTBOX_SQL: Final[str] = f"SELECT {_columns('outbox')} FROM outbox ORDER BY key"  # noqa: S608

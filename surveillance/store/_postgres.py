@@ -43,6 +43,7 @@ from surveillance.store._migrations import (
     ACCEPTED_SQL,
     LATEST_SCORES_SQL,
     OPEN_ALERTS_SQL,
+    OUTBOX_SQL,
     PLACED_PLANS_SQL,
     PLACEMENTS_SQL,
     SCORER_STATE_SQL,
@@ -403,7 +404,7 @@ class PostgresStore:
         states = batch.latest_states()
         upserts = [(s.key, Jsonb(s.state), s.time) for s in states if s.state is not None]
         deletes = [s.key for s in states if s.state is None]
-        if not work and not states:
+        if not work and not states and not batch.published:
             return
         async with self._lock:
             conn = await self._connection()
@@ -421,6 +422,10 @@ class PostgresStore:
                         )
                     if upserts:
                         await cur.executemany(_UPSERT_STATE, upserts)
+                    if batch.published:
+                        await cur.execute(
+                            "DELETE FROM outbox WHERE key = ANY(%s)", (batch.published,)
+                        )
             except psycopg.Error as e:
                 raise await self._failed("write", e) from e
 
@@ -448,9 +453,12 @@ class PostgresStore:
                     accepted = {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
                     await cur.execute(SCORER_STATE_SQL)
                     scorer_state = {row[0]: row[1] for row in await cur.fetchall()}
+                    outbox = await self._records(cur, "outbox", OUTBOX_SQL)
             except psycopg.Error as e:
                 raise await self._failed("load_state", e) from e
-        return StoredState(placements, scores, alerts, ids, labs, plans, accepted, scorer_state)
+        return StoredState(
+            placements, scores, alerts, ids, labs, plans, accepted, scorer_state, outbox
+        )
 
     @staticmethod
     async def _records(

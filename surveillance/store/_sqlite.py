@@ -30,6 +30,7 @@ from surveillance.store._base import (
     AlertRecord,
     Batch,
     LabRecord,
+    OutboxRecord,
     PlanRecord,
     ScoreRecord,
     StoredState,
@@ -38,6 +39,7 @@ from surveillance.store._migrations import (
     ACCEPTED_SQL,
     LATEST_SCORES_SQL,
     OPEN_ALERTS_SQL,
+    OUTBOX_SQL,
     PLACED_PLANS_SQL,
     PLACEMENTS_SQL,
     SCORER_STATE_SQL,
@@ -279,6 +281,7 @@ class SqliteStore:
             if s.state is not None
         ]
         deletes = [(s.key,) for s in states if s.state is None]
+        published = [(key,) for key in batch.published]
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -287,6 +290,8 @@ class SqliteStore:
                         conn.executemany(codec.insert, table_rows)
                 if deletes:
                     conn.executemany("DELETE FROM scorer_state WHERE key = ?", deletes)
+                if published:
+                    conn.executemany("DELETE FROM outbox WHERE key = ?", published)
                 if upserts:
                     conn.executemany(_UPSERT_STATE, upserts)
                 conn.execute("COMMIT")
@@ -323,11 +328,14 @@ class SqliteStore:
             scorer_state = {
                 key: _json_decode(state) for key, state in conn.execute(SCORER_STATE_SQL)
             }
+            outbox: list[OutboxRecord] = self._query("outbox", OUTBOX_SQL)
         except sqlite3.Error as e:
             raise StoreError(f"SQLite query failed: {e}") from e
         finally:
             conn.execute("COMMIT")
-        return StoredState(placements, scores, alerts, ids, labs, plans, accepted, scorer_state)
+        return StoredState(
+            placements, scores, alerts, ids, labs, plans, accepted, scorer_state, outbox
+        )
 
     def _fetch(self, kind: type[T], patient_id: str | None, since: datetime | None) -> list[T]:
         table = TABLE_BY_RECORD[kind]

@@ -22,3 +22,12 @@ CREATE TABLE scorer_state (
 ALTER TABLE dead_letters ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE dead_letters ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE dead_letters ADD COLUMN truncated BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Results committed but not yet published (a transactional outbox): a service killed between
+-- its commit and its publication publishes them at its next start. Deleted once published.
+CREATE TABLE outbox (
+    key     text PRIMARY KEY,
+    topic   text NOT NULL,
+    payload text NOT NULL,
+    retain  BOOLEAN NOT NULL
+);
