@@ -12,7 +12,7 @@ never interrupted, to the field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -120,7 +120,7 @@ def streams(draw: st.DrawFn) -> list[Step]:
             st.sampled_from(
                 [
                     *("admit", "set", "set", "device", "device", "ack", "resolve", "tick"),
-                    *("repeat", "conflict", "future", "discharge", "cut"),
+                    *("repeat", "conflict", "future", "discharge", "cut", "hostile"),
                 ]
             )
         )
@@ -157,6 +157,22 @@ def streams(draw: st.DrawFn) -> list[Step]:
             )
         elif kind == "repeat" and sent:
             arrival = draw(st.sampled_from(sent))
+        elif kind == "hostile":  # any time at all, any id at all, on a placed bed or not
+            when = draw(
+                st.datetimes(
+                    min_value=datetime(1, 1, 2),
+                    max_value=datetime(9999, 12, 30),
+                    timezones=st.just(UTC),
+                )
+            )
+            arrival = reading(
+                draw(st.sampled_from(SETS)),
+                t=t,
+                msg_id=draw(st.text(max_size=140)),
+                patient=patient,
+                bed=bed,
+                time=when.isoformat(),
+            )
         elif kind == "conflict" and obs_ids:
             patient = draw(st.sampled_from(sorted(placed)))
             arrival = reading(
