@@ -63,7 +63,7 @@ class NatsServer:
         config: Path = CONFIG,
     ) -> None:
         self.port = _free_port()  # MQTT
-        self.client_port = _free_port()  # NATS protocol (JetStream's API; the MQTT side uses it)
+        self.client_port = _free_port()  # nats-server always opens one; not 4222, maybe taken
         self.store_dir = workdir / "jetstream"
         self._executable = executable
         self._log = workdir / "nats-server.log"
