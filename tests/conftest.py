@@ -4,7 +4,7 @@ import pytest
 
 from scoring import ChartSet, load_charts
 
-pytest_plugins = ["tests.mqtt_broker", "tests.postgres"]
+pytest_plugins = ["tests.mqtt_broker", "tests.nats_broker", "tests.postgres"]
 
 
 @pytest.fixture(scope="session")
