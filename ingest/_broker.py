@@ -50,6 +50,13 @@ class Received:
     token: tuple[int, int]
 
 
+def _refused(code: object) -> bool:
+    """A SUBACK return code that refuses the subscription (0x80 and above)."""
+    if isinstance(code, int):
+        return code >= 0x80
+    return bool(getattr(code, "is_failure", False))
+
+
 def input_topics(prefix: str = "") -> list[str]:
     """The subscriptions of CONTRACT §1's inputs."""
     return [f"{prefix}wards/+/beds/+/{channel}" for channel in CHANNELS] + [
@@ -116,7 +123,16 @@ class BrokerLink:
                 async with self._new_client() as client:
                     client._client.manual_ack_set(True)
                     self._client, self._generation = client, self._generation + 1
-                    await client.subscribe([(topic, 1) for topic in input_topics(self.prefix)])
+                    topics = input_topics(self.prefix)
+                    granted = await client.subscribe([(topic, 1) for topic in topics])
+                    refused = [
+                        topic
+                        for topic, code in zip(topics, granted, strict=False)
+                        if _refused(code)
+                    ]
+                    if refused or len(granted) != len(topics):
+                        # Never consume with a subscription missing (alert actions, say).
+                        raise aiomqtt.MqttError(f"the broker refused the subscriptions {refused}")
                     self._connected.set()
                     self.last_error = None
                     delay = BACKOFF_FIRST

@@ -19,6 +19,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,7 +44,8 @@ N = 6000
 STREAM_RATE = 1000.0
 """Observations per second of the stream whose broker is killed: 6 s, the kill 2 s in."""
 ENCODE = msgspec.json.Encoder().encode
-T0 = int(datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp())
+# Two hours ago: the whole stream (up to 6,000 s) is within the service's time bounds.
+T0 = int(time.time()) - 7200
 
 
 def rfc3339(t: int) -> str:
@@ -119,6 +121,7 @@ def settings_for(broker: NatsServer, store_url: str, **store: Any) -> Settings:
             "broker.url": broker.url,
             "broker.client_id": f"scorer-{uuid.uuid4().hex[:8]}",
             "store.url": store_url,
+            "store.spool": str(Path(tempfile.mkdtemp(prefix="surveillance-spool-")) / "spool"),
             "http.port": 0,
             **{f"store.{k}": v for k, v in store.items()},
         },
@@ -265,7 +268,7 @@ async def test_a_service_killed_mid_stream_loses_nothing(nats: NatsServer, tmp_p
     config = tmp_path / "service.toml"
     config.write_text(
         f'[broker]\nurl = "{nats.url}"\nclient_id = "run-{w}"\n[http]\nport = 0\n'
-        f"[store]\nflush_interval = 0.02\n"
+        f'[store]\nflush_interval = 0.02\nspool = "{tmp_path / "spool"}"\n'
     )
     service = ServiceProcess(config, url, tmp_path / "service.log")
     await asyncio.to_thread(service.start)
