@@ -282,6 +282,8 @@ class Rejected:
         kept = payload[:keep]
         try:
             text, encoding = kept.decode("utf-8"), "utf-8"
+            if "\x00" in text:  # UTF-8, but no database stores a NUL in text
+                text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
         except UnicodeDecodeError as exc:
             cut_inside_a_character = (
                 len(kept) < len(payload)
@@ -311,7 +313,9 @@ class Rejected:
 
 
 def _cut(text: str, limit: int = DEAD_LETTER_TEXT) -> str:
-    """The text, or its first `limit` characters and how many more there were."""
+    """The text (a NUL written `\\x00`), or its first `limit` characters and how many more there
+    were."""
+    text = text.replace("\x00", "\\x00")
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters)"

@@ -60,6 +60,12 @@ def parse(
     if len(payload) > max_payload:
         reason = f"the payload is {len(payload)} bytes; the limit is {max_payload} bytes"
         return Rejected(topic, payload, "oversize", reason)
+    if b"\x00" in payload or b"\\u0000" in payload:
+        reason = (
+            "the message holds a NUL character (U+0000, raw or as \\u0000), which no field may "
+            "hold: no text field means it, and the database cannot store it"
+        )
+        return Rejected(topic, payload, "invalid", reason)
     try:
         if command is not None:
             return parse_alert_action(payload, *command)

@@ -124,6 +124,7 @@ class Service:
                 "store_pending": 0 if writer is None else writer.pending,
                 "store_behind": store is not None and store.behind,
                 "spooled_records": 0 if store is None else store.spool.records,
+                "store_poisoned": 0 if store is None else store.poisoned,
                 "problem": self.problem(),
                 "patients": self.scorer.patients,
                 **{name: getattr(self.counters, name) for name in Counters.__slots__},
@@ -328,6 +329,12 @@ class Service:
             # is not a hang, and a restart would not bring either back).
             notify_systemd("WATCHDOG=1")
         problem = self.problem()
+        store = self._store
+        if problem is None and store is not None and store.poisoned:
+            problem = (
+                f"{store.poisoned} record(s) the store refused as data are kept in the poison "
+                f"table of {store.spool.path}; scoring goes on"
+            )
         if problem is None:
             self._complained_at = None
             return

@@ -374,3 +374,40 @@ async def test_results_committed_but_never_published_go_out_at_the_next_start(
     async with open_store(url) as store:
         left = {r.key for r in (await store.load_state(datetime.now(UTC))).outbox}
     assert not kept & left  # published, then let go of
+
+
+class PickyStore(FlakyStore):
+    """Up, but refusing any batch holding the record `bad` (as PostgreSQL refuses a NUL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def write(self, batch: Batch) -> None:
+        if any(r.msg_id == "bad" for r in batch.accepted):
+            raise StoreError('invalid byte sequence for encoding "UTF8": 0x00')
+        await super().write(batch)
+
+    async def ping(self) -> None:
+        return None
+
+
+async def test_a_record_the_store_always_refuses_is_set_aside_not_waited_on(
+    tmp_path: Path,
+) -> None:
+    from tests.test_online import at  # noqa: PLC0415
+
+    picky = PickyStore()
+    async with Spool(tmp_path / "spool.db") as spool:
+        store = SpoolingStore(picky, spool)  # type: ignore[arg-type]
+        bad = Batch(
+            accepted=[AcceptedRecord("good-1", "d", at(0)), AcceptedRecord("bad", "d", at(0))]
+        )
+        await store.write(bad)
+        for n in range(3):
+            store._pause_until = 0
+            await store.write(batch_of(n))
+        assert not store.behind, "a bad record held back every later batch"
+        assert store.poisoned == 1
+        written = [r.msg_id for b in picky.written for r in b.accepted]
+        assert written == ["good-1", "m0", "m1", "m2"]

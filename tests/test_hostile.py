@@ -113,3 +113,31 @@ async def test_a_flood_of_large_garbage_does_not_fill_the_store(
     assert len(letters) == 100
     kept = sum(len(d.payload) for d in letters)
     assert kept < 1_000_000, f"{kept} bytes of garbage kept"
+
+
+async def test_a_nul_character_is_refused_and_postgres_keeps_storing(
+    mosquitto: Mosquitto, charts: ChartSet, fresh_postgres_url: str
+) -> None:
+    """PostgreSQL cannot store U+0000: one such message once jammed the store for good."""
+    w, url = ward(), fresh_postgres_url
+    poison = adt("P1").replace(b'"P1"', b'"P\\u0000"')
+    async with running(settings_for(mosquitto, url), charts) as service:
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/2/adt", poison),
+            (f"wards/{w}/beds/2/obs", b'{"msg_id": "raw\x00nul"}'),
+            (f"wards/{w}/beds/1/adt", adt("P1")),
+            (f"wards/{w}/beds/1/obs", obs_json("P1", f"{w}-after", HIGH_OBS)),
+        )
+        for _ in range(200):
+            if service.counters.scored >= 1 and service.counters.dead_letters >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        assert not service.health()["scorer"]["store_behind"]
+    letters = [d for d in await stored(url, DeadLetterRecord) if w in d.topic]
+    assert sorted((d.error, d.encoding) for d in letters) == [
+        ("invalid", "base64"),
+        ("invalid", "utf-8"),
+    ]
+    assert [s.obs_msg_id for s in await stored(url, ScoreRecord)] == [f"{w}-after"]

@@ -81,6 +81,10 @@ class Spool:
                 "CREATE TABLE IF NOT EXISTS spool ("
                 "seq INTEGER PRIMARY KEY, records INTEGER NOT NULL, batch BLOB NOT NULL)"
             )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS poison ("
+                "seq INTEGER PRIMARY KEY, batch BLOB NOT NULL, error TEXT NOT NULL)"
+            )
             row = conn.execute("SELECT count(*), coalesce(sum(records), 0) FROM spool").fetchone()
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the spool {self.path!r}: {e}") from e
@@ -104,6 +108,10 @@ class Spool:
         row = self._conn.execute("SELECT seq, batch FROM spool ORDER BY seq LIMIT 1").fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    def _poison(self, blob: bytes, error: str) -> None:
+        assert self._conn is not None  # noqa: S101
+        self._conn.execute("INSERT INTO poison (batch, error) VALUES (?, ?)", (blob, error))
+
     def _delete(self, seq: int) -> None:
         assert self._conn is not None  # noqa: S101
         self._conn.execute("DELETE FROM spool WHERE seq = ?", (seq,))
@@ -118,6 +126,10 @@ class Spool:
         """The oldest batch kept, with its number, or None when empty."""
         found = await self._run(self._first)
         return None if found is None else (found[0], _decode(found[1]))
+
+    async def poison(self, batch: Batch, error: str) -> None:
+        """Keep, apart, records the store refuses whatever is tried (for a person to look at)."""
+        await self._run(self._poison, _encode(batch), error)
 
     async def delete(self, seq: int, records: int) -> None:
         """Forget batch `seq` (now in the store)."""
@@ -141,6 +153,8 @@ class SpoolingStore:
         self._pause = _FIRST_PAUSE
         self.behind_since: float | None = None  # monotonic time the spool took its first batch
         self.last_error: str | None = None
+        self.poisoned = 0  # records the store refused as data, kept in the spool's poison table
+        self._head_failures = 0
 
     @property
     def behind(self) -> bool:
@@ -193,14 +207,48 @@ class SpoolingStore:
             try:
                 await self.store.write(batch)
             except Exception as error:
-                self._failed(error)
-                return
+                if not await self._refused_as_data():
+                    self._failed(error)
+                    return
+                await self._set_aside(batch, error)
+            self._head_failures = 0
             await self.spool.delete(seq, len(batch))
             self._pause = _FIRST_PAUSE
         if not self.spool.batches and self.behind_since is not None:
             log.info("the spool is drained: the store has every record again")
             self.behind_since = None
             self.last_error = None
+
+    async def _refused_as_data(self) -> bool:
+        """Whether the store answers but keeps refusing the spool's oldest batch (3 times):
+        something in it, not the store, is at fault; waiting would hold back every later batch
+        for ever."""
+        try:
+            await self.store.ping()
+        except Exception:  # down: an outage, not bad data
+            return False
+        self._head_failures += 1
+        return self._head_failures >= 3
+
+    async def _set_aside(self, batch: Batch, error: Exception) -> None:
+        """Write the batch record by record; keep the records the store refuses in the
+        spool's poison table."""
+        refused = 0
+        for single in _singles(batch):
+            try:
+                await self.store.write(single)
+            except Exception as why:  # this record is the bad one
+                refused += 1
+                await self.spool.poison(single, str(why))
+        self.poisoned += refused
+        log.critical(
+            "the store refused %d record(s) of a batch as data (%s): kept in the poison table of "
+            "%s for a person to look at; the %d others are stored",
+            refused,
+            error,
+            self.spool.path,
+            len(batch) - refused,
+        )
 
     def _failed(self, error: Exception) -> None:
         self.last_error = str(error)
@@ -307,3 +355,12 @@ class InHand:
     async def clear(self, keys: list[str]) -> None:
         """Handled: no longer in hand."""
         await self._spool._run(self._clear, keys)
+
+
+def _singles(batch: Batch) -> list[Batch]:
+    """Every record of `batch` as a batch of its own, in order, table by table."""
+    return [
+        Batch(**{name: [record]})
+        for name in Batch.__dataclass_fields__
+        for record in getattr(batch, name)
+    ]
