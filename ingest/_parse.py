@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 
 from ingest._fhir import parse_fhir
 from ingest._hl7 import parse_hl7
-from ingest._model import ACTIONS, CHANNELS, MAX_PAYLOAD, Inbound, Rejected, msg_id_problem
+from ingest._model import (
+    ACTIONS,
+    CHANNELS,
+    MAX_PAYLOAD,
+    Action,
+    Inbound,
+    Rejected,
+    msg_id_problem,
+)
 from ingest._native import (
     Refusal,
     parse_adt,
@@ -60,12 +68,23 @@ def parse(
     if len(payload) > max_payload:
         reason = f"the payload is {len(payload)} bytes; the limit is {max_payload} bytes"
         return Rejected(topic, payload, "oversize", reason)
-    if b"\x00" in payload or b"\\u0000" in payload:
+    result = _parse(topic, payload, place, command, tz)
+    if not isinstance(result, Rejected) and (b"\x00" in payload or b"\\u0000" in payload):
         reason = (
             "the message holds a NUL character (U+0000, raw or as \\u0000), which no field may "
             "hold: no text field means it, and the database cannot store it"
         )
-        return Rejected(topic, payload, "invalid", reason)
+        return Rejected(topic, payload, "invalid", reason, result.msg_id)
+    return result
+
+
+def _parse(
+    topic: str,
+    payload: bytes,
+    place: tuple[str, str, str] | None,
+    command: tuple[str, str, Action] | None,
+    tz: ZoneInfo,
+) -> Inbound | Rejected:
     try:
         if command is not None:
             return parse_alert_action(payload, *command)

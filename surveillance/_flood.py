@@ -11,6 +11,7 @@ reason. The buckets of at most `topics` topics are kept (the longest idle forgot
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ WINDOW: Final = 60.0
 class _Bucket:
     tokens: float
     at: datetime
+    topic: str = ""
     dropped: int = 0
     last_reason: str = ""
     since: datetime | None = None
@@ -53,20 +55,22 @@ class FloodGate:
         self.per_minute, self.burst = per_minute, burst
         self.total_per_minute = total_per_minute
         self.max_topics = topics
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[bytes, _Bucket] = OrderedDict()  # by a digest of the topic
         self._total: _Bucket | None = None
         self.dropped = 0  # refusals counted and not kept, since the start
 
     def allow(self, topic: str, reason: str, now: datetime) -> bool:
         """Whether a dead letter for a refusal on `topic` at `now` may be kept."""
-        bucket = self._buckets.get(topic)
+        # MQTT allows 64 KiB topics: keep a digest and the topic's first 256 characters.
+        key = hashlib.blake2b(topic.encode(errors="replace"), digest_size=16).digest()
+        bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = _Bucket(self.burst, now)
-            self._buckets[topic] = bucket
+            bucket = _Bucket(self.burst, now, topic[:256])
+            self._buckets[key] = bucket
             while len(self._buckets) > self.max_topics:
                 self._buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(topic)
+            self._buckets.move_to_end(key)
         total = self._total
         if total is None:
             total = self._total = _Bucket(self.total_per_minute, now)
@@ -77,7 +81,7 @@ class FloodGate:
             total.tokens -= 1
             return True
         bucket.dropped += 1
-        bucket.last_reason = reason
+        bucket.last_reason = reason[:1000]
         if bucket.since is None:
             bucket.since = now
         self.dropped += 1
@@ -86,10 +90,10 @@ class FloodGate:
     def due(self, now: datetime) -> list[Flooded]:
         """The topics whose counted refusals are due a summary (once a `WINDOW`), reset."""
         summaries = []
-        for topic, bucket in self._buckets.items():
+        for bucket in self._buckets.values():
             since = bucket.since
             if bucket.dropped and since is not None and (now - since).total_seconds() >= WINDOW:
-                summaries.append(Flooded(topic, bucket.dropped, since, bucket.last_reason))
+                summaries.append(Flooded(bucket.topic, bucket.dropped, since, bucket.last_reason))
                 bucket.dropped, bucket.since = 0, None
         return summaries
 

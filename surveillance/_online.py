@@ -30,10 +30,11 @@ patient's escalation plan shapes that ladder. A discharge resolves the patient's
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -190,6 +191,7 @@ class _Patient:
     device_msg_id: str | None = None
     feed_alert: str | None = None
     device_obs_at: datetime | None = None  # the latest device reading's own time
+    adt_at: datetime | None = None  # the time of the latest ADT applied to the patient
 
 
 @dataclass(slots=True)
@@ -230,6 +232,8 @@ class OnlineScorer:
         self._seen: dict[str, tuple[str, datetime]] = {}  # msg_id → (content digest, received)
         self._dirty: set[str] = set()  # patients whose state changed since it was last kept
         self._dirty_beds: set[tuple[str, str]] = set()
+        self._gone: dict[str, datetime] = {}  # discharged patients: their discharge's time
+        self._dirty_gone: set[str] = set()
         self.flood = FloodGate(
             per_minute=self.settings.flood_per_minute, burst=2 * self.settings.flood_per_minute
         )
@@ -262,15 +266,33 @@ class OnlineScorer:
             self._restore_from_records(state)
         if now is None:
             now = max((r.time for r in state.placements), default=datetime.now(self.settings.tz))
-        for msg_id in state.recent_msg_ids - state.accepted.keys():
-            self._seen[msg_id] = ("", now)  # kept before digests were: any content repeats
+        if not state.scorer_state:  # a store from before digests were kept
+            for msg_id in state.recent_msg_ids - state.accepted.keys():
+                self._seen[msg_id] = ("", now)  # any content repeats
         for msg_id, (key, received) in state.accepted.items():
             self._seen[msg_id] = (key, received)
+
+    def unknown_ids(self, arrivals: Sequence[Arrival]) -> list[str]:
+        """The msg_ids of `arrivals` not in the dedupe memory (the service looks them up in
+        the store, which remembers every id ever accepted)."""
+        seen = self._seen
+        return [
+            a.item.msg_id
+            for a in arrivals
+            if not isinstance(a.item, Rejected) and a.item.msg_id not in seen
+        ]
+
+    def remember(self, accepted: Mapping[str, tuple[str, datetime]], now: datetime) -> None:
+        """Ids accepted long ago, found in the store: a message reusing one is a repeat or a
+        `conflict`, never a silent overwrite of the stored records (remembered from `now`)."""
+        for msg_id, (key, _) in accepted.items():
+            self._seen.setdefault(msg_id, (key, now))
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """The whole state as data, by key (what `restore` takes back as `scorer_state`)."""
         self._dirty.update(self._patients)
         self._dirty_beds.update(self._bed_time)
+        self._dirty_gone.update(self._gone)
         out = Output()
         self._keep_state(out, datetime.min.replace(tzinfo=self.settings.tz))
         return {r.key: r.state for r in out.batch.states if r.state is not None}
@@ -284,7 +306,7 @@ class OnlineScorer:
         so it is committed with the records that changed it (a restart then resumes exactly
         where the last committed batch left off)."""
         self._dirty.update(record.patient_id for record in out.batch.alerts)
-        if not self._dirty and not self._dirty_beds:
+        if not self._dirty and not self._dirty_beds and not self._dirty_gone:
             return
         alerts: dict[str, list[OpenAlert]] = {}
         for alert in self.desk.alerts.values():
@@ -305,8 +327,13 @@ class OnlineScorer:
             held = self._bed_time.get((ward, bed))
             bed_state = None if held is None else {"time": msgspec.to_builtins(held)}
             out.batch.states.append(StateRecord(f"bed:{ward}/{bed}", bed_state, now))
+        for patient_id in sorted(self._dirty_gone):
+            gone = self._gone.get(patient_id)
+            gone_state = None if gone is None else {"time": msgspec.to_builtins(gone)}
+            out.batch.states.append(StateRecord(f"gone:{patient_id}", gone_state, now))
         self._dirty.clear()
         self._dirty_beds.clear()
+        self._dirty_gone.clear()
 
     def _restore_state(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
         for key, row in rows.items():
@@ -314,6 +341,8 @@ class OnlineScorer:
             if kind == "bed":
                 ward, _, bed = name.partition("/")
                 self._bed_time[(ward, bed)] = msgspec.convert(row["time"], datetime)
+            elif kind == "gone":
+                self._gone[name] = msgspec.convert(row["time"], datetime)
             elif kind == "patient":
                 patient = msgspec.convert(row["patient"], _Patient)
                 self._patients[name] = patient
@@ -397,7 +426,7 @@ class OnlineScorer:
         msg_id = item.msg_id
         if msg_id in pending.ids:  # a repeat within the batch: is the first one accepted?
             self._score_rows(out, pending)
-        key = digest(arrival.topic, arrival.payload)
+        key = content_digest(item)
         seen = self._seen.get(msg_id)
         if seen is not None:
             if seen[0] in (key, ""):  # "": remembered without its digest (an older store)
@@ -409,6 +438,8 @@ class OnlineScorer:
             )
             self._dead_letter(out, _rejected(arrival, "conflict", why), received)
             return
+        if isinstance(item, Observation):
+            item = _nearest_fold(item, received)
         problem = self._time_problem(item, received)
         if problem is not None:
             self._dead_letter(out, _rejected(arrival, "time", problem), received)
@@ -507,6 +538,10 @@ class OnlineScorer:
                 self._overdue(out, patient, now)
         self.desk.tick(out, now)
         self._forget(now)
+        horizon = now - timedelta(seconds=self.settings.max_age)
+        for patient_id in [p for p, t in self._gone.items() if t < horizon]:
+            del self._gone[patient_id]  # an ADT older than that is refused by its time anyway
+            self._dirty_gone.add(patient_id)
         for flooded in self.flood.due(now):
             summary = {
                 "topic": flooded.topic,
@@ -645,39 +680,48 @@ class OnlineScorer:
     def _admission(self, out: Output, item: Admission, arrival: Arrival) -> None:
         context, received = item.context, arrival.received
         assert context.time is not None and context.patient_id is not None  # noqa: S101, PT018
-        where = (item.ward, item.bed)
-        out.batch.adt.append(
-            AdtRecord(
-                msg_id=item.msg_id,
-                time=context.time,
-                received_at=received,
-                ward=item.ward,
-                bed=item.bed,
-                patient_id=context.patient_id,
-                event=context.event or "",
-                context=msgspec.to_builtins(context),
-            )
+        where, patient_id = (item.ward, item.bed), context.patient_id
+        record = AdtRecord(
+            msg_id=item.msg_id,
+            time=context.time,
+            received_at=received,
+            ward=item.ward,
+            bed=item.bed,
+            patient_id=patient_id,
+            event=context.event or "",
+            context=msgspec.to_builtins(context),
         )
-        if (held := self._bed_time.get(where)) is not None and context.time < held:
-            return  # an older ADT for this bed: kept, not applied
+        patient = self._patients.get(patient_id)
+        latest = [
+            self._bed_time.get(where),  # the bed's latest ADT
+            patient.adt_at if patient is not None else None,  # the patient's, wherever
+            self._gone.get(patient_id),  # their discharge
+        ]
+        if any(t is not None and context.time < t for t in latest):
+            out.batch.adt.append(record)
+            return  # older than what is known of this bed or patient: kept, not applied
         if context.event == "discharge":
             current = self._beds.get(where)
-            if current != context.patient_id:
+            if current != patient_id:
                 self._dead_letter(
                     out,
                     _rejected(
                         arrival,
                         "placement",
-                        f"discharge of {context.patient_id} from {item.ward}/{item.bed}, "
+                        f"discharge of {patient_id} from {item.ward}/{item.bed}, "
                         f"which holds {current or 'nobody'}",
                     ),
                     received,
                 )
                 return
+            out.batch.adt.append(record)
             self._discharge(out, self._patients[current], received, "patient discharged")
             self._bed_time[where] = context.time
+            self._gone[patient_id] = context.time
             self._dirty_beds.add(where)
+            self._dirty_gone.add(patient_id)
             return
+        out.batch.adt.append(record)
         occupant = self._beds.get(where)
         if occupant is not None and occupant != context.patient_id:
             self._discharge(out, self._patients[occupant], received, "bed reassigned")
@@ -692,9 +736,16 @@ class OnlineScorer:
             patient = _Patient(context=context, ward=ward, bed=bed, since=when)
             self._patients[patient_id] = patient
         else:
-            self._beds.pop((patient.ward, patient.bed), None)  # a transfer: the old bed empties
+            left = (patient.ward, patient.bed)
+            if self._beds.get(left) == patient_id:  # a transfer: the old bed empties
+                del self._beds[left]
+                self._bed_time[left] = max(when, self._bed_time.get(left, when))
+                self._dirty_beds.add(left)
             patient.context, patient.ward, patient.bed = context, ward, bed
             self.desk.moved(patient_id, ward, bed)
+        patient.adt_at = when
+        if self._gone.pop(patient_id, None) is not None:  # back after a discharge
+            self._dirty_gone.add(patient_id)
         self._beds[(ward, bed)] = patient_id
         self._bed_time[(ward, bed)] = when
         self._dirty.add(patient_id)
@@ -713,6 +764,12 @@ class OnlineScorer:
         if self._beds.get((item.ward, item.bed)) != lab.patient_id:
             self._dead_letter(out, self._misplaced(item, arrival, lab.patient_id), received)
             return
+        patient = self._patients[lab.patient_id]
+        born = patient.context.birth_date
+        if born is not None and lab.time.astimezone(self.settings.tz).date() < born:
+            why = f"lab time {lab.time.isoformat()} is before the patient's birth ({born})"
+            self._dead_letter(out, _rejected(arrival, "time", why), received)
+            return
         out.batch.labs.append(
             LabRecord(
                 msg_id=lab.msg_id,
@@ -726,12 +783,6 @@ class OnlineScorer:
                 unit=lab.unit,
             )
         )
-        patient = self._patients[lab.patient_id]
-        born = patient.context.birth_date
-        if born is not None and lab.time.astimezone(self.settings.tz).date() < born:
-            why = f"lab time {lab.time.isoformat()} is before the patient's birth ({born})"
-            self._dead_letter(out, _rejected(arrival, "time", why), received)
-            return
         self._touch(patient)
         if lab.test == "creatinine" and self._adult(patient, lab.time):
             self._aki(out, patient, Creatinine(lab.time, lab.value), lab.msg_id, received)
@@ -805,13 +856,16 @@ class OnlineScorer:
             self._dead_letter(out, _rejected(arrival, "time", why), received)
             return None
         self._touch(patient)
-        updates = _values_of(obs.vitals, obs.time)
+        # A clock ahead of the service's (within max_skew) must not make its readings look
+        # newer than everyone else's: a reading counts from when it arrived, at the latest.
+        at = min(obs.time, received)
+        updates = _values_of(obs.vitals, at)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
         merged = _merge({**patient.values, **mine}, updates)
         mine.update({key: merged[key] for key in updates})
         if obs.source == "manual":
             return _Row(item, arrival, received, patient, obs, updates, device=False)
-        snapshot = msgspec.structs.replace(obs, vitals=self._snapshot(merged, obs.time))
+        snapshot = msgspec.structs.replace(obs, vitals=self._snapshot(merged, at))
         return _Row(item, arrival, received, patient, snapshot, updates, device=True)
 
     def _snapshot(self, values: Mapping[str, _Value], at: datetime) -> Vitals:
@@ -878,15 +932,17 @@ class OnlineScorer:
         patient, item = row.patient, row.item
         self._touch(patient)
         # Late data (older than the patient's latest reading of the same kind) is stored and
-        # charted, but changes neither the board's latest score nor what is alerted.
+        # charted, but changes neither the board's latest score nor what is alerted. Times are
+        # taken no later than arrival, so a clock running ahead cannot make others "late".
+        at = min(result.time, row.received)
         if row.device:
-            late = patient.device_obs_at is not None and result.time < patient.device_obs_at
+            late = patient.device_obs_at is not None and at < patient.device_obs_at
         else:
-            late = patient.last_manual is not None and result.time < patient.last_manual
+            late = patient.last_manual is not None and at < patient.last_manual
         patient.values = _merge(patient.values, row.updates)
         if not row.device:
             if not late:
-                patient.last_manual = result.time
+                patient.last_manual = at
                 if patient.overdue_alert is not None:
                     when = result.time.astimezone(self.settings.tz)
                     reason = f"observations taken at {when:%H:%M}"
@@ -896,7 +952,7 @@ class OnlineScorer:
             result = self._due_from_last_set(patient, result)
             patient.device_at, patient.device_msg_id = row.received, item.msg_id
             if not late:
-                patient.device_obs_at = result.time
+                patient.device_obs_at = at
             if patient.feed_alert is not None:
                 reason = "continuous monitoring is sending again"
                 self._close(out, patient.feed_alert, row.received, reason)
@@ -1164,6 +1220,15 @@ class OnlineScorer:
         )
 
 
+_canonical = msgspec.json.Encoder(order="deterministic").encode
+
+
+def content_digest(item: Inbound) -> str:
+    """What a message says, whatever its framing or serialisation (an HL7 message with or
+    without MLLP framing, a FHIR Bundle re-serialised): the same content, the same digest."""
+    return hashlib.sha256(_canonical(item)).hexdigest()
+
+
 def digest(topic: str, payload: bytes) -> str:
     """A dead letter's key: the same message refused twice is stored once."""
     return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
@@ -1229,3 +1294,20 @@ def _span(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
+
+
+def _nearest_fold(item: Observation, received: datetime) -> Observation:
+    """A local time without an offset that the clocks going back made ambiguous (01:30 on
+    the last Sunday of October happens twice in London) is read as the one nearer to when
+    the message arrived, not always the first (which would make an hour of a monitor's
+    readings look an hour old)."""
+    when = item.obs.time
+    if not isinstance(when.tzinfo, ZoneInfo):
+        return item
+    other = when.replace(fold=1 - when.fold)
+    if other.utcoffset() == when.utcoffset():
+        return item
+    first, second = when.astimezone(UTC), other.astimezone(UTC)
+    nearer = min(first, second, key=lambda t: abs((t - received).total_seconds()))
+    # In UTC from here on: a time in the fold compares unequal to every other zone's (PEP 495).
+    return dataclasses.replace(item, obs=msgspec.structs.replace(item.obs, time=nearer))

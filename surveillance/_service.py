@@ -283,6 +283,9 @@ class Service:
         """Score a batch with its messages marked in hand (`InHand`); a batch holding a message
         that was in hand when the service died is handled one message at a time, and one that
         was in hand at `limit` deaths is quarantined."""
+        unknown = self.scorer.unknown_ids(arrivals)
+        if unknown and self._store is not None:  # ids older than the dedupe memory
+            self.scorer.remember(await self._store.accepted_among(unknown), self.clock())
         keys = [digest(a.topic, a.payload) for a in arrivals]
         prior = await in_hand.mark(keys, only_if_clean=True)
         if not prior:

@@ -128,6 +128,7 @@ async def test_a_nul_character_is_refused_and_postgres_keeps_storing(
             (f"wards/{w}/beds/2/obs", b'{"msg_id": "raw\x00nul"}'),
             (f"wards/{w}/beds/1/adt", adt("P1")),
             (f"wards/{w}/beds/1/obs", obs_json("P1", f"{w}-after", HIGH_OBS)),
+            retain_adt=False,  # no garbage left retained for the tests after this one
         )
         for _ in range(200):
             if service.counters.scored >= 1 and service.counters.dead_letters >= 2:
@@ -137,7 +138,34 @@ async def test_a_nul_character_is_refused_and_postgres_keeps_storing(
         assert not service.health()["scorer"]["store_behind"]
     letters = [d for d in await stored(url, DeadLetterRecord) if w in d.topic]
     assert sorted((d.error, d.encoding) for d in letters) == [
-        ("invalid", "base64"),
-        ("invalid", "utf-8"),
+        ("invalid", "utf-8"),  # \u0000 in a patient id: refused, the text kept (it is ASCII)
+        ("not-json", "base64"),  # a raw NUL: not JSON, kept as base64 (never as text)
     ]
     assert [s.obs_msg_id for s in await stored(url, ScoreRecord)] == [f"{w}-after"]
+
+
+async def test_an_id_reused_long_after_is_known_from_the_store(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """A monitor whose counter restarted reuses an id after the dedupe memory forgot it: the
+    store still knows it, so the new reading is a conflict, never a silent overwrite."""
+    w, url = ward(), f"sqlite:///{tmp_path / 's.db'}"
+    topic = f"wards/{w}/beds/1/obs"
+    first = obs_json("P1", f"{w}-0001", CONTRACT_OBS)
+    async with (
+        running(settings_for(mosquitto, url, dedupe_window=0.5), charts) as service,
+        listening(mosquitto, "surveillance/deadletter") as heard,
+    ):
+        await send(mosquitto, (f"wards/{w}/beds/1/adt", adt("P1")), (topic, first))
+        for _ in range(100):
+            if service.counters.scored:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(2.5)  # forgotten by the memory (ticks once a second)
+        assert f"{w}-0001" not in service.scorer._seen
+        await send(mosquitto, (topic, first), (topic, obs_json("P1", f"{w}-0001", HIGH_OBS)))
+        await heard.wait(lambda h: any(w in d["topic"] for d in h.on("deadletter")))
+        await asyncio.sleep(0.3)
+        assert [d["error"] for d in heard.on("deadletter") if w in d["topic"]] == ["conflict"]
+        assert service.counters.duplicates >= 1
+    assert [s.total for s in await stored(url, ScoreRecord) if s.ward == w] == [6]

@@ -6,7 +6,7 @@ person would send, then through the online scorer.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -357,3 +357,103 @@ def test_floods_on_many_topics_are_bounded_in_all(charts: ChartSet) -> None:
     out = s.handle([garbage(i, bed=f"b{i}") for i in range(5000)])
     assert out.dead_letters == 5000
     assert len(out.batch.dead_letters) == 3000
+
+
+# -- found by an attacker's review --------------------------------------------------------------
+
+
+def test_a_handheld_clock_4_min_fast_does_not_hide_a_colleagues_red_set(
+    scorer: OnlineScorer,
+) -> None:
+    fast = reading(NORMAL, t=0, time=at(240).isoformat(), msg_id="fast-handheld")
+    assert len(scores(scorer.handle([fast]))) == 1
+    out = scorer.handle([reading(HIGH, t=120, msg_id="colleague")])
+    assert [s["obs_msg_id"] for s in scores(out)] == ["colleague"]
+    assert [e.severity for e in raised(out)] == ["emergency"]
+
+
+def test_a_wearable_clock_4_min_fast_does_not_hide_the_monitors_readings(
+    scorer: OnlineScorer,
+) -> None:
+    fast = reading({"heart_rate": 72}, t=0, time=at(240).isoformat(), source="wearable")
+    scorer.handle([fast])
+    out = scorer.handle([reading({"heart_rate": 135}, t=60, source="monitor", msg_id="mon")])
+    [score] = scores(out)
+    assert score["vitals"]["heart_rate"] == 135
+
+
+def test_a_late_admission_does_not_move_a_patient_out_of_their_bed(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    s.handle([adt("P1", t=0, bed="2")])
+    s.handle([adt("P1", t=3600, bed="3", event="transfer")])
+    late = s.handle([adt("P1", t=-3600, received=5400, bed="5")])  # stamped before both
+    assert [r.bed for r in late.batch.adt] == ["5"]  # kept
+    assert (s.patient_in(WARD, "3"), s.patient_in(WARD, "5")) == ("P1", None)  # not applied
+    # The bed the patient left knows when: an ADT older than the transfer does not fill it.
+    s.handle([adt("P2", t=1800, received=5500, bed="2")])
+    assert s.patient_in(WARD, "2") is None
+    out = s.handle([reading(HIGH, t=5600, bed="3")])
+    assert [e.severity for e in raised(out)] == ["emergency"]
+
+
+def test_a_late_admission_does_not_bring_back_a_discharged_patient(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    s.handle([adt("P1", t=0, bed="2")])
+    s.handle([adt("P1", t=3600, bed="2", event="discharge")])
+    s.handle([adt("P1", t=1800, received=4000, bed="4")])
+    assert s.patient_in(WARD, "4") is None
+    s.handle([adt("P1", t=7200, bed="4", msg_id="readmitted")])  # a new admission: placed
+    assert s.patient_in(WARD, "4") == "P1"
+
+
+def test_a_refused_adt_is_not_kept_as_if_it_were_applied(scorer: OnlineScorer) -> None:
+    out = scorer.handle([adt("P9", t=60, event="discharge", msg_id="dis-wrong")])
+    assert errors(out) == ["placement"]
+    assert out.batch.adt == []
+
+
+def test_the_same_content_serialised_differently_is_a_repeat_not_a_conflict(
+    scorer: OnlineScorer,
+) -> None:
+    topic = f"wards/{WARD}/beds/{BED}/obs"
+    body = {"msg_id": "s1", "patient_id": "P1", "time": at(60).isoformat(), "vitals": NORMAL}
+    first = ENCODE({**body, "source": "manual"})
+    again = b"  " + ENCODE({"source": "manual", **dict(reversed(list(body.items())))})
+    assert first != again
+    scorer.handle([Arrival(parse(topic, first), topic, first, at(60))])
+    out = scorer.handle([Arrival(parse(topic, again), topic, again, at(70))])
+    assert (out.duplicates, dead(out)) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("received", "expected"),
+    [
+        ("2026-10-25T00:31:00+00:00", "2026-10-25T00:30:00+00:00"),  # the first 01:30 (BST)
+        ("2026-10-25T01:31:00+00:00", "2026-10-25T01:30:00+00:00"),  # the second (GMT)
+    ],
+)
+def test_a_local_time_the_clocks_going_back_repeat_is_read_as_the_nearer(
+    charts: ChartSet, received: str, expected: str
+) -> None:
+    from tests.test_ingest_hl7 import times  # noqa: PLC0415
+
+    when = datetime.fromisoformat(received)
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False, max_age=1e10))
+    topic = f"wards/{WARD}/beds/{BED}/adt"
+    body = ENCODE(
+        {
+            "msg_id": "a",
+            "time": "2026-10-24T20:00:00Z",
+            "event": "admit",
+            "patient_id": "P001",
+            "cohort": "adult",
+        }
+    )
+    s.handle([Arrival(parse(topic, body), topic, body, when)])
+    topic = f"wards/{WARD}/beds/{BED}/hl7v2"
+    payload = times("20261025013000")  # no offset: in the hospital's zone, and ambiguous
+    out = s.handle([Arrival(parse(topic, payload), topic, payload, when)])
+    assert dead(out) == []
+    [record] = out.batch.observations
+    assert record.time == datetime.fromisoformat(expected)
+    assert scores(out), "a reading an hour old would be late, not on the board"

@@ -542,3 +542,10 @@ async def test_the_scorers_state_is_replaced_and_deleted_by_key(store: Any) -> N
     }
     await store.write(Batch(states=[StateRecord("patient:P2", None, t0)]))  # discharged
     assert set((await store.load_state(t0)).scorer_state) == {"bed:7A/1", "patient:P1"}
+
+
+async def test_accepted_ids_are_looked_up_whatever_their_age(store: Any) -> None:
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    await store.write(Batch(accepted=[AcceptedRecord("m1", "a", old)]))
+    assert await store.accepted_among(["m1", "m2"]) == {"m1": ("a", old)}
+    assert await store.accepted_among([]) == {}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -87,6 +87,9 @@ class FakeStore:
 
     async def ping(self) -> None:
         return None
+
+    async def accepted_among(self, msg_ids: list[str]) -> dict[str, Any]:
+        return {}
 
     async def fetch(
         self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None

@@ -285,6 +285,10 @@ class Store(Protocol):
         patients' lab results since `labs_since` (none without it)."""
         ...
 
+    async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+        """Those of `msg_ids` ever accepted: (content digest, when received) of each."""
+        ...
+
     async def ping(self) -> None:
         """Raise if the store cannot be reached (for `/healthz`)."""
         ...

@@ -471,6 +471,21 @@ class PostgresStore:
         await cur.execute(query, params or None)
         return [record(*row) for row in await cur.fetchall()]
 
+    async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+        """Those of `msg_ids` ever accepted: (content digest, when received) of each."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.cursor() as cur:
+                    await cur.execute(
+                        "SELECT msg_id, digest, received_at FROM accepted WHERE msg_id = ANY(%s)",
+                        (msg_ids,),
+                    )
+                    rows = await cur.fetchall()
+            except psycopg.Error as e:
+                raise await self._failed("accepted_among", e) from e
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     async def ping(self) -> None:
         """Raise `StoreError` if the server cannot be reached (`SELECT 1`; reconnects if needed)."""
         async with self._lock:

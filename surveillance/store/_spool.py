@@ -278,6 +278,17 @@ class SpoolingStore:
     async def ping(self) -> None:
         await self.store.ping()
 
+    async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+        """From the store; nothing while it cannot answer (the scorer's memory still holds
+        what arrived recently, and the spool's ids are recent)."""
+        if self.behind or time.monotonic() < self._pause_until:
+            return {}
+        try:
+            return await self.store.accepted_among(msg_ids)
+        except Exception as error:  # degraded: memory only
+            log.warning("could not look up message ids in the store: %s", error)
+            return {}
+
     async def fetch(
         self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
     ) -> list[T]:

@@ -356,6 +356,19 @@ class SqliteStore:
         row = self._connection().execute(f"SELECT count(*) FROM {name}").fetchone()  # noqa: S608
         return int(row[0])
 
+    def _accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+        conn, found = self._connection(), {}
+        try:
+            for start in range(0, len(msg_ids), 500):
+                chunk = msg_ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT msg_id, digest, received_at FROM accepted WHERE msg_id IN ({marks})"  # noqa: S608
+                for msg_id, key, received in conn.execute(sql, chunk):
+                    found[msg_id] = (key, datetime.fromisoformat(received))
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite query failed: {e}") from e
+        return found
+
     def _ping(self) -> None:
         try:
             self._connection().execute("SELECT 1").fetchone()
@@ -374,6 +387,10 @@ class SqliteStore:
         """The state the scorer resumes from; msg_ids received since `since`, and the placed
         patients' lab results since `labs_since`."""
         return await self._run(self._load_state, since, labs_since)
+
+    async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
+        """Those of `msg_ids` ever accepted: (content digest, when received) of each."""
+        return await self._run(self._accepted_among, msg_ids)
 
     async def ping(self) -> None:
         """Raise `StoreError` if the database cannot be read."""
