@@ -433,7 +433,7 @@ class OnlineScorer:
                 out.duplicates += 1
                 return
             why = (
-                f"msg_id {msg_id!r} was already accepted at {seen[1]:%Y-%m-%dT%H:%M:%SZ} with "
+                f"msg_id {msg_id!r} was already accepted at {seen[1].isoformat()} with "
                 "other content; an id names one message, so this one was not used"
             )
             self._dead_letter(out, _rejected(arrival, "conflict", why), received)
