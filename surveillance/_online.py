@@ -264,9 +264,11 @@ class OnlineScorer:
             self._restore_state(state.scorer_state)
         else:
             self._restore_from_records(state)
-        if now is None:
-            now = max((r.time for r in state.placements), default=datetime.now(self.settings.tz))
         if not state.scorer_state:  # a store from before digests were kept
+            if now is None:  # no clock here: the latest placement is the latest time known
+                now = max(
+                    (r.time for r in state.placements), default=datetime.min.replace(tzinfo=UTC)
+                )
             for msg_id in state.recent_msg_ids - state.accepted.keys():
                 self._seen[msg_id] = ("", now)  # any content repeats
         for msg_id, (key, received) in state.accepted.items():

@@ -40,18 +40,21 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(Batch).decode
 
 
-class Spool:
-    """Batches kept on local disk, in order (one SQLite file, its own thread)."""
+class _LocalFile:
+    """One SQLite file on the service's own disk, owned by one thread (every call runs there):
+    the plumbing `Spool` and `InHand` share. Subclasses give the `SYNCHRONOUS` level and the
+    `SCHEMA`, and may read what they need at `_opened`."""
+
+    SYNCHRONOUS = "FULL"
+    SCHEMA: tuple[str, ...] = ()
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self.batches = 0
-        self.records = 0
 
     async def __aenter__(self) -> Self:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-file")
         try:
             await self._run(self._open)
         except BaseException:
@@ -68,7 +71,7 @@ class Spool:
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         if self._executor is None:
-            raise StoreError("the spool is not open")
+            raise StoreError(f"{self.path} is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _open(self) -> None:
@@ -76,45 +79,68 @@ class Spool:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")  # on disk before a write returns
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS spool ("
-                "seq INTEGER PRIMARY KEY, records INTEGER NOT NULL, batch BLOB NOT NULL)"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS poison ("
-                "seq INTEGER PRIMARY KEY, batch BLOB NOT NULL, error TEXT NOT NULL)"
-            )
-            row = conn.execute("SELECT count(*), coalesce(sum(records), 0) FROM spool").fetchone()
+            conn.execute(f"PRAGMA synchronous = {self.SYNCHRONOUS}")
+            for statement in self.SCHEMA:
+                conn.execute(statement)
+            self._opened(conn)
         except (sqlite3.Error, OSError) as e:
-            raise StoreError(f"cannot open the spool {self.path!r}: {e}") from e
+            raise StoreError(f"cannot open {self.path!r}: {e}") from e
         self._conn = conn
-        self.batches, self.records = int(row[0]), int(row[1])
+
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        """Read what the object keeps in memory (on the file's thread)."""
 
     def _close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
+    def _connection(self) -> sqlite3.Connection:
+        assert self._conn is not None  # noqa: S101 - only called between enter and exit
+        return self._conn
+
+
+class Spool(_LocalFile):
+    """Batches kept on local disk, in order; `synchronous=FULL`: on disk before a write
+    returns. Records the store refuses as data are kept apart, in `poison`."""
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS spool ("
+        "seq INTEGER PRIMARY KEY, records INTEGER NOT NULL, batch BLOB NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS poison ("
+        "seq INTEGER PRIMARY KEY, batch BLOB NOT NULL, error TEXT NOT NULL)",
+    )
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self.batches = 0
+        self.records = 0
+
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT count(*), coalesce(sum(records), 0) FROM spool").fetchone()
+        self.batches, self.records = int(row[0]), int(row[1])
+
     def _append(self, blob: bytes, records: int) -> None:
-        assert self._conn is not None  # noqa: S101
         try:
-            self._conn.execute("INSERT INTO spool (records, batch) VALUES (?, ?)", (records, blob))
+            self._connection().execute(
+                "INSERT INTO spool (records, batch) VALUES (?, ?)", (records, blob)
+            )
         except sqlite3.Error as e:
             raise StoreError(f"spool write failed: {e}") from e
 
     def _first(self) -> tuple[int, bytes] | None:
-        assert self._conn is not None  # noqa: S101
-        row = self._conn.execute("SELECT seq, batch FROM spool ORDER BY seq LIMIT 1").fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT seq, batch FROM spool ORDER BY seq LIMIT 1")
+            .fetchone()
+        )
         return None if row is None else (int(row[0]), bytes(row[1]))
 
     def _poison(self, blob: bytes, error: str) -> None:
-        assert self._conn is not None  # noqa: S101
-        self._conn.execute("INSERT INTO poison (batch, error) VALUES (?, ?)", (blob, error))
+        self._connection().execute("INSERT INTO poison (batch, error) VALUES (?, ?)", (blob, error))
 
     def _delete(self, seq: int) -> None:
-        assert self._conn is not None  # noqa: S101
-        self._conn.execute("DELETE FROM spool WHERE seq = ?", (seq,))
+        self._connection().execute("DELETE FROM spool WHERE seq = ?", (seq,))
 
     async def append(self, batch: Batch) -> None:
         """Keep `batch` on disk (durably) after those already kept."""
@@ -295,7 +321,7 @@ class SpoolingStore:
         return await self.store.fetch(kind, patient_id=patient_id, since=since)
 
 
-class InHand:
+class InHand(_LocalFile):
     """Which inputs the service had in hand when it died, so that a message that kills the
     service is set aside rather than retried forever.
 
@@ -309,30 +335,17 @@ class InHand:
     which at worst costs one more attempt.
     """
 
+    SYNCHRONOUS = "OFF"  # a killed process keeps what it wrote; that is all this needs
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS in_hand (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL)",
+    )
+
     def __init__(self, path: str | Path, *, limit: int = 2) -> None:
-        self.path = str(path)
+        super().__init__(path)
         self.limit = limit
-        self._spool = Spool(path)  # the same one-thread SQLite plumbing
-
-    async def __aenter__(self) -> Self:
-        await self._spool.__aenter__()
-        await self._spool._run(self._open)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._spool.__aexit__(*exc)
-
-    def _open(self) -> None:
-        conn = self._spool._conn
-        assert conn is not None  # noqa: S101
-        conn.execute("PRAGMA synchronous = OFF")  # a killed process keeps it; that is enough
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS in_hand (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL)"
-        )
 
     def _mark(self, keys: list[str], only_if_clean: bool) -> dict[str, int]:
-        conn = self._spool._conn
-        assert conn is not None  # noqa: S101
+        conn = self._connection()
         prior: dict[str, int] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
@@ -353,19 +366,19 @@ class InHand:
         return prior
 
     def _clear(self, keys: list[str]) -> None:
-        conn = self._spool._conn
-        assert conn is not None  # noqa: S101
-        conn.executemany("DELETE FROM in_hand WHERE key = ?", [(key,) for key in keys])
+        self._connection().executemany(
+            "DELETE FROM in_hand WHERE key = ?", [(key,) for key in keys]
+        )
 
     async def mark(self, keys: list[str], *, only_if_clean: bool = False) -> dict[str, int]:
         """Mark `keys` as in hand (each one attempt more); the marks they had before. With
         `only_if_clean`, nothing is marked if any of them already was."""
-        prior: dict[str, int] = await self._spool._run(self._mark, keys, only_if_clean)
+        prior: dict[str, int] = await self._run(self._mark, keys, only_if_clean)
         return prior
 
     async def clear(self, keys: list[str]) -> None:
         """Handled: no longer in hand."""
-        await self._spool._run(self._clear, keys)
+        await self._run(self._clear, keys)
 
 
 def _singles(batch: Batch) -> list[Batch]:
