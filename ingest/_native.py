@@ -11,6 +11,8 @@ FHIR parser shares.
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -30,20 +32,27 @@ from ingest._model import (
 )
 from scoring import LONDON, Context, ObservationSet, Vitals
 
-CREATININE_MAX: Final = 10_000.0
-"""µmol/L; a higher creatinine is refused as `implausible`. Ours: half as high again as the
-highest serum creatinine on record, 73.8 mg/dL = 6,524 µmol/L in a uraemic 23-year-old
-(Case Rep Nephrol 2021:6048919), so no real result is refused; a value above it is a wrong
-unit (nmol/L) or a typing error, and would stage AKI 3 on nothing."""
 
-GESTATION_WEEKS_MAX: Final = 45.0
-"""Weeks; a longer `gestation_weeks` is refused. Ours: a pregnancy is post-term from 42 weeks
-(WHO) and induction is offered from 41 (NICE NG207); 45 leaves a margin for dating error."""
+class _Limit(msgspec.Struct, forbid_unknown_fields=True):
+    max: float
 
-POSTNATAL_DAYS_MAX: Final = 365.0
-"""Days; a longer `postnatal_days` is refused. Ours: a year after the end of pregnancy, the
-longest window in which a death still counts as maternal (MBRRACE-UK's late maternal deaths,
-42 days to 1 year); maternity charts are used for far less (usually 6 weeks)."""
+
+class _Limits(msgspec.Struct, forbid_unknown_fields=True):
+    creatinine: _Limit
+    gestation_weeks: _Limit
+    postnatal_days: _Limit
+
+
+_LIMITS: Final = msgspec.convert(
+    tomllib.loads((resources.files("scoring") / "rules" / "limits.toml").read_text("utf-8")),
+    _Limits,
+)
+CREATININE_MAX: Final = _LIMITS.creatinine.max
+"""µmol/L; a higher creatinine is refused as `implausible` (scoring/rules/limits.toml)."""
+GESTATION_WEEKS_MAX: Final = _LIMITS.gestation_weeks.max
+"""Weeks; a longer `gestation_weeks` is refused (scoring/rules/limits.toml)."""
+POSTNATAL_DAYS_MAX: Final = _LIMITS.postnatal_days.max
+"""Days; a longer `postnatal_days` is refused (scoring/rules/limits.toml)."""
 
 VITAL_SIGNS: Final = tuple(key for key in Vitals.__struct_fields__ if key != "suspected_infection")
 """The keys of `vitals` that are vital signs: `suspected_infection` is an answer about the
