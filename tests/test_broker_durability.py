@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,11 @@ import msgspec
 import pytest
 
 from scoring import ChartSet
-from surveillance._service import Service
 from surveillance._settings import Settings, load_settings
 from surveillance.store import AdtRecord, ObservationRecord, ScoreRecord, open_store
 from tests.nats_broker import TEST_ACK_WAIT as ACK_WAIT
 from tests.nats_broker import AckedPublisher, NatsServer
+from tests.test_pipeline import running
 
 BEDS = 20
 N = 6000
@@ -126,30 +126,6 @@ def settings_for(broker: NatsServer, store_url: str, **store: Any) -> Settings:
             **{f"store.{k}": v for k, v in store.items()},
         },
     )
-
-
-@contextlib.asynccontextmanager
-async def running(settings: Settings, charts: ChartSet) -> AsyncIterator[Service]:
-    service = Service(settings, charts)
-    task = asyncio.create_task(service.run())
-    started = asyncio.create_task(service.started.wait())
-    await asyncio.wait({task, started}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
-    assert service.started.is_set(), "the service did not start"
-    try:
-        yield service
-    finally:
-        service.stop.set()
-        await asyncio.wait_for(task, 30)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
 
 
 async def until(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:

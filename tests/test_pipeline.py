@@ -180,15 +180,7 @@ async def running(settings: Settings, charts: ChartSet) -> AsyncIterator[Service
         yield service
     finally:
         service.stop.set()
-        await asyncio.wait_for(task, 15)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
+        await asyncio.wait_for(task, 30)
 
 
 def ward() -> str:

@@ -10,7 +10,6 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -150,15 +149,6 @@ ALL_KINDS: list[tuple[type[Any], str, str]] = [
     (AlertRecord, "alerts", "alert_events"),
     (DeadLetterRecord, "dead_letters", "dead_letters"),
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty database of this test, on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"
-    url: str = request.getfixturevalue("fresh_postgres_url")
-    return url
 
 
 @pytest.fixture
