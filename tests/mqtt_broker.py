@@ -22,10 +22,76 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 INSTALL = "install it with `apt-get install mosquitto` (Debian/Ubuntu) or `brew install mosquitto`"
 
 
-class Mosquitto:
-    """A mosquitto process listening on `host:port`, that can be stopped and started again."""
+class BrokerProcess:
+    """A broker run as a child process from a configuration file, logging to a file: started
+    and waited for until it listens on `host:port`, stopped with SIGTERM (so it saves its
+    state). Subclasses set `_executable`, `_conf`, `_log` and `port`."""
 
     host = "127.0.0.1"
+    name = "broker"
+    ready_timeout = 10.0
+    stop_timeout = 10.0
+    _executable: str
+    _conf: Path
+    _log: Path
+    port: int
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """`mqtt://127.0.0.1:PORT`."""
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        """Start the broker and wait until it accepts connections on `port`."""
+        self._process = subprocess.Popen(
+            [self._executable, "-c", str(self._conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                pytest.fail(
+                    f"{self.name} exited with code {self._process.returncode}: {self._tail()}"
+                )
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+            except OSError:
+                time.sleep(0.02)
+            else:
+                return
+        self._give_up()
+        pytest.fail(
+            f"{self.name} did not listen on {self.host}:{self.port} in "
+            f"{self.ready_timeout:.0f} s: {self._tail()}"
+        )
+
+    def _give_up(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM, so it saves its state), waiting until it has exited."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def _tail(self) -> str:
+        text = self._log.read_text(errors="replace") if self._log.exists() else ""
+        return text[-2000:] or "(empty log)"
+
+
+class Mosquitto(BrokerProcess):
+    """A mosquitto process listening on `host:port`, that can be stopped and started again."""
+
+    name = "mosquitto"
 
     def __init__(self, executable: str, workdir: Path) -> None:
         self.port = _free_port()
@@ -48,54 +114,10 @@ class Mosquitto:
         )
         self._process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        """`mqtt://127.0.0.1:PORT`."""
-        return f"mqtt://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        """Start the broker and wait until it accepts connections."""
-        self._process = subprocess.Popen(
-            [self._executable, "-c", str(self._conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                pytest.fail(
-                    f"mosquitto exited with code {self._process.returncode}: {self._tail()}"
-                )
-            try:
-                socket.create_connection((self.host, self.port), timeout=0.5).close()
-            except OSError:
-                time.sleep(0.02)
-            else:
-                return
-        self.stop()
-        pytest.fail(f"mosquitto did not listen on {self.host}:{self.port} in 10 s: {self._tail()}")
-
-    def stop(self) -> None:
-        """Stop the broker (SIGTERM, so it saves its state), waiting until it has exited."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
     def restart(self) -> None:
         """Stop the broker and start it again on the same port."""
         self.stop()
         self.start()
-
-    def _tail(self) -> str:
-        text = self._log.read_text(errors="replace") if self._log.exists() else ""
-        return text[-2000:] or "(empty log)"
 
 
 @pytest.fixture(scope="session")

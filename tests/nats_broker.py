@@ -19,12 +19,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aiomqtt
 import pytest
+
+from tests.mqtt_broker import BrokerProcess
 
 NATS_SERVER = "/usr/sbin/nats-server"
 INSTALL = (
@@ -43,7 +44,7 @@ READY_TIMEOUT = 20.0
 """Seconds to wait for a (re)started server: recovering JetStream's store takes a moment."""
 
 
-class NatsServer:
+class NatsServer(BrokerProcess):
     """A nats-server process with JetStream and MQTT on `host:port`, that can be killed.
 
     Its configuration is the shipped one (config/nats-server.conf: the durability settings,
@@ -52,7 +53,9 @@ class NatsServer:
     gives one (it says when an unacknowledged message comes back, not whether).
     """
 
-    host = "127.0.0.1"
+    name = "nats-server (its MQTT listener)"
+    ready_timeout = READY_TIMEOUT
+    stop_timeout = 15.0
 
     def __init__(
         self,
@@ -87,36 +90,8 @@ class NatsServer:
         self._conf.write_text(f'{text}\nlog_file: "{self._log}"\n')
         self._process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        """`mqtt://127.0.0.1:PORT` (the MQTT listener)."""
-        return f"mqtt://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        """Start the server and wait until its MQTT listener accepts connections."""
-        self._process = subprocess.Popen(
-            [self._executable, "-c", str(self._conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                pytest.fail(
-                    f"nats-server exited with code {self._process.returncode}: {self._tail()}"
-                )
-            try:
-                socket.create_connection((self.host, self.port), timeout=0.5).close()
-            except OSError:
-                time.sleep(0.02)
-            else:
-                return
+    def _give_up(self) -> None:
         self.kill()
-        pytest.fail(
-            f"nats-server's MQTT listener did not open on {self.host}:{self.port} in "
-            f"{READY_TIMEOUT:.0f} s: {self._tail()}"
-        )
 
     def kill(self) -> None:
         """`kill -9` the server (no shutdown, nothing saved on the way out) and reap it."""
@@ -126,26 +101,10 @@ class NatsServer:
         self._process.wait()
         self._process = None
 
-    def stop(self) -> None:
-        """Stop the server cleanly (SIGTERM), waiting until it has exited."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
     def crash_and_restart(self) -> None:
         """`kill -9`, then start again on the same ports and store directory."""
         self.kill()
         self.start()
-
-    def _tail(self) -> str:
-        text = self._log.read_text(errors="replace") if self._log.exists() else ""
-        return text[-2000:] or "(empty log)"
 
 
 def nats_executable() -> str:
