@@ -11,8 +11,8 @@ saying why, while the store or the broker is down; during a store outage its rec
 local spool (`surveillance.store.SpoolingStore`), so scoring and alerting go on and inputs are
 still acknowledged only once stored; the heartbeat and every wallboard say that storage is
 behind. If it cannot consume it says so: the heartbeat says unhealthy, `/healthz` fails, an
-ERROR line every minute, and systemd's watchdog (`WATCHDOG=1` only while healthy) restarts
-it. Stop (SIGTERM, Ctrl-C) takes seconds in every state.
+ERROR line every minute; and systemd's watchdog (`WATCHDOG=1` only while the consumer runs)
+restarts a service whose consumer stopped or whose loop hangs. Stop (SIGTERM, Ctrl-C) takes seconds in every state.
 """
 
 from __future__ import annotations
@@ -309,8 +309,8 @@ class Service:
     async def _tick(self, writer: BufferedWriter) -> None:
         """Once a second: the scorer's clock (escalations, feeds, overdue sets); every
         `HEARTBEAT_TICKS`, the heartbeat, the spool drained if the store is back, a standing
-        problem logged (at most once a `PROBLEM_EVERY`) and systemd's watchdog fed while
-        healthy."""
+        problem logged (at most once a `PROBLEM_EVERY`) and systemd's watchdog fed while the
+        consumer runs."""
         beat = 0
         while True:
             await asyncio.sleep(TICK)
