@@ -12,6 +12,8 @@ import pytest
 
 from tests.factories import CONTRACT_OBSERVATION
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {**CONTRACT_OBSERVATION, "context": {"cohort": "adult", "ward": "7A", "bed": "12"}}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiomqtt
 import msgspec
+import pytest
 
 from simulators import read_meta, read_recording
 from tests.mqtt_broker import Mosquitto
@@ -23,6 +24,7 @@ def surveillance(*args: str | Path, timeout: float = 120) -> subprocess.Complete
     )
 
 
+@pytest.mark.process
 def test_simulate_records_the_same_bytes_for_the_same_seed(tmp_path: Path) -> None:
     files = [tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz", tmp_path / "c.jsonl.gz"]
     for path, seed in zip(files, ("4", "4", "5"), strict=True):
@@ -36,6 +38,7 @@ def test_simulate_records_the_same_bytes_for_the_same_seed(tmp_path: Path) -> No
     assert read_meta(files[0])["wards"] == ["MED1"]
 
 
+@pytest.mark.process
 def test_simulate_refuses_bad_options_with_a_reason(tmp_path: Path) -> None:
     out = tmp_path / "x.jsonl"
     for args, reason in [
@@ -54,6 +57,7 @@ def test_simulate_refuses_bad_options_with_a_reason(tmp_path: Path) -> None:
     assert "expected mqtt://" in done.stderr
 
 
+@pytest.mark.process
 def test_replay_of_a_missing_or_bad_file_fails_clearly(tmp_path: Path) -> None:
     done = surveillance("replay", tmp_path / "none.jsonl", "--broker", "mqtt://127.0.0.1:1")
     assert done.returncode == 1

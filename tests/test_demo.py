@@ -12,6 +12,10 @@ import time
 import urllib.request
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.process
+
 
 def get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own http URL

@@ -357,6 +357,7 @@ async def test_publish_survives_a_broker_restart(
     print(f"restart ({count}): {len(subscriber.received) - count} repeats")
 
 
+@pytest.mark.mqtt
 async def test_publish_gives_up_on_an_unreachable_broker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

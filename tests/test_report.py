@@ -663,6 +663,7 @@ async def test_report_from_store_finds_the_first_event_within_its_margin(tmp_pat
     assert (short.total.raised, short.alerts_start_unknown) == (0, 1)
 
 
+@pytest.mark.process
 def test_cli_report_as_json_and_as_a_table(tmp_path: Path) -> None:
     url = asyncio.run(write_store(tmp_path / "store.db", ward_day()))
     window = ("--since", "2026-03-28T19:30", "--until", "2026-03-29T19:30")  # local times
@@ -708,6 +709,7 @@ def test_cli_report_as_json_and_as_a_table(tmp_path: Path) -> None:
     assert any(line.split()[:4] == ["SURG", "all", "2", "0"] for line in done.stdout.splitlines())
 
 
+@pytest.mark.process
 def test_cli_refuses_bad_input_with_a_reason(tmp_path: Path) -> None:
     url = asyncio.run(write_store(tmp_path / "store.db", ward_day()))
     missing = tmp_path / "none.db"
@@ -735,6 +737,7 @@ def test_cli_refuses_bad_input_with_a_reason(tmp_path: Path) -> None:
     assert done.returncode == 2  # one or the other
 
 
+@pytest.mark.process
 def test_cli_reads_the_store_and_zone_from_the_settings_file(tmp_path: Path) -> None:
     url = asyncio.run(write_store(tmp_path / "store.db", ward_day()))
     config = tmp_path / "service.toml"

@@ -214,6 +214,7 @@ def test_columns_ready_made_take_infection(charts):
     assert scores.prompts["think-sepsis"].tolist() == [False, False, True, True, True, False]
 
 
+@pytest.mark.process
 def test_surveillance_score_takes_context_infection():
     def request(msg_id: str, context: dict[str, Any], **vitals: Any) -> bytes:
         line = {
