@@ -1,6 +1,6 @@
 // The ward wallboard: one tile per bed, for a large screen read from across the ward.
 import {
-  PendingActions, abnormalParams, alertAction, alertStart, bedHref, chartLabel, compareAlerts,
+  PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
   duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, naturalCompare, now, pathParts,
   pointsTone, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
   startClock, stateWords,
@@ -142,6 +142,8 @@ function alertChip(alert) {
   const line = el("span", "alert-line");
   line.append(el("span", "alert-sev", `${icon} ${severityWord(alert.severity)}`));
   if (alert.kind !== "score") line.append(el("span", "alert-kind", kindWord(alert.kind)));
+  const cause = alertCause(alert);
+  if (cause) line.append(el("span", "alert-cause", `— ${cause}`));
   line.append(el("span", "alert-age", age));
   chip.append(line, el("span", "alert-state", stateWords(alert)));
   chip.title = alert.message || "";
