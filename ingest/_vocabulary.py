@@ -111,6 +111,10 @@ shown with NEWS2's."""
 DEFAULT_RISK_SYSTEM: Final = "NEWS2"
 
 
+PROMPTS: Final[tuple[Term, ...]] = (Term(id="think-sepsis", label="Think sepsis", tone="red"),)
+"""The charts' prompts a score result may carry (`prompts`, README extension of CONTRACT §4)."""
+
+
 class Vital(msgspec.Struct, kw_only=True, frozen=True):
     """A vital sign or scored parameter: short and long name, and unit (CONTRACT §3)."""
 
@@ -177,17 +181,19 @@ _RANK: Final = {term.id: rank for rank, term in enumerate(SEVERITIES)}
 
 def vocabulary() -> dict[str, Any]:
     """The whole vocabulary as JSON-able data (what the wallboard serves)."""
-    data: dict[str, Any] = msgspec.to_builtins(
+    encoded = msgspec.json.encode(
         {
             "severities": SEVERITIES,
             "unknown_severity": UNKNOWN_SEVERITY,
             "kinds": ALERT_KINDS,
             "states": ALERT_STATES,
             "risks": RISKS,
+            "prompts": PROMPTS,
             "default_risk_system": DEFAULT_RISK_SYSTEM,
             "vitals": VITALS,
             "history_keys": HISTORY_KEYS,
             "tones": TONES,
         }
     )
+    data: dict[str, Any] = msgspec.json.decode(encoded)
     return data

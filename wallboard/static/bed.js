@@ -3,7 +3,7 @@
 // aggregate score along the top, alerts on the time axis and listed alongside. Live.
 import {
   PARAMS, TONE_FILL, VOCABULARY, chartLabel, dayLabel, duration, el, every, followStream, hhmm, now,
-  pathParts, pointsTone, riskTone, riskWord, setText, severityWord, startClock, stateWords,
+  pathParts, pointsTone, promptWord, riskTone, riskWord, setText, severityWord, startClock, stateWords,
   wardHref,
 } from "/static/common.js";
 
@@ -163,7 +163,7 @@ function renderLatest(score) {
   }
   if (!score.complete) parts.push(el("span", "incomplete", `◐ Incomplete: missing ${(score.missing || []).map((k) => k.replaceAll("_", " ")).join(", ")}`));
   for (const prompt of score.prompts || []) {
-    parts.push(el("span", "prompt", `⚑ ${prompt === "think-sepsis" ? "Think sepsis" : prompt.replaceAll("-", " ")}`));
+    parts.push(el("span", "prompt", `⚑ ${promptWord(prompt)}`));
   }
   if (score.clinical_response) parts.push(el("p", "response", score.clinical_response));
   box.replaceChildren(...parts);

@@ -234,6 +234,14 @@ export function compareAlerts(a, b) {
     naturalCompare(a.alert_id, b.alert_id);
 }
 
+const PROMPTS = byId(VOCABULARY.prompts);
+
+/** A score's prompt in words (the vocabulary's label for `think-sepsis`, say). */
+export function promptWord(prompt) {
+  const term = PROMPTS.get(prompt);
+  return term ? term.label : String(prompt).replaceAll("-", " ");
+}
+
 export function kindWord(kind) {
   const term = KINDS.get(kind);
   return term ? term.label : String(kind || "").replaceAll("-", " ");

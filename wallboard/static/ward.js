@@ -2,7 +2,7 @@
 import {
   PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
   duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, naturalCompare, now, pathParts,
-  pointsTone, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
+  pointsTone, promptWord, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
   startClock, stateWords,
 } from "/static/common.js";
 
@@ -209,7 +209,7 @@ function tile(view) {
     item.classList.add(`tone-${tone}`, `risk-${score.risk}`, `sys-${score.system.toLowerCase()}`);
     link.append(scoreBlock(score, view), paramList(score));
     for (const prompt of score.prompts || []) {
-      link.append(el("div", "prompt", `⚑ ${prompt === "think-sepsis" ? "Think sepsis" : prompt.replaceAll("-", " ")}`));
+      link.append(el("div", "prompt", `⚑ ${promptWord(prompt)}`));
     }
     if (!score.complete) {
       const missing = (score.missing || []).map((key) => key.replaceAll("_", " "));
