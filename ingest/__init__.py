@@ -28,6 +28,7 @@ from ingest._model import (
 )
 from ingest._parse import parse
 from ingest._topics import parse_alert_topic, parse_topic
+from ingest._vocabulary import vocabulary
 
 __all__ = [
     "ACTIONS",
@@ -53,4 +54,5 @@ __all__ = [
     "parse",
     "parse_alert_topic",
     "parse_topic",
+    "vocabulary",
 ]

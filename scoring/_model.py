@@ -164,3 +164,7 @@ class ScoreResult(msgspec.Struct, kw_only=True, frozen=True):
     obs_interval_minutes: float | None = None
     """The level's monitoring interval: `next_obs_due` is this long after the set it counts
     from (None when the chart gives no interval)."""
+    measured: Vitals | msgspec.UnsetType = msgspec.UNSET
+    """A continuous device's reading (extension): the vitals that reading measured itself, as
+    the patient view plots them (`vitals` is the merged snapshot scored, with values carried
+    over from earlier readings). Absent when `vitals` is all the set measured (a nurse's set)."""

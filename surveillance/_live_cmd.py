@@ -369,7 +369,6 @@ async def _demo_main(args: argparse.Namespace, charts: ChartSet, config: SimConf
                     "broker.url": f"mqtt://127.0.0.1:{broker_port}",
                     "store.url": args.store or f"sqlite:///{Path(folder) / 'demo.db'}",
                     "http.port": args.http,
-                    "scorer.feed_timeout": 300.0,
                 },
             )
             if args.http == 0:

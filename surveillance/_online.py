@@ -952,6 +952,7 @@ class OnlineScorer:
                     patient.overdue_alert = None
         else:
             result = self._due_from_last_set(patient, result)
+            result = msgspec.structs.replace(result, measured=item.obs.vitals)  # what to plot
             patient.device_at, patient.device_msg_id = row.received, item.msg_id
             if not late:
                 patient.device_obs_at = at

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +22,9 @@ from surveillance._online import DEFAULT_ALERT_RESPONSES, DEFAULT_FRESHNESS, Onl
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+_SCORER: Final = OnlineSettings()
+"""The online scorer's own defaults: a default here refers to one of these, never a copy."""
 
 
 class SettingsError(ValueError):
@@ -61,7 +64,7 @@ class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     charts: list[str] = msgspec.field(default_factory=list)
     timezone: str = "Europe/London"
     device_persistence: Seconds = 60.0
-    feed_timeout: Seconds = 300.0
+    feed_timeout: Seconds = _SCORER.feed_timeout
     dedupe_window: Seconds = 900.0
     dedupe_max: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
     max_skew: Seconds = 300.0

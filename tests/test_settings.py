@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from surveillance._online import OnlineSettings
 from surveillance._settings import Settings, SettingsError, load_settings
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "service.toml"
@@ -94,3 +95,10 @@ def test_a_ladder_in_the_settings_replaces_that_key_only(tmp_path: Path) -> None
     ]
     assert online.ladders["emergency"].rungs[0].notify == "outreach"  # the default kept
     assert online.quiet_after_ack == 600.0
+
+
+def test_the_settings_defaults_are_the_scorers_own() -> None:
+    """One default per setting (issue 13: `feed_timeout` was 120 s in one place, 300 s in
+    another): the service with no settings file runs the scorer exactly as its defaults say."""
+    assert Settings().online() == OnlineSettings()
+    assert load_settings(None).scorer.feed_timeout == OnlineSettings().feed_timeout

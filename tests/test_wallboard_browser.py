@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import aiomqtt
 import msgspec
@@ -672,3 +673,96 @@ def test_the_stale_banner_shows_while_the_broker_is_down(
             return False
 
     system.wait_for("the service back on the broker", healthy, timeout=20)
+
+
+def test_the_patient_views_live_points_are_only_what_was_measured(
+    system: LiveSystem, pages: Pages
+) -> None:
+    """A device reading's score covers the merged snapshot; the live chart, like the history,
+    plots only what the device measured (issue 13), not the nurse's carried-over values."""
+    scene = new_ward("live")
+    first = scene.obs("5", NORMAL, minutes_ago=30)
+    system.publish(scene.admit("5", hours_ago=2), first)
+    system.wait_for_score(scene.ward, "5", first[1]["msg_id"])
+    page = pages.open(f"/wards/{scene.ward}/beds/5?hours=6")
+    expect(page.locator("#strip-score rect.score-bar")).to_have_count(1)
+    topic, reading = scene.obs("5", {"heart_rate": 118}, minutes_ago=0.5)
+    system.publish((topic, reading | {"source": "wearable"}))
+    expect(page.locator("#strip-score rect.score-bar")).to_have_count(2, timeout=5000)
+    expect(page.locator("#strip-heart_rate .pt")).to_have_count(2)
+    expect(page.locator("#strip-temperature .pt")).to_have_count(1)  # not carried over
+    expect(page.locator("#strip-resp_rate .pt")).to_have_count(1)
+    page.reload()  # the history API draws the same
+    expect(page.locator("#strip-score rect.score-bar")).to_have_count(2)
+    expect(page.locator("#strip-heart_rate .pt")).to_have_count(2)
+    expect(page.locator("#strip-temperature .pt")).to_have_count(1)
+    screenshot(page, "patient-view-device-reading")
+
+
+def test_alerts_say_what_raised_them_and_aki_sorts_by_its_urgency(
+    system: LiveSystem, pages: Pages
+) -> None:
+    """One row per alert: an upgrade replaces the row and says what it was; an AKI stage 3
+    sorts and colours as the vocabulary says (not as 'info'); tile and console say which
+    score raised the alert and when, whatever the tile's current score is."""
+    scene = new_ward("cause")
+    system.publish(scene.admit("3"), scene.obs("3", NORMAL, minutes_ago=1))
+    now = datetime.now(UTC)
+
+    def event(alert_id: str, minutes_ago: float, **fields: Any) -> tuple[str, dict[str, Any]]:
+        when = iso(now - timedelta(minutes=minutes_ago))
+        payload = {
+            "alert_id": f"{alert_id}-{scene.ward}",
+            "patient_id": scene.patient("3"),
+            "ward": scene.ward,
+            "bed": "3",
+            "time": when,
+            "state": "raised",
+            "message": f"{alert_id} alert",
+            **fields,
+        }
+        return f"wards/{scene.ward}/alerts", payload
+
+    raised_at = iso(now - timedelta(minutes=10))
+    upgraded_at = now - timedelta(minutes=2)
+    score = {"kind": "score", "system": "NEWS2", "raised_at": raised_at, "scored_at": raised_at}
+    system.publish(
+        event("older", 20, kind="score", severity="urgent-ward", system="NEWS2", total=3),
+        event("score", 10, **score, severity="urgent", total=5, risk="medium", seq=1),
+        event("aki", 5, kind="aki", severity="aki-3"),
+    )
+    system.publish(  # the same episode raised higher: a new event of the same alert
+        event(
+            "score",
+            2,
+            **(score | {"scored_at": iso(upgraded_at)}),
+            severity="emergency",
+            total=7,
+            risk="high",
+            triggers=["resp_rate"],
+            previous_severity="urgent",
+            upgrades=1,
+            seq=2,
+        )
+    )
+    outreach = pages.open("/outreach")
+    rows = outreach.locator("tbody tr", has_text=scene.ward)
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0).locator(".sev-badge")).to_have_text("⚠ Emergency")
+    expect(rows.nth(1).locator(".sev-badge")).to_have_text("AKI stage 3")
+    expect(rows.nth(1).locator(".sev-badge")).to_have_class(re.compile(r"\btone-orange\b"))
+    expect(rows.nth(2).locator(".sev-badge")).to_have_text("Urgent (ward)")
+    at = upgraded_at.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M")
+    cause = f"raised by NEWS2 7 (high) at {at} · upgraded from urgent · red: RR"
+    expect(rows.nth(0).locator(".alert-cause")).to_have_text(cause)
+    expect(rows.nth(1).locator(".alert-cause")).to_have_count(0)  # nothing to say: no score
+    board = pages.open(f"/wards/{scene.ward}")
+    chips = tile(board, "3").locator(".alert-chip")
+    expect(chips).to_have_count(2)  # the two most urgent, then "+1 more"
+    expect(tile(board, "3").locator(".alert-more")).to_have_text("+1 more open alert")
+    expect(chips.nth(0)).to_contain_text("Emergency")
+    expect(chips.nth(1)).to_contain_text("AKI stage 3")
+    expect(chips.nth(0).locator(".alert-cause")).to_have_text(f"— {cause}")
+    expect(tile(board, "3")).to_contain_text("Low risk")  # the current score, beside it
+    screenshot(outreach, "outreach-alert-causes")
+    screenshot(board, "ward-alert-causes")

@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from ingest import AlertCommand
+from ingest import AlertCommand, vocabulary
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._feed import BrokerFeed, Stream, Subscription
 from wallboard._state import JSON
@@ -53,6 +53,15 @@ _HEADERS = {
 }
 
 _ENCODER = msgspec.json.Encoder()
+
+_VOCABULARY = vocabulary()
+_VOCABULARY_JSON = _ENCODER.encode(_VOCABULARY)
+_VOCABULARY_JS = (
+    b"// The contract's words, served by the wallboard from ingest's vocabulary (generated).\n"
+    b"export const VOCABULARY = " + _VOCABULARY_JSON + b";\n"
+)
+_HISTORY_KEYS: tuple[str, ...] = tuple(_VOCABULARY["history_keys"])
+"""What the patient view needs of each past score."""
 
 
 def _text(message: Any) -> str:
@@ -146,6 +155,17 @@ def create_app(
     @app.get("/outreach", include_in_schema=False)
     async def outreach_page() -> FileResponse:
         return FileResponse(STATIC / "outreach.html")
+
+    @app.get("/api/vocabulary")
+    async def vocabulary_json() -> Response:
+        """The contract's words: alert severities (most urgent first), kinds and states, each
+        system's risks, the vital signs' labels, the history's keys, with labels and tones."""
+        return Response(_VOCABULARY_JSON, media_type="application/json")
+
+    @app.get("/vocabulary.js", include_in_schema=False)
+    async def vocabulary_module() -> Response:
+        """The same, as the ES module every page imports (through `common.js`)."""
+        return Response(_VOCABULARY_JS, media_type="text/javascript; charset=utf-8")
 
     @app.get("/api/wards")
     async def wards() -> dict[str, Any]:
@@ -257,26 +277,6 @@ def create_app(
         await _stream(websocket, feed, None, since, epoch)
 
     return app
-
-
-_HISTORY_KEYS = (
-    "time",
-    "obs_msg_id",
-    "system",
-    "chart",
-    "total",
-    "risk",
-    "level",
-    "complete",
-    "missing",
-    "parameters",
-    "vitals",
-    "monitoring",
-    "spo2_scale",
-    "single_parameter_triggers",
-    "source",
-)
-"""What the patient view needs of each past score."""
 
 
 async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSONResponse:

@@ -99,12 +99,23 @@ class _Score(msgspec.Struct, kw_only=True, frozen=True):
     not_recorded: dict[str, str] = msgspec.field(default_factory=dict)
     chart_status: str | None = None
     vitals: dict[str, bool | int | float | str] | None = None
+    measured: dict[str, bool | int | float | str] | None = None
+    """A continuous device's reading: the vitals it measured itself (`vitals` is the merged
+    snapshot scored, with values carried over from earlier readings); None when `vitals` is
+    all this set measured."""
+    ignored: list[str] = msgspec.field(default_factory=list)
     last_manual_obs: AwareDatetime | None = None
     obs_interval_minutes: float | None = None
 
 
 class _Alert(msgspec.Struct, kw_only=True, frozen=True):
-    """An alert event (CONTRACT §5); `kind` and `severity` are open sets, so plain strings."""
+    """An alert event (CONTRACT §5); `kind` and `severity` are open sets, so plain strings.
+
+    What raised it (optional, from the scorer): `system`, `total` and `risk` of the score,
+    `scored_at` the time of the observation set that raised it (or last raised it higher),
+    `triggers` its red single parameters; an alert re-raised higher in the same episode keeps
+    its `alert_id` and says `previous_severity` and how many `upgrades`.
+    """
 
     alert_id: NonEmpty
     ward: str
@@ -127,8 +138,13 @@ class _Alert(msgspec.Struct, kw_only=True, frozen=True):
     by: str | None = None
     reason: str | None = None
     via: str | None = None
+    action_msg_id: str | None = None
     note: str | None = None
     plan: str | None = None
+    scored_at: AwareDatetime | None = None
+    triggers: list[str] | None = None
+    previous_severity: str | None = None
+    upgrades: int | None = None
 
 
 class _Plan(msgspec.Struct, kw_only=True, frozen=True):
@@ -436,7 +452,7 @@ class WardBoard:
             self.ignored["closed-alert"] += 1
             return []
         held = self._outreach.get(aid)
-        if held is not None and alert.time < held.time:
+        if held is not None and _order(alert) < _order(held):
             self.ignored["stale-alert"] += 1
             return []
         state = self._ward(ward)
@@ -570,6 +586,12 @@ def _trend_view(patient: _Patient | None) -> JSON | None:
         "previous_time": msgspec.to_builtins(patient.previous.time),
         "direction": "up" if now > before else "down" if now < before else "same",
     }
+
+
+def _order(alert: _Alert) -> tuple[datetime, int]:
+    """Which of two events of one alert is the later: by time, then by the alert's own `seq`
+    (a re-raise, an escalation and an acknowledgement may share a time)."""
+    return alert.time, alert.seq if alert.seq is not None else 0
 
 
 def _alert_view(alert: _Alert) -> JSON:

@@ -2,16 +2,15 @@
 // strip per parameter, the chart's score bands shaded behind in the points colours), the
 // aggregate score along the top, alerts on the time axis and listed alongside. Live.
 import {
-  PARAMS, TONE_FILL, chartLabel, dayLabel, duration, el, every, followStream, hhmm, now,
-  pathParts, pointsTone, riskTone, riskWord, setText, severityWord, startClock, stateWords,
+  PARAMS, TONE_FILL, VOCABULARY, chartLabel, dayLabel, duration, el, every, followStream, hhmm, now,
+  pathParts, pointsTone, promptWord, riskTone, riskWord, setText, severityWord, startClock, stateWords,
   wardHref,
 } from "/static/common.js";
 
 const [, ward = "", , bed = ""] = pathParts();
 const SVG = "http://www.w3.org/2000/svg";
 const HOURS = [6, 12, 24, 72];
-const HISTORY_KEYS = ["time", "obs_msg_id", "system", "chart", "total", "risk", "level", "complete",
-  "missing", "parameters", "vitals", "monitoring", "spo2_scale", "single_parameter_triggers"];
+const HISTORY_KEYS = VOCABULARY.history_keys;
 
 let hours = Number(new URLSearchParams(location.search).get("hours"));
 if (!HOURS.includes(hours)) hours = 24;
@@ -164,7 +163,7 @@ function renderLatest(score) {
   }
   if (!score.complete) parts.push(el("span", "incomplete", `◐ Incomplete: missing ${(score.missing || []).map((k) => k.replaceAll("_", " ")).join(", ")}`));
   for (const prompt of score.prompts || []) {
-    parts.push(el("span", "prompt", `⚑ ${prompt === "think-sepsis" ? "Think sepsis" : prompt.replaceAll("-", " ")}`));
+    parts.push(el("span", "prompt", `⚑ ${promptWord(prompt)}`));
   }
   if (score.clinical_response) parts.push(el("p", "response", score.clinical_response));
   box.replaceChildren(...parts);
@@ -716,6 +715,9 @@ function onView(view) {
   if (score && (!last || (Date.parse(score.time) > Date.parse(last.time) && score.obs_msg_id !== last.obs_msg_id))) {
     const entry = {};
     for (const key of HISTORY_KEYS) entry[key] = score[key] ?? null;
+    // As the history API does: plot what this reading measured, never a continuous patient's
+    // carried-over snapshot values (`measured`; a nurse's set measured all its `vitals`).
+    if (score.measured) entry.vitals = score.measured;
     scores.push(entry);
     if (!state.chart || state.chart.id !== score.chart) ensureChart().then(render);
   }

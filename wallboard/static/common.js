@@ -1,6 +1,8 @@
-// Shared by every wallboard page: DOM helpers, words and colours for scores and alerts, the
-// live websocket (snapshot, changes, status; reconnection with ?since=&epoch=), the banner,
-// the clock corrected by the server's time, and alert actions. Plain ES module, same origin.
+// Shared by every wallboard page: DOM helpers, words and colours for scores and alerts (from the
+// vocabulary the server serves, never a copy of its own), the live websocket (snapshot, changes,
+// status; reconnection with ?since=&epoch=), the banner, the clock corrected by the server's
+// time, and alert actions. Plain ES module, same origin.
+import { VOCABULARY } from "/vocabulary.js";
 
 // ---- DOM ---------------------------------------------------------------------------------
 
@@ -84,47 +86,47 @@ export function startClock() {
   setInterval(tick, 1000);
 }
 
+// ---- the contract's words (served once by the server: ingest's vocabulary) ----------------
+
+export { VOCABULARY };
+
+const byId = (terms) => new Map(terms.map((term, rank) => [term.id, { ...term, rank }]));
+const SEVERITIES = byId(VOCABULARY.severities);
+const KINDS = byId(VOCABULARY.kinds);
+const STATES = byId(VOCABULARY.states);
+const RISKS = Object.fromEntries(Object.entries(VOCABULARY.risks).map(([system, terms]) => [system, byId(terms)]));
+
+function risksOf(system) {
+  return RISKS[system] || RISKS[VOCABULARY.default_risk_system];
+}
+
 // ---- scores: words and colours -----------------------------------------------------------
-
-const RISKS = {
-  NEWS2: ["low", "low-medium", "medium", "high"],
-  MEWS: ["low", "low-medium", "medium", "high"],
-  PEWS: ["none", "low", "medium", "high", "emergency"],
-};
-
-const RISK_TONE = {
-  default: { low: "white", "low-medium": "yellow", medium: "orange", high: "red" },
-  PEWS: { none: "white", low: "yellow", medium: "orange", high: "pink", emergency: "red" },
-};
-
-const RISK_WORD = {
-  low: "Low risk",
-  "low-medium": "Low–medium risk",
-  medium: "Medium risk",
-  high: "High risk",
-  none: "No escalation",
-  emergency: "Emergency",
-};
 
 /** Rank of a score's risk for sorting (higher is worse; −1: none or unknown). */
 export function riskRank(score) {
   if (!score) return -1;
-  return (RISKS[score.system] || RISKS.NEWS2).indexOf(score.risk);
+  const term = risksOf(score.system).get(score.risk);
+  return term ? term.rank : -1;
 }
 
 /** The colour (RCP conventions; PEWS has pink for high): white|yellow|orange|pink|red|grey. */
 export function riskTone(system, risk) {
-  const tones = system === "PEWS" ? RISK_TONE.PEWS : RISK_TONE.default;
-  return tones[risk] || "grey";
+  const term = risksOf(system).get(risk);
+  return term ? term.tone : "grey";
 }
 
 export function riskWord(system, risk) {
-  return RISK_WORD[risk] || String(risk);
+  const term = risksOf(system).get(risk);
+  return term ? term.label : String(risk);
 }
 
-/** Whether a risk counts as "high" in the ward summary (high, or PEWS high/emergency). */
+/** Whether a risk counts as "high" in the ward summary (its system's top two: NEWS2 high,
+ *  PEWS high or emergency). */
 export function isHigh(score) {
-  return !!score && (score.risk === "high" || score.risk === "emergency");
+  if (!score) return false;
+  const risks = risksOf(score.system);
+  const term = risks.get(score.risk);
+  return !!term && (term.id === "high" || term.rank >= risks.size - 1);
 }
 
 /** The colour of a parameter's points on a chart: NEWS2 1 yellow, 2 orange, 3 red; PEWS 4 pink;
@@ -138,14 +140,7 @@ export function pointsTone(system, points) {
   return "red";
 }
 
-export const TONE_FILL = {
-  white: "#ffffff",
-  yellow: "#ffe14d",
-  orange: "#f7a21b",
-  pink: "#f49ac1",
-  red: "#d7192c",
-  grey: "#d5d9de",
-};
+export const TONE_FILL = VOCABULARY.tones;
 
 /** A short name of the chart in use: "NEWS2", "PEWS 5–12 y", "MEOWS". */
 export function chartLabel(chartId, system) {
@@ -161,23 +156,8 @@ export function chartLabel(chartId, system) {
   return `${system || ""} ${chartId}`.trim();
 }
 
-export const PARAMS = {
-  resp_rate: { short: "RR", long: "Respiration rate", unit: "/min" },
-  spo2: { short: "SpO₂", long: "SpO₂", unit: "%" },
-  air_or_oxygen: { short: "O₂", long: "Air or oxygen", unit: "" },
-  oxygen: { short: "O₂", long: "Oxygen", unit: "" },
-  on_oxygen: { short: "O₂", long: "Air or oxygen", unit: "" },
-  oxygen_device: { short: "O₂", long: "Oxygen device", unit: "" },
-  systolic_bp: { short: "BP", long: "Blood pressure", unit: "mmHg" },
-  diastolic_bp: { short: "DBP", long: "Diastolic BP", unit: "mmHg" },
-  heart_rate: { short: "HR", long: "Pulse", unit: "/min" },
-  consciousness: { short: "ACVPU", long: "Consciousness", unit: "" },
-  temperature: { short: "Temp", long: "Temperature", unit: "°C" },
-  resp_distress: { short: "Resp distress", long: "Resp. distress", unit: "" },
-  crt_seconds: { short: "CRT", long: "Capillary refill", unit: "s" },
-  concern: { short: "Concern", long: "Concern", unit: "" },
-  carer_question: { short: "Carer", long: "Carer question", unit: "" },
-};
+/** Every vital sign's and scored parameter's {short, long, unit}, by key. */
+export const PARAMS = Object.fromEntries(VOCABULARY.vitals.map((v) => [v.key, v]));
 
 export function paramLabel(key) {
   return (PARAMS[key] && PARAMS[key].short) || key.replaceAll("_", " ");
@@ -221,30 +201,27 @@ export function abnormalParams(score) {
 
 // ---- alerts ------------------------------------------------------------------------------
 
-export const SEVERITY_ORDER = ["emergency", "rapid-review", "urgent", "urgent-ward", "warning", "info"];
-
+/** Urgency rank of a severity: 0 most urgent; unknown ones after every known one. */
 export function severityRank(severity) {
-  const i = SEVERITY_ORDER.indexOf(severity);
-  return i < 0 ? SEVERITY_ORDER.length : i;
+  const term = SEVERITIES.get(severity);
+  return term ? term.rank : SEVERITIES.size;
 }
 
-const SEVERITY_WORD = {
-  emergency: "Emergency",
-  "rapid-review": "Rapid review",
-  urgent: "Urgent",
-  "urgent-ward": "Urgent (ward)",
-  warning: "Warning",
-  info: "Info",
-};
-
 export function severityWord(severity) {
-  return SEVERITY_WORD[severity] || String(severity || "alert");
+  const term = SEVERITIES.get(severity);
+  return term ? term.label : String(severity || VOCABULARY.unknown_severity.label);
 }
 
 /** The colour class of a severity: red, orange, yellow, blue or grey. */
 export function severityTone(severity) {
-  return { emergency: "red", "rapid-review": "red", urgent: "orange", "urgent-ward": "yellow",
-    warning: "yellow", info: "blue" }[severity] || "grey";
+  const term = SEVERITIES.get(severity);
+  return term ? term.tone : VOCABULARY.unknown_severity.tone;
+}
+
+/** Whether a severity calls for the most urgent response (emergency, rapid review). */
+export function isCritical(severity) {
+  const term = SEVERITIES.get(severity);
+  return !!term && term.critical;
 }
 
 export function alertStart(alert) {
@@ -257,17 +234,44 @@ export function compareAlerts(a, b) {
     naturalCompare(a.alert_id, b.alert_id);
 }
 
-export const KIND_WORD = { score: "Score", feed: "Device silent", overdue: "Obs overdue" };
+const PROMPTS = byId(VOCABULARY.prompts);
+
+/** A score's prompt in words (the vocabulary's label for `think-sepsis`, say). */
+export function promptWord(prompt) {
+  const term = PROMPTS.get(prompt);
+  return term ? term.label : String(prompt).replaceAll("-", " ");
+}
 
 export function kindWord(kind) {
-  return KIND_WORD[kind] || String(kind || "").replaceAll("-", " ");
+  const term = KINDS.get(kind);
+  return term ? term.label : String(kind || "").replaceAll("-", " ");
+}
+
+/** What raised an alert and when: "raised by NEWS2 7 (high) at 09:30", with "upgraded from
+ *  urgent" when a later score raised it higher; null when the event does not say. */
+export function alertCause(alert) {
+  const parts = [];
+  if (alert.system && alert.total !== null && alert.total !== undefined) {
+    const at = alert.scored_at || alert.raised_at || alert.time;
+    const risk = alert.risk ? ` (${alert.risk})` : "";
+    parts.push(`raised by ${alert.system} ${alert.total}${risk}${at ? ` at ${hhmm(at)}` : ""}`);
+  }
+  if (alert.previous_severity) {
+    const times = alert.upgrades > 1 ? ` (${alert.upgrades} upgrades)` : "";
+    parts.push(`upgraded from ${severityWord(alert.previous_severity).toLowerCase()}${times}`);
+  }
+  if (Array.isArray(alert.triggers) && alert.triggers.length) {
+    parts.push(`red: ${alert.triggers.map(paramLabel).join(", ")}`);
+  }
+  return parts.length ? parts.join(" · ") : null;
 }
 
 export function stateWords(alert) {
   if (alert.state === "acknowledged") return `acknowledged by ${alert.by || "someone"}`;
   if (alert.state === "escalated") return `escalated${alert.notify ? ` to ${alert.notify}` : ""}: not acknowledged`;
   if (alert.state === "resolved") return `resolved by ${alert.by || "someone"}`;
-  return "not acknowledged";
+  const term = STATES.get(alert.state);
+  return term ? term.label : String(alert.state || "");
 }
 
 const NAME_KEY = "wallboard.name";

@@ -1,8 +1,8 @@
 // The outreach console: every open alert across the hospital, most severe then oldest first,
 // to acknowledge and resolve. Everyone's actions come back live over the websocket.
 import {
-  PendingActions, alertAction, alertStart, bedHref, compareAlerts, duration, el, every,
-  followStream, keepFocus, kindWord, now, saveName, savedName, setText, severityRank, severityTone,
+  PendingActions, alertAction, alertCause, alertStart, bedHref, compareAlerts, duration, el, every,
+  followStream, isCritical, keepFocus, kindWord, now, saveName, savedName, setText, severityTone,
   severityWord, startClock, stateWords, wardHref,
 } from "/static/common.js";
 
@@ -39,7 +39,7 @@ function row(alert) {
   tr.dataset.alertId = alert.alert_id;
   const sev = el("td", "sev");
   const badge = el("span", `sev-badge tone-${severityTone(alert.severity)}`,
-    `${severityRank(alert.severity) <= 1 ? "⚠ " : ""}${severityWord(alert.severity)}`);
+    `${isCritical(alert.severity) ? "⚠ " : ""}${severityWord(alert.severity)}`);
   sev.append(badge);
   const wardCell = el("td", "ward");
   const wardLink = el("a", null, alert.ward);
@@ -58,8 +58,12 @@ function row(alert) {
   stateCell.append(el("span", "state-word", stateWords(alert)));
   const age = el("td", "age", duration(now() - alertStart(alert)));
   age.dataset.start = String(alertStart(alert));
-  tr.append(sev, wardCell, bedCell, el("td", "kind", kindWord(alert.kind)),
-    el("td", "message", alert.message), stateCell, age, actions(alert));
+  const message = el("td", "message");
+  const cause = alertCause(alert);
+  if (cause) message.append(el("span", "alert-cause", cause));
+  message.append(el("span", "alert-message", alert.message));
+  tr.append(sev, wardCell, bedCell, el("td", "kind", kindWord(alert.kind)), message, stateCell, age,
+    actions(alert));
   return tr;
 }
 
@@ -108,7 +112,7 @@ function render() {
     table.hidden = sorted.length === 0;
     document.getElementById("empty").hidden = sorted.length > 0;
     const waiting = sorted.filter((a) => a.state !== "acknowledged").length;
-    const severe = sorted.filter((a) => severityRank(a.severity) <= 1).length;
+    const severe = sorted.filter((a) => isCritical(a.severity)).length;
     setText(document.getElementById("summary"),
       `${sorted.length} open alert${sorted.length === 1 ? "" : "s"} · ${severe} emergency or rapid review · ${waiting} not acknowledged`);
   });

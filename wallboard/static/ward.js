@@ -1,8 +1,8 @@
 // The ward wallboard: one tile per bed, for a large screen read from across the ward.
 import {
-  PendingActions, abnormalParams, alertAction, alertStart, bedHref, chartLabel, compareAlerts,
+  PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
   duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, naturalCompare, now, pathParts,
-  pointsTone, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
+  pointsTone, promptWord, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
   startClock, stateWords,
 } from "/static/common.js";
 
@@ -142,6 +142,8 @@ function alertChip(alert) {
   const line = el("span", "alert-line");
   line.append(el("span", "alert-sev", `${icon} ${severityWord(alert.severity)}`));
   if (alert.kind !== "score") line.append(el("span", "alert-kind", kindWord(alert.kind)));
+  const cause = alertCause(alert);
+  if (cause) line.append(el("span", "alert-cause", `— ${cause}`));
   line.append(el("span", "alert-age", age));
   chip.append(line, el("span", "alert-state", stateWords(alert)));
   chip.title = alert.message || "";
@@ -207,7 +209,7 @@ function tile(view) {
     item.classList.add(`tone-${tone}`, `risk-${score.risk}`, `sys-${score.system.toLowerCase()}`);
     link.append(scoreBlock(score, view), paramList(score));
     for (const prompt of score.prompts || []) {
-      link.append(el("div", "prompt", `⚑ ${prompt === "think-sepsis" ? "Think sepsis" : prompt.replaceAll("-", " ")}`));
+      link.append(el("div", "prompt", `⚑ ${promptWord(prompt)}`));
     }
     if (!score.complete) {
       const missing = (score.missing || []).map((key) => key.replaceAll("_", " "));
