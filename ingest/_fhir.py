@@ -30,8 +30,7 @@ import msgspec
 
 from ingest._model import Observation
 from ingest._native import Refusal, check_msg_id, json_refusal, shortlist, text_refusal
-from scoring import ObservationSet, Vitals
-from scoring._model import AwareDatetime
+from scoring import AwareDatetime, ObservationSet, Vitals
 from simulators._formats import BP_PANEL, LOINC, LOINC_SYSTEM, UCUM, UCUM_SYSTEM
 
 _BY_LOINC: Final = {coding.code: key for key, codings in LOINC.items() for coding in codings}
