@@ -5,8 +5,18 @@
 paced like the original or as fast as it takes them.
 """
 
+from simulators._formats import IDENTIFIER_SYSTEM, fhir_bundle, hl7v2_oru
 from simulators._messages import TRUTH_TOPIC, Message, bed_topic, parse_time, rfc3339
-from simulators._publish import BrokerURL, PublishError, PublishStats, parse_broker_url, publish
+from simulators._physiology import (
+    Baseline,
+    child_centiles,
+    consciousness,
+    distress,
+    normal_ranges,
+    pews_age_band,
+    vitals_at,
+)
+from simulators._publish import PublishError, PublishStats, publish
 from simulators._recording import (
     RecordingError,
     count_messages,
@@ -15,15 +25,17 @@ from simulators._recording import (
     write_recording,
 )
 from simulators._scenarios import DETERIORATING, SCENARIOS, WARD_MIX, Scenario
-from simulators._ward import URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
+from simulators._ward import DEFAULT_START, URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
 
 __all__ = [
+    "DEFAULT_START",
     "DETERIORATING",
+    "IDENTIFIER_SYSTEM",
     "SCENARIOS",
     "TRUTH_TOPIC",
     "URGENT_RESPONSES",
     "WARD_MIX",
-    "BrokerURL",
+    "Baseline",
     "Message",
     "PublishError",
     "PublishStats",
@@ -32,14 +44,21 @@ __all__ = [
     "SimConfig",
     "Ward",
     "bed_topic",
+    "child_centiles",
+    "consciousness",
     "count_messages",
-    "parse_broker_url",
+    "distress",
+    "fhir_bundle",
+    "hl7v2_oru",
+    "normal_ranges",
     "parse_time",
+    "pews_age_band",
     "publish",
     "read_meta",
     "read_recording",
     "rfc3339",
     "simulate",
+    "vitals_at",
     "ward_plan",
     "write_recording",
 ]

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ingest import parse_broker_url
 from scoring import LONDON, ChartError, ChartSet, load_charts
-from simulators import SimConfig, parse_broker_url, publish, simulate
+from simulators import SimConfig, publish, simulate
 from surveillance._report_cmd import report_from_store
 from surveillance._responders import answer_alerts
 from surveillance._service import Service

@@ -28,9 +28,9 @@ import httpx
 import msgspec
 import pytest
 
+from ingest import parse_broker_url
 from scoring import ChartSet
-from simulators import Message, parse_broker_url, publish
-from simulators._formats import fhir_bundle, hl7v2_oru
+from simulators import Message, fhir_bundle, hl7v2_oru, publish
 from surveillance._service import Service
 from surveillance._settings import Settings, load_settings
 from surveillance.store import (
