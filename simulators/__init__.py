@@ -2,7 +2,8 @@
 
 `simulate(SimConfig(...), charts)` yields every message of a simulated hospital in time order;
 `write_recording` / `read_recording` keep them in a file; `publish` sends them to a broker,
-paced like the original or as fast as it takes them.
+paced like the original or as fast as it takes them; `answer_alerts` plays the staff who answer
+alerts (the demo's).
 """
 
 from simulators._formats import IDENTIFIER_SYSTEM, fhir_bundle, hl7v2_oru
@@ -24,6 +25,7 @@ from simulators._recording import (
     read_recording,
     write_recording,
 )
+from simulators._responders import Response, answer_alerts, respond
 from simulators._scenarios import DETERIORATING, SCENARIOS, WARD_MIX, Scenario
 from simulators._ward import DEFAULT_START, URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
 
@@ -40,9 +42,11 @@ __all__ = [
     "PublishError",
     "PublishStats",
     "RecordingError",
+    "Response",
     "Scenario",
     "SimConfig",
     "Ward",
+    "answer_alerts",
     "bed_topic",
     "child_centiles",
     "consciousness",
@@ -56,6 +60,7 @@ __all__ = [
     "publish",
     "read_meta",
     "read_recording",
+    "respond",
     "rfc3339",
     "simulate",
     "vitals_at",

@@ -31,8 +31,7 @@ import pytest
 from ingest import parse_broker_url
 from scoring import ChartSet
 from simulators import Message, fhir_bundle, hl7v2_oru, publish
-from surveillance._service import Service
-from surveillance._settings import Settings, load_settings
+from surveillance import Service, Settings, load_settings
 from surveillance.store import (
     AlertRecord,
     DeadLetterRecord,
