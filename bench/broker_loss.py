@@ -49,7 +49,7 @@ import aiomqtt
 import msgspec
 
 from bench.pipeline import adt_messages, obs_messages
-from ingest._broker import input_topics
+from ingest import input_topics
 from tests.mqtt_broker import MOSQUITTO, Mosquitto
 from tests.nats_broker import CONFIG as NATS_CONFIG
 from tests.nats_broker import AckedPublisher, NatsServer, nats_executable

@@ -36,11 +36,10 @@ from typing import Any
 import aiomqtt
 import msgspec
 
-from ingest._broker import input_topics
+from ingest import input_topics, parse_broker_url
 from scoring import load_charts
-from simulators import Message, parse_broker_url, publish, rfc3339
-from surveillance._service import Service
-from surveillance._settings import load_settings
+from simulators import Message, publish, rfc3339
+from surveillance import Service, load_settings
 from tests.mqtt_broker import MOSQUITTO, Mosquitto
 
 BEDS_PER_WARD = 25

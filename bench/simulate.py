@@ -17,16 +17,9 @@ from pathlib import Path
 
 import aiomqtt
 
+from ingest import parse_broker_url
 from scoring import load_charts
-from simulators import (
-    SimConfig,
-    count_messages,
-    parse_broker_url,
-    publish,
-    read_recording,
-    simulate,
-    write_recording,
-)
+from simulators import SimConfig, count_messages, publish, read_recording, simulate, write_recording
 from tests.mqtt_broker import MOSQUITTO, Mosquitto
 
 

@@ -1,13 +1,31 @@
-"""Ingest: every input message (native JSON, FHIR R4, HL7 v2) into one internal model.
+"""Ingest, the contract boundary: every input message (native JSON, FHIR R4, HL7 v2) into one
+internal model, the topics, the code tables, and the one MQTT adapter.
 
-Pure: no I/O, no clock. `parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`,
-`AlertAction` or `PlanUpdate`, or a `Rejected` saying why (CONTRACT §1–§3, §6).
+`parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`, `AlertAction` or
+`PlanUpdate`, or a `Rejected` saying why (CONTRACT §1–§3, §6); it and the topic parsers and
+code tables (`LOINC`, `UCUM`, `MDC`) are pure: no I/O, no clock. The I/O is `BrokerLink`, the
+service's reconnecting MQTT connection, and `BrokerURL` says where the broker is.
 """
 
+from ingest._broker import BrokerLink, Received, input_topics
+from ingest._broker_url import BrokerURL, parse_broker_url
+from ingest._codes import (
+    BP_PANEL,
+    LOINC,
+    LOINC_SYSTEM,
+    MDC,
+    MDC_ALSO,
+    UCUM,
+    UCUM_SYSTEM,
+    Loinc,
+    Mdc,
+    Ucum,
+)
 from ingest._model import (
     ACTIONS,
     CHANNELS,
     DEAD_LETTER_KEEP,
+    DEAD_LETTER_TEXT,
     ERROR_CODES,
     MAX_PAYLOAD,
     MSG_ID_MAX,
@@ -26,33 +44,52 @@ from ingest._model import (
     Rejected,
     msg_id_problem,
 )
-from ingest._parse import parse
+from ingest._native import VITAL_SIGNS
+from ingest._parse import INTERNAL, parse
 from ingest._topics import parse_alert_topic, parse_topic
 from ingest._vocabulary import vocabulary
 
 __all__ = [
     "ACTIONS",
+    "BP_PANEL",
     "CHANNELS",
     "DEAD_LETTER_KEEP",
+    "DEAD_LETTER_TEXT",
     "ERROR_CODES",
+    "INTERNAL",
+    "LOINC",
+    "LOINC_SYSTEM",
     "MAX_PAYLOAD",
+    "MDC",
+    "MDC_ALSO",
     "MSG_ID_MAX",
+    "UCUM",
+    "UCUM_SYSTEM",
+    "VITAL_SIGNS",
     "Action",
     "Admission",
     "AlertAction",
     "AlertCommand",
+    "BrokerLink",
+    "BrokerURL",
     "Channel",
     "DeadLetter",
     "EscalationPlan",
     "Inbound",
     "Lab",
     "LabResult",
+    "Loinc",
+    "Mdc",
     "Observation",
     "PlanUpdate",
+    "Received",
     "Rejected",
+    "Ucum",
+    "input_topics",
     "msg_id_problem",
     "parse",
     "parse_alert_topic",
+    "parse_broker_url",
     "parse_topic",
     "vocabulary",
 ]

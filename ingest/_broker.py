@@ -29,8 +29,8 @@ from typing import Final
 
 import aiomqtt
 
+from ingest._broker_url import BrokerURL
 from ingest._model import ACTIONS, CHANNELS
-from simulators import BrokerURL
 
 log = logging.getLogger(__name__)
 

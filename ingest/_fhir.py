@@ -1,9 +1,9 @@
 """FHIR R4 JSON on `fhir`: one vital-signs `Observation`, or a `Bundle` of them.
 
 Decoded with msgspec structs for just the elements read here (fhir.resources would validate
-the whole resource, far too slowly for a feed). Codes and units come from the simulators'
-tables (`simulators._formats`), so what the simulated monitors send and what is read here can
-never drift apart.
+the whole resource, far too slowly for a feed). Codes and units come from the code tables
+(`ingest._codes`), which the simulated monitors send with too, so the two can never drift
+apart.
 
 What is read, and what is refused:
 
@@ -28,11 +28,10 @@ from typing import Any, Final
 
 import msgspec
 
+from ingest._codes import BP_PANEL, LOINC, LOINC_SYSTEM, UCUM, UCUM_SYSTEM
 from ingest._model import Observation
 from ingest._native import Refusal, check_msg_id, json_refusal, shortlist, text_refusal
-from scoring import ObservationSet, Vitals
-from scoring._model import AwareDatetime
-from simulators._formats import BP_PANEL, LOINC, LOINC_SYSTEM, UCUM, UCUM_SYSTEM
+from scoring import AwareDatetime, ObservationSet, Vitals
 
 _BY_LOINC: Final = {coding.code: key for key, codings in LOINC.items() for coding in codings}
 _PANEL: Final = "panel"

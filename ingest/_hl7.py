@@ -1,8 +1,7 @@
 """HL7 v2 ORU^R01 on `hl7v2`, as an IHE PCD-01 device observation reporter sends it.
 
-Parsed with python-hl7; codes and units come from the simulators' tables
-(`simulators._formats.MDC`, `MDC_ALSO`), so what the simulated monitors send and what is read
-here can never drift apart.
+Parsed with python-hl7; codes and units come from the code tables (`ingest._codes.MDC`,
+`MDC_ALSO`), which the simulated monitors send with too, so the two can never drift apart.
 
 What is read, and what is refused:
 
@@ -34,10 +33,10 @@ from zoneinfo import ZoneInfo
 import hl7  # type: ignore[import-untyped]
 import msgspec
 
+from ingest._codes import MDC, MDC_ALSO, Mdc
 from ingest._model import Observation
 from ingest._native import Refusal, check_msg_id, shortlist
 from scoring import ObservationSet, Vitals
-from simulators._formats import MDC, MDC_ALSO, Mdc
 
 _BY_MDC: Final[dict[str, tuple[str, Mdc, int]]] = {
     **{mdc.code: (key, mdc, 1) for key, also in MDC_ALSO.items() for mdc in also},

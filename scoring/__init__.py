@@ -12,12 +12,23 @@ from scoring._aki import (
     aki_stage,
     load_aki_rules,
 )
-from scoring._batch import BatchScores, Columns, score_batch, score_columns
+from scoring._bands import BandTable, round_half_up
+from scoring._batch import BatchScores, score_batch, score_columns
 from scoring._charts import LONDON, AgeFamily, Chart, ChartSet, completed_years, load_charts
+from scoring._columns import Columns
 from scoring._display import chart_display
 from scoring._engine import score, score_on_chart
 from scoring._errors import ChartError, InvalidObservation, Problem, ScoringError
-from scoring._model import Context, ObservationSet, ScoreRequest, ScoreResult, Vitals
+from scoring._items import BandPrompt, BandsItem, SupportItem, TotalPrompt
+from scoring._model import (
+    AwareDatetime,
+    Context,
+    Initials,
+    ObservationSet,
+    ScoreRequest,
+    ScoreResult,
+    Vitals,
+)
 from scoring._timing import LATE_FRACTION, MISSED_FRACTION, ObsStatus, ObsTiming, obs_timing
 
 __all__ = [
@@ -28,6 +39,10 @@ __all__ = [
     "AgeFamily",
     "AkiResult",
     "AkiRules",
+    "AwareDatetime",
+    "BandPrompt",
+    "BandTable",
+    "BandsItem",
     "BatchScores",
     "Chart",
     "ChartError",
@@ -35,6 +50,7 @@ __all__ = [
     "Columns",
     "Context",
     "Creatinine",
+    "Initials",
     "InvalidObservation",
     "ObsStatus",
     "ObsTiming",
@@ -43,6 +59,8 @@ __all__ = [
     "ScoreRequest",
     "ScoreResult",
     "ScoringError",
+    "SupportItem",
+    "TotalPrompt",
     "Vitals",
     "aki_stage",
     "chart_display",
@@ -50,6 +68,7 @@ __all__ = [
     "load_aki_rules",
     "load_charts",
     "obs_timing",
+    "round_half_up",
     "score",
     "score_batch",
     "score_columns",

@@ -3,12 +3,8 @@
 Every class keeps its scalar rule (`score`) beside its column rule (`score_columns`), so that
 the two can be read together; tests check that they agree on every input.
 
-Column conventions (see `scoring._batch.Columns`): a numeric input is a float64 column with
-NaN where absent; a categorical input is an int16 column of codes into its vocabulary with -1
-where absent (a boolean such as `suspected_infection` is one too, vocabulary false/true);
-derived `on_oxygen` is float64 with NaN unknown, 0 air, 1 oxygen; the context's `infection`
-is an int16 code column like a categorical one. A points column is int16 with MISSING where
-the item could not be scored.
+Column conventions: see `scoring._columns` (NaN or code -1 where a value is absent; a points
+column is int16 with MISSING where the item could not be scored).
 """
 
 from __future__ import annotations
@@ -17,28 +13,12 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from scoring._bands import BandTable
+from scoring._columns import MISSING, BoolArray, Columns, FloatArray, Int16Array, category_key
 from scoring._model import Context, Vitals
-
-if TYPE_CHECKING:
-    from scoring._batch import Columns
-
-MISSING = -1
-Int16Array = npt.NDArray[np.int16]
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
-
-
-def category_key(value: str | bool) -> str:
-    """The chart-file key of a categorical value: booleans are spelled "true"/"false"."""
-    if isinstance(value, str):
-        return value
-    return "true" if value else "false"
 
 
 def derive_on_oxygen(vitals: Vitals) -> bool | None:

@@ -7,8 +7,8 @@ that are scored but that the nurse should confirm.
 from __future__ import annotations
 
 from scoring._charts import Chart
+from scoring._columns import category_key
 from scoring._errors import Problem
-from scoring._items import category_key
 from scoring._model import VITAL_KEYS, ObservationSet, Vitals
 
 

@@ -2,11 +2,22 @@
 
 `simulate(SimConfig(...), charts)` yields every message of a simulated hospital in time order;
 `write_recording` / `read_recording` keep them in a file; `publish` sends them to a broker,
-paced like the original or as fast as it takes them.
+paced like the original or as fast as it takes them; `answer_alerts` plays the staff who answer
+alerts (the demo's).
 """
 
+from simulators._formats import IDENTIFIER_SYSTEM, fhir_bundle, hl7v2_oru
 from simulators._messages import TRUTH_TOPIC, Message, bed_topic, parse_time, rfc3339
-from simulators._publish import BrokerURL, PublishError, PublishStats, parse_broker_url, publish
+from simulators._physiology import (
+    Baseline,
+    child_centiles,
+    consciousness,
+    distress,
+    normal_ranges,
+    pews_age_band,
+    vitals_at,
+)
+from simulators._publish import PublishError, PublishStats, publish
 from simulators._recording import (
     RecordingError,
     count_messages,
@@ -14,32 +25,45 @@ from simulators._recording import (
     read_recording,
     write_recording,
 )
+from simulators._responders import Response, answer_alerts, respond
 from simulators._scenarios import DETERIORATING, SCENARIOS, WARD_MIX, Scenario
-from simulators._ward import URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
+from simulators._ward import DEFAULT_START, URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
 
 __all__ = [
+    "DEFAULT_START",
     "DETERIORATING",
+    "IDENTIFIER_SYSTEM",
     "SCENARIOS",
     "TRUTH_TOPIC",
     "URGENT_RESPONSES",
     "WARD_MIX",
-    "BrokerURL",
+    "Baseline",
     "Message",
     "PublishError",
     "PublishStats",
     "RecordingError",
+    "Response",
     "Scenario",
     "SimConfig",
     "Ward",
+    "answer_alerts",
     "bed_topic",
+    "child_centiles",
+    "consciousness",
     "count_messages",
-    "parse_broker_url",
+    "distress",
+    "fhir_bundle",
+    "hl7v2_oru",
+    "normal_ranges",
     "parse_time",
+    "pews_age_band",
     "publish",
     "read_meta",
     "read_recording",
+    "respond",
     "rfc3339",
     "simulate",
+    "vitals_at",
     "ward_plan",
     "write_recording",
 ]

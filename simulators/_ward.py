@@ -25,9 +25,8 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 
-from scoring import ChartSet, Context, InvalidObservation, ObservationSet, ScoreResult
+from scoring import LONDON, ChartSet, Context, InvalidObservation, ObservationSet, ScoreResult
 from scoring import score as score_set
-from scoring._charts import LONDON
 from simulators._formats import fhir_bundle, hl7v2_oru
 from simulators._messages import TRUTH_TOPIC, Message, bed_topic, parse_time, rfc3339
 from simulators._physiology import (

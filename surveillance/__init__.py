@@ -1,3 +1,88 @@
-"""Ward safety surveillance: orchestration, command line and (later) the live services."""
+"""Ward safety surveillance: the composition of scoring, ingest, the wallboard and the store.
 
-__all__: list[str] = []
+- `Service` runs the scorer against a broker and a store (`Settings`, from `load_settings`);
+  `live` runs it with its wallboard; the `surveillance` command line is `surveillance.cli`.
+- `OnlineScorer` is its pure core: `Arrival`s in, an `Output` (publications, records,
+  `AlertEvent`s) out, with the alert lifecycle (`Ladder`, `Plan`, `raise_alert`, ...).
+- The alert-response report: `alert_report` (pure), `report_from_store`, `format_table`.
+- The store is `surveillance.store`.
+"""
+
+from surveillance._alerts import AlertDesk, AlertEvent, Output, Publication
+from surveillance._history import (
+    FETCH_MARGIN,
+    NoStore,
+    StoreHistory,
+    read_report,
+    report_from_store,
+)
+from surveillance._lifecycle import (
+    DEFAULT_LADDERS,
+    SENIORITY,
+    Ladder,
+    LifecycleError,
+    Plan,
+    Rung,
+    State,
+    acknowledge,
+    advance,
+    ladder_for,
+    raise_alert,
+    resolve,
+)
+from surveillance._online import DEFAULT_ALERT_RESPONSES, Arrival, OnlineScorer, OnlineSettings
+from surveillance._report import (
+    DEFAULT_SHIFTS,
+    NO_REASON,
+    Report,
+    Shift,
+    alert_report,
+    percentile,
+    shift_of,
+)
+from surveillance._report_table import format_duration, format_table
+from surveillance._runtime import live
+from surveillance._service import Service
+from surveillance._settings import Settings, SettingsError, load_settings
+
+__all__ = [
+    "DEFAULT_ALERT_RESPONSES",
+    "DEFAULT_LADDERS",
+    "DEFAULT_SHIFTS",
+    "FETCH_MARGIN",
+    "NO_REASON",
+    "SENIORITY",
+    "AlertDesk",
+    "AlertEvent",
+    "Arrival",
+    "Ladder",
+    "LifecycleError",
+    "NoStore",
+    "OnlineScorer",
+    "OnlineSettings",
+    "Output",
+    "Plan",
+    "Publication",
+    "Report",
+    "Rung",
+    "Service",
+    "Settings",
+    "SettingsError",
+    "Shift",
+    "State",
+    "StoreHistory",
+    "acknowledge",
+    "advance",
+    "alert_report",
+    "format_duration",
+    "format_table",
+    "ladder_for",
+    "live",
+    "load_settings",
+    "percentile",
+    "raise_alert",
+    "read_report",
+    "report_from_store",
+    "resolve",
+    "shift_of",
+]

@@ -1,6 +1,6 @@
 """The alert-response report (issue 6): how fast alerts are acknowledged and how often they
 are escalated, per ward and shift. Pure: records in, a `Report` out; no I/O and no clock
-(`until` is an argument). `surveillance._report_cmd.report_from_store` reads the store for it.
+(`until` is an argument). `surveillance._history.report_from_store` reads the store for it.
 
 Which alerts: those RAISED in `[since, until)`, each with what happened to it before `until`
 (an event at or after `until` has not happened yet, so a report of a past window is the same

@@ -30,8 +30,7 @@ from typing import Any
 
 import msgspec
 
-from ingest import parse
-from ingest._broker import BrokerLink
+from ingest import BrokerLink, parse
 from scoring import ChartSet
 from surveillance._alerts import Output, Publication, merge
 from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer, digest

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from simulators import BrokerURL, parse_broker_url
+from ingest import BrokerURL, parse_broker_url
 from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, LadderSpec
 from surveillance._online import DEFAULT_ALERT_RESPONSES, DEFAULT_FRESHNESS, OnlineSettings
 

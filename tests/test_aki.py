@@ -20,8 +20,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scoring import ChartError
-from scoring._aki import AkiResult, Creatinine, aki_stage, load_aki_rules
+from scoring import AkiResult, ChartError, Creatinine, aki_stage, load_aki_rules
 
 T0 = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 US = timedelta(microseconds=1)

@@ -12,8 +12,8 @@ import pytest
 
 from ingest import AlertAction, Rejected, parse
 from scoring import ChartSet
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
-from surveillance._responders import respond
+from simulators import respond
+from surveillance import Arrival, OnlineScorer, OnlineSettings
 from surveillance.store import StoredState
 from tests.test_online import (
     HIGH,

@@ -32,7 +32,7 @@ import msgspec
 import pytest
 
 from scoring import ChartSet
-from surveillance._settings import Settings, load_settings
+from surveillance import Settings, load_settings
 from surveillance.store import AdtRecord, ObservationRecord, ScoreRecord, open_store
 from tests.nats_broker import TEST_ACK_WAIT as ACK_WAIT
 from tests.nats_broker import AckedPublisher, NatsServer

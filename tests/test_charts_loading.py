@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scoring import ChartError, load_charts, score
-from scoring._items import BandPrompt, TotalPrompt
+from scoring import BandPrompt, ChartError, TotalPrompt, load_charts, score
 from tests.factories import CHART_IDS, NEWS2_NORMAL, make_ctx, make_obs
 
 NEWS2 = (resources.files("scoring") / "charts" / "news2.toml").read_text(encoding="utf-8")

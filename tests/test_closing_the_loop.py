@@ -10,8 +10,7 @@ import pytest
 
 from ingest import parse
 from scoring import ChartSet
-from surveillance._alerts import AlertEvent, Output
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.store import StoredState
 from tests.test_alert_actions import act
 from tests.test_online import HIGH, MEDIUM, NORMAL, WARD, admit, alerts, at, dead, device, obs

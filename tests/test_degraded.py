@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from scoring import ChartSet
-from surveillance._service import Service
+from surveillance import Service
 from surveillance.store import (
     AcceptedRecord,
     Batch,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scoring import ChartSet
-from surveillance._live_cmd import StoreHistory
-from surveillance._online import OnlineScorer, OnlineSettings
+from surveillance import OnlineScorer, OnlineSettings, StoreHistory
 from surveillance.store import open_store
 from tests.test_online import NORMAL, admit, at, device, obs
 

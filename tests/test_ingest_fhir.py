@@ -17,9 +17,9 @@ from fhir.resources.R4B.observation import Observation as FhirObservation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest import Observation, Rejected, parse
+from ingest import MDC, Observation, Rejected, parse
 from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
-from simulators._formats import MDC, fhir_bundle
+from simulators import fhir_bundle
 from tests.strategies import numbers
 
 TOPIC = "wards/7A/beds/12/fhir"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest import Observation, Rejected, parse
+from ingest import MDC, Observation, Rejected, parse
 from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
-from simulators._formats import MDC, hl7v2_oru
+from simulators import hl7v2_oru
 from tests.strategies import numbers
 
 TOPIC = "wards/7A/beds/12/hl7v2"

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ingest import MSG_ID_MAX, Rejected, msg_id_problem, parse
 from scoring import ObservationSet, Vitals
-from simulators._formats import fhir_bundle, hl7v2_oru
+from simulators import fhir_bundle, hl7v2_oru
 from tests.factories import CONTRACT_OBSERVATION
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)

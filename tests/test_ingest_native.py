@@ -10,8 +10,7 @@ import msgspec
 import pytest
 from hypothesis import given
 
-from ingest import Admission, Lab, Observation, Rejected, parse
-from ingest._native import VITAL_SIGNS
+from ingest import VITAL_SIGNS, Admission, Lab, Observation, Rejected, parse
 from scoring import Vitals
 from tests import strategies
 from tests.factories import CONTRACT_OBSERVATION

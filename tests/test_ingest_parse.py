@@ -17,7 +17,9 @@ import ingest
 from ingest import (
     CHANNELS,
     DEAD_LETTER_KEEP,
+    DEAD_LETTER_TEXT,
     ERROR_CODES,
+    INTERNAL,
     MAX_PAYLOAD,
     Admission,
     DeadLetter,
@@ -27,9 +29,7 @@ from ingest import (
     parse,
     parse_topic,
 )
-from ingest._model import DEAD_LETTER_TEXT
-from ingest._parse import INTERNAL
-from simulators._formats import fhir_bundle, hl7v2_oru
+from simulators import fhir_bundle, hl7v2_oru
 from tests.factories import make_obs
 from tests.strategies import observations
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveillance._lifecycle import (
+from surveillance import (
     DEFAULT_LADDERS,
     SENIORITY,
     Ladder,

@@ -12,11 +12,9 @@ from typing import Any
 import msgspec
 import pytest
 
-import surveillance._online as online
 from ingest import parse
-from scoring import ChartSet
-from surveillance._alerts import AlertEvent, Output
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from scoring import ChartSet, score
+from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
 from tests.test_online import HIGH, MEDIUM, NORMAL, WARD, at, dead, scores
 
 BED = "12"
@@ -264,7 +262,7 @@ def test_an_admission_behind_an_observation_sees_the_bed_as_it_was(charts: Chart
 def test_a_message_whose_handling_raises_is_set_aside(
     scorer: OnlineScorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = online.score  # type: ignore[attr-defined]
+    real = score
 
     def failing(obs: Any, *args: Any, **kwargs: Any) -> Any:
         if obs.msg_id == "poison":
@@ -274,8 +272,8 @@ def test_a_message_whose_handling_raises_is_set_aside(
     def batch_fails(*args: Any, **kwargs: Any) -> Any:
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(online, "score", failing)
-    monkeypatch.setattr(online, "score_batch", batch_fails)
+    monkeypatch.setattr("surveillance._online.score", failing)
+    monkeypatch.setattr("surveillance._online.score_batch", batch_fails)
     out = scorer.handle(
         [
             reading(NORMAL, t=50, msg_id="before"),

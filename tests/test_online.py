@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from ingest import Admission, Observation, Rejected, parse
 from scoring import ChartSet, Context
-from surveillance._alerts import AlertEvent, Output
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.store import StoredState
 from tests.factories import make_obs
 

@@ -28,11 +28,10 @@ import httpx
 import msgspec
 import pytest
 
+from ingest import parse_broker_url
 from scoring import ChartSet
-from simulators import Message, parse_broker_url, publish
-from simulators._formats import fhir_bundle, hl7v2_oru
-from surveillance._service import Service
-from surveillance._settings import Settings, load_settings
+from simulators import Message, fhir_bundle, hl7v2_oru, publish
+from surveillance import Service, Settings, load_settings
 from surveillance.store import (
     AlertRecord,
     DeadLetterRecord,

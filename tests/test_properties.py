@@ -9,9 +9,18 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scoring import ChartSet, Context, InvalidObservation, ObservationSet, score, score_batch
-from scoring._bands import BandTable, round_half_up
-from scoring._items import BandsItem, SupportItem
+from scoring import (
+    BandsItem,
+    BandTable,
+    ChartSet,
+    Context,
+    InvalidObservation,
+    ObservationSet,
+    SupportItem,
+    round_half_up,
+    score,
+    score_batch,
+)
 from tests.factories import CHART_IDS, make_ctx, make_obs
 from tests.strategies import INFECTION, contexts, numbers, observations, plausible_vitals
 

@@ -18,10 +18,16 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from simulators import _publish
-from simulators._messages import Message, bed_topic
-from simulators._publish import BrokerURL, PublishError, parse_broker_url, publish
-from simulators._recording import count_messages, read_recording, write_recording
+from ingest import BrokerURL, parse_broker_url
+from simulators import (
+    Message,
+    PublishError,
+    bed_topic,
+    count_messages,
+    publish,
+    read_recording,
+    write_recording,
+)
 from tests.mqtt_broker import Mosquitto, _free_port
 
 T0 = 1_795_000_000  # 2026-11-18T...Z; only differences matter
@@ -361,8 +367,8 @@ async def test_publish_survives_a_broker_restart(
 async def test_publish_gives_up_on_an_unreachable_broker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_publish, "RECONNECT_ATTEMPTS", 3)
-    monkeypatch.setattr(_publish, "BACKOFF_FIRST", 0.01)
+    monkeypatch.setattr("simulators._publish.RECONNECT_ATTEMPTS", 3)
+    monkeypatch.setattr("simulators._publish.BACKOFF_FIRST", 0.01)
     nowhere = BrokerURL("127.0.0.1", _free_port())
     with pytest.raises(
         PublishError, match=r"could not reach mqtt://127\.0\.0\.1:\d+ in 3 attempts"

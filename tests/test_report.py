@@ -19,16 +19,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveillance._report import (
+from surveillance import (
     DEFAULT_SHIFTS,
     NO_REASON,
     Report,
     Shift,
     alert_report,
+    format_duration,
+    format_table,
     percentile,
+    report_from_store,
     shift_of,
 )
-from surveillance._report_cmd import format_duration, format_table, report_from_store
 from surveillance.store import AlertRecord, Batch, open_store
 
 LONDON = ZoneInfo("Europe/London")

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring import ChartSet
-from surveillance._alerts import Output
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance import Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.store import StoredState
 from tests.test_live_core import action, adt, reading
 from tests.test_online import HIGH, MEDIUM, NORMAL, at

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from surveillance._online import OnlineSettings
-from surveillance._settings import Settings, SettingsError, load_settings
+from surveillance import OnlineSettings, Settings, SettingsError, load_settings
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "service.toml"
 

@@ -16,18 +16,9 @@ from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ingest import BP_PANEL, LOINC, LOINC_SYSTEM, MDC, UCUM, UCUM_SYSTEM
 from scoring import ObservationSet, Vitals
-from simulators._formats import (
-    BP_PANEL,
-    IDENTIFIER_SYSTEM,
-    LOINC,
-    LOINC_SYSTEM,
-    MDC,
-    UCUM,
-    UCUM_SYSTEM,
-    fhir_bundle,
-    hl7v2_oru,
-)
+from simulators import IDENTIFIER_SYSTEM, fhir_bundle, hl7v2_oru
 from tests.strategies import numbers
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)

@@ -17,19 +17,17 @@ from simulators import (
     DETERIORATING,
     SCENARIOS,
     URGENT_RESPONSES,
-    SimConfig,
-    read_recording,
-    simulate,
-    write_recording,
-)
-from simulators._physiology import (
     Baseline,
+    SimConfig,
     child_centiles,
     consciousness,
     distress,
     normal_ranges,
     pews_age_band,
+    read_recording,
+    simulate,
     vitals_at,
+    write_recording,
 )
 from tests.factories import make_obs
 from tests.sim_helpers import Patient, by_kind, patients, run

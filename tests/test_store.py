@@ -23,15 +23,15 @@ from surveillance.store import (
     DeadLetterRecord,
     LabRecord,
     ObservationRecord,
+    PostgresStore,
     ScoreRecord,
+    SqliteStore,
     StateRecord,
     Store,
     StoreError,
+    migrations,
     open_store,
 )
-from surveillance.store._migrations import migrations
-from surveillance.store._postgres import PostgresStore
-from surveillance.store._sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 

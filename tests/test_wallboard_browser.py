@@ -2,7 +2,7 @@
 
 Headless Debian Chromium (never a downloaded browser) through Playwright's sync API; the
 system under test (the private Mosquitto, the service with a SQLite store, and the wallboard
-server, all from `surveillance._live_cmd.live`) runs in a background thread with its own event
+server, all from `surveillance.live`) runs in a background thread with its own event
 loop, one per module. Every test has its own wards and patients, under a topic prefix of this
 module's own, so retained messages of other tests never reach these pages.
 
@@ -45,8 +45,7 @@ from playwright.sync_api import (
 )
 
 from scoring import ChartSet
-from surveillance._live_cmd import live
-from surveillance._settings import load_settings
+from surveillance import live, load_settings
 from tests.mqtt_broker import Mosquitto
 from tests.test_pipeline import RECORDED_MAX_AGE
 

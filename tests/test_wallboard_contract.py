@@ -19,25 +19,22 @@ import pytest
 
 from ingest import parse
 from scoring import ChartSet
-from surveillance._alerts import Output
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance import Arrival, OnlineScorer, OnlineSettings, Output
 from tests.mqtt_broker import Mosquitto
 from tests.test_online import HIGH, NORMAL, WARD, admit, at, device, obs
 from tests.test_pipeline import adt, listening, obs_json, running, send, settings_for, ward
-from wallboard import WardBoard
-from wallboard._feed import _Heartbeat
-from wallboard._state import _Alert, _Score
+from wallboard import AlertReader, HeartbeatReader, ScoreReader, WardBoard
 
 
-class StrictScore(_Score, forbid_unknown_fields=True, frozen=True, kw_only=True):
+class StrictScore(ScoreReader, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The wallboard's score reader, refusing any field it does not know."""
 
 
-class StrictAlert(_Alert, forbid_unknown_fields=True, frozen=True, kw_only=True):
+class StrictAlert(AlertReader, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The wallboard's alert reader, refusing any field it does not know."""
 
 
-class StrictHeartbeat(_Heartbeat, forbid_unknown_fields=True):
+class StrictHeartbeat(HeartbeatReader, forbid_unknown_fields=True):
     """The wallboard's heartbeat reader, refusing any field it does not know (the scorer's
     `service` and `patients` are named here as the fields the wallboard knows and ignores)."""
 

@@ -22,8 +22,7 @@ import pytest
 
 from ingest import vocabulary
 from scoring import ChartSet, Vitals
-from surveillance._lifecycle import DEFAULT_LADDERS, State
-from surveillance._online import DEFAULT_ALERT_RESPONSES
+from surveillance import DEFAULT_ALERT_RESPONSES, DEFAULT_LADDERS, State
 from tests.test_wallboard_contract import ScorerRun, scorer_run
 from wallboard import BrokerFeed, create_app
 

@@ -2,20 +2,28 @@
 
 `WardBoard` is the pure state; `BrokerFeed` keeps one up to date from MQTT and fans its
 changes out to subscribers; `create_app` serves it; `serve` runs the app in the current event
-loop (`bind` gives the port before it starts).
+loop (`bind` gives the port before it starts). `ScoreReader`, `AlertReader` and
+`HeartbeatReader` are the types the wallboard decodes the scorer's messages with (the contract
+tests decode what the scorer writes with them).
 """
 
 from wallboard._app import History, create_app
 from wallboard._feed import HEARTBEAT_TOPIC, BrokerFeed, Subscription
+from wallboard._feed import _Heartbeat as HeartbeatReader
 from wallboard._server import bind, serve
 from wallboard._state import Change, Rejection, WardBoard
+from wallboard._state import _Alert as AlertReader
+from wallboard._state import _Score as ScoreReader
 
 __all__ = [
     "HEARTBEAT_TOPIC",
+    "AlertReader",
     "BrokerFeed",
     "Change",
+    "HeartbeatReader",
     "History",
     "Rejection",
+    "ScoreReader",
     "Subscription",
     "WardBoard",
     "bind",

@@ -39,8 +39,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
-from scoring import obs_timing
-from scoring._model import Initials
+from scoring import Initials, obs_timing
 
 JSON: TypeAlias = dict[str, Any]
 AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]

@@ -12,7 +12,7 @@ idempotent on the record's key (see `_base.py`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from surveillance.store._base import (
     AcceptedRecord,
@@ -29,9 +29,13 @@ from surveillance.store._base import (
     Store,
     StoredState,
 )
-from surveillance.store._migrations import StoreError
+from surveillance.store._migrations import StoreError, migrations
 from surveillance.store._spool import InHand, Spool, SpoolingStore
 from surveillance.store._writer import BufferedWriter
+
+if TYPE_CHECKING:  # imported when first used (`__getattr__`): PostgresStore imports psycopg
+    from surveillance.store._postgres import PostgresStore
+    from surveillance.store._sqlite import SqliteStore
 
 __all__ = [
     "AcceptedRecord",
@@ -45,15 +49,32 @@ __all__ = [
     "ObservationRecord",
     "OutboxRecord",
     "PlanRecord",
+    "PostgresStore",
     "ScoreRecord",
     "Spool",
     "SpoolingStore",
+    "SqliteStore",
     "StateRecord",
     "Store",
     "StoreError",
     "StoredState",
+    "migrations",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The backends, imported when first asked for."""
+    if name == "SqliteStore":
+        from surveillance.store._sqlite import SqliteStore  # noqa: PLC0415
+
+        return SqliteStore
+    if name == "PostgresStore":
+        from surveillance.store._postgres import PostgresStore  # noqa: PLC0415
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _FORMS = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:///:memory:, "

@@ -10,16 +10,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest import BrokerURL, parse_broker_url
 from scoring import load_charts
 from simulators import (
+    DEFAULT_START,
     SCENARIOS,
-    BrokerURL,
     Message,
     PublishError,
     RecordingError,
     SimConfig,
     count_messages,
-    parse_broker_url,
     parse_time,
     publish,
     read_recording,
@@ -27,7 +27,6 @@ from simulators import (
     ward_plan,
     write_recording,
 )
-from simulators._ward import DEFAULT_START
 
 
 def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,4 @@
-"""The `surveillance` command line (CONTRACT §7)."""
+"""`surveillance score` (CONTRACT §7): observation sets as JSON lines in, score results out."""
 
 from __future__ import annotations
 
@@ -7,30 +7,11 @@ import sys
 from pathlib import Path
 
 from scoring import ChartError, load_charts
-from surveillance._live_cmd import add_demo, add_run, add_wallboard
-from surveillance._report_cmd import add_report
-from surveillance._score_cmd import score_lines
-from surveillance._sim_cmd import add_replay, add_simulate
+from surveillance._score_lines import score_lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    status: int = args.run(args)
-    return status
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="surveillance", description="Ward safety surveillance.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_demo(commands)
-    add_run(commands)
-    add_wallboard(commands)
-
+def add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `score` subcommand."""
     score = commands.add_parser(
         "score",
         help="score observation sets given as JSON lines",
@@ -55,10 +36,6 @@ def _parser() -> argparse.ArgumentParser:
         help="extra chart file or folder of chart files (repeatable); replaces shipped charts of the same id",
     )
     score.set_defaults(run=_score)
-    add_simulate(commands)
-    add_replay(commands)
-    add_report(commands)
-    return parser
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -77,7 +54,3 @@ def _score(args: argparse.Namespace) -> int:
     if bad:
         print(f"surveillance score: {bad} line(s) refused", file=sys.stderr)
     return 1 if bad else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,5 @@
-"""`surveillance score`: JSON lines in, score results out (CONTRACT §7)."""
+"""Score observation sets given as JSON lines, in chunks on the batch path (`surveillance score`,
+CONTRACT §7): results out in order, each bad line's reason to the error stream."""
 
 from __future__ import annotations
 

@@ -1,0 +1,138 @@
+"""Reading the store back: the alert-response report of a window, and the patient view's
+history (the wallboard's `History`).
+
+The report itself is pure (`surveillance._report`); this module reads the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from scoring import LONDON
+from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
+from surveillance.store import AlertRecord, ObservationRecord, ScoreRecord, Store, open_store
+
+
+class NoStore(ValueError):
+    """A SQLite store file that is not there (opening it would create an empty one)."""
+
+
+FETCH_MARGIN: Final = timedelta(days=7)
+"""How far before `since` events are read, so that an alert's first event is found even when
+its later events carry no `raised_at` (the scorer's always do)."""
+
+
+async def report_from_store(
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    shifts: Sequence[Shift] = DEFAULT_SHIFTS,
+    ack_target: timedelta | None = None,
+    wards: Collection[str] | None = None,
+    margin: timedelta = FETCH_MARGIN,
+) -> Report:
+    """The report of the alerts raised in `[since, until)`, from an open store.
+
+    Reads the alert events from `since - margin` on (the store has no upper bound on time:
+    later events are read and ignored). Arguments as for `surveillance._report.alert_report`.
+
+    Raises:
+        StoreError: the store cannot be read.
+        ValueError: a naive or empty window, or bad shifts.
+    """
+    check_window(since, until, shifts)  # before reading anything
+    records = await store.fetch(AlertRecord, since=since - margin)
+    return alert_report(
+        records,
+        since=since,
+        until=until,
+        tz=tz,
+        shifts=shifts,
+        ack_target=ack_target,
+        wards=wards,
+    )
+
+
+async def read_report(
+    url: str,
+    *,
+    since: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    shifts: Sequence[Shift],
+    ack_target: timedelta | None,
+    wards: Collection[str] | None,
+) -> Report:
+    """The report of `[since, until)` from the store at `url`, opened for it and closed after.
+
+    Raises:
+        NoStore: a SQLite URL naming a file that is not there.
+        StoreError: the store cannot be opened or read.
+        ValueError: as for `report_from_store`.
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() == "sqlite" and rest.startswith("/") and rest[1:] != ":memory:":
+        path = Path(rest[1:])
+        if not path.is_file():  # opening it would create an empty store and migrate it
+            raise NoStore(f"no store at {path}: no such file")
+    async with open_store(url) as store:
+        return await report_from_store(
+            store,
+            since=since,
+            until=until,
+            tz=tz,
+            shifts=shifts,
+            ack_target=ack_target,
+            wards=wards,
+        )
+
+
+class StoreHistory:
+    """The patient view's history and the alert report, read from the store
+    (`wallboard.History`)."""
+
+    def __init__(self, tz: ZoneInfo = LONDON) -> None:
+        self.store: Store | None = None
+        self.tz = tz
+
+    async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
+        report = await report_from_store(
+            self._open(), since=since, until=until, tz=self.tz, wards=wards or None
+        )
+        return report.to_builtins()
+
+    def _open(self) -> Store:
+        if self.store is None:
+            msg = "the store is not open yet"
+            raise LookupError(msg)
+        return self.store
+
+    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+        """The patient's scores, each with the vitals its own reading measured (`vitals`) and
+        its `source`: a device reading's score covers its merged snapshot, but the chart plots
+        only what was measured then, so carried-over values are not drawn again and again."""
+        store = self._open()
+        records = await store.fetch(ScoreRecord, patient_id=patient_id, since=since)
+        readings = {
+            o.msg_id: o
+            for o in await store.fetch(ObservationRecord, patient_id=patient_id, since=since)
+        }
+        results = []
+        for record in records:
+            result = dict(record.result)
+            reading = readings.get(record.obs_msg_id)
+            if reading is not None:
+                result["scored_vitals"] = result.get("vitals")
+                result["vitals"], result["source"] = reading.vitals, reading.source
+            results.append(result)
+        return results
+
+    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+        records = await self._open().fetch(AlertRecord, patient_id=patient_id, since=since)
+        return [record.event for record in records]

@@ -1,0 +1,157 @@
+"""Composition roots of the live service: the scorer with its wallboard (`run`), a wallboard
+server on its own, and the pieces the demo reuses (`live`, `wallboard`).
+
+The command line (`surveillance.cli`) parses arguments and calls these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from scoring import ChartSet
+from surveillance._history import StoreHistory
+from surveillance._service import Service
+from surveillance._settings import Settings
+from surveillance.store import open_store
+from wallboard import BrokerFeed, bind, create_app, serve
+
+log = logging.getLogger("surveillance")
+
+
+async def run_wallboard(settings: Settings, charts: ChartSet) -> int:
+    """A wallboard server on its own until SIGINT or SIGTERM; the exit status."""
+    stop = stop_on_signals()
+    async with (
+        wallboard(settings, charts) as (url, history),
+        open_store(settings.store_url()) as store,
+    ):
+        history.store = store
+        log.info("wallboard at %s", url)
+        await stop.wait()
+        log.info("stopping")
+    return 0
+
+
+async def run_service(settings: Settings, charts: ChartSet) -> int:
+    """The service and its wallboard until SIGINT or SIGTERM, then a clean stop; the exit status."""
+    stop = stop_on_signals()
+    async with live(settings, charts, stop=stop) as (service, url):
+        if url:
+            log.info("wallboard at %s", url)
+        await stop.wait()
+        log.info("stopping")
+        service.stop.set()
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def live(
+    settings: Settings, charts: ChartSet, *, stop: asyncio.Event | None = None
+) -> AsyncIterator[tuple[Service, str | None]]:
+    """The service and, unless `http.port` is 0, the wallboard, running until the block ends.
+
+    Yields the service and the wallboard's URL once the service reads input, or once `stop`
+    is set (a stop while it still waits for the store or the broker). Leaving the block stops
+    both cleanly (records flushed). If the service fails, the failure is raised here.
+    """
+    service = Service(settings, charts)
+    running = asyncio.create_task(service.run(), name="service")
+    url = None
+    async with contextlib.AsyncExitStack() as stack:
+        history = None
+        if settings.http.port:
+            # Subscribed before the service starts: its first alerts reach the board too.
+            url, history = await stack.enter_async_context(
+                wallboard(
+                    settings,
+                    charts,
+                    health=lambda: {"ok": service.healthy, **service.health()},
+                    client_suffix="wallboard",
+                )
+            )
+        started = asyncio.create_task(service.started.wait())
+        waits: set[asyncio.Task[Any]] = {started, running}
+        if stop is not None:
+            waits.add(asyncio.create_task(stop.wait()))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits - {running}:
+            waiting.cancel()
+        if running.done():
+            running.result()  # raises what stopped it
+        if history is not None and service.started.is_set():
+            # A reader of its own, once the service has migrated the store.
+            history.store = await stack.enter_async_context(open_store(settings.store_url()))
+        try:
+            yield service, url
+        finally:
+            service.stop.set()
+            await running
+
+
+@contextlib.asynccontextmanager
+async def wallboard(
+    settings: Settings,
+    charts: ChartSet,
+    *,
+    health: Callable[[], dict[str, Any]] | None = None,
+    client_suffix: str = "wallboard",
+) -> AsyncIterator[tuple[str, StoreHistory]]:
+    """A wallboard server (CONTRACT §8) on `http.host:http.port`, fed by the broker.
+
+    Yields its URL and the history reader, whose `store` the caller opens (the patient view
+    answers 503 until then).
+    """
+    broker = settings.broker_url()
+    history = StoreHistory(settings.online().tz)
+    sock = bind(settings.http.host, settings.http.port)
+    port = sock.getsockname()[1]
+    # Stable per server (host and port), so its persistent session survives a restart and
+    # two servers on one host never share one.
+    client_id = f"{settings.broker.client_id}-{client_suffix}-{socket.gethostname()}-{port}"
+    async with BrokerFeed(
+        broker.host,
+        broker.port,
+        username=broker.username,
+        password=broker.password,
+        tls=broker.tls,
+        prefix=settings.broker.prefix,
+        client_id=client_id,
+    ) as feed:
+        app = create_app(feed, health=health, history=history, charts=charts)
+        server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
+        try:
+            yield f"http://{settings.http.host}:{port}/", history
+        finally:
+            await cancel(server)
+
+
+async def cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it has stopped."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (in the running loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def setup_logging(level: str) -> None:
+    """Log records at `level` and above to standard error."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

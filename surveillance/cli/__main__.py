@@ -1,0 +1,7 @@
+"""`python -m surveillance.cli`: the same as the `surveillance` command."""
+
+import sys
+
+from surveillance.cli import main
+
+sys.exit(main())
