@@ -46,7 +46,18 @@ from ingest._model import (
 )
 from ingest._native import VITAL_SIGNS
 from ingest._parse import INTERNAL, parse
-from ingest._topics import parse_alert_topic, parse_topic
+from ingest._topics import (
+    DEAD_LETTER_TOPIC,
+    HEARTBEAT_TOPIC,
+    alert_action_topic,
+    alerts_topic,
+    bed_topic,
+    board_filters,
+    input_filters,
+    parse_alert_topic,
+    parse_topic,
+    score_topic,
+)
 from ingest._vocabulary import vocabulary
 
 __all__ = [
@@ -55,7 +66,9 @@ __all__ = [
     "CHANNELS",
     "DEAD_LETTER_KEEP",
     "DEAD_LETTER_TEXT",
+    "DEAD_LETTER_TOPIC",
     "ERROR_CODES",
+    "HEARTBEAT_TOPIC",
     "INTERNAL",
     "LOINC",
     "LOINC_SYSTEM",
@@ -85,11 +98,17 @@ __all__ = [
     "Received",
     "Rejected",
     "Ucum",
+    "alert_action_topic",
+    "alerts_topic",
+    "bed_topic",
+    "board_filters",
+    "input_filters",
     "input_topics",
     "msg_id_problem",
     "parse",
     "parse_alert_topic",
     "parse_broker_url",
     "parse_topic",
+    "score_topic",
     "vocabulary",
 ]

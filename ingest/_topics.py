@@ -1,4 +1,17 @@
-"""The input topics: `{prefix}wards/{ward}/beds/{bed}/{channel}` (CONTRACT §1)."""
+"""Every topic of the contract (CONTRACT §1 and the README's extensions), built and parsed here.
+
+The builders take the configured prefix (for example `hospital/`, or `""`) first, so no other
+module types a topic out:
+
+| topic                                         | who publishes            |
+|-----------------------------------------------|--------------------------|
+| `wards/{ward}/beds/{bed}/{channel}`           | devices, nurses, the PAS |
+| `wards/{ward}/beds/{bed}/score` (retained)    | the scorer               |
+| `wards/{ward}/alerts`                         | the scorer               |
+| `wards/{ward}/alerts/{alert_id}/{action}`     | people, pager gateways   |
+| `surveillance/deadletter`                     | the scorer               |
+| `surveillance/heartbeat` (retained)           | the scorer               |
+"""
 
 from __future__ import annotations
 
@@ -6,6 +19,48 @@ import re
 from typing import Final, cast
 
 from ingest._model import ACTIONS, CHANNELS, Action, Channel
+
+HEARTBEAT_TOPIC: Final = "surveillance/heartbeat"
+DEAD_LETTER_TOPIC: Final = "surveillance/deadletter"
+
+
+def bed_topic(prefix: str, ward: str, bed: str, channel: str) -> str:
+    """`{prefix}wards/{ward}/beds/{bed}/{channel}`: a bed's input channel, or `score`."""
+    return f"{prefix}wards/{ward}/beds/{bed}/{channel}"
+
+
+def score_topic(prefix: str, ward: str, bed: str) -> str:
+    """Where a bed's latest score is published (retained)."""
+    return bed_topic(prefix, ward, bed, "score")
+
+
+def alerts_topic(prefix: str, ward: str) -> str:
+    """Where a ward's alert events are published."""
+    return f"{prefix}wards/{ward}/alerts"
+
+
+def alert_action_topic(prefix: str, ward: str, alert_id: str, action: str) -> str:
+    """Where someone acknowledges or resolves an alert."""
+    return f"{alerts_topic(prefix, ward)}/{alert_id}/{action}"
+
+
+def input_filters(prefix: str = "") -> list[str]:
+    """The subscriptions of the scorer: every input channel and every alert action."""
+    return [bed_topic(prefix, "+", "+", channel) for channel in CHANNELS] + [
+        alert_action_topic(prefix, "+", "+", action) for action in ACTIONS
+    ]
+
+
+def board_filters(prefix: str = "") -> list[str]:
+    """The subscriptions of a wallboard: placements, scores, plans, alerts and the heartbeat."""
+    return [
+        bed_topic(prefix, "+", "+", "adt"),
+        score_topic(prefix, "+", "+"),
+        bed_topic(prefix, "+", "+", "plan"),
+        alerts_topic(prefix, "+"),
+        prefix + HEARTBEAT_TOPIC,
+    ]
+
 
 _TOPIC: Final = re.compile(
     rf"wards/([^/+#\x00]+)/beds/([^/+#\x00]+)/({'|'.join(map(re.escape, CHANNELS))})"

@@ -7,7 +7,7 @@ alerts (the demo's).
 """
 
 from simulators._formats import IDENTIFIER_SYSTEM, fhir_bundle, hl7v2_oru
-from simulators._messages import TRUTH_TOPIC, Message, bed_topic, parse_time, rfc3339
+from simulators._messages import TRUTH_TOPIC, Message, parse_time, rfc3339
 from simulators._physiology import (
     Baseline,
     child_centiles,
@@ -47,7 +47,6 @@ __all__ = [
     "SimConfig",
     "Ward",
     "answer_alerts",
-    "bed_topic",
     "child_centiles",
     "consciousness",
     "count_messages",

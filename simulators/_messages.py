@@ -40,10 +40,5 @@ def parse_time(text: str) -> int:
     return int(moment.timestamp())
 
 
-def bed_topic(ward: str, bed: str, kind: str) -> str:
-    """`wards/{ward}/beds/{bed}/{kind}` (CONTRACT §1)."""
-    return f"wards/{ward}/beds/{bed}/{kind}"
-
-
 TRUTH_TOPIC = "simulation/truth"
 """Ground truth of the simulation (scenario per patient, outcome events); not a CONTRACT input."""

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import aiomqtt
 import msgspec
 
-from ingest import AlertCommand
+from ingest import AlertCommand, alert_action_topic, alerts_topic
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class _Event(msgspec.Struct):
     alert_id: str
     ward: str
     state: str
+    severity: str = ""
     seq: int = 1
     notify: str | None = None
 
@@ -75,21 +76,22 @@ async def answer_alerts(
     """Answer alerts until cancelled (times divided by `speed`)."""
     rng = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
     decode = msgspec.json.Decoder(_Event)
-    handled: set[str] = set()
+    handled: set[tuple[str, str]] = set()  # (alert_id, severity): a re-raise at a higher
+    # severity is a new call for the same alert
     tasks: set[asyncio.Task[None]] = set()
     async with aiomqtt.Client(
         host, port, identifier=f"demo-responders-{uuid.uuid4().hex[:8]}"
     ) as client:
-        await client.subscribe(f"{prefix}wards/+/alerts", qos=1)
+        await client.subscribe(alerts_topic(prefix, "+"), qos=1)
         try:
             async for message in client.messages:
                 try:
                     event = decode.decode(bytes(message.payload))
                 except msgspec.DecodeError:
                     continue
-                if event.state == "resolved" or event.alert_id in handled:
+                if event.state == "resolved" or (event.alert_id, event.severity) in handled:
                     continue
-                handled.add(event.alert_id)
+                handled.add((event.alert_id, event.severity))
                 response = respond(event.notify, rng)
                 task = asyncio.create_task(_act(client, prefix, event, response, speed))
                 tasks.add(task)
@@ -104,12 +106,19 @@ async def _act(
 ) -> None:
     if response.ack_after is None:
         return  # nobody answers: the ladder climbs
-    topic = f"{prefix}wards/{event.ward}/alerts/{event.alert_id}"
     with contextlib.suppress(aiomqtt.MqttError):
         await asyncio.sleep(response.ack_after / speed)
-        await client.publish(f"{topic}/ack", _command(response.by), qos=1)
+        await client.publish(
+            alert_action_topic(prefix, event.ward, event.alert_id, "ack"),
+            _command(response.by),
+            qos=1,
+        )
         await asyncio.sleep(response.resolve_after / speed)
-        await client.publish(f"{topic}/resolve", _command(response.by, response.reason), qos=1)
+        await client.publish(
+            alert_action_topic(prefix, event.ward, event.alert_id, "resolve"),
+            _command(response.by, response.reason),
+            qos=1,
+        )
 
 
 def _command(by: str, reason: str | None = None) -> bytes:

@@ -25,10 +25,11 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 
+from ingest import bed_topic
 from scoring import LONDON, ChartSet, Context, InvalidObservation, ObservationSet, ScoreResult
 from scoring import score as score_set
 from simulators._formats import fhir_bundle, hl7v2_oru
-from simulators._messages import TRUTH_TOPIC, Message, bed_topic, parse_time, rfc3339
+from simulators._messages import TRUTH_TOPIC, Message, parse_time, rfc3339
 from simulators._physiology import (
     HOUR,
     Baseline,
@@ -210,7 +211,7 @@ class _Bed:
         ts = int(time)
         if not self.config.start <= ts < self.config.end:
             return
-        topic = TRUTH_TOPIC if kind == "truth" else bed_topic(self.ward.name, self.bed, kind)
+        topic = TRUTH_TOPIC if kind == "truth" else bed_topic("", self.ward.name, self.bed, kind)
         self.counter += 1
         self.out.append((ts, self.order, self.counter, Message(ts, topic, payload, retain)))
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from ingest import BrokerLink, parse
+from ingest import HEARTBEAT_TOPIC, BrokerLink, parse
 from scoring import ChartSet
 from surveillance._alerts import Output, Publication, merge
 from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer, digest
@@ -45,7 +45,6 @@ from surveillance.store import (
     StoredState,
     open_store,
 )
-from wallboard import HEARTBEAT_TOPIC
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,10 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ingest import BrokerURL, parse_broker_url
+from ingest import BrokerURL, bed_topic, parse_broker_url
 from simulators import (
     Message,
     PublishError,
-    bed_topic,
     count_messages,
     publish,
     read_recording,
@@ -151,7 +150,7 @@ def broker(mosquitto: Mosquitto) -> BrokerURL:
 
 def obs(time_: int, index: int) -> Message:
     payload = msgspec.json.encode({"msg_id": f"obs-{index:06d}", "i": index})
-    return Message(time_, bed_topic("MED1", str(index % 8 + 1), "obs"), payload)
+    return Message(time_, bed_topic("", "MED1", str(index % 8 + 1), "obs"), payload)
 
 
 def sent(messages: Sequence[Message], root: str) -> list[tuple[str, bytes, bool]]:
@@ -277,8 +276,8 @@ async def test_a_recording_replays_end_to_end(
     adt = msgspec.json.encode({"msg_id": "adt-1", "event": "admit", "patient_id": "P001"})
     hl7 = b"MSH|^~\\&|MONITOR|WARD|||20261122093000||ORU^R01|m1|P|2.5\rPID|||P001"
     messages = [
-        Message(T0, bed_topic("MED1", "1", "adt"), adt, retain=True),
-        Message(T0 + 5, bed_topic("MED1", "1", "hl7v2"), hl7),
+        Message(T0, bed_topic("", "MED1", "1", "adt"), adt, retain=True),
+        Message(T0 + 5, bed_topic("", "MED1", "1", "hl7v2"), hl7),
         *(obs(T0 + 10 + i, i) for i in range(48)),
     ]
     path = tmp_path / name
@@ -300,7 +299,7 @@ async def test_retained_messages_stay_retained_under_the_prefix(
 ) -> None:
     def adt(bed: str, event: str) -> Message:
         payload = msgspec.json.encode({"msg_id": f"adt-{bed}-{event}", "event": event})
-        return Message(T0, bed_topic("MED1", bed, "adt"), payload, retain=True)
+        return Message(T0, bed_topic("", "MED1", bed, "adt"), payload, retain=True)
 
     messages = [
         adt("1", "admit"),

@@ -21,9 +21,10 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from ingest import HEARTBEAT_TOPIC
 from tests.mqtt_broker import Mosquitto
 from tests.test_wallboard_state import adt, alert, score
-from wallboard import HEARTBEAT_TOPIC, BrokerFeed, bind, create_app, serve
+from wallboard import BrokerFeed, bind, create_app, serve
 
 WARD = "7A"
 

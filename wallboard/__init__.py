@@ -8,7 +8,7 @@ tests decode what the scorer writes with them).
 """
 
 from wallboard._app import History, create_app
-from wallboard._feed import HEARTBEAT_TOPIC, BrokerFeed, Subscription
+from wallboard._feed import BrokerFeed, Subscription
 from wallboard._feed import _Heartbeat as HeartbeatReader
 from wallboard._server import bind, serve
 from wallboard._state import Change, Rejection, WardBoard
@@ -16,7 +16,6 @@ from wallboard._state import _Alert as AlertReader
 from wallboard._state import _Score as ScoreReader
 
 __all__ = [
-    "HEARTBEAT_TOPIC",
     "AlertReader",
     "BrokerFeed",
     "Change",

@@ -34,7 +34,7 @@ from typing import Self
 import aiomqtt
 import msgspec
 
-from ingest import AlertCommand
+from ingest import HEARTBEAT_TOPIC, AlertCommand, alert_action_topic, board_filters
 from wallboard._state import JSON, AwareDatetime, Change, WardBoard
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ STATUS_INTERVAL = 2.0
 STALE_AFTER = 30.0
 """Seconds without the scorer's heartbeat after which the live feed is called stale."""
 
-HEARTBEAT_TOPIC = "surveillance/heartbeat"
 """Where the scorer says it is alive (retained; README extension of CONTRACT §1)."""
 
 HISTORY = 1024
@@ -194,13 +193,7 @@ class BrokerFeed:
         self._stale_after = stale_after
         self.clock = clock
         self._heartbeat_topic = f"{prefix}{HEARTBEAT_TOPIC}"
-        self._topics = [
-            f"{prefix}wards/+/beds/+/adt",
-            f"{prefix}wards/+/beds/+/score",
-            f"{prefix}wards/+/beds/+/plan",
-            f"{prefix}wards/+/alerts",
-            self._heartbeat_topic,
-        ]
+        self._topics = board_filters(prefix)
         self.board = WardBoard(prefix=prefix)
         self.epoch = uuid.uuid4().hex[:12]
         self.connected = False
@@ -351,7 +344,7 @@ class BrokerFeed:
         if client is None or not self.connected:
             msg = "not connected to the broker"
             raise ConnectionError(msg)
-        topic = f"{self._prefix}wards/{ward}/alerts/{alert_id}/{action}"
+        topic = alert_action_topic(self._prefix, ward, alert_id, action)
         try:
             await client.publish(topic, _ENCODE(command), qos=1, timeout=timeout)
         except (aiomqtt.MqttError, TimeoutError) as error:
