@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 from itertools import product
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from scoring import (
     score_batch,
     score_columns,
 )
+from tests import ROOT
 from tests.factories import (
     CONTRACT_OBSERVATION,
     NEWS2_NORMAL,
@@ -36,8 +36,6 @@ from tests.factories import (
     make_ctx,
     make_obs,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Complete NEWS2 sets (SPEC §1.1): RR 21 → 2, HR 111 → 2, T 38.1 → 1, RR 25 → 3, T 39.1 → 2.
 TOTAL_4: dict[str, Any] = {"resp_rate": 21, "heart_rate": 111}

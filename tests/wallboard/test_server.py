@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from ingest import HEARTBEAT_TOPIC
 from tests.mqtt_broker import Mosquitto
-from tests.test_wallboard_state import adt, alert, score
+from tests.wallboard.test_state import adt, alert, score
 from wallboard import BrokerFeed, bind, create_app, serve
 
 WARD = "7A"

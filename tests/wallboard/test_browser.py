@@ -46,8 +46,9 @@ from playwright.sync_api import (
 
 from scoring import ChartSet
 from surveillance import live, load_settings
+from tests import ROOT
 from tests.mqtt_broker import Mosquitto
-from tests.test_pipeline import RECORDED_MAX_AGE
+from tests.surveillance.test_pipeline import RECORDED_MAX_AGE
 
 CHROMIUM = os.environ.get("SURVEILLANCE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,7 +59,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("SURVEILLANCE_ARTIFACTS", ROOT / "test-artifacts"))
 WALL: ViewportSize = {"width": 1920, "height": 1080}
 

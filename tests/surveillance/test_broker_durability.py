@@ -36,7 +36,7 @@ from surveillance import Settings, load_settings
 from surveillance.store import AdtRecord, ObservationRecord, ScoreRecord, open_store
 from tests.nats_broker import TEST_ACK_WAIT as ACK_WAIT
 from tests.nats_broker import AckedPublisher, NatsServer
-from tests.test_pipeline import running
+from tests.surveillance.test_pipeline import running
 
 BEDS = 20
 N = 6000

@@ -21,8 +21,16 @@ from ingest import parse
 from scoring import ChartSet
 from surveillance import Arrival, OnlineScorer, OnlineSettings, Output
 from tests.mqtt_broker import Mosquitto
-from tests.test_online import HIGH, NORMAL, WARD, admit, at, device, obs
-from tests.test_pipeline import adt, listening, obs_json, running, send, settings_for, ward
+from tests.surveillance.test_online import HIGH, NORMAL, WARD, admit, at, device, obs
+from tests.surveillance.test_pipeline import (
+    adt,
+    listening,
+    obs_json,
+    running,
+    send,
+    settings_for,
+    ward,
+)
 from wallboard import AlertReader, HeartbeatReader, ScoreReader, WardBoard
 
 

@@ -12,8 +12,19 @@ from ingest import parse
 from scoring import ChartSet
 from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.store import StoredState
-from tests.test_alert_actions import act
-from tests.test_online import HIGH, MEDIUM, NORMAL, WARD, admit, alerts, at, dead, device, obs
+from tests.surveillance.test_alert_actions import act
+from tests.surveillance.test_online import (
+    HIGH,
+    MEDIUM,
+    NORMAL,
+    WARD,
+    admit,
+    alerts,
+    at,
+    dead,
+    device,
+    obs,
+)
 
 HOUR = 3600.0
 

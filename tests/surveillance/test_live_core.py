@@ -15,7 +15,7 @@ import pytest
 from ingest import parse
 from scoring import ChartSet, score
 from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
-from tests.test_online import HIGH, MEDIUM, NORMAL, WARD, at, dead, scores
+from tests.surveillance.test_online import HIGH, MEDIUM, NORMAL, WARD, at, dead, scores
 
 BED = "12"
 ENCODE = msgspec.json.encode
@@ -433,7 +433,7 @@ def test_the_same_content_serialised_differently_is_a_repeat_not_a_conflict(
 def test_a_local_time_the_clocks_going_back_repeat_is_read_as_the_nearer(
     charts: ChartSet, received: str, expected: str
 ) -> None:
-    from tests.test_ingest_hl7 import times  # noqa: PLC0415
+    from tests.ingest.test_hl7 import times  # noqa: PLC0415
 
     when = datetime.fromisoformat(received)
     s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False, max_age=1e10))

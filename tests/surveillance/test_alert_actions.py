@@ -15,7 +15,7 @@ from scoring import ChartSet
 from simulators import respond
 from surveillance import Arrival, OnlineScorer, OnlineSettings
 from surveillance.store import StoredState
-from tests.test_online import (
+from tests.surveillance.test_online import (
     HIGH,
     MEDIUM,
     NORMAL,

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from surveillance import OnlineSettings, Settings, SettingsError, load_settings
+from tests import ROOT
 
-EXAMPLE = Path(__file__).parent.parent / "config" / "service.toml"
+EXAMPLE = ROOT / "config" / "service.toml"
 
 
 def test_the_commented_example_is_valid_and_matches_the_defaults() -> None:

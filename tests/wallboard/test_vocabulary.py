@@ -4,7 +4,7 @@ wallboard serves, and the pages keep no copy of their own.
 What the scorer can emit is derived from its data and its code, never typed out again here:
 the charts' responses and risks, the ladders' keys, the AKI stages of the AKI rules, the
 lifecycle's states, the `kind=`/`severity=` arguments in the scorer's source, and the events of
-a real `OnlineScorer` run through every kind of alert (`tests.test_wallboard_contract`).
+a real `OnlineScorer` run through every kind of alert (`tests.wallboard.test_contract`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 import tomllib
 import typing
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,10 +22,10 @@ import pytest
 from ingest import vocabulary
 from scoring import ChartSet, Vitals
 from surveillance import DEFAULT_ALERT_RESPONSES, DEFAULT_LADDERS, State
-from tests.test_wallboard_contract import ScorerRun, scorer_run
+from tests import ROOT
+from tests.wallboard.test_contract import ScorerRun, scorer_run
 from wallboard import BrokerFeed, create_app
 
-ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "wallboard" / "static"
 VOCABULARY = vocabulary()
 SEVERITIES = [term["id"] for term in VOCABULARY["severities"]]

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from scoring import ChartSet
 from surveillance import Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.store import StoredState
-from tests.test_live_core import action, adt, reading
-from tests.test_online import HIGH, MEDIUM, NORMAL, at
+from tests.surveillance.test_live_core import action, adt, reading
+from tests.surveillance.test_online import HIGH, MEDIUM, NORMAL, at
 
 Step = tuple[str, Any]  # ("batch", [Arrival]) or ("tick", seconds)
 

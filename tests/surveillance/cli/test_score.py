@@ -6,15 +6,14 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
 
+from tests import ROOT
 from tests.factories import CONTRACT_OBSERVATION
 
 pytestmark = pytest.mark.process
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD = {**CONTRACT_OBSERVATION, "context": {"cohort": "adult", "ward": "7A", "bed": "12"}}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from scoring import ChartSet
 from surveillance.store import DeadLetterRecord, ScoreRecord, open_store
 from tests.mqtt_broker import Mosquitto
-from tests.test_pipeline import (
+from tests.surveillance.test_pipeline import (
     CONTRACT_OBS,
     adt,
     listening,

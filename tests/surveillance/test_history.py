@@ -7,7 +7,7 @@ from pathlib import Path
 from scoring import ChartSet
 from surveillance import OnlineScorer, OnlineSettings, StoreHistory
 from surveillance.store import open_store
-from tests.test_online import NORMAL, admit, at, device, obs
+from tests.surveillance.test_online import NORMAL, admit, at, device, obs
 
 
 async def test_device_scores_plot_only_what_the_device_measured(

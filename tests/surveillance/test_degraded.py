@@ -39,7 +39,7 @@ from surveillance.store import (
 )
 from tests.faults import TcpGate
 from tests.mqtt_broker import Mosquitto
-from tests.test_pipeline import (
+from tests.surveillance.test_pipeline import (
     CONTRACT_OBS,
     NORMAL,
     adt,
@@ -97,7 +97,7 @@ class FlakyStore:
 
 
 def batch_of(n: int) -> Batch:
-    from tests.test_online import at  # noqa: PLC0415
+    from tests.surveillance.test_online import at  # noqa: PLC0415
 
     return Batch(
         accepted=[AcceptedRecord(f"m{n}", "d", at(n))],
@@ -272,9 +272,9 @@ def _dying(service: Service) -> None:
 async def test_a_message_in_hand_at_two_deaths_is_quarantined_and_the_rest_scored(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
-    from tests.test_live_core import adt as adt_arrival  # noqa: PLC0415
-    from tests.test_live_core import reading  # noqa: PLC0415
-    from tests.test_online import HIGH, NORMAL  # noqa: PLC0415
+    from tests.surveillance.test_live_core import adt as adt_arrival  # noqa: PLC0415
+    from tests.surveillance.test_live_core import reading  # noqa: PLC0415
+    from tests.surveillance.test_online import HIGH, NORMAL  # noqa: PLC0415
 
     settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}", max_age=1e10)
     batch = [
@@ -304,9 +304,9 @@ async def test_a_message_in_hand_at_two_deaths_is_quarantined_and_the_rest_score
 async def test_a_batch_without_a_death_is_handled_whole(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
-    from tests.test_live_core import adt as adt_arrival  # noqa: PLC0415
-    from tests.test_live_core import reading  # noqa: PLC0415
-    from tests.test_online import NORMAL  # noqa: PLC0415
+    from tests.surveillance.test_live_core import adt as adt_arrival  # noqa: PLC0415
+    from tests.surveillance.test_live_core import reading  # noqa: PLC0415
+    from tests.surveillance.test_online import NORMAL  # noqa: PLC0415
 
     service = Service(settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}"), charts)
     async with InHand(tmp_path / "in-hand") as in_hand:
@@ -341,9 +341,9 @@ async def test_results_committed_but_never_published_go_out_at_the_next_start(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
     """A kill between the commit and the publication: the alert still reaches the wards."""
-    from tests.test_live_core import adt as adt_arrival  # noqa: PLC0415
-    from tests.test_live_core import reading  # noqa: PLC0415
-    from tests.test_online import HIGH  # noqa: PLC0415
+    from tests.surveillance.test_live_core import adt as adt_arrival  # noqa: PLC0415
+    from tests.surveillance.test_live_core import reading  # noqa: PLC0415
+    from tests.surveillance.test_online import HIGH  # noqa: PLC0415
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     nowhere = TcpGate("127.0.0.1", 9).port
@@ -395,7 +395,7 @@ class PickyStore(FlakyStore):
 async def test_a_record_the_store_always_refuses_is_set_aside_not_waited_on(
     tmp_path: Path,
 ) -> None:
-    from tests.test_online import at  # noqa: PLC0415
+    from tests.surveillance.test_online import at  # noqa: PLC0415
 
     picky = PickyStore()
     async with Spool(tmp_path / "spool.db") as spool:
