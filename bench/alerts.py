@@ -32,7 +32,8 @@ import msgspec
 from ingest import AlertCommand, parse
 from scoring import load_charts
 from simulators import Message, SimConfig, simulate
-from surveillance import _online as online
+from surveillance._alerts import Output
+from surveillance._online import Arrival, OnlineScorer
 from surveillance._responders import respond
 
 PUBLISHED_NEWS2_5 = 37.6
@@ -66,9 +67,9 @@ def _seconds(messages: Iterator[Message]) -> Iterator[tuple[int, list[Message]]]
 
 def run(config: SimConfig, *, responders: bool, tick: float) -> dict[str, float]:
     charts = load_charts()
-    scorer = online.OnlineScorer(charts)
+    scorer = OnlineScorer(charts)
     rng = random.Random(config.seed)  # noqa: S311 - a simulation, not cryptography
-    actions: list[tuple[float, int, str, bytes]] = []  # (due, n, topic, payload)
+    actions: list[tuple[float, int, str, str]] = []  # (due, n, topic, payload)
     raised: Counter[str] = Counter()
     events = 0
     open_score: dict[str, set[str]] = {}  # patient → open score alerts (from the events)
@@ -79,13 +80,13 @@ def run(config: SimConfig, *, responders: bool, tick: float) -> dict[str, float]
     last_tick: float | None = None
     last: float | None = None
 
-    def absorb(out: online.Output, now: float) -> None:
+    def absorb(out: Output, now: float) -> None:
         nonlocal events, most_open, sets, sets_5, n
         sources = {r.msg_id: r.source for r in out.batch.observations}
-        for record in out.batch.scores:
-            if record.system == "NEWS2" and sources.get(record.obs_msg_id) == "manual":
+        for scored in out.batch.scores:
+            if scored.system == "NEWS2" and sources.get(scored.obs_msg_id) == "manual":
                 sets += 1
-                sets_5 += record.total >= 5
+                sets_5 += scored.total >= 5
         for record in out.batch.alerts:
             events += 1
             event = _decode.decode(msgspec.json.encode(record.event))
@@ -115,14 +116,14 @@ def run(config: SimConfig, *, responders: bool, tick: float) -> dict[str, float]
                 (due + answer.resolve_after, n, f"{topic}/resolve", answer.by + "|" + reason),
             )
 
-    def arrivals_until(now: float) -> list[online.Arrival]:
-        due: list[online.Arrival] = []
+    def arrivals_until(now: float) -> list[Arrival]:
+        due: list[Arrival] = []
         while actions and actions[0][0] <= now:
             at, k, topic, who = heapq.heappop(actions)
             by, _, reason = who.partition("|")
             when = datetime.fromtimestamp(at, UTC)
             payload = _command(by, when, k, reason or None)
-            due.append(online.Arrival(parse(topic, payload), topic, payload, when))
+            due.append(Arrival(parse(topic, payload), topic, payload, when))
         return due
 
     for second, messages in _seconds(simulate(config, charts)):
@@ -132,8 +133,7 @@ def run(config: SimConfig, *, responders: bool, tick: float) -> dict[str, float]
         last = now
         received = datetime.fromtimestamp(second, UTC)
         arrivals = arrivals_until(now) + [
-            online.Arrival(parse(m.topic, m.payload), m.topic, m.payload, received)
-            for m in messages
+            Arrival(parse(m.topic, m.payload), m.topic, m.payload, received) for m in messages
         ]
         if arrivals:
             absorb(scorer.handle(arrivals), now)

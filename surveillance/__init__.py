@@ -1,3 +1,31 @@
 """Ward safety surveillance: orchestration, command line and (later) the live services."""
 
-__all__: list[str] = []
+from surveillance.online import (
+    SYSTEM,
+    AlertDesk,
+    AlertEvent,
+    Arrival,
+    OnlineScorer,
+    OnlineSettings,
+    OpenAlert,
+    Output,
+    Publication,
+    content_digest,
+    digest,
+    merge,
+)
+
+__all__: list[str] = [
+    "SYSTEM",
+    "AlertDesk",
+    "AlertEvent",
+    "Arrival",
+    "OnlineScorer",
+    "OnlineSettings",
+    "OpenAlert",
+    "Output",
+    "Publication",
+    "content_digest",
+    "digest",
+    "merge",
+]

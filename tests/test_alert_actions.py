@@ -12,7 +12,7 @@ import pytest
 
 from ingest import AlertAction, Rejected, parse
 from scoring import ChartSet
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance import Arrival, OnlineScorer, OnlineSettings
 from surveillance._responders import respond
 from surveillance.store import StoredState
 from tests.test_online import (

@@ -12,11 +12,10 @@ from typing import Any
 import msgspec
 import pytest
 
-import surveillance._online as online
+import surveillance.online._scorer as online
 from ingest import parse
 from scoring import ChartSet
-from surveillance._alerts import AlertEvent, Output
-from surveillance._online import Arrival, OnlineScorer, OnlineSettings
+from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
 from tests.test_online import HIGH, MEDIUM, NORMAL, WARD, at, dead, scores
 
 BED = "12"
@@ -264,7 +263,7 @@ def test_an_admission_behind_an_observation_sees_the_bed_as_it_was(charts: Chart
 def test_a_message_whose_handling_raises_is_set_aside(
     scorer: OnlineScorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = online.score  # type: ignore[attr-defined]
+    real = online.score
 
     def failing(obs: Any, *args: Any, **kwargs: Any) -> Any:
         if obs.msg_id == "poison":
