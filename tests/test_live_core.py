@@ -263,7 +263,7 @@ def test_an_admission_behind_an_observation_sees_the_bed_as_it_was(charts: Chart
 def test_a_message_whose_handling_raises_is_set_aside(
     scorer: OnlineScorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = online.score
+    real = online.score  # type: ignore[attr-defined]
 
     def failing(obs: Any, *args: Any, **kwargs: Any) -> Any:
         if obs.msg_id == "poison":
