@@ -3,6 +3,8 @@ red parameter at its level, and never goes back down while open; the rules retur
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +192,29 @@ def test_the_score_rule_returns_decisions_and_touches_no_desk(charts: ChartSet) 
     assert isinstance(up, Upgrade)
     assert (up.alert_id, up.severity) == ("score-o0", "emergency")
     assert (episode.severity, episode.seq) == ("urgent-ward", 1)  # the rule changed no alert
+
+
+def test_the_state_kept_before_the_split_resumes(charts: ChartSet) -> None:
+    """A state row written by the scorer before issue 13 (commit f0c7c36: an acknowledged
+    NEWS2 6 alert, a device reading) loads: fields added since have defaults."""
+    path = Path(__file__).parent / "data" / "scorer_state_f0c7c36.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    s.restore(StoredState([], [], [], set(), scorer_state=rows))
+    [held] = s.desk.alerts.values()
+    assert (held.alert_id, held.life.state, held.upgrades, held.triggers) == (
+        "score-m1",
+        "acknowledged",
+        0,
+        (),
+    )
+    [up] = alerts(s.handle([obs(HIGH, t=600, msg_id="h1")]))
+    assert (up.alert_id, up.state, up.previous_severity, up.raised_at) == (
+        "score-m1",
+        "raised",
+        "urgent",
+        at(0),
+    )
+    kept = s.snapshot()["patient:P1"]
+    assert set(kept["patient"]) == set(rows["patient:P1"]["patient"])  # the same record
+    assert set(kept["alerts"][0]) > set(rows["patient:P1"]["alerts"][0])  # fields added
