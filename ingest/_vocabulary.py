@@ -85,7 +85,7 @@ ALERT_STATES: Final[tuple[Term, ...]] = (
     Term(id="acknowledged", label="acknowledged", open=True),
     Term(id="resolved", label="resolved"),
 )
-"""The alert states of CONTRACT §5 (the lifecycle of `surveillance._lifecycle`)."""
+"""The alert states of CONTRACT §5 (the lifecycle of `surveillance.online._lifecycle`)."""
 
 _NEWS2_RISKS: Final = (
     Term(id="low", label="Low risk", tone="white"),

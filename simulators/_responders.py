@@ -65,9 +65,9 @@ class _Event(msgspec.Struct):
     alert_id: str
     ward: str
     state: str
-    severity: str = ""
     seq: int = 1
     notify: str | None = None
+    upgraded_at: str | None = None  # an upgrade (or re-raise) pages someone anew
 
 
 async def answer_alerts(
@@ -76,8 +76,7 @@ async def answer_alerts(
     """Answer alerts until cancelled (times divided by `speed`)."""
     rng = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
     decode = msgspec.json.Decoder(_Event)
-    handled: set[tuple[str, str]] = set()  # (alert_id, severity): a re-raise at a higher
-    # severity is a new call for the same alert
+    handled: set[tuple[str, str | None]] = set()
     tasks: set[asyncio.Task[None]] = set()
     async with aiomqtt.Client(
         host, port, identifier=f"demo-responders-{uuid.uuid4().hex[:8]}"
@@ -89,9 +88,10 @@ async def answer_alerts(
                     event = decode.decode(bytes(message.payload))
                 except msgspec.DecodeError:
                     continue
-                if event.state == "resolved" or (event.alert_id, event.severity) in handled:
+                page = (event.alert_id, event.upgraded_at)
+                if event.state == "resolved" or page in handled:
                     continue
-                handled.add((event.alert_id, event.severity))
+                handled.add(page)
                 response = respond(event.notify, rng)
                 task = asyncio.create_task(_act(client, prefix, event, response, speed))
                 tasks.add(task)

@@ -2,13 +2,12 @@
 
 - `Service` runs the scorer against a broker and a store (`Settings`, from `load_settings`);
   `live` runs it with its wallboard; the `surveillance` command line is `surveillance.cli`.
-- `OnlineScorer` is its pure core: `Arrival`s in, an `Output` (publications, records,
+- `OnlineScorer` (`surveillance.online`) is its pure core: `Arrival`s in, an `Output` (publications, records,
   `AlertEvent`s) out, with the alert lifecycle (`Ladder`, `Plan`, `raise_alert`, ...).
 - The alert-response report: `alert_report` (pure), `report_from_store`, `format_table`.
 - The store is `surveillance.store`.
 """
 
-from surveillance._alerts import AlertDesk, AlertEvent, Output, Publication
 from surveillance._history import (
     FETCH_MARGIN,
     NoStore,
@@ -16,21 +15,6 @@ from surveillance._history import (
     read_report,
     report_from_store,
 )
-from surveillance._lifecycle import (
-    DEFAULT_LADDERS,
-    SENIORITY,
-    Ladder,
-    LifecycleError,
-    Plan,
-    Rung,
-    State,
-    acknowledge,
-    advance,
-    ladder_for,
-    raise_alert,
-    resolve,
-)
-from surveillance._online import DEFAULT_ALERT_RESPONSES, Arrival, OnlineScorer, OnlineSettings
 from surveillance._report import (
     DEFAULT_SHIFTS,
     NO_REASON,
@@ -44,6 +28,33 @@ from surveillance._report_table import format_duration, format_table
 from surveillance._runtime import live
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
+from surveillance.online import (
+    DEFAULT_ALERT_RESPONSES,
+    DEFAULT_LADDERS,
+    SENIORITY,
+    SYSTEM,
+    AlertDesk,
+    AlertEvent,
+    Arrival,
+    Ladder,
+    LifecycleError,
+    OnlineScorer,
+    OnlineSettings,
+    OpenAlert,
+    Output,
+    Plan,
+    Publication,
+    Rung,
+    State,
+    acknowledge,
+    advance,
+    content_digest,
+    digest,
+    ladder_for,
+    merge,
+    raise_alert,
+    resolve,
+)
 
 __all__ = [
     "DEFAULT_ALERT_RESPONSES",
@@ -52,6 +63,7 @@ __all__ = [
     "FETCH_MARGIN",
     "NO_REASON",
     "SENIORITY",
+    "SYSTEM",
     "AlertDesk",
     "AlertEvent",
     "Arrival",
@@ -60,6 +72,7 @@ __all__ = [
     "NoStore",
     "OnlineScorer",
     "OnlineSettings",
+    "OpenAlert",
     "Output",
     "Plan",
     "Publication",
@@ -74,11 +87,14 @@ __all__ = [
     "acknowledge",
     "advance",
     "alert_report",
+    "content_digest",
+    "digest",
     "format_duration",
     "format_table",
     "ladder_for",
     "live",
     "load_settings",
+    "merge",
     "percentile",
     "raise_alert",
     "read_report",

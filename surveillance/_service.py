@@ -32,9 +32,16 @@ import msgspec
 
 from ingest import HEARTBEAT_TOPIC, BrokerLink, parse
 from scoring import ChartSet
-from surveillance._alerts import Output, Publication, merge
-from surveillance._online import AKI_LOOKBACK, Arrival, OnlineScorer, digest
 from surveillance._settings import Settings
+from surveillance.online import (
+    AKI_LOOKBACK,
+    Arrival,
+    OnlineScorer,
+    Output,
+    Publication,
+    digest,
+    merge,
+)
 from surveillance.store import (
     Batch,
     BufferedWriter,

@@ -17,8 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from ingest import BrokerURL, parse_broker_url
-from surveillance._lifecycle import DEFAULT_LADDERS, Ladder, LadderSpec
-from surveillance._online import DEFAULT_ALERT_RESPONSES, DEFAULT_FRESHNESS, OnlineSettings
+from surveillance.online import (
+    DEFAULT_ALERT_RESPONSES,
+    DEFAULT_FRESHNESS,
+    DEFAULT_LADDERS,
+    Ladder,
+    LadderSpec,
+    OnlineSettings,
+)
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -59,7 +65,7 @@ class HttpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """`[scorer]`: the online scorer (see `surveillance._online`)."""
+    """`[scorer]`: the online scorer (see `surveillance.online`)."""
 
     charts: list[str] = msgspec.field(default_factory=list)
     timezone: str = "Europe/London"
@@ -77,7 +83,7 @@ class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """`[alerts]`: the alert lifecycle (see `surveillance._lifecycle`)."""
+    """`[alerts]`: the alert lifecycle (see `surveillance.online._lifecycle`)."""
 
     hysteresis: Seconds = 3600.0
     quiet_after_ack: Seconds = 1800.0

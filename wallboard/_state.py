@@ -144,6 +144,7 @@ class _Alert(msgspec.Struct, kw_only=True, frozen=True):
     triggers: list[str] | None = None
     previous_severity: str | None = None
     upgrades: int | None = None
+    upgraded_at: AwareDatetime | None = None
 
 
 class _Plan(msgspec.Struct, kw_only=True, frozen=True):

@@ -156,9 +156,24 @@ def test_quiet_after_acknowledgement_holds_a_new_trigger_at_the_same_level(
     assert (note.alert_id, note.state, note.seq) == ("score-r1", "acknowledged", 3)
     assert note.note is not None
     assert "no new alert, quiet after acknowledgement until 09:31" in note.note
-    # A rise above the acknowledged level alerts at once, quiet or not.
+    assert note.triggers == ("heart_rate",)
+    # A rise above the acknowledged level alerts at once, quiet or not: the same alert,
+    # upgraded, unacknowledged again.
     [high] = alerts(quiet.handle([obs(HIGH, t=700, msg_id="h1")]))
-    assert (high.alert_id, high.severity) == ("score-h1", "emergency")
+    assert (high.alert_id, high.severity, high.state) == ("score-r1", "emergency", "raised")
+    # Once the quiet period is over, a new red parameter at the acknowledged level calls
+    # someone again: raised again at its severity.
+    quiet.handle([act("score-r1", "ack", t=800, msg_id="c2")])
+    again = {**HIGH, "spo2": 91}
+    [raised] = alerts(quiet.handle([obs(again, t=800 + 1801, msg_id="h2")]))
+    assert (raised.alert_id, raised.state, raised.severity, raised.upgrades) == (
+        "score-r1",
+        "raised",
+        "emergency",
+        1,
+    )
+    assert raised.note is not None
+    assert "new red parameter spo2" in raised.note
 
 
 def plan(t: float, msg_id: str, **fields: Any) -> Arrival:

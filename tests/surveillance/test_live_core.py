@@ -272,8 +272,8 @@ def test_a_message_whose_handling_raises_is_set_aside(
     def batch_fails(*args: Any, **kwargs: Any) -> Any:
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr("surveillance._online.score", failing)
-    monkeypatch.setattr("surveillance._online.score_batch", batch_fails)
+    monkeypatch.setattr("surveillance.online._scorer.score", failing)
+    monkeypatch.setattr("surveillance.online._scorer.score_batch", batch_fails)
     out = scorer.handle(
         [
             reading(NORMAL, t=50, msg_id="before"),

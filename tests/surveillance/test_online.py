@@ -131,36 +131,80 @@ def test_a_manual_set_is_scored_published_retained_and_stored(scorer: OnlineScor
     assert [r.obs_msg_id for r in out.batch.scores] == ["obs-7f3a"]
 
 
+RED_RR = {**NORMAL, "resp_rate": 26}  # NEWS2 3 from one parameter: low-medium
+RED_HR = {**NORMAL, "heart_rate": 135}  # another parameter at 3
+
+
 @pytest.mark.parametrize(
-    ("sequence", "raised"),
+    ("sequence", "expected"),
     [
         ([NORMAL], []),
-        ([MEDIUM], ["urgent"]),
-        ([MEDIUM, MEDIUM, MEDIUM], ["urgent"]),  # not repeated while the band holds
-        ([MEDIUM, HIGH], ["urgent", "emergency"]),  # a higher band alerts again
-        ([HIGH, MEDIUM], ["emergency"]),  # falling is not an alert
-        ([MEDIUM, NORMAL, MEDIUM], ["urgent"]),  # a dip shorter than the hysteresis
-        ([MEDIUM, NORMAL, NORMAL, MEDIUM], ["urgent", "urgent"]),  # below for 1 h, then again
-        ([{**NORMAL, "resp_rate": 26}], ["urgent-ward"]),  # a single 3: low-medium
+        ([MEDIUM], [(1, "urgent", "")]),
+        ([MEDIUM, MEDIUM, MEDIUM], [(1, "urgent", "")]),  # not repeated while the band holds
+        ([MEDIUM, HIGH], [(1, "urgent", ""), (2, "emergency", "up from urgent")]),  # upgraded
+        ([HIGH, MEDIUM], [(1, "emergency", "")]),  # falling is not an alert
+        ([MEDIUM, NORMAL, MEDIUM], [(1, "urgent", "")]),  # a dip shorter than the hysteresis
         (
-            [{**NORMAL, "resp_rate": 26}, {**NORMAL, "heart_rate": 135}],
-            ["urgent-ward", "urgent-ward"],
+            [MEDIUM, NORMAL, NORMAL, MEDIUM],  # below for 1 h (noted), then up again (noted)
+            [(1, "urgent", ""), (2, "urgent", "below"), (3, "urgent", "urgent again")],
+        ),
+        ([RED_RR], [(1, "urgent-ward", "")]),  # a single 3: low-medium
+        (
+            [RED_RR, RED_HR],  # a new red parameter at the same level: noted on the alert
+            [(1, "urgent-ward", ""), (2, "urgent-ward", "new red parameter heart_rate")],
+        ),
+        (
+            [RED_RR, MEDIUM, HIGH],  # climbs twice, one alert
+            [(1, "urgent-ward", ""), (2, "urgent", "up from"), (3, "emergency", "up from")],
         ),
     ],
-    ids=["normal", "medium", "holds", "rises", "falls", "dips", "recrosses", "red", "new-red"],
+    ids=[
+        "normal",
+        "medium",
+        "holds",
+        "rises",
+        "falls",
+        "dips",
+        "recrosses",
+        "red",
+        "new-red",
+        "climbs",
+    ],
 )
-def test_score_alerts_on_crossing_into_a_higher_band(
-    scorer: OnlineScorer, sequence: list[dict[str, Any]], raised: list[str]
+def test_one_score_alert_per_episode_upgraded_or_noted(
+    scorer: OnlineScorer, sequence: list[dict[str, Any]], expected: list[tuple[int, str, str]]
 ) -> None:
     events = []
     for i, vitals in enumerate(sequence):
         events += alerts(scorer.handle([obs(vitals, t=3600 * (i + 1))]))
-    new = [e for e in events if e.seq == 1]
-    assert [e.severity for e in new] == raised
+    assert [(e.seq, e.severity) for e in events] == [(seq, sev) for seq, sev, _ in expected]
+    assert all(says in (e.note or "") for e, (_, _, says) in zip(events, expected, strict=True))
+    assert len({e.alert_id for e in events}) <= 1  # one alert for the episode
     assert all(e.kind == "score" and e.state == "raised" for e in events)
-    assert len({e.alert_id for e in new}) == len(new)
-    # Anything else is a note on an open alert (the score recovered; still unacknowledged).
-    assert all(e.note is not None for e in events if e.seq > 1)
+    upgrades = [e for e in events if e.previous_severity is not None]
+    assert [e.upgrades for e in upgrades] == list(range(1, len(upgrades) + 1))
+
+
+def test_an_upgrade_says_which_score_raised_it_and_when(scorer: OnlineScorer) -> None:
+    [first] = alerts(scorer.handle([obs(RED_RR, t=60, msg_id="r1")]))
+    assert (first.system, first.total, first.risk, first.obs_msg_id) == (
+        "NEWS2",
+        3,
+        "low-medium",
+        "r1",
+    )
+    assert (first.scored_at, first.triggers, first.upgrades) == (at(60), ("resp_rate",), 0)
+    [up] = alerts(scorer.handle([obs(HIGH, t=600, msg_id="h1")]))
+    assert (up.alert_id, up.seq, up.state, up.severity) == ("score-r1", 2, "raised", "emergency")
+    assert (up.previous_severity, up.upgrades, up.upgraded_at, up.raised_at) == (
+        "urgent-ward",
+        1,
+        at(600),
+        at(60),
+    )
+    assert (up.total, up.risk, up.obs_msg_id, up.scored_at) == (8, "high", "h1", at(600))
+    assert up.notify == "outreach"  # the higher severity's ladder, from its first rung
+    assert up.message.startswith("NEWS2 8 (high): emergency")
 
 
 def test_alert_event_names_the_patient_and_the_observation(scorer: OnlineScorer) -> None:
@@ -324,12 +368,11 @@ def test_resuming_from_the_store_does_not_alert_again(
     assert resumed.patient_in(WARD, BED) == "P1"
     assert resumed.handle([obs(MEDIUM, t=60, msg_id="m1")]).duplicates == 1
     assert alerts(resumed.handle([obs(MEDIUM, t=3600, msg_id="m2")])) == []
-    assert [a.severity for a in alerts(resumed.handle([obs(HIGH, t=7200, msg_id="m3")]))] == [
-        "emergency"
-    ]
+    [up] = alerts(resumed.handle([obs(HIGH, t=7200, msg_id="m3")]))
+    assert (up.alert_id, up.severity, up.previous_severity) == ("score-m1", "emergency", "urgent")
     [resolved] = alerts(resumed.handle([admit(event="discharge", t=8000)]))[:1]
     assert resolved.alert_id == "score-m1"
-    assert resolved.seq == 2
+    assert resolved.seq == 3
 
 
 @settings(max_examples=60, deadline=None)

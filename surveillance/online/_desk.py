@@ -1,9 +1,14 @@
 """The alert desk: every open alert, its place in its lifecycle, and the events it publishes.
 
-Pure: no I/O, no clock. The online scorer decides *when* something deserves an alert; the desk
-keeps each open alert's `Lifecycle` (`surveillance._lifecycle`), applies people's actions and
-the clock to it, and turns every transition into an alert event (CONTRACT §5) to publish on
-`wards/{ward}/alerts` and a record for the store, so the audit holds who, when and why.
+Pure: no I/O, no clock. The alert rules decide *when* something deserves an alert; the desk
+keeps each open alert's `Lifecycle` (`surveillance.online._lifecycle`), applies people's actions, the
+clock and the rules' decisions to it, and turns every transition into an alert event
+(CONTRACT §5) to publish on `wards/{ward}/alerts` and a record for the store, so the audit
+holds who, when and why.
+
+One alert per episode: a rise in severity upgrades the open alert (`upgrade`): a new event on
+the same `alert_id`, `raised` again and unacknowledged (a higher response needs its own
+responder), climbing the higher severity's ladder from its first rung; never back down.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from datetime import datetime
 
 import msgspec
 
-from surveillance._lifecycle import (
+from surveillance.online._decisions import Facts
+from surveillance.online._event import AlertEvent
+from surveillance.online._lifecycle import (
     Ladder,
     Lifecycle,
-    LifecycleError,
     Notice,
     Plan,
     acknowledge,
@@ -27,47 +33,11 @@ from surveillance._lifecycle import (
     raise_alert,
     resolve,
 )
+from surveillance.online._records import alert_record
 from surveillance.store import AlertRecord, Batch
 
 SYSTEM = "system"
 """`by` of what the service itself does (a discharge, a device back, observations taken)."""
-
-
-class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
-    """An alert event (CONTRACT §5); the fields after `obs_msg_id` are extensions.
-
-    `raised_at` is the time of the alert's first event; `rung` the escalation rung reached and
-    `notify` whom this event tells (README, "Alert lifecycle"); `renotified` counts repeats
-    on the rung; `by`, `reason`, `via` and `action_msg_id` say who acknowledged or resolved
-    it, why, from where, and which command did; `note` records a decision that raised nothing
-    (a repeat held back by the quiet period); `plan` the patient's escalation plan when it
-    changed the ladder.
-    """
-
-    alert_id: str
-    patient_id: str
-    ward: str
-    bed: str
-    time: datetime
-    kind: str
-    severity: str
-    state: str
-    message: str
-    obs_msg_id: str | None = None
-    seq: int = 1
-    system: str | None = None
-    total: int | None = None
-    risk: str | None = None
-    raised_at: datetime | None = None
-    rung: int = 0
-    notify: str | None = None
-    renotified: int = 0
-    by: str | None = None
-    reason: str | None = None
-    via: str | None = None
-    action_msg_id: str | None = None
-    note: str | None = None
-    plan: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +61,8 @@ class Output:
 
 @dataclass(slots=True)
 class OpenAlert:
-    """An open alert: what it is about, and where it is in its life."""
+    """An open alert: what it is about, and where it is in its life (`life.raised_at` is
+    when its current ladder started; `opened_at` its first event)."""
 
     alert_id: str
     patient_id: str
@@ -108,6 +79,18 @@ class OpenAlert:
     risk: str | None = None
     rank: int | None = None
     plan: str | None = None
+    scored_at: datetime | None = None
+    triggers: tuple[str, ...] = ()
+    opened_at: datetime | None = None
+    previous_severity: str | None = None
+    upgrades: int = 0
+    upgraded_at: datetime | None = None
+
+    def restate(self, facts: Facts) -> None:
+        """The alert's cause is now `facts` (a new score changed it)."""
+        self.message, self.obs_msg_id = facts.message, facts.obs_msg_id
+        self.system, self.total, self.risk = facts.system, facts.total, facts.risk
+        self.scored_at, self.triggers = facts.scored_at, facts.triggers
 
 
 def merge(into: Output, other: Output) -> None:
@@ -128,10 +111,23 @@ class AlertDesk:
         self.ladders = ladders
         self._prefix = prefix
         self.alerts: dict[str, OpenAlert] = {}
+        self._of_patient: dict[str, dict[str, OpenAlert]] = {}  # the same, by patient
 
     def of_patient(self, patient_id: str) -> list[OpenAlert]:
         """The patient's open alerts, oldest first."""
-        return [a for a in self.alerts.values() if a.patient_id == patient_id]
+        return list(self._of_patient.get(patient_id, {}).values())
+
+    def adopt(self, alert: OpenAlert) -> None:
+        """Hold an open alert (restored from the scorer's state)."""
+        self.alerts[alert.alert_id] = alert
+        self._of_patient.setdefault(alert.patient_id, {})[alert.alert_id] = alert
+
+    def _drop(self, alert: OpenAlert) -> None:
+        del self.alerts[alert.alert_id]
+        held = self._of_patient[alert.patient_id]
+        del held[alert.alert_id]
+        if not held:
+            del self._of_patient[alert.patient_id]
 
     def raise_alert(
         self,
@@ -152,15 +148,16 @@ class AlertDesk:
         rank: int | None = None,
         plan: Plan | None = None,
         ladder: Ladder | None = None,
+        scored_at: datetime | None = None,
+        triggers: tuple[str, ...] = (),
     ) -> OpenAlert:
         """Open a new alert on the first rung of its ladder (or of `ladder`, if given)."""
         held = self.alerts.get(alert_id)
         if held is not None:  # already open: one alert, never a second with its id
             return held
-        if ladder is None:
-            ladder = ladder_for(self.ladders, severity, system, kind=kind, plan=plan, rank=rank)
-        usual = ladder_for(self.ladders, severity, system, kind=kind)
-        changed = plan is not None and ladder != usual
+        ladder, described = self._ladder(
+            severity, system, kind=kind, plan=plan, rank=rank, ladder=ladder
+        )
         life, notice = raise_alert(ladder, now)
         alert = OpenAlert(
             alert_id=alert_id,
@@ -176,11 +173,59 @@ class AlertDesk:
             total=total,
             risk=risk,
             rank=rank,
-            plan=_describe(plan) if changed and plan is not None else None,
+            plan=described,
+            scored_at=scored_at,
+            triggers=triggers,
+            opened_at=now,
         )
-        self.alerts[alert_id] = alert
+        self.adopt(alert)
         self._publish(out, alert, notice, now)
         return alert
+
+    def upgrade(
+        self,
+        out: Output,
+        alert: OpenAlert,
+        now: datetime,
+        *,
+        severity: str,
+        facts: Facts,
+        note: str,
+        rank: int | None = None,
+        plan: Plan | None = None,
+    ) -> None:
+        """The alert needs a higher response (or, at the same severity, someone again): raised
+        again, unacknowledged, on the first rung of the new severity's ladder."""
+        ladder, described = self._ladder(
+            severity, facts.system, kind=alert.kind, plan=plan, rank=rank, ladder=None
+        )
+        if severity != alert.severity:
+            alert.previous_severity, alert.severity = alert.severity, severity
+            alert.upgrades += 1
+        alert.opened_at = alert.opened_at or alert.life.raised_at
+        alert.life, notice = raise_alert(ladder, now)
+        alert.upgraded_at = now
+        alert.rank = rank if rank is not None else alert.rank
+        alert.plan = described
+        alert.restate(facts)
+        self._publish(out, alert, notice, now, note=note)
+
+    def _ladder(
+        self,
+        severity: str,
+        system: str | None,
+        *,
+        kind: str,
+        plan: Plan | None,
+        rank: int | None,
+        ladder: Ladder | None,
+    ) -> tuple[Ladder, str | None]:
+        """The ladder to climb, and the plan's description when the plan changed it."""
+        if ladder is None:
+            ladder = ladder_for(self.ladders, severity, system, kind=kind, plan=plan, rank=rank)
+        usual = ladder_for(self.ladders, severity, system, kind=kind)
+        changed = plan is not None and ladder != usual
+        return ladder, _describe(plan) if changed and plan is not None else None
 
     def acknowledge(self, out: Output, alert: OpenAlert, now: datetime, **who: str | None) -> None:
         """Someone has it (`by`, `via`, `action_msg_id`). Raises `LifecycleError` if not open
@@ -200,11 +245,16 @@ class AlertDesk:
     ) -> None:
         """Close it with a reason. Raises `LifecycleError` without one."""
         alert.life, notice = resolve(alert.life, by, reason, now)
-        del self.alerts[alert.alert_id]
+        self._drop(alert)
         self._publish(out, alert, notice, now, via=who.get("via"), action=who.get("action"))
 
-    def note(self, out: Output, alert: OpenAlert, now: datetime, note: str) -> None:
-        """Record a decision about the alert that changes nothing (an event in the same state)."""
+    def note(
+        self, out: Output, alert: OpenAlert, now: datetime, note: str, facts: Facts | None = None
+    ) -> None:
+        """Record a decision about the alert (an event in the same state), and its new cause
+        if `facts` says one."""
+        if facts is not None:
+            alert.restate(facts)
         life = alert.life
         notice = Notice(life.state, life.rung, None, by=SYSTEM)
         self._publish(out, alert, notice, now, note=note)
@@ -231,7 +281,8 @@ class AlertDesk:
             alert.ward, alert.bed = ward, bed
 
     def restore(self, records: list[AlertRecord]) -> None:
-        """Resume from each open alert's latest stored event (ladders from today's settings)."""
+        """Resume from each open alert's latest stored event (ladders from today's settings,
+        for the severity it has reached)."""
         for record in records:
             event = msgspec.convert(record.event, AlertEvent)
             raised_at = event.raised_at or record.time
@@ -240,14 +291,14 @@ class AlertDesk:
             acked = record.state == "acknowledged"
             life = Lifecycle(
                 ladder,
-                raised_at=raised_at,
+                raised_at=event.upgraded_at or raised_at,
                 state=record.state,  # type: ignore[arg-type]  # an open state, stored by us
                 rung=rung,
                 notified_at=None if acked else record.time,
                 renotified=event.renotified,
                 acknowledged_by=event.by if acked else None,
             )
-            self.alerts[record.alert_id] = OpenAlert(
+            alert = OpenAlert(
                 alert_id=record.alert_id,
                 patient_id=record.patient_id,
                 ward=record.ward,
@@ -262,7 +313,14 @@ class AlertDesk:
                 total=event.total,
                 risk=event.risk,
                 plan=event.plan,
+                scored_at=event.scored_at,
+                triggers=event.triggers,
+                opened_at=raised_at,
+                previous_severity=event.previous_severity,
+                upgrades=event.upgrades,
+                upgraded_at=event.upgraded_at,
             )
+            self.adopt(alert)
 
     def _publish(
         self,
@@ -291,7 +349,12 @@ class AlertDesk:
             system=alert.system,
             total=alert.total,
             risk=alert.risk,
-            raised_at=alert.life.raised_at,
+            scored_at=alert.scored_at,
+            triggers=alert.triggers,
+            raised_at=alert.opened_at or alert.life.raised_at,
+            previous_severity=alert.previous_severity,
+            upgrades=alert.upgrades,
+            upgraded_at=alert.upgraded_at,
             rung=notice.rung,
             notify=notice.notify,
             renotified=notice.renotified,
@@ -304,22 +367,7 @@ class AlertDesk:
         )
         payload = _encode(event)
         out.publications.append(Publication(f"{self._prefix}wards/{alert.ward}/alerts", payload))
-        out.batch.alerts.append(
-            AlertRecord(
-                alert_id=alert.alert_id,
-                seq=alert.seq,
-                time=now,
-                ward=alert.ward,
-                bed=alert.bed,
-                patient_id=alert.patient_id,
-                kind=alert.kind,
-                severity=alert.severity,
-                state=notice.state,
-                message=alert.message,
-                obs_msg_id=alert.obs_msg_id,
-                event=msgspec.json.decode(payload),
-            )
-        )
+        out.batch.alerts.append(alert_record(event, payload))
 
 
 def _describe(plan: Plan) -> str:
@@ -330,15 +378,3 @@ def _describe(plan: Plan) -> str:
         parts.append("an agreed threshold")
     who = f" (agreed by {plan.by}: {plan.reason})" if plan.by else ""
     return "; ".join(parts) + who
-
-
-__all__ = [
-    "SYSTEM",
-    "AlertDesk",
-    "AlertEvent",
-    "LifecycleError",
-    "OpenAlert",
-    "Output",
-    "Publication",
-    "merge",
-]

@@ -1,0 +1,761 @@
+"""The online scorer: patients' state, scores and alerts from a stream of ingested messages.
+
+Pure: no I/O and no clock. The service hands it what ingest parsed, with the time it arrived,
+and gets back what to publish and what to store (`Output`); `tick(now)` finds feeds that
+fell silent and observations overdue, and escalates what nobody has acknowledged. Every input
+ends somewhere visible: a score, an ADT change, a lab, or a dead letter with its reason;
+repeats of a `msg_id` are counted and go nowhere.
+
+How a patient is scored (README, "The live pipeline"):
+- A nurse's set (`source` manual) is scored as the set it is.
+- A continuous device's reading (`monitor`, `wearable`) joins the patient's rolling
+  snapshot (`_snapshot`) and the snapshot is scored.
+- A reading that cannot be scored (an implausible value, say) is refused and never joins
+  the snapshot.
+
+This class is the facade: placement (ADT), dedupe, dead letters, batching and the state kept
+for restarts. What deserves an alert is decided by the rules (`surveillance.online.rules`,
+one module per kind: score, overdue, feed, sepsis, AKI; plans shape the ladders), which return
+decisions; the scorer applies them to the `AlertDesk`, where each alert climbs its ladder
+until someone acknowledges it. A discharge resolves the patient's open alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from ingest import (
+    Admission,
+    AlertAction,
+    EscalationPlan,
+    Lab,
+    Observation,
+    PlanUpdate,
+    Rejected,
+)
+from scoring import (
+    ChartSet,
+    Context,
+    Creatinine,
+    InvalidObservation,
+    ObservationSet,
+    ScoreResult,
+    Vitals,
+    score,
+    score_batch,
+)
+from surveillance.online import _records as records
+from surveillance.online._decisions import Decision, Escalate, Note, Raise, Resolve, Upgrade
+from surveillance.online._desk import SYSTEM, AlertDesk, Output, Publication
+from surveillance.online._flood import FloodGate
+from surveillance.online._intake import (
+    content_digest,
+    digest,
+    nearest_fold,
+    rejected,
+    time_problem,
+)
+from surveillance.online._lifecycle import LifecycleError
+from surveillance.online._patient import Patient
+from surveillance.online._settings import Arrival, OnlineSettings
+from surveillance.online._snapshot import Value, fresh_vitals, merge_values, values_of
+from surveillance.online.rules import aki, feed, overdue, plans, sepsis
+from surveillance.online.rules.score import ScoreRule
+from surveillance.store import AcceptedRecord, StateRecord, StoredState
+
+
+@dataclass(slots=True)
+class _Pending:
+    """This batch's observations waiting to be scored together, and what they add."""
+
+    rows: list[_Row] = field(default_factory=list)
+    overlay: dict[str, dict[str, Value]] = field(default_factory=dict)  # device values
+    ids: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Row:
+    """An observation waiting for its score in this batch."""
+
+    item: Observation
+    arrival: Arrival
+    received: datetime
+    patient: Patient
+    scored: ObservationSet
+    updates: dict[str, Value]
+    device: bool
+    digest: str = ""
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+class OnlineScorer:
+    """Per-patient state and the rules; one instance per service."""
+
+    def __init__(self, charts: ChartSet, settings: OnlineSettings | None = None) -> None:
+        self.charts = charts
+        self.settings = settings or OnlineSettings()
+        self._beds: dict[tuple[str, str], str] = {}
+        self._patients: dict[str, Patient] = {}
+        self._bed_time: dict[tuple[str, str], datetime] = {}
+        self._seen: dict[str, tuple[str, datetime]] = {}  # msg_id → (content digest, received)
+        self._dirty: set[str] = set()  # patients whose state changed since it was last kept
+        self._dirty_beds: set[tuple[str, str]] = set()
+        self._gone: dict[str, datetime] = {}  # discharged patients: their discharge's time
+        self._dirty_gone: set[str] = set()
+        self.flood = FloodGate(
+            per_minute=self.settings.flood_per_minute, burst=2 * self.settings.flood_per_minute
+        )
+        self.desk = AlertDesk(self.settings.ladders, self.settings.prefix)
+        self._ranks = {
+            chart.id: {level.id: rank for rank, level in enumerate(chart.escalation.levels)}
+            for chart in charts.charts.values()
+        }
+        self._score_rule = ScoreRule(self.settings, self._ranks)
+        prefix = self.settings.prefix
+        self.deadletter_topic = f"{prefix}surveillance/deadletter"
+        self._prefix = prefix
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def patients(self) -> int:
+        """Patients in a bed."""
+        return len(self._patients)
+
+    def patient_in(self, ward: str, bed: str) -> str | None:
+        """The patient id in a bed, if any."""
+        return self._beds.get((ward, bed))
+
+    def restore(self, state: StoredState, now: datetime | None = None) -> None:
+        """Resume from the store: the scorer's state as the last committed batch left it,
+        and the msg_ids accepted recently (remembered from `now`, the service's clock)."""
+        if state.scorer_state:
+            self._restore_state(state.scorer_state)
+        else:
+            self._restore_from_records(state)
+        if not state.scorer_state:  # a store from before digests were kept
+            if now is None:  # no clock here: the latest placement is the latest time known
+                now = max(
+                    (r.time for r in state.placements), default=datetime.min.replace(tzinfo=UTC)
+                )
+            for msg_id in state.recent_msg_ids - state.accepted.keys():
+                self._seen[msg_id] = ("", now)  # any content repeats
+        for msg_id, (key, received) in state.accepted.items():
+            self._seen[msg_id] = (key, received)
+
+    def unknown_ids(self, arrivals: Sequence[Arrival]) -> list[str]:
+        """The msg_ids of `arrivals` not in the dedupe memory (the service looks them up in
+        the store, which remembers every id ever accepted)."""
+        seen = self._seen
+        return [
+            a.item.msg_id
+            for a in arrivals
+            if not isinstance(a.item, Rejected) and a.item.msg_id not in seen
+        ]
+
+    def remember(self, accepted: Mapping[str, tuple[str, datetime]], now: datetime) -> None:
+        """Ids accepted long ago, found in the store: a message reusing one is a repeat or a
+        `conflict`, never a silent overwrite of the stored records (remembered from `now`)."""
+        for msg_id, (key, _) in accepted.items():
+            self._seen.setdefault(msg_id, (key, now))
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """The whole state as data, by key (what `restore` takes back as `scorer_state`)."""
+        self._dirty.update(self._patients)
+        self._dirty_beds.update(self._bed_time)
+        self._dirty_gone.update(self._gone)
+        out = Output()
+        self._keep_state(out, datetime.min.replace(tzinfo=self.settings.tz))
+        return {r.key: r.state for r in out.batch.states if r.state is not None}
+
+    def _touch(self, patient: Patient) -> None:
+        self._dirty.add(patient.id)
+
+    def _keep_state(self, out: Output, now: datetime) -> None:
+        """Add the state of every patient and bed changed since the last call to the batch,
+        so it is committed with the records that changed it (a restart then resumes exactly
+        where the last committed batch left off)."""
+        self._dirty.update(record.patient_id for record in out.batch.alerts)
+        if not self._dirty and not self._dirty_beds and not self._dirty_gone:
+            return
+        for patient_id in sorted(self._dirty):
+            patient = self._patients.get(patient_id)
+            state = None
+            if patient is not None:
+                state = patient.snapshot(self.desk.of_patient(patient_id))
+            out.batch.states.append(StateRecord(f"patient:{patient_id}", state, now))
+        for ward, bed in sorted(self._dirty_beds):
+            held = self._bed_time.get((ward, bed))
+            bed_state = None if held is None else {"time": msgspec.to_builtins(held)}
+            out.batch.states.append(StateRecord(f"bed:{ward}/{bed}", bed_state, now))
+        for patient_id in sorted(self._dirty_gone):
+            gone = self._gone.get(patient_id)
+            gone_state = None if gone is None else {"time": msgspec.to_builtins(gone)}
+            out.batch.states.append(StateRecord(f"gone:{patient_id}", gone_state, now))
+        self._dirty.clear()
+        self._dirty_beds.clear()
+        self._dirty_gone.clear()
+
+    def _restore_state(self, rows: Mapping[str, Mapping[str, Any]]) -> None:
+        for key, row in rows.items():
+            kind, _, name = key.partition(":")
+            if kind == "bed":
+                ward, _, bed = name.partition("/")
+                self._bed_time[(ward, bed)] = msgspec.convert(row["time"], datetime)
+            elif kind == "gone":
+                self._gone[name] = msgspec.convert(row["time"], datetime)
+            elif kind == "patient":
+                patient, alerts = Patient.restore(row)
+                self._patients[name] = patient
+                self._beds[(patient.ward, patient.bed)] = name
+                for alert in alerts:
+                    self.desk.adopt(alert)
+
+    def _restore_from_records(self, state: StoredState) -> None:
+        """Rebuild from the records of a store written before the scorer's state was kept:
+        placements, levels alerted, open alerts (timers and holds are not recoverable)."""
+        for record in sorted(state.placements, key=lambda r: r.time):
+            context = msgspec.convert(record.context, Context)
+            self._place(record.ward, record.bed, context, record.time)
+        for score_record in state.latest_scores:
+            patient = self._patients.get(score_record.patient_id)
+            if patient is None:
+                continue
+            result = score_record.result
+            rank = self._ranks.get(result["chart"], {}).get(result["level"], -1)
+            alerting = result["response"] in self.settings.alert_responses
+            patient.alerted_rank = rank if alerting else -1
+            patient.alerted_red = frozenset(result.get("single_parameter_triggers", ()))
+            vitals = msgspec.convert(result.get("vitals", {}), Vitals)
+            patient.values = values_of(vitals, score_record.time)
+            last_manual = result.get("last_manual_obs")
+            if last_manual is not None:
+                patient.last_manual = msgspec.convert(last_manual, datetime)
+            due = result.get("next_obs_due")
+            interval = result.get("obs_interval_minutes")
+            if due is not None and interval is not None:
+                patient.due = msgspec.convert(due, datetime)
+                patient.interval = timedelta(minutes=interval)
+            patient.prompts = frozenset(result.get("prompts", ()))
+        for plan_record in state.plans:
+            held = self._patients.get(plan_record.patient_id)
+            if held is not None:
+                doc = msgspec.convert(plan_record.plan, EscalationPlan)
+                held.plan = None if doc.ceiling is None and doc.alert_from is None else doc
+        for lab in state.labs:
+            held = self._patients.get(lab.patient_id)
+            if held is not None and lab.test == "creatinine":
+                held.creatinine.append(Creatinine(lab.time, lab.value))
+        for held in self._patients.values():
+            held.creatinine.sort(key=lambda r: r.time)
+        self.desk.restore([a for a in state.open_alerts if a.patient_id in self._patients])
+        for alert in self.desk.alerts.values():
+            patient = self._patients[alert.patient_id]
+            if alert.kind == "feed":
+                patient.feed_alert = alert.alert_id
+            elif alert.kind == "overdue":
+                patient.overdue_alert = alert.alert_id
+            elif alert.kind == "score" and alert.rank is None:  # the level it alerted
+                alert.rank = patient.alerted_rank
+
+    # -- input ------------------------------------------------------------------------------
+
+    def handle(self, arrivals: Sequence[Arrival]) -> Output:
+        """Process parsed messages in the order the broker delivered them.
+
+        Observations are scored together (`score_batch`) until a message of another kind
+        comes, which first sees them scored: within a patient, inputs take effect in delivery
+        order. No message can stop the scorer: one whose handling raises becomes a dead letter
+        (`internal`) with the error, and the rest go on.
+        """
+        out = Output()
+        pending = _Pending()
+        if arrivals:
+            self._forget(arrivals[0].received)
+        for arrival in arrivals:
+            try:
+                self._one(out, arrival, pending)
+            except Exception as error:  # one message must never stop the rest
+                self._internal(out, arrival, error)
+        self._score_rows(out, pending)
+        if arrivals:
+            self._keep_state(out, arrivals[-1].received)
+        return out
+
+    def _one(self, out: Output, arrival: Arrival, pending: _Pending) -> None:
+        item, received = arrival.item, arrival.received
+        if isinstance(item, Rejected):
+            self._dead_letter(out, item, received)
+            return
+        msg_id = item.msg_id
+        if msg_id in pending.ids:  # a repeat within the batch: is the first one accepted?
+            self._score_rows(out, pending)
+        key = content_digest(item)
+        seen = self._seen.get(msg_id)
+        if seen is not None:
+            if seen[0] in (key, ""):  # "": remembered without its digest (an older store)
+                out.duplicates += 1
+                return
+            why = (
+                f"msg_id {msg_id!r} was already accepted at {seen[1].isoformat()} with "
+                "other content; an id names one message, so this one was not used"
+            )
+            self._dead_letter(out, rejected(arrival, "conflict", why), received)
+            return
+        if isinstance(item, Observation):
+            item = nearest_fold(item, received)
+        problem = time_problem(self.settings, item, received)
+        if problem is not None:
+            self._dead_letter(out, rejected(arrival, "time", problem), received)
+            return
+        if isinstance(item, Observation):
+            row = self._row(out, item, arrival, pending.overlay)
+            if row is not None:
+                row.digest = key
+                pending.rows.append(row)
+                pending.ids.add(msg_id)
+            return
+        self._score_rows(out, pending)  # earlier observations take effect first
+        refused = out.dead_letters
+        if isinstance(item, Admission):
+            self._admission(out, item, arrival)
+        elif isinstance(item, Lab):
+            self._lab(out, item, arrival)
+        elif isinstance(item, AlertAction):
+            self._action(out, item, arrival)
+        else:
+            self._plan(out, item, arrival)
+        if out.dead_letters == refused:
+            self._accept(out, msg_id, key, received)
+
+    def _accept(self, out: Output, msg_id: str, key: str, received: datetime) -> None:
+        """Remember an accepted message (only accepted ones: a refused id may come again,
+        corrected), within the dedupe memory's size."""
+        seen = self._seen
+        seen[msg_id] = (key, received)
+        out.batch.accepted.append(AcceptedRecord(msg_id, key, received))
+        while len(seen) > self.settings.dedupe_max:
+            del seen[next(iter(seen))]
+
+    def set_aside(self, arrival: Arrival, deaths: int) -> Output:
+        """Quarantine a message the service died handling `deaths` times: a dead letter
+        (`internal`), never handled."""
+        out = Output()
+        why = (
+            f"quarantined: the service stopped {deaths} times while handling this message "
+            "(a hang, memory or a crash); it was set aside so that scoring goes on; please "
+            "report it"
+        )
+        self._dead_letter(out, rejected(arrival, "internal", why), arrival.received)
+        return out
+
+    def _internal(self, out: Output, arrival: Arrival, error: Exception) -> None:
+        """A message whose handling failed: set aside as a dead letter with the error."""
+        why = (
+            f"the service could not handle this message ({type(error).__name__}: {error}); "
+            "it was set aside so that scoring goes on; please report it"
+        )
+        self._dead_letter(out, rejected(arrival, "internal", why[:2000]), arrival.received)
+
+    def tick(self, now: datetime) -> Output:
+        """What the clock does: silent devices and late observations raise alerts, unanswered
+        alerts escalate; msg_ids older than the window are forgotten."""
+        out = Output()
+        for patient in self._patients.values():
+            self._decide(out, patient, now, feed.on_tick(self.settings, patient, now))
+            if self.settings.overdue_alerts:
+                found = overdue.on_tick(self.settings, patient, now, self.desk.alerts)
+                self._decide(out, patient, now, found)
+        self.desk.tick(out, now)
+        self._forget(now)
+        horizon = now - timedelta(seconds=self.settings.max_age)
+        for patient_id in [p for p, t in self._gone.items() if t < horizon]:
+            del self._gone[patient_id]  # an ADT older than that is refused by its time anyway
+            self._dirty_gone.add(patient_id)
+        for flooded in self.flood.due(now):
+            summary = {
+                "topic": flooded.topic,
+                "count": flooded.count,
+                "since": flooded.since,
+                "until": now,
+                "last_reason": flooded.last_reason,
+            }
+            why = (
+                f"{flooded.count} more refused message(s) on this topic since "
+                f"{flooded.since.isoformat()} were counted, not kept (more than "
+                f"{self.settings.flood_per_minute:g} a minute); the last: {flooded.last_reason}"
+            )
+            item = Rejected(flooded.topic, _encode(summary), "flood", why[:2000])
+            self._keep_dead_letter(out, item, now)
+        self._keep_state(out, now)
+        return out
+
+    def _forget(self, now: datetime) -> None:
+        """Forget msg_ids that arrived more than `dedupe_window` before `now` (the service's
+        clock, whatever the messages' own times say), oldest first."""
+        cutoff = now - timedelta(seconds=self.settings.dedupe_window)
+        seen = self._seen
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest][1] >= cutoff:
+                break
+            del seen[oldest]
+
+    # -- alerts -----------------------------------------------------------------------------
+
+    def _decide(
+        self, out: Output, patient: Patient, now: datetime, decisions: Sequence[Decision]
+    ) -> None:
+        """Apply the rules' decisions about the patient to the desk, in order."""
+        desk = self.desk
+        for decision in decisions:
+            if isinstance(decision, Raise):
+                facts = decision.facts
+                desk.raise_alert(
+                    out,
+                    now,
+                    alert_id=decision.alert_id,
+                    patient_id=patient.id,
+                    ward=patient.ward,
+                    bed=patient.bed,
+                    kind=decision.kind,
+                    severity=decision.severity,
+                    message=facts.message,
+                    obs_msg_id=facts.obs_msg_id,
+                    system=facts.system,
+                    total=facts.total,
+                    risk=facts.risk,
+                    rank=decision.rank,
+                    plan=plans.plan_of(patient, decision.chart, self._ranks),
+                    scored_at=facts.scored_at,
+                    triggers=facts.triggers,
+                )
+                continue
+            held = desk.alerts.get(decision.alert_id)
+            if held is None:  # closed meanwhile (stood down by a person): nothing to change
+                continue
+            if isinstance(decision, Upgrade):
+                desk.upgrade(
+                    out,
+                    held,
+                    now,
+                    severity=decision.severity,
+                    facts=decision.facts,
+                    note=decision.note,
+                    rank=decision.rank,
+                    plan=plans.plan_of(patient, decision.chart, self._ranks),
+                )
+            elif isinstance(decision, Note):
+                desk.note(out, held, now, decision.note, decision.facts)
+            elif isinstance(decision, Resolve):
+                desk.resolve(out, held, now, by=SYSTEM, reason=decision.reason)
+            elif isinstance(decision, Escalate):
+                desk.escalate(out, held, now)
+
+    def _action(self, out: Output, item: AlertAction, arrival: Arrival) -> None:
+        """A person acknowledges or resolves an alert; a command that does not apply is a
+        dead letter saying why (so it is seen, never silently dropped)."""
+        command, received = item.command, arrival.received
+        held = self.desk.alerts.get(item.alert_id)
+        patient = self._patients.get(held.patient_id) if held is not None else None
+        if held is None or patient is None or item.ward not in (held.ward, patient.ward):
+            why = (
+                f"no open alert {item.alert_id!r} on ward {item.ward!r}: unknown, already "
+                f"resolved, or on another ward; nothing was changed"
+            )
+            self._dead_letter(out, rejected(arrival, "unknown-alert", why), received)
+            return
+        who = {"via": command.via, "action": command.msg_id}
+        try:
+            if item.action == "ack":
+                self.desk.acknowledge(out, held, received, by=command.by.strip(), **who)
+                self._score_rule.acknowledged(patient, held, received)
+            else:
+                reason = (command.reason or "").strip()
+                # A stood-down feed or overdue alert stays the patient's until its cause is
+                # gone (the device sends, a set is taken): not raised again meanwhile.
+                self.desk.resolve(out, held, received, by=command.by.strip(), reason=reason, **who)
+        except LifecycleError as error:
+            why = f"alert {item.alert_id!r} is {error}"
+            self._dead_letter(out, rejected(arrival, error.code, why), received)
+
+    def _plan(self, out: Output, item: PlanUpdate, arrival: Arrival) -> None:
+        """A patient's escalation plan: kept (the audit), then in force for new alerts."""
+        doc, received = item.plan, arrival.received
+        if self._beds.get((item.ward, item.bed)) != doc.patient_id:
+            self._dead_letter(out, self._misplaced(item, arrival, doc.patient_id), received)
+            return
+        patient = self._patients[doc.patient_id]
+        problem = plans.problem(self.settings, self.charts, patient, doc)
+        if problem is not None:
+            error, why = problem
+            self._dead_letter(out, rejected(arrival, error, why), received)
+            return
+        out.batch.plans.append(records.plan_record(item.ward, item.bed, doc, received))
+        if plans.apply(patient, doc):
+            self._touch(patient)
+
+    # -- ADT and labs -----------------------------------------------------------------------
+
+    def _admission(self, out: Output, item: Admission, arrival: Arrival) -> None:
+        context, received = item.context, arrival.received
+        assert context.time is not None and context.patient_id is not None  # noqa: S101, PT018
+        where, patient_id = (item.ward, item.bed), context.patient_id
+        record = records.adt_record(item, received)
+        patient = self._patients.get(patient_id)
+        latest = [
+            self._bed_time.get(where),  # the bed's latest ADT
+            patient.adt_at if patient is not None else None,  # the patient's, wherever
+            self._gone.get(patient_id),  # their discharge
+        ]
+        if any(t is not None and context.time < t for t in latest):
+            out.batch.adt.append(record)
+            return  # older than what is known of this bed or patient: kept, not applied
+        if context.event == "discharge":
+            current = self._beds.get(where)
+            if current != patient_id:
+                self._dead_letter(
+                    out,
+                    rejected(
+                        arrival,
+                        "placement",
+                        f"discharge of {patient_id} from {item.ward}/{item.bed}, "
+                        f"which holds {current or 'nobody'}",
+                    ),
+                    received,
+                )
+                return
+            out.batch.adt.append(record)
+            self._discharge(out, self._patients[current], received, "patient discharged")
+            self._bed_time[where] = context.time
+            self._gone[patient_id] = context.time
+            self._dirty_beds.add(where)
+            self._dirty_gone.add(patient_id)
+            return
+        out.batch.adt.append(record)
+        occupant = self._beds.get(where)
+        if occupant is not None and occupant != context.patient_id:
+            self._discharge(out, self._patients[occupant], received, "bed reassigned")
+        self._place(item.ward, item.bed, context, context.time)
+
+    def _place(self, ward: str, bed: str, context: Context, when: datetime) -> None:
+        patient_id = context.patient_id
+        assert patient_id is not None  # noqa: S101 - ADT always names the patient
+        context = msgspec.structs.replace(context, ward=ward, bed=bed)
+        patient = self._patients.get(patient_id)
+        if patient is None:
+            patient = Patient(context=context, ward=ward, bed=bed, since=when)
+            self._patients[patient_id] = patient
+        else:
+            left = (patient.ward, patient.bed)
+            if self._beds.get(left) == patient_id:  # a transfer: the old bed empties
+                del self._beds[left]
+                self._bed_time[left] = max(when, self._bed_time.get(left, when))
+                self._dirty_beds.add(left)
+            patient.context, patient.ward, patient.bed = context, ward, bed
+            self.desk.moved(patient_id, ward, bed)
+        patient.adt_at = when
+        if self._gone.pop(patient_id, None) is not None:  # back after a discharge
+            self._dirty_gone.add(patient_id)
+        self._beds[(ward, bed)] = patient_id
+        self._bed_time[(ward, bed)] = when
+        self._dirty.add(patient_id)
+        self._dirty_beds.add((ward, bed))
+
+    def _discharge(self, out: Output, patient: Patient, now: datetime, why: str) -> None:
+        for held in self.desk.of_patient(patient.id):
+            self.desk.resolve(out, held, now, by=SYSTEM, reason=why)
+        self._beds.pop((patient.ward, patient.bed), None)
+        del self._patients[patient.id]
+        self._dirty.add(patient.id)
+
+    def _lab(self, out: Output, item: Lab, arrival: Arrival) -> None:
+        lab, received = item.lab, arrival.received
+        if self._beds.get((item.ward, item.bed)) != lab.patient_id:
+            self._dead_letter(out, self._misplaced(item, arrival, lab.patient_id), received)
+            return
+        patient = self._patients[lab.patient_id]
+        born = patient.context.birth_date
+        if born is not None and lab.time.astimezone(self.settings.tz).date() < born:
+            why = f"lab time {lab.time.isoformat()} is before the patient's birth ({born})"
+            self._dead_letter(out, rejected(arrival, "time", why), received)
+            return
+        out.batch.labs.append(records.lab_record(item, received))
+        self._touch(patient)
+        if lab.test == "creatinine":
+            result = Creatinine(lab.time, lab.value)
+            held = self.desk.of_patient(patient.id)
+            found = aki.on_creatinine(self.settings, patient, result, lab.msg_id, held)
+            self._decide(out, patient, received, found)
+
+    def _misplaced(
+        self, item: Observation | Lab | PlanUpdate, arrival: Arrival, patient_id: str
+    ) -> Rejected:
+        current = self._beds.get((item.ward, item.bed))
+        if current is None:
+            return rejected(
+                arrival,
+                "no-context",
+                f"no patient is admitted to {item.ward}/{item.bed} (no ADT message yet, or "
+                f"discharged): {patient_id}'s message cannot be scored",
+            )
+        return rejected(
+            arrival,
+            "placement",
+            f"{item.ward}/{item.bed} holds {current}, but the message is for {patient_id}",
+        )
+
+    # -- observations -----------------------------------------------------------------------
+
+    def _row(
+        self,
+        out: Output,
+        item: Observation,
+        arrival: Arrival,
+        overlay: dict[str, dict[str, Value]],
+    ) -> _Row | None:
+        obs, received = item.obs, arrival.received
+        patient_id = self._beds.get((item.ward, item.bed))
+        if patient_id != obs.patient_id:
+            self._dead_letter(out, self._misplaced(item, arrival, obs.patient_id), received)
+            return None
+        patient = self._patients[patient_id]
+        born = patient.context.birth_date
+        if born is not None and obs.time.astimezone(self.settings.tz).date() < born:
+            why = f"observation time {obs.time.isoformat()} is before the patient's birth ({born})"
+            self._dead_letter(out, rejected(arrival, "time", why), received)
+            return None
+        self._touch(patient)
+        # A clock ahead of the service's (within max_skew) must not make its readings look
+        # newer than everyone else's: a reading counts from when it arrived, at the latest.
+        at = min(obs.time, received)
+        updates = values_of(obs.vitals, at)
+        mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
+        merged = merge_values({**patient.values, **mine}, updates)
+        mine.update({key: merged[key] for key in updates})
+        if obs.source == "manual":
+            return _Row(item, arrival, received, patient, obs, updates, device=False)
+        vitals = fresh_vitals(merged, at, self.settings.freshness)
+        snapshot = msgspec.structs.replace(obs, vitals=vitals)
+        return _Row(item, arrival, received, patient, snapshot, updates, device=True)
+
+    def _score_rows(self, out: Output, pending: _Pending) -> None:
+        """Score the batch's waiting observations together, then apply each in order."""
+        rows = pending.rows
+        if not rows:
+            return
+        pending.rows, pending.overlay, pending.ids = [], {}, set()
+        results: list[ScoreResult | InvalidObservation | None]
+        try:
+            results = list(
+                score_batch(
+                    [(row.scored, row.patient.context) for row in rows],
+                    self.charts,
+                    tz=self.settings.tz,
+                )
+            )
+        except Exception:  # the batch path failed: score each row on its own
+            results = [None] * len(rows)
+        refused: set[int] = set()  # patients with a refused reading in this batch
+        for row, result in zip(rows, results, strict=True):
+            try:
+                self._apply_row(out, row, result, refused)
+            except Exception as error:  # one message must never stop the rest
+                refused.add(id(row.patient))
+                self._internal(out, row.arrival, error)
+
+    def _apply_row(
+        self,
+        out: Output,
+        row: _Row,
+        result: ScoreResult | InvalidObservation | None,
+        refused: set[int],
+    ) -> None:
+        patient = row.patient
+        again = row.device and id(patient) in refused
+        if again:
+            # An earlier reading of this batch was refused but was merged into this one.
+            merged = merge_values(patient.values, row.updates)
+            vitals = fresh_vitals(merged, row.scored.time, self.settings.freshness)
+            row.scored = msgspec.structs.replace(row.scored, vitals=vitals)
+        if result is None or again:
+            try:
+                result = score(row.scored, patient.context, self.charts, tz=self.settings.tz)
+            except InvalidObservation as exc:
+                result = exc
+        if isinstance(result, InvalidObservation):
+            refused.add(id(patient))
+            self._dead_letter(out, rejected(row.arrival, result.code, str(result)), row.received)
+            return
+        self._scored(out, row, result)
+        self._accept(out, row.item.msg_id, row.digest, row.received)
+
+    def _scored(self, out: Output, row: _Row, result: ScoreResult) -> None:
+        patient, item, received = row.patient, row.item, row.received
+        self._touch(patient)
+        # Late data (older than the patient's latest reading of the same kind) is stored and
+        # charted, but changes neither the board's latest score nor what is alerted. Times are
+        # taken no later than arrival, so a clock running ahead cannot make others "late".
+        at = min(result.time, received)
+        if row.device:
+            late = patient.device_obs_at is not None and at < patient.device_obs_at
+        else:
+            late = patient.last_manual is not None and at < patient.last_manual
+        patient.values = merge_values(patient.values, row.updates)
+        if not row.device:
+            if not late:
+                patient.last_manual = at
+                self._decide(out, patient, received, overdue.on_set(self.settings, patient, result))
+        else:
+            result = self._due_from_last_set(patient, result)
+            result = msgspec.structs.replace(result, measured=item.obs.vitals)  # what to plot
+            if not late:
+                patient.device_obs_at = at
+            self._decide(out, patient, received, feed.on_reading(patient, item.msg_id, received))
+        if not late:
+            overdue.on_due(patient, result)
+        out.batch.observations.append(records.observation_record(item, received))
+        payload = _encode(result)
+        out.batch.scores.append(records.score_record(item, result, payload))
+        if late:
+            return
+        topic = f"{self._prefix}wards/{item.ward}/beds/{item.bed}/score"
+        out.publications.append(Publication(topic, payload, True))
+        held = self.desk.of_patient(patient.id)
+        decided = self._score_rule.on_score(patient, result, held, device=row.device, now=received)
+        self._decide(out, patient, received, decided)
+        held = self.desk.of_patient(patient.id)
+        self._decide(out, patient, received, sepsis.on_score(self.settings, patient, result, held))
+
+    def _due_from_last_set(self, patient: Patient, result: ScoreResult) -> ScoreResult:
+        """A continuous patient's snapshot: the next full set is due the current level's
+        interval after the last nurse's set (or after admission, before any), not after this
+        reading, which would push the due time on with every device message."""
+        basis = patient.last_manual or patient.since
+        due = None
+        if result.next_obs_due is not None:
+            due = basis + (result.next_obs_due - result.time)
+        return msgspec.structs.replace(
+            result, next_obs_due=due, last_manual_obs=patient.last_manual
+        )
+
+    # -- dead letters -----------------------------------------------------------------------
+
+    def _dead_letter(self, out: Output, item: Rejected, received: datetime) -> None:
+        out.dead_letters += 1
+        if not self.flood.allow(item.topic, f"{item.error}: {item.reason}", received):
+            return  # counted; summarised by `tick` as a `flood` dead letter
+        self._keep_dead_letter(out, item, received)
+
+    def _keep_dead_letter(self, out: Output, item: Rejected, received: datetime) -> None:
+        letter = item.dead_letter(received)
+        out.publications.append(Publication(self.deadletter_topic, _encode(letter)))
+        key = digest(item.topic, item.payload)
+        out.batch.dead_letters.append(records.dead_letter_record(key, letter, received))

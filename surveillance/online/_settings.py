@@ -1,0 +1,69 @@
+"""How the online scorer behaves (`OnlineSettings`), and what it is handed (`Arrival`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from ingest import Inbound, Rejected
+from scoring import LONDON
+from surveillance.online._lifecycle import DEFAULT_LADDERS, Ladder
+from surveillance.online._snapshot import DEFAULT_FRESHNESS
+
+AKI_LOOKBACK: Final = timedelta(days=366)
+"""How far back creatinine results are kept per patient (an AKI baseline looks back a year)."""
+
+DEFAULT_ALERT_RESPONSES: Final = frozenset({"urgent-ward", "urgent", "rapid-review", "emergency"})
+"""Chart responses that call someone beyond the bedside nurse: these raise alerts."""
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineSettings:
+    """How the online scorer behaves; README, "Configuration" lists the defaults' reasons."""
+
+    freshness: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FRESHNESS))
+    device_persistence: float = 60.0
+    feed_timeout: float = 300.0
+    dedupe_window: float = 900.0
+    dedupe_max: int = 1_000_000
+    max_skew: float = 300.0
+    max_age: float = 7 * 24 * 3600.0
+    flood_per_minute: float = 60.0
+    alert_responses: frozenset[str] = DEFAULT_ALERT_RESPONSES
+    ladders: Mapping[str, Ladder] = field(default_factory=lambda: dict(DEFAULT_LADDERS))
+    hysteresis: float = 3600.0
+    quiet_after_ack: float = 1800.0
+    overdue_alerts: bool = True
+    prefix: str = ""
+    tz: ZoneInfo = LONDON
+
+    def __post_init__(self) -> None:
+        unknown = set(self.freshness) - set(DEFAULT_FRESHNESS)
+        if unknown:
+            msg = f"freshness: unknown keys {sorted(unknown)} (known: {sorted(DEFAULT_FRESHNESS)})"
+            raise ValueError(msg)
+        for name in (
+            "device_persistence",
+            "feed_timeout",
+            "dedupe_window",
+            "hysteresis",
+            "quiet_after_ack",
+            "max_skew",
+            "max_age",
+        ):
+            if getattr(self, name) < 0:
+                msg = f"{name} must be ≥ 0 seconds"
+                raise ValueError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """One input message: what ingest made of it, as received, and when it arrived."""
+
+    item: Inbound | Rejected
+    topic: str
+    payload: bytes
+    received: datetime

@@ -1,0 +1,81 @@
+"""A continuous patient's rolling snapshot: each vital's latest value, while it is fresh.
+
+A device's reading joins the snapshot; the snapshot is scored (README, "The live pipeline").
+Blood pressure and oxygen are taken as groups: a systolic never pairs with another reading's
+diastolic or `bp_code`. Pure: times are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import msgspec
+
+from scoring import Vitals
+
+GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
+    "bp": ("systolic_bp", "diastolic_bp", "bp_code"),
+    "oxygen": ("on_oxygen", "oxygen_device", "oxygen_flow_lpm", "oxygen_percent"),
+}
+"""Vitals that are only ever taken together from one reading."""
+_GROUP_OF: Final = {key: group for group, keys in GROUPS.items() for key in keys}
+
+DEFAULT_FRESHNESS: Final[Mapping[str, float]] = {
+    "resp_rate": 300.0,
+    "spo2": 300.0,
+    "heart_rate": 300.0,
+    "bp": 3600.0,
+    "temperature": 4 * 3600.0,
+    "consciousness": 4 * 3600.0,
+    "oxygen": 4 * 3600.0,
+    "resp_distress": 3600.0,
+    "crt_seconds": 3600.0,
+    "concern": 4 * 3600.0,
+    "carer_question": 4 * 3600.0,
+    # The nurse's answer to "is infection suspected?" holds until the next routine round.
+    "suspected_infection": 12 * 3600.0,
+}
+"""Seconds a value stays in a continuous patient's snapshot (per vital, or per group)."""
+
+
+@dataclass(slots=True)
+class Value:
+    """One snapshot key's values (a vital, or a group's vitals) and when they were taken."""
+
+    values: dict[str, Any]
+    time: datetime
+
+
+def values_of(vitals: Vitals, at: datetime) -> dict[str, Value]:
+    """A reading's vitals by snapshot key (a vital, or its group), each stamped `at`."""
+    values: dict[str, Value] = {}
+    for key, value in msgspec.structs.asdict(vitals).items():
+        if value is None:
+            continue
+        group = _GROUP_OF.get(key, key)
+        values.setdefault(group, Value({}, at)).values[key] = value
+    return values
+
+
+def merge_values(held: Mapping[str, Value], updates: Mapping[str, Value]) -> dict[str, Value]:
+    """`held` with each of `updates` that is not older than the value it replaces."""
+    merged = dict(held)
+    for key, value in updates.items():
+        old = merged.get(key)
+        if old is None or old.time <= value.time:
+            merged[key] = value
+    return merged
+
+
+def fresh_vitals(
+    values: Mapping[str, Value], at: datetime, freshness: Mapping[str, float]
+) -> Vitals:
+    """The snapshot at `at`: every value no older than its key's freshness (seconds)."""
+    fresh: dict[str, Any] = {}
+    for key, value in values.items():
+        if (at - value.time).total_seconds() <= freshness.get(key, 0.0):
+            fresh.update(value.values)
+    return Vitals(**fresh)
