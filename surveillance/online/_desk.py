@@ -19,6 +19,7 @@ from datetime import datetime
 
 import msgspec
 
+from ingest import alerts_topic
 from surveillance.online._decisions import Facts
 from surveillance.online._event import AlertEvent
 from surveillance.online._lifecycle import (
@@ -366,7 +367,7 @@ class AlertDesk:
             plan=alert.plan,
         )
         payload = _encode(event)
-        out.publications.append(Publication(f"{self._prefix}wards/{alert.ward}/alerts", payload))
+        out.publications.append(Publication(alerts_topic(self._prefix, alert.ward), payload))
         out.batch.alerts.append(alert_record(event, payload))
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 
 from ingest import (
+    DEAD_LETTER_TOPIC,
     Admission,
     AlertAction,
     EscalationPlan,
@@ -37,6 +38,7 @@ from ingest import (
     Observation,
     PlanUpdate,
     Rejected,
+    score_topic,
 )
 from scoring import (
     ChartSet,
@@ -119,7 +121,7 @@ class OnlineScorer:
         }
         self._score_rule = ScoreRule(self.settings, self._ranks)
         prefix = self.settings.prefix
-        self.deadletter_topic = f"{prefix}surveillance/deadletter"
+        self.deadletter_topic = prefix + DEAD_LETTER_TOPIC
         self._prefix = prefix
 
     # -- state ------------------------------------------------------------------------------
@@ -726,7 +728,7 @@ class OnlineScorer:
         out.batch.scores.append(records.score_record(item, result, payload))
         if late:
             return
-        topic = f"{self._prefix}wards/{item.ward}/beds/{item.bed}/score"
+        topic = score_topic(self._prefix, item.ward, item.bed)
         out.publications.append(Publication(topic, payload, True))
         held = self.desk.of_patient(patient.id)
         decided = self._score_rule.on_score(patient, result, held, device=row.device, now=received)
