@@ -4,13 +4,16 @@ an uninterrupted run would have done."""
 
 from __future__ import annotations
 
+import pytest
+
 from scoring import ChartSet
 from surveillance import OnlineScorer, OnlineSettings
 from surveillance.online import SENIORITY
+from surveillance.store import StoredState
 from tests.surveillance.test_alert_actions import act
 from tests.surveillance.test_closing_the_loop import lab, ticks
 from tests.surveillance.test_episodes import RED_RR
-from tests.surveillance.test_online import MEDIUM, NORMAL, admit, alerts, obs
+from tests.surveillance.test_online import HIGH, MEDIUM, NORMAL, admit, alerts, obs, scores
 
 
 def senior(role: str | None) -> int:
@@ -65,3 +68,41 @@ def test_a_reraise_after_quiet_tells_the_role_that_acknowledged(charts: ChartSet
     [up] = again
     assert (up.state, up.severity, up.triggers) == ("raised", "urgent", ("heart_rate",))
     assert senior(up.notify) >= senior("outreach"), up
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="design: a level's rank is compared across charts (NEWS2 urgent and PEWS "
+    "rapid-review are both rank 3); needs an order of responses across charts",
+)
+def test_a_child_recognised_mid_episode_is_upgraded_by_their_own_chart(charts: ChartSet) -> None:
+    """Admitted as an adult (NEWS2 6: urgent, rank 3 on NEWS2), then the ADT corrects the
+    cohort to a child (PEWS). A nurse's PEWS set at 'high' (rapid-review, rank 3 on PEWS) asks
+    for the rapid-review team at once: ranks of two charts must not be compared."""
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    s.handle([admit(), obs(MEDIUM, t=0, msg_id="m1")])
+    s.handle([admit(event="transfer", t=60, cohort="child", birth_date="2014-01-01")])
+    child = {**NORMAL, "heart_rate": 95, "resp_rate": 20, "concern": "high"}
+    out = s.handle([obs(child, t=120, msg_id="p1")])
+    [score] = scores(out)
+    assert (score["system"], score["response"]) == ("PEWS", "rapid-review"), score
+    events = alerts(out)
+    assert [(e.alert_id, e.severity, e.notify) for e in events] == [
+        ("score-m1", "rapid-review", "rapid-review")
+    ], events
+
+
+def test_a_restart_from_records_never_downgrades_the_open_alert(charts: ChartSet) -> None:
+    """A store written before the scorer's state was kept: an emergency alert open and not
+    acknowledged, the latest score back to normal (within the hysteresis). After the restart,
+    NEWS2 6 must not 'upgrade' the emergency alert to urgent."""
+    s = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    [adt] = s.handle([admit()]).batch.adt
+    high = s.handle([obs(HIGH, t=0, msg_id="h1")])
+    normal = s.handle([obs(NORMAL, t=600, msg_id="n1")])
+    resumed = OnlineScorer(charts, OnlineSettings(overdue_alerts=False))
+    state = StoredState([adt], normal.batch.scores, high.batch.alerts, {"h1", "n1"})
+    resumed.restore(state)
+    events = alerts(resumed.handle([obs(MEDIUM, t=900, msg_id="m1")]))
+    assert all(e.severity == "emergency" for e in events), events
+    assert all(e.previous_severity is None for e in events), events
