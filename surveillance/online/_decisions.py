@@ -40,8 +40,9 @@ class Raise:
 @dataclass(frozen=True, slots=True)
 class Upgrade:
     """The open alert now needs a higher response (or, after an acknowledgement and its quiet
-    period, someone again): raised again, unacknowledged, on the first rung of `severity`'s
-    ladder, with the new facts and a note saying what changed."""
+    period, someone again): raised again, unacknowledged, on `severity`'s ladder from its first
+    rung (or from the role the alert had reached, if more senior), with the new facts and a
+    note saying what changed."""
 
     alert_id: str
     severity: str

@@ -8,7 +8,8 @@ holds who, when and why.
 
 One alert per episode: a rise in severity upgrades the open alert (`upgrade`): a new event on
 the same `alert_id`, `raised` again and unacknowledged (a higher response needs its own
-responder), climbing the higher severity's ladder from its first rung; never back down.
+responder), climbing the higher severity's ladder from its first rung, or from the role it had
+reached if that is more senior (never back down to a more junior role).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from surveillance.online._lifecycle import (
     ladder_for,
     raise_alert,
     resolve,
+    start_rung,
 )
 from surveillance.online._records import alert_record
 from surveillance.store import AlertRecord, Batch
@@ -196,7 +198,8 @@ class AlertDesk:
         plan: Plan | None = None,
     ) -> None:
         """The alert needs a higher response (or, at the same severity, someone again): raised
-        again, unacknowledged, on the first rung of the new severity's ladder."""
+        again, unacknowledged, on the new severity's ladder from the rung of the most junior role
+        at least as senior as the one it had reached (`start_rung`): never back down."""
         ladder, described = self._ladder(
             severity, facts.system, kind=alert.kind, plan=plan, rank=rank, ladder=None
         )
@@ -204,7 +207,8 @@ class AlertDesk:
             alert.previous_severity, alert.severity = alert.severity, severity
             alert.upgrades += 1
         alert.opened_at = alert.opened_at or alert.life.raised_at
-        alert.life, notice = raise_alert(ladder, now)
+        reached = alert.life.ladder.rungs[alert.life.rung].notify
+        alert.life, notice = raise_alert(ladder, now, start_rung(ladder, reached))
         alert.upgraded_at = now
         alert.rank = rank if rank is not None else alert.rank
         alert.plan = described

@@ -223,10 +223,27 @@ class Lifecycle:
         return due
 
 
-def raise_alert(ladder: Ladder, now: datetime) -> tuple[Lifecycle, Notice]:
-    """A new alert: raised, its first rung told."""
-    life = Lifecycle(ladder, raised_at=now, notified_at=now)
-    return life, Notice("raised", 0, ladder.rungs[0].notify)
+def raise_alert(ladder: Ladder, now: datetime, rung: int = 0) -> tuple[Lifecycle, Notice]:
+    """A new alert: raised, its first rung told (or `rung`, for an alert raised again: see
+    `start_rung`); the ladder's times count from `now`."""
+    life = Lifecycle(ladder, raised_at=now, rung=rung, notified_at=now)
+    return life, Notice("raised", rung, ladder.rungs[rung].notify)
+
+
+def start_rung(ladder: Ladder, reached: str) -> int:
+    """The rung of `ladder` an alert raised again (upgraded) starts on, having reached the
+    role `reached` on its old ladder: never back down to a more junior role. The rung naming
+    that role; else, built-in roles comparing by `SENIORITY`, the first rung at least as
+    senior (the top rung if none is); else (a trust's own roles) the first rung."""
+    roles = [rung.notify for rung in ladder.rungs]
+    if reached in roles:
+        return roles.index(reached)
+    if reached not in SENIORITY or not all(role in SENIORITY for role in roles):
+        return 0
+    limit = SENIORITY.index(reached)
+    return next(
+        (n for n, role in enumerate(roles) if SENIORITY.index(role) >= limit), len(roles) - 1
+    )
 
 
 def advance(life: Lifecycle, now: datetime) -> tuple[Lifecycle, list[Notice]]:

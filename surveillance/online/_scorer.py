@@ -265,7 +265,24 @@ class OnlineScorer:
             elif alert.kind == "overdue":
                 patient.overdue_alert = alert.alert_id
             elif alert.kind == "score" and alert.rank is None:  # the level it alerted
-                alert.rank = patient.alerted_rank
+                # From its severity, not the latest score (which may be lower, within the
+                # hysteresis): a rise after the restart must never "upgrade" it downwards.
+                alert.rank = max(patient.alerted_rank, self._rank_of(alert.system, alert.severity))
+                patient.alerted_rank = alert.rank
+
+    def _rank_of(self, system: str | None, severity: str) -> int:
+        """The highest level rank whose response is `severity` on the charts of `system`
+        (-1 if none)."""
+        return max(
+            (
+                level.rank
+                for chart in self.charts.charts.values()
+                if chart.system == system
+                for level in chart.escalation.levels
+                if level.response == severity
+            ),
+            default=-1,
+        )
 
     # -- input ------------------------------------------------------------------------------
 

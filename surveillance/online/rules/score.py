@@ -8,7 +8,8 @@ A nurse's set counts at once; a device snapshot only once the higher level has h
 What it does to the patient's one open score alert (the episode):
 - none open: a new alert, `score-<obs_msg_id>`;
 - a higher level: the alert is upgraded (`Upgrade`: raised again, unacknowledged, the higher
-  severity's ladder from its first rung); never back down;
+  severity's ladder from its first rung, or the role already reached if more senior); never
+  back down;
 - the same (or a lower) level with a new red parameter: a `Note` recording the new score and
   triggers, in the alert's state; except that an acknowledged alert whose quiet period
   (`quiet_after_ack` seconds after the acknowledgement) is over is raised again at its
