@@ -87,6 +87,10 @@ ERROR_CODES: Final = {
     "no-chart": "no chart fits the patient's context",
     "unknown-alert": "an acknowledgement or resolution names no open alert of that ward",
     "alert-state": "the alert's state does not allow that action (already acknowledged, say)",
+    "alert-changed": (
+        "the alert's severity changed after the person saw it (it was upgraded): look at it "
+        "again and act on what it is now"
+    ),
     "time": (
         "the message's time is too far ahead of the service's clock, too old, or before the "
         "patient's birth"
@@ -118,7 +122,10 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     """An acknowledgement or resolution of an alert, from a person (README, "Alert actions").
 
     `by` names who; `reason` says why, required to resolve; `via` says where it came from
-    (`outreach`, `ward-board`, a pager gateway's name).
+    (`outreach`, `ward-board`, a pager gateway's name). `severity` is the severity the person
+    saw when they acted: if the alert has been raised to another severity since (a worsening
+    patient's alert is upgraded in place, under the same id), the command is refused, so no
+    one acknowledges an emergency they were never shown. Without it the check is not made.
     """
 
     msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
@@ -126,6 +133,7 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    severity: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
 class EscalationPlan(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -65,6 +65,7 @@ class _Event(msgspec.Struct):
     alert_id: str
     ward: str
     state: str
+    severity: str | None = None
     seq: int = 1
     notify: str | None = None
     upgraded_at: str | None = None  # an upgrade (or re-raise) pages someone anew
@@ -110,23 +111,25 @@ async def _act(
         await asyncio.sleep(response.ack_after / speed)
         await client.publish(
             alert_action_topic(prefix, event.ward, event.alert_id, "ack"),
-            _command(response.by),
+            _command(response.by, severity=event.severity),
             qos=1,
         )
         await asyncio.sleep(response.resolve_after / speed)
         await client.publish(
             alert_action_topic(prefix, event.ward, event.alert_id, "resolve"),
-            _command(response.by, response.reason),
+            _command(response.by, response.reason, severity=event.severity),
             qos=1,
         )
 
 
-def _command(by: str, reason: str | None = None) -> bytes:
+def _command(by: str, reason: str | None = None, *, severity: str | None = None) -> bytes:
+    """The command a person sends, naming the severity they were paged with."""
     command = AlertCommand(
         msg_id=f"demo-{uuid.uuid4().hex}",
         time=datetime.now(UTC),
         by=by,
         reason=reason,
         via="demo-responders",
+        severity=severity,
     )
     return msgspec.json.encode(command)

@@ -89,6 +89,7 @@ class _Action(msgspec.Struct, forbid_unknown_fields=True):
     by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    severity: Annotated[str, msgspec.Meta(max_length=40)] | None = None  # what the person saw
 
 
 _ACTION = msgspec.json.Decoder(_Action)
@@ -299,6 +300,12 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
         if feed.board.closed(alert_id):
             return _error(409, f"alert {alert_id!r} is already resolved")
         return _error(404, f"no open alert {alert_id!r}")
+    if request.severity is not None and request.severity != alert["severity"]:
+        return _error(
+            409,
+            f"alert {alert_id!r} is {alert['severity']} now, not {request.severity}: it was "
+            "raised again since; nothing was sent: look at it again",
+        )
     if action == "ack" and alert["state"] == "acknowledged":
         return _error(409, f"alert {alert_id!r} is already acknowledged by {alert['by']}")
     msg_id = f"wallboard-{uuid.uuid4().hex}"
@@ -308,6 +315,7 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
         by=by,
         reason=reason or None,
         via=request.via or "wallboard",
+        severity=request.severity,
     )
     try:
         await feed.publish_action(alert["ward"], alert_id, action, command)

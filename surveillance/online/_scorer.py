@@ -491,6 +491,14 @@ class OnlineScorer:
             )
             self._dead_letter(out, rejected(arrival, "unknown-alert", why), received)
             return
+        if command.severity is not None and command.severity != held.severity:
+            why = (
+                f"alert {item.alert_id!r} is {held.severity} now, not {command.severity} as "
+                f"{command.by.strip()!r} saw it (raised again since): nothing was changed; "
+                "look at it again and act on what it is now"
+            )
+            self._dead_letter(out, rejected(arrival, "alert-changed", why), received)
+            return
         who = {"via": command.via, "action": command.msg_id}
         try:
             if item.action == "ack":

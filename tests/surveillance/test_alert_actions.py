@@ -197,3 +197,35 @@ def test_simulated_responders_answer_most_alerts_and_leave_some_to_escalate() ->
     assert {r.by for r in responses} == {"Outreach RN Silva"}
     assert all(30 <= (r.ack_after or 30) <= 600 for r in responses)
     assert all(r.reason for r in responses)
+
+
+@pytest.mark.parametrize("action", ["ack", "resolve"])
+def test_an_action_on_a_severity_since_raised_is_refused_and_changes_nothing(
+    raised: OnlineScorer, action: str
+) -> None:
+    """Someone answering the urgent page cannot acknowledge (or close) the emergency the alert
+    has become under the same id: the command names what they saw, and is refused."""
+    [upgraded] = alerts(raised.handle([obs(HIGH, t=90, msg_id="m2")]))
+    assert (upgraded.alert_id, upgraded.severity, upgraded.state) == (
+        "score-m1",
+        "emergency",
+        "raised",
+    )
+    stale = act("score-m1", action, t=120, msg_id="c-9", severity="urgent", reason="seen")
+    out = raised.handle([stale])
+    assert alerts(out) == []
+    [letter] = out.batch.dead_letters
+    assert letter.error == "alert-changed"
+    assert "emergency now, not urgent" in letter.reason
+    [held] = raised.desk.of_patient("P1")
+    assert (held.severity, held.life.state) == ("emergency", "raised")
+    current = act("score-m1", "ack", t=130, msg_id="c-10", severity="emergency")
+    [acked] = alerts(raised.handle([current]))
+    assert (acked.state, acked.severity) == ("acknowledged", "emergency")
+
+
+def test_an_action_without_the_severity_seen_is_applied_as_before(raised: OnlineScorer) -> None:
+    """The check is an extension: a gateway that does not send `severity` still acts."""
+    alerts(raised.handle([obs(HIGH, t=90, msg_id="m2")]))
+    [acked] = alerts(raised.handle([act("score-m1", "ack", t=120, msg_id="c-9")]))
+    assert (acked.state, acked.severity) == ("acknowledged", "emergency")

@@ -357,6 +357,20 @@ async def test_acknowledge_and_resolve_go_to_the_scorer_over_mqtt(mosquitto: Mos
         }
         assert "reason" in refusals["resolve", "no reason"].json()["detail"]
 
+        # An action naming a severity the alert no longer has (it was raised again since) is
+        # refused before anything is sent; naming the current one, it goes.
+        stale = await board.client.post(
+            "/api/alerts/a-1/ack", json={"by": "Sister Jones", "severity": "emergency"}
+        )
+        assert stale.status_code == 409
+        assert "not emergency" in stale.json()["detail"]
+        seen = await board.client.post(
+            "/api/alerts/a-1/ack", json={"by": "Sister Jones", "severity": "urgent"}
+        )
+        assert seen.status_code == 202, seen.text
+        message = await asyncio.wait_for(anext(aiomqtt_messages(listener)), 5)
+        assert json.loads(bytes(message.payload))["severity"] == "urgent"
+
         # Once the scorer says it is acknowledged, a second acknowledgement is refused.
         acked = alert("a-1", "acknowledged", 2, by="Sister Jones")
         await board.publish(f"wards/{WARD}/alerts", acked, retain=False)

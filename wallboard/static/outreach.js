@@ -132,7 +132,7 @@ async function acknowledge(alert) {
   if (!by) return;
   showNotice(null);
   pending.start(alert.alert_id, "ack", alert.state);
-  const result = await alertAction(alert.alert_id, "ack", { by, via: "outreach" });
+  const result = await alertAction(alert.alert_id, "ack", { by, via: "outreach", severity: alert.severity });
   if (result.ok) pending.sent(alert.alert_id);
   else pending.fail(alert.alert_id, `Not acknowledged: HTTP ${result.status || "error"}: ${result.detail}`);
 }
@@ -184,7 +184,7 @@ document.getElementById("resolve-form").addEventListener("submit", async (event)
   if (!alert || !by) return;
   dialog.close();
   pending.start(alert.alert_id, "resolve", alert.state);
-  const result = await alertAction(alert.alert_id, "resolve", { by, reason, via: "outreach" });
+  const result = await alertAction(alert.alert_id, "resolve", { by, reason, via: "outreach", severity: alert.severity });
   if (result.ok) pending.sent(alert.alert_id);
   else pending.fail(alert.alert_id, `Not resolved: HTTP ${result.status || "error"}: ${result.detail}`);
 });

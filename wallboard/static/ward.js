@@ -301,7 +301,7 @@ async function acknowledge(alert) {
   const name = savedName() || (await askWho("Acknowledge"));
   if (!name) return;
   pending.start(alert.alert_id, "ack", alert.state);
-  const result = await alertAction(alert.alert_id, "ack", { by: name, via: "ward-board" });
+  const result = await alertAction(alert.alert_id, "ack", { by: name, via: "ward-board", severity: alert.severity });
   if (result.ok) pending.sent(alert.alert_id);
   else pending.fail(alert.alert_id, `Not acknowledged: HTTP ${result.status || "error"}: ${result.detail}`);
 }
