@@ -16,6 +16,10 @@ process measured (bare subscriber or service) has its own event loop to itself, 
 production.
 
 Usage: bench/pipeline [--beds 300] [--messages 20000] [--rate 2000] [--seconds 20] [--store URL]
+                      [--window N] [--profile FILE]
+
+`--profile FILE` runs phase 2 under cProfile (the event loop's thread: the service's Python)
+and writes the stats to FILE (`python -m pstats FILE`), printing the top functions.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import cProfile
 import multiprocessing
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -150,6 +156,7 @@ class Plan:
     rate: float
     seconds: float
     t0: int
+    window: int | None = None  # the service's publish window (None: its default)
 
 
 @dataclass(frozen=True)
@@ -317,7 +324,7 @@ class PipelineRun:
     alerts: int
 
 
-def make_service(url: str, store: str) -> Service:
+def make_service(url: str, store: str, window: int | None = None) -> Service:
     settings = load_settings(
         None,
         {
@@ -327,7 +334,10 @@ def make_service(url: str, store: str) -> Service:
             "http.port": 0,
         },
     )
-    return Service(settings, load_charts())
+    service = Service(settings, load_charts())
+    if window is not None:
+        service.link.publish_window = window
+    return service
 
 
 async def start(service: Service) -> asyncio.Task[None]:
@@ -366,9 +376,14 @@ async def settled(service: Service) -> None:
         await asyncio.sleep(0.002)
 
 
-async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: str) -> PipelineRun:
+async def pipeline_phase(
+    plan: Plan,
+    pool: concurrent.futures.Executor,
+    store: str,
+    profiler: cProfile.Profile | None = None,
+) -> PipelineRun:
     n = plan.messages
-    service = make_service(plan.url, store)
+    service = make_service(plan.url, store, plan.window)
     task = await start(service)
     try:
         await admit(plan, service, "B", plan.beds)
@@ -380,6 +395,8 @@ async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: s
             counters.alerts,
         )
         loop = asyncio.get_running_loop()
+        if profiler is not None:
+            profiler.enable()
         publisher = loop.run_in_executor(pool, publish_fast, plan, "B")
         first = end = 0.0
         async with asyncio.timeout(300):
@@ -391,6 +408,8 @@ async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: s
             end = time.perf_counter()
             await settled(service)
         flushed = time.perf_counter()
+        if profiler is not None:
+            profiler.disable()
         rate, _ = await publisher
         return PipelineRun(
             scored=counters.scored - base_scored,
@@ -409,7 +428,7 @@ async def latency_phase(
     plan: Plan, pool: concurrent.futures.Executor, store: str, retained_adts: int
 ) -> tuple[Latency, int, int]:
     """The paced run; (latency, dead letters, scored) of the service."""
-    service = make_service(plan.url, store)
+    service = make_service(plan.url, store, plan.window)
     task = await start(service)
     try:
         await admit(plan, service, "C", retained_adts)
@@ -432,7 +451,12 @@ def main() -> None:
     parser.add_argument(
         "--store", default="sqlite", help="`sqlite` (a temporary file) or a postgresql:// URL"
     )
+    parser.add_argument(
+        "--window", type=int, help="the service's publish window (QoS 1 publishes in flight)"
+    )
+    parser.add_argument("--profile", metavar="FILE", help="cProfile phase 2 into FILE")
     args = parser.parse_args()
+    profiler = cProfile.Profile() if args.profile else None
     beds, n = args.beds, args.messages
     t0 = int(time.time())
     spawn = multiprocessing.get_context("spawn")
@@ -444,7 +468,7 @@ def main() -> None:
         pool.submit(warm_up).result()
         broker = Mosquitto(MOSQUITTO, folder)
         broker.start()
-        plan = Plan(broker.url, beds, n, args.rate, args.seconds, t0)
+        plan = Plan(broker.url, beds, n, args.rate, args.seconds, t0, args.window)
         stores = (
             (f"sqlite:///{folder / 'pipeline.db'}", f"sqlite:///{folder / 'latency.db'}")
             if args.store == "sqlite"
@@ -458,7 +482,10 @@ def main() -> None:
                 f"1. bare subscriber: {received:,}/{n:,} obs in {bare_s:.2f} s = "
                 f"{bare_rate:,.0f} msg/s (publisher {bare_pub:,.0f} msg/s)"
             )
-            run = asyncio.run(pipeline_phase(plan, pool, stores[0]))
+            run = asyncio.run(pipeline_phase(plan, pool, stores[0], profiler))
+            if profiler is not None:
+                profiler.dump_stats(args.profile)
+                pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
             pipe_rate = run.scored / run.seconds if run.seconds > 0 else float("nan")
             ratio = pipe_rate / bare_rate
             print(
@@ -491,6 +518,7 @@ def main() -> None:
         ("python", sys.version.split()[0]),
         ("store", args.store),
         ("beds", beds),
+        ("service publish window", args.window or "default"),
         ("bare: obs received", f"{received:,} / {n:,}"),
         ("bare: msg/s (first to last)", f"{bare_rate:,.0f}"),
         ("bare: publisher msg/s", f"{bare_pub:,.0f}"),

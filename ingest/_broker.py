@@ -13,21 +13,28 @@ Nothing is lost across a restart of the broker or of the service:
   of them.
 
 The connection comes back by itself: capped exponential backoff with jitter.
+
+aiomqtt 2.x has no public way to acknowledge a message when the caller decides, and its
+`publish()` scans every pending call on each publish (O(window) per message: 25 µs at 512 in
+flight). Both are worked around through paho's client under it, in `_Paho` and nowhere else;
+`tests/test_broker_link.py` pins the aiomqtt and paho versions this was written against.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import aiomqtt
+import paho.mqtt.client as paho
 
 from ingest._model import ACTIONS, CHANNELS
 from simulators import BrokerURL
@@ -37,7 +44,87 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST: Final = 0.2
 BACKOFF_CAP: Final = 10.0
 PUBLISH_WINDOW: Final = 512
-"""Publishes awaiting their PUBACK at once."""
+"""Publishes awaiting their PUBACK at once (bench/pipeline --window measures the choice)."""
+WRITTEN_AGAINST: Final = {"aiomqtt": "2.5.1", "paho-mqtt": "2.2.0"}
+"""The versions whose private parts `_Paho` uses (a test fails when either changes)."""
+
+
+class _Acks:
+    """Counts down the PUBACKs of one window; `done` resolves at zero. aiomqtt's PUBACK
+    callback calls `set()` on whatever `_pending_publishes` holds for the packet id."""
+
+    __slots__ = ("done", "left")
+
+    def __init__(self, left: int, done: asyncio.Future[None]) -> None:
+        self.left = left
+        self.done = done
+
+    def set(self) -> None:
+        self.left -= 1
+        if self.left <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+class _Paho:
+    """Every use of aiomqtt's and paho's private parts, in one place (versions:
+    `WRITTEN_AGAINST`).
+
+    - `manual_ack()` / `ack()`: paho acknowledges a QoS 1 message only when told
+      (`manual_ack_set`, `ack`); aiomqtt 2.x does not expose either (3.0 has `puback()`).
+    - `publish_all()`: paho's `publish` for each message, with one countdown registered in
+      aiomqtt's `_pending_publishes` (its PUBACK callback pops the packet id and calls `set()`),
+      instead of aiomqtt's `publish`, which costs a task, a timeout and a scan of every
+      pending call per message.
+    """
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self.paho: paho.Client = client._client
+
+    def manual_ack(self) -> None:
+        self.paho.manual_ack_set(True)
+
+    def ack(self, mid: int) -> None:
+        self.paho.ack(mid, 1)
+
+    async def publish_all(
+        self, messages: Sequence[tuple[str, bytes, bool, Any]], timeout: float
+    ) -> None:
+        """Publish with QoS 1; return once the broker has acknowledged every one, raise
+        `aiomqtt.MqttError` if the connection is lost first or `timeout` seconds pass."""
+        client = self.client
+        pending: dict[int, Any] = client._pending_publishes
+        loop = asyncio.get_running_loop()
+        acks = _Acks(len(messages), loop.create_future())
+        publish, success = self.paho.publish, paho.MQTT_ERR_SUCCESS
+        mids = []
+        try:
+            for topic, payload, retain, _ in messages:
+                info = publish(topic, payload, 1, retain)
+                if info.rc != success:
+                    raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+                if info.is_published():  # acknowledged already (cannot be, for QoS 1)
+                    acks.set()
+                else:
+                    pending[info.mid] = acks
+                    mids.append(info.mid)
+            if not acks.done.done():
+                lost: asyncio.Future[Any] = client._disconnected
+                done, _ = await asyncio.wait(
+                    (acks.done, lost),
+                    timeout=None if math.isinf(timeout) else timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if acks.done not in done:
+                    raise aiomqtt.MqttError(
+                        "the connection was lost before every publish was acknowledged"
+                        if done
+                        else "publishing timed out"
+                    )
+        finally:
+            for mid in mids:
+                if pending.get(mid) is acks:
+                    del pending[mid]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +180,9 @@ class BrokerLink:
         self._sending = asyncio.Lock()
         self._deferred: list[tuple[int, int]] = []
         self._connected = asyncio.Event()
+        self._paho: _Paho | None = None
+        self.publish_window = PUBLISH_WINDOW
+        self.publish_timeout = 10.0
         self._closing = False
         self.reconnects = 0
         self.last_error: str | None = None
@@ -121,7 +211,8 @@ class BrokerLink:
         while True:
             try:
                 async with self._new_client() as client:
-                    client._client.manual_ack_set(True)
+                    link = self._paho = _Paho(client)
+                    link.manual_ack()
                     self._client, self._generation = client, self._generation + 1
                     topics = input_topics(self.prefix)
                     granted = await client.subscribe([(topic, 1) for topic in topics])
@@ -137,7 +228,7 @@ class BrokerLink:
                     self.last_error = None
                     delay = BACKOFF_FIRST
                     log.info("connected to %s as %s", self.broker, self.client_id)
-                    await self._drain_outbox(client)
+                    await self._drain_outbox(link)
                     async for batch in self._read(client):
                         yield batch
             except aiomqtt.MqttError as exc:
@@ -145,7 +236,7 @@ class BrokerLink:
                 log.warning("broker %s: %s; reconnecting in %.1f s", self.broker, exc, delay)
             finally:
                 self._connected.clear()
-                self._client = None
+                self._client = self._paho = None
             if self._closing:
                 return
             self.reconnects += 1
@@ -184,12 +275,12 @@ class BrokerLink:
             self._ack_deferred()
 
     def _ack_deferred(self) -> None:
-        client, deferred, self._deferred = self._client, self._deferred, []
-        if client is None:
+        link, deferred, self._deferred = self._paho, self._deferred, []
+        if link is None:
             return
         for generation, mid in deferred:
             if generation == self._generation and mid:
-                client._client.ack(mid, 1)
+                link.ack(mid)
 
     async def publish(self, messages: Sequence[tuple[str, bytes, bool, str | None]]) -> None:
         """Publish (topic, payload, retain, key) with QoS 1, in order; returns once all are
@@ -200,11 +291,11 @@ class BrokerLink:
         handed back by `take_published`.
         """
         self._outbox.extend(messages)
-        client = self._client
-        if client is None:
+        link = self._paho
+        if link is None:
             return
         try:
-            await self._drain_outbox(client)
+            await self._drain_outbox(link)
         except aiomqtt.MqttError as exc:
             self.last_error = str(exc)
             log.warning("publishing to %s: %s; kept for after reconnection", self.broker, exc)
@@ -219,17 +310,12 @@ class BrokerLink:
         """Results not yet acknowledged by the broker."""
         return len(self._outbox)
 
-    async def _drain_outbox(self, client: aiomqtt.Client) -> None:
+    async def _drain_outbox(self, link: _Paho) -> None:
         outbox = self._outbox
         async with self._sending:  # one sender at a time keeps the order and the count
             while outbox:
-                window = [outbox[i] for i in range(min(PUBLISH_WINDOW, len(outbox)))]
-                await asyncio.gather(
-                    *(
-                        client.publish(topic, payload, qos=1, retain=retain)
-                        for topic, payload, retain, _ in window
-                    )
-                )
+                window = [outbox[i] for i in range(min(self.publish_window, len(outbox)))]
+                await link.publish_all(window, self.publish_timeout)
                 for _ in window:
                     key = outbox.popleft()[3]
                     if key is not None:
