@@ -6,7 +6,8 @@ transaction). `write()` COPYs each record list into a TEMP staging table created
 connection (`ON COMMIT DELETE ROWS`), then `INSERT INTO target SELECT ... FROM staging
 ON CONFLICT DO NOTHING`, all in one transaction: COPY is the fast path in, and the INSERT makes
 redelivered records no-ops. A lost connection makes that one call raise `StoreError`; the next
-call reconnects by itself.
+call reconnects by itself. The scorer's per-batch id lookup (`accepted_among`) has a second
+connection of its own, so it never waits behind a write's transaction.
 
 Layouts (`store.layout`, reported by `/healthz`):
 
@@ -168,6 +169,8 @@ class PostgresStore:
         self._connect_timeout = connect_timeout
         self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
         self._lock = asyncio.Lock()
+        self._reader: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        self._reader_lock = asyncio.Lock()
         self._opened = False
         self.layout = "postgresql"
         self.schema_version = 0
@@ -221,6 +224,10 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self._opened = False
+        async with self._reader_lock:
+            if self._reader is not None:
+                await self._reader.close()
+                self._reader = None
         async with self._lock:
             if self._conn is not None:
                 await self._conn.close()
@@ -472,18 +479,28 @@ class PostgresStore:
         return [record(*row) for row in await cur.fetchall()]
 
     async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
-        """Those of `msg_ids` ever accepted: (content digest, when received) of each."""
-        async with self._lock:
-            conn = await self._connection()
+        """Those of `msg_ids` ever accepted: (content digest, when received) of each (on the
+        reader connection: never behind a write)."""
+        if not self._opened:
+            raise StoreError("the store is not open (use `async with`)")
+        async with self._reader_lock:
             try:
-                async with conn.cursor() as cur:
-                    await cur.execute(
-                        "SELECT msg_id, digest, received_at FROM accepted WHERE msg_id = ANY(%s)",
-                        (msg_ids,),
-                    )
-                    rows = await cur.fetchall()
+                conn = self._reader
+                if conn is None or conn.closed or conn.broken:
+                    self._reader = None
+                    if conn is not None:
+                        await conn.close()
+                    conn = self._reader = await self._connect()
+                cur = await conn.execute(
+                    "SELECT msg_id, digest, received_at FROM accepted WHERE msg_id = ANY(%s)",
+                    (msg_ids,),
+                )
+                rows = await cur.fetchall()
             except psycopg.Error as e:
-                raise await self._failed("accepted_among", e) from e
+                if self._reader is not None and (self._reader.closed or self._reader.broken):
+                    await self._reader.close()
+                    self._reader = None
+                raise StoreError(f"PostgreSQL accepted_among failed: {e}") from e
         return {row[0]: (row[1], row[2]) for row in rows}
 
     async def ping(self) -> None:
