@@ -283,13 +283,16 @@ def percentile(values: list[float], p: float) -> float:
 # --- the measured process ----------------------------------------------------------------------
 
 
-async def bare_phase(plan: Plan, pool: concurrent.futures.Executor) -> tuple[int, float, float]:
-    """(received, seconds first to last, publisher msg/s)."""
+async def bare_phase(
+    plan: Plan, pool: concurrent.futures.Executor
+) -> tuple[int, float, float, float]:
+    """(received, seconds first to last, publisher msg/s, CPU seconds of this process)."""
     broker = parse_broker_url(plan.url)
     n = plan.messages
     loop = asyncio.get_running_loop()
     received = 0
     first = last = 0.0
+    cpu = 0.0
     async with aiomqtt.Client(
         broker.host,
         broker.port,
@@ -297,6 +300,7 @@ async def bare_phase(plan: Plan, pool: concurrent.futures.Executor) -> tuple[int
         max_queued_incoming_messages=0,
     ) as sub:
         await sub.subscribe([(topic, 1) for topic in input_topics()])
+        cpu = time.process_time()
         publisher = loop.run_in_executor(pool, publish_fast, plan, "A")
         try:
             async with asyncio.timeout(120):
@@ -309,8 +313,9 @@ async def bare_phase(plan: Plan, pool: concurrent.futures.Executor) -> tuple[int
                         break
         except TimeoutError:
             pass
+        cpu = time.process_time() - cpu
         rate, _ = await publisher
-    return received, last - first, rate
+    return received, last - first, rate, cpu
 
 
 @dataclass
@@ -322,6 +327,7 @@ class PipelineRun:
     dead_letters: int
     duplicates: int
     alerts: int
+    cpu_seconds: float  # of the service's process, all threads, until the store is flushed
 
 
 def make_service(url: str, store: str, window: int | None = None) -> Service:
@@ -397,6 +403,7 @@ async def pipeline_phase(
         loop = asyncio.get_running_loop()
         if profiler is not None:
             profiler.enable()
+        cpu = time.process_time()
         publisher = loop.run_in_executor(pool, publish_fast, plan, "B")
         first = end = 0.0
         async with asyncio.timeout(300):
@@ -408,6 +415,7 @@ async def pipeline_phase(
             end = time.perf_counter()
             await settled(service)
         flushed = time.perf_counter()
+        cpu = time.process_time() - cpu
         if profiler is not None:
             profiler.disable()
         rate, _ = await publisher
@@ -419,6 +427,7 @@ async def pipeline_phase(
             dead_letters=counters.dead_letters - base_dead,
             duplicates=counters.duplicates - base_dups,
             alerts=counters.alerts - base_alerts,
+            cpu_seconds=cpu,
         )
     finally:
         await stop(service, task)
@@ -476,11 +485,12 @@ def main() -> None:
         )
         try:
             print(f"private Mosquitto on {broker.url}; {beds} admitted beds; store {args.store}")
-            received, bare_s, bare_pub = asyncio.run(bare_phase(plan, pool))
+            received, bare_s, bare_pub, bare_cpu = asyncio.run(bare_phase(plan, pool))
             bare_rate = received / bare_s if bare_s > 0 else float("nan")
             print(
                 f"1. bare subscriber: {received:,}/{n:,} obs in {bare_s:.2f} s = "
-                f"{bare_rate:,.0f} msg/s (publisher {bare_pub:,.0f} msg/s)"
+                f"{bare_rate:,.0f} msg/s (publisher {bare_pub:,.0f} msg/s); "
+                f"CPU {1e6 * bare_cpu / max(received, 1):.0f} µs/msg"
             )
             run = asyncio.run(pipeline_phase(plan, pool, stores[0], profiler))
             if profiler is not None:
@@ -492,7 +502,8 @@ def main() -> None:
                 f"2. pipeline: {run.scored:,}/{n:,} scored in {run.seconds:.2f} s = "
                 f"{pipe_rate:,.0f} obs/s ({ratio:.0%} of bare; goal >= 50 %), "
                 f"store flushed at {run.flushed_seconds:.2f} s; dead letters {run.dead_letters}, "
-                f"duplicates {run.duplicates}, alerts {run.alerts}"
+                f"duplicates {run.duplicates}, alerts {run.alerts}; "
+                f"CPU {1e6 * run.cpu_seconds / max(run.scored, 1):.0f} µs/obs"
             )
             lat, dead, scored = asyncio.run(latency_phase(plan, pool, stores[1], 2 * beds))
         finally:
@@ -525,6 +536,12 @@ def main() -> None:
         ("pipeline: obs scored", f"{run.scored:,} / {n:,}"),
         ("pipeline: obs scored/s", f"{pipe_rate:,.0f}"),
         ("pipeline / bare", f"{ratio:.0%} (goal >= 50 %)"),
+        ("bare: CPU µs/msg", f"{1e6 * bare_cpu / max(received, 1):.0f}"),
+        ("pipeline: CPU µs/obs (all threads)", f"{1e6 * run.cpu_seconds / max(run.scored, 1):.0f}"),
+        (
+            "CPU bare / pipeline",
+            f"{bare_cpu / max(received, 1) / (run.cpu_seconds / max(run.scored, 1)):.0%}",
+        ),
         ("pipeline: store flushed after s", f"{run.flushed_seconds:.2f}"),
         ("pipeline: publisher msg/s", f"{run.publisher_rate:,.0f}"),
         ("pipeline: dead letters", run.dead_letters),

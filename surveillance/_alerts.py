@@ -233,7 +233,7 @@ class AlertDesk:
     def restore(self, records: list[AlertRecord]) -> None:
         """Resume from each open alert's latest stored event (ladders from today's settings)."""
         for record in records:
-            event = msgspec.convert(record.event, AlertEvent)
+            event = msgspec.json.decode(record.event, type=AlertEvent)
             raised_at = event.raised_at or record.time
             ladder = ladder_for(self.ladders, record.severity, event.system, kind=record.kind)
             rung = min(event.rung, len(ladder.rungs) - 1)
@@ -317,7 +317,7 @@ class AlertDesk:
                 state=notice.state,
                 message=alert.message,
                 obs_msg_id=alert.obs_msg_id,
-                event=msgspec.json.decode(payload),
+                event=payload,
             )
         )
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from scoring import LONDON, ChartError, ChartSet, load_charts
 from simulators import SimConfig, parse_broker_url, publish, simulate
 from surveillance._report_cmd import report_from_store
@@ -303,7 +305,7 @@ class StoreHistory:
         }
         results = []
         for record in records:
-            result = dict(record.result)
+            result = msgspec.json.decode(record.result)
             reading = readings.get(record.obs_msg_id)
             if reading is not None:
                 result["scored_vitals"] = result.get("vitals")
@@ -313,7 +315,7 @@ class StoreHistory:
 
     async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
         records = await self._open().fetch(AlertRecord, patient_id=patient_id, since=since)
-        return [record.event for record in records]
+        return [msgspec.json.decode(record.event) for record in records]
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

@@ -362,7 +362,7 @@ class OnlineScorer:
             patient = self._patients.get(score_record.patient_id)
             if patient is None:
                 continue
-            result = score_record.result
+            result = msgspec.json.decode(score_record.result)
             rank = self._ranks.get(result["chart"], {}).get(result["level"], -1)
             patient.alerted_rank = rank if self._alerts(result["response"]) else -1
             patient.alerted_red = frozenset(result.get("single_parameter_triggers", ()))
@@ -991,7 +991,7 @@ class OnlineScorer:
                 total=result.total,
                 risk=result.risk,
                 complete=result.complete,
-                result=msgspec.json.decode(payload),
+                result=payload,
             )
         )
         if late:

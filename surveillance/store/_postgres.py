@@ -74,12 +74,21 @@ _PG_TYPES: Final = {
     "text?": "text",
     "time": "timestamptz",
     "json": "jsonb",
+    "rawjson": "jsonb",
+    "utf8": "text",
     "int": "int4",
     "float": "float8",
     "bool": "bool",
 }
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
+
+
+def _json_dumps(value: Any) -> bytes:
+    """JSON for a json/jsonb parameter: `JsonBytes` are JSON already, sent as they are."""
+    return value if type(value) is bytes else _json_encode(value)
+
+
 _UPSERT_STATE: Final = (
     "INSERT INTO scorer_state (key, state, updated_at) VALUES (%s, %s, %s) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
@@ -120,6 +129,13 @@ class _Plan:
         ) + sql.SQL(table.on_conflict())  # built from constants
         self.types = [_PG_TYPES[k] for k in table.kinds]
         self.times = [i for i, k in enumerate(table.kinds) if k == "time"]
+        self.texts = [i for i, k in enumerate(table.kinds) if k == "utf8"]
+        # Read back: jsonb comes decoded (and reordered by PostgreSQL); encoded again.
+        self.reads = [
+            (i, _json_encode if k == "rawjson" else str.encode)
+            for i, k in enumerate(table.kinds)
+            if k in ("rawjson", "utf8")
+        ]
         self.select = sql.SQL("SELECT {} FROM {}").format(cols, target)
         self.order = sql.SQL(" ORDER BY {}").format(
             sql.SQL(", ").join(map(sql.Identifier, ("time", *table.key)))
@@ -133,7 +149,21 @@ class _Plan:
                 raise StoreError(
                     f"naive datetime {value.isoformat()}: store times must be timezone-aware"
                 )
+        if self.texts:
+            values = list(row)
+            for i in self.texts:
+                values[i] = values[i].decode()
+            return tuple(values)
         return row
+
+    def record(self, row: tuple[Any, ...]) -> Any:
+        """The record of a row read back."""
+        if not self.reads:
+            return self.table.record(*row)
+        values = list(row)
+        for i, f in self.reads:
+            values[i] = f(values[i])
+        return self.table.record(*values)
 
 
 _PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
@@ -243,7 +273,7 @@ class PostgresStore:
             )
         except psycopg.Error as e:
             raise StoreError(f"cannot connect to PostgreSQL at {self.url}: {e}") from e
-        set_json_dumps(_json_encode, context=conn)
+        set_json_dumps(_json_dumps, context=conn)
         set_json_loads(_json_decode, context=conn)
         try:
             await conn.execute("SET TIME ZONE 'UTC'")
@@ -474,9 +504,9 @@ class PostgresStore:
         query: str | sql.SQL | sql.Composed,
         params: tuple[Any, ...] = (),
     ) -> list[Any]:
-        record = TABLE_BY_NAME[table].record
+        record = _PLANS[table].record
         await cur.execute(query, params or None)
-        return [record(*row) for row in await cur.fetchall()]
+        return [record(row) for row in await cur.fetchall()]
 
     async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
         """Those of `msg_ids` ever accepted: (content digest, when received) of each (on the

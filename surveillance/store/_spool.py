@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 import msgspec
 
@@ -37,7 +37,27 @@ log = logging.getLogger(__name__)
 _FIRST_PAUSE = 0.5  # seconds after a failed store write before the store is tried again
 _MAX_PAUSE = 15.0
 _encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(Batch).decode
+_decode_batch = msgspec.msgpack.Decoder(Batch).decode
+_json_encode = msgspec.json.Encoder().encode
+_ENCODED: Final = (("scores", "result"), ("alerts", "event"), ("outbox", "payload"))
+"""The fields a spool written before they were carried encoded holds as objects (or text)."""
+
+
+def _decode(blob: bytes) -> Batch:
+    """A spooled batch; also one spooled by an earlier version, whose score results and alert
+    events were objects and outbox payloads text (a spool outlives an upgrade)."""
+    try:
+        return _decode_batch(blob)
+    except msgspec.ValidationError:
+        raw = msgspec.msgpack.decode(blob)
+        for table, name in _ENCODED:
+            for record in raw.get(table, ()):
+                value = record[name]
+                if isinstance(value, str):
+                    record[name] = value.encode()
+                elif not isinstance(value, bytes):
+                    record[name] = _json_encode(value)
+        return msgspec.convert(raw, Batch)
 
 
 class _LocalFile:

@@ -10,7 +10,8 @@ at-least-once MQTT inputs redeliver.
 
 Times are stored as ISO-8601 UTC text with microseconds and a `Z`
 (`2026-11-22T09:30:00.000000Z`): readable with the sqlite3 shell, and fixed width so text order
-is time order (what the indexes and `received_at >= ?` rely on). JSON is stored as text.
+is time order (what the indexes and `received_at >= ?` rely on). JSON is stored as text;
+JSON that comes encoded (`JsonBytes`) is stored as it is.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def _dumper(kind: str) -> Callable[[Any], Any] | None:
         return to_text
     if kind == "json":
         return lambda v: _json_encode(v).decode()
+    if kind in ("rawjson", "utf8"):
+        return bytes.decode
     if kind == "bool":
         return int
     return None
@@ -91,6 +94,8 @@ def _loader(kind: str) -> Callable[[Any], Any] | None:
         return datetime.fromisoformat
     if kind == "json":
         return _json_decode
+    if kind in ("rawjson", "utf8"):
+        return str.encode
     if kind == "bool":
         return bool
     if kind == "float":
