@@ -49,6 +49,14 @@ WRITTEN_AGAINST: Final = {"aiomqtt": "2.5.1", "paho-mqtt": "2.2.0"}
 """The versions whose private parts `_Paho` uses (a test fails when either changes)."""
 
 
+def _bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, bytearray):
+        return bytes(payload)
+    return str(payload).encode()
+
+
 class _Acks:
     """Counts down the PUBACKs of one window; `done` resolves at zero. aiomqtt's PUBACK
     callback calls `set()` on whatever `_pending_publishes` holds for the packet id."""
@@ -71,6 +79,9 @@ class _Paho:
 
     - `manual_ack()` / `ack()`: paho acknowledges a QoS 1 message only when told
       (`manual_ack_set`, `ack`); aiomqtt 2.x does not expose either (3.0 has `puback()`).
+    - `take()`: paho's messages straight from its `on_message` callback, in batches of
+      whatever has arrived, instead of aiomqtt's message iterator, which wraps each message
+      and waits on a new task and an `asyncio.wait` per message.
     - `publish_all()`: paho's `publish` for each message, with one countdown registered in
       aiomqtt's `_pending_publishes` (its PUBACK callback pops the packet id and calls `set()`),
       instead of aiomqtt's `publish`, which costs a task, a timeout and a scan of every
@@ -80,9 +91,46 @@ class _Paho:
     def __init__(self, client: aiomqtt.Client) -> None:
         self.client = client
         self.paho: paho.Client = client._client
+        self._inbox: deque[tuple[str, bytes, int]] = deque()  # topic, payload, packet id
+        self._waiter: asyncio.Future[None] | None = None
 
     def manual_ack(self) -> None:
         self.paho.manual_ack_set(True)
+
+    def receive(self) -> None:
+        """From now on, incoming messages are kept for `take` (replaces aiomqtt's callback,
+        so its message iterator gets none); those aiomqtt already queued (a persistent
+        session's messages come right after the CONNACK) are taken first."""
+        queued: asyncio.Queue[aiomqtt.Message] = self.client._queue
+        while not queued.empty():
+            m = queued.get_nowait()
+            self._inbox.append((m.topic.value, _bytes(m.payload), m.mid))
+        self.paho.on_message = self._on_message
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self._inbox.append((message.topic, _bytes(message.payload), message.mid))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def take(self, most: int) -> list[tuple[str, bytes, int]]:
+        """At least one message (at most `most`), in arrival order; `aiomqtt.MqttError` once
+        the connection is lost and nothing is left."""
+        inbox = self._inbox
+        while not inbox:
+            lost: asyncio.Future[Any] = self.client._disconnected
+            if lost.done():
+                raise aiomqtt.MqttError("Disconnected during message iteration") from (
+                    None if lost.cancelled() else lost.exception()
+                )
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait((waiter, lost), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._waiter = None
+                waiter.cancel()
+        n = min(most, len(inbox))
+        return [inbox.popleft() for _ in range(n)]
 
     def ack(self, mid: int) -> None:
         self.paho.ack(mid, 1)
@@ -210,9 +258,14 @@ class BrokerLink:
         delay = BACKOFF_FIRST
         while True:
             try:
-                async with self._new_client() as client:
-                    link = self._paho = _Paho(client)
-                    link.manual_ack()
+                client = self._new_client()
+                # Before connecting: a persistent session's messages come right after the
+                # CONNACK, and paho would acknowledge them itself before their records exist.
+                link = _Paho(client)
+                link.manual_ack()
+                link.receive()
+                async with client:
+                    self._paho = link
                     self._client, self._generation = client, self._generation + 1
                     topics = input_topics(self.prefix)
                     granted = await client.subscribe([(topic, 1) for topic in topics])
@@ -229,7 +282,7 @@ class BrokerLink:
                     delay = BACKOFF_FIRST
                     log.info("connected to %s as %s", self.broker, self.client_id)
                     await self._drain_outbox(link)
-                    async for batch in self._read(client):
+                    async for batch in self._read(link):
                         yield batch
             except aiomqtt.MqttError as exc:
                 self.last_error = str(exc)
@@ -243,24 +296,13 @@ class BrokerLink:
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
             delay = min(delay * 2, BACKOFF_CAP)
 
-    async def _read(self, client: aiomqtt.Client) -> AsyncIterator[list[Received]]:
-        generation = self._generation
-        batch: list[Received] = []
-        messages = client.messages
-        async for message in messages:
-            batch.append(self._received(message, generation))
-            if len(batch) >= self.max_batch or len(messages) == 0:
-                yield batch
-                batch = []
-
-    def _received(self, message: aiomqtt.Message, generation: int) -> Received:
-        payload = message.payload
-        return Received(
-            topic=message.topic.value,
-            payload=payload if isinstance(payload, bytes) else str(payload).encode(),
-            received=self._clock(),
-            token=(generation, message.mid),
-        )
+    async def _read(self, link: _Paho) -> AsyncIterator[list[Received]]:
+        generation, clock = self._generation, self._clock
+        while True:
+            yield [
+                Received(topic, payload, clock(), (generation, mid))
+                for topic, payload, mid in await link.take(self.max_batch)
+            ]
 
     def ack(self, tokens: Iterable[object]) -> None:
         """Acknowledge messages whose records are committed; stale tokens are skipped.

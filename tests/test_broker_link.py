@@ -7,6 +7,7 @@ they were written against, so an upgrade fails here, loudly, instead of in produ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from importlib.metadata import version
 
@@ -14,7 +15,7 @@ import aiomqtt
 import paho.mqtt.client as paho
 import pytest
 
-from ingest._broker import WRITTEN_AGAINST, BrokerLink, _Paho
+from ingest._broker import WRITTEN_AGAINST, BrokerLink, Received, _Paho
 from simulators import parse_broker_url
 from tests.mqtt_broker import Mosquitto
 
@@ -99,3 +100,50 @@ async def test_a_lost_connection_fails_the_window_instead_of_waiting() -> None:
     assert sent == ["t"]
     assert client._pending_publishes == {}
     assert isinstance(client._disconnected.exception(), aiomqtt.MqttError)
+
+
+async def test_inputs_arrive_in_order_in_batches_and_are_sent_again_until_acknowledged(
+    mosquitto: Mosquitto,
+) -> None:
+    broker = parse_broker_url(mosquitto.url)
+    ward = uuid.uuid4().hex[:8]
+    topics = [f"wards/{ward}/beds/{i % 5}/obs" for i in range(300)]
+    client_id = f"link-{uuid.uuid4().hex[:8]}"
+
+    async def read(n: int, *, ack: bool) -> list[Received]:
+        got: list[Received] = []
+        link = BrokerLink(broker, client_id=client_id, max_batch=64)
+        async with link:
+            async with asyncio.timeout(20):
+                async for batch in link.batches():
+                    assert 1 <= len(batch) <= 64
+                    got.extend(r for r in batch if ward in r.topic)
+                    if ack:
+                        link.ack([r.token for r in batch])
+                    if len(got) >= n:
+                        break
+        return got
+
+    link = BrokerLink(broker, client_id=client_id)
+    async with link:  # the persistent session exists: the broker keeps what comes
+
+        async def consume() -> None:
+            async for _ in link.batches():
+                pass
+
+        reading = asyncio.create_task(consume())
+        await asyncio.wait_for(link.wait_connected(), 10)
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading  # disconnected before anything is published
+    async with aiomqtt.Client(broker.host, broker.port) as publisher:
+        for i, topic in enumerate(topics):
+            await publisher.publish(topic, str(i).encode(), qos=1)
+    first = await read(50, ack=False)  # the broker's window (100 in the tests) allows 50
+    assert [(r.topic, r.payload) for r in first[:50]] == [
+        (t, str(i).encode()) for i, t in enumerate(topics[:50])
+    ]
+    again = await read(300, ack=True)  # never acknowledged: sent again, then the rest
+    assert [(r.topic, r.payload) for r in again] == [
+        (t, str(i).encode()) for i, t in enumerate(topics)
+    ]
