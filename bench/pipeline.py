@@ -11,12 +11,15 @@
    separate subscriber on `wards/+/beds/+/score` records, for each score, now minus the
    wall-clock time its observation was handed to the publishing client: p50, p90, p99, max.
 
+Mosquitto runs with `set_tcp_nodelay true`, as config/mosquitto.conf recommends (`--nagle`
+leaves Mosquitto's default: a PUBACK can then wait ~40 ms for a delayed TCP ACK).
+
 Publishers (and the latency phase's score subscriber) run in a separate process, so the
 process measured (bare subscriber or service) has its own event loop to itself, as in
 production.
 
 Usage: bench/pipeline [--beds 300] [--messages 20000] [--rate 2000] [--seconds 20] [--store URL]
-                      [--window N] [--profile FILE]
+                      [--window N] [--nagle] [--profile FILE]
 
 `--profile FILE` runs phase 2 under cProfile (the event loop's thread: the service's Python)
 and writes the stats to FILE (`python -m pstats FILE`), printing the top functions.
@@ -463,6 +466,12 @@ def main() -> None:
     parser.add_argument(
         "--window", type=int, help="the service's publish window (QoS 1 publishes in flight)"
     )
+    parser.add_argument(
+        "--nagle",
+        action="store_true",
+        help="leave Mosquitto's set_tcp_nodelay at its default (false), unlike "
+        "config/mosquitto.conf",
+    )
     parser.add_argument("--profile", metavar="FILE", help="cProfile phase 2 into FILE")
     args = parser.parse_args()
     profiler = cProfile.Profile() if args.profile else None
@@ -476,6 +485,8 @@ def main() -> None:
         folder = Path(tmp)
         pool.submit(warm_up).result()
         broker = Mosquitto(MOSQUITTO, folder)
+        if not args.nagle:  # as config/mosquitto.conf recommends
+            broker._conf.write_text(broker._conf.read_text() + "set_tcp_nodelay true\n")
         broker.start()
         plan = Plan(broker.url, beds, n, args.rate, args.seconds, t0, args.window)
         stores = (
@@ -530,6 +541,7 @@ def main() -> None:
         ("store", args.store),
         ("beds", beds),
         ("service publish window", args.window or "default"),
+        ("broker set_tcp_nodelay", "false (--nagle)" if args.nagle else "true"),
         ("bare: obs received", f"{received:,} / {n:,}"),
         ("bare: msg/s (first to last)", f"{bare_rate:,.0f}"),
         ("bare: publisher msg/s", f"{bare_pub:,.0f}"),
