@@ -11,11 +11,18 @@
    separate subscriber on `wards/+/beds/+/score` records, for each score, now minus the
    wall-clock time its observation was handed to the publishing client: p50, p90, p99, max.
 
+Mosquitto runs with `set_tcp_nodelay true`, as config/mosquitto.conf recommends (`--nagle`
+leaves Mosquitto's default: a PUBACK can then wait ~40 ms for a delayed TCP ACK).
+
 Publishers (and the latency phase's score subscriber) run in a separate process, so the
 process measured (bare subscriber or service) has its own event loop to itself, as in
 production.
 
 Usage: bench/pipeline [--beds 300] [--messages 20000] [--rate 2000] [--seconds 20] [--store URL]
+                      [--window N] [--nagle] [--profile FILE]
+
+`--profile FILE` runs phase 2 under cProfile (the event loop's thread: the service's Python)
+and writes the stats to FILE (`python -m pstats FILE`), printing the top functions.
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import cProfile
 import multiprocessing
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -149,6 +158,7 @@ class Plan:
     rate: float
     seconds: float
     t0: int
+    window: int | None = None  # the service's publish window (None: its default)
 
 
 @dataclass(frozen=True)
@@ -275,13 +285,16 @@ def percentile(values: list[float], p: float) -> float:
 # --- the measured process ----------------------------------------------------------------------
 
 
-async def bare_phase(plan: Plan, pool: concurrent.futures.Executor) -> tuple[int, float, float]:
-    """(received, seconds first to last, publisher msg/s)."""
+async def bare_phase(
+    plan: Plan, pool: concurrent.futures.Executor
+) -> tuple[int, float, float, float]:
+    """(received, seconds first to last, publisher msg/s, CPU seconds of this process)."""
     broker = parse_broker_url(plan.url)
     n = plan.messages
     loop = asyncio.get_running_loop()
     received = 0
     first = last = 0.0
+    cpu = 0.0
     async with aiomqtt.Client(
         broker.host,
         broker.port,
@@ -289,6 +302,7 @@ async def bare_phase(plan: Plan, pool: concurrent.futures.Executor) -> tuple[int
         max_queued_incoming_messages=0,
     ) as sub:
         await sub.subscribe([(topic, 1) for topic in input_topics()])
+        cpu = time.process_time()
         publisher = loop.run_in_executor(pool, publish_fast, plan, "A")
         try:
             async with asyncio.timeout(120):
@@ -301,8 +315,9 @@ async def bare_phase(plan: Plan, pool: concurrent.futures.Executor) -> tuple[int
                         break
         except TimeoutError:
             pass
+        cpu = time.process_time() - cpu
         rate, _ = await publisher
-    return received, last - first, rate
+    return received, last - first, rate, cpu
 
 
 @dataclass
@@ -314,9 +329,10 @@ class PipelineRun:
     dead_letters: int
     duplicates: int
     alerts: int
+    cpu_seconds: float  # of the service's process, all threads, until the store is flushed
 
 
-def make_service(url: str, store: str) -> Service:
+def make_service(url: str, store: str, window: int | None = None) -> Service:
     settings = load_settings(
         None,
         {
@@ -326,7 +342,10 @@ def make_service(url: str, store: str) -> Service:
             "http.port": 0,
         },
     )
-    return Service(settings, load_charts())
+    service = Service(settings, load_charts())
+    if window is not None:
+        service.link.publish_window = window
+    return service
 
 
 async def start(service: Service) -> asyncio.Task[None]:
@@ -365,9 +384,14 @@ async def settled(service: Service) -> None:
         await asyncio.sleep(0.002)
 
 
-async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: str) -> PipelineRun:
+async def pipeline_phase(
+    plan: Plan,
+    pool: concurrent.futures.Executor,
+    store: str,
+    profiler: cProfile.Profile | None = None,
+) -> PipelineRun:
     n = plan.messages
-    service = make_service(plan.url, store)
+    service = make_service(plan.url, store, plan.window)
     task = await start(service)
     try:
         await admit(plan, service, "B", plan.beds)
@@ -379,6 +403,9 @@ async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: s
             counters.alerts,
         )
         loop = asyncio.get_running_loop()
+        if profiler is not None:
+            profiler.enable()
+        cpu = time.process_time()
         publisher = loop.run_in_executor(pool, publish_fast, plan, "B")
         first = end = 0.0
         async with asyncio.timeout(300):
@@ -390,6 +417,9 @@ async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: s
             end = time.perf_counter()
             await settled(service)
         flushed = time.perf_counter()
+        cpu = time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
         rate, _ = await publisher
         return PipelineRun(
             scored=counters.scored - base_scored,
@@ -399,6 +429,7 @@ async def pipeline_phase(plan: Plan, pool: concurrent.futures.Executor, store: s
             dead_letters=counters.dead_letters - base_dead,
             duplicates=counters.duplicates - base_dups,
             alerts=counters.alerts - base_alerts,
+            cpu_seconds=cpu,
         )
     finally:
         await stop(service, task)
@@ -408,7 +439,7 @@ async def latency_phase(
     plan: Plan, pool: concurrent.futures.Executor, store: str, retained_adts: int
 ) -> tuple[Latency, int, int]:
     """The paced run; (latency, dead letters, scored) of the service."""
-    service = make_service(plan.url, store)
+    service = make_service(plan.url, store, plan.window)
     task = await start(service)
     try:
         await admit(plan, service, "C", retained_adts)
@@ -431,7 +462,18 @@ def main() -> None:
     parser.add_argument(
         "--store", default="sqlite", help="`sqlite` (a temporary file) or a postgresql:// URL"
     )
+    parser.add_argument(
+        "--window", type=int, help="the service's publish window (QoS 1 publishes in flight)"
+    )
+    parser.add_argument(
+        "--nagle",
+        action="store_true",
+        help="leave Mosquitto's set_tcp_nodelay at its default (false), unlike "
+        "config/mosquitto.conf",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="cProfile phase 2 into FILE")
     args = parser.parse_args()
+    profiler = cProfile.Profile() if args.profile else None
     beds, n = args.beds, args.messages
     t0 = int(time.time())
     spawn = multiprocessing.get_context("spawn")
@@ -442,8 +484,10 @@ def main() -> None:
         folder = Path(tmp)
         pool.submit(warm_up).result()
         broker = Mosquitto(MOSQUITTO, folder)
+        if not args.nagle:  # as config/mosquitto.conf recommends
+            broker._conf.write_text(broker._conf.read_text() + "set_tcp_nodelay true\n")
         broker.start()
-        plan = Plan(broker.url, beds, n, args.rate, args.seconds, t0)
+        plan = Plan(broker.url, beds, n, args.rate, args.seconds, t0, args.window)
         stores = (
             (f"sqlite:///{folder / 'pipeline.db'}", f"sqlite:///{folder / 'latency.db'}")
             if args.store == "sqlite"
@@ -451,20 +495,25 @@ def main() -> None:
         )
         try:
             print(f"private Mosquitto on {broker.url}; {beds} admitted beds; store {args.store}")
-            received, bare_s, bare_pub = asyncio.run(bare_phase(plan, pool))
+            received, bare_s, bare_pub, bare_cpu = asyncio.run(bare_phase(plan, pool))
             bare_rate = received / bare_s if bare_s > 0 else float("nan")
             print(
                 f"1. bare subscriber: {received:,}/{n:,} obs in {bare_s:.2f} s = "
-                f"{bare_rate:,.0f} msg/s (publisher {bare_pub:,.0f} msg/s)"
+                f"{bare_rate:,.0f} msg/s (publisher {bare_pub:,.0f} msg/s); "
+                f"CPU {1e6 * bare_cpu / max(received, 1):.0f} µs/msg"
             )
-            run = asyncio.run(pipeline_phase(plan, pool, stores[0]))
+            run = asyncio.run(pipeline_phase(plan, pool, stores[0], profiler))
+            if profiler is not None:
+                profiler.dump_stats(args.profile)
+                pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
             pipe_rate = run.scored / run.seconds if run.seconds > 0 else float("nan")
             ratio = pipe_rate / bare_rate
             print(
                 f"2. pipeline: {run.scored:,}/{n:,} scored in {run.seconds:.2f} s = "
                 f"{pipe_rate:,.0f} obs/s ({ratio:.0%} of bare; goal >= 50 %), "
                 f"store flushed at {run.flushed_seconds:.2f} s; dead letters {run.dead_letters}, "
-                f"duplicates {run.duplicates}, alerts {run.alerts}"
+                f"duplicates {run.duplicates}, alerts {run.alerts}; "
+                f"CPU {1e6 * run.cpu_seconds / max(run.scored, 1):.0f} µs/obs"
             )
             lat, dead, scored = asyncio.run(latency_phase(plan, pool, stores[1], 2 * beds))
         finally:
@@ -490,12 +539,20 @@ def main() -> None:
         ("python", sys.version.split()[0]),
         ("store", args.store),
         ("beds", beds),
+        ("service publish window", args.window or "default"),
+        ("broker set_tcp_nodelay", "false (--nagle)" if args.nagle else "true"),
         ("bare: obs received", f"{received:,} / {n:,}"),
         ("bare: msg/s (first to last)", f"{bare_rate:,.0f}"),
         ("bare: publisher msg/s", f"{bare_pub:,.0f}"),
         ("pipeline: obs scored", f"{run.scored:,} / {n:,}"),
         ("pipeline: obs scored/s", f"{pipe_rate:,.0f}"),
         ("pipeline / bare", f"{ratio:.0%} (goal >= 50 %)"),
+        ("bare: CPU µs/msg", f"{1e6 * bare_cpu / max(received, 1):.0f}"),
+        ("pipeline: CPU µs/obs (all threads)", f"{1e6 * run.cpu_seconds / max(run.scored, 1):.0f}"),
+        (
+            "CPU bare / pipeline",
+            f"{bare_cpu / max(received, 1) / (run.cpu_seconds / max(run.scored, 1)):.0%}",
+        ),
         ("pipeline: store flushed after s", f"{run.flushed_seconds:.2f}"),
         ("pipeline: publisher msg/s", f"{run.publisher_rate:,.0f}"),
         ("pipeline: dead letters", run.dead_letters),

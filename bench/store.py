@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import psycopg
 from psycopg import sql
 
@@ -55,7 +56,7 @@ def batches(n: int) -> list[Batch]:
                     i % 8,
                     "low",
                     True,
-                    result,
+                    msgspec.json.encode(result),
                 )
             )
         out.append(b)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
 from surveillance.store import AlertRecord, ObservationRecord, ScoreRecord, Store, open_store
@@ -125,7 +127,7 @@ class StoreHistory:
         }
         results = []
         for record in records:
-            result = dict(record.result)
+            result = msgspec.json.decode(record.result)
             reading = readings.get(record.obs_msg_id)
             if reading is not None:
                 result["scored_vitals"] = result.get("vitals")
@@ -135,4 +137,4 @@ class StoreHistory:
 
     async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
         records = await self._open().fetch(AlertRecord, patient_id=patient_id, since=since)
-        return [record.event for record in records]
+        return [msgspec.json.decode(record.event) for record in records]

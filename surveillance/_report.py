@@ -339,10 +339,16 @@ def _stories(
     return stories, unknown
 
 
+def _event(record: AlertRecord) -> dict[str, Any]:
+    """The alert event's JSON (records carry it encoded)."""
+    event: dict[str, Any] = msgspec.json.decode(record.event)
+    return event
+
+
 def _raised_at(events: Sequence[AlertRecord]) -> datetime | None:
     """The `raised_at` an event carries (the alert's first event's time), if any does."""
     for record in events:
-        value = record.event.get("raised_at")
+        value = _event(record).get("raised_at")
         if isinstance(value, datetime):
             moment: datetime | None = value
         elif isinstance(value, str):
@@ -370,11 +376,11 @@ def _story(
             acked = record.time
         elif record.state == "escalated":
             escalated = True
-            notify = record.event.get("notify")
+            notify = _event(record).get("notify")
             escalated_to = notify if isinstance(notify, str) and notify else escalated_to
         elif record.state == "resolved":
             resolved = True
-            given = record.event.get("reason")
+            given = _event(record).get("reason")
             reason = given.strip() if isinstance(given, str) and given.strip() else None
             break
     return _Story(

@@ -171,15 +171,13 @@ class Service:
                 for r in state.latest_scores
                 if self.scorer.patient_in(r.ward, r.bed) == r.patient_id
             ]
-            await self.link.publish(
-                [(topic, msgspec.json.encode(result), True, None) for topic, result in latest]
-            )
+            await self.link.publish([(topic, result, True, None) for topic, result in latest])
             if state.outbox:  # committed but never published: first thing once connected
                 log.info("publishing %d result(s) a stopped service had not", len(state.outbox))
                 last = int(state.outbox[-1].key.split("-")[0])
                 self._outbox_epoch = max(self._outbox_epoch, last + 1)
                 await self.link.publish(
-                    [(r.topic, r.payload.encode(), r.retain, r.key) for r in state.outbox]
+                    [(r.topic, r.payload, r.retain, r.key) for r in state.outbox]
                 )
             log.info(
                 "resumed: %d patient(s) with kept state, %d bed(s) occupied, %d open alert(s), "
@@ -383,7 +381,7 @@ class Service:
             key = None
             if p.topic != self._heartbeat_topic and not p.retain:
                 key = self._outbox_key()
-                out.batch.outbox.append(OutboxRecord(key, p.topic, p.payload.decode(), p.retain))
+                out.batch.outbox.append(OutboxRecord(key, p.topic, p.payload, p.retain))
             messages.append((p.topic, p.payload, p.retain, key))
         out.batch.published.extend(self.link.take_published())
         await writer.put(out.batch, tokens)

@@ -289,7 +289,7 @@ class AlertDesk:
         """Resume from each open alert's latest stored event (ladders from today's settings,
         for the severity it has reached)."""
         for record in records:
-            event = msgspec.convert(record.event, AlertEvent)
+            event = msgspec.json.decode(record.event, type=AlertEvent)
             raised_at = event.raised_at or record.time
             ladder = ladder_for(self.ladders, record.severity, event.system, kind=record.kind)
             rung = min(event.rung, len(ladder.rungs) - 1)

@@ -55,7 +55,7 @@ def score_record(item: Observation, result: ScoreResult, payload: bytes) -> Scor
         total=result.total,
         risk=result.risk,
         complete=result.complete,
-        result=msgspec.json.decode(payload),
+        result=payload,
     )
 
 
@@ -134,5 +134,5 @@ def alert_record(event: AlertEvent, payload: bytes) -> AlertRecord:
         state=event.state,
         message=event.message,
         obs_msg_id=event.obs_msg_id,
-        event=msgspec.json.decode(payload),
+        event=payload,
     )

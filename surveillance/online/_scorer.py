@@ -230,7 +230,7 @@ class OnlineScorer:
             patient = self._patients.get(score_record.patient_id)
             if patient is None:
                 continue
-            result = score_record.result
+            result = msgspec.json.decode(score_record.result)
             rank = self._ranks.get(result["chart"], {}).get(result["level"], -1)
             alerting = result["response"] in self.settings.alert_responses
             patient.alerted_rank = rank if alerting else -1

@@ -16,6 +16,9 @@ message delivered twice (at-least-once MQTT) is stored once. Keys:
 | `OutboxRecord`    | `key` (deleted once published: `Batch.published`) |
 
 Times are timezone-aware datetimes (stored as UTC); JSON columns hold the contract's JSON.
+A score result and an alert event are carried as the JSON bytes published (`JsonBytes`):
+encoded once, by the scorer, and written to the store and the spool as they are; readers
+decode them (`msgspec.json.decode`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeAlias, TypeVar
 
 T = TypeVar("T")
+
+JsonBytes: TypeAlias = bytes
+"""One JSON document, UTF-8 encoded (a `jsonb` column in PostgreSQL, text in SQLite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,8 @@ class LabRecord:
 
 @dataclass(frozen=True, slots=True)
 class ScoreRecord:
-    """A score result; `result` is its full contract JSON (CONTRACT §4 and extensions)."""
+    """A score result; `result` is its full contract JSON (CONTRACT §4 and extensions), as
+    published."""
 
     obs_msg_id: str
     time: datetime
@@ -88,12 +95,13 @@ class ScoreRecord:
     total: int
     risk: str
     complete: bool
-    result: dict[str, Any]
+    result: JsonBytes
 
 
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
-    """One alert event (CONTRACT §5); `seq` numbers the events of one alert from 1."""
+    """One alert event (CONTRACT §5), `event` its JSON as published; `seq` numbers the events
+    of one alert from 1."""
 
     alert_id: str
     seq: int
@@ -106,7 +114,7 @@ class AlertRecord:
     state: str
     message: str
     obs_msg_id: str | None
-    event: dict[str, Any]
+    event: JsonBytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +179,11 @@ class OutboxRecord:
     """A result to publish (a score, an alert event, a dead letter), kept in the same
     transaction as the records it comes from until the broker has it: a service killed between
     its commit and its publication publishes it at its next start. `key`s sort in the order
-    the results were made."""
+    the results were made; `payload` is the message as published (UTF-8 JSON, stored as text)."""
 
     key: str
     topic: str
-    payload: str
+    payload: bytes
     retain: bool
 
 

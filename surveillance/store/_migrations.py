@@ -29,7 +29,9 @@ from surveillance.store._base import (
 )
 
 Dialect = Literal["sqlite", "postgres"]
-Kind = Literal["text", "text?", "time", "json", "int", "float", "bool"]
+Kind = Literal["text", "text?", "time", "json", "rawjson", "utf8", "int", "float", "bool"]
+"""How a column is stored: `rawjson` is JSON already encoded (`JsonBytes`), `utf8` text held
+as bytes."""
 
 
 class StoreError(Exception):
@@ -142,6 +144,8 @@ _KINDS: Final[dict[str, Kind]] = {
     "dict[str, Any]": "json",
     "dict[str, str]": "json",
     "list[str]": "json",
+    "JsonBytes": "rawjson",
+    "bytes": "utf8",
     "int": "int",
     "float": "float",
     "bool": "bool",

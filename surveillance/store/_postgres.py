@@ -6,7 +6,8 @@ transaction). `write()` COPYs each record list into a TEMP staging table created
 connection (`ON COMMIT DELETE ROWS`), then `INSERT INTO target SELECT ... FROM staging
 ON CONFLICT DO NOTHING`, all in one transaction: COPY is the fast path in, and the INSERT makes
 redelivered records no-ops. A lost connection makes that one call raise `StoreError`; the next
-call reconnects by itself.
+call reconnects by itself. The scorer's per-batch id lookup (`accepted_among`) has a second
+connection of its own, so it never waits behind a write's transaction.
 
 Layouts (`store.layout`, reported by `/healthz`):
 
@@ -73,12 +74,21 @@ _PG_TYPES: Final = {
     "text?": "text",
     "time": "timestamptz",
     "json": "jsonb",
+    "rawjson": "jsonb",
+    "utf8": "text",
     "int": "int4",
     "float": "float8",
     "bool": "bool",
 }
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
+
+
+def _json_dumps(value: Any) -> bytes:
+    """JSON for a json/jsonb parameter: `JsonBytes` are JSON already, sent as they are."""
+    return value if type(value) is bytes else _json_encode(value)
+
+
 _UPSERT_STATE: Final = (
     "INSERT INTO scorer_state (key, state, updated_at) VALUES (%s, %s, %s) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
@@ -119,6 +129,13 @@ class _Plan:
         ) + sql.SQL(table.on_conflict())  # built from constants
         self.types = [_PG_TYPES[k] for k in table.kinds]
         self.times = [i for i, k in enumerate(table.kinds) if k == "time"]
+        self.texts = [i for i, k in enumerate(table.kinds) if k == "utf8"]
+        # Read back: jsonb comes decoded (and reordered by PostgreSQL); encoded again.
+        self.reads = [
+            (i, _json_encode if k == "rawjson" else str.encode)
+            for i, k in enumerate(table.kinds)
+            if k in ("rawjson", "utf8")
+        ]
         self.select = sql.SQL("SELECT {} FROM {}").format(cols, target)
         self.order = sql.SQL(" ORDER BY {}").format(
             sql.SQL(", ").join(map(sql.Identifier, ("time", *table.key)))
@@ -132,7 +149,21 @@ class _Plan:
                 raise StoreError(
                     f"naive datetime {value.isoformat()}: store times must be timezone-aware"
                 )
+        if self.texts:
+            values = list(row)
+            for i in self.texts:
+                values[i] = values[i].decode()
+            return tuple(values)
         return row
+
+    def record(self, row: tuple[Any, ...]) -> Any:
+        """The record of a row read back."""
+        if not self.reads:
+            return self.table.record(*row)
+        values = list(row)
+        for i, f in self.reads:
+            values[i] = f(values[i])
+        return self.table.record(*values)
 
 
 _PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
@@ -168,6 +199,8 @@ class PostgresStore:
         self._connect_timeout = connect_timeout
         self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
         self._lock = asyncio.Lock()
+        self._reader: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        self._reader_lock = asyncio.Lock()
         self._opened = False
         self.layout = "postgresql"
         self.schema_version = 0
@@ -221,6 +254,10 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self._opened = False
+        async with self._reader_lock:
+            if self._reader is not None:
+                await self._reader.close()
+                self._reader = None
         async with self._lock:
             if self._conn is not None:
                 await self._conn.close()
@@ -236,7 +273,7 @@ class PostgresStore:
             )
         except psycopg.Error as e:
             raise StoreError(f"cannot connect to PostgreSQL at {self.url}: {e}") from e
-        set_json_dumps(_json_encode, context=conn)
+        set_json_dumps(_json_dumps, context=conn)
         set_json_loads(_json_decode, context=conn)
         try:
             await conn.execute("SET TIME ZONE 'UTC'")
@@ -467,23 +504,33 @@ class PostgresStore:
         query: str | sql.SQL | sql.Composed,
         params: tuple[Any, ...] = (),
     ) -> list[Any]:
-        record = TABLE_BY_NAME[table].record
+        record = _PLANS[table].record
         await cur.execute(query, params or None)
-        return [record(*row) for row in await cur.fetchall()]
+        return [record(row) for row in await cur.fetchall()]
 
     async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
-        """Those of `msg_ids` ever accepted: (content digest, when received) of each."""
-        async with self._lock:
-            conn = await self._connection()
+        """Those of `msg_ids` ever accepted: (content digest, when received) of each (on the
+        reader connection: never behind a write)."""
+        if not self._opened:
+            raise StoreError("the store is not open (use `async with`)")
+        async with self._reader_lock:
             try:
-                async with conn.cursor() as cur:
-                    await cur.execute(
-                        "SELECT msg_id, digest, received_at FROM accepted WHERE msg_id = ANY(%s)",
-                        (msg_ids,),
-                    )
-                    rows = await cur.fetchall()
+                conn = self._reader
+                if conn is None or conn.closed or conn.broken:
+                    self._reader = None
+                    if conn is not None:
+                        await conn.close()
+                    conn = self._reader = await self._connect()
+                cur = await conn.execute(
+                    "SELECT msg_id, digest, received_at FROM accepted WHERE msg_id = ANY(%s)",
+                    (msg_ids,),
+                )
+                rows = await cur.fetchall()
             except psycopg.Error as e:
-                raise await self._failed("accepted_among", e) from e
+                if self._reader is not None and (self._reader.closed or self._reader.broken):
+                    await self._reader.close()
+                    self._reader = None
+                raise StoreError(f"PostgreSQL accepted_among failed: {e}") from e
         return {row[0]: (row[1], row[2]) for row in rows}
 
     async def ping(self) -> None:

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 import msgspec
 
@@ -37,16 +37,38 @@ log = logging.getLogger(__name__)
 _FIRST_PAUSE = 0.5  # seconds after a failed store write before the store is tried again
 _MAX_PAUSE = 15.0
 _encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(Batch).decode
+_decode_batch = msgspec.msgpack.Decoder(Batch).decode
+_json_encode = msgspec.json.Encoder().encode
+_ENCODED: Final = (("scores", "result"), ("alerts", "event"), ("outbox", "payload"))
+"""The fields a spool written before they were carried encoded holds as objects (or text)."""
+
+
+def _decode(blob: bytes) -> Batch:
+    """A spooled batch; also one spooled by an earlier version, whose score results and alert
+    events were objects and outbox payloads text (a spool outlives an upgrade)."""
+    try:
+        return _decode_batch(blob)
+    except msgspec.ValidationError:
+        raw = msgspec.msgpack.decode(blob)
+        for table, name in _ENCODED:
+            for record in raw.get(table, ()):
+                value = record[name]
+                if isinstance(value, str):
+                    record[name] = value.encode()
+                elif not isinstance(value, bytes):
+                    record[name] = _json_encode(value)
+        return msgspec.convert(raw, Batch)
 
 
 class _LocalFile:
     """One SQLite file on the service's own disk, owned by one thread (every call runs there):
     the plumbing `Spool` and `InHand` share. Subclasses give the `SYNCHRONOUS` level and the
-    `SCHEMA`, and may read what they need at `_opened`."""
+    `SCHEMA`, and may read what they need at `_opened`; with `LOOP_THREAD` the connection is
+    opened and closed on the thread but used by the event loop's thread between the two."""
 
     SYNCHRONOUS = "FULL"
     SCHEMA: tuple[str, ...] = ()
+    LOOP_THREAD = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -77,7 +99,9 @@ class _LocalFile:
     def _open(self) -> None:
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=not self.LOOP_THREAD
+            )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self.SYNCHRONOUS}")
             for statement in self.SCHEMA:
@@ -331,11 +355,18 @@ class InHand(_LocalFile):
     code: a Python exception never gets this far, it is that message's dead letter). The
     service then handles the batch's marked messages one at a time, each marked alone, and a
     message found marked `limit` times is quarantined: a dead letter, never handled again.
-    The file is local (beside the spool); it survives a killed process (WAL), not a power cut,
-    which at worst costs one more attempt.
+
+    Cheap enough to run on the event loop, twice a batch: the marks are read once, at open
+    (only this process writes the file, so after that memory knows them); a mark or a clear
+    is one transaction in WAL mode with `synchronous=OFF`. That survives what it is for, the
+    process dying (kill -9, OOM, a native crash): a commit has written its WAL frames into the
+    operating system's page cache, which outlives the process. A power cut or kernel crash
+    may lose the last marks (never corrupt the file: WAL); at worst a message that killed
+    the service then gets one attempt more before it is quarantined.
     """
 
     SYNCHRONOUS = "OFF"  # a killed process keeps what it wrote; that is all this needs
+    LOOP_THREAD = True
     SCHEMA = (
         "CREATE TABLE IF NOT EXISTS in_hand (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL)",
     )
@@ -343,42 +374,45 @@ class InHand(_LocalFile):
     def __init__(self, path: str | Path, *, limit: int = 2) -> None:
         super().__init__(path)
         self.limit = limit
+        self._marks: dict[str, int] = {}
 
-    def _mark(self, keys: list[str], only_if_clean: bool) -> dict[str, int]:
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        self._marks = dict(conn.execute("SELECT key, attempts FROM in_hand").fetchall())
+
+    def _transaction(self, sql: str, rows: list[tuple[str]]) -> None:
         conn = self._connection()
-        prior: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            prior.update(
-                conn.execute(
-                    f"SELECT key, attempts FROM in_hand WHERE key IN ({marks})",  # noqa: S608
-                    chunk,
-                ).fetchall()
-            )
-        if only_if_clean and prior:
-            return prior
-        conn.executemany(
-            "INSERT INTO in_hand (key, attempts) VALUES (?, 1) "
-            "ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1",
-            [(key,) for key in keys],
-        )
-        return prior
-
-    def _clear(self, keys: list[str]) -> None:
-        self._connection().executemany(
-            "DELETE FROM in_hand WHERE key = ?", [(key,) for key in keys]
-        )
+        try:
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreError(f"in-hand journal {self.path}: {e}") from e
 
     async def mark(self, keys: list[str], *, only_if_clean: bool = False) -> dict[str, int]:
         """Mark `keys` as in hand (each one attempt more); the marks they had before. With
         `only_if_clean`, nothing is marked if any of them already was."""
-        prior: dict[str, int] = await self._run(self._mark, keys, only_if_clean)
+        marks = self._marks
+        prior = {key: marks[key] for key in keys if key in marks}
+        if only_if_clean and prior:
+            return prior
+        self._transaction(
+            "INSERT INTO in_hand (key, attempts) VALUES (?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1",
+            [(key,) for key in keys],
+        )
+        for key in keys:
+            marks[key] = marks.get(key, 0) + 1
         return prior
 
     async def clear(self, keys: list[str]) -> None:
         """Handled: no longer in hand."""
-        await self._run(self._clear, keys)
+        self._transaction("DELETE FROM in_hand WHERE key = ?", [(key,) for key in keys])
+        for key in keys:
+            self._marks.pop(key, None)
 
 
 def _singles(batch: Batch) -> list[Batch]:

@@ -2,13 +2,16 @@
 
 One `sqlite3` connection, owned by one worker thread: every call runs there (via
 `loop.run_in_executor`), so the event loop never blocks on disk and the connection is never
-shared between threads. WAL journal with `synchronous=NORMAL`: a commit survives a crash of the
+shared between threads. The scorer's per-batch id lookup (`accepted_among`) has a second,
+read-only connection on a thread of its own (WAL: readers do not wait for the writer), so it
+never queues behind a large write. WAL journal with `synchronous=NORMAL`: a commit survives a crash of the
 process, and at worst the last commits before a power cut are lost (never corrupted), which the
 at-least-once MQTT inputs redeliver.
 
 Times are stored as ISO-8601 UTC text with microseconds and a `Z`
 (`2026-11-22T09:30:00.000000Z`): readable with the sqlite3 shell, and fixed width so text order
-is time order (what the indexes and `received_at >= ?` rely on). JSON is stored as text.
+is time order (what the indexes and `received_at >= ?` rely on). JSON is stored as text;
+JSON that comes encoded (`JsonBytes`) is stored as it is.
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ def _dumper(kind: str) -> Callable[[Any], Any] | None:
         return to_text
     if kind == "json":
         return lambda v: _json_encode(v).decode()
+    if kind in ("rawjson", "utf8"):
+        return bytes.decode
     if kind == "bool":
         return int
     return None
@@ -89,6 +94,8 @@ def _loader(kind: str) -> Callable[[Any], Any] | None:
         return datetime.fromisoformat
     if kind == "json":
         return _json_decode
+    if kind in ("rawjson", "utf8"):
+        return str.encode
     if kind == "bool":
         return bool
     if kind == "float":
@@ -145,6 +152,8 @@ class SqliteStore:
         self._busy_timeout_ms = int(busy_timeout * 1000)
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._reader_executor: ThreadPoolExecutor | None = None
+        self._reader: sqlite3.Connection | None = None
         self.schema_version = 0
 
     def __repr__(self) -> str:
@@ -176,7 +185,37 @@ class SqliteStore:
         except BaseException:
             await self._close_executor()
             raise
+        if self.path != ":memory:":  # a second connection to :memory: is another database
+            self._reader_executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="sqlite-reader"
+            )
+            try:
+                await self._read(self._open_reader)
+            except BaseException:
+                await self._close_executor()
+                raise
         return self
+
+    async def _read(self, fn: Callable[..., R], *args: Any) -> R:
+        """`fn` on the reader's thread (on the writer's without a reader)."""
+        if self._reader_executor is None:
+            return await self._run(fn, *args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_executor, fn, *args)
+
+    def _open_reader(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms:d}")
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {e}") from e
+        self._reader = conn
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     async def __aexit__(
         self,
@@ -187,6 +226,12 @@ class SqliteStore:
         await self._close_executor()
 
     async def _close_executor(self) -> None:
+        if self._reader_executor is not None:
+            try:
+                await self._read(self._close_reader)
+            finally:
+                self._reader_executor.shutdown(wait=False)
+                self._reader_executor = None
         if self._executor is None:
             return
         try:
@@ -357,7 +402,7 @@ class SqliteStore:
         return int(row[0])
 
     def _accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
-        conn, found = self._connection(), {}
+        conn, found = self._reader or self._connection(), {}
         try:
             for start in range(0, len(msg_ids), 500):
                 chunk = msg_ids[start : start + 500]
@@ -390,7 +435,7 @@ class SqliteStore:
 
     async def accepted_among(self, msg_ids: list[str]) -> dict[str, tuple[str, datetime]]:
         """Those of `msg_ids` ever accepted: (content digest, when received) of each."""
-        return await self._run(self._accepted_among, msg_ids)
+        return await self._read(self._accepted_among, msg_ids)
 
     async def ping(self) -> None:
         """Raise `StoreError` if the database cannot be read."""

@@ -94,7 +94,10 @@ def test_acknowledge_then_resolve(raised: OnlineScorer) -> None:
     assert (acked.seq, acked.raised_at, acked.time) == (2, at(60), at(120))
     assert acked.message.startswith("NEWS2 6 (medium)")  # what the alert is about stays
     [record] = out.batch.alerts
-    assert (record.state, record.event["by"]) == ("acknowledged", "Sister Jones")
+    assert (record.state, msgspec.json.decode(record.event)["by"]) == (
+        "acknowledged",
+        "Sister Jones",
+    )
 
     out = raised.handle([act("score-m1", "resolve", t=300, msg_id="c-2", reason=" reviewed ")])
     [resolved] = alerts(out)

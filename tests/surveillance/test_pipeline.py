@@ -592,7 +592,8 @@ async def test_an_alert_is_acknowledged_and_resolved_over_mqtt_and_audited(
     [letter] = [d for d in heard.on("deadletter") if d.get("msg_id") == f"ack2-{w}"]
     assert letter["error"] == "alert-state"
     audit = [r for r in await stored(store_url, AlertRecord) if r.alert_id == alert_id]
-    assert [(r.seq, r.state, r.event["by"], r.event.get("via")) for r in audit] == [
+    events = [(r, msgspec.json.decode(r.event)) for r in audit]
+    assert [(r.seq, r.state, e["by"], e.get("via")) for r, e in events] == [
         (1, "raised", None, None),
         (2, "acknowledged", "Outreach RN", "pager"),
         (3, "resolved", "Dr A", None),

@@ -78,7 +78,7 @@ def alert(
                 state=state,
                 message="NEWS2 5 (medium): urgent response",
                 obs_msg_id=f"obs-{alert_id}" if seq == 1 else None,
-                event=event,
+                event=msgspec.json.encode(event),
             )
         )
     return records

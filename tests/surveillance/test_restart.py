@@ -56,9 +56,10 @@ class Committed:
         for record in batch.accepted:
             self.accepted[record.msg_id] = (record.digest, record.received_at)  # replaced
         for alert in batch.alerts:  # idempotent on their keys, like the tables
-            self.records.setdefault(("alert", f"{alert.alert_id}#{alert.seq}"), alert.event)
+            event = msgspec.json.decode(alert.event)
+            self.records.setdefault(("alert", f"{alert.alert_id}#{alert.seq}"), event)
         for score in batch.scores:
-            self.records.setdefault(("score", score.obs_msg_id), score.result)
+            self.records.setdefault(("score", score.obs_msg_id), msgspec.json.decode(score.result))
         for letter in batch.dead_letters:
             self.records.setdefault(("dead", letter.digest), (letter.error, letter.reason))
 
