@@ -87,7 +87,7 @@ def run(config: SimConfig, *, responders: bool, tick: float) -> dict[str, float]
                 sets_5 += scored.total >= 5
         for record in out.batch.alerts:
             events += 1
-            event = _decode.decode(msgspec.json.encode(record.event))
+            event = _decode.decode(record.event)
             if event.seq == 1:
                 raised[event.kind] += 1
             if event.kind == "score":
