@@ -280,10 +280,19 @@ class AlertDesk:
             for notice in notices:
                 self._publish(out, alert, notice, now)
 
-    def moved(self, patient_id: str, ward: str, bed: str) -> None:
-        """The patient was transferred: their alerts follow them."""
+    def moved(
+        self, patient_id: str, ward: str, bed: str, out: Output | None, now: datetime
+    ) -> None:
+        """The patient was transferred: their alerts follow them, each with an event on the new
+        ward saying so (in the same state), so every screen moves it (without `out`, as when
+        restoring, only the desk is changed)."""
         for alert in self.of_patient(patient_id):
+            if (alert.ward, alert.bed) == (ward, bed):
+                continue
+            was = f"{alert.ward}/{alert.bed}"
             alert.ward, alert.bed = ward, bed
+            if out is not None:
+                self.note(out, alert, now, f"moved with the patient from {was} to {ward}/{bed}")
 
     def restore(self, records: list[AlertRecord]) -> None:
         """Resume from each open alert's latest stored event (ladders from today's settings,

@@ -570,9 +570,20 @@ class OnlineScorer:
         occupant = self._beds.get(where)
         if occupant is not None and occupant != context.patient_id:
             self._discharge(out, self._patients[occupant], received, "bed reassigned")
-        self._place(item.ward, item.bed, context, context.time)
+        self._place(item.ward, item.bed, context, context.time, out=out, now=received)
 
-    def _place(self, ward: str, bed: str, context: Context, when: datetime) -> None:
+    def _place(
+        self,
+        ward: str,
+        bed: str,
+        context: Context,
+        when: datetime,
+        *,
+        out: Output | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Put the patient in the bed (`out` and `now`: tell the screens their open alerts
+        moved with them, so the new ward's board shows them and the old one drops them)."""
         patient_id = context.patient_id
         assert patient_id is not None  # noqa: S101 - ADT always names the patient
         context = msgspec.structs.replace(context, ward=ward, bed=bed)
@@ -587,7 +598,7 @@ class OnlineScorer:
                 self._bed_time[left] = max(when, self._bed_time.get(left, when))
                 self._dirty_beds.add(left)
             patient.context, patient.ward, patient.bed = context, ward, bed
-            self.desk.moved(patient_id, ward, bed)
+            self.desk.moved(patient_id, ward, bed, out, now or when)
         patient.adt_at = when
         if self._gone.pop(patient_id, None) is not None:  # back after a discharge
             self._dirty_gone.add(patient_id)

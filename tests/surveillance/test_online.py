@@ -15,6 +15,7 @@ from scoring import ChartSet, Context
 from surveillance import AlertEvent, Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.store import StoredState
 from tests.factories import make_obs
+from wallboard import WardBoard
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 WARD, BED = "7A", "12"
@@ -329,6 +330,37 @@ def test_transfer_moves_the_patient_and_keeps_the_alert_level(scorer: OnlineScor
     assert alerts(scorer.handle([obs(MEDIUM, t=180, bed="14")])) == []
     [letter] = dead(scorer.handle([obs(MEDIUM, t=240)]))
     assert letter["error"] == "no-context"
+
+
+def test_a_transfer_to_another_ward_moves_the_open_alert_on_every_screen(
+    scorer: OnlineScorer,
+) -> None:
+    """The alert follows the patient with an event on the new ward, in the same state, so the
+    new ward's board shows it and the old one drops it (not only at its next escalation)."""
+    [raised] = alerts(scorer.handle([obs(MEDIUM, t=60)]))
+    stay = admit(bed="3", event="transfer", t=120)
+    assert isinstance(stay.item, Admission)
+    moving = Arrival(Admission("8B", "3", stay.item.context), "wards/8B/beds/3/adt", b"{}", at(120))
+    out = scorer.handle([moving])
+    [moved] = alerts(out)
+    assert (moved.alert_id, moved.ward, moved.bed, moved.state) == (
+        raised.alert_id,
+        "8B",
+        "3",
+        "raised",
+    )
+    assert moved.seq == raised.seq + 1
+    assert moved.note == f"moved with the patient from {WARD}/{BED} to 8B/3"
+    assert [p.topic for p in out.publications if p.topic.endswith("/alerts")] == ["wards/8B/alerts"]
+    board = WardBoard()
+    board.apply(f"wards/{WARD}/alerts", msgspec.json.encode(raised))
+    board.apply("wards/8B/alerts", msgspec.json.encode(moved))
+    assert (board.alert(raised.alert_id) or {}).get("ward") == "8B"
+    shown = {
+        ward: [a["alert_id"] for bed in board.snapshot(ward)["beds"] for a in bed["open_alerts"]]
+        for ward in (WARD, "8B")
+    }
+    assert shown == {WARD: [], "8B": [raised.alert_id]}
 
 
 def test_discharge_resolves_open_alerts_and_empties_the_bed(scorer: OnlineScorer) -> None:
