@@ -23,7 +23,6 @@ flight). Both are worked around through paho's client under it, in `_Paho` and n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
@@ -230,14 +229,7 @@ class BrokerLink:
         self._outbox: deque[tuple[str, bytes, bool, str | None]] = deque()
         self._published: list[str] = []
         self._sending = asyncio.Lock()
-        # Results are numbered as they enter the outbox (`_enqueued`) and counted out as the
-        # broker acknowledges them (`_sent`, in order). An input's acknowledgement waits, with
-        # the number of results queued when its records were committed, until that many are
-        # published: never before its own results, whatever comes after.
-        self._enqueued = 0
-        self._sent = 0
-        self._deferred: list[tuple[int, tuple[int, int]]] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._deferred: list[tuple[int, int]] = []
         self._connected = asyncio.Event()
         self._paho: _Paho | None = None
         self.publish_window = PUBLISH_WINDOW
@@ -260,11 +252,6 @@ class BrokerLink:
 
     async def __aexit__(self, *exc: object) -> None:
         self._closing = True
-        drainer = self._drainer
-        if drainer is not None and not drainer.done():
-            drainer.cancel()  # what it had not sent stays in the outbox (and the store's)
-            with contextlib.suppress(asyncio.CancelledError):
-                await drainer
 
     async def batches(self) -> AsyncIterator[list[Received]]:
         """Input messages in arrival order, in batches of whatever has arrived (≥ 1 each).
@@ -328,22 +315,17 @@ class BrokerLink:
         outbox, acknowledgements wait too: an input is only let go once what it produced is
         both stored and published.
         """
-        needed = self._enqueued
-        self._deferred.extend((needed, token) for token in tokens)  # type: ignore[misc]
-        self._ack_deferred()
+        self._deferred.extend(tokens)  # type: ignore[arg-type]
+        if not self._outbox:
+            self._ack_deferred()
 
     def _ack_deferred(self) -> None:
-        """Acknowledge the inputs whose results are all published (stale tokens dropped)."""
-        sent, waiting = self._sent, []
-        link = self._paho
-        for needed, (generation, mid) in self._deferred:
-            if generation != self._generation or not mid:
-                continue  # from an earlier connection: the broker sends it again
-            if needed > sent or link is None:
-                waiting.append((needed, (generation, mid)))
-            else:
+        link, deferred, self._deferred = self._paho, self._deferred, []
+        if link is None:
+            return
+        for generation, mid in deferred:
+            if generation == self._generation and mid:
                 link.ack(mid)
-        self._deferred = waiting
 
     async def publish(self, messages: Sequence[tuple[str, bytes, bool, str | None]]) -> None:
         """Publish (topic, payload, retain, key) with QoS 1, in order; returns once all are
@@ -353,7 +335,7 @@ class BrokerLink:
         reconnecting; nothing is dropped. The keys of those the broker has acknowledged are
         handed back by `take_published`.
         """
-        self._enqueue(messages)
+        self._outbox.extend(messages)
         link = self._paho
         if link is None:
             return
@@ -362,46 +344,6 @@ class BrokerLink:
         except aiomqtt.MqttError as exc:
             self.last_error = str(exc)
             log.warning("publishing to %s: %s; kept for after reconnection", self.broker, exc)
-        except Exception:  # a background task: say so, keep the results for the next attempt
-            log.exception("publishing to %s failed; kept for the next attempt", self.broker)
-
-    async def submit(
-        self, messages: Sequence[tuple[str, bytes, bool, str | None]], *, limit: int = 0
-    ) -> None:
-        """Queue (topic, payload, retain, key) for publication with QoS 1, in order, and return
-        without waiting for the broker, so the next batch is scored while these are sent.
-
-        Waits only while more than `limit` results (default: two windows) are queued, so a
-        slow broker slows the consumer instead of growing the outbox without bound. Inputs
-        are still acknowledged only once their results are published (`ack`).
-        """
-        self._enqueue(messages)
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain_now(), name="broker.outbox")
-        limit = limit or 2 * self.publish_window
-        while len(self._outbox) > limit:
-            if self._drainer.done():
-                self._drainer = asyncio.create_task(self._drain_now(), name="broker.outbox")
-            before = self._sent
-            await asyncio.shield(self._drainer)
-            if self._sent == before:
-                return  # not connected, or the broker takes nothing: kept for reconnection
-
-    def _enqueue(self, messages: Sequence[tuple[str, bytes, bool, str | None]]) -> None:
-        self._outbox.extend(messages)
-        self._enqueued += len(messages)
-
-    async def _drain_now(self) -> None:
-        link = self._paho
-        if link is None:
-            return  # sent after reconnecting, by `batches()`
-        try:
-            await self._drain_outbox(link)
-        except aiomqtt.MqttError as exc:
-            self.last_error = str(exc)
-            log.warning("publishing to %s: %s; kept for after reconnection", self.broker, exc)
-        except Exception:  # a background task: say so, keep the results for the next attempt
-            log.exception("publishing to %s failed; kept for the next attempt", self.broker)
 
     def take_published(self) -> list[str]:
         """The keys of keyed results the broker has acknowledged since the last call."""
@@ -423,9 +365,8 @@ class BrokerLink:
                     key = outbox.popleft()[3]
                     if key is not None:
                         self._published.append(key)
-                self._sent += len(window)
-                if self._deferred:
-                    self._ack_deferred()
+            if self._deferred:
+                self._ack_deferred()
 
     def _new_client(self) -> aiomqtt.Client:
         broker = self.broker

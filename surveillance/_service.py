@@ -383,13 +383,10 @@ class Service:
                 key = self._outbox_key()
                 out.batch.outbox.append(OutboxRecord(key, p.topic, p.payload, p.retain))
             messages.append((p.topic, p.payload, p.retain, key))
-        # Queued for the broker before the records go to the writer, so the inputs' acknowledgement
-        # (after their commit) is counted after these results; sent while the next batch is
-        # scored (`submit` waits only when the broker falls behind).
-        if messages:
-            await self.link.submit(messages)
         out.batch.published.extend(self.link.take_published())
         await writer.put(out.batch, tokens)
+        if messages:
+            await self.link.publish(messages)
 
     def _outbox_key(self) -> str:
         """Keys in the order results are made, across restarts (`OutboxRecord`)."""

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import uuid
 from importlib.metadata import version
-from typing import Any
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -148,37 +147,3 @@ async def test_inputs_arrive_in_order_in_batches_and_are_sent_again_until_acknow
     assert [(r.topic, r.payload) for r in again] == [
         (t, str(i).encode()) for i, t in enumerate(topics)
     ]
-
-
-async def test_an_input_is_acknowledged_only_once_its_results_are_published() -> None:
-    """`submit` returns before the broker has the results, so the next batch is scored while
-    they are sent; the inputs that produced them are still let go only after the broker has
-    every result queued before their commit (at-least-once), and never those of an earlier
-    connection."""
-    link = BrokerLink(parse_broker_url("mqtt://127.0.0.1:1"), client_id="t")
-    acked: list[int] = []
-    release = asyncio.Event()
-    windows: list[list[str]] = []
-
-    class Link:
-        def ack(self, mid: int) -> None:
-            acked.append(mid)
-
-        async def publish_all(self, messages: Any, timeout: float) -> None:
-            windows.append([topic for topic, *_ in messages])
-            await release.wait()
-
-    link._paho = Link()  # type: ignore[assignment]
-    link._generation = 2
-    await link.submit([("a", b"1", False, None), ("b", b"2", False, None)])
-    link.ack([(2, 7), (1, 8)])  # 7 committed (its results are a and b); 8 is stale
-    await asyncio.sleep(0.01)
-    assert windows == [["a", "b"]]
-    assert acked == []  # a and b not yet acknowledged by the broker
-    await link.submit([("c", b"3", False, None)])
-    release.set()
-    assert link._drainer is not None
-    await link._drainer
-    assert acked == [7]  # once a and b are out, whatever comes after; never 8
-    assert link.outbox == 0
-    assert windows == [["a", "b"], ["c"]]
