@@ -4,7 +4,7 @@ For each broker, started privately from its shipped configuration file (config/m
 config/nats-server.conf; only the listener, the files' directory and the log are set here):
 
 1. The service's persistent session: a client with the service's fixed-id, no-clean-session
-   MQTT session subscribes with QoS 1 to the input topics (`ingest._broker.input_topics`).
+   MQTT session subscribes with QoS 1 to the input topics (`ingest.input_filters`).
    `--subscriber offline` (default): it then disconnects, as while the service restarts.
    `--subscriber slow`: it stays connected and acknowledges (PUBACK) `--slow-rate` messages a
    second, as a service whose store is slow.
@@ -49,7 +49,7 @@ import aiomqtt
 import msgspec
 
 from bench.pipeline import adt_messages, obs_messages
-from ingest import input_topics
+from ingest import input_filters
 from tests.mqtt_broker import MOSQUITTO, Mosquitto
 from tests.nats_broker import CONFIG as NATS_CONFIG
 from tests.nats_broker import AckedPublisher, NatsServer, nats_executable
@@ -168,14 +168,14 @@ class Subscriber:
 
     async def subscribe_and_leave(self) -> None:
         async with self._client() as client:
-            await client.subscribe([(topic, 1) for topic in input_topics()])
+            await client.subscribe([(topic, 1) for topic in input_filters()])
 
     async def slow(self) -> None:
         """Connected, acknowledging `slow_rate` messages a second, until the connection drops."""
         with contextlib.suppress(aiomqtt.MqttError):
             async with self._client() as client:
                 client._client.manual_ack_set(True)  # as ingest._broker does
-                await client.subscribe([(topic, 1) for topic in input_topics()])
+                await client.subscribe([(topic, 1) for topic in input_filters()])
                 async for message in client.messages:
                     self._note(message)
                     await asyncio.sleep(1 / self.slow_rate)
@@ -188,7 +188,7 @@ class Subscriber:
         `idle` seconds is also counted as late."""
         start = time.monotonic()
         async with self._client() as client:
-            await client.subscribe([(topic, 1) for topic in input_topics()])
+            await client.subscribe([(topic, 1) for topic in input_filters()])
 
             async def take() -> None:
                 async for message in client.messages:

@@ -45,7 +45,7 @@ from typing import Any
 import aiomqtt
 import msgspec
 
-from ingest import input_topics, parse_broker_url
+from ingest import input_filters, parse_broker_url
 from scoring import load_charts
 from simulators import Message, publish, rfc3339
 from surveillance import Service, load_settings
@@ -301,7 +301,7 @@ async def bare_phase(
         identifier=f"bench-bare-{uuid.uuid4().hex[:8]}",
         max_queued_incoming_messages=0,
     ) as sub:
-        await sub.subscribe([(topic, 1) for topic in input_topics()])
+        await sub.subscribe([(topic, 1) for topic in input_filters()])
         cpu = time.process_time()
         publisher = loop.run_in_executor(pool, publish_fast, plan, "A")
         try:

@@ -7,7 +7,7 @@ code tables (`LOINC`, `UCUM`, `MDC`) are pure: no I/O, no clock. The I/O is `Bro
 service's reconnecting MQTT connection, and `BrokerURL` says where the broker is.
 """
 
-from ingest._broker import BrokerLink, Received, input_topics
+from ingest._broker import BrokerLink, Received
 from ingest._broker_url import BrokerURL, parse_broker_url
 from ingest._codes import (
     BP_PANEL,
@@ -103,7 +103,6 @@ __all__ = [
     "bed_topic",
     "board_filters",
     "input_filters",
-    "input_topics",
     "msg_id_problem",
     "parse",
     "parse_alert_topic",

@@ -37,7 +37,7 @@ import aiomqtt
 import paho.mqtt.client as paho
 
 from ingest._broker_url import BrokerURL
-from ingest._model import ACTIONS, CHANNELS
+from ingest._topics import input_filters
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +195,6 @@ def _refused(code: object) -> bool:
     return bool(getattr(code, "is_failure", False))
 
 
-def input_topics(prefix: str = "") -> list[str]:
-    """The subscriptions of CONTRACT §1's inputs."""
-    return [f"{prefix}wards/+/beds/+/{channel}" for channel in CHANNELS] + [
-        f"{prefix}wards/+/alerts/+/{action}" for action in ACTIONS
-    ]
-
-
 class BrokerLink:
     """Consume the input topics and publish results over one reconnecting connection.
 
@@ -270,7 +263,7 @@ class BrokerLink:
                 async with client:
                     self._paho = link
                     self._client, self._generation = client, self._generation + 1
-                    topics = input_topics(self.prefix)
+                    topics = input_filters(self.prefix)
                     granted = await client.subscribe([(topic, 1) for topic in topics])
                     refused = [
                         topic

@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from ingest import HEARTBEAT_TOPIC, BrokerLink, parse
+from ingest import HEARTBEAT_TOPIC, BrokerLink, parse, score_topic
 from scoring import ChartSet
 from surveillance._settings import Settings
 from surveillance.online import (
@@ -167,7 +167,7 @@ class Service:
             self._store = store
             self.scorer.restore(state, self.clock())
             latest = [
-                (f"{settings.broker.prefix}wards/{r.ward}/beds/{r.bed}/score", r.result)
+                (score_topic(settings.broker.prefix, r.ward, r.bed), r.result)
                 for r in state.latest_scores
                 if self.scorer.patient_in(r.ward, r.bed) == r.patient_id
             ]
