@@ -83,13 +83,15 @@ def serve_main(broker_port: int) -> None:
 
 
 async def _serve(broker_port: int) -> None:
-    from wallboard import BrokerFeed, bind, create_app, serve  # noqa: PLC0415  # server side only
+    from wallboard import Auth, BrokerFeed, bind, create_app, serve  # noqa: PLC0415  # server side only
 
     client_id = f"bench-wallboard-{uuid.uuid4().hex[:8]}"
     async with BrokerFeed("127.0.0.1", broker_port, client_id=client_id) as feed:
         sock = bind("127.0.0.1", 0)
         print(f"PORT {sock.getsockname()[1]}", flush=True)
-        task = asyncio.create_task(serve(create_app(feed), "127.0.0.1", 0, sock=sock))
+        task = asyncio.create_task(
+            serve(create_app(feed, auth=Auth.without_login("none")), "127.0.0.1", 0, sock=sock)
+        )
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -118,6 +118,18 @@ ACTIONS: Final = ("ack", "resolve")
 Action: TypeAlias = Literal["ack", "resolve"]
 
 
+class ActorIdentity(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Who acted, as the identity provider verified them (issue 14): the provider's `subject`
+    (`sub`) and `issuer` (`iss`), the `name` it gave, and the `role` the wallboard's mapping
+    granted on the ward. An extension of the alert command and of the alert event: a command
+    without it (a pager gateway, the demo's simulated staff) names its actor in `by` alone."""
+
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    issuer: Annotated[str, msgspec.Meta(max_length=500)]
+    name: Annotated[str, msgspec.Meta(max_length=100)]
+    role: Annotated[str, msgspec.Meta(max_length=200)]
+
+
 class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """An acknowledgement or resolution of an alert, from a person (README, "Alert actions").
 
@@ -126,6 +138,8 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     saw when they acted: if the alert has been raised to another severity since (a worsening
     patient's alert is upgraded in place, under the same id), the command is refused, so no
     one acknowledges an emergency they were never shown. Without it the check is not made.
+    `identity` (an extension) is the verified person behind `by`, when a wallboard with login
+    sent it; the alert event and the audit carry it.
     """
 
     msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
@@ -134,6 +148,7 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     severity: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    identity: ActorIdentity | None = None
 
 
 class EscalationPlan(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -52,7 +52,7 @@ async def run_demo(
             )
             if http_port == 0:
                 settings.http.port = free_port()
-            async with live(settings, charts) as (service, url):
+            async with live(settings, charts, without_login="demo") as (service, url):
                 print(f"\n  Ward wallboard: {url}\n  (Ctrl-C stops the demo)\n", flush=True)
                 feeding = asyncio.create_task(_feed(config, charts, broker_port, speed))
                 stopping = asyncio.create_task(stop.wait())

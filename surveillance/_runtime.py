@@ -13,23 +13,89 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from scoring import ChartSet
 from surveillance._history import StoreHistory
 from surveillance._service import Service
-from surveillance._settings import Settings
+from surveillance._settings import Settings, SettingsError
 from surveillance.store import open_store
-from wallboard import BrokerFeed, bind, create_app, serve
+from wallboard import (
+    Auth,
+    AuthConfig,
+    BrokerFeed,
+    ClaimRule,
+    DisplayRegistry,
+    OidcClient,
+    RoleMapping,
+    bind,
+    create_app,
+    serve,
+)
+
+WithoutLogin = Literal["demo", "none"]
+"""A wallboard served without login: the demo, or `--auth none` (a closed development network)."""
+
+
+def build_auth(settings: Settings, without_login: WithoutLogin | None) -> Auth:
+    """Who the wallboard lets in: `[auth]`'s identity provider and role mapping, or nobody
+    checked (`without_login`, which then logs a warning and puts a banner on every page).
+
+    Raises:
+        SettingsError: neither `[auth]` nor `without_login`.
+    """
+    if without_login is not None:
+        if without_login == "none":
+            log.warning(
+                "the wallboard is served WITHOUT LOGIN (--auth none): anyone who reaches it "
+                "can see every ward and act; for a closed development network only"
+            )
+        return Auth.without_login(without_login)
+    auth = settings.auth
+    if auth is None:
+        msg = (
+            "the wallboard needs a login: configure [auth] (the identity provider and the role "
+            "mapping: see config/service.toml), or give --auth none on a closed development "
+            "network, or --http 0 to serve no wallboard"
+        )
+        raise SettingsError(msg)
+    return Auth(
+        AuthConfig(
+            mode="oidc",
+            oidc=OidcClient(
+                issuer=auth.issuer,
+                client_id=auth.client_id,
+                client_secret=auth.client_secret(),
+                redirect_url=auth.redirect_url,
+                scope=auth.scope,
+            ),
+            mapping=RoleMapping(
+                claim=auth.roles_claim,
+                rules=tuple(
+                    ClaimRule(rule.value, rule.role, frozenset(rule.wards)) for rule in auth.roles
+                ),
+                name_claims=tuple(auth.name_claims),
+            ),
+            allowed_origins=frozenset(auth.origins()),
+            session_seconds=auth.session_seconds,
+            stepup_seconds=auth.stepup_seconds,
+            displays=DisplayRegistry(Path(auth.displays)) if auth.displays else None,
+        )
+    )
+
 
 log = logging.getLogger("surveillance")
 
 
-async def run_wallboard(settings: Settings, charts: ChartSet) -> int:
+async def run_wallboard(
+    settings: Settings, charts: ChartSet, *, without_login: WithoutLogin | None = None
+) -> int:
     """A wallboard server on its own until SIGINT or SIGTERM; the exit status."""
     stop = stop_on_signals()
+    auth = build_auth(settings, without_login)
     async with (
-        wallboard(settings, charts) as (url, history),
+        wallboard(settings, charts, auth=auth) as (url, history),
         open_store(settings.store_url()) as store,
     ):
         history.store = store
@@ -39,10 +105,12 @@ async def run_wallboard(settings: Settings, charts: ChartSet) -> int:
     return 0
 
 
-async def run_service(settings: Settings, charts: ChartSet) -> int:
+async def run_service(
+    settings: Settings, charts: ChartSet, *, without_login: WithoutLogin | None = None
+) -> int:
     """The service and its wallboard until SIGINT or SIGTERM, then a clean stop; the exit status."""
     stop = stop_on_signals()
-    async with live(settings, charts, stop=stop) as (service, url):
+    async with live(settings, charts, stop=stop, without_login=without_login) as (service, url):
         if url:
             log.info("wallboard at %s", url)
         await stop.wait()
@@ -53,14 +121,24 @@ async def run_service(settings: Settings, charts: ChartSet) -> int:
 
 @contextlib.asynccontextmanager
 async def live(
-    settings: Settings, charts: ChartSet, *, stop: asyncio.Event | None = None
+    settings: Settings,
+    charts: ChartSet,
+    *,
+    stop: asyncio.Event | None = None,
+    without_login: WithoutLogin | None = None,
+    auth: Auth | None = None,
 ) -> AsyncIterator[tuple[Service, str | None]]:
     """The service and, unless `http.port` is 0, the wallboard, running until the block ends.
+
+    The wallboard's login is `auth`, else built from the settings (`build_auth`: `[auth]`, or
+    `without_login`); without either it is refused (`SettingsError`) before anything starts.
 
     Yields the service and the wallboard's URL once the service reads input, or once `stop`
     is set (a stop while it still waits for the store or the broker). Leaving the block stops
     both cleanly (records flushed). If the service fails, the failure is raised here.
     """
+    if settings.http.port and auth is None:
+        auth = build_auth(settings, without_login)
     service = Service(settings, charts)
     running = asyncio.create_task(service.run(), name="service")
     url = None
@@ -72,6 +150,7 @@ async def live(
                 wallboard(
                     settings,
                     charts,
+                    auth=auth,
                     health=lambda: {"ok": service.healthy, **service.health()},
                     client_suffix="wallboard",
                 )
@@ -100,6 +179,7 @@ async def wallboard(
     settings: Settings,
     charts: ChartSet,
     *,
+    auth: Auth | None,
     health: Callable[[], dict[str, Any]] | None = None,
     client_suffix: str = "wallboard",
 ) -> AsyncIterator[tuple[str, StoreHistory]]:
@@ -124,7 +204,9 @@ async def wallboard(
         prefix=settings.broker.prefix,
         client_id=client_id,
     ) as feed:
-        app = create_app(feed, health=health, history=history, charts=charts)
+        if auth is None:
+            auth = build_auth(settings, None)  # [auth], or refused
+        app = create_app(feed, auth=auth, health=health, history=history, charts=charts)
         server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
         try:
             yield f"http://{settings.http.host}:{port}/", history

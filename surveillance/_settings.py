@@ -25,6 +25,7 @@ from surveillance.online import (
     LadderSpec,
     OnlineSettings,
 )
+from wallboard import ROLES
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -91,6 +92,56 @@ class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ladders: dict[str, LadderSpec] = msgspec.field(default_factory=dict)
 
 
+class RoleRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[[auth.roles]]`: people whose roles claim holds `value` get `role` on `wards`."""
+
+    value: Annotated[str, msgspec.Meta(min_length=1)]
+    role: str
+    wards: list[str]
+
+
+class AuthSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[auth]`: login through the hospital's identity provider (OpenID Connect), and who may
+    do what on which ward. Without it, `run` and `wallboard` refuse to serve the wallboard
+    unless `--auth none` is given."""
+
+    issuer: Annotated[str, msgspec.Meta(min_length=1)]
+    client_id: Annotated[str, msgspec.Meta(min_length=1)]
+    client_secret_env: str | None = None
+    client_secret_file: str | None = None
+    redirect_url: Annotated[str, msgspec.Meta(min_length=1)]
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    scope: str = "openid profile email"
+    session_seconds: Annotated[float, msgspec.Meta(ge=60)] = 8 * 3600.0
+    stepup_seconds: Annotated[float, msgspec.Meta(ge=30)] = 300.0
+    roles_claim: str = "groups"
+    name_claims: list[str] = msgspec.field(
+        default_factory=lambda: ["name", "preferred_username", "email"]
+    )
+    roles: list[RoleRule] = msgspec.field(default_factory=list)
+    displays: str | None = None
+
+    def client_secret(self) -> str:
+        """The client secret, from `client_secret_env` or `client_secret_file`."""
+        if self.client_secret_env:
+            return _secret(self.client_secret_env)
+        if self.client_secret_file:
+            try:
+                return Path(self.client_secret_file).read_text(encoding="utf-8").strip()
+            except OSError as error:
+                msg = f"auth.client_secret_file: {error.strerror}"
+                raise SettingsError(msg) from None
+        msg = "auth: give client_secret_env or client_secret_file"
+        raise SettingsError(msg)
+
+    def origins(self) -> list[str]:
+        """The allowed origins: those listed, else the redirect URL's."""
+        if self.allowed_origins:
+            return [origin.rstrip("/") for origin in self.allowed_origins]
+        parts = urlsplit(self.redirect_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything `surveillance run` needs."""
 
@@ -99,6 +150,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
     scorer: ScorerSettings = msgspec.field(default_factory=ScorerSettings)
     alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
+    auth: AuthSettings | None = None
     log_level: str = "INFO"
 
     def broker_url(self) -> BrokerURL:
@@ -166,9 +218,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def describe(self) -> str:
         """One line for the log: where everything is, with no secrets."""
         http = "off" if self.http.port == 0 else f"http://{self.http.host}:{self.http.port}"
+        login = f"login at {self.auth.issuer}" if self.auth is not None else "no [auth]"
         return (
             f"broker {parse_broker_url(self.broker.url)} (client id {self.broker.client_id!r}, "
-            f"prefix {self.broker.prefix!r}), store {redact(self.store.url)}, wallboard {http}"
+            f"prefix {self.broker.prefix!r}), store {redact(self.store.url)}, wallboard {http} "
+            f"({login})"
         )
 
 
@@ -234,8 +288,31 @@ def _check(settings: Settings, where: str) -> None:
         settings.ladders()
     except SettingsError as error:
         problems.append(str(error))
+    if settings.auth is not None:
+        problems += _check_auth(settings.auth)
     if problems:
         raise SettingsError(f"{where}: " + "; ".join(problems))
+
+
+def _check_auth(auth: AuthSettings) -> list[str]:
+    problems = []
+    for name, url in (("issuer", auth.issuer), ("redirect_url", auth.redirect_url)):
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            problems.append(f"auth.{name}: {url!r} is not an http(s) URL")
+    if not auth.client_secret_env and not auth.client_secret_file:
+        problems.append("auth: give client_secret_env or client_secret_file (never the secret)")
+    if auth.client_secret_env and auth.client_secret_env not in os.environ:
+        problems.append(
+            f"auth.client_secret_env: environment variable {auth.client_secret_env} is not set"
+        )
+    for rule in auth.roles:
+        if rule.role not in ROLES:
+            problems.append(
+                f"auth.roles: {rule.value!r}: unknown role {rule.role!r} (known: {sorted(ROLES)})"
+            )
+        if not rule.wards:
+            problems.append(f'auth.roles: {rule.value!r}: no wards (list them, or ["*"] for all)')
+    return problems
 
 
 def redact(url: str) -> str:

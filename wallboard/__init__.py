@@ -7,7 +7,18 @@ loop (`bind` gives the port before it starts). `ScoreReader`, `AlertReader` and
 tests decode what the scorer writes with them).
 """
 
+from wallboard._access import (
+    ROLES,
+    ClaimRule,
+    Grant,
+    Principal,
+    RoleMapping,
+    display_principal,
+    open_principal,
+)
 from wallboard._app import History, create_app
+from wallboard._auth import Auth, AuthConfig, OidcClient
+from wallboard._displays import DisplayRegistry
 from wallboard._feed import BrokerFeed, Subscription
 from wallboard._feed import _Heartbeat as HeartbeatReader
 from wallboard._server import bind, serve
@@ -16,16 +27,27 @@ from wallboard._state import _Alert as AlertReader
 from wallboard._state import _Score as ScoreReader
 
 __all__ = [
+    "ROLES",
     "AlertReader",
+    "Auth",
+    "AuthConfig",
     "BrokerFeed",
     "Change",
+    "ClaimRule",
+    "DisplayRegistry",
+    "Grant",
     "HeartbeatReader",
     "History",
+    "OidcClient",
+    "Principal",
     "Rejection",
+    "RoleMapping",
     "ScoreReader",
     "Subscription",
     "WardBoard",
     "bind",
     "create_app",
+    "display_principal",
+    "open_principal",
     "serve",
 ]

@@ -13,6 +13,13 @@ missed. The client sends nothing; anything it sends is ignored.
 People's actions on alerts (`POST /api/alerts/{id}/ack`, `/resolve`) are checked against the
 board and sent to the scorer over MQTT, which owns alert state: the new state reaches every
 screen, on every wallboard server, as the alert's next event.
+
+Who may see and act (issue 14, `wallboard._access` and `wallboard._auth`): only `/healthz`,
+the login flow (`/auth/...`) and the static assets (code, no data) are anonymous. Every other
+route and websocket asks who is asking and whether they may, for that ward; pages send the
+anonymous to the login; every state-changing request passes the CSRF defence first (the
+`unsafe_methods` middleware, so a route added later cannot forget it). `by` on an action is the
+verified identity, with the identity provider's subject and issuer in `identity`.
 """
 
 from __future__ import annotations
@@ -25,16 +32,19 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Protocol
+from urllib.parse import quote
 
 import msgspec
 from fastapi import FastAPI, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from ingest import AlertCommand, vocabulary
+from ingest import ActorIdentity, AlertCommand, vocabulary
 from scoring import ChartSet, chart_display, load_charts
+from wallboard._access import Permission, Principal
+from wallboard._auth import Auth
 from wallboard._feed import BrokerFeed, Stream, Subscription
 from wallboard._state import JSON
 
@@ -86,7 +96,9 @@ class History(Protocol):
 
 
 class _Action(msgspec.Struct, forbid_unknown_fields=True):
-    by: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    # Read only on a server without login (demo, `--auth none`), and marked unverified there;
+    # with login, `by` is the verified identity and a `by` in the body is ignored.
+    by: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     severity: Annotated[str, msgspec.Meta(max_length=40)] | None = None  # what the person saw
@@ -105,9 +117,25 @@ Hours = Annotated[float, Query(gt=0, allow_inf_nan=False)]
 value are refused with 400), then clamped to the endpoint's range."""
 
 
+IDENTIFIERS: tuple[str, ...] = ("patient_id", "birth_year", "birth_date")
+"""What the patient view shows only to a clinician of that ward (the `identifiers` permission)."""
+
+ANONYMOUS_PATHS = ("/healthz", "/auth/", "/static/", "/favicon.ico")
+"""The only places an anonymous client may reach (the route test walks every route)."""
+
+
+class _Refused(Exception):
+    """The principal may not do this: the response says why."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def create_app(
     feed: BrokerFeed,
     *,
+    auth: Auth,
     health: Callable[[], dict[str, Any]] | None = None,
     history: History | None = None,
     charts: ChartSet | None = None,
@@ -116,6 +144,8 @@ def create_app(
 
     Args:
         feed: where the wards' state and changes come from.
+        auth: who is asking and what they may do (`Auth.without_login` for the demo and
+            `--auth none`: a banner on every page says so).
         health: more for `/healthz`, e.g. the store's state: its items are added to the
             response, and a falsy `"ok"` among them makes the status 503.
         history: the store, for the patient view's history (without it that API says 503).
@@ -134,6 +164,55 @@ def create_app(
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.middleware("http")
+    async def unsafe_methods(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every state-changing request passes the CSRF defence before any route sees it."""
+        refused = auth.refuse_unsafe(request)
+        if refused is not None:
+            return refused
+        return await call_next(request)
+
+    @app.exception_handler(_Refused)
+    async def refused(request: Request, error: _Refused) -> Response:
+        return error.response
+
+    def allow(request: Request, permission: Permission, ward: str | None) -> Principal:
+        """The principal, if it may do `permission` on `ward`; else refused (401 nobody, 403
+        not allowed; a page sends nobody to the login instead)."""
+        principal = auth.principal(request)
+        page = not request.url.path.startswith("/api/")
+        if principal is None:
+            if page:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                raise _Refused(RedirectResponse(f"/auth/login?next={quote(target)}", 302))
+            raise _Refused(_error(401, "log in first"))
+        if not principal.may(permission, ward):
+            where = f"ward {ward}" if ward is not None else "every ward"
+            raise _Refused(_error(403, f"{principal.role()}: may not {permission} on {where}"))
+        return principal
+
+    @app.get("/auth/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        return await auth.login(request)
+
+    @app.get("/auth/callback", include_in_schema=False)
+    async def callback(request: Request) -> Response:
+        return await auth.callback(request)
+
+    @app.post("/auth/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        return await auth.logout(request)
+
+    @app.get("/auth/me", include_in_schema=False)
+    async def me(request: Request) -> Response:
+        return await auth.me(request)
+
+    @app.get("/auth/display/enrol", include_in_schema=False)
+    async def enrol_display(request: Request) -> Response:
+        return await auth.enrol_display(request)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
         """A query parameter that cannot be read is the client's mistake (400), said plainly."""
@@ -142,44 +221,61 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
+    async def index(request: Request) -> FileResponse:
+        allow_any(request)
         return FileResponse(STATIC / "index.html")
 
     @app.get("/wards/{ward}", include_in_schema=False)
-    async def ward_page(ward: str) -> FileResponse:
+    async def ward_page(request: Request, ward: str) -> FileResponse:
+        allow(request, "view", ward)
         return FileResponse(STATIC / "ward.html")  # the script reads the ward from the path
 
     @app.get("/wards/{ward}/beds/{bed}", include_in_schema=False)
-    async def bed_page(ward: str, bed: str) -> FileResponse:
+    async def bed_page(request: Request, ward: str, bed: str) -> FileResponse:
+        allow(request, "view", ward)
         return FileResponse(STATIC / "bed.html")
 
     @app.get("/outreach", include_in_schema=False)
-    async def outreach_page() -> FileResponse:
+    async def outreach_page(request: Request) -> FileResponse:
+        allow(request, "view", None)
         return FileResponse(STATIC / "outreach.html")
 
+    def allow_any(request: Request) -> Principal:
+        """Anyone logged in, or an enrolled screen (the vocabulary, the ward picker, charts)."""
+        principal = auth.principal(request)
+        return principal if principal is not None else allow(request, "view", None)
+
     @app.get("/api/vocabulary")
-    async def vocabulary_json() -> Response:
+    async def vocabulary_json(request: Request) -> Response:
         """The contract's words: alert severities (most urgent first), kinds and states, each
         system's risks, the vital signs' labels, the history's keys, with labels and tones."""
+        allow_any(request)
         return Response(_VOCABULARY_JSON, media_type="application/json")
 
     @app.get("/vocabulary.js", include_in_schema=False)
-    async def vocabulary_module() -> Response:
+    async def vocabulary_module(request: Request) -> Response:
         """The same, as the ES module every page imports (through `common.js`)."""
+        allow_any(request)
         return Response(_VOCABULARY_JS, media_type="text/javascript; charset=utf-8")
 
     @app.get("/api/wards")
-    async def wards() -> dict[str, Any]:
-        return {"wards": feed.board.wards()}
+    async def wards(request: Request) -> dict[str, Any]:
+        """The wards this principal may see (all of them for outreach)."""
+        principal = allow_any(request)
+        return {"wards": [w for w in feed.board.wards() if principal.may("view", w)]}
 
     @app.get("/api/wards/{ward}")
-    async def ward(ward: str) -> dict[str, Any]:
+    async def ward(request: Request, ward: str) -> dict[str, Any]:
+        allow(request, "view", ward)
         if ward not in feed.board.wards():
             raise HTTPException(404, f"no ward {ward!r} seen on the broker")
         return feed.board.snapshot(ward)
 
     @app.get("/api/wards/{ward}/beds/{bed}/history")
-    async def bed_history(ward: str, bed: str, hours: Hours = 24) -> dict[str, Any]:
+    async def bed_history(
+        request: Request, ward: str, bed: str, hours: Hours = 24
+    ) -> dict[str, Any]:
+        principal = allow(request, "view", ward)
         occupant = feed.board.occupant(ward, bed)
         if occupant is None:
             raise HTTPException(404, f"no patient in bed {bed!r} of ward {ward!r}")
@@ -196,6 +292,8 @@ def create_app(
             raise HTTPException(503, f"the history cannot be read now: {error}") from error
         chart_id = scores[-1]["chart"] if scores else None
         chart = chart_set.charts.get(chart_id) if chart_id is not None else None
+        if not principal.may("identifiers", ward):
+            occupant = {key: value for key, value in occupant.items() if key not in IDENTIFIERS}
         return {
             "ward": ward,
             "bed": bed,
@@ -208,10 +306,13 @@ def create_app(
 
     @app.get("/api/report")
     async def report(
+        request: Request,
         hours: Hours = 24,
         until: datetime | None = None,
         ward: Annotated[list[str] | None, Query()] = None,
     ) -> dict[str, Any]:
+        for one in ward or [None]:  # type: ignore[list-item]
+            allow(request, "view", one)  # no ward named: the whole hospital's report
         if history is None:
             raise HTTPException(503, "this wallboard server has no store: no report to give")
         end = until or feed.clock()
@@ -231,7 +332,8 @@ def create_app(
             raise HTTPException(503, f"the report cannot be read now: {error}") from error
 
     @app.get("/api/charts/{chart_id}")
-    async def chart(chart_id: str) -> dict[str, Any]:
+    async def chart(request: Request, chart_id: str) -> dict[str, Any]:
+        allow_any(request)
         found = chart_set.charts.get(chart_id)
         if found is None:
             raise HTTPException(404, f"no chart {chart_id!r}")
@@ -239,11 +341,15 @@ def create_app(
 
     @app.post("/api/alerts/{alert_id}/ack", status_code=202)
     async def acknowledge(alert_id: str, request: Request) -> JSONResponse:
-        return await _act(feed, alert_id, "ack", await request.body())
+        return await _act(feed, alert_id, "ack", await request.body(), actor(request))
 
     @app.post("/api/alerts/{alert_id}/resolve", status_code=202)
     async def resolve(alert_id: str, request: Request) -> JSONResponse:
-        return await _act(feed, alert_id, "resolve", await request.body())
+        return await _act(feed, alert_id, "resolve", await request.body(), actor(request))
+
+    def actor(request: Request) -> Callable[[str, Permission], Principal]:
+        """The check `_act` makes once it knows the alert's ward."""
+        return lambda ward, permission: allow(request, permission, ward)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -269,19 +375,48 @@ def create_app(
     async def ward_stream(
         websocket: WebSocket, ward: str, since: int | None = None, epoch: str | None = None
     ) -> None:
-        await _stream(websocket, feed, ward, since, epoch)
+        principal = await _admit(websocket, auth, ward)
+        if principal is not None:
+            await _stream(
+                websocket, feed, ward, since, epoch, lambda: auth.still_valid(websocket, principal)
+            )
 
     @app.websocket("/ws/outreach")
     async def outreach_stream(
         websocket: WebSocket, since: int | None = None, epoch: str | None = None
     ) -> None:
-        await _stream(websocket, feed, None, since, epoch)
+        principal = await _admit(websocket, auth, None)
+        if principal is not None:
+            await _stream(
+                websocket, feed, None, since, epoch, lambda: auth.still_valid(websocket, principal)
+            )
 
     return app
 
 
-async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSONResponse:
-    """Check a person's action against the board, then send it to the scorer over MQTT.
+async def _admit(websocket: WebSocket, auth: Auth, ward: str | None) -> Principal | None:
+    """The principal a websocket may stream to, or None after refusing it (HTTP 403 before
+    the handshake: a foreign `Origin`, nobody, or no right to view that ward)."""
+    principal = auth.principal(websocket)
+    if (
+        not auth.websocket_origin_ok(websocket)
+        or principal is None
+        or not principal.may("view", ward)
+    ):
+        await websocket.close(code=1008)
+        return None
+    return principal
+
+
+async def _act(
+    feed: BrokerFeed,
+    alert_id: str,
+    action: str,
+    body: bytes,
+    allow: Callable[[str, Permission], Principal],
+) -> JSONResponse:
+    """Check a person's action against the board and their rights on its ward, then send it
+    to the scorer over MQTT, named by the verified identity.
 
     The scorer decides (and publishes the alert's new state to every screen); this only
     refuses what cannot apply now, with the reason, and says 202 once the broker has it.
@@ -289,10 +424,8 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
     try:
         request = _ACTION.decode(body)
     except msgspec.DecodeError as error:
-        return _error(400, f'expected JSON {{"by": ...}}: {error}')
-    by, reason = request.by.strip(), (request.reason or "").strip()
-    if not by:
-        return _error(400, "`by` is blank: name who acts")
+        return _error(400, f"expected a JSON object: {error}")
+    reason = (request.reason or "").strip()
     if action == "resolve" and not reason:
         return _error(400, "`reason` is required to resolve an alert: say why it is closed")
     alert = feed.board.alert(alert_id)
@@ -300,6 +433,21 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
         if feed.board.closed(alert_id):
             return _error(409, f"alert {alert_id!r} is already resolved")
         return _error(404, f"no open alert {alert_id!r}")
+    principal = allow(alert["ward"], "acknowledge" if action == "ack" else "resolve")
+    identity: ActorIdentity | None = None
+    if principal.kind == "open":
+        typed = (request.by or "").strip()
+        if not typed:
+            return _error(400, "`by` is blank: name who acts")
+        by = f"{typed} (unverified)"[:100]
+    else:
+        by = principal.actor()
+        identity = ActorIdentity(
+            subject=principal.subject,
+            issuer=principal.issuer,
+            name=principal.name,
+            role=principal.role(),
+        )
     if request.severity is not None and request.severity != alert["severity"]:
         return _error(
             409,
@@ -316,6 +464,7 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
         reason=reason or None,
         via=request.via or "wallboard",
         severity=request.severity,
+        identity=identity,
     )
     try:
         await feed.publish_action(alert["ward"], alert_id, action, command)
@@ -356,8 +505,13 @@ def _shown(text: str, most: int = 40) -> str:
     return repr(text) if len(text) <= most else f"{text[:most]!r}… ({len(text)} characters)"
 
 
-async def _stream(
-    websocket: WebSocket, feed: BrokerFeed, stream: Stream, since: int | None, epoch: str | None
+async def _stream(  # noqa: PLR0917
+    websocket: WebSocket,
+    feed: BrokerFeed,
+    stream: Stream,
+    since: int | None,
+    epoch: str | None,
+    valid: Callable[[], bool],
 ) -> None:
     """Send the snapshot (or the changes since `since`), then every frame, until closed."""
     await websocket.accept()
@@ -374,7 +528,7 @@ async def _stream(
             first = _text(
                 {"type": "status", "server_time": feed.clock(), "feed": feed.feed_state()}
             )
-        sender = asyncio.create_task(_send(websocket, feed, subscription, first))
+        sender = asyncio.create_task(_send(websocket, feed, subscription, first, valid))
         reader = asyncio.create_task(_until_closed(websocket))
         try:
             await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -388,11 +542,18 @@ async def _stream(
 
 
 async def _send(
-    websocket: WebSocket, feed: BrokerFeed, subscription: Subscription, first: str
+    websocket: WebSocket,
+    feed: BrokerFeed,
+    subscription: Subscription,
+    first: str,
+    valid: Callable[[], bool],
 ) -> None:
     await websocket.send_text(first)
     while True:
         frames = await subscription.next()
+        if not valid():  # logged out, session expired, screen revoked: at the latest in 2 s
+            await websocket.close(code=4401, reason="credential no longer valid")
+            return
         if frames is None:  # dropped for slowness: a snapshot covers them (taken before await)
             frames = [_text(feed.snapshot(subscription.stream))]
         for frame in frames:

@@ -26,6 +26,15 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--http", type=int, metavar="PORT", help="wallboard port (0: off)")
     parser.add_argument(
+        "--auth",
+        choices=["none"],
+        help=(
+            "none: serve the wallboard WITHOUT LOGIN, for a closed development network only "
+            "(a warning on every page and in the log); without it the wallboard requires the "
+            "login configured in [auth]"
+        ),
+    )
+    parser.add_argument(
         "--charts",
         action="append",
         type=Path,
@@ -54,6 +63,14 @@ def load(args: argparse.Namespace, command: str) -> tuple[Settings, ChartSet] | 
         charts = load_charts([*(Path(p) for p in settings.scorer.charts), *args.charts])
     except (SettingsError, ChartError, OSError) as exc:
         print(f"surveillance {command}: {exc}", file=sys.stderr)
+        return None
+    if settings.http.port and settings.auth is None and args.auth != "none":
+        print(
+            f"surveillance {command}: the wallboard needs a login: configure [auth] (see "
+            "config/service.toml), or give --auth none on a closed development network only, "
+            "or --http 0 to serve no wallboard",
+            file=sys.stderr,
+        )
         return None
     setup_logging(settings.log_level)
     log.info("starting: %s", settings.describe())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import Literal
 
 from surveillance._runtime import run_service
 from surveillance.cli._options import add_settings_options, load
@@ -28,4 +29,7 @@ def add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _run(args: argparse.Namespace) -> int:
     loaded = load(args, "run")
-    return 2 if loaded is None else asyncio.run(run_service(*loaded))
+    if loaded is None:
+        return 2
+    without_login: Literal["none"] | None = "none" if args.auth == "none" else None
+    return asyncio.run(run_service(*loaded, without_login=without_login))

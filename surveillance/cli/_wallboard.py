@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Literal
 
 from surveillance._runtime import run_wallboard
 from surveillance.cli._options import add_settings_options, load
@@ -34,4 +35,5 @@ def _wallboard(args: argparse.Namespace) -> int:
     if not settings.http.port:
         print("surveillance wallboard: http.port is 0 (off); give --http PORT", file=sys.stderr)
         return 2
-    return asyncio.run(run_wallboard(settings, charts))
+    without_login: Literal["none"] | None = "none" if args.auth == "none" else None
+    return asyncio.run(run_wallboard(settings, charts, without_login=without_login))

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import msgspec
 
-from ingest import alerts_topic
+from ingest import ActorIdentity, alerts_topic
 from surveillance.online._decisions import Facts
 from surveillance.online._event import AlertEvent
 from surveillance.online._lifecycle import (
@@ -232,11 +232,21 @@ class AlertDesk:
         changed = plan is not None and ladder != usual
         return ladder, _describe(plan) if changed and plan is not None else None
 
-    def acknowledge(self, out: Output, alert: OpenAlert, now: datetime, **who: str | None) -> None:
-        """Someone has it (`by`, `via`, `action_msg_id`). Raises `LifecycleError` if not open
-        for that."""
+    def acknowledge(
+        self,
+        out: Output,
+        alert: OpenAlert,
+        now: datetime,
+        *,
+        identity: ActorIdentity | None = None,
+        **who: str | None,
+    ) -> None:
+        """Someone has it (`by`, `via`, `action_msg_id`, the verified `identity`). Raises
+        `LifecycleError` if not open for that."""
         alert.life, notice = acknowledge(alert.life, who.get("by") or "", now)
-        self._publish(out, alert, notice, now, via=who.get("via"), action=who.get("action"))
+        self._publish(
+            out, alert, notice, now, via=who.get("via"), action=who.get("action"), identity=identity
+        )
 
     def resolve(
         self,
@@ -246,12 +256,15 @@ class AlertDesk:
         *,
         by: str,
         reason: str,
+        identity: ActorIdentity | None = None,
         **who: str | None,
     ) -> None:
         """Close it with a reason. Raises `LifecycleError` without one."""
         alert.life, notice = resolve(alert.life, by, reason, now)
         self._drop(alert)
-        self._publish(out, alert, notice, now, via=who.get("via"), action=who.get("action"))
+        self._publish(
+            out, alert, notice, now, via=who.get("via"), action=who.get("action"), identity=identity
+        )
 
     def note(
         self, out: Output, alert: OpenAlert, now: datetime, note: str, facts: Facts | None = None
@@ -346,6 +359,7 @@ class AlertDesk:
         via: str | None = None,
         action: str | None = None,
         note: str | None = None,
+        identity: ActorIdentity | None = None,
     ) -> None:
         alert.seq += 1
         event = AlertEvent(
@@ -378,6 +392,7 @@ class AlertDesk:
             action_msg_id=action,
             note=note,
             plan=alert.plan,
+            identity=identity,
         )
         payload = _encode(event)
         out.publications.append(Publication(alerts_topic(self._prefix, alert.ward), payload))

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import msgspec
 
+from ingest import ActorIdentity
+
 
 class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
     """An alert event (CONTRACT §5); the fields after `obs_msg_id` are extensions.
@@ -18,7 +20,9 @@ class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
     an acknowledgement). `rung` is the escalation rung reached and `notify` whom this event
     tells (README, "Alert lifecycle"); `renotified` counts repeats on the rung; `by`,
     `reason`, `via` and `action_msg_id` say who acknowledged or resolved it, why, from where,
-    and which command did; `note` records a decision (a new red parameter at the same level,
+    and which command did, and `identity` the verified person behind `by` (the identity
+    provider's subject and issuer, name and role: issue 14) when the command carried one;
+    `note` records a decision (a new red parameter at the same level,
     a repeat held back by the quiet period, what an upgrade changed); `plan` the patient's
     escalation plan when it changed the ladder.
     """
@@ -52,3 +56,4 @@ class AlertEvent(msgspec.Struct, kw_only=True, frozen=True):
     action_msg_id: str | None = None
     note: str | None = None
     plan: str | None = None
+    identity: ActorIdentity | None = None

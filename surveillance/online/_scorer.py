@@ -500,15 +500,26 @@ class OnlineScorer:
             self._dead_letter(out, rejected(arrival, "alert-changed", why), received)
             return
         who = {"via": command.via, "action": command.msg_id}
+        identity = command.identity
         try:
             if item.action == "ack":
-                self.desk.acknowledge(out, held, received, by=command.by.strip(), **who)
+                self.desk.acknowledge(
+                    out, held, received, by=command.by.strip(), identity=identity, **who
+                )
                 self._score_rule.acknowledged(patient, held, received)
             else:
                 reason = (command.reason or "").strip()
                 # A stood-down feed or overdue alert stays the patient's until its cause is
                 # gone (the device sends, a set is taken): not raised again meanwhile.
-                self.desk.resolve(out, held, received, by=command.by.strip(), reason=reason, **who)
+                self.desk.resolve(
+                    out,
+                    held,
+                    received,
+                    by=command.by.strip(),
+                    reason=reason,
+                    identity=identity,
+                    **who,
+                )
         except LifecycleError as error:
             why = f"alert {item.alert_id!r} is {error}"
             self._dead_letter(out, rejected(arrival, error.code, why), received)

@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from ingest import HEARTBEAT_TOPIC
 from tests.mqtt_broker import Mosquitto
 from tests.wallboard.test_state import adt, alert, score
-from wallboard import BrokerFeed, bind, create_app, serve
+from wallboard import Auth, BrokerFeed, bind, create_app, serve
 
 WARD = "7A"
 
@@ -79,7 +79,12 @@ async def running(
         sock = bind("127.0.0.1", 0)
         port = sock.getsockname()[1]
         server = asyncio.create_task(
-            serve(create_app(feed, health=health, history=history), "127.0.0.1", 0, sock=sock)
+            serve(
+                create_app(feed, auth=Auth.without_login("none"), health=health, history=history),
+                "127.0.0.1",
+                0,
+                sock=sock,
+            )
         )
         base = f"http://127.0.0.1:{port}"
         try:

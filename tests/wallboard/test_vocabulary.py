@@ -26,7 +26,7 @@ from surveillance import DEFAULT_ALERT_RESPONSES, DEFAULT_LADDERS, State
 from surveillance.online import rules
 from tests import ROOT
 from tests.wallboard.test_contract import ScorerRun, scorer_run
-from wallboard import BrokerFeed, create_app
+from wallboard import Auth, BrokerFeed, create_app
 
 STATIC = ROOT / "wallboard" / "static"
 VOCABULARY = vocabulary()
@@ -161,7 +161,9 @@ def test_every_event_of_a_real_run_is_known(run: ScorerRun) -> None:
 
 
 async def test_the_server_serves_the_vocabulary_to_pages_and_other_clients() -> None:
-    transport = httpx.ASGITransport(app=create_app(BrokerFeed("127.0.0.1", 1)))
+    transport = httpx.ASGITransport(
+        app=create_app(BrokerFeed("127.0.0.1", 1), auth=Auth.without_login("none"))
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://wallboard") as client:
         api = await client.get("/api/vocabulary")
         module = await client.get("/vocabulary.js")
