@@ -2,7 +2,92 @@
 // vocabulary the server serves, never a copy of its own), the live websocket (snapshot, changes,
 // status; reconnection with ?since=&epoch=), the banner, the clock corrected by the server's
 // time, and alert actions. Plain ES module, same origin.
+//
+// Who is looking (issue 14): `SESSION` is the server's `/auth/me`, read before anything else: a
+// person's name and roles (with a logout), an enrolled wall screen (view only; acting asks for
+// a short personal login, then drops back), or a server without login (the DEMO / NO LOGIN
+// banner on every page). Nobody: to the login. Every POST carries the session's CSRF token.
 import { VOCABULARY } from "/vocabulary.js";
+
+// ---- who is looking ----------------------------------------------------------------------
+
+/** To the identity provider's login, back to this page after (`stepup`: a short session). */
+export function toLogin(stepup = false) {
+  const next = location.pathname + location.search;
+  location.assign(`/auth/login?next=${encodeURIComponent(next)}${stepup ? "&stepup=1" : ""}`);
+}
+
+async function loadSession() {
+  let response;
+  try {
+    response = await fetch("/auth/me", { cache: "no-store", credentials: "same-origin" });
+  } catch {
+    return { mode: "unknown", kind: "unknown", acts: false, csrf: null, name: "", banner: null };
+  }
+  if (response.status === 401) {
+    toLogin();
+    return new Promise(() => {}); // the page is leaving
+  }
+  return response.json();
+}
+
+export const SESSION = await loadSession();
+
+/** Whether actions are named by a verified login (false on the demo and `--auth none`). */
+export function verified() {
+  return SESSION.mode === "oidc";
+}
+
+/** End the person's session (a wall screen drops back to display mode). */
+export async function logout() {
+  try {
+    await fetch("/auth/logout", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": SESSION.csrf || "" },
+      body: "{}",
+      cache: "no-store",
+    });
+  } catch { /* the reload below asks again */ }
+}
+
+function showSession() {
+  if (SESSION.banner) {
+    const banner = document.createElement("div");
+    banner.id = "mode-banner";
+    banner.className = "mode-banner";
+    banner.setAttribute("role", "note");
+    banner.textContent = `⚠ ${SESSION.banner}`;
+    document.body.prepend(banner);
+  }
+  const place = document.querySelector(".bar-tools") || document.querySelector(".bar");
+  if (!place || SESSION.mode !== "oidc") return;
+  const strip = document.createElement("span");
+  strip.id = "session";
+  strip.className = "session";
+  if (SESSION.kind === "person") {
+    const name = document.createElement("span");
+    name.id = "session-name";
+    name.className = "session-name";
+    name.textContent = SESSION.name;
+    name.title = SESSION.role;
+    strip.append(name);
+    const out = document.createElement("button");
+    out.type = "button";
+    out.id = "logout";
+    out.className = "linkish";
+    out.textContent = SESSION.stepup ? "Done (back to display)" : "Log out";
+    out.addEventListener("click", async () => {
+      await logout();
+      if (SESSION.display) location.reload(); else location.assign("/auth/login?next=/");
+    });
+    strip.append(" ", out);
+  } else if (SESSION.kind === "display") {
+    strip.textContent = "Wall screen · view only";
+  }
+  place.append(strip);
+}
+
+showSession();
 
 // ---- DOM ---------------------------------------------------------------------------------
 
@@ -289,7 +374,7 @@ export async function alertAction(alertId, action, body) {
   try {
     const response = await fetch(`/api/alerts/${encodeURIComponent(alertId)}/${action}`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": SESSION.csrf || "" },
       body: JSON.stringify(body),
       cache: "no-store",
     });
@@ -415,6 +500,7 @@ export function followStream(path, handlers) {
     if (lostAt === null) lostAt = now();
     document.documentElement.dataset.stream = "down";
     attempt += 1;
+    if (attempt >= 2 && SESSION.mode === "oidc") checkSession();
     const delay = Math.min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1)) * (0.6 + Math.random() * 0.4);
     setBanner("socket", `⚠ Connection to the wallboard server lost at ${hhmm(lostAt)}: ` +
       `this screen is not live. Reconnecting${attempt > 1 ? ` (attempt ${attempt})` : ""}…`);
@@ -460,6 +546,16 @@ export function followStream(path, handlers) {
   }
 
   open();
+}
+
+/** A stream that keeps failing may be a session that ended (expired, logged out, a screen
+ * revoked): ask, and go to the login (or reload to display mode) if so. */
+async function checkSession() {
+  try {
+    const response = await fetch("/auth/me", { cache: "no-store" });
+    if (response.status === 401) toLogin();
+    else if (response.ok && (await response.json()).kind !== SESSION.kind) location.reload();
+  } catch { /* the server is away: the banner says so */ }
 }
 
 /** Call `fn` now and every `ms`, and again when the page becomes visible. */

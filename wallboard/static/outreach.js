@@ -3,7 +3,7 @@
 import {
   PendingActions, alertAction, alertCause, alertStart, bedHref, compareAlerts, duration, el, every,
   followStream, isCritical, keepFocus, kindWord, now, saveName, savedName, setText, severityTone,
-  severityWord, startClock, stateWords, wardHref,
+  severityWord, startClock, stateWords, verified, wardHref,
 } from "/static/common.js";
 
 const alerts = new Map(); // alert_id → latest alert view
@@ -11,6 +11,8 @@ const pending = new PendingActions(() => render());
 const nameInput = document.getElementById("name");
 const notice = document.getElementById("notice");
 
+// With a login, who acts is the session's verified identity: no name to type.
+if (verified()) document.querySelector(".actor").hidden = true;
 nameInput.value = savedName();
 nameInput.addEventListener("change", () => saveName(nameInput.value.trim()));
 nameInput.addEventListener("input", () => { if (nameInput.value.trim()) showNotice(null); });
@@ -22,6 +24,7 @@ function showNotice(text) {
 
 /** The name typed at the top, or null (and a prompt to type it). */
 function actor() {
+  if (verified()) return "(verified)"; // the server names the session's person, not this
   const name = nameInput.value.trim();
   if (!name) {
     showNotice("Type your name in “Your name” first: every action records who took it.");

@@ -3,7 +3,7 @@ import {
   PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
   duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, naturalCompare, now, pathParts,
   pointsTone, promptWord, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
-  startClock, stateWords,
+  SESSION, logout, startClock, stateWords, toLogin, verified,
 } from "/static/common.js";
 
 const ward = pathParts()[1] || "";
@@ -298,12 +298,23 @@ dialog.addEventListener("close", () => {
 document.getElementById("who-change").addEventListener("click", () => askWho("Save"));
 
 async function acknowledge(alert) {
-  const name = savedName() || (await askWho("Acknowledge"));
-  if (!name) return;
+  if (verified() && !SESSION.acts) {
+    toLogin(true); // a wall screen: a short personal login, then back here to act
+    return;
+  }
+  const name = verified() ? null : savedName() || (await askWho("Acknowledge"));
+  if (!verified() && !name) return;
   pending.start(alert.alert_id, "ack", alert.state);
-  const result = await alertAction(alert.alert_id, "ack", { by: name, via: "ward-board", severity: alert.severity });
-  if (result.ok) pending.sent(alert.alert_id);
-  else pending.fail(alert.alert_id, `Not acknowledged: HTTP ${result.status || "error"}: ${result.detail}`);
+  const body = { via: "ward-board", severity: alert.severity };
+  if (name) body.by = name; // only without login (marked unverified by the server)
+  const result = await alertAction(alert.alert_id, "ack", body);
+  if (result.ok) {
+    pending.sent(alert.alert_id);
+    if (SESSION.stepup) { // acted from a wall screen: back to display mode
+      await logout();
+      location.reload();
+    }
+  } else pending.fail(alert.alert_id, `Not acknowledged: HTTP ${result.status || "error"}: ${result.detail}`);
 }
 
 // ---- live --------------------------------------------------------------------------------
@@ -319,6 +330,7 @@ function applyView(view) {
   }
 }
 
+if (verified()) document.querySelector(".who-line").hidden = true;
 showWho();
 startClock();
 followStream(`/ws/wards/${encodeURIComponent(ward)}`, {
