@@ -17,7 +17,7 @@ from wallboard._access import (
     open_principal,
 )
 from wallboard._app import History, create_app
-from wallboard._auth import Auth, AuthConfig, OidcClient
+from wallboard._auth import DISPLAY_COOKIE, SESSION_COOKIE, Auth, AuthConfig, OidcClient, Session
 from wallboard._displays import DisplayRegistry
 from wallboard._feed import BrokerFeed, Subscription
 from wallboard._feed import _Heartbeat as HeartbeatReader
@@ -27,7 +27,9 @@ from wallboard._state import _Alert as AlertReader
 from wallboard._state import _Score as ScoreReader
 
 __all__ = [
+    "DISPLAY_COOKIE",
     "ROLES",
+    "SESSION_COOKIE",
     "AlertReader",
     "Auth",
     "AuthConfig",
@@ -43,6 +45,7 @@ __all__ = [
     "Rejection",
     "RoleMapping",
     "ScoreReader",
+    "Session",
     "Subscription",
     "WardBoard",
     "bind",

@@ -236,9 +236,11 @@ def check_unsafe(
 
 def origin_allowed(origin: str | None, *, allowed_origins: frozenset[str], own: str | None) -> bool:
     """Whether a websocket from `origin` may open: an allowed origin, or this server's own
-    (`own`, None when only the list counts)."""
+    (`own`, None when only the list counts). Every browser sends `Origin` with a websocket
+    handshake, so none (`None`) is a program, not a page another site opened in someone's
+    browser: it is let through here, and still needs its session or screen credential."""
     if origin is None:
-        return False
+        return True
     return origin in allowed_origins or (own is not None and origin == own)
 
 

@@ -302,6 +302,18 @@ class Auth:
                 "ask the wallboard's administrators.",
             )
         stepup = bool(pending.data.get("stepup"))
+        tokens = {key: token.get(key) for key in ("access_token", "refresh_token", "id_token")}
+        session = self.start_session(principal, stepup=stepup, tokens=tokens)
+        log.info("login: a session started (%s)", "step-up" if stepup else "full")
+        response = RedirectResponse(str(pending.data.get("next") or "/"), 302)
+        self._cookie(response, SESSION_COOKIE, session.id, int(session.expires - self.clock()))
+        response.delete_cookie(LOGIN_COOKIE, path="/auth/")
+        return response
+
+    def start_session(
+        self, principal: Principal, *, stepup: bool = False, tokens: dict[str, Any] | None = None
+    ) -> Session:
+        """A new session for a verified person (its `id` goes in the `wb_session` cookie)."""
         lifetime = self.config.stepup_seconds if stepup else self.config.session_seconds
         session = Session(
             id=secrets.token_urlsafe(32),
@@ -309,13 +321,10 @@ class Auth:
             csrf=secrets.token_urlsafe(32),
             expires=self.clock() + lifetime,
             stepup=stepup,
-            tokens={key: token.get(key) for key in ("access_token", "refresh_token", "id_token")},
+            tokens=dict(tokens or {}),
         )
         self.sessions[session.id] = session
-        response = RedirectResponse(str(pending.data.get("next") or "/"), 302)
-        self._cookie(response, SESSION_COOKIE, session.id, int(lifetime))
-        response.delete_cookie(LOGIN_COOKIE, path="/auth/")
-        return response
+        return session
 
     async def logout(self, request: Request) -> Response:
         """End the session (a wall screen drops back to display mode)."""
