@@ -12,9 +12,12 @@ from wallboard._access import (
     ClaimRule,
     Grant,
     Principal,
+    RequestFacts,
     RoleMapping,
+    check_unsafe,
     display_principal,
     open_principal,
+    origin_allowed,
 )
 from wallboard._app import History, create_app
 from wallboard._auth import DISPLAY_COOKIE, SESSION_COOKIE, Auth, AuthConfig, OidcClient, Session
@@ -43,14 +46,17 @@ __all__ = [
     "OidcClient",
     "Principal",
     "Rejection",
+    "RequestFacts",
     "RoleMapping",
     "ScoreReader",
     "Session",
     "Subscription",
     "WardBoard",
     "bind",
+    "check_unsafe",
     "create_app",
     "display_principal",
     "open_principal",
+    "origin_allowed",
     "serve",
 ]
