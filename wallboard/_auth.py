@@ -33,6 +33,7 @@ from html import escape
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
+import httpx2
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from joserfc.errors import JoseError
@@ -287,6 +288,12 @@ class Auth:
         except (OAuthError, JoseError, ValueError, KeyError) as error:
             log.warning("login refused: %s", type(error).__name__)
             return _page(401, f"Login refused: {_why(error)}")
+        except (httpx2.HTTPError, OSError) as error:
+            log.error(
+                "login failed: the identity provider cannot be reached or answered badly: %s",
+                type(error).__name__,
+            )
+            return _page(502, "The identity provider did not answer as expected: try again.")
         claims = token.get("userinfo")
         if not claims:
             log.warning("login refused: the identity provider sent no ID token")

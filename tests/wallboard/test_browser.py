@@ -28,7 +28,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiomqtt
@@ -115,17 +115,30 @@ def _free_port() -> int:
 class LiveSystem:
     """The service and wallboard of `surveillance run`, in a background thread and loop."""
 
-    def __init__(self, broker: Mosquitto, charts: ChartSet, workdir: Path) -> None:
+    def __init__(
+        self,
+        broker: Mosquitto,
+        charts: ChartSet,
+        workdir: Path,
+        *,
+        auth: dict[str, Any] | None = None,
+        http_port: int | None = None,
+    ) -> None:
+        """`auth`: the `[auth]` settings (a login through an identity provider); without it
+        the wallboard is served as `--auth none` serves it (no login, a banner saying so)."""
         self.broker = broker
         self.prefix = f"wb{uuid.uuid4().hex[:8]}/"
+        self.workdir = workdir
+        self.without_login: Literal["none"] | None = None if auth else "none"
         self.settings = load_settings(
             None,
             {
+                **{f"auth.{key}": value for key, value in (auth or {}).items()},
                 "broker.url": broker.url,
                 "broker.client_id": f"browser-{uuid.uuid4().hex[:8]}",
                 "broker.prefix": self.prefix,
                 "store.url": f"sqlite:///{workdir / 'wallboard.db'}",
-                "http.port": _free_port(),
+                "http.port": http_port or _free_port(),
                 "http.host": "127.0.0.1",
                 "scorer.max_age": RECORDED_MAX_AGE,  # the test streams are dated 2026-11-22
             },
@@ -164,7 +177,7 @@ class LiveSystem:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with live(self.settings, self.charts) as (_, url):
+        async with live(self.settings, self.charts, without_login=self.without_login) as (_, url):
             assert url is not None
             self.url = url.rstrip("/")
             self._ready.set()
@@ -461,9 +474,11 @@ def test_the_ward_board_acknowledges_asking_who_once(system: LiveSystem, pages: 
     # Acknowledging twice is refused (409).
     pages.allow("409")
     result = board.evaluate(
-        """async (id) => (await fetch(`/api/alerts/${encodeURIComponent(id)}/ack`,
-             {method: "POST", headers: {"Content-Type": "application/json"},
-              body: JSON.stringify({by: "x"})})).status""",
+        """async (id) => {
+             const me = await (await fetch("/auth/me")).json();
+             return (await fetch(`/api/alerts/${encodeURIComponent(id)}/ack`,
+               {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": me.csrf},
+                body: JSON.stringify({by: "x"})})).status; }""",
         chip.get_attribute("data-alert-id"),
     )
     assert result == 409
