@@ -232,3 +232,46 @@ def test_an_action_without_the_severity_seen_is_applied_as_before(raised: Online
     alerts(raised.handle([obs(HIGH, t=90, msg_id="m2")]))
     [acked] = alerts(raised.handle([act("score-m1", "ack", t=120, msg_id="c-9")]))
     assert (acked.state, acked.severity) == ("acknowledged", "emergency")
+
+
+IDENTITY = {
+    "subject": "f3a9-user-42",
+    "issuer": "https://idp.example.nhs.uk",
+    "name": "Sam Patel",
+    "role": "nurse on 7A",
+}
+
+
+def test_the_verified_identity_goes_with_the_action_into_the_event_and_the_audit(
+    raised: OnlineScorer,
+) -> None:
+    """A wallboard with login names the identity provider's subject (issue 14): the event
+    published and the record kept (the audit) carry it; a command without it still works."""
+    by = "Sam Patel (nurse on 7A)"
+    out = raised.handle([act("score-m1", "ack", t=120, msg_id="c-1", by=by, identity=IDENTITY)])
+    [acked] = alerts(out)
+    assert acked.by == by
+    assert acked.identity is not None
+    assert msgspec.to_builtins(acked.identity) == IDENTITY
+    [record] = out.batch.alerts
+    assert msgspec.json.decode(record.event)["identity"] == IDENTITY
+    out = raised.handle([act("score-m1", "resolve", t=300, msg_id="c-2", reason="seen")])
+    [resolved] = alerts(out)
+    assert resolved.identity is None  # a pager gateway's command: `by` alone
+    assert "identity" not in msgspec.json.decode(out.batch.alerts[0].event) or (
+        msgspec.json.decode(out.batch.alerts[0].event)["identity"] is None
+    )
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        {**IDENTITY, "subject": ""},
+        {**IDENTITY, "extra": "x"},
+        {"subject": "s"},
+    ],
+)
+def test_a_malformed_identity_is_refused(identity: dict[str, Any]) -> None:
+    refused = parse("wards/7A/alerts/a-1/ack", command(identity=identity))
+    assert isinstance(refused, Rejected)
+    assert refused.error == "invalid"

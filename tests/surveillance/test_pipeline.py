@@ -637,6 +637,8 @@ def test_surveillance_wallboard_serves_on_its_own(mosquitto: Mosquitto, tmp_path
             f"sqlite:///{tmp_path / 'wb.db'}",
             "--http",
             str(port),
+            "--auth",
+            "none",  # no [auth] in this config: without it the wallboard is refused
         ],
         stderr=subprocess.PIPE,
         text=True,

@@ -436,7 +436,7 @@ def test_an_acknowledgement_and_a_resolution_on_the_outreach_console_show_everyw
     outreach.unroute("**/api/alerts/**")
     row.get_by_role("button", name="Acknowledge").click()
     expect(chip).to_contain_text(f"acknowledged by {name}")
-    expect(row.locator(".state")).to_have_text(f"acknowledged by {name}")
+    expect(row.locator(".state")).to_have_text(f"acknowledged by {name} (unverified)")  # no login
     expect(row.get_by_role("button", name="Acknowledge")).to_have_count(0)
     expect(chip.get_by_role("button", name="Acknowledge")).to_have_count(0)
 
@@ -780,3 +780,13 @@ def test_alerts_say_what_raised_them_and_aki_sorts_by_its_urgency(
     expect(tile(board, "3")).to_contain_text("Low risk")  # the current score, beside it
     screenshot(outreach, "outreach-alert-causes")
     screenshot(board, "ward-alert-causes")
+
+
+def test_without_login_every_page_says_so(system: LiveSystem, pages: Pages) -> None:
+    """`--auth none` (as this module's system runs): a warning on every page (issue 14)."""
+    scene = new_ward("nologin")
+    system.publish(scene.admit("1"))
+    for path in ("/", f"/wards/{scene.ward}", f"/wards/{scene.ward}/beds/1", "/outreach"):
+        page = pages.open(path, live=False)
+        expect(page.locator("#mode-banner")).to_contain_text("NO LOGIN (--auth none)")
+        expect(page.locator("#session")).to_have_count(0)

@@ -64,6 +64,8 @@ def test_the_demo_shows_live_wards_and_stops_cleanly() -> None:
         assert {b["score"]["system"] for b in scored} == {"NEWS2", "PEWS", "MEWS"}
         with urllib.request.urlopen(f"{url}wards/MED1", timeout=5) as page:  # noqa: S310
             assert b"<html" in page.read().lower()
+        me = get(f"{url}auth/me")  # every page shows this banner (issue 14)
+        assert (me["mode"], me["banner"][:15]) == ("demo", "DEMO – no login")
         health = get(f"{url}healthz")
         assert health["ok"] is True
         assert health["scorer"]["store_ok"] is True
