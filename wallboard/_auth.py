@@ -142,6 +142,11 @@ class Auth:
         self._open_csrf = secrets.token_urlsafe(32)
         self.client: StarletteOAuth2App | None = None
         if config.oidc is not None:
+            # authlib logs the PKCE code verifier and tokens at DEBUG: never, whatever the
+            # service's own level (logs carry no secrets).
+            logging.getLogger("authlib").setLevel(
+                max(logging.INFO, logging.getLogger("authlib").level)
+            )
             oauth = OAuth()
             extra = dict(config.oidc.metadata or {})
             discovery = (

@@ -39,7 +39,11 @@ class StrictScore(ScoreReader, forbid_unknown_fields=True, frozen=True, kw_only=
 
 
 class StrictAlert(AlertReader, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """The wallboard's alert reader, refusing any field it does not know."""
+    """The wallboard's alert reader, refusing any field it does not know (`identity`, the
+    verified person behind `by`, is named here as a field the wallboard knows and leaves out:
+    the audit keeps it; the screens show `by`)."""
+
+    identity: dict[str, str] | None = None
 
 
 class StrictHeartbeat(HeartbeatReader, forbid_unknown_fields=True):
