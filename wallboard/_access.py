@@ -84,6 +84,8 @@ class Principal:
         """Whether this principal may do `permission` on `ward` (None: on every ward)."""
         if self.kind == "display" and permission != "view":
             return False  # a wall screen never acts, whatever a mapping says
+        if self.kind != "person" and permission == "identifiers":
+            return False  # identifiers only to a logged-in clinician (never without login)
         return any(
             grant.covers(ward) and permission in ROLES.get(grant.role, frozenset())
             for grant in self.grants
@@ -109,7 +111,8 @@ class Principal:
 
 
 def open_principal(label: str) -> Principal:
-    """Everyone, on a server without login (`demo`, `--auth none`): may see and do anything."""
+    """Everyone, on a server without login (`demo`, `--auth none`): may see and do anything
+    but see a patient's identifiers in the patient view (nobody is logged in)."""
     return Principal(kind="open", name=label, grants=(Grant("outreach", frozenset({ALL_WARDS})),))
 
 

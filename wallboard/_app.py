@@ -311,8 +311,9 @@ def create_app(
         until: datetime | None = None,
         ward: Annotated[list[str] | None, Query()] = None,
     ) -> dict[str, Any]:
-        for one in ward or [None]:  # type: ignore[list-item]
-            allow(request, "view", one)  # no ward named: the whole hospital's report
+        asked: list[str | None] = list(ward) if ward else [None]  # None: the whole hospital
+        for one in asked:
+            allow(request, "view", one)
         if history is None:
             raise HTTPException(503, "this wallboard server has no store: no report to give")
         end = until or feed.clock()

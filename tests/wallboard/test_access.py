@@ -78,6 +78,7 @@ def test_a_display_never_acts_even_if_granted_more(permission: str) -> None:
     assert not display.may("view", "7B")
     assert not display.may(permission, "7A")  # type: ignore[arg-type]
     overgranted = Principal(kind="display", name="d", grants=(Grant("outreach", frozenset("*")),))
+    assert overgranted.may("view", "9Z")
     assert not overgranted.may(permission, "7A")  # type: ignore[arg-type]
 
 
@@ -85,6 +86,7 @@ def test_no_login_may_do_everything_and_says_who_it_is_not() -> None:
     anyone = open_principal("unverified (no login)")
     assert all(anyone.may(p, "7A") for p in ("view", "acknowledge", "resolve", "plan"))
     assert anyone.actor() == "unverified (no login)"
+    assert not anyone.may("identifiers", "7A")  # only a logged-in clinician sees those
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,14 @@ function showMessage(text) {
   document.getElementById("layout").hidden = !!text;
 }
 
+/** Which admission a view or history is of (since + initials: the patient view may carry no
+ * identifier, issue 14). */
+function patientKey(patient) {
+  return patient ? `${patient.since}|${patient.initials ?? ""}` : null;
+}
+
 function viewPatient() {
-  return state.view && state.view.patient ? state.view.patient.patient_id : null;
+  return state.view ? patientKey(state.view.patient) : null;
 }
 
 async function load() {
@@ -695,8 +701,8 @@ showHours();
 function onView(view) {
   const before = state.view;
   state.view = view;
-  const pid = view.patient ? view.patient.patient_id : null;
-  const loadedPid = state.history && state.history.patient ? state.history.patient.patient_id : null;
+  const pid = patientKey(view.patient);
+  const loadedPid = state.history ? patientKey(state.history.patient) : null;
   const alertsKey = view.open_alerts.map((a) => `${a.alert_id}:${a.state}:${a.seq}`).join(",");
   const alertsChanged = state.alertsKey !== null && alertsKey !== state.alertsKey;
   state.alertsKey = alertsKey;
