@@ -25,7 +25,7 @@ from surveillance._report import (
     shift_of,
 )
 from surveillance._report_table import format_duration, format_table
-from surveillance._runtime import live
+from surveillance._runtime import build_auth, live
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
 from surveillance.online import (
@@ -87,6 +87,7 @@ __all__ = [
     "acknowledge",
     "advance",
     "alert_report",
+    "build_auth",
     "content_digest",
     "digest",
     "format_duration",

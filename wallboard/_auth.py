@@ -326,6 +326,7 @@ class Auth:
         self, principal: Principal, *, stepup: bool = False, tokens: dict[str, Any] | None = None
     ) -> Session:
         """A new session for a verified person (its `id` goes in the `wb_session` cookie)."""
+        self._sweep()
         lifetime = self.config.stepup_seconds if stepup else self.config.session_seconds
         session = Session(
             id=secrets.token_urlsafe(32),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
-from surveillance import SettingsError, load_settings
+from surveillance import Settings, SettingsError, build_auth, load_settings
 from surveillance.cli import main
 from tests import ROOT
 from wallboard import DisplayRegistry
@@ -112,3 +113,17 @@ def test_an_enrolment_code_expires(tmp_path: Path) -> None:
     now[0] += 61
     assert registry.redeem(code) is None
     assert registry.check("d-x.guess") is None
+
+
+def test_no_login_is_said_in_the_log_and_the_demo_says_so_on_its_pages(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="surveillance"):
+        none = build_auth(Settings(), "none")
+    assert "WITHOUT LOGIN (--auth none)" in caplog.text
+    assert (none.mode, none.banner is not None) == ("none", True)
+    demo = build_auth(Settings(), "demo")
+    assert demo.banner is not None
+    assert demo.banner.startswith("DEMO – no login")
+    with pytest.raises(SettingsError, match=r"\[auth\]"):
+        build_auth(Settings(), None)
