@@ -44,7 +44,7 @@ from starlette.requests import Request
 from ingest import ActorIdentity, AlertCommand, vocabulary
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._access import Permission, Principal
-from wallboard._auth import Auth
+from wallboard._auth import Auth, auth_page
 from wallboard._feed import BrokerFeed, Stream, Subscription
 from wallboard._state import JSON
 
@@ -190,7 +190,8 @@ def create_app(
             raise _Refused(_error(401, "log in first"))
         if not principal.may(permission, ward):
             where = f"ward {ward}" if ward is not None else "every ward"
-            raise _Refused(_error(403, f"{principal.role()}: may not {permission} on {where}"))
+            why = f"{principal.role()}: may not {permission} on {where}"
+            raise _Refused(auth_page(403, f"Not for you: {why}.") if page else _error(403, why))
         return principal
 
     @app.get("/auth/login", include_in_schema=False)

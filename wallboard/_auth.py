@@ -440,6 +440,11 @@ def _why(error: Exception) -> str:
     return f"{type(error).__name__}: {text}"[:200]
 
 
+def auth_page(status: int, text: str) -> Response:
+    """A plain page saying why (a refused login, a ward one may not see)."""
+    return _page(status, text)
+
+
 def _page(status: int, text: str) -> Response:
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8><title>Wallboard login</title>"
