@@ -25,7 +25,7 @@ from surveillance._report import (
     shift_of,
 )
 from surveillance._report_table import format_duration, format_table
-from surveillance._runtime import live
+from surveillance._runtime import GC_THRESHOLDS, live, settle_gc
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
 from surveillance.online import (
@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_LADDERS",
     "DEFAULT_SHIFTS",
     "FETCH_MARGIN",
+    "GC_THRESHOLDS",
     "NO_REASON",
     "SENIORITY",
     "SYSTEM",
@@ -100,5 +101,6 @@ __all__ = [
     "read_report",
     "report_from_store",
     "resolve",
+    "settle_gc",
     "shift_of",
 ]
