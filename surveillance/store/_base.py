@@ -166,11 +166,12 @@ class AcceptedRecord:
 class StateRecord:
     """A piece of the online scorer's state (one patient, one bed), as data, written in the
     same transaction as the records that changed it; `state` None deletes it (a discharge).
+    `state` is a JSON object, carried encoded like score results (`JsonBytes`).
 
     Unlike the other records it is replaced, not kept: the latest write of a key wins."""
 
     key: str
-    state: dict[str, Any] | None
+    state: JsonBytes | None  # a JSON object, encoded once by the scorer
     time: datetime
 
 
