@@ -29,11 +29,11 @@ import random
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import aiomqtt
+import msgspec
 import paho.mqtt.client as paho
 
 from ingest._broker_url import BrokerURL
@@ -178,9 +178,9 @@ class _Paho:
                     del pending[mid]
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
-    """An input message as it came off the wire; `token` acknowledges it (see `ack`)."""
+class Received(msgspec.Struct, frozen=True):
+    """An input message as it came off the wire; `token` acknowledges it (see `ack`). (A
+    Struct, not a frozen dataclass: one is made per message, and msgspec's is ~10x cheaper.)"""
 
     topic: str
     payload: bytes

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from ingest import Inbound, Rejected
 from scoring import LONDON
 from surveillance.online._lifecycle import DEFAULT_LADDERS, Ladder
@@ -59,9 +61,9 @@ class OnlineSettings:
                 raise ValueError(msg)
 
 
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    """One input message: what ingest made of it, as received, and when it arrived."""
+class Arrival(msgspec.Struct, frozen=True):
+    """One input message: what ingest made of it, as received, and when it arrived. (A
+    Struct, not a frozen dataclass: one is made per message, and msgspec's is ~10x cheaper.)"""
 
     item: Inbound | Rejected
     topic: str
