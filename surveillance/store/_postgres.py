@@ -204,6 +204,9 @@ class PostgresStore:
         connect_timeout: seconds to wait for a connection.
     """
 
+    describe = staticmethod(describe)
+    """What a psycopg error says, without the data it quotes (for messages and logs)."""
+
     def __init__(
         self,
         url: str,

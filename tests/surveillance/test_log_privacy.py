@@ -27,8 +27,7 @@ import pytest
 from ingest import failure_site
 from scoring import ChartSet
 from surveillance._runtime import wallboard
-from surveillance.store import DeadLetterRecord, StoreError, open_store
-from surveillance.store._postgres import describe
+from surveillance.store import DeadLetterRecord, PostgresStore, StoreError, open_store
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.store.test_store import raw
 from tests.surveillance.test_pipeline import (
@@ -149,9 +148,10 @@ def test_a_database_error_is_described_without_its_data(fresh_postgres_url: str)
     assert "NHS9434765919" in str(check)
     assert "NHS9434765919" in str(cast)  # so the test can fail
     assert (
-        describe(check) == "CheckViolation, SQLSTATE 23514 (table t, constraint t_patient_id_check)"
+        PostgresStore.describe(check)
+        == "CheckViolation, SQLSTATE 23514 (table t, constraint t_patient_id_check)"
     )
-    assert describe(cast) == "InvalidTextRepresentation, SQLSTATE 22P02"
+    assert PostgresStore.describe(cast) == "InvalidTextRepresentation, SQLSTATE 22P02"
 
 
 async def test_a_store_error_names_no_password_and_no_row(fresh_postgres_url: str) -> None:
