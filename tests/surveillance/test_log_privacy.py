@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,7 +27,7 @@ import pytest
 
 from ingest import failure_site
 from scoring import ChartSet
-from surveillance._runtime import wallboard
+from surveillance import live
 from surveillance.store import DeadLetterRecord, PostgresStore, StoreError, open_store
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.store.test_store import raw
@@ -34,7 +35,6 @@ from tests.surveillance.test_pipeline import (
     HIGH,
     adt,
     obs_json,
-    running,
     send,
     settings_for,
     stored,
@@ -44,6 +44,13 @@ from tests.surveillance.test_pipeline import (
 PATIENTS = ("NHS9434765919", "NHS9434765920", "NHS9434765921", "NHS9434765922")
 BIRTH_DATES = ("1948-03-02", "1937-11-30")
 BROKER_SECRET, DB_SECRET = "Br0kerPassw0rd!", "Db5ecretPw"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def with_password(url: str, password: str) -> str:
@@ -84,12 +91,9 @@ async def test_the_pipelines_logs_carry_no_identifier_nor_secret(
     settings.broker.prefix = f"{w}/"
     one, two, three, four = PATIENTS
     beds = f"{w}/wards/{w}/beds"
-    async with (
-        running(settings, charts) as service,
-        wallboard(settings, charts, client_suffix="board") as (url, history),
-        open_store(pg) as reader,
-    ):
-        history.store = reader
+    settings.http.port = _free_port()
+    async with live(settings, charts) as (service, url):
+        assert url is not None
         await send(
             mosquitto,
             (f"{beds}/1/adt", adt(one, birth_date=BIRTH_DATES[0], sex="2", ethnicity="C")),
