@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from ingest import AlertCommand, vocabulary
+from ingest import AlertCommand, failure_site, vocabulary
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._feed import BrokerFeed, Stream, Subscription
 from wallboard._state import JSON
@@ -199,7 +199,7 @@ def create_app(
             scores = await history.scores(patient_id, since, viewer=viewer)
             alerts = await history.alerts(patient_id, since, viewer=viewer)
         except Exception as error:
-            log.warning("history of %s/%s unavailable: %s", ward, bed, type(error).__name__)
+            log.warning("history of %s/%s unavailable: %s", ward, bed, failure_site(error))
             raise HTTPException(503, f"the history cannot be read now: {error}") from error
         chart_id = scores[-1]["chart"] if scores else None
         chart = chart_set.charts.get(chart_id) if chart_id is not None else None
@@ -234,7 +234,7 @@ def create_app(
         except ValueError as error:
             raise HTTPException(400, str(error)) from error
         except Exception as error:
-            log.warning("report unavailable: %s", error)
+            log.warning("report unavailable: %s", failure_site(error))
             raise HTTPException(503, f"the report cannot be read now: {error}") from error
 
     @app.get("/api/charts/{chart_id}")
