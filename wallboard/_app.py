@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from ingest import AlertCommand, vocabulary
+from ingest import AlertCommand, failure_site, vocabulary
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._feed import BrokerFeed, Stream, Subscription
 from wallboard._state import JSON
@@ -69,14 +69,19 @@ def _text(message: Any) -> str:
 
 
 class History(Protocol):
-    """Where the patient view's past comes from (the service's store)."""
+    """Where the patient view's past comes from (the service's store).
 
-    async def scores(self, patient_id: str, since: datetime) -> list[JSON]:
-        """The patient's score results since `since`, oldest first."""
+    Reading a patient's history is itself audited: each call records who (`viewer`) read
+    what of which patient, and the window, before it returns anything (and fails if the
+    access cannot be recorded).
+    """
+
+    async def scores(self, patient_id: str, since: datetime, *, viewer: str) -> list[JSON]:
+        """The patient's score results since `since`, oldest first; the access recorded."""
         ...
 
-    async def alerts(self, patient_id: str, since: datetime) -> list[JSON]:
-        """The patient's alert events since `since`, oldest first."""
+    async def alerts(self, patient_id: str, since: datetime, *, viewer: str) -> list[JSON]:
+        """The patient's alert events since `since`, oldest first; the access recorded."""
         ...
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> JSON:
@@ -179,7 +184,9 @@ def create_app(
         return feed.board.snapshot(ward)
 
     @app.get("/api/wards/{ward}/beds/{bed}/history")
-    async def bed_history(ward: str, bed: str, hours: Hours = 24) -> dict[str, Any]:
+    async def bed_history(
+        request: Request, ward: str, bed: str, hours: Hours = 24
+    ) -> dict[str, Any]:
         occupant = feed.board.occupant(ward, bed)
         if occupant is None:
             raise HTTPException(404, f"no patient in bed {bed!r} of ward {ward!r}")
@@ -187,12 +194,12 @@ def create_app(
             raise HTTPException(503, "this wallboard server has no store: no history to show")
         hours = min(max(hours, 1.0), MAX_HISTORY_HOURS)
         since = feed.clock() - timedelta(hours=hours)
-        patient_id = occupant["patient_id"]
+        patient_id, viewer = occupant["patient_id"], _viewer(request)
         try:
-            scores = await history.scores(patient_id, since)
-            alerts = await history.alerts(patient_id, since)
+            scores = await history.scores(patient_id, since, viewer=viewer)
+            alerts = await history.alerts(patient_id, since, viewer=viewer)
         except Exception as error:
-            log.warning("history of %s/%s unavailable: %s", ward, bed, error)
+            log.warning("history of %s/%s unavailable: %s", ward, bed, failure_site(error))
             raise HTTPException(503, f"the history cannot be read now: {error}") from error
         chart_id = scores[-1]["chart"] if scores else None
         chart = chart_set.charts.get(chart_id) if chart_id is not None else None
@@ -227,7 +234,7 @@ def create_app(
         except ValueError as error:
             raise HTTPException(400, str(error)) from error
         except Exception as error:
-            log.warning("report unavailable: %s", error)
+            log.warning("report unavailable: %s", failure_site(error))
             raise HTTPException(503, f"the report cannot be read now: {error}") from error
 
     @app.get("/api/charts/{chart_id}")
@@ -323,6 +330,12 @@ async def _act(feed: BrokerFeed, alert_id: str, action: str, body: bytes) -> JSO
         return _error(503, f"could not reach the broker ({error}); nothing was sent: try again")
     name = "acknowledge" if action == "ack" else "resolve"
     return JSONResponse({"alert_id": alert_id, "action": name, "msg_id": msg_id}, status_code=202)
+
+
+def _viewer(request: Request) -> str:
+    """Who reads a patient's history, for its audit: until login exists, where from."""
+    client = request.client
+    return f"unauthenticated@{client.host if client is not None else 'unknown'}"
 
 
 def _error(status: int, detail: str) -> JSONResponse:

@@ -35,7 +35,7 @@ import aiomqtt
 import msgspec
 
 from ingest import HEARTBEAT_TOPIC, AlertCommand, alert_action_topic, board_filters
-from wallboard._state import JSON, AwareDatetime, Change, WardBoard
+from wallboard._state import JSON, AwareDatetime, Change, WardBoard, decode_reason
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ class BrokerFeed:
         try:
             beat = _HEARTBEAT.decode(payload)
         except msgspec.DecodeError as error:
-            log.warning("ignored a heartbeat: %s", error)
+            log.warning("ignored a heartbeat: %s", decode_reason(error))
             return
         if self.last_heartbeat_at is None or beat.time > self.last_heartbeat_at:
             self.last_heartbeat_at = beat.time

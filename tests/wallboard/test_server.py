@@ -129,7 +129,10 @@ async def test_api_shows_what_the_broker_carries(mosquitto: Mosquitto) -> None:
 
         await until(shown)
         bed = (await board.ward())["beds"][0]
-        assert bed["patient"]["patient_id"] == "P1"
+        assert bed["patient"]["cohort"] == "adult"
+        text = json.dumps(bed)  # never the patient id nor the birth date (issue 14)
+        assert "patient_id" not in text
+        assert "1948" not in text
         assert bed["score"]["total"] == 5
         assert bed["vitals"]["resp_rate"] == 22
         assert bed["next_obs_due"] == "2026-11-22T09:02:00Z"
@@ -455,12 +458,19 @@ async def test_status_frames_say_when_the_feed_is_stale(mosquitto: Mosquitto) ->
 class FakeHistory:
     def __init__(self) -> None:
         self.asked: list[tuple[str, datetime]] = []
+        self.viewers: list[str] = []
 
-    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def scores(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
         self.asked.append((patient_id, since))
+        self.viewers.append(viewer)
         return [json.loads(score(patient_id, minute=m, total=m)) for m in (1, 2)]
 
-    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def alerts(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        self.viewers.append(viewer)
         return [json.loads(alert("a-1", "raised", 1))]
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
@@ -484,6 +494,7 @@ async def test_patient_history_and_chart_bands(mosquitto: Mosquitto) -> None:
         assert body["chart"]["id"] == "news2"
         (patient_id, since), *_ = history.asked
         assert patient_id == "P1"
+        assert history.viewers[:2] == ["unauthenticated@127.0.0.1"] * 2  # who read it, audited
         assert abs((datetime.now(UTC) - since) - timedelta(hours=6)) < timedelta(minutes=1)
         empty = await board.client.get(f"/api/wards/{WARD}/beds/99/history")
         assert empty.status_code == 404

@@ -39,8 +39,10 @@ function showMessage(text) {
   document.getElementById("layout").hidden = !!text;
 }
 
+// Which patient is in the bed: the board's opaque `placement` token (the board's stream never
+// carries the patient id); the history API gives the same token for the patient it read.
 function viewPatient() {
-  return state.view && state.view.patient ? state.view.patient.patient_id : null;
+  return state.view && state.view.patient ? state.view.patient.placement : null;
 }
 
 async function load() {
@@ -695,8 +697,8 @@ showHours();
 function onView(view) {
   const before = state.view;
   state.view = view;
-  const pid = view.patient ? view.patient.patient_id : null;
-  const loadedPid = state.history && state.history.patient ? state.history.patient.patient_id : null;
+  const pid = view.patient ? view.patient.placement : null;
+  const loadedPid = state.history && state.history.patient ? state.history.patient.placement : null;
   const alertsKey = view.open_alerts.map((a) => `${a.alert_id}:${a.state}:${a.seq}`).join(",");
   const alertsChanged = state.alertsKey !== null && alertsKey !== state.alertsKey;
   state.alertsKey = alertsKey;

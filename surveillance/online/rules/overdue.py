@@ -30,8 +30,12 @@ def on_tick(
     raised = None
     if patient.overdue_alert is None and timing.status in ("late", "missed"):
         over = duration(now - patient.due)
-        # Unique per raise: one stood down and forgotten by a restart may come again.
-        patient.overdue_alert = f"overdue-{patient.id}-{patient.due:%Y%m%dT%H%M%S}-{now:%H%M%S}"
+        # Unique per raise (one stood down and forgotten by a restart may come again), and
+        # never the patient id: alert ids are shown on ward boards and in URLs (issue 14).
+        # The bed is enough: it holds one patient at a time.
+        patient.overdue_alert = (
+            f"overdue-{patient.ward}-{patient.bed}-{patient.due:%Y%m%dT%H%M%S}-{now:%H%M%S}"
+        )
         message = (
             f"Observations {timing.status}: the full set due at "
             f"{patient.due.astimezone(settings.tz):%H:%M} is {over} over"
