@@ -88,6 +88,7 @@ class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hysteresis: Seconds = 3600.0
     quiet_after_ack: Seconds = 1800.0
     overdue: bool = True
+    first_set: Seconds = _SCORER.first_set
     ladders: dict[str, LadderSpec] = msgspec.field(default_factory=dict)
 
 
@@ -148,6 +149,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             hysteresis=self.alerts.hysteresis,
             quiet_after_ack=self.alerts.quiet_after_ack,
             overdue_alerts=self.alerts.overdue,
+            first_set=self.alerts.first_set,
             prefix=self.broker.prefix,
             tz=ZoneInfo(scorer.timezone),
         )

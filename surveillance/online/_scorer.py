@@ -573,6 +573,8 @@ class OnlineScorer:
         if occupant is not None and occupant != context.patient_id:
             self._discharge(out, self._patients[occupant], received, "bed reassigned")
         self._place(item.ward, item.bed, context, context.time, out=out, now=received)
+        if patient is None:  # new here (or back after a discharge): a first set is due
+            overdue.on_admission(self.settings, self._patients[patient_id], context.time, received)
 
     def _place(
         self,

@@ -39,6 +39,7 @@ class OnlineSettings:
     hysteresis: float = 3600.0
     quiet_after_ack: float = 1800.0
     overdue_alerts: bool = True
+    first_set: float = 3600.0
     prefix: str = ""
     tz: ZoneInfo = LONDON
 
@@ -55,6 +56,7 @@ class OnlineSettings:
             "quiet_after_ack",
             "max_skew",
             "max_age",
+            "first_set",
         ):
             if getattr(self, name) < 0:
                 msg = f"{name} must be ≥ 0 seconds"
