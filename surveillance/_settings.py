@@ -184,9 +184,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def describe(self) -> str:
         """One line for the log: where everything is, with no secrets."""
         http = "off" if self.http.port == 0 else f"http://{self.http.host}:{self.http.port}"
+        board = self.broker.wallboard_username
+        board = f", wallboard as {board!r}" if board else ""
         return (
             f"broker {parse_broker_url(self.broker.url)} (client id {self.broker.client_id!r}, "
-            f"prefix {self.broker.prefix!r}), store {redact(self.store.url)}, wallboard {http}"
+            f"prefix {self.broker.prefix!r}{board}), store {redact(self.store.url)}, wallboard {http}"
         )
 
 
