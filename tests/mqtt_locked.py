@@ -12,13 +12,17 @@ made by `openssl` for this session only: no key is committed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import getpass
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import aiomqtt
 import pytest
 
 from surveillance._broker_identities import hash_password, load_roster, update_password_file
@@ -91,6 +95,10 @@ class LockedMosquitto(BrokerProcess):
         assert not missing, f"{SECURE_CONF} no longer has {sorted(missing)}"
         return "\n".join(out) + "\n"
 
+    def log_text(self) -> str:
+        """The broker's log so far (errors, warnings, notices: who connected as whom)."""
+        return self._log.read_text(errors="replace")
+
     def password(self, name: str) -> str:
         """The password issued to identity `name`."""
         return self._passwords[name]
@@ -122,6 +130,67 @@ def _certificates(workdir: Path) -> tuple[Path, Path]:
     run("x509", "-req", "-in", "broker.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "broker.crt", "-extfile", "san.ext", *days)  # fmt: skip
     return workdir / "broker.crt", workdir / "broker.key"
+
+
+def client(
+    broker: LockedMosquitto,
+    name: str | None,
+    *,
+    password: str | None = None,
+    identifier: str | None = None,
+    clean_session: bool | None = None,
+) -> aiomqtt.Client:
+    """A client of the plain listener logged in as `name` (with its own password by default)."""
+    if password is None and name is not None:
+        password = broker.password(name)
+    return aiomqtt.Client(
+        broker.host,
+        broker.port,
+        username=name,
+        password=password,
+        identifier=identifier,
+        clean_session=clean_session,
+    )
+
+
+@dataclass
+class Inbox:
+    """What one subscriber received: (topic, payload, retained) in arrival order."""
+
+    messages: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def payloads(self) -> list[bytes]:
+        return [payload for _, payload, _ in self.messages]
+
+    async def wait(self, predicate: Callable[[Inbox], bool], timeout: float = 10) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate(self):
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@contextlib.asynccontextmanager
+async def receiving(c: aiomqtt.Client, *filters: str) -> AsyncIterator[Inbox]:
+    """Subscribe `c` (connected) to `filters` and collect what arrives until the block ends."""
+    inbox = Inbox()
+    for topic in filters:
+        await c.subscribe(topic, qos=1)
+
+    async def collect() -> None:
+        async for message in c.messages:
+            payload = message.payload
+            assert isinstance(payload, bytes)
+            inbox.messages.append((message.topic.value, payload, bool(message.retain)))
+            inbox.arrived.set()
+
+    task = asyncio.create_task(collect())
+    try:
+        yield inbox
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @pytest.fixture(scope="session")

@@ -18,14 +18,13 @@ import contextlib
 import dataclasses
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 
 import aiomqtt
 import pytest
 
 from ingest import BrokerLink, parse_broker_url
-from tests.mqtt_locked import WITNESS, LockedMosquitto
+from tests.mqtt_locked import WITNESS, Inbox, LockedMosquitto, client, receiving
 
 SCORER = "ward-surveillance"
 DEVICE = "dev-MED1-wearables"
@@ -34,67 +33,6 @@ BOARD = "wallboard-2"
 WARD_BOARD = "board-MED1"
 PAGER = "pager-gateway"
 SIMULATOR = "simulator"
-
-
-def client(
-    broker: LockedMosquitto,
-    name: str | None,
-    *,
-    password: str | None = None,
-    identifier: str | None = None,
-    clean_session: bool | None = None,
-) -> aiomqtt.Client:
-    """A client of the plain listener logged in as `name` (with its own password by default)."""
-    if password is None and name is not None:
-        password = broker.password(name)
-    return aiomqtt.Client(
-        broker.host,
-        broker.port,
-        username=name,
-        password=password,
-        identifier=identifier,
-        clean_session=clean_session,
-    )
-
-
-@dataclass
-class Inbox:
-    """What one subscriber received: (topic, payload, retained) in arrival order."""
-
-    messages: list[tuple[str, bytes, bool]] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def payloads(self) -> list[bytes]:
-        return [payload for _, payload, _ in self.messages]
-
-    async def wait(self, predicate: Callable[[Inbox], bool], timeout: float = 10) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate(self):
-                self.arrived.clear()
-                await self.arrived.wait()
-
-
-@contextlib.asynccontextmanager
-async def receiving(c: aiomqtt.Client, *filters: str) -> AsyncIterator[Inbox]:
-    """Subscribe `c` (connected) to `filters` and collect what arrives until the block ends."""
-    inbox = Inbox()
-    for topic in filters:
-        await c.subscribe(topic, qos=1)
-
-    async def collect() -> None:
-        async for message in c.messages:
-            payload = message.payload
-            assert isinstance(payload, bytes)
-            inbox.messages.append((message.topic.value, payload, bool(message.retain)))
-            inbox.arrived.set()
-
-    task = asyncio.create_task(collect())
-    try:
-        yield inbox
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager
