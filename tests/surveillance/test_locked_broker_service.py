@@ -151,3 +151,62 @@ async def test_the_demo_broker_stays_open_but_on_127_0_0_1_only() -> None:
             await c.publish("wards/X/beds/1/obs", b"{}", qos=1)
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.2", port), timeout=2).close()
+
+
+def adt(patient: str) -> bytes:
+    return json.dumps(
+        {
+            "msg_id": f"adt-{patient}",
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "event": "admit",
+            "patient_id": patient,
+            "cohort": "adult",
+            "birth_date": "1948-03-02",
+        }
+    ).encode()
+
+
+async def test_a_ward_board_server_logs_in_as_itself_and_sees_only_its_ward(
+    locked_mosquitto: LockedMosquitto, tmp_path: Path
+) -> None:
+    """`surveillance wallboard` as `board-MED1` (a board server for ward MED1 only): a SURG1
+    admission, live or retained, never reaches it; MED1's does."""
+    broker, http, tag = locked_mosquitto, _free_port(), os.urandom(4).hex()
+    config = tmp_path / "board.toml"
+    config.write_text(
+        f'[broker]\nurl = "mqtts://board-MED1@localhost:{broker.tls_port}"\n'
+        f'password_env = "TEST_BOARD_PASSWORD"\nca_file = "{broker.ca_file}"\n'
+        f'client_id = "board-MED1"\n[store]\nurl = "sqlite:///{tmp_path / "b.db"}"\n'
+        f"[http]\nport = {http}\n"
+    )
+    board = await surveillance(
+        "wallboard",
+        "--config",
+        str(config),
+        env={"TEST_BOARD_PASSWORD": broker.password("board-MED1")},
+    )
+    url = f"http://127.0.0.1:{http}"
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                with contextlib.suppress(OSError):
+                    if (await asyncio.to_thread(get, f"{url}/healthz"))["broker"]["connected"]:
+                        break
+                await asyncio.sleep(0.2)
+        async with client(broker, "pas-gateway") as c:
+            await c.publish(f"wards/SURG1/beds/s{tag}/adt", adt(f"S{tag}"), qos=1)
+        async with client(broker, "gw-MED1") as c:
+            await c.publish(f"wards/MED1/beds/m{tag}/adt", adt(f"M{tag}"), qos=1)
+        async with asyncio.timeout(20):
+            while "MED1" not in (
+                wards := (await asyncio.to_thread(get, f"{url}/api/wards"))["wards"]
+            ):
+                await asyncio.sleep(0.2)
+        assert wards == ["MED1"]  # the SURG1 admission came first and never arrived
+        beds = (await asyncio.to_thread(get, f"{url}/api/wards/MED1"))["beds"]
+        assert f"m{tag}" in [bed["bed"] for bed in beds]
+    finally:
+        board.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(board.communicate(), 30)
+    assert board.returncode == 0, err.decode()
+    assert "as board-MED1 (p" in broker.log_text()
