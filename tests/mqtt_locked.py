@@ -25,7 +25,7 @@ from typing import Final
 import aiomqtt
 import pytest
 
-from surveillance._broker_identities import hash_password, load_roster, update_password_file
+from surveillance import hash_password, load_roster, update_password_file
 from tests.mqtt_broker import INSTALL, MOSQUITTO, BrokerProcess, _free_port
 
 CONFIG: Final = Path(__file__).resolve().parent.parent / "config"

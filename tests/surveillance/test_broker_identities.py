@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from ingest import board_filters, input_filters
-from surveillance._broker_identities import (
-    Identity,
-    Role,
-    Roster,
+from surveillance import (
+    BrokerIdentity,
+    BrokerRole,
+    BrokerRoster,
     RosterError,
     acl_rules,
     check_roster,
@@ -39,25 +39,25 @@ def test_the_shipped_acl_is_the_shipped_rosters() -> None:
 
 def test_the_scorer_reads_exactly_its_inputs_and_a_board_exactly_what_it_subscribes_to() -> None:
     for prefix in ("", "hospital-a/"):
-        scorer = acl_rules(Identity(name="s", role="scorer"), prefix)
+        scorer = acl_rules(BrokerIdentity(name="s", role="scorer"), prefix)
         assert [t for access, t in scorer if access == "read"] == input_filters(prefix)
-        board = acl_rules(Identity(name="b", role="wallboard"), prefix)
+        board = acl_rules(BrokerIdentity(name="b", role="wallboard"), prefix)
         assert [t for access, t in board if access == "read"] == board_filters(prefix)
         assert all(t.startswith(prefix) for _, t in scorer + board)
 
 
 @pytest.mark.parametrize("role", ["device", "gateway", "simulator", "wallboard", "pager"])
 def test_no_one_but_the_scorer_may_publish_scores_alert_events_heartbeats_or_dead_letters(
-    role: Role,
+    role: BrokerRole,
 ) -> None:
-    writes = [t for a, t in acl_rules(Identity(name="x", role=role)) if a == "write"]
+    writes = [t for a, t in acl_rules(BrokerIdentity(name="x", role=role)) if a == "write"]
     assert writes
     for topic in writes:
         assert not topic.endswith(("/score", "/alerts", "heartbeat", "deadletter")), topic
 
 
 def test_a_device_sends_observations_of_its_own_wards_and_reads_nothing() -> None:
-    rules = acl_rules(Identity(name="d", role="device", wards=["7A", "7B"]))
+    rules = acl_rules(BrokerIdentity(name="d", role="device", wards=["7A", "7B"]))
     assert rules == [
         ("write", f"wards/{ward}/beds/+/{channel}")
         for ward in ("7A", "7B")
@@ -66,7 +66,7 @@ def test_a_device_sends_observations_of_its_own_wards_and_reads_nothing() -> Non
 
 
 def test_a_wallboard_publishes_only_alert_actions_of_its_wards() -> None:
-    rules = acl_rules(Identity(name="b", role="wallboard", wards=["7A"]))
+    rules = acl_rules(BrokerIdentity(name="b", role="wallboard", wards=["7A"]))
     assert [t for a, t in rules if a == "write"] == [
         "wards/7A/alerts/+/ack",
         "wards/7A/alerts/+/resolve",
@@ -115,7 +115,9 @@ def test_the_password_hash_is_mosquittos_own() -> None:
 
 def test_the_password_file_follows_the_roster(tmp_path: Path) -> None:
     passwd, secrets = tmp_path / "passwd", tmp_path / "secrets"
-    roster = Roster(identity=[Identity(name="a", role="device"), Identity(name="b", role="pager")])
+    roster = BrokerRoster(
+        identity=[BrokerIdentity(name="a", role="device"), BrokerIdentity(name="b", role="pager")]
+    )
     assert update_password_file(roster, passwd, secrets) == (["a", "b"], [])
     first = passwd.read_text()
     a_password = (secrets / "a").read_text().strip()
@@ -126,7 +128,9 @@ def test_the_password_file_follows_the_roster(tmp_path: Path) -> None:
     # Again: nothing changes. Then c joins, b leaves, a's password is rotated.
     assert update_password_file(roster, passwd, secrets) == ([], [])
     assert passwd.read_text() == first
-    roster = Roster(identity=[Identity(name="a", role="device"), Identity(name="c", role="pager")])
+    roster = BrokerRoster(
+        identity=[BrokerIdentity(name="a", role="device"), BrokerIdentity(name="c", role="pager")]
+    )
     assert update_password_file(roster, passwd, secrets, rotate=["a"]) == (["a", "c"], ["b"])
     assert [line.split(":")[0] for line in passwd.read_text().splitlines()] == ["a", "c"]
     assert (secrets / "a").read_text().strip() != a_password
@@ -151,9 +155,12 @@ def test_the_command_writes_both_files_and_refuses_a_bad_roster(
 
 
 def test_check_roster_names_every_problem_at_once() -> None:
-    roster = Roster(
+    roster = BrokerRoster(
         prefix="x",
-        identity=[Identity(name="", role="device"), Identity(name="s", role="scorer", wards=["1"])],
+        identity=[
+            BrokerIdentity(name="", role="device"),
+            BrokerIdentity(name="s", role="scorer", wards=["1"]),
+        ],
     )
     with pytest.raises(RosterError) as caught:
         check_roster(roster)

@@ -26,7 +26,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from surveillance._demo_broker import in_process_broker
+from surveillance import in_process_broker
 from surveillance.store import ScoreRecord, open_store
 from tests.mqtt_broker import _free_port
 from tests.mqtt_locked import WITNESS, LockedMosquitto, client, receiving
