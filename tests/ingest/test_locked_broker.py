@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 import ssl
 import uuid
 from collections.abc import AsyncIterator
@@ -334,3 +335,43 @@ async def test_tls_checks_the_brokers_certificate(locked_mosquitto: LockedMosqui
             timeout=3,
         ):
             pass
+
+
+@pytest.mark.parametrize(
+    ("sender", "topic", "canary", "delivered"),
+    [
+        pytest.param(DEVICE, HEARTBEAT, OBS, False, id="device-heartbeat"),
+        pytest.param(DEVICE, ACK, OBS, False, id="device-acknowledgement"),
+        pytest.param(BOARD, SCORE, ACK, False, id="wallboard-score"),
+        pytest.param(SCORER, ALERTS, SCORE, True, id="control-scorer-alert-event"),
+    ],
+)
+async def test_a_forgery_left_as_a_last_will_is_never_published(
+    locked_mosquitto: LockedMosquitto, sender: str, topic: str, canary: str, delivered: bool
+) -> None:
+    """The broker publishes a client's will when the client vanishes: a device could try to
+    leave a heartbeat or an acknowledgement behind that way. (The control: the scorer's will
+    on its own topic is published, so the vanishing does trigger wills.)"""
+    tag = uuid.uuid4().hex[:10]
+    last_will, signal = f"will-{tag}".encode(), f"canary-{tag}".encode()
+    async with witness(locked_mosquitto) as seen:
+        with contextlib.suppress(aiomqtt.MqttError):  # refused at CONNECT is refused too
+            c = aiomqtt.Client(
+                locked_mosquitto.host,
+                locked_mosquitto.port,
+                username=sender,
+                password=locked_mosquitto.password(sender),
+                will=aiomqtt.Will(fill(topic, tag), last_will, qos=1),
+            )
+            await c.__aenter__()
+            sock = c._client.socket()  # vanish without a DISCONNECT: the will is due
+            assert isinstance(sock, socket.socket)
+            sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(Exception):
+                await c.__aexit__(None, None, None)
+        # The same identity again (the same client id): the broker has done with the old
+        # connection, and its will, before it serves this one's canary.
+        async with client(locked_mosquitto, sender) as again:
+            await again.publish(fill(canary, tag), signal, qos=1)
+        await seen.wait(lambda inbox: signal in inbox.payloads())
+    assert (last_will in seen.payloads()) is delivered
