@@ -190,7 +190,7 @@ def update_password_file(
 
     An identity without an entry (or named in `rotate`) gets a new random password, written
     to `secrets_dir/NAME` (mode 0600) for whoever installs that component; entries not on the
-    roster are removed. The file is replaced atomically, mode 0640 (give it to the broker's
+    roster are removed, with their files in `secrets_dir`. The file is replaced atomically, mode 0640 (give it to the broker's
     group: Mosquitto reads it after dropping root).
 
     Raises:
@@ -208,6 +208,8 @@ def update_password_file(
             if sep and user:
                 existing[user] = hashed
     revoked = sorted(set(existing) - set(names))
+    for name in revoked:
+        (secrets_dir / name).unlink(missing_ok=True)
     issued = []
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     entries = []

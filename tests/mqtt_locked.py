@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import getpass
 import shutil
+import signal
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import Final
 
 import aiomqtt
+import msgspec
 import pytest
 
-from surveillance import hash_password, load_roster, update_password_file
+from surveillance import hash_password, load_roster, render_acl, update_password_file
 from tests.mqtt_broker import INSTALL, MOSQUITTO, BrokerProcess, _free_port
 
 CONFIG: Final = Path(__file__).resolve().parent.parent / "config"
@@ -48,18 +50,12 @@ class LockedMosquitto(BrokerProcess):
         self._conf = workdir / "mosquitto-secure.conf"
         self.ca_file = workdir / "ca.crt"
         certificate, key = _certificates(workdir)
-        secrets = workdir / "secrets"
-        passwd = workdir / "passwd"
-        update_password_file(load_roster(ROSTER), passwd, secrets)
-        self._passwords = {p.name: p.read_text().strip() for p in secrets.iterdir()}
-        self._passwords[WITNESS] = "witness-" + self._passwords["ward-surveillance"][:12]
-        with passwd.open("a") as out:
-            out.write(f"{WITNESS}:{hash_password(self._passwords[WITNESS])}\n")
-        acl = workdir / "acl"
-        acl.write_text(
-            SHIPPED_ACL.read_text()
-            + f"\n# test only: an observer of everything\nuser {WITNESS}\ntopic read #\n"
-        )
+        self._secrets = workdir / "secrets"
+        self._passwd = workdir / "passwd"
+        self._acl = workdir / "acl"
+        self._roster = load_roster(ROSTER)
+        self._install(SHIPPED_ACL.read_text())
+        passwd, acl = self._passwd, self._acl
         self._conf.write_text(
             self.rewrite(
                 SECURE_CONF.read_text(),
@@ -75,8 +71,30 @@ class LockedMosquitto(BrokerProcess):
             )
             + f"user {getpass.getuser()}\n"
             f"log_dest file {self._log}\n"
-            "log_type error\nlog_type warning\nlog_type notice\n"
+            "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
         )
+
+    def _install(self, acl: str) -> None:
+        """Issue passwords to the roster's identities (and the witness), and write the ACL
+        `acl` with the witness's block after it."""
+        update_password_file(self._roster, self._passwd, self._secrets)
+        self._passwords = {p.name: p.read_text().strip() for p in self._secrets.iterdir()}
+        self._passwords[WITNESS] = "witness-" + self._passwords["ward-surveillance"][:12]
+        with self._passwd.open("a") as out:
+            out.write(f"{WITNESS}:{hash_password(self._passwords[WITNESS])}\n")
+        self._acl.write_text(
+            acl + f"\n# test only: an observer of everything\nuser {WITNESS}\ntopic read #\n"
+        )
+
+    def revoke(self, name: str) -> None:
+        """Take `name` off the roster, write both files as `surveillance broker-identities`
+        does, and have the broker reload them (SIGHUP)."""
+        self._roster = msgspec.structs.replace(
+            self._roster, identity=[i for i in self._roster.identity if i.name != name]
+        )
+        self._install(render_acl(self._roster))
+        assert self._process is not None
+        self._process.send_signal(signal.SIGHUP)
 
     @staticmethod
     def rewrite(text: str, values: dict[str, str]) -> str:
@@ -193,16 +211,21 @@ async def receiving(c: aiomqtt.Client, *filters: str) -> AsyncIterator[Inbox]:
             await task
 
 
-@pytest.fixture(scope="session")
-def locked_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockedMosquitto]:
-    """The shipped secure broker for the whole session; `.password(name)`, `.url(name)`,
-    `.tls_port`, `.ca_file`."""
+def mosquitto_executable() -> str:
+    """Where mosquitto is (the test fails, saying how to install it, when it is not)."""
     executable = MOSQUITTO if Path(MOSQUITTO).exists() else shutil.which("mosquitto")
     if executable is None:
         pytest.fail(
             f"the MQTT tests need the mosquitto broker, not found at {MOSQUITTO}: {INSTALL}"
         )
-    broker = LockedMosquitto(executable, tmp_path_factory.mktemp("locked-mosquitto"))
+    return executable
+
+
+@pytest.fixture(scope="session")
+def locked_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LockedMosquitto]:
+    """The shipped secure broker for the whole session; `.password(name)`, `.url_for(name)`,
+    `.tls_port`, `.ca_file`."""
+    broker = LockedMosquitto(mosquitto_executable(), tmp_path_factory.mktemp("locked-mosquitto"))
     broker.start()
     yield broker
     broker.stop()

@@ -20,12 +20,20 @@ import socket
 import ssl
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from ingest import BrokerLink, parse_broker_url
-from tests.mqtt_locked import WITNESS, Inbox, LockedMosquitto, client, receiving
+from tests.mqtt_locked import (
+    WITNESS,
+    Inbox,
+    LockedMosquitto,
+    client,
+    mosquitto_executable,
+    receiving,
+)
 
 SCORER = "ward-surveillance"
 DEVICE = "dev-MED1-wearables"
@@ -375,3 +383,35 @@ async def test_a_forgery_left_as_a_last_will_is_never_published(
             await again.publish(fill(canary, tag), signal, qos=1)
         await seen.wait(lambda inbox: signal in inbox.payloads())
     assert (last_will in seen.payloads()) is delivered
+
+
+@pytest.mark.mqtt
+async def test_a_revoked_identity_is_cut_off_once_the_broker_reloads(tmp_path: Path) -> None:
+    """Taking a device off the roster and reloading the broker (SIGHUP): it can neither log in
+    again nor, if still connected, have anything delivered."""
+    broker = LockedMosquitto(mosquitto_executable(), tmp_path)
+    broker.start()
+    try:
+        tag = uuid.uuid4().hex[:10]
+        before, after, canary = (f"{word}-{tag}".encode() for word in ("before", "after", "canary"))
+        password = broker.password(DEVICE)
+        async with witness(broker) as seen:
+            with contextlib.suppress(aiomqtt.MqttError):  # the broker may hang up on it
+                async with client(broker, DEVICE) as device:
+                    await device.publish(fill(OBS, tag), before, qos=1)
+                    await seen.wait(lambda inbox: before in inbox.payloads())
+                    broker.revoke(DEVICE)
+                    async with asyncio.timeout(10):
+                        while "Reloading config" not in broker.log_text():
+                            await asyncio.sleep(0.02)
+                    await device.publish(fill(OBS, tag), after, qos=1)
+            with pytest.raises(aiomqtt.MqttCodeError, match=r"[Nn]ot authori"):
+                async with client(broker, DEVICE, password=password):
+                    pass
+            async with client(broker, GATEWAY) as gateway:
+                await gateway.publish(fill(OBS, tag), canary, qos=1)
+            await seen.wait(lambda inbox: canary in inbox.payloads())
+        assert before in seen.payloads()
+        assert after not in seen.payloads()
+    finally:
+        broker.stop()

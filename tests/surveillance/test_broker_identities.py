@@ -134,6 +134,7 @@ def test_the_password_file_follows_the_roster(tmp_path: Path) -> None:
     assert update_password_file(roster, passwd, secrets, rotate=["a"]) == (["a", "c"], ["b"])
     assert [line.split(":")[0] for line in passwd.read_text().splitlines()] == ["a", "c"]
     assert (secrets / "a").read_text().strip() != a_password
+    assert sorted(p.name for p in secrets.iterdir()) == ["a", "c"]
     with pytest.raises(RosterError, match="'zz'"):
         update_password_file(roster, passwd, secrets, rotate=["zz"])
 
