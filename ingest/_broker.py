@@ -26,7 +26,6 @@ import asyncio
 import logging
 import math
 import random
-import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -372,7 +371,7 @@ class BrokerLink:
             clean_session=False,
             keepalive=self.keepalive,
             max_inflight_messages=0,
-            tls_context=ssl.create_default_context() if broker.tls else None,
+            tls_context=broker.tls_context(),
         )
         client.pending_calls_threshold = PUBLISH_WINDOW + 64  # a full window is expected
         return client

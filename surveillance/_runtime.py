@@ -128,7 +128,7 @@ async def wallboard(
     Yields its URL and the history reader, whose `store` the caller opens (the patient view
     answers 503 until then).
     """
-    broker = settings.broker_url()
+    broker = settings.board_broker_url()
     history = StoreHistory(settings.online().tz)
     sock = bind(settings.http.host, settings.http.port)
     port = sock.getsockname()[1]
@@ -141,6 +141,7 @@ async def wallboard(
         username=broker.username,
         password=broker.password,
         tls=broker.tls,
+        ca_file=broker.ca_file,
         prefix=settings.broker.prefix,
         client_id=client_id,
     ) as feed:
