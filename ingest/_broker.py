@@ -26,6 +26,7 @@ import asyncio
 import logging
 import math
 import random
+import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -78,6 +79,8 @@ class _Acks:
             self.done.set_result(None)
 
 
+_PUBACK_PACKET: Final = struct.Struct("!BBH")
+"""A PUBACK: its type, its remaining length (2) and the packet id."""
 _PUBACK_REASON: Final = ReasonCode(PacketTypes.PUBACK)
 _PUBACK_PROPERTIES: Final = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
 """What paho hands the PUBACK callback for an MQTT 3.1.1 PUBACK, which carries neither: made
@@ -89,7 +92,8 @@ class _Paho:
     `WRITTEN_AGAINST`).
 
     - `manual_ack()` / `ack()`: paho acknowledges a QoS 1 message only when told
-      (`manual_ack_set`, `ack`); aiomqtt 2.x does not expose either (3.0 has `puback()`).
+      (`manual_ack_set`); aiomqtt 2.x does not expose it (3.0 has `puback()`). `ack` queues
+      a batch's PUBACKs as one packet write (`_packet_queue`) rather than paho's one each.
     - `take()`: paho's messages straight from its `on_message` callback, in batches of
       whatever has arrived, instead of aiomqtt's message iterator, which wraps each message
       and waits on a new task and an `asyncio.wait` per message.
@@ -168,8 +172,12 @@ class _Paho:
         n = min(most, len(inbox))
         return [inbox.popleft() for _ in range(n)]
 
-    def ack(self, mid: int) -> None:
-        self.paho.ack(mid, 1)
+    def ack(self, mids: Sequence[int]) -> None:
+        """PUBACK each of `mids` (QoS 1 messages): the packets paho's `ack(mid, 1)` sends
+        (it only sends them, for QoS 1), queued as one write instead of one each."""
+        if mids:
+            packets = b"".join([_PUBACK_PACKET.pack(paho.PUBACK, 2, mid) for mid in mids])
+            self.paho._packet_queue(paho.PUBACK, packets, 0, 0)
 
     async def publish_all(
         self, messages: Sequence[tuple[str, bytes, bool, Any]], timeout: float
@@ -350,9 +358,8 @@ class BrokerLink:
         link, deferred, self._deferred = self._paho, self._deferred, []
         if link is None:
             return
-        for generation, mid in deferred:
-            if generation == self._generation and mid:
-                link.ack(mid)
+        generation = self._generation
+        link.ack([mid for made, mid in deferred if made == generation and mid])
 
     async def publish(self, messages: Sequence[tuple[str, bytes, bool, str | None]]) -> None:
         """Publish (topic, payload, retain, key) with QoS 1, in order; returns once all are

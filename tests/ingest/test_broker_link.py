@@ -179,3 +179,19 @@ async def test_the_lean_puback_handler_does_what_pahos_does(
     inner._in_packet["packet"] = bytearray(b"\x12\x34\x00")
     with pytest.raises(MalformedPacket):
         inner._handle_pubackcomp("PUBACK")
+
+
+async def test_a_batch_of_pubacks_is_the_bytes_paho_would_send_in_one_write() -> None:
+    def queued(acknowledge: object) -> list[bytes]:
+        client = aiomqtt.Client("127.0.0.1", 1883)
+        inner = client._client
+        inner.manual_ack_set(True)
+        acknowledge(client)  # type: ignore[operator]
+        return [bytes(packet["packet"]) for packet in inner._out_packet]
+
+    mids = [1, 2, 0x1234, 0xFFFF]
+    pahos = queued(lambda c: [c._client.ack(mid, 1) for mid in mids])
+    ours = queued(lambda c: _Paho(c).ack(mids))
+    assert len(pahos) == len(mids)
+    assert ours == [b"".join(pahos)]  # the same bytes, one write
+    assert queued(lambda c: _Paho(c).ack([])) == []
