@@ -48,7 +48,7 @@ import msgspec
 from ingest import input_filters, parse_broker_url
 from scoring import load_charts
 from simulators import Message, publish, rfc3339
-from surveillance import Service, load_settings
+from surveillance import Service, load_settings, settle_gc
 from tests.mqtt_broker import MOSQUITTO, Mosquitto
 
 BEDS_PER_WARD = 25
@@ -357,6 +357,8 @@ async def start(service: Service) -> asyncio.Task[None]:
     if not service.started.is_set():
         msg = "the service did not start in 30 s"
         raise RuntimeError(msg)
+    if not os.environ.get("BENCH_DEFAULT_GC"):
+        settle_gc()  # as `surveillance run` does once the service has started
     return task
 
 

@@ -21,6 +21,7 @@ from ingest._codes import (
     Mdc,
     Ucum,
 )
+from ingest._logs import failure_site
 from ingest._model import (
     ACTIONS,
     CHANNELS,
@@ -104,6 +105,7 @@ __all__ = [
     "alerts_topic",
     "bed_topic",
     "board_filters",
+    "failure_site",
     "input_filters",
     "msg_id_problem",
     "parse",

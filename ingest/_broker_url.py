@@ -6,6 +6,7 @@ by the simulators' publisher: the one spelling of a broker address.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +24,8 @@ class BrokerURL:
         username: user name, if the broker wants one.
         password: password, if the broker wants one.
         tls: connect over TLS (`mqtts://`), checking the broker's certificate.
+        ca_file: with TLS, trust the certificate authorities in this PEM file (a hospital's
+            private CA) instead of the system's.
     """
 
     host: str
@@ -30,6 +33,14 @@ class BrokerURL:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     tls: bool = False
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """With TLS, a client context that checks the broker's certificate and host name
+        (against `ca_file`, else the system's authorities); None without TLS."""
+        if not self.tls:
+            return None
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def __str__(self) -> str:
         """The URL without the password, for messages and logs."""

@@ -89,6 +89,48 @@ class Plausibility:
     pairs: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Population:
+    """Whom a chart is for (its file's `[population]`): a result for anyone else carries a
+    query to check the patient's cohort. Scored all the same: a score on the wrong chart is a
+    worse guide than the right one, but no score at all is worse still."""
+
+    min_age_years: int | None = None
+    """Not for patients younger than this (completed years at the observation)."""
+    pregnancy: bool = True
+    """False: not for pregnancy or the postnatal period (`gestation_weeks` or
+    `postnatal_days` in the ADT)."""
+    instead: str = ""
+    """What to use instead, said in the query."""
+
+    def queries(self, system: str, context: Context, at: date) -> list[str]:
+        """Why this patient may be on the wrong chart, in words for the nurse."""
+        found = []
+        born, low = context.birth_date, self.min_age_years
+        if low is not None and born is not None:
+            age = completed_years(born, at)
+            if age < low:
+                found.append(
+                    f"{system} is not for patients under {low}: born {born.isoformat()}, "
+                    f"{max(age, 0)} at this observation. Check the cohort{self.instead}"
+                )
+        if not self.pregnancy:
+            given = [
+                f"{key} {value:g}"
+                for key, value in (
+                    ("gestation_weeks", context.gestation_weeks),
+                    ("postnatal_days", context.postnatal_days),
+                )
+                if value is not None
+            ]
+            if given:
+                found.append(
+                    f"{system} is not for pregnancy or after birth ({', '.join(given)} "
+                    f"given). Check the cohort{self.instead}"
+                )
+        return found
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Chart:
     """One scoring chart, compiled from its file."""
@@ -108,6 +150,7 @@ class Chart:
     plausibility: Plausibility
     accepted: Mapping[str, frozenset[str]]
     uses_spo2_scale: bool
+    population: Population = Population()
     unread: tuple[str, ...] = ()
     """The vitals keys this chart neither scores nor reads for a trigger or prompt, sorted: a
     set's value for one of them is listed in the result's `ignored`, never dropped in silence."""
@@ -323,6 +366,7 @@ def _load_chart_file(raw: dict[str, Any], plaus_raw: Mapping[str, Any]) -> Chart
     known = {
         "id", "system", "title", "source", "spec", "status", "between_bands",
         "single_parameter_trigger", "items", "escalation", "prompts", "age_charts",
+        "population",
     }  # fmt: skip
     if set(raw) - known:
         raise ValueError(f"{chart_id}: unknown key(s) {sorted(set(raw) - known)}")
@@ -486,9 +530,26 @@ def _build_chart(
             isinstance(item, BandsItem) and any(v.spo2_scale is not None for v in item.variants)
             for item in items
         ),
+        population=_population(raw.get("population", {}), chart_id),
         unread=(unread := tuple(sorted(set(Vitals.__struct_fields__) - reads))),
         unread_of=_getter(unread),
     )
+
+
+def _population(raw: Mapping[str, Any], chart_id: str) -> Population:
+    unknown = set(raw) - {"min_age_years", "pregnancy", "instead"}
+    if unknown:
+        raise ValueError(f"{chart_id}: population: unknown key(s) {sorted(unknown)}")
+    low = raw.get("min_age_years")
+    if low is not None and (type(low) is not int or low < 0):
+        raise ValueError(f"{chart_id}: population.min_age_years must be a whole number ≥ 0")
+    pregnancy = raw.get("pregnancy", True)
+    if type(pregnancy) is not bool:
+        raise ValueError(f"{chart_id}: population.pregnancy must be true or false")
+    instead = raw.get("instead", "")
+    if not isinstance(instead, str):
+        raise ValueError(f"{chart_id}: population.instead must be text")
+    return Population(low, pregnancy, f" ({instead})" if instead else "")
 
 
 def _getter(keys: tuple[str, ...]) -> Callable[[Vitals], tuple[object, ...]]:

@@ -113,7 +113,11 @@ def build_result(
         single_parameter_triggers=red,
         triggers=triggers,
         prompts=prompts,
-        queries=queries,
+        queries=queries + chart.population.queries(chart.system, context, obs.time.date())
+        if context.birth_date is not None
+        or context.gestation_weeks is not None
+        or context.postnatal_days is not None
+        else queries,
         not_recorded=dict(obs.not_recorded),
         ignored=chart.ignored(obs.vitals),
         chart_status=chart.status,

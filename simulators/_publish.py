@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import ssl
 import sys
 import time
 from collections import deque
@@ -182,7 +181,7 @@ class _Replay:
             clean_session=True,  # unacknowledged messages are resent by us, not by a session
             # WINDOW bounds what is in flight; a paho limit would add a scan of them all per PUBACK
             max_inflight_messages=0,
-            tls_context=ssl.create_default_context() if broker.tls else None,
+            tls_context=broker.tls_context(),
         )
 
     async def _send_all(self, client: aiomqtt.Client) -> None:

@@ -6,8 +6,24 @@
   `AlertEvent`s) out, with the alert lifecycle (`Ladder`, `Plan`, `raise_alert`, ...).
 - The alert-response report: `alert_report` (pure), `report_from_store`, `format_table`.
 - The store is `surveillance.store`.
+- The locked-down broker's identities: a roster (`load_roster`) gives Mosquitto's ACL file
+  (`render_acl`) and password file (`update_password_file`); `surveillance broker-identities`.
+- `in_process_broker`: the demo's open MQTT broker, on 127.0.0.1 only.
 """
 
+from surveillance._broker_identities import (
+    BrokerIdentity,
+    BrokerRole,
+    BrokerRoster,
+    RosterError,
+    acl_rules,
+    check_roster,
+    hash_password,
+    load_roster,
+    render_acl,
+    update_password_file,
+)
+from surveillance._demo_broker import in_process_broker
 from surveillance._history import (
     FETCH_MARGIN,
     NoStore,
@@ -25,7 +41,7 @@ from surveillance._report import (
     shift_of,
 )
 from surveillance._report_table import format_duration, format_table
-from surveillance._runtime import build_auth, live
+from surveillance._runtime import GC_THRESHOLDS, build_auth, live, settle_gc
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError, load_settings
 from surveillance.online import (
@@ -61,12 +77,16 @@ __all__ = [
     "DEFAULT_LADDERS",
     "DEFAULT_SHIFTS",
     "FETCH_MARGIN",
+    "GC_THRESHOLDS",
     "NO_REASON",
     "SENIORITY",
     "SYSTEM",
     "AlertDesk",
     "AlertEvent",
     "Arrival",
+    "BrokerIdentity",
+    "BrokerRole",
+    "BrokerRoster",
     "Ladder",
     "LifecycleError",
     "NoStore",
@@ -77,6 +97,7 @@ __all__ = [
     "Plan",
     "Publication",
     "Report",
+    "RosterError",
     "Rung",
     "Service",
     "Settings",
@@ -85,21 +106,29 @@ __all__ = [
     "State",
     "StoreHistory",
     "acknowledge",
+    "acl_rules",
     "advance",
     "alert_report",
     "build_auth",
+    "check_roster",
     "content_digest",
     "digest",
     "format_duration",
     "format_table",
+    "hash_password",
+    "in_process_broker",
     "ladder_for",
     "live",
+    "load_roster",
     "load_settings",
     "merge",
     "percentile",
     "raise_alert",
     "read_report",
+    "render_acl",
     "report_from_store",
     "resolve",
+    "settle_gc",
     "shift_of",
+    "update_password_file",
 ]

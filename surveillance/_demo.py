@@ -14,7 +14,7 @@ from ingest import parse_broker_url
 from scoring import ChartSet
 from simulators import SimConfig, answer_alerts, publish, simulate
 from surveillance._demo_broker import free_port, in_process_broker
-from surveillance._runtime import cancel, live, stop_on_signals
+from surveillance._runtime import cancel, live, settle_gc, stop_on_signals
 from surveillance._settings import load_settings
 
 log = logging.getLogger("surveillance")
@@ -53,6 +53,7 @@ async def run_demo(
             if http_port == 0:
                 settings.http.port = free_port()
             async with live(settings, charts, without_login="demo") as (service, url):
+                settle_gc()
                 print(f"\n  Ward wallboard: {url}\n  (Ctrl-C stops the demo)\n", flush=True)
                 feeding = asyncio.create_task(_feed(config, charts, broker_port, speed))
                 stopping = asyncio.create_task(stop.wait())

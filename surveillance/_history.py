@@ -1,13 +1,15 @@
-"""Reading the store back: the alert-response report of a window, and the patient view's
-history (the wallboard's `History`).
+"""Reading the store back: the alert-response report of a window, the patient view's
+history (the wallboard's `History`, each reading of it audited), and that audit
+(`read_access`, `surveillance report --access`).
 
 The report itself is pure (`surveillance._report`); this module reads the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -16,7 +18,15 @@ import msgspec
 
 from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
-from surveillance.store import AlertRecord, ObservationRecord, ScoreRecord, Store, open_store
+from surveillance.store import (
+    AccessRecord,
+    AlertRecord,
+    Batch,
+    ObservationRecord,
+    ScoreRecord,
+    Store,
+    open_store,
+)
 
 
 class NoStore(ValueError):
@@ -78,11 +88,7 @@ async def read_report(
         StoreError: the store cannot be opened or read.
         ValueError: as for `report_from_store`.
     """
-    scheme, _, rest = url.partition("://")
-    if scheme.lower() == "sqlite" and rest.startswith("/") and rest[1:] != ":memory:":
-        path = Path(rest[1:])
-        if not path.is_file():  # opening it would create an empty store and migrate it
-            raise NoStore(f"no store at {path}: no such file")
+    _check_exists(url)
     async with open_store(url) as store:
         return await report_from_store(
             store,
@@ -95,13 +101,41 @@ async def read_report(
         )
 
 
+def _check_exists(url: str) -> None:
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() == "sqlite" and rest.startswith("/") and rest[1:] != ":memory:":
+        path = Path(rest[1:])
+        if not path.is_file():  # opening it would create an empty store and migrate it
+            raise NoStore(f"no store at {path}: no such file")
+
+
+async def read_access(
+    url: str, *, since: datetime, until: datetime, patient_id: str | None = None
+) -> list[AccessRecord]:
+    """Who read which patient's history in `[since, until)` (of one patient, if given), oldest
+    first, from the store at `url`.
+
+    Raises:
+        NoStore: a SQLite URL naming a file that is not there.
+        StoreError: the store cannot be opened or read.
+    """
+    _check_exists(url)
+    async with open_store(url) as store:
+        records = await store.fetch(AccessRecord, patient_id=patient_id, since=since)
+    return [record for record in records if record.time < until]
+
+
 class StoreHistory:
     """The patient view's history and the alert report, read from the store
-    (`wallboard.History`)."""
+    (`wallboard.History`); every reading of a patient's history is recorded first
+    (`AccessRecord`), and nothing is returned if it cannot be."""
 
-    def __init__(self, tz: ZoneInfo = LONDON) -> None:
+    def __init__(
+        self, tz: ZoneInfo = LONDON, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.store: Store | None = None
         self.tz = tz
+        self.clock = clock
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
         report = await report_from_store(
@@ -115,11 +149,21 @@ class StoreHistory:
             raise LookupError(msg)
         return self.store
 
-    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def _audit(
+        self, store: Store, viewer: str, patient_id: str, what: str, since: datetime
+    ) -> None:
+        """Record the access, committed before anything is read (raises if it cannot be)."""
+        record = AccessRecord(uuid.uuid4().hex, self.clock(), viewer, patient_id, what, since)
+        await store.write(Batch(access=[record]))
+
+    async def scores(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
         """The patient's scores, each with the vitals its own reading measured (`vitals`) and
         its `source`: a device reading's score covers its merged snapshot, but the chart plots
         only what was measured then, so carried-over values are not drawn again and again."""
         store = self._open()
+        await self._audit(store, viewer, patient_id, "scores", since)
         records = await store.fetch(ScoreRecord, patient_id=patient_id, since=since)
         readings = {
             o.msg_id: o
@@ -135,6 +179,10 @@ class StoreHistory:
             results.append(result)
         return results
 
-    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
-        records = await self._open().fetch(AlertRecord, patient_id=patient_id, since=since)
+    async def alerts(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        store = self._open()
+        await self._audit(store, viewer, patient_id, "alerts", since)
+        records = await store.fetch(AlertRecord, patient_id=patient_id, since=since)
         return [msgspec.json.decode(record.event) for record in records]

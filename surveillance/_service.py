@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from ingest import HEARTBEAT_TOPIC, BrokerLink, parse, score_topic
+from ingest import HEARTBEAT_TOPIC, BrokerLink, failure_site, parse, score_topic
 from scoring import ChartSet
 from surveillance._settings import Settings
 from surveillance.online import (
@@ -399,11 +399,12 @@ def _text(error: object) -> str | None:
 
 
 def _consumer_stopped(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
         log.critical(
-            "the consumer stopped: no input is read until a restart (systemd's watchdog "
+            "the consumer stopped (%s): no input is read until a restart (systemd's watchdog "
             "restarts the service); alerts already open still escalate",
-            exc_info=task.exception(),
+            failure_site(error),  # where, never the message: it may quote data
         )
 
 

@@ -7,6 +7,7 @@ environment variable in `password_env` and the service reads it from there.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
@@ -46,6 +47,9 @@ class BrokerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     client_id: Annotated[str, msgspec.Meta(min_length=1)] = "ward-surveillance"
     prefix: str = ""
     keepalive: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    ca_file: str | None = None
+    wallboard_username: str | None = None
+    wallboard_password_env: str | None = None
 
 
 class StoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -89,6 +93,7 @@ class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hysteresis: Seconds = 3600.0
     quiet_after_ack: Seconds = 1800.0
     overdue: bool = True
+    first_set: Seconds = _SCORER.first_set
     ladders: dict[str, LadderSpec] = msgspec.field(default_factory=dict)
 
 
@@ -154,13 +159,27 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_level: str = "INFO"
 
     def broker_url(self) -> BrokerURL:
-        """The broker, with its password from `password_env` when one is named."""
-        url = parse_broker_url(self.broker.url)
+        """The broker, with its password from `password_env` when one is named, and the
+        authorities to trust from `ca_file`."""
+        url = dataclasses.replace(parse_broker_url(self.broker.url), ca_file=self.broker.ca_file)
         if self.broker.password_env:
-            url = BrokerURL(
-                url.host, url.port, url.username, _secret(self.broker.password_env), url.tls
-            )
+            url = dataclasses.replace(url, password=_secret(self.broker.password_env))
         return url
+
+    def board_broker_url(self) -> BrokerURL:
+        """The broker as the wallboard server meets it: as `wallboard_username` (password from
+        `wallboard_password_env`) when one is given, else as `broker_url()`.
+
+        A locked-down broker (config/mosquitto-secure.conf) makes each connection's client id
+        its user name, so the scorer and the board it serves beside it need an identity each.
+        """
+        url = self.broker_url()
+        if self.broker.wallboard_username is None:
+            return url
+        env = self.broker.wallboard_password_env
+        return dataclasses.replace(
+            url, username=self.broker.wallboard_username, password=_secret(env) if env else None
+        )
 
     def store_url(self) -> str:
         """The store URL, with its password from `password_env` when one is named."""
@@ -200,6 +219,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             hysteresis=self.alerts.hysteresis,
             quiet_after_ack=self.alerts.quiet_after_ack,
             overdue_alerts=self.alerts.overdue,
+            first_set=self.alerts.first_set,
             prefix=self.broker.prefix,
             tz=ZoneInfo(scorer.timezone),
         )
@@ -218,10 +238,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def describe(self) -> str:
         """One line for the log: where everything is, with no secrets."""
         http = "off" if self.http.port == 0 else f"http://{self.http.host}:{self.http.port}"
+        board = self.broker.wallboard_username
+        board = f", wallboard as {board!r}" if board else ""
         login = f"login at {self.auth.issuer}" if self.auth is not None else "no [auth]"
         return (
             f"broker {parse_broker_url(self.broker.url)} (client id {self.broker.client_id!r}, "
-            f"prefix {self.broker.prefix!r}), store {redact(self.store.url)}, wallboard {http} "
+            f"prefix {self.broker.prefix!r}{board}), store {redact(self.store.url)}, wallboard {http} "
             f"({login})"
         )
 
@@ -278,10 +300,15 @@ def _check(settings: Settings, where: str) -> None:
         problems.append(
             f"scorer.freshness: unknown keys {sorted(unknown)} (known: {sorted(DEFAULT_FRESHNESS)})"
         )
-    for name in ("broker", "store"):
-        env = getattr(settings, name).password_env
+    for name, env in (
+        ("broker.password_env", settings.broker.password_env),
+        ("broker.wallboard_password_env", settings.broker.wallboard_password_env),
+        ("store.password_env", settings.store.password_env),
+    ):
         if env and env not in os.environ:
-            problems.append(f"{name}.password_env: environment variable {env} is not set")
+            problems.append(f"{name}: environment variable {env} is not set")
+    if settings.broker.ca_file is not None and not Path(settings.broker.ca_file).is_file():
+        problems.append(f"broker.ca_file: no file {settings.broker.ca_file!r}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("log_level: one of DEBUG, INFO, WARNING, ERROR")
     try:

@@ -28,11 +28,17 @@ import pytest
 
 from scoring import ChartSet, load_charts
 
-pytest_plugins = ["tests.mqtt_broker", "tests.nats_broker", "tests.postgres"]
+pytest_plugins = [
+    "tests.mqtt_broker",
+    "tests.mqtt_locked",
+    "tests.nats_broker",
+    "tests.postgres",
+]
 
 IO_MARKERS: Final = ("mqtt", "postgres", "browser", "process")
 _MARKED_BY_FIXTURE: Final = {
     "mosquitto": "mqtt",
+    "locked_mosquitto": "mqtt",
     "nats": "mqtt",
     "postgres_url": "postgres",
     "fresh_postgres_url": "postgres",

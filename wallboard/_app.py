@@ -41,7 +41,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from ingest import ActorIdentity, AlertCommand, vocabulary
+from ingest import ActorIdentity, AlertCommand, failure_site, vocabulary
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._access import Permission, Principal
 from wallboard._auth import Auth, auth_page
@@ -79,14 +79,19 @@ def _text(message: Any) -> str:
 
 
 class History(Protocol):
-    """Where the patient view's past comes from (the service's store)."""
+    """Where the patient view's past comes from (the service's store).
 
-    async def scores(self, patient_id: str, since: datetime) -> list[JSON]:
-        """The patient's score results since `since`, oldest first."""
+    Reading a patient's history is itself audited: each call records who (`viewer`) read
+    what of which patient, and the window, before it returns anything (and fails if the
+    access cannot be recorded).
+    """
+
+    async def scores(self, patient_id: str, since: datetime, *, viewer: str) -> list[JSON]:
+        """The patient's score results since `since`, oldest first; the access recorded."""
         ...
 
-    async def alerts(self, patient_id: str, since: datetime) -> list[JSON]:
-        """The patient's alert events since `since`, oldest first."""
+    async def alerts(self, patient_id: str, since: datetime, *, viewer: str) -> list[JSON]:
+        """The patient's alert events since `since`, oldest first; the access recorded."""
         ...
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> JSON:
@@ -284,12 +289,12 @@ def create_app(
             raise HTTPException(503, "this wallboard server has no store: no history to show")
         hours = min(max(hours, 1.0), MAX_HISTORY_HOURS)
         since = feed.clock() - timedelta(hours=hours)
-        patient_id = occupant["patient_id"]
+        patient_id, viewer = occupant["patient_id"], _viewer(principal, request)
         try:
-            scores = await history.scores(patient_id, since)
-            alerts = await history.alerts(patient_id, since)
+            scores = await history.scores(patient_id, since, viewer=viewer)
+            alerts = await history.alerts(patient_id, since, viewer=viewer)
         except Exception as error:
-            log.warning("history of %s/%s unavailable: %s", ward, bed, error)
+            log.warning("history of %s/%s unavailable: %s", ward, bed, failure_site(error))
             raise HTTPException(503, f"the history cannot be read now: {error}") from error
         chart_id = scores[-1]["chart"] if scores else None
         chart = chart_set.charts.get(chart_id) if chart_id is not None else None
@@ -330,7 +335,7 @@ def create_app(
         except ValueError as error:
             raise HTTPException(400, str(error)) from error
         except Exception as error:
-            log.warning("report unavailable: %s", error)
+            log.warning("report unavailable: %s", failure_site(error))
             raise HTTPException(503, f"the report cannot be read now: {error}") from error
 
     @app.get("/api/charts/{chart_id}")
@@ -474,6 +479,18 @@ async def _act(
         return _error(503, f"could not reach the broker ({error}); nothing was sent: try again")
     name = "acknowledge" if action == "ack" else "resolve"
     return JSONResponse({"alert_id": alert_id, "action": name, "msg_id": msg_id}, status_code=202)
+
+
+def _viewer(principal: Principal, request: Request) -> str:
+    """Who reads a patient's history, for its audit: the verified person (name, role, and the
+    identity provider's subject and issuer), an enrolled screen, or without login
+    `unauthenticated@` and where from."""
+    if principal.kind == "person":
+        return f"{principal.actor()} sub={principal.subject} iss={principal.issuer}"
+    if principal.kind == "display":
+        return f"display {principal.subject} ({principal.role()})"
+    client = request.client
+    return f"unauthenticated@{client.host if client is not None else 'unknown'}"
 
 
 def _error(status: int, detail: str) -> JSONResponse:

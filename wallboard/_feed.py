@@ -35,7 +35,7 @@ import aiomqtt
 import msgspec
 
 from ingest import HEARTBEAT_TOPIC, AlertCommand, alert_action_topic, board_filters
-from wallboard._state import JSON, AwareDatetime, Change, WardBoard
+from wallboard._state import JSON, AwareDatetime, Change, WardBoard, decode_reason
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class BrokerFeed:
         username: str | None = None,
         password: str | None = None,
         tls: bool = False,
+        ca_file: str | None = None,
         prefix: str = "",
         client_id: str | None = None,
         queue_size: int = QUEUE_SIZE,
@@ -166,6 +167,8 @@ class BrokerFeed:
             username: user name, if the broker wants one.
             password: password, if the broker wants one (never logged).
             tls: connect over TLS, checking the broker's certificate.
+            ca_file: with TLS, the PEM file of the authorities to trust (a hospital's
+                private CA) instead of the system's.
             prefix: put verbatim before every topic, e.g. `"site1/"` (include the slash).
             client_id: MQTT client identifier. Give a stable one in production: the session
                 is persistent, and a random identifier (the default) leaves a session on the
@@ -184,6 +187,7 @@ class BrokerFeed:
         self._username = username
         self._password = password
         self._tls = tls
+        self._ca_file = ca_file
         self._prefix = prefix
         self._client_id = client_id or f"wallboard-{uuid.uuid4().hex[:12]}"
         self._queue_size = queue_size
@@ -385,7 +389,7 @@ class BrokerFeed:
         try:
             beat = _HEARTBEAT.decode(payload)
         except msgspec.DecodeError as error:
-            log.warning("ignored a heartbeat: %s", error)
+            log.warning("ignored a heartbeat: %s", decode_reason(error))
             return
         if self.last_heartbeat_at is None or beat.time > self.last_heartbeat_at:
             self.last_heartbeat_at = beat.time
@@ -467,7 +471,7 @@ class BrokerFeed:
             password=self._password,
             identifier=self._client_id,
             clean_session=False,  # alerts published while we are away are queued for us
-            tls_context=ssl.create_default_context() if self._tls else None,
+            tls_context=ssl.create_default_context(cafile=self._ca_file) if self._tls else None,
         )
 
 

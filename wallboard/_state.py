@@ -5,11 +5,18 @@ one per bed whose view changed, numbered per ward (`seq`), plus one per alert ev
 outreach stream (numbered across wards). Snapshots and changes are plain JSON-able values, so
 the server only encodes them.
 
-What a public wallboard may show is decided here, once: the patient's id, cohort, age band or
-birth year, SpO2 scale and chart; never the equity fields of CONTRACT §2 (`sex`, `ethnicity`,
+What a ward board may show is decided here, once (issue 14, "privacy by construction"): the
+patient's initials, cohort, age band, SpO2 scale and chart; never the patient id nor the birth
+date (not even its year), in any bed, score, plan or alert view of a snapshot or a change, nor
+on the outreach stream; never the equity fields of CONTRACT §2 (`sex`, `ethnicity`,
 `imd_decile`) nor `gestation_weeks` / `postnatal_days`. Those are never even decoded: the
-payload structs below name only the fields shown, and unknown fields are ignored, so a field
-added to a payload later is not shown until someone decides it may be.
+payload structs below name only the fields used, and unknown fields are ignored, so a field
+added to a payload later is not shown until someone decides it may be. The patient id and birth
+date are decoded (to follow a patient between beds), kept in the board, and given only by
+`occupant` (the patient view's history API, behind login and audited). Where a page needs to
+tell one occupant of a bed from the next, the view carries `placement`: an opaque token, a keyed
+hash (HMAC-SHA-256 under the board's own random key) of ward, bed and patient id, which cannot
+be turned back into the id nor linked across beds, wards or servers.
 
 Messages arrive out of order (retained messages of every bed on each reconnection, QoS 1
 repeats), so every rule below is idempotent and decided by the messages' own `time`:
@@ -31,7 +38,10 @@ nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -200,6 +210,7 @@ class _Bed:
     adt_time: datetime | None = None
     pending: _Score | None = None  # latest score on this bed's topic for someone not in it
     plan: _Plan | None = None  # the latest plan on this bed's topic
+    placement: str = ""  # the opaque token of `patient` in this bed (`WardBoard._placement`)
 
 
 @dataclass(slots=True)
@@ -235,9 +246,14 @@ class WardBoard:
         last_rejection: the latest invalid message's topic and reason, for `/healthz`.
     """
 
-    def __init__(self, *, prefix: str = "") -> None:
-        """Read topics under `prefix` (put verbatim before `wards/`, e.g. `"site1/"`)."""
+    def __init__(self, *, prefix: str = "", key: bytes | None = None) -> None:
+        """Read topics under `prefix` (put verbatim before `wards/`, e.g. `"site1/"`).
+
+        `key`: the secret the `placement` tokens are keyed with (default: random, this board's
+        own; give one only to compare two boards' views in tests).
+        """
         self._prefix = prefix
+        self._key = key if key is not None else secrets.token_bytes(32)
         self._wards: dict[str, _Ward] = {}
         self._patients: dict[str, _Patient] = {}  # placed patients, by patient_id
         self._patient_time: dict[str, datetime] = {}  # latest ADT time per patient
@@ -291,12 +307,23 @@ class WardBoard:
         return alert_id in self._closed
 
     def occupant(self, ward: str, bed: str) -> JSON | None:
-        """What the board shows of the patient in a bed (with the id), or None if empty."""
+        """The patient in a bed, or None if empty: what the board shows of them plus their
+        identifiers (`patient_id`, `birth_date`), for the patient view's history only (it is
+        behind login and audited); never put this on a ward board's stream."""
         state = self._wards.get(ward)
         place = state.beds.get(bed) if state is not None else None
         if place is None or place.patient is None:
             return None
-        return _patient_view(place.patient)
+        adt = place.patient
+        return _patient_view(adt, place.placement) | {
+            "patient_id": adt.patient_id,
+            "birth_date": msgspec.to_builtins(adt.birth_date),
+        }
+
+    def _placement(self, ward: str, bed: str, adt: _Adt) -> str:
+        """The opaque token of this patient in this bed (see the module's docstring)."""
+        text = "\x00".join((ward, bed, adt.patient_id)).encode()
+        return hmac.new(self._key, text, hashlib.sha256).hexdigest()[:20]
 
     def stats(self) -> JSON:
         """Counts for `/healthz`: wards, beds, open alerts, rejected and ignored messages."""
@@ -344,7 +371,7 @@ class WardBoard:
                 return self._plan(ward, bed, _PLAN.decode(payload))
             return self._score(topic, ward, bed, _SCORE.decode(payload))
         except msgspec.DecodeError as error:
-            return self._reject(topic, "payload", str(error))
+            return self._reject(topic, "payload", decode_reason(error))
 
     def _reject(self, topic: str, code: str, reason: str) -> list[Change]:
         self.rejected[code] += 1
@@ -388,6 +415,7 @@ class WardBoard:
             # A new patient in an occupied bed: the one before left without a discharge.
             self._patients.pop(place.patient.patient_id, None)
         place.patient = adt
+        place.placement = self._placement(ward, bed, adt)
         patient = self._patients.get(pid)
         if patient is None:
             patient = _Patient(ward, bed)
@@ -441,7 +469,7 @@ class WardBoard:
         if patient.score is not None and score.time > patient.score.time:
             patient.previous = patient.score
         patient.score = score
-        patient.score_view = msgspec.to_builtins(score)
+        patient.score_view = _score_view(score)
 
     def _alert(self, topic: str, ward: str, alert: _Alert) -> list[Change]:
         if alert.ward != ward:
@@ -516,7 +544,7 @@ class WardBoard:
         score = patient.score_view if patient is not None else None
         return {
             "bed": bed,
-            "patient": _patient_view(adt) if adt is not None else None,
+            "patient": _patient_view(adt, state.beds[bed].placement) if adt is not None else None,
             "score": score,
             "vitals": score.get("vitals") if score is not None else None,
             "next_obs_due": score.get("next_obs_due") if score is not None else None,
@@ -551,13 +579,12 @@ class WardBoard:
         }
 
 
-def _patient_view(adt: _Adt) -> JSON:
-    """What a public wallboard may show of a patient (no names exist; no equity fields)."""
+def _patient_view(adt: _Adt, placement: str) -> JSON:
+    """What a ward board may show of a patient: no id, no birth date, no equity fields."""
     return {
-        "patient_id": adt.patient_id,
+        "placement": placement,
         "cohort": adt.cohort,
         "age_band": adt.age_band,
-        "birth_year": adt.birth_date.year if adt.birth_date is not None else None,
         "initials": adt.initials,
         "spo2_scale": adt.spo2_scale,
         "chart": adt.chart,
@@ -574,6 +601,14 @@ def _plan_view(plan: _Plan | None, adt: _Adt | None) -> JSON | None:
     if plan.ceiling is None and plan.alert_from is None:
         return None
     view: JSON = msgspec.to_builtins(plan)
+    del view["patient_id"]
+    return view
+
+
+def _score_view(score: _Score) -> JSON:
+    """A score result as a board shows it: without the patient id (the bed says whose)."""
+    view: JSON = msgspec.to_builtins(score)
+    del view["patient_id"]
     return view
 
 
@@ -595,9 +630,22 @@ def _order(alert: _Alert) -> tuple[datetime, int]:
 
 
 def _alert_view(alert: _Alert) -> JSON:
+    """An alert event as the boards and the outreach console show it: without the patient id
+    (the ward and bed say where; the patient view, behind login, says who)."""
     view: JSON = msgspec.to_builtins(alert)
+    view.pop("patient_id", None)
     view["open"] = alert.state != "resolved"
     return view
+
+
+_ECHOED = re.compile(r"(Invalid enum value) .*? (- at `)")
+
+
+def decode_reason(error: msgspec.DecodeError) -> str:
+    """The decoder's reason, without any value it echoes from the payload (msgspec names the
+    value of a field outside its enum, which could be anything, a patient id too): it goes to
+    logs and `/healthz`."""
+    return _ECHOED.sub(r"\1 \2", str(error))
 
 
 def _remember(memory: dict[str, datetime], key: str, time: datetime) -> None:

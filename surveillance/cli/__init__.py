@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from surveillance.cli._broker import add_broker_identities
 from surveillance.cli._demo import add_demo
 from surveillance.cli._display import add_display
 from surveillance.cli._report import add_report
@@ -39,4 +40,5 @@ def _parser() -> argparse.ArgumentParser:
     add_replay(commands)
     add_report(commands)
     add_display(commands)
+    add_broker_identities(commands)
     return parser

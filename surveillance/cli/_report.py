@@ -1,5 +1,6 @@
 """`surveillance report`: the alert-response report from the store (issue 6), as a table or
-JSON. The options are read here; the store is read by `surveillance._history.read_report`.
+JSON; with `--access`, the audit of who read which patient's history (issue 14) instead. The
+options are read here; the store is read by `surveillance._history`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from surveillance._history import read_report
+import msgspec
+
+from surveillance._history import read_access, read_report
 from surveillance._report import DEFAULT_SHIFTS, Shift
 from surveillance._report_table import format_table
 from surveillance._settings import SettingsError, load_settings
-from surveillance.store import StoreError
+from surveillance.store import AccessRecord, StoreError
 
 
 def add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,6 +87,17 @@ def add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--json", action="store_true", help="print the report as JSON instead of a table"
     )
+    p.add_argument(
+        "--access",
+        action="store_true",
+        help=(
+            "instead of the alert report: who read which patient's history in the window "
+            "(the patient view's audit), oldest first, one line each"
+        ),
+    )
+    p.add_argument(
+        "--patient", metavar="ID", help="with --access: only the reads of this patient's history"
+    )
     p.set_defaults(run=_report)
 
 
@@ -108,6 +122,14 @@ def _report(args: argparse.Namespace) -> int:
             raise _UsageError(
                 f"the window is empty: since {since.isoformat()} is not before until {until.isoformat()}"
             )
+        if args.patient is not None and not args.access:
+            raise _UsageError("--patient goes with --access")
+        if args.access:
+            records = asyncio.run(
+                read_access(settings.store_url(), since=since, until=until, patient_id=args.patient)
+            )
+            _print_access(records, as_json=args.json)
+            return 0
         if args.target is not None and not 0 <= args.target < 1e6:
             raise _UsageError(f"--target must be minutes ≥ 0, not {args.target:g}")
         target = None if args.target is None else timedelta(minutes=args.target)
@@ -130,6 +152,31 @@ def _report(args: argparse.Namespace) -> int:
     else:
         format_table(report, sys.stdout, by=args.by)
     return 0
+
+
+def _print_access(records: list[AccessRecord], *, as_json: bool) -> None:
+    """The reads of patients' histories: `{"access": [...]}` or a table, oldest first."""
+    rows = [
+        {
+            "time": record.time,
+            "viewer": record.viewer,
+            "patient_id": record.patient_id,
+            "what": record.what,
+            "since": record.since,
+            "access_id": record.access_id,
+        }
+        for record in records
+    ]
+    if as_json:
+        sys.stdout.buffer.write(msgspec.json.encode({"access": rows}) + b"\n")
+        return
+    print(f"{'time (UTC)':<20}  {'patient':<14}  {'what':<6}  {'from (UTC)':<20}  viewer")
+    for row in rows:
+        print(
+            f"{row['time']:%Y-%m-%d %H:%M:%S}  {row['patient_id']:<14}  {row['what']:<6}  "
+            f"{row['since']:%Y-%m-%d %H:%M:%S}  {row['viewer']}"
+        )
+    print(f"{len(rows)} read{'s' if len(rows) != 1 else ''} of patients' histories")
 
 
 def parse_time(text: str, tz: ZoneInfo) -> datetime:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Literal
 
+from ingest import parse_broker_url
 from surveillance._runtime import run_service
 from surveillance.cli._options import add_settings_options, load
 
@@ -31,5 +33,21 @@ def _run(args: argparse.Namespace) -> int:
     loaded = load(args, "run")
     if loaded is None:
         return 2
+    settings, charts = loaded
+    broker = settings.broker
+    if (
+        settings.http.port
+        and parse_broker_url(broker.url).username
+        and not broker.wallboard_username
+    ):
+        # On the locked-down broker (use_username_as_clientid) two connections with one user
+        # name share one client id: the scorer and its board would cut each other off.
+        print(
+            "surveillance run: the broker URL names a user, so the wallboard served beside the "
+            "scorer needs an identity of its own: set broker.wallboard_username (and "
+            "broker.wallboard_password_env), or http.port = 0",
+            file=sys.stderr,
+        )
+        return 2
     without_login: Literal["none"] | None = "none" if args.auth == "none" else None
-    return asyncio.run(run_service(*loaded, without_login=without_login))
+    return asyncio.run(run_service(settings, charts, without_login=without_login))

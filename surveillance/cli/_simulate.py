@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import os
 import sys
 import time
 from collections.abc import Iterable
@@ -138,6 +140,32 @@ def _publish_options(p: argparse.ArgumentParser, *, default_speed: float) -> Non
     )
     p.add_argument("--prefix", default="", help="topic prefix, prepended verbatim (e.g. 'site1/')")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="read the broker password from this environment variable (the user name goes "
+        "in the URL: mqtts://simulator@host:8883), so it stays off the command line",
+    )
+    p.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        help="with mqtts://, trust the authorities in this file (a hospital's private CA)",
+    )
+
+
+def _broker(args: argparse.Namespace) -> BrokerURL:
+    """The broker URL with the password from --password-env and the CA file from --ca-file."""
+    broker = dataclasses.replace(parse_broker_url(args.broker), ca_file=args.ca_file)
+    if args.password_env:
+        try:
+            broker = dataclasses.replace(broker, password=os.environ[args.password_env])
+        except KeyError:
+            msg = f"--password-env: environment variable {args.password_env} is not set"
+            raise ValueError(msg) from None
+    if args.ca_file is not None and not Path(args.ca_file).is_file():
+        msg = f"--ca-file: no file {args.ca_file!r}"
+        raise ValueError(msg)
+    return broker
 
 
 def _config(args: argparse.Namespace) -> SimConfig:
@@ -168,7 +196,7 @@ def _config(args: argparse.Namespace) -> SimConfig:
 def _simulate(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
-        broker = None if args.broker is None else parse_broker_url(args.broker)
+        broker = None if args.broker is None else _broker(args)
         _check_speed(args.speed)
     except ValueError as exc:
         print(f"surveillance simulate: {exc}", file=sys.stderr)
@@ -205,7 +233,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     try:
-        broker = parse_broker_url(args.broker)
+        broker = _broker(args)
         _check_speed(args.speed)
         total = count_messages(args.file)
     except (ValueError, OSError) as exc:  # RecordingError is a ValueError

@@ -20,6 +20,8 @@ from scoring import Context, Creatinine
 from surveillance.online._desk import OpenAlert
 from surveillance.online._snapshot import Value
 
+_encode_state = msgspec.json.Encoder(order="deterministic").encode
+
 
 @dataclass(slots=True)
 class Patient:
@@ -65,12 +67,10 @@ class Patient:
         assert patient_id is not None  # noqa: S101 - ADT always names the patient
         return patient_id
 
-    def snapshot(self, alerts: Sequence[OpenAlert]) -> dict[str, Any]:
-        """The patient's state row, with their open alerts."""
-        return {
-            "patient": msgspec.to_builtins(self, order="deterministic"),
-            "alerts": msgspec.to_builtins(list(alerts), order="deterministic"),
-        }
+    def snapshot(self, alerts: Sequence[OpenAlert]) -> bytes:
+        """The patient's state row, with their open alerts, as JSON (`{"patient", "alerts"}`;
+        encoded once, straight from the objects: what `restore` reads back decoded)."""
+        return _encode_state({"patient": self, "alerts": alerts})
 
     @staticmethod
     def restore(row: Mapping[str, Any]) -> tuple[Patient, list[OpenAlert]]:

@@ -175,7 +175,9 @@ class OnlineScorer:
         self._dirty_gone.update(self._gone)
         out = Output()
         self._keep_state(out, datetime.min.replace(tzinfo=self.settings.tz))
-        return {r.key: r.state for r in out.batch.states if r.state is not None}
+        return {
+            r.key: msgspec.json.decode(r.state) for r in out.batch.states if r.state is not None
+        }
 
     def _touch(self, patient: Patient) -> None:
         self._dirty.add(patient.id)
@@ -195,11 +197,11 @@ class OnlineScorer:
             out.batch.states.append(StateRecord(f"patient:{patient_id}", state, now))
         for ward, bed in sorted(self._dirty_beds):
             held = self._bed_time.get((ward, bed))
-            bed_state = None if held is None else {"time": msgspec.to_builtins(held)}
+            bed_state = None if held is None else _encode({"time": held})
             out.batch.states.append(StateRecord(f"bed:{ward}/{bed}", bed_state, now))
         for patient_id in sorted(self._dirty_gone):
             gone = self._gone.get(patient_id)
-            gone_state = None if gone is None else {"time": msgspec.to_builtins(gone)}
+            gone_state = None if gone is None else _encode({"time": gone})
             out.batch.states.append(StateRecord(f"gone:{patient_id}", gone_state, now))
         self._dirty.clear()
         self._dirty_beds.clear()
@@ -582,6 +584,8 @@ class OnlineScorer:
         if occupant is not None and occupant != context.patient_id:
             self._discharge(out, self._patients[occupant], received, "bed reassigned")
         self._place(item.ward, item.bed, context, context.time, out=out, now=received)
+        if patient is None:  # new here (or back after a discharge): a first set is due
+            overdue.on_admission(self.settings, self._patients[patient_id], context.time, received)
 
     def _place(
         self,

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from ingest import Inbound, Rejected
 from scoring import LONDON
 from surveillance.online._lifecycle import DEFAULT_LADDERS, Ladder
@@ -37,6 +39,7 @@ class OnlineSettings:
     hysteresis: float = 3600.0
     quiet_after_ack: float = 1800.0
     overdue_alerts: bool = True
+    first_set: float = 3600.0
     prefix: str = ""
     tz: ZoneInfo = LONDON
 
@@ -53,15 +56,16 @@ class OnlineSettings:
             "quiet_after_ack",
             "max_skew",
             "max_age",
+            "first_set",
         ):
             if getattr(self, name) < 0:
                 msg = f"{name} must be ≥ 0 seconds"
                 raise ValueError(msg)
 
 
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    """One input message: what ingest made of it, as received, and when it arrived."""
+class Arrival(msgspec.Struct, frozen=True):
+    """One input message: what ingest made of it, as received, and when it arrived. (A
+    Struct, not a frozen dataclass: one is made per message, and msgspec's is ~10x cheaper.)"""
 
     item: Inbound | Rejected
     topic: str

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from surveillance.store._base import (
     AcceptedRecord,
+    AccessRecord,
     AdtRecord,
     AlertRecord,
     Batch,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # imported when first used (`__getattr__`): PostgresStore imp
 
 __all__ = [
     "AcceptedRecord",
+    "AccessRecord",
     "AdtRecord",
     "AlertRecord",
     "Batch",

@@ -14,6 +14,7 @@ message delivered twice (at-least-once MQTT) is stored once. Keys:
 | `AcceptedRecord`  | `msg_id`            |
 | `StateRecord`     | `key` (the latest wins; `state` None deletes it) |
 | `OutboxRecord`    | `key` (deleted once published: `Batch.published`) |
+| `AccessRecord`    | `access_id` (append-only: the tables refuse updates and deletes) |
 
 Times are timezone-aware datetimes (stored as UTC); JSON columns hold the contract's JSON.
 A score result and an alert event are carried as the JSON bytes published (`JsonBytes`):
@@ -166,11 +167,12 @@ class AcceptedRecord:
 class StateRecord:
     """A piece of the online scorer's state (one patient, one bed), as data, written in the
     same transaction as the records that changed it; `state` None deletes it (a discharge).
+    `state` is a JSON object, carried encoded like score results (`JsonBytes`).
 
     Unlike the other records it is replaced, not kept: the latest write of a key wins."""
 
     key: str
-    state: dict[str, Any] | None
+    state: JsonBytes | None  # a JSON object, encoded once by the scorer
     time: datetime
 
 
@@ -185,6 +187,22 @@ class OutboxRecord:
     topic: str
     payload: bytes
     retain: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One reading of a patient's history (issue 14): who (`viewer`) read what (`scores` or
+    `alerts`) of which patient, from `since` to `time` (when it was read).
+
+    The audit of access to patients' records: written before the history is returned, never
+    updated nor deleted (both backends' tables refuse it)."""
+
+    access_id: str
+    time: datetime
+    viewer: str
+    patient_id: str
+    what: str
+    since: datetime
 
 
 @dataclass(slots=True)
@@ -202,6 +220,7 @@ class Batch:
     states: list[StateRecord] = field(default_factory=list)
     outbox: list[OutboxRecord] = field(default_factory=list)
     published: list[str] = field(default_factory=list)  # outbox keys the broker has
+    access: list[AccessRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -216,6 +235,7 @@ class Batch:
             + len(self.alerts)
             + len(self.dead_letters)
             + len(self.plans)
+            + len(self.access)
         )
 
     def extend(self, other: Batch) -> None:
@@ -231,6 +251,7 @@ class Batch:
         self.states.extend(other.states)
         self.outbox.extend(other.outbox)
         self.published.extend(other.published)
+        self.access.extend(other.access)
 
     def latest_states(self) -> list[StateRecord]:
         """The states to write: the last of each key, in the order of their last write."""

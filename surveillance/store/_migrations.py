@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from surveillance.store._base import (
     AcceptedRecord,
+    AccessRecord,
     AdtRecord,
     AlertRecord,
     Batch,
@@ -178,6 +179,7 @@ TABLES: Final[tuple[Table, ...]] = (
     # An id accepted again once forgotten (after the dedupe window) is remembered anew.
     _table("accepted", "accepted", AcceptedRecord, ("msg_id",), replace=True),
     _table("outbox", "outbox", OutboxRecord, ("key",)),
+    _table("history_access", "access", AccessRecord, ("access_id",)),
 )
 TABLE_BY_RECORD: Final[dict[type[Any], Table]] = {t.record: t for t in TABLES}
 TABLE_BY_NAME: Final[dict[str, Table]] = {t.name: t for t in TABLES}

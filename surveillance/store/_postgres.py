@@ -108,6 +108,28 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def describe(e: psycopg.Error) -> str:
+    """What went wrong, for a `StoreError` (which goes to logs and `/healthz`), without the
+    data: PostgreSQL's DETAIL (`Failing row contains (...)`, `Key (msg_id)=(...)`), its
+    statement excerpt (`LINE 1: ...`) and, for a data or integrity error, its primary message
+    too (`invalid input syntax for type integer: "..."` quotes the value) are left out; the
+    table, column and constraint are named instead."""
+    if isinstance(e, psycopg.DataError | psycopg.IntegrityError):
+        diag = e.diag
+        names = [
+            f"{what} {name}"
+            for what, name in (
+                ("table", diag.table_name),
+                ("column", diag.column_name),
+                ("constraint", diag.constraint_name),
+            )
+            if name
+        ]
+        where = f" ({', '.join(names)})" if names else ""
+        return f"{type(e).__name__}, SQLSTATE {e.sqlstate}{where}"
+    return str(e).split("\nDETAIL:", 1)[0].split("\nLINE ", 1)[0]
+
+
 def _stage(table: Table) -> str:
     return f"_stage_{table.name}"
 
@@ -182,6 +204,9 @@ class PostgresStore:
         connect_timeout: seconds to wait for a connection.
     """
 
+    describe = staticmethod(describe)
+    """What a psycopg error says, without the data it quotes (for messages and logs)."""
+
     def __init__(
         self,
         url: str,
@@ -239,7 +264,9 @@ class PostgresStore:
             await self._prepare(conn)
         except psycopg.Error as e:
             await conn.close()
-            raise StoreError(f"cannot set up the PostgreSQL store at {self.url}: {e}") from e
+            raise StoreError(
+                f"cannot set up the PostgreSQL store at {self.url}: {describe(e)}"
+            ) from e
         except BaseException:
             await conn.close()
             raise
@@ -272,14 +299,14 @@ class PostgresStore:
                 application_name="surveillance-store",
             )
         except psycopg.Error as e:
-            raise StoreError(f"cannot connect to PostgreSQL at {self.url}: {e}") from e
+            raise StoreError(f"cannot connect to PostgreSQL at {self.url}: {describe(e)}") from e
         set_json_dumps(_json_dumps, context=conn)
         set_json_loads(_json_decode, context=conn)
         try:
             await conn.execute("SET TIME ZONE 'UTC'")
         except psycopg.Error as e:
             await conn.close()
-            raise StoreError(f"cannot set up the connection to {self.url}: {e}") from e
+            raise StoreError(f"cannot set up the connection to {self.url}: {describe(e)}") from e
         self.server_version = conn.info.server_version
         return conn
 
@@ -300,7 +327,7 @@ class PostgresStore:
             await self._prepare(conn)
         except psycopg.Error as e:
             await conn.close()
-            raise StoreError(f"cannot set up the connection to {self.url}: {e}") from e
+            raise StoreError(f"cannot set up the connection to {self.url}: {describe(e)}") from e
         self._conn = conn
         return conn
 
@@ -315,7 +342,7 @@ class PostgresStore:
             self._conn is not None and (self._conn.closed or self._conn.broken)
         ):
             await self._discard()
-        return StoreError(f"PostgreSQL {what} failed: {e}")
+        return StoreError(f"PostgreSQL {what} failed: {describe(e)}")
 
     # Migrations.
 
@@ -530,7 +557,7 @@ class PostgresStore:
                 if self._reader is not None and (self._reader.closed or self._reader.broken):
                     await self._reader.close()
                     self._reader = None
-                raise StoreError(f"PostgreSQL accepted_among failed: {e}") from e
+                raise StoreError(f"PostgreSQL accepted_among failed: {describe(e)}") from e
         return {row[0]: (row[1], row[2]) for row in rows}
 
     async def ping(self) -> None:

@@ -39,13 +39,19 @@ _MAX_PAUSE = 15.0
 _encode = msgspec.msgpack.Encoder().encode
 _decode_batch = msgspec.msgpack.Decoder(Batch).decode
 _json_encode = msgspec.json.Encoder().encode
-_ENCODED: Final = (("scores", "result"), ("alerts", "event"), ("outbox", "payload"))
+_ENCODED: Final = (
+    ("scores", "result"),
+    ("alerts", "event"),
+    ("outbox", "payload"),
+    ("states", "state"),
+)
 """The fields a spool written before they were carried encoded holds as objects (or text)."""
 
 
 def _decode(blob: bytes) -> Batch:
-    """A spooled batch; also one spooled by an earlier version, whose score results and alert
-    events were objects and outbox payloads text (a spool outlives an upgrade)."""
+    """A spooled batch; also one spooled by an earlier version, whose score results, alert
+    events and scorer states were objects and outbox payloads text (a spool outlives an
+    upgrade)."""
     try:
         return _decode_batch(blob)
     except msgspec.ValidationError:
@@ -53,6 +59,8 @@ def _decode(blob: bytes) -> Batch:
         for table, name in _ENCODED:
             for record in raw.get(table, ()):
                 value = record[name]
+                if value is None:  # a state row's deletion
+                    continue
                 if isinstance(value, str):
                     record[name] = value.encode()
                 elif not isinstance(value, bytes):

@@ -321,9 +321,7 @@ class SqliteStore:
         ]
         states = batch.latest_states()
         upserts = [
-            (s.key, _json_encode(s.state).decode(), to_text(s.time))
-            for s in states
-            if s.state is not None
+            (s.key, s.state.decode(), to_text(s.time)) for s in states if s.state is not None
         ]
         deletes = [(s.key,) for s in states if s.state is None]
         published = [(key,) for key in batch.published]

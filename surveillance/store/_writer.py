@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 
+from ingest import failure_site
 from surveillance.store._base import Batch, Store
 from surveillance.store._migrations import StoreError
 
@@ -175,8 +176,11 @@ class BufferedWriter:
                 if self.on_commit is not None and tokens:
                     try:
                         self.on_commit(tokens)
-                    except Exception:
-                        log.exception("on_commit failed (the records are committed)")
+                    except Exception as error:  # where, never the message: it may quote data
+                        log.error(
+                            "on_commit failed (the records are committed): %s",
+                            failure_site(error),
+                        )
                 await self._notify()
         finally:
             await asyncio.shield(self._notify())  # wake waiters so they see the writer stopped

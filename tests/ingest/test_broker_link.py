@@ -14,6 +14,7 @@ from importlib.metadata import version
 import aiomqtt
 import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.exception import MalformedPacket
 
 from ingest import parse_broker_url
 from ingest._broker import WRITTEN_AGAINST, BrokerLink, Received, _Paho
@@ -147,3 +148,50 @@ async def test_inputs_arrive_in_order_in_batches_and_are_sent_again_until_acknow
     assert [(r.topic, r.payload) for r in again] == [
         (t, str(i).encode()) for i, t in enumerate(topics)
     ]
+
+
+@pytest.mark.parametrize("protocol", [paho.MQTTv311, paho.MQTTv5])
+async def test_the_lean_puback_handler_does_what_pahos_does(
+    protocol: int,
+) -> None:
+    """`lean_pubacks`: an MQTT 3.1.1 PUBACK completes its message and calls the PUBACK
+    callback as paho's own handler would; anything else is left to paho's handler."""
+    client = aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion(protocol))
+    inner = client._client
+    full = inner._handle_pubackcomp
+    _Paho(client).lean_pubacks()
+    if protocol == paho.MQTTv5:
+        assert inner._handle_pubackcomp == full  # MQTT 5 PUBACKs carry a reason: paho's
+        return
+    told: list[int] = []
+    inner.on_publish = lambda _c, _u, mid, reason, _props: told.append(mid)
+    message = paho.MQTTMessage(mid=0x1234)
+    inner._out_messages[0x1234] = message
+    inner._in_packet["packet"] = bytearray(b"\x12\x34")
+    assert inner._handle_pubackcomp("PUBACK") == paho.MQTT_ERR_SUCCESS
+    assert told == [0x1234]
+    assert message.info.is_published()
+    assert 0x1234 not in inner._out_messages
+    # A PUBACK for a message no longer in flight (a repeat): nothing happens, as in paho.
+    assert inner._handle_pubackcomp("PUBACK") == paho.MQTT_ERR_SUCCESS
+    assert told == [0x1234]
+    # A malformed PUBACK goes to paho's own handler, which refuses it.
+    inner._in_packet["packet"] = bytearray(b"\x12\x34\x00")
+    with pytest.raises(MalformedPacket):
+        inner._handle_pubackcomp("PUBACK")
+
+
+async def test_a_batch_of_pubacks_is_the_bytes_paho_would_send_in_one_write() -> None:
+    def queued(acknowledge: object) -> list[bytes]:
+        client = aiomqtt.Client("127.0.0.1", 1883)
+        inner = client._client
+        inner.manual_ack_set(True)
+        acknowledge(client)  # type: ignore[operator]
+        return [bytes(packet["packet"]) for packet in inner._out_packet]
+
+    mids = [1, 2, 0x1234, 0xFFFF]
+    pahos = queued(lambda c: [c._client.ack(mid, 1) for mid in mids])
+    ours = queued(lambda c: _Paho(c).ack(mids))
+    assert len(pahos) == len(mids)
+    assert ours == [b"".join(pahos)]  # the same bytes, one write
+    assert queued(lambda c: _Paho(c).ack([])) == []

@@ -113,6 +113,77 @@ def test_late_observations_raise_an_overdue_alert_then_escalate_then_clear(
     )
 
 
+def late_at(arrival: Arrival, received: float) -> Arrival:
+    """The arrival as if it reached the service `received` seconds after T0."""
+    return msgspec.structs.replace(arrival, received=at(received))
+
+
+@pytest.mark.parametrize(
+    ("first_set", "admitted", "received", "due", "late"),
+    [
+        # Admitted and heard of at once: due first_set later, late a third of it after that.
+        (HOUR, 0, 0, HOUR, HOUR * 1.33),
+        (2 * HOUR, 0, 0, 2 * HOUR, 2 * HOUR * 1.33),
+        # Heard of within first_set of the admission: still counted from the admission.
+        (HOUR, 0, HOUR, HOUR, HOUR * 1.33),
+        # Heard of long after (a service started on a ward of long-admitted patients): counted
+        # from when it was heard of, so they are not all late at once.
+        (HOUR, 0, HOUR + 1, 2 * HOUR + 1, 2 * HOUR + 1 + HOUR * 0.33),
+        (HOUR, 0, 24 * HOUR, 25 * HOUR, 25 * HOUR + HOUR * 0.33),
+    ],
+)
+def test_a_patient_admitted_without_a_set_is_due_a_first_one(
+    charts: ChartSet, first_set: float, admitted: float, received: float, due: float, late: float
+) -> None:
+    s = OnlineScorer(charts, OnlineSettings(first_set=first_set))
+    s.handle([late_at(admit(t=admitted), received)])
+    assert ticks(s, due, late - 1) == []  # due, not late yet
+    [overdue] = ticks(s, late + 1)
+    assert (overdue.kind, overdue.state, overdue.notify) == ("overdue", "raised", "bedside-nurse")
+    assert overdue.message.startswith("Observations late: the first set due at ")
+    [escalated] = ticks(s, due + first_set * 0.67 + 1)  # missed
+    assert escalated.state == "escalated"
+
+
+def test_a_first_set_taken_in_time_raises_nothing_and_sets_the_next_due(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(first_set=HOUR))
+    s.handle([admit(), obs(NORMAL, t=HOUR / 2, msg_id="set1")])  # NEWS2 0: next in 12 h
+    assert ticks(s, 2 * HOUR, 12 * HOUR) == []
+    assert [e.kind for e in ticks(s, HOUR / 2 + 12 * HOUR * 1.34)] == ["overdue"]
+
+
+def test_a_late_first_set_clears_its_overdue_alert(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(first_set=HOUR))
+    s.handle([admit()])
+    [overdue] = ticks(s, 1.5 * HOUR)
+    out = s.handle([obs(NORMAL, t=1.6 * HOUR, msg_id="set1")])
+    [cleared] = [e for e in alerts(out) if e.kind == "overdue"]
+    assert (cleared.alert_id, cleared.state, cleared.by) == (overdue.alert_id, "resolved", "system")
+
+
+@pytest.mark.parametrize("first_set", [0.0])
+def test_no_first_set_is_due_when_the_setting_is_off(charts: ChartSet, first_set: float) -> None:
+    s = OnlineScorer(charts, OnlineSettings(first_set=first_set))
+    s.handle([admit()])
+    assert ticks(s, HOUR, 24 * HOUR) == []
+
+
+def test_a_transfer_keeps_the_due_time_it_had(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(first_set=HOUR))
+    s.handle([admit(), obs(NORMAL, t=0, msg_id="set1")])  # next set due at 21:00
+    s.handle([admit(bed="2", event="transfer", t=HOUR)])
+    assert ticks(s, 2 * HOUR, 12 * HOUR * 1.33 - 1) == []
+
+
+def test_the_first_set_due_survives_a_restart(charts: ChartSet) -> None:
+    s = OnlineScorer(charts, OnlineSettings(first_set=HOUR))
+    [adt] = s.handle([admit()]).batch.adt
+    again = OnlineScorer(charts, OnlineSettings(first_set=HOUR))
+    state = s.snapshot()
+    again.restore(StoredState([adt], [], [], set(), scorer_state=state))
+    assert [e.kind for e in ticks(again, 1.5 * HOUR)] == ["overdue"]
+
+
 def test_continuous_readings_do_not_hold_off_an_overdue_set(charts: ChartSet) -> None:
     s = OnlineScorer(charts, OnlineSettings(device_persistence=0))
     s.handle([admit(), obs(NORMAL, t=0, msg_id="set1")])

@@ -101,7 +101,7 @@ def batch_of(n: int) -> Batch:
 
     return Batch(
         accepted=[AcceptedRecord(f"m{n}", "d", at(n))],
-        states=[StateRecord("patient:P1", {"n": n}, at(n))],
+        states=[StateRecord("patient:P1", b'{"n":%d}' % n, at(n))],
     )
 
 
@@ -135,7 +135,7 @@ async def test_a_spool_survives_a_restart_and_is_drained_before_the_state_is_rea
         store._pause_until = 0
         await store.load_state(batch_of(0).accepted[0].received_at)
         assert [b.accepted[0].msg_id for b in flaky.written] == ["m0"]
-        assert flaky.written[0].states[0].state == {"n": 0}
+        assert flaky.written[0].states[0].state == b'{"n":0}'
 
 
 # -- the service, end to end -------------------------------------------------------------------

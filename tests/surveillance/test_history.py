@@ -19,9 +19,9 @@ async def test_device_scores_plot_only_what_the_device_measured(
         await store.write(out.batch)
         history = StoreHistory()
         history.store = store
-        manual, wearable = await history.scores("P1", at(-1))
-        alerts = await history.alerts("P1", at(-1))
-        assert await history.scores("P1", at(61)) == []  # since: nothing older
+        manual, wearable = await history.scores("P1", at(-1), viewer="Dr A")
+        alerts = await history.alerts("P1", at(-1), viewer="Dr A")
+        assert await history.scores("P1", at(61), viewer="Dr A") == []  # since: nothing older
     assert (manual["source"], manual["vitals"]["temperature"]) == ("manual", 37.0)
     assert (wearable["source"], wearable["vitals"]) == ("wearable", {"heart_rate": 99})
     assert wearable["scored_vitals"]["temperature"] == 37.0  # the snapshot scored, kept too

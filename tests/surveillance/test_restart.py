@@ -52,7 +52,7 @@ class Committed:
             if state.state is None:
                 self.states.pop(state.key, None)
             else:
-                self.states[state.key] = msgspec.json.decode(msgspec.json.encode(state.state))
+                self.states[state.key] = msgspec.json.decode(state.state)
         for record in batch.accepted:
             self.accepted[record.msg_id] = (record.digest, record.received_at)  # replaced
         for alert in batch.alerts:  # idempotent on their keys, like the tables

@@ -102,3 +102,52 @@ def test_the_settings_defaults_are_the_scorers_own() -> None:
     another): the service with no settings file runs the scorer exactly as its defaults say."""
     assert Settings().online() == OnlineSettings()
     assert load_settings(None).scorer.feed_timeout == OnlineSettings().feed_timeout
+
+
+def test_the_board_beside_the_scorer_has_an_identity_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the locked-down broker each connection's client id is its user name: the board that
+    `surveillance run` serves logs in as `wallboard_username`, with the same CA."""
+    monkeypatch.setenv("SCORER_PW", "s3cret-scorer")
+    monkeypatch.setenv("BOARD_PW", "s3cret-board")
+    ca = tmp_path / "hospital-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    path = tmp_path / "service.toml"
+    path.write_text(
+        "[broker]\nurl = 'mqtts://ward-surveillance@broker.example:8883'\n"
+        f"password_env = 'SCORER_PW'\nca_file = '{ca}'\n"
+        "wallboard_username = 'ward-surveillance-board'\nwallboard_password_env = 'BOARD_PW'\n"
+    )
+    settings = load_settings(path)
+    scorer, board = settings.broker_url(), settings.board_broker_url()
+    assert (scorer.username, scorer.password, scorer.ca_file) == (
+        "ward-surveillance",
+        "s3cret-scorer",
+        str(ca),
+    )
+    assert (board.username, board.password, board.ca_file, board.tls) == (
+        "ward-surveillance-board",
+        "s3cret-board",
+        str(ca),
+        True,
+    )
+    assert "s3cret" not in repr(board) + str(board) + settings.describe()
+    # Without one, the board is the process's own identity (a `surveillance wallboard`).
+    assert load_settings(EXAMPLE).board_broker_url() == load_settings(EXAMPLE).broker_url()
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[broker]\nca_file = '/no/such/ca.pem'\n", "broker.ca_file"),
+        ("[broker]\nwallboard_password_env = 'NO_SUCH_VARIABLE_Y'\n", "NO_SUCH_VARIABLE_Y"),
+    ],
+)
+def test_a_missing_ca_file_or_board_password_is_refused(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=named):
+        load_settings(path)

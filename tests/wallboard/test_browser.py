@@ -782,6 +782,44 @@ def test_alerts_say_what_raised_them_and_aki_sorts_by_its_urgency(
     screenshot(board, "ward-alert-causes")
 
 
+def test_the_patient_view_follows_a_new_patient_in_its_bed_and_no_frame_names_anyone(
+    system: LiveSystem, pages: Pages
+) -> None:
+    """The boards' streams carry no patient id nor birth date (issue 14): what the browser
+    receives is searched, and the patient view tells one occupant of its bed from the next by
+    the opaque `placement`, reloading the history when another patient takes the bed."""
+    scene = new_ward("privacy")
+    earlier = [scene.obs("3", NORMAL, minutes_ago=90), scene.obs("3", HIGH, minutes_ago=30)]
+    system.publish(scene.admit("3", hours_ago=3), *earlier)
+    system.wait_for_score(scene.ward, "3", earlier[-1][1]["msg_id"])
+    frames: list[str] = []
+
+    def opened(path: str) -> Page:
+        page = pages.context.new_page()
+        page.on(
+            "websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(str(data)))
+        )
+        page.goto(system.url + path)
+        expect(page.locator("html[data-stream=live]")).to_have_count(1, timeout=10_000)
+        return page
+
+    patient_view = opened(f"/wards/{scene.ward}/beds/3?hours=6")
+    board = opened(f"/wards/{scene.ward}")
+    expect(patient_view.locator("#strip-score rect.score-bar")).to_have_count(2)
+    first = scene.patient("3")
+    system.publish(scene.discharge("3"))
+    scene.patients["3"] = f"Q{scene.ward}3"  # another patient takes the bed
+    later = scene.obs("3", NORMAL, minutes_ago=0.2)
+    system.publish(scene.admit("3", hours_ago=0.01), later)
+    system.wait_for_score(scene.ward, "3", later[1]["msg_id"])
+    expect(patient_view.locator("#strip-score rect.score-bar")).to_have_count(1, timeout=5000)
+    expect(board.locator(".tile").first).to_be_attached()
+    assert len(frames) >= 4  # both snapshots and changes were seen
+    shown = "\n".join([*frames, board.content(), patient_view.content()])
+    for secret in (first, scene.patient("3"), "1950-05-05", "patient_id", "birth"):
+        assert secret not in shown, secret
+
+
 def test_without_login_every_page_says_so(system: LiveSystem, pages: Pages) -> None:
     """`--auth none` (as this module's system runs): a warning on every page (issue 14)."""
     scene = new_ward("nologin")

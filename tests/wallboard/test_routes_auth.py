@@ -43,10 +43,21 @@ ISSUER = "https://idp.test"
 
 
 class _NoHistory:
-    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    """The store's history, empty; it keeps who read whose history (the audit's `viewer`)."""
+
+    def __init__(self) -> None:
+        self.viewers: list[tuple[str, str]] = []
+
+    async def scores(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        self.viewers.append((viewer, patient_id))
         return []
 
-    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def alerts(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        self.viewers.append((viewer, patient_id))
         return []
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
@@ -83,6 +94,7 @@ class Board:
     display_credential: str
     csrf: dict[str, str]
     feed: BrokerFeed
+    history: _NoHistory
 
     def as_(self, visitor: str) -> TestClient:
         """The client with `visitor`'s credential (and nothing else) in its cookie jar."""
@@ -148,9 +160,10 @@ def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Board]:
     _, code = registry.enrol("7A", "nurses' station")
     redeemed = registry.redeem(code)
     assert redeemed is not None
-    app = create_app(feed, auth=auth, history=_NoHistory())
+    history = _NoHistory()
+    app = create_app(feed, auth=auth, history=history)
     with TestClient(app, base_url=ORIGIN, follow_redirects=False) as client:
-        yield Board(app, auth, client, sent, redeemed[1], {}, feed)
+        yield Board(app, auth, client, sent, redeemed[1], {}, feed, history)
 
 
 # What each route needs, as a sample request: (method, path, JSON body or None), and who may.
@@ -328,6 +341,10 @@ def test_only_clinicians_of_the_ward_see_identifiers_in_the_patient_view(board: 
         return dict(response.json()["patient"])
 
     assert patient("nurse-7A")["patient_id"] == "P1"
+    # The read is audited under the verified identity (the provider's subject and issuer).
+    viewer, patient_id = board.history.viewers[-1]
+    assert patient_id == "P1"
+    assert viewer == f"Nurse A (nurse on 7A) sub=sub-Nurse A iss={ISSUER}"
     assert patient("outreach")["patient_id"] == "P1"
     for visitor in ("viewer-7A", "display-7A"):
         shown = patient(visitor)

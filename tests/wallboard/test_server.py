@@ -138,7 +138,10 @@ async def test_api_shows_what_the_broker_carries(mosquitto: Mosquitto) -> None:
 
         await until(shown)
         bed = (await board.ward())["beds"][0]
-        assert bed["patient"]["patient_id"] == "P1"
+        assert bed["patient"]["cohort"] == "adult"
+        text = json.dumps(bed)  # never the patient id nor the birth date (issue 14)
+        assert "patient_id" not in text
+        assert "1948" not in text
         assert bed["score"]["total"] == 5
         assert bed["vitals"]["resp_rate"] == 22
         assert bed["next_obs_due"] == "2026-11-22T09:02:00Z"
@@ -463,15 +466,62 @@ async def test_status_frames_say_when_the_feed_is_stale(mosquitto: Mosquitto) ->
         assert status["feed"]["stale"] is True
 
 
+async def test_a_heartbeat_saying_the_scorer_is_unhealthy_makes_every_screen_stale(
+    mosquitto: Mosquitto,
+) -> None:
+    """A scorer alive but not well (its store down and spooling, say) says so in its
+    heartbeat; the boards must not call their data live (safety case action SC-1)."""
+    now = [datetime(2026, 11, 23, 9, 0, tzinfo=UTC)]
+    prefix = f"test-{uuid.uuid4().hex[:8]}/"
+
+    async def beat(client: aiomqtt.Client, **fields: Any) -> None:
+        body = {"time": now[0].isoformat(), "service": "scorer", **fields}
+        await client.publish(f"{prefix}{HEARTBEAT_TOPIC}", json.dumps(body), qos=1, retain=True)
+        await until(lambda: _true(feed.last_heartbeat_at == now[0]))
+
+    async with (
+        BrokerFeed(
+            mosquitto.host, mosquitto.port, prefix=prefix, stale_after=30, clock=lambda: now[0]
+        ) as feed,
+        aiomqtt.Client(mosquitto.host, mosquitto.port) as client,
+    ):
+        await until(lambda: _true(feed.connected))
+        await beat(client, healthy=True)
+        assert feed.feed_state()["stale"] is False
+        now[0] += timedelta(seconds=5)
+        await beat(client, healthy=False, problem="spooling to disk: the store is down")
+        state = feed.feed_state()
+        assert state["stale"] is True
+        assert state["reason"] == "the scorer says it is spooling to disk: the store is down"
+        with feed.subscribe(WARD) as subscription:
+            feed.tick()
+            frames = await asyncio.wait_for(subscription.next(), 1)
+        assert frames is not None
+        assert json.loads(frames[-1])["feed"]["stale"] is True  # what every screen is told
+        now[0] += timedelta(seconds=5)
+        await beat(client, healthy=False)  # no reason given: still not live
+        assert feed.feed_state()["reason"] == "the scorer says it is unhealthy"
+        now[0] += timedelta(seconds=5)
+        await beat(client, healthy=True)  # well again
+        assert feed.feed_state()["stale"] is False
+
+
 class FakeHistory:
     def __init__(self) -> None:
         self.asked: list[tuple[str, datetime]] = []
+        self.viewers: list[str] = []
 
-    async def scores(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def scores(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
         self.asked.append((patient_id, since))
+        self.viewers.append(viewer)
         return [json.loads(score(patient_id, minute=m, total=m)) for m in (1, 2)]
 
-    async def alerts(self, patient_id: str, since: datetime) -> list[dict[str, Any]]:
+    async def alerts(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        self.viewers.append(viewer)
         return [json.loads(alert("a-1", "raised", 1))]
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
@@ -495,6 +545,7 @@ async def test_patient_history_and_chart_bands(mosquitto: Mosquitto) -> None:
         assert body["chart"]["id"] == "news2"
         (patient_id, since), *_ = history.asked
         assert patient_id == "P1"
+        assert history.viewers[:2] == ["unauthenticated@127.0.0.1"] * 2  # who read it, audited
         assert abs((datetime.now(UTC) - since) - timedelta(hours=6)) < timedelta(minutes=1)
         empty = await board.client.get(f"/api/wards/{WARD}/beds/99/history")
         assert empty.status_code == 404

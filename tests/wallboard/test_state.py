@@ -99,8 +99,13 @@ def test_admit_score_alert_show_on_the_bed() -> None:
     board.apply(bed_topic("12", "score"), score("P1", minute=1))
     board.apply("wards/7A/alerts", alert("a-1", "raised", 1))
     view = beds(board)["12"]
-    assert view["patient"]["patient_id"] == "P1"
-    assert view["patient"]["birth_year"] == 1948
+    assert view["patient"]["cohort"] == "adult"
+    assert "patient_id" not in view["patient"]  # the board never shows who (issue 14)
+    assert "birth_year" not in view["patient"]
+    occupant = board.occupant("7A", "12")  # the patient view's history API only
+    assert occupant is not None
+    assert (occupant["patient_id"], occupant["birth_date"]) == ("P1", "1948-03-02")
+    assert occupant["placement"] == view["patient"]["placement"]
     assert view["score"]["total"] == 5
     assert view["score"]["risk"] == "medium"
     assert view["vitals"] == {"resp_rate": 22, "spo2": 95, "heart_rate": 104, "temperature": 38.4}
@@ -148,13 +153,13 @@ def test_transfer_moves_the_patient_and_their_score() -> None:
     changes = board.apply(bed_topic("3", "adt", "8B"), adt("transfer", "P1", 5))
     assert beds(board)["12"]["patient"] is None
     moved = beds(board, "8B")["3"]
-    assert moved["patient"]["patient_id"] == "P1"
+    assert (board.occupant("8B", "3") or {})["patient_id"] == "P1"
     assert moved["score"]["total"] == 5
     assert {(c.ward, c.key) for c in changes} == {("7A", "12"), ("8B", "3")}
     # The old bed's retained admit, delivered again (older), does not undo the transfer.
     board.apply(bed_topic("12", "adt"), adt("admit", "P1", 0))
     assert beds(board)["12"]["patient"] is None
-    assert beds(board, "8B")["3"]["patient"]["patient_id"] == "P1"
+    assert (board.occupant("8B", "3") or {})["patient_id"] == "P1"
 
 
 def test_retained_messages_in_any_order_give_the_same_board() -> None:
@@ -163,7 +168,7 @@ def test_retained_messages_in_any_order_give_the_same_board() -> None:
         (bed_topic("14", "adt"), adt("transfer", "P1", 5)),
         (bed_topic("14", "score"), score("P1", bed="14", minute=6)),
     ]
-    forward, backward = WardBoard(), WardBoard()
+    forward, backward = WardBoard(key=b"k"), WardBoard(key=b"k")
     for topic, payload in messages:
         forward.apply(topic, payload)
     for topic, payload in reversed(messages):

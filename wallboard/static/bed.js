@@ -39,14 +39,10 @@ function showMessage(text) {
   document.getElementById("layout").hidden = !!text;
 }
 
-/** Which admission a view or history is of (since + initials: the patient view may carry no
- * identifier, issue 14). */
-function patientKey(patient) {
-  return patient ? `${patient.since}|${patient.initials ?? ""}` : null;
-}
-
+// Which patient is in the bed: the board's opaque `placement` token (the board's stream never
+// carries the patient id); the history API gives the same token for the patient it read.
 function viewPatient() {
-  return state.view ? patientKey(state.view.patient) : null;
+  return state.view && state.view.patient ? state.view.patient.placement : null;
 }
 
 async function load() {
@@ -701,8 +697,8 @@ showHours();
 function onView(view) {
   const before = state.view;
   state.view = view;
-  const pid = patientKey(view.patient);
-  const loadedPid = state.history ? patientKey(state.history.patient) : null;
+  const pid = view.patient ? view.patient.placement : null;
+  const loadedPid = state.history && state.history.patient ? state.history.patient.placement : null;
   const alertsKey = view.open_alerts.map((a) => `${a.alert_id}:${a.state}:${a.seq}`).join(",");
   const alertsChanged = state.alertsKey !== null && alertsKey !== state.alertsKey;
   state.alertsKey = alertsKey;

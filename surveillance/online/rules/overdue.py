@@ -30,10 +30,15 @@ def on_tick(
     raised = None
     if patient.overdue_alert is None and timing.status in ("late", "missed"):
         over = duration(now - patient.due)
-        # Unique per raise: one stood down and forgotten by a restart may come again.
-        patient.overdue_alert = f"overdue-{patient.id}-{patient.due:%Y%m%dT%H%M%S}-{now:%H%M%S}"
+        # Unique per raise (one stood down and forgotten by a restart may come again), and
+        # never the patient id: alert ids are shown on ward boards and in URLs (issue 14).
+        # The bed is enough: it holds one patient at a time.
+        patient.overdue_alert = (
+            f"overdue-{patient.ward}-{patient.bed}-{patient.due:%Y%m%dT%H%M%S}-{now:%H%M%S}"
+        )
+        first = patient.last_manual is None and patient.device_obs_at is None
         message = (
-            f"Observations {timing.status}: the full set due at "
+            f"Observations {timing.status}: the {'first' if first else 'full'} set due at "
             f"{patient.due.astimezone(settings.tz):%H:%M} is {over} over"
         )
         decisions.append(Raise(patient.overdue_alert, KIND, SEVERITY, Facts(message)))
@@ -43,6 +48,20 @@ def on_tick(
     if patient.overdue_alert is not None and timing.status == "missed" and first_rung:
         decisions.append(Escalate(patient.overdue_alert))
     return decisions
+
+
+def on_admission(
+    settings: OnlineSettings, patient: Patient, admitted: datetime, received: datetime
+) -> None:
+    """A patient newly placed, with no score yet, is due a first full set `first_set` after
+    admission, or after the service first heard of it if that is later (a service started on
+    a ward of long-admitted patients does not call them all late at once). A score replaces
+    this due time as any score does (`on_due`)."""
+    if settings.first_set <= 0 or patient.due is not None:
+        return
+    first = timedelta(seconds=settings.first_set)
+    patient.interval = first
+    patient.due = (admitted if received - admitted <= first else received) + first
 
 
 def on_set(settings: OnlineSettings, patient: Patient, result: ScoreResult) -> list[Decision]:

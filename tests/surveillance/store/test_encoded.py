@@ -55,11 +55,16 @@ async def test_a_spool_written_before_results_were_carried_encoded_is_still_read
     tmp_path: Path,
 ) -> None:
     """A spool outlives an upgrade: batches an earlier version kept (results and events as
-    objects, outbox payloads as text) are read as today's records."""
+    objects, outbox payloads as text, the scorer's state rows as objects) are read as today's
+    records."""
     legacy: dict[str, Any] = {
         "scores": [{**asdict(score()), "result": msgspec.json.decode(RESULT)}],
         "alerts": [{**asdict(alert()), "event": msgspec.json.decode(EVENT)}],
         "outbox": [{"key": "k1", "topic": "t", "payload": EVENT.decode(), "retain": False}],
+        "states": [
+            {"key": "patient:P1", "state": {"patient": {"ward": "7A"}, "alerts": []}, "time": T},
+            {"key": "patient:P2", "state": None, "time": T},  # a deletion
+        ],
     }
     async with Spool(tmp_path / "spool") as spool:
         await spool._run(spool._append, msgspec.msgpack.encode(legacy), 3)
@@ -70,6 +75,10 @@ async def test_a_spool_written_before_results_were_carried_encoded_is_still_read
     assert [msgspec.json.decode(s.result) for s in batch.scores] == [msgspec.json.decode(RESULT)]
     assert [msgspec.json.decode(a.event) for a in batch.alerts] == [msgspec.json.decode(EVENT)]
     assert batch.outbox == [OutboxRecord("k1", "t", EVENT, False)]
+    assert [(s.key, s.state) for s in batch.states] == [
+        ("patient:P1", b'{"patient":{"ward":"7A"},"alerts":[]}'),
+        ("patient:P2", None),
+    ]
     assert batch.scores[0].time == T
 
 

@@ -521,10 +521,12 @@ async def test_the_scorers_state_is_replaced_and_deleted_by_key(store: Any) -> N
     await store.write(
         Batch(
             states=[
-                StateRecord("patient:P1", {"v": 1}, t0),
-                StateRecord("patient:P1", at, t0),  # the later write of a key wins
-                StateRecord("patient:P2", {"v": 2}, t0),
-                StateRecord("bed:7A/1", {"time": "2026-11-22T08:00:00Z"}, t0),
+                StateRecord("patient:P1", b'{"v":1}', t0),
+                StateRecord(
+                    "patient:P1", msgspec.json.encode(at), t0
+                ),  # the later write of a key wins
+                StateRecord("patient:P2", b'{"v":2}', t0),
+                StateRecord("bed:7A/1", b'{"time":"2026-11-22T08:00:00Z"}', t0),
             ]
         )
     )
