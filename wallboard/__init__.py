@@ -5,6 +5,12 @@ changes out to subscribers; `create_app` serves it; `serve` runs the app in the 
 loop (`bind` gives the port before it starts). `ScoreReader`, `AlertReader` and
 `HeartbeatReader` are the types the wallboard decodes the scorer's messages with (the contract
 tests decode what the scorer writes with them).
+
+Who may see and act (issue 14): `Auth` is the login (OpenID Connect through the hospital's
+identity provider, `AuthConfig`/`OidcClient`; or `Auth.without_login` for the demo and
+`--auth none`), `RoleMapping` turns the ID token's claims into per-ward `Grant`s of `ROLES`,
+`Principal.may` decides (pure), `check_unsafe` and `origin_allowed` are the CSRF and websocket
+`Origin` rules, and `DisplayRegistry` keeps the enrolled wall screens.
 """
 
 from wallboard._access import (
