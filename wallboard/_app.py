@@ -84,6 +84,11 @@ class History(Protocol):
         """The patient's alert events since `since`, oldest first; the access recorded."""
         ...
 
+    async def events(self, patient_id: str, since: datetime, *, viewer: str) -> list[JSON]:
+        """The patient's clinical events (CONTRACT §9) since `since`, oldest first; the
+        access recorded."""
+        ...
+
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> JSON:
         """The alert-response report of alerts raised in `[since, until)` (`surveillance
         report`): time to acknowledge and share escalated, per ward and shift."""
@@ -198,6 +203,7 @@ def create_app(
         try:
             scores = await history.scores(patient_id, since, viewer=viewer)
             alerts = await history.alerts(patient_id, since, viewer=viewer)
+            events = await history.events(patient_id, since, viewer=viewer)
         except Exception as error:
             log.warning("history of %s/%s unavailable: %s", ward, bed, failure_site(error))
             raise HTTPException(503, f"the history cannot be read now: {error}") from error
@@ -210,6 +216,7 @@ def create_app(
             "patient": occupant,
             "scores": [{key: result.get(key) for key in _HISTORY_KEYS} for result in scores],
             "alerts": alerts,
+            "events": events,
             "chart": chart_display(chart) if chart is not None else None,
         }
 
