@@ -302,3 +302,36 @@ def test_event_grace_is_a_setting(tmp_path: Path) -> None:
     assert OnlineSettings().event_grace == timedelta(hours=24).total_seconds()
     with pytest.raises(ValueError, match="event_grace"):
         OnlineSettings(event_grace=-1)
+
+
+async def test_the_history_api_lists_the_beds_patients_events(
+    charts: ChartSet, tmp_path: Path
+) -> None:
+    """`GET /api/wards/{ward}/beds/{bed}/history` gains `events`, read from the real store."""
+    import httpx  # noqa: PLC0415
+
+    from wallboard import BrokerFeed, create_app  # noqa: PLC0415
+
+    now = at(600)
+    feed = BrokerFeed("127.0.0.1", 1, clock=lambda: now)  # never started: given the ADT
+    adt = {"msg_id": "adt-1", "time": at(0).isoformat(), "event": "admit", "patient_id": "P1"}
+    feed.handle(f"wards/{WARD}/beds/{BED}/adt", msgspec.json.encode(adt | {"cohort": "adult"}))
+    s = OnlineScorer(charts)
+    out = s.handle([admit(), obs(MEDIUM, t=60), event("rrt-call", t=120, by="outreach")])
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    async with open_store(url) as store:
+        await store.write(out.batch)
+        await store.write(
+            Batch(events=[EventRecord("old", at(-7200), at(-7200), WARD, BED, "P1", "fall")])
+        )
+        history = StoreHistory(clock=feed.clock)
+        history.store = store
+        transport = httpx.ASGITransport(app=create_app(feed, history=history))
+        async with httpx.AsyncClient(transport=transport, base_url="http://board") as client:
+            response = await client.get(f"/api/wards/{WARD}/beds/{BED}/history?hours=1")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(e["msg_id"], e["event"], e["by"]) for e in body["events"]] == [
+        ("ev-rrt-call-120", "rrt-call", "outreach")
+    ]  # the fall two hours ago is outside the hour asked for
+    assert len(body["scores"]) == 1
