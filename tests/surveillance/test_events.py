@@ -96,7 +96,7 @@ def test_an_event_for_someone_not_in_the_bed_is_a_placement_dead_letter(
     assert letter["error"] == "placement"
     assert says in letter["reason"]
     assert out.batch.events == []
-    assert [d.msg_id for d in out.batch.dead_letters] == [arrival.item.msg_id]  # type: ignore[union-attr]
+    assert [d.msg_id for d in out.batch.dead_letters] == [arrival.item.msg_id]
 
 
 def test_a_repeat_is_dropped_and_the_same_id_with_other_content_is_a_conflict(
