@@ -167,3 +167,13 @@ def test_a_refused_event_keeps_its_msg_id_when_it_could_be_read() -> None:
     refused = send({**GOOD, "event": "stroke"})
     assert isinstance(refused, Rejected)
     assert refused.msg_id == "ev-1"
+
+
+def test_every_kind_has_words_for_the_pages() -> None:
+    from ingest import vocabulary  # noqa: PLC0415
+
+    terms = vocabulary()["events"]
+    assert [t["id"] for t in terms] == list(EVENT_KINDS)
+    assert all(t["label"] for t in terms)
+    composite = {t["id"] for t in terms if t["critical"]}
+    assert composite == {"cardiac-arrest", "icu-admission", "death"}
