@@ -1,8 +1,9 @@
 """Ingest, the contract boundary: every input message (native JSON, FHIR R4, HL7 v2) into one
 internal model, the topics, the code tables, and the one MQTT adapter.
 
-`parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`, `AlertAction` or
-`PlanUpdate`, or a `Rejected` saying why (CONTRACT §1–§3, §6); it and the topic parsers and
+`parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`, `AlertAction`,
+`PlanUpdate` or `EventReport` (a clinical event, CONTRACT §9), or a `Rejected` saying why
+(CONTRACT §1–§3, §6, §9); it and the topic parsers and
 code tables (`LOINC`, `UCUM`, `MDC`) are pure: no I/O, no clock. The I/O is `BrokerLink`, the
 service's reconnecting MQTT connection, and `BrokerURL` says where the broker is.
 """
@@ -28,6 +29,7 @@ from ingest._model import (
     DEAD_LETTER_KEEP,
     DEAD_LETTER_TEXT,
     ERROR_CODES,
+    EVENT_KINDS,
     MAX_PAYLOAD,
     MSG_ID_MAX,
     Action,
@@ -36,8 +38,11 @@ from ingest._model import (
     AlertAction,
     AlertCommand,
     Channel,
+    ClinicalEvent,
     DeadLetter,
     EscalationPlan,
+    EventKind,
+    EventReport,
     Inbound,
     Lab,
     LabResult,
@@ -70,6 +75,7 @@ __all__ = [
     "DEAD_LETTER_TEXT",
     "DEAD_LETTER_TOPIC",
     "ERROR_CODES",
+    "EVENT_KINDS",
     "HEARTBEAT_TOPIC",
     "INTERNAL",
     "LOINC",
@@ -89,8 +95,11 @@ __all__ = [
     "BrokerLink",
     "BrokerURL",
     "Channel",
+    "ClinicalEvent",
     "DeadLetter",
     "EscalationPlan",
+    "EventKind",
+    "EventReport",
     "Inbound",
     "Lab",
     "LabResult",

@@ -1,7 +1,7 @@
 """What ingest hands on: one typed value per input message, or the reason it was refused.
 
 Every input message becomes exactly one of `Admission`, `Observation`, `Lab`, `AlertAction`,
-`PlanUpdate` or `Rejected`. Nothing is dropped on the way: a message that cannot be used
+`PlanUpdate`, `EventReport` or `Rejected`. Nothing is dropped on the way: a message that cannot be used
 becomes `Rejected`, which the service publishes to the dead-letter topic (CONTRACT §6) and
 keeps in the store.
 """
@@ -19,8 +19,8 @@ import msgspec
 
 from scoring import Context, ObservationSet
 
-Channel: TypeAlias = Literal["adt", "obs", "fhir", "hl7v2", "labs", "plan"]
-CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs", "plan")
+Channel: TypeAlias = Literal["adt", "obs", "fhir", "hl7v2", "labs", "plan", "event"]
+CHANNELS: Final[tuple[Channel, ...]] = ("adt", "obs", "fhir", "hl7v2", "labs", "plan", "event")
 """The input topics `wards/{ward}/beds/{bed}/{channel}` (CONTRACT §1)."""
 
 MAX_PAYLOAD: Final = 256 * 1024
@@ -111,6 +111,50 @@ class LabResult(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     test: Literal["creatinine"]
     value: Annotated[float, msgspec.Meta(gt=0)]
     unit: Literal["umol/L"]
+
+
+EventKind: TypeAlias = Literal[
+    "rrt-call",
+    "cardiac-arrest",
+    "icu-admission",
+    "death",
+    "fall",
+    "pressure-ulcer",
+    "sepsis-treatment",
+    "medication-incident",
+]
+EVENT_KINDS: Final[tuple[EventKind, ...]] = (
+    "rrt-call",
+    "cardiac-arrest",
+    "icu-admission",
+    "death",
+    "fall",
+    "pressure-ulcer",
+    "sepsis-treatment",
+    "medication-incident",
+)
+"""The clinical events and harms of CONTRACT §9, in the contract's order. A later kind is added
+here (and to `EventKind`); until then a message naming it is refused (`invalid`), never
+stored under a kind nobody reads."""
+
+
+class ClinicalEvent(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A clinical event or harm on `wards/{ward}/beds/{bed}/event` (CONTRACT §9).
+
+    `time` is when it happened (not when it was recorded); `by` who recorded it or responded
+    (`resus team`, `outreach`); `category` the stage of a newly acquired pressure ulcer (1-4,
+    only for `pressure-ulcer`, optional there); `note` free text (README extension). These are
+    the outcomes the learned risk is judged on and the harms the safety dashboard counts: never
+    a vital sign, never scored, never an alert of their own.
+    """
+
+    msg_id: Annotated[str, msgspec.Meta(min_length=1)]  # and `msg_id_problem`
+    time: Annotated[datetime, msgspec.Meta(tz=True)]
+    patient_id: Annotated[str, msgspec.Meta(min_length=1)]
+    event: EventKind
+    by: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    category: Annotated[int, msgspec.Meta(ge=1, le=4)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 ACTIONS: Final = ("ack", "resolve")
@@ -251,7 +295,20 @@ class Lab:
         return self.lab.msg_id
 
 
-Inbound: TypeAlias = Admission | Observation | Lab | AlertAction | PlanUpdate
+@dataclass(frozen=True, slots=True)
+class EventReport:
+    """A clinical event or harm recorded for the patient in a bed (CONTRACT §9)."""
+
+    ward: str
+    bed: str
+    event: ClinicalEvent
+
+    @property
+    def msg_id(self) -> str:
+        return self.event.msg_id
+
+
+Inbound: TypeAlias = Admission | Observation | Lab | AlertAction | PlanUpdate | EventReport
 
 
 DEAD_LETTER_KEEP: Final = 4096

@@ -1,4 +1,5 @@
-"""Native JSON on `obs` (CONTRACT §3), `adt` (CONTRACT §2) and `labs` (README extension).
+"""Native JSON on `obs` (CONTRACT §3), `adt` (CONTRACT §2), `event` (CONTRACT §9) and `labs`
+(README extension).
 
 Decoded with module-level msgspec decoders straight into the strict contract structs: the fast
 path is one decode and no copying. Only when decoding fails is the payload looked at again, to
@@ -19,11 +20,14 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ingest._model import (
+    EVENT_KINDS,
     Action,
     Admission,
     AlertAction,
     AlertCommand,
+    ClinicalEvent,
     EscalationPlan,
+    EventReport,
     Lab,
     LabResult,
     Observation,
@@ -104,6 +108,7 @@ _LAB_UNIT: Final = msgspec.json.Decoder(_LabUnit)
 _ADT_KEYS: Final = msgspec.json.Decoder(_AdtKeys)
 _COMMAND: Final = msgspec.json.Decoder(AlertCommand)
 _PLAN: Final = msgspec.json.Decoder(EscalationPlan)
+_EVENT: Final = msgspec.json.Decoder(ClinicalEvent)
 
 
 def peek_msg_id(payload: bytes) -> str | None:
@@ -354,3 +359,42 @@ def parse_lab(payload: bytes, ward: str, bed: str) -> Lab:
         )
         raise Refusal("implausible", msg, lab.msg_id)
     return Lab(ward=ward, bed=bed, lab=lab)
+
+
+_EVENT_WHAT: Final = "clinical event (CONTRACT §9)"
+
+
+def parse_event(payload: bytes, ward: str, bed: str) -> EventReport:
+    """A clinical event or harm (CONTRACT §9): one of `EVENT_KINDS`, for a named patient.
+
+    A kind the contract does not (yet) name, a `category` outside 1-4 or on any event but a
+    `pressure-ulcer`, a blank `patient_id` or `by`: all `invalid`, with the field named. Whose
+    bed it is and whether its time can be used are the scorer's checks, as for observations.
+
+    Raises:
+        Refusal: `not-utf8`, `not-json` or `invalid`.
+    """
+    try:
+        event = _EVENT.decode(payload)
+    except (msgspec.MsgspecError, ValueError) as exc:
+        refusal = _refusal(payload, exc, _EVENT_WHAT)
+        if refusal.error == "invalid" and "`$.event`" in refusal.reason:
+            known = ", ".join(EVENT_KINDS)
+            refusal = Refusal(
+                "invalid", f"{refusal.reason}; the events known: {known}", refusal.msg_id
+            )
+        raise refusal from None
+    check_msg_id(event.msg_id, _EVENT_WHAT)
+    if not event.patient_id.strip():
+        msg = f"{_EVENT_WHAT}: patient_id is blank; expected the patient's id"
+        raise Refusal("invalid", msg, event.msg_id)
+    if event.by is not None and not event.by.strip():
+        msg = f"{_EVENT_WHAT}: `by` is blank; name who recorded it, or leave `by` out"
+        raise Refusal("invalid", msg, event.msg_id)
+    if event.category is not None and event.event != "pressure-ulcer":
+        msg = (
+            f"{_EVENT_WHAT}: `category` (1-4) belongs to a pressure-ulcer only, "
+            f"not to {event.event!r}"
+        )
+        raise Refusal("invalid", msg, event.msg_id)
+    return EventReport(ward=ward, bed=bed, event=event)

@@ -20,6 +20,7 @@ from ingest._native import (
     Refusal,
     parse_adt,
     parse_alert_action,
+    parse_event,
     parse_lab,
     parse_obs,
     parse_plan,
@@ -39,7 +40,8 @@ def parse(
     tz: ZoneInfo = LONDON,
     max_payload: int = MAX_PAYLOAD,
 ) -> Inbound | Rejected:
-    """The message on an input topic as `Admission`, `Observation`, `Lab` or `AlertAction`, or why not.
+    """The message on an input topic as `Admission`, `Observation`, `Lab`, `AlertAction`,
+    `PlanUpdate` or `EventReport`, or why not.
 
     Checks in order: the topic (`topic`), the size (`oversize`, before any decoding), then the
     channel's format. Never raises: whatever the bytes, the answer is a value or a `Rejected`
@@ -100,6 +102,8 @@ def _parse(
             return parse_plan(payload, ward, bed)
         if channel == "adt":
             return parse_adt(payload, ward, bed, tz)
+        if channel == "event":
+            return parse_event(payload, ward, bed)
         return parse_lab(payload, ward, bed)
     except Refusal as refusal:
         msg_id = refusal.msg_id

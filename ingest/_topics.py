@@ -6,6 +6,7 @@ module types a topic out:
 | topic                                         | who publishes            |
 |-----------------------------------------------|--------------------------|
 | `wards/{ward}/beds/{bed}/{channel}`           | devices, nurses, the PAS |
+| `wards/{ward}/beds/{bed}/event` (a `channel`) | the PAS, incident systems |
 | `wards/{ward}/beds/{bed}/score` (retained)    | the scorer               |
 | `wards/{ward}/alerts`                         | the scorer               |
 | `wards/{ward}/alerts/{alert_id}/{action}`     | people, pager gateways   |

@@ -148,6 +148,20 @@ VITALS: Final[tuple[Vital, ...]] = (
 """Every vital-sign key of an observation set (CONTRACT §3) and every scored parameter's key
 (§4: `air_or_oxygen`, `oxygen`), as the screens label them."""
 
+CLINICAL_EVENTS: Final[tuple[Term, ...]] = (
+    Term(id="rrt-call", label="Rapid response call", tone="orange"),
+    Term(id="cardiac-arrest", label="Cardiac arrest (2222)", tone="red", critical=True),
+    Term(id="icu-admission", label="Unplanned ICU/HDU admission", tone="red", critical=True),
+    Term(id="death", label="Death", tone="grey", critical=True),
+    Term(id="fall", label="Fall", tone="yellow"),
+    Term(id="pressure-ulcer", label="New pressure ulcer", tone="yellow"),
+    Term(id="sepsis-treatment", label="Sepsis treatment (antibiotics)", tone="blue"),
+    Term(id="medication-incident", label="Medication incident", tone="yellow"),
+)
+"""The clinical events and harms of CONTRACT §9 (the history API's `events`), in the contract's
+order, for a page that marks them on the patient's chart; `critical` marks the outcomes the
+learned risk is judged on (the composite: unplanned ICU/HDU admission, arrest, death)."""
+
 HISTORY_KEYS: Final[tuple[str, ...]] = (
     "time",
     "obs_msg_id",
@@ -192,6 +206,7 @@ def vocabulary() -> dict[str, Any]:
             "default_risk_system": DEFAULT_RISK_SYSTEM,
             "vitals": VITALS,
             "history_keys": HISTORY_KEYS,
+            "events": CLINICAL_EVENTS,
             "tones": TONES,
         }
     )

@@ -1,4 +1,5 @@
-"""Simulated wards: beds, patients, nurses' rounds, devices, labs, ADT and ground truth.
+"""Simulated wards: beds, patients, nurses' rounds, devices, labs, ADT, clinical events and
+ground truth.
 
 Each bed is simulated on its own, from its own seed (`seed`, ward, bed), so a bed's stream
 does not change when other beds or wards are added; the streams are then merged in time
@@ -9,6 +10,14 @@ A bed's life: a patient is admitted (or is already there at the start), follows 
 often at night and on busy shifts), may wear a device that streams a subset of vitals, has
 creatinine measured in the morning, and leaves by discharge, ICU transfer or death; after
 cleaning, the bed takes the next patient.
+
+What happens to the patient is also published as the clinical events of CONTRACT §9 on
+`wards/{ward}/beds/{bed}/event` (`_events`), beside the ground truth: the outcomes
+(`rrt-call`, `cardiac-arrest`, `icu-admission`, `death`) at the truth's own times, an
+`rrt-call` when a nurse's set calls for an emergency response and the staff escalate,
+`sepsis-treatment` when a septic patient's antibiotics are given, and the occasional fall and
+pressure ulcer. They are drawn from a random stream of their own (and numbered on their own),
+so adding them changed no other simulated message.
 """
 
 from __future__ import annotations
@@ -75,6 +84,7 @@ class SimConfig:
         scenario: force every admission into this scenario (tests and demos).
         occupancy: the share of beds occupied at the start.
         truth: publish ground truth (scenarios and outcome events) on `simulation/truth`.
+        events: publish clinical events (CONTRACT §9) on each bed's `event` topic.
     """
 
     wards: int = 1
@@ -92,6 +102,7 @@ class SimConfig:
     scenario: str | None = None
     occupancy: float = 0.9
     truth: bool = True
+    events: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -188,6 +199,10 @@ class _Bed:
         self.loads = loads
         self.charts = charts
         self.rng = np.random.default_rng([config.seed, ward.index, index])
+        # Clinical events draw from their own stream (and number their own ids), so that
+        # publishing them changed nothing else the bed sends.
+        self.event_rng = np.random.default_rng([config.seed, ward.index, index, _EVENT_STREAM])
+        self.event_ids = 0
         self.out: list[tuple[int, int, int, Message]] = []
         self.counter = 0
         self.ids = 0
@@ -218,6 +233,10 @@ class _Bed:
     def msg_id(self, kind: str) -> str:
         self.ids += 1
         return f"{kind}-s{self.config.seed}-{self.ward.name}-{self.bed}-{self.ids}"
+
+    def event_id(self) -> str:
+        self.event_ids += 1
+        return f"ev-s{self.config.seed}-{self.ward.name}-{self.bed}-{self.event_ids}"
 
 
 class _Stay:
@@ -252,6 +271,8 @@ class _Stay:
         self.o2_changes: list[tuple[float, int]] = [(arrive, 0)]
         self.context = self._context()
         self.creatinine = float(rng.normal(80 if self.cohort == "adult" else 60, 15))
+        self.emergencies: list[float] = []  # nurses' sets that called for an emergency response
+        self.responded_at: float | None = None  # when an urgent score was first acted on
 
     # -- the patient ----------------------------------------------------------------------
 
@@ -358,6 +379,9 @@ class _Stay:
         for time, event in outcomes:
             if time <= leave:
                 self._truth(time, {"kind": "outcome", "event": event})
+        if config.events:
+            for time, kind, extra in self._events(admitted, leave, outcomes):
+                self._event(time, kind, extra)
         if leave < config.end:
             self._adt(leave, "discharge")
         return leave
@@ -394,6 +418,57 @@ class _Stay:
             else:
                 payload["postnatal_days"] = 0 if self.scenario.course == "rising" else 1
         self.bed.emit(time, "adt", self.bed.encode(payload), retain=True)
+
+    def _event(self, time: float, kind: str, extra: dict[str, Any]) -> None:
+        """A clinical event (CONTRACT §9), published when it happened."""
+        payload = {
+            "msg_id": self.bed.event_id(),
+            "time": rfc3339(int(time)),
+            "patient_id": self.patient_id,
+            "event": kind,
+            **extra,
+        }
+        self.bed.emit(time, "event", self.bed.encode(payload))
+
+    def _events(
+        self, admitted: float, leave: float, outcomes: list[tuple[float, str]]
+    ) -> list[tuple[float, str, dict[str, Any]]]:
+        """The stay's clinical events in time order: (time, kind, the optional fields)."""
+        rng, cohort = self.bed.event_rng, self.cohort
+        found: list[tuple[float, str, dict[str, Any]]] = []
+        for time, outcome in outcomes:
+            if time <= leave:
+                kind = _OUTCOME_EVENTS[outcome]
+                found.append((time, kind, {"by": _BY[kind].get(cohort, _BY[kind]["adult"])}))
+        # The staff escalate a set that calls for an emergency response, most of the time,
+        # unless a call was made within `_CALL_GAP` (one call per episode, not per set).
+        calls = [t for t, kind, _ in found if kind == "rrt-call"]
+        for t in self.emergencies:
+            call = t + float(rng.uniform(5, 30)) * _MIN
+            recent = any(abs(call - other) < _CALL_GAP for other in calls)
+            if rng.random() < _ESCALATE and not recent and call < leave:
+                calls.append(call)
+                found.append((call, "rrt-call", {"by": _BY["rrt-call"].get(cohort, "outreach")}))
+        if "sepsis" in self.scenario.name and self.responded_at is not None:
+            given = self.responded_at + float(rng.uniform(20, 60)) * _MIN  # the sepsis hour
+            if given < leave:
+                found.append((given, "sepsis-treatment", {"by": "ward doctor"}))
+        days = max(0.0, leave - admitted) / (24 * HOUR)
+        old = self.age_months >= 75 * 12
+        rising = self.scenario.course == "rising"
+        fall_rate = _FALLS[cohort] * (1.8 if old else 1.0) * (1.5 if rising else 1.0)
+        for _ in range(int(rng.poisson(fall_rate * days))):
+            when = float(rng.uniform(admitted, leave))
+            found.append((when, "fall", {"by": "ward nurse"}))
+        if cohort == "adult":
+            ulcer_rate = _PRESSURE_ULCERS * (2.0 if old else 1.0) * (2.0 if rising else 1.0)
+            for _ in range(int(rng.poisson(ulcer_rate * days))):
+                when = float(rng.uniform(admitted, leave))
+                category = int(rng.choice(4, p=_ULCER_CATEGORIES)) + 1
+                extra = {"by": "tissue viability nurse", "category": category}
+                found.append((when, "pressure-ulcer", extra))
+        found.sort(key=lambda e: e[0])
+        return found
 
     def _truth(self, time: float, fields: dict[str, Any]) -> None:
         if not self.bed.config.truth:
@@ -515,10 +590,13 @@ class _Stay:
     def _treat(self, t: float, result: ScoreResult) -> None:
         """An urgent score on a deteriorating patient gets a response, which may turn the course."""
         course, rng = self.course, self.rng
+        if result.response == "emergency":  # stable but abnormal patients too: false calls
+            self.emergencies.append(t)
         if course.initial or course.treated_at is not None or course.peak == 0:
             return
         if result.response not in URGENT_RESPONSES:
             return
+        self.responded_at = t
         if rng.random() < self.scenario.treat_probability:
             self.course = replace(course, treated_at=t + rng.uniform(30, 120) * _MIN)
         else:  # this time the response did not turn things round
@@ -701,6 +779,49 @@ class _Stay:
         events.sort()
         return [e for e in events if e[0] <= exit_at], exit_at
 
+
+_EVENT_STREAM = 1 << 21
+"""The last word of the seed of a bed's clinical-event stream (`_Bed.event_rng`)."""
+
+_OUTCOME_EVENTS = {
+    "rapid-response-call": "rrt-call",
+    "cardiac-arrest": "cardiac-arrest",
+    "death": "death",
+    "icu-transfer": "icu-admission",
+}
+"""The ground truth's outcome names → CONTRACT §9 events."""
+
+_BY: dict[str, dict[str, str]] = {
+    "rrt-call": {"adult": "outreach", "child": "paediatric outreach", "maternity": "outreach"},
+    "cardiac-arrest": {
+        "adult": "resus team",
+        "child": "paediatric resus team",
+        "maternity": "obstetric emergency team",
+    },
+    "death": {"adult": "ward doctor"},
+    "icu-admission": {"adult": "critical care", "child": "PICU retrieval team"},
+}
+"""Who records each outcome, by cohort (adult's when the cohort is not named)."""
+
+_ESCALATE = 0.7
+"""The share of emergency-response sets after which the staff call the rapid response team
+(audits find the call is often not made: Ludikhuize 2012)."""
+
+_CALL_GAP = 8 * HOUR
+"""A patient still scoring an emergency response within this long of a call is already known
+to the team: no second call."""
+
+_FALLS = {"adult": 0.006, "maternity": 0.002, "child": 0.001}
+"""Inpatient falls per patient-day (about 6.6 per 1,000 occupied bed-days in English acute
+hospitals, Royal College of Physicians' National Audit of Inpatient Falls); times 1.8 at 75 or
+over, 1.5 for a deteriorating patient."""
+
+_PRESSURE_ULCERS = 0.0015
+"""Newly acquired pressure ulcers per adult patient-day (of the order of 1 per 1,000
+bed-days, NHS Safety Thermometer); times 2 at 75 or over, and 2 for a deteriorating patient."""
+
+_ULCER_CATEGORIES = (0.35, 0.45, 0.15, 0.05)
+"""The share of new pressure ulcers of category 1, 2, 3 and 4."""
 
 _LIMITS = {
     "resp_rate": (4.0, 100.0),

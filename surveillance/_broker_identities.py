@@ -20,7 +20,7 @@ Roles (`+` in `wards` means every ward):
 |-------------|-------------------------------------------------------|--------------------------------|
 | `scorer`    | scores, alerts, dead letters, heartbeat               | every input, every alert action |
 | `wallboard` | alert actions (ack, resolve) of its wards             | its wards' adt, score, plan, alerts; the heartbeat |
-| `gateway`   | its wards' bed channels: adt, obs, fhir, hl7v2, labs, plan | nothing                   |
+| `gateway`   | its wards' bed channels: adt, obs, fhir, hl7v2, labs, plan, event | nothing            |
 | `device`    | its wards' obs, fhir, hl7v2                           | nothing                        |
 | `pager`     | alert actions of its wards                            | its wards' alerts              |
 | `simulator` | what a gateway does, and `simulation/truth`           | nothing                        |

@@ -1,6 +1,6 @@
 """Reading the store back: the alert-response report of a window, the patient view's
-history (the wallboard's `History`, each reading of it audited), and that audit
-(`read_access`, `surveillance report --access`).
+history (the wallboard's `History`: scores, alerts and clinical events, each reading of it
+audited), and that audit (`read_access`, `surveillance report --access`).
 
 The report itself is pure (`surveillance._report`); this module reads the store.
 """
@@ -22,6 +22,7 @@ from surveillance.store import (
     AccessRecord,
     AlertRecord,
     Batch,
+    EventRecord,
     ObservationRecord,
     ScoreRecord,
     Store,
@@ -186,3 +187,35 @@ class StoreHistory:
         await self._audit(store, viewer, patient_id, "alerts", since)
         records = await store.fetch(AlertRecord, patient_id=patient_id, since=since)
         return [msgspec.json.decode(record.event) for record in records]
+
+    async def events(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        """The patient's clinical events (CONTRACT §9) since `since`, oldest first: each as
+        the contract's message (`msg_id`, `time`, `patient_id`, `event`, `by`, `category`,
+        `note` when given) with the `ward` and `bed` it was recorded for."""
+        store = self._open()
+        await self._audit(store, viewer, patient_id, "events", since)
+        records = await store.events(since=since, patient_id=patient_id)
+        return [event_message(record) for record in records]
+
+
+def event_message(record: EventRecord) -> dict[str, Any]:
+    """A stored clinical event as the contract's message (CONTRACT §9), with its ward and bed;
+    optional fields only when given."""
+    message: dict[str, Any] = {
+        "msg_id": record.msg_id,
+        "time": msgspec.to_builtins(record.time),  # RFC 3339, `Z` for UTC
+        "patient_id": record.patient_id,
+        "event": record.event,
+        "ward": record.ward,
+        "bed": record.bed,
+    }
+    for key, value in (
+        ("by", record.recorded_by),
+        ("category", record.category),
+        ("note", record.note),
+    ):
+        if value is not None:
+            message[key] = value
+    return message

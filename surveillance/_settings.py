@@ -80,6 +80,7 @@ class ScorerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dedupe_max: Annotated[int, msgspec.Meta(ge=1000)] = 1_000_000
     max_skew: Seconds = 300.0
     max_age: Seconds = 7 * 24 * 3600.0
+    event_grace: Seconds = _SCORER.event_grace
     flood_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     alert_responses: list[str] = msgspec.field(
         default_factory=lambda: sorted(DEFAULT_ALERT_RESPONSES)
@@ -213,6 +214,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             dedupe_max=scorer.dedupe_max,
             max_skew=scorer.max_skew,
             max_age=scorer.max_age,
+            event_grace=scorer.event_grace,
             flood_per_minute=scorer.flood_per_minute,
             alert_responses=frozenset(scorer.alert_responses),
             ladders={**DEFAULT_LADDERS, **self.ladders()},

@@ -23,6 +23,7 @@ class Patient:
     obs: list[tuple[ObservationSet, ScoreResult | None]] = field(default_factory=list)
     outcomes: list[tuple[int, str]] = field(default_factory=list)
     labs: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # CONTRACT §9, as published
 
     @property
     def manual(self) -> list[tuple[ObservationSet, ScoreResult]]:
@@ -57,6 +58,8 @@ def patients(messages: list[Message], charts: ChartSet) -> dict[str, Patient]:
             patient.obs.append((obs, result))
         elif kind == "labs":
             found[pid].labs.append(body)
+        elif kind == "event":
+            found[pid].events.append(body)
         elif message.topic == "simulation/truth":
             if body["kind"] == "scenario":
                 found[pid].scenario = body["scenario"]

@@ -94,6 +94,11 @@ class History(Protocol):
         """The patient's alert events since `since`, oldest first; the access recorded."""
         ...
 
+    async def events(self, patient_id: str, since: datetime, *, viewer: str) -> list[JSON]:
+        """The patient's clinical events (CONTRACT §9) since `since`, oldest first; the
+        access recorded."""
+        ...
+
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> JSON:
         """The alert-response report of alerts raised in `[since, until)` (`surveillance
         report`): time to acknowledge and share escalated, per ward and shift."""
@@ -293,13 +298,19 @@ def create_app(
         try:
             scores = await history.scores(patient_id, since, viewer=viewer)
             alerts = await history.alerts(patient_id, since, viewer=viewer)
+            events = await history.events(patient_id, since, viewer=viewer)
         except Exception as error:
+            # Not the error's text: a database's can quote the row (identifiers) back.
             log.warning("history of %s/%s unavailable: %s", ward, bed, failure_site(error))
-            raise HTTPException(503, f"the history cannot be read now: {error}") from error
+            raise HTTPException(503, "the history cannot be read now; try again") from error
         chart_id = scores[-1]["chart"] if scores else None
         chart = chart_set.charts.get(chart_id) if chart_id is not None else None
-        if not principal.may("identifiers", ward):
-            occupant = {key: value for key, value in occupant.items() if key not in IDENTIFIERS}
+        if not principal.may("identifiers", ward):  # alert events and §9 events name him too
+            occupant, alerts, events = (
+                _unnamed(occupant),
+                [_unnamed(alert) for alert in alerts],
+                [_unnamed(event) for event in events],
+            )
         return {
             "ward": ward,
             "bed": bed,
@@ -307,6 +318,7 @@ def create_app(
             "patient": occupant,
             "scores": [{key: result.get(key) for key in _HISTORY_KEYS} for result in scores],
             "alerts": alerts,
+            "events": events,
             "chart": chart_display(chart) if chart is not None else None,
         }
 
@@ -336,7 +348,7 @@ def create_app(
             raise HTTPException(400, str(error)) from error
         except Exception as error:
             log.warning("report unavailable: %s", failure_site(error))
-            raise HTTPException(503, f"the report cannot be read now: {error}") from error
+            raise HTTPException(503, "the report cannot be read now; try again") from error
 
     @app.get("/api/charts/{chart_id}")
     async def chart(request: Request, chart_id: str) -> dict[str, Any]:
@@ -491,6 +503,11 @@ def _viewer(principal: Principal, request: Request) -> str:
         return f"display {principal.subject} ({principal.role()})"
     client = request.client
     return f"unauthenticated@{client.host if client is not None else 'unknown'}"
+
+
+def _unnamed(record: JSON) -> JSON:
+    """`record` without the keys that identify a patient (`IDENTIFIERS`)."""
+    return {key: value for key, value in record.items() if key not in IDENTIFIERS}
 
 
 def _error(status: int, detail: str) -> JSONResponse:

@@ -40,7 +40,9 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Simulate wards: patients whose vitals follow a scenario (stable, sepsis, bleeding, "
             "COPD on Scale 2, bronchiolitis, pre-eclampsia, postpartum haemorrhage, recovery), "
             "nurses' rounds at the frequency each score demands, wearable and monitor streams, "
-            "admissions and discharges, creatinine results and ground-truth outcomes. The same "
+            "admissions and discharges, creatinine results, clinical events (CONTRACT §9: "
+            "rapid response calls, arrests, ICU admissions, deaths, sepsis treatment, falls, "
+            "pressure ulcers) and ground-truth outcomes. The same "
             "seed and options give byte-identical output. Give --record FILE (JSON lines; gzip "
             "when FILE ends in .gz; written as fast as possible) or --broker URL (published "
             "with QoS 1 at --speed times real time)."
@@ -105,6 +107,14 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--no-truth",
         action="store_true",
         help="leave out the ground truth (scenarios, outcomes) on simulation/truth",
+    )
+    p.add_argument(
+        "--no-events",
+        action="store_true",
+        help=(
+            "leave out the clinical events (CONTRACT §9: rrt-call, cardiac-arrest, "
+            "icu-admission, death, fall, pressure-ulcer, sepsis-treatment) on each bed's event topic"
+        ),
     )
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--record", type=Path, metavar="FILE", help="write a recording")
@@ -190,6 +200,7 @@ def _config(args: argparse.Namespace) -> SimConfig:
         lateness=args.lateness,
         scenario=args.scenario,
         truth=not args.no_truth,
+        events=not args.no_events,
     )
 
 
@@ -211,6 +222,8 @@ def _simulate(args: argparse.Namespace) -> int:
             "mode": config.mode,
             "wards": [w.name for w in ward_plan(config)],
             "beds": config.beds,
+            "truth": config.truth,
+            "events": config.events,  # CONTRACT §9 events on each bed's `event` topic
         }
         try:
             count = write_recording(args.record, messages, meta)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ingest import Admission, Inbound, Lab, Observation, PlanUpdate, Rejected
+from ingest import Admission, EventReport, Inbound, Lab, Observation, PlanUpdate, Rejected
 from surveillance.online._settings import Arrival, OnlineSettings
 from surveillance.online.rules.overdue import duration
 
@@ -45,6 +45,8 @@ def time_of(item: Inbound) -> datetime:
         return item.lab.time
     if isinstance(item, PlanUpdate):
         return item.plan.time
+    if isinstance(item, EventReport):
+        return item.event.time
     return item.command.time
 
 

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ingest import Admission, DeadLetter, EscalationPlan, Lab, Observation
+from ingest import Admission, DeadLetter, EscalationPlan, EventReport, Lab, Observation
 from scoring import ScoreResult
 from surveillance.store import (
     AdtRecord,
     AlertRecord,
     DeadLetterRecord,
+    EventRecord,
     LabRecord,
     ObservationRecord,
     PlanRecord,
@@ -86,6 +87,23 @@ def lab_record(item: Lab, received: datetime) -> LabRecord:
         test=lab.test,
         value=lab.value,
         unit=lab.unit,
+    )
+
+
+def event_record(item: EventReport, received: datetime) -> EventRecord:
+    """A clinical event (CONTRACT §9) as received, with the topic's ward and bed."""
+    event = item.event
+    return EventRecord(
+        msg_id=event.msg_id,
+        time=event.time,
+        received_at=received,
+        ward=item.ward,
+        bed=item.bed,
+        patient_id=event.patient_id,
+        event=event.event,
+        category=event.category,
+        recorded_by=None if event.by is None else event.by.strip(),
+        note=event.note,
     )
 
 

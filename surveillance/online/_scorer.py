@@ -3,7 +3,8 @@
 Pure: no I/O and no clock. The service hands it what ingest parsed, with the time it arrived,
 and gets back what to publish and what to store (`Output`); `tick(now)` finds feeds that
 fell silent and observations overdue, and escalates what nobody has acknowledged. Every input
-ends somewhere visible: a score, an ADT change, a lab, or a dead letter with its reason;
+ends somewhere visible: a score, an ADT change, a lab, a clinical event, or a dead letter with
+its reason;
 repeats of a `msg_id` are counted and go nowhere.
 
 How a patient is scored (README, "The live pipeline"):
@@ -18,6 +19,15 @@ for restarts. What deserves an alert is decided by the rules (`surveillance.onli
 one module per kind: score, overdue, feed, sepsis, AKI; plans shape the ladders), which return
 decisions; the scorer applies them to the `AlertDesk`, where each alert climbs its ladder
 until someone acknowledges it. A discharge resolves the patient's open alerts.
+
+Clinical events (CONTRACT §9: rapid response calls, arrests, ICU admissions, deaths, harms)
+are outcomes, not observations: they are checked (the bed's patient, their time) and stored,
+and change no score and no alert. Not even a death or an arrest stands an alert down: an
+event names its patient in a message no person confirms on screen, and one keyed to the
+wrong patient must not silence a living patient's alerts; the ADT discharge that follows a
+death resolves them, as every discharge does. An event may come after its patient left the
+bed (deaths and ICU transfers are often recorded after the ADT message): it is still taken
+for that bed within `event_grace` of their leaving.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from ingest import (
     Admission,
     AlertAction,
     EscalationPlan,
+    EventReport,
     Lab,
     Observation,
     PlanUpdate,
@@ -60,6 +71,7 @@ from surveillance.online._intake import (
     digest,
     nearest_fold,
     rejected,
+    span,
     time_problem,
 )
 from surveillance.online._lifecycle import LifecycleError
@@ -111,6 +123,10 @@ class OnlineScorer:
         self._dirty_beds: set[tuple[str, str]] = set()
         self._gone: dict[str, datetime] = {}  # discharged patients: their discharge's time
         self._dirty_gone: set[str] = set()
+        # The bed each patient last left (discharge, transfer, bed given to another) and when:
+        # clinical events recorded after the ADT message are still taken for that bed.
+        self._left: dict[str, tuple[str, str, datetime]] = {}
+        self._dirty_left: set[str] = set()
         self.flood = FloodGate(
             per_minute=self.settings.flood_per_minute, burst=2 * self.settings.flood_per_minute
         )
@@ -173,6 +189,7 @@ class OnlineScorer:
         self._dirty.update(self._patients)
         self._dirty_beds.update(self._bed_time)
         self._dirty_gone.update(self._gone)
+        self._dirty_left.update(self._left)
         out = Output()
         self._keep_state(out, datetime.min.replace(tzinfo=self.settings.tz))
         return {
@@ -187,7 +204,7 @@ class OnlineScorer:
         so it is committed with the records that changed it (a restart then resumes exactly
         where the last committed batch left off)."""
         self._dirty.update(record.patient_id for record in out.batch.alerts)
-        if not self._dirty and not self._dirty_beds and not self._dirty_gone:
+        if not (self._dirty or self._dirty_beds or self._dirty_gone or self._dirty_left):
             return
         for patient_id in sorted(self._dirty):
             patient = self._patients.get(patient_id)
@@ -203,6 +220,13 @@ class OnlineScorer:
             gone = self._gone.get(patient_id)
             gone_state = None if gone is None else _encode({"time": gone})
             out.batch.states.append(StateRecord(f"gone:{patient_id}", gone_state, now))
+        for patient_id in sorted(self._dirty_left):
+            left = self._left.get(patient_id)
+            left_state = None
+            if left is not None:
+                left_state = _encode({"ward": left[0], "bed": left[1], "time": left[2]})
+            out.batch.states.append(StateRecord(f"left:{patient_id}", left_state, now))
+        self._dirty_left.clear()
         self._dirty.clear()
         self._dirty_beds.clear()
         self._dirty_gone.clear()
@@ -215,6 +239,9 @@ class OnlineScorer:
                 self._bed_time[(ward, bed)] = msgspec.convert(row["time"], datetime)
             elif kind == "gone":
                 self._gone[name] = msgspec.convert(row["time"], datetime)
+            elif kind == "left":
+                when = msgspec.convert(row["time"], datetime)
+                self._left[name] = (str(row["ward"]), str(row["bed"]), when)
             elif kind == "patient":
                 patient, alerts = Patient.restore(row)
                 self._patients[name] = patient
@@ -351,6 +378,8 @@ class OnlineScorer:
             self._lab(out, item, arrival)
         elif isinstance(item, AlertAction):
             self._action(out, item, arrival)
+        elif isinstance(item, EventReport):
+            self._event(out, item, arrival)
         else:
             self._plan(out, item, arrival)
         if out.dead_letters == refused:
@@ -400,6 +429,10 @@ class OnlineScorer:
         for patient_id in [p for p, t in self._gone.items() if t < horizon]:
             del self._gone[patient_id]  # an ADT older than that is refused by its time anyway
             self._dirty_gone.add(patient_id)
+        grace = now - timedelta(seconds=self.settings.event_grace)
+        for patient_id in [p for p, (_, _, t) in self._left.items() if t < grace]:
+            del self._left[patient_id]  # past the grace: their bed's events are refused
+            self._dirty_left.add(patient_id)
         for flooded in self.flood.due(now):
             summary = {
                 "topic": flooded.topic,
@@ -574,6 +607,7 @@ class OnlineScorer:
                 return
             out.batch.adt.append(record)
             self._discharge(out, self._patients[current], received, "patient discharged")
+            self._leaves(patient_id, item.ward, item.bed, context.time)
             self._bed_time[where] = context.time
             self._gone[patient_id] = context.time
             self._dirty_beds.add(where)
@@ -583,6 +617,7 @@ class OnlineScorer:
         occupant = self._beds.get(where)
         if occupant is not None and occupant != context.patient_id:
             self._discharge(out, self._patients[occupant], received, "bed reassigned")
+            self._leaves(occupant, item.ward, item.bed, context.time)
         self._place(item.ward, item.bed, context, context.time, out=out, now=received)
         if patient is None:  # new here (or back after a discharge): a first set is due
             overdue.on_admission(self.settings, self._patients[patient_id], context.time, received)
@@ -610,6 +645,7 @@ class OnlineScorer:
             left = (patient.ward, patient.bed)
             if self._beds.get(left) == patient_id:  # a transfer: the old bed empties
                 del self._beds[left]
+                self._leaves(patient_id, *left, when)
                 self._bed_time[left] = max(when, self._bed_time.get(left, when))
                 self._dirty_beds.add(left)
             patient.context, patient.ward, patient.bed = context, ward, bed
@@ -621,6 +657,11 @@ class OnlineScorer:
         self._bed_time[(ward, bed)] = when
         self._dirty.add(patient_id)
         self._dirty_beds.add((ward, bed))
+
+    def _leaves(self, patient_id: str, ward: str, bed: str, when: datetime) -> None:
+        """The patient left this bed at `when`: events recorded late are still theirs."""
+        self._left[patient_id] = (ward, bed, when)
+        self._dirty_left.add(patient_id)
 
     def _discharge(self, out: Output, patient: Patient, now: datetime, why: str) -> None:
         for held in self.desk.of_patient(patient.id):
@@ -647,6 +688,44 @@ class OnlineScorer:
             held = self.desk.of_patient(patient.id)
             found = aki.on_creatinine(self.settings, patient, result, lab.msg_id, held)
             self._decide(out, patient, received, found)
+
+    def _event(self, out: Output, item: EventReport, arrival: Arrival) -> None:
+        """A clinical event (CONTRACT §9): the bed's patient's, or one who left that bed less
+        than `event_grace` ago; stored, and nothing else (no score, no alert changes)."""
+        event, received = item.event, arrival.received
+        patient_id = event.patient_id
+        if self._beds.get((item.ward, item.bed)) == patient_id:
+            born = self._patients[patient_id].context.birth_date
+        else:
+            problem = self._not_left(item, received)
+            if problem is not None:
+                self._dead_letter(out, rejected(arrival, "placement", problem), received)
+                return
+            born = None  # gone: their context is no longer held
+        if born is not None and event.time.astimezone(self.settings.tz).date() < born:
+            why = f"event time {event.time.isoformat()} is before the patient's birth ({born})"
+            self._dead_letter(out, rejected(arrival, "time", why), received)
+            return
+        out.batch.events.append(records.event_record(item, received))
+
+    def _not_left(self, item: EventReport, received: datetime) -> str | None:
+        """Why an event for someone not in the bed is refused, or None if they left that bed
+        within `event_grace` (of the event's time and of its arrival)."""
+        event = item.event
+        patient_id, where = event.patient_id, f"{item.ward}/{item.bed}"
+        current = self._beds.get((item.ward, item.bed))
+        holds = f"{where} holds {current}" if current else f"nobody is admitted to {where}"
+        left = self._left.get(patient_id)
+        grace = timedelta(seconds=self.settings.event_grace)
+        if left is None or left[:2] != (item.ward, item.bed):
+            return f"{holds}, but the {event.event} event is for {patient_id}"
+        since = left[2]
+        if event.time > since + grace or received > since + grace:
+            return (
+                f"{holds}; {patient_id} left it at {since.isoformat()}, more than "
+                f"{span(grace.total_seconds())} (event_grace) before this {event.event} event"
+            )
+        return None
 
     def _misplaced(
         self, item: Observation | Lab | PlanUpdate, arrival: Arrival, patient_id: str

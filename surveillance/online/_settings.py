@@ -40,6 +40,7 @@ class OnlineSettings:
     quiet_after_ack: float = 1800.0
     overdue_alerts: bool = True
     first_set: float = 3600.0
+    event_grace: float = 24 * 3600.0
     prefix: str = ""
     tz: ZoneInfo = LONDON
 
@@ -57,6 +58,7 @@ class OnlineSettings:
             "max_skew",
             "max_age",
             "first_set",
+            "event_grace",
         ):
             if getattr(self, name) < 0:
                 msg = f"{name} must be ≥ 0 seconds"

@@ -15,6 +15,7 @@ message delivered twice (at-least-once MQTT) is stored once. Keys:
 | `StateRecord`     | `key` (the latest wins; `state` None deletes it) |
 | `OutboxRecord`    | `key` (deleted once published: `Batch.published`) |
 | `AccessRecord`    | `access_id` (append-only: the tables refuse updates and deletes) |
+| `EventRecord`     | `msg_id` (append-only, like `AccessRecord`) |
 
 Times are timezone-aware datetimes (stored as UTC); JSON columns hold the contract's JSON.
 A score result and an alert event are carried as the JSON bytes published (`JsonBytes`):
@@ -24,6 +25,7 @@ decode them (`msgspec.json.decode`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -191,8 +193,8 @@ class OutboxRecord:
 
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
-    """One reading of a patient's history (issue 14): who (`viewer`) read what (`scores` or
-    `alerts`) of which patient, from `since` to `time` (when it was read).
+    """One reading of a patient's history (issue 14): who (`viewer`) read what (`scores`,
+    `alerts` or `events`) of which patient, from `since` to `time` (when it was read).
 
     The audit of access to patients' records: written before the history is returned, never
     updated nor deleted (both backends' tables refuse it)."""
@@ -203,6 +205,29 @@ class AccessRecord:
     patient_id: str
     what: str
     since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A clinical event or harm (CONTRACT §9), as received: `event` its kind (`death`,
+    `pressure-ulcer`...), `category` a pressure ulcer's stage when given, `recorded_by` its `by`
+    (who recorded it or responded),
+    `note` any free text. `ward` and `bed` are the topic's.
+
+    The outcomes the learned risk is judged on and the harms the safety dashboard counts:
+    append-only (both backends' tables refuse updates and deletes), read back by
+    `Store.events` (a time window, kinds, a patient)."""
+
+    msg_id: str
+    time: datetime
+    received_at: datetime
+    ward: str
+    bed: str
+    patient_id: str
+    event: str
+    category: int | None = None
+    recorded_by: str | None = None
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -221,6 +246,7 @@ class Batch:
     outbox: list[OutboxRecord] = field(default_factory=list)
     published: list[str] = field(default_factory=list)  # outbox keys the broker has
     access: list[AccessRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (
@@ -236,6 +262,7 @@ class Batch:
             + len(self.dead_letters)
             + len(self.plans)
             + len(self.access)
+            + len(self.events)
         )
 
     def extend(self, other: Batch) -> None:
@@ -252,6 +279,7 @@ class Batch:
         self.outbox.extend(other.outbox)
         self.published.extend(other.published)
         self.access.extend(other.access)
+        self.events.extend(other.events)
 
     def latest_states(self) -> list[StateRecord]:
         """The states to write: the last of each key, in the order of their last write."""
@@ -327,4 +355,17 @@ class Store(Protocol):
     ) -> list[T]:
         """Every stored record of type `kind` (of one patient, from `since`, if given), by
         time then key."""
+        ...
+
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Collection[str] | None = None,
+        patient_id: str | None = None,
+    ) -> list[EventRecord]:
+        """The clinical events (CONTRACT §9) whose own time is in `[since, until)`, of the
+        `kinds` given (every kind without it), of one patient if given; by time, then msg_id.
+        (What `surveillance evaluate` and the SPC charts count.)"""
         ...

@@ -22,6 +22,7 @@ from surveillance.store._base import (
     AlertRecord,
     Batch,
     DeadLetterRecord,
+    EventRecord,
     LabRecord,
     ObservationRecord,
     OutboxRecord,
@@ -30,7 +31,7 @@ from surveillance.store._base import (
 )
 
 Dialect = Literal["sqlite", "postgres"]
-Kind = Literal["text", "text?", "time", "json", "rawjson", "utf8", "int", "float", "bool"]
+Kind = Literal["text", "text?", "time", "json", "rawjson", "utf8", "int", "int?", "float", "bool"]
 """How a column is stored: `rawjson` is JSON already encoded (`JsonBytes`), `utf8` text held
 as bytes."""
 
@@ -148,6 +149,7 @@ _KINDS: Final[dict[str, Kind]] = {
     "JsonBytes": "rawjson",
     "bytes": "utf8",
     "int": "int",
+    "int | None": "int?",
     "float": "float",
     "bool": "bool",
 }
@@ -180,6 +182,7 @@ TABLES: Final[tuple[Table, ...]] = (
     _table("accepted", "accepted", AcceptedRecord, ("msg_id",), replace=True),
     _table("outbox", "outbox", OutboxRecord, ("key",)),
     _table("history_access", "access", AccessRecord, ("access_id",)),
+    _table("clinical_events", "events", EventRecord, ("msg_id",)),
 )
 TABLE_BY_RECORD: Final[dict[type[Any], Table]] = {t.record: t for t in TABLES}
 TABLE_BY_NAME: Final[dict[str, Table]] = {t.name: t for t in TABLES}
@@ -259,3 +262,26 @@ ACCEPTED_SQL: Final[str] = (
 SCORER_STATE_SQL: Final[str] = "SELECT key, state FROM scorer_state ORDER BY key"
 
 OUTBOX_SQL: Final[str] = f"SELECT {_columns('outbox')} FROM outbox ORDER BY key"  # noqa: S608
+
+
+def events_sql(
+    placeholder: str,
+    *,
+    since: bool,
+    until: bool,
+    kinds: int,
+    patient: bool,
+) -> str:
+    """The clinical events of a window (`Store.events`): one `placeholder` per condition, in
+    the order since, until, each of the `kinds`, patient."""
+    conditions = []
+    if since:
+        conditions.append(f"time >= {placeholder}")
+    if until:
+        conditions.append(f"time < {placeholder}")
+    if kinds:
+        conditions.append(f"event IN ({', '.join([placeholder] * kinds)})")
+    if patient:
+        conditions.append(f"patient_id = {placeholder}")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return f"SELECT {_columns('clinical_events')} FROM clinical_events{where} ORDER BY time, msg_id"  # noqa: S608

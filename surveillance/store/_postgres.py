@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -39,7 +40,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
-from surveillance.store._base import Batch, StoredState
+from surveillance.store._base import Batch, EventRecord, StoredState
 from surveillance.store._migrations import (
     ACCEPTED_SQL,
     LATEST_SCORES_SQL,
@@ -55,6 +56,7 @@ from surveillance.store._migrations import (
     StoreError,
     Table,
     check_version,
+    events_sql,
     migrations,
     placed_labs_sql,
     recent_msg_ids_sql,
@@ -77,6 +79,7 @@ _PG_TYPES: Final = {
     "rawjson": "jsonb",
     "utf8": "text",
     "int": "int4",
+    "int?": "int4",
     "float": "float8",
     "bool": "bool",
 }
@@ -594,6 +597,37 @@ class PostgresStore:
                     return await self._records(cur, plan.table.name, query, tuple(params))
             except psycopg.Error as e:
                 raise await self._failed("fetch", e) from e
+
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Collection[str] | None = None,
+        patient_id: str | None = None,
+    ) -> list[EventRecord]:
+        """The clinical events whose time is in `[since, until)`, of `kinds` (every kind
+        without it; none for an empty collection), of one patient if given; by time."""
+        if kinds is not None and not kinds:
+            return []
+        chosen = [] if kinds is None else sorted(set(kinds))
+        params: list[Any] = [t for t in (since, until) if t is not None]
+        params += chosen
+        params += [] if patient_id is None else [patient_id]
+        query = events_sql(
+            "%s",
+            since=since is not None,
+            until=until is not None,
+            kinds=len(chosen),
+            patient=patient_id is not None,
+        )
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.cursor() as cur:
+                    return await self._records(cur, "clinical_events", query, tuple(params))
+            except psycopg.Error as e:
+                raise await self._failed("events", e) from e
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""

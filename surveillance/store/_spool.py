@@ -20,6 +20,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any, Final, Self, TypeVar
 
 import msgspec
 
-from surveillance.store._base import Batch, Store, StoredState
+from surveillance.store._base import Batch, EventRecord, Store, StoredState
 from surveillance.store._migrations import StoreError
 
 T = TypeVar("T")
@@ -351,6 +352,16 @@ class SpoolingStore:
         self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
     ) -> list[T]:
         return await self.store.fetch(kind, patient_id=patient_id, since=since)
+
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Collection[str] | None = None,
+        patient_id: str | None = None,
+    ) -> list[EventRecord]:
+        return await self.store.events(since=since, until=until, kinds=kinds, patient_id=patient_id)
 
 
 class InHand(_LocalFile):

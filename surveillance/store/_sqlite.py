@@ -20,7 +20,7 @@ import asyncio
 import operator
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
@@ -32,6 +32,7 @@ from surveillance.store._base import (
     AdtRecord,
     AlertRecord,
     Batch,
+    EventRecord,
     LabRecord,
     OutboxRecord,
     PlanRecord,
@@ -52,6 +53,7 @@ from surveillance.store._migrations import (
     StoreError,
     Table,
     check_version,
+    events_sql,
     migrations,
     placed_labs_sql,
     recent_msg_ids_sql,
@@ -394,6 +396,25 @@ class SqliteStore:
         sql = f"SELECT {', '.join(table.columns)} FROM {table.name}{where} ORDER BY {order}"  # noqa: S608 (constants)
         return self._query(table.name, sql, tuple(params))
 
+    def _events(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        kinds: list[str] | None,
+        patient_id: str | None,
+    ) -> list[EventRecord]:
+        params: list[Any] = [to_text(t) for t in (since, until) if t is not None]
+        params += kinds or []
+        params += [] if patient_id is None else [patient_id]
+        query = events_sql(
+            "?",
+            since=since is not None,
+            until=until is not None,
+            kinds=len(kinds or ()),
+            patient=patient_id is not None,
+        )
+        return self._query("clinical_events", query, tuple(params))
+
     def _count(self, table: str) -> int:
         name = TABLE_BY_NAME[table].name
         row = self._connection().execute(f"SELECT count(*) FROM {name}").fetchone()  # noqa: S608
@@ -445,6 +466,21 @@ class SqliteStore:
         """Every stored record of type `kind` (of one patient, from `since`, if given), by
         time then key."""
         return await self._run(self._fetch, kind, patient_id, since)
+
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Collection[str] | None = None,
+        patient_id: str | None = None,
+    ) -> list[EventRecord]:
+        """The clinical events whose time is in `[since, until)`, of `kinds` (every kind
+        without it; none for an empty collection), of one patient if given; by time."""
+        if kinds is not None and not kinds:
+            return []
+        chosen = None if kinds is None else sorted(set(kinds))
+        return await self._run(self._events, since, until, chosen, patient_id)
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""

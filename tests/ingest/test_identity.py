@@ -109,6 +109,17 @@ CHANNELS: dict[str, tuple[str, Callable[[str], bytes]]] = {
             }
         ),
     ),
+    "event": (
+        "wards/7A/beds/12/event",
+        native(
+            {
+                "time": "2026-11-22T11:02:00Z",
+                "patient_id": "P001",
+                "event": "cardiac-arrest",
+                "by": "resus team",
+            }
+        ),
+    ),
     "ack": (
         "wards/7A/alerts/a-1/ack",
         native({"time": "2026-11-22T09:05:00Z", "by": "Sister Jones"}),

@@ -75,7 +75,7 @@ def test_topics_with_a_prefix() -> None:
 def test_the_package_exports_the_model() -> None:
     for name in ("Inbound", "DeadLetter", "LabResult", "Channel", "ERROR_CODES", "parse_topic"):
         assert name in ingest.__all__
-    assert set(CHANNELS) == {"adt", "obs", "fhir", "hl7v2", "labs", "plan"}
+    assert set(CHANNELS) == {"adt", "obs", "fhir", "hl7v2", "labs", "plan", "event"}
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from ingest import EVENT_KINDS, EventReport, parse
 from scoring import LONDON, ChartSet, Context, ObservationSet, Vitals, score
 from simulators import (
     DETERIORATING,
@@ -23,8 +24,10 @@ from simulators import (
     consciousness,
     distress,
     normal_ranges,
+    parse_time,
     pews_age_band,
     read_recording,
+    rfc3339,
     simulate,
     vitals_at,
     write_recording,
@@ -32,7 +35,7 @@ from simulators import (
 from tests.factories import make_obs
 from tests.sim_helpers import Patient, by_kind, patients, run
 
-TOPIC = re.compile(r"^wards/[A-Z]+\d+/beds/\d+/(adt|obs|fhir|hl7v2|labs)$|^simulation/truth$")
+TOPIC = re.compile(r"^wards/[A-Z]+\d+/beds/\d+/(adt|obs|fhir|hl7v2|labs|event)$|^simulation/truth$")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -125,10 +128,14 @@ def test_payloads_follow_the_contract(mixed_day: list[Any]) -> None:
             lab = msgspec.convert(body, _Lab)
             assert (lab.test, lab.unit) == ("creatinine", "umol/L")
             assert 20 <= lab.value <= 1500
+        elif kind == "event":
+            assert not message.retain
+            report = parse(message.topic, message.payload)  # ingest's own parser
+            assert isinstance(report, EventReport), report
         else:
             msgspec.convert(body, _Truth)
     kinds = by_kind(mixed_day)
-    assert {"adt", "obs", "fhir", "hl7v2", "labs", "truth"} <= set(kinds)
+    assert {"adt", "obs", "fhir", "hl7v2", "labs", "truth", "event"} <= set(kinds)
 
 
 def test_every_nurse_set_scores_and_device_zeros_are_the_only_refusals(
@@ -453,3 +460,127 @@ def test_bad_configuration_is_refused_with_reasons() -> None:
     assert "add up to more than 1" in str(info.value)
     with pytest.raises(ValueError, match="unknown scenario"):
         SimConfig(scenario="flu")
+
+
+# -- clinical events (CONTRACT §9) -------------------------------------------------------------
+
+OUTCOME_EVENTS = {
+    "rapid-response-call": "rrt-call",
+    "cardiac-arrest": "cardiac-arrest",
+    "death": "death",
+    "icu-transfer": "icu-admission",
+}
+
+
+@pytest.fixture(scope="module")
+def three_days(charts: ChartSet) -> list[Any]:
+    """Two medical and two surgical wards for three days: enough patient-days for harms."""
+    kinds = ("medical", "surgical")
+    return run(charts, wards=4, beds=30, hours=72, seed=5, mode="manual", ward_kinds=kinds)
+
+
+def test_every_outcome_of_the_truth_is_published_as_its_event_at_the_same_time(
+    three_days: list[Any], charts: ChartSet
+) -> None:
+    found = patients(three_days, charts)
+    outcomes = 0
+    for patient in found.values():
+        published = [(e["time"], e["event"]) for e in patient.events]
+        for time, outcome in patient.outcomes:
+            assert (rfc3339(time), OUTCOME_EVENTS[outcome]) in published, patient.patient_id
+            outcomes += 1
+        for event in patient.events:  # every event is the patient's own, while in the bed
+            admitted = patient.adt[0]["time"]
+            left = [a["time"] for a in patient.adt if a["event"] == "discharge"]
+            assert admitted <= event["time"] <= (left[0] if left else "9999")
+    assert outcomes > 20  # the run has outcomes to check
+
+
+def test_events_cover_the_contract_kinds_and_are_what_ingest_accepts(
+    three_days: list[Any],
+) -> None:
+    events = by_kind(three_days)["event"]
+    kinds = {msgspec.json.decode(m.payload)["event"] for m in events}
+    expected = {"rrt-call", "cardiac-arrest", "icu-admission", "sepsis-treatment", "fall"}
+    assert expected <= kinds <= set(EVENT_KINDS)
+    for message in events:
+        report = parse(message.topic, message.payload)
+        assert isinstance(report, EventReport), report
+        body = msgspec.json.decode(message.payload)
+        assert message.time == parse_time(body["time"])  # published when it happened
+        if report.event.event == "pressure-ulcer":
+            assert report.event.category in (1, 2, 3, 4)
+        else:
+            assert report.event.category is None
+
+
+def test_septic_patients_get_their_antibiotics_and_only_they(
+    three_days: list[Any], charts: ChartSet
+) -> None:
+    found = patients(three_days, charts).values()
+    treated = [p for p in found if any(e["event"] == "sepsis-treatment" for e in p.events)]
+    assert treated
+    assert all("sepsis" in p.scenario for p in treated)
+    for patient in treated:
+        given = next(e["time"] for e in patient.events if e["event"] == "sepsis-treatment")
+        urgent = [
+            o.time for o, r in patient.manual if r.response in URGENT_RESPONSES
+        ]  # antibiotics follow the first urgent score, within the hour or so
+        assert urgent
+        assert rfc3339(int(urgent[0].timestamp())) < given
+
+
+def test_staff_call_the_rapid_response_team_on_emergency_scores(
+    three_days: list[Any], charts: ChartSet
+) -> None:
+    """Most patients whose set called for an emergency response get an rrt-call soon after;
+    a patient is not called for again and again within one episode."""
+    found = patients(three_days, charts).values()
+    emergencies = called = 0
+    for patient in found:
+        first = next((o.time for o, r in patient.manual if r.response == "emergency"), None)
+        calls = sorted(parse_time(e["time"]) for e in patient.events if e["event"] == "rrt-call")
+        assert all(b - a >= 2 * 3600 for a, b in pairwise(calls)), patient.patient_id
+        if first is None:
+            continue
+        emergencies += 1
+        t = int(first.timestamp())
+        called += any(t - 8 * 3600 <= c <= t + 3600 for c in calls)
+    assert emergencies > 10
+    assert 0.5 <= called / emergencies <= 1.0
+
+
+def test_falls_and_pressure_ulcers_happen_at_ward_rates(charts: ChartSet) -> None:
+    """Occasional harms: of the order of 6 falls and 1-3 new pressure ulcers per 1,000
+    patient-days; one medical ward of 30 beds for 60 days."""
+    messages = run(charts, beds=30, hours=60 * 24, seed=2, mode="manual", ward_kinds=("medical",))
+    harms = [msgspec.json.decode(m.payload) for m in by_kind(messages)["event"]]
+    falls = sum(e["event"] == "fall" for e in harms)
+    ulcers = [e for e in harms if e["event"] == "pressure-ulcer"]
+    patient_days = 30 * 60 * 0.85  # roughly: beds are cleaned between patients
+    assert 2 <= falls <= 40 / 1000 * patient_days
+    assert 1 <= len(ulcers) <= 15 / 1000 * patient_days
+    assert all(e["category"] in (1, 2, 3, 4) for e in ulcers)
+
+
+def test_events_are_deterministic_and_change_nothing_else(charts: ChartSet) -> None:
+    options: dict[str, Any] = {"wards": 2, "beds": 10, "hours": 48, "seed": 9}
+    with_events = run(charts, **options)
+    assert with_events == run(charts, **options)  # the same seed: the same events, byte for byte
+    without = run(charts, **options, events=False)
+    assert [m for m in with_events if not m.topic.endswith("/event")] == without
+    assert len(with_events) > len(without)
+    other = run(charts, **{**options, "seed": 10})
+    assert [m for m in other if m.topic.endswith("/event")] != [
+        m for m in with_events if m.topic.endswith("/event")
+    ]
+
+
+def test_recordings_carry_the_events(charts: ChartSet, tmp_path: Path) -> None:
+    messages = run(charts, wards=2, beds=10, hours=48, seed=9)
+    path = tmp_path / "run.jsonl.gz"
+    write_recording(path, messages, meta={"seed": 9})
+    back = list(read_recording(path))
+    events = [m for m in back if m.topic.endswith("/event")]
+    assert events
+    assert events == [m for m in messages if m.topic.endswith("/event")]

@@ -117,6 +117,7 @@ async def test_the_history_api_audits_each_read(charts: ChartSet, store_url: str
     assert "P1" not in board.text  # the ward board's snapshot: never
     assert sorted((r.viewer, r.patient_id, r.what) for r in recorded) == [
         ("unauthenticated@10.1.2.3", "P1", "alerts"),
+        ("unauthenticated@10.1.2.3", "P1", "events"),
         ("unauthenticated@10.1.2.3", "P1", "scores"),
     ]
     assert {(r.time, r.since) for r in recorded} == {(now, now - timedelta(hours=6))}

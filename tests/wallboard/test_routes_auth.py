@@ -58,7 +58,13 @@ class _NoHistory:
         self, patient_id: str, since: datetime, *, viewer: str
     ) -> list[dict[str, Any]]:
         self.viewers.append((viewer, patient_id))
-        return []
+        return [{"alert_id": "a-1", "patient_id": patient_id, "state": "raised"}]
+
+    async def events(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        self.viewers.append((viewer, patient_id))
+        return [{"msg_id": "ev-1", "patient_id": patient_id, "event": "rrt-call"}]
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
         return {"total": {"raised": 0}}
@@ -338,7 +344,11 @@ def test_only_clinicians_of_the_ward_see_identifiers_in_the_patient_view(board: 
     def patient(visitor: str) -> dict[str, Any]:
         response = board.as_(visitor).get("/api/wards/7A/beds/12/history")
         assert response.status_code == 200
-        return dict(response.json()["patient"])
+        body = response.json()
+        # The patient's alert events and clinical events name him as the patient does.
+        named = {body["patient"].get("patient_id")}
+        assert {a.get("patient_id") for a in body["alerts"] + body["events"]} == named
+        return dict(body["patient"])
 
     assert patient("nurse-7A")["patient_id"] == "P1"
     # The read is audited under the verified identity (the provider's subject and issuer).

@@ -524,6 +524,12 @@ class FakeHistory:
         self.viewers.append(viewer)
         return [json.loads(alert("a-1", "raised", 1))]
 
+    async def events(
+        self, patient_id: str, since: datetime, *, viewer: str
+    ) -> list[dict[str, Any]]:
+        self.viewers.append(viewer)
+        return [{"msg_id": "ev-1", "patient_id": patient_id, "event": "rrt-call"}]
+
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
         if since < datetime(2000, 1, 1, tzinfo=UTC):
             msg = "too far back"
@@ -541,11 +547,14 @@ async def test_patient_history_and_chart_bands(mosquitto: Mosquitto) -> None:
         body = response.json()
         assert [s["total"] for s in body["scores"]] == [1, 2]
         assert body["alerts"][0]["alert_id"] == "a-1"
-        assert "patient_id" not in body["patient"]  # no login: no identifiers (issue 14)
+        # no login: no identifiers (issue 14), in the patient, its alerts or its events
+        assert "patient_id" not in body["patient"]
+        assert [a.get("patient_id") for a in body["alerts"]] == [None]
+        assert body["events"] == [{"msg_id": "ev-1", "event": "rrt-call"}]
         assert body["chart"]["id"] == "news2"
         (patient_id, since), *_ = history.asked
         assert patient_id == "P1"
-        assert history.viewers[:2] == ["unauthenticated@127.0.0.1"] * 2  # who read it, audited
+        assert history.viewers[:3] == ["unauthenticated@127.0.0.1"] * 3  # who read it, audited
         assert abs((datetime.now(UTC) - since) - timedelta(hours=6)) < timedelta(minutes=1)
         empty = await board.client.get(f"/api/wards/{WARD}/beds/99/history")
         assert empty.status_code == 404

@@ -39,6 +39,24 @@ def test_simulate_records_the_same_bytes_for_the_same_seed(tmp_path: Path) -> No
 
 
 @pytest.mark.process
+def test_recordings_hold_the_clinical_events_unless_told_not_to(tmp_path: Path) -> None:
+    """`simulate --record` writes the CONTRACT §9 events beside the ground truth (which stays);
+    `--no-events` leaves them out and says so in the recording's header."""
+    with_events, without = tmp_path / "e.jsonl", tmp_path / "n.jsonl"
+    common = ["--wards", "2", "--beds", "20", "--hours", "48", "--seed", "3"]
+    assert surveillance("simulate", *common, "--record", with_events).returncode == 0
+    assert surveillance("simulate", *common, "--no-events", "--record", without).returncode == 0
+    recorded = list(read_recording(with_events))
+    events = [m for m in recorded if m.topic.endswith("/event")]
+    kinds = {msgspec.json.decode(m.payload)["event"] for m in events}
+    assert "rrt-call" in kinds
+    assert any(m.topic == "simulation/truth" for m in recorded)
+    assert read_meta(with_events)["events"] is True
+    assert read_meta(without)["events"] is False
+    assert [m for m in recorded if not m.topic.endswith("/event")] == list(read_recording(without))
+
+
+@pytest.mark.process
 def test_simulate_refuses_bad_options_with_a_reason(tmp_path: Path) -> None:
     out = tmp_path / "x.jsonl"
     for args, reason in [

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from surveillance.store import (
     Batch,
     BufferedWriter,
+    EventRecord,
     ObservationRecord,
     StoredState,
     StoreError,
@@ -94,6 +95,9 @@ class FakeStore:
     async def fetch(
         self, kind: type[T], *, patient_id: str | None = None, since: datetime | None = None
     ) -> list[T]:
+        return []
+
+    async def events(self, **_: Any) -> list[EventRecord]:
         return []
 
     @property
