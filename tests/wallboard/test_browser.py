@@ -39,6 +39,7 @@ from playwright.sync_api import (
     BrowserContext,
     Page,
     Playwright,
+    Route,
     ViewportSize,
     expect,
     sync_playwright,
@@ -818,6 +819,44 @@ def test_the_patient_view_follows_a_new_patient_in_its_bed_and_no_frame_names_an
     shown = "\n".join([*frames, board.content(), patient_view.content()])
     for secret in (first, scene.patient("3"), "1950-05-05", "patient_id", "birth"):
         assert secret not in shown, secret
+
+
+def test_a_live_score_that_comes_while_the_history_is_read_is_kept(
+    system: LiveSystem, pages: Pages
+) -> None:
+    """A new patient's first score can reach the page while their history is being read, and
+    before the store has it: the history arrives without it. The page keeps the live one."""
+    scene = new_ward("race")
+    system.publish(scene.admit("4", hours_ago=3), scene.obs("4", NORMAL, minutes_ago=30))
+    patient_view = pages.context.new_page()
+    newcomer: dict[str, str] = {}
+
+    def history(route: Route) -> None:
+        if "msg_id" not in newcomer or "served" in newcomer:
+            route.continue_()
+            return
+        # The new patient's first history read: held until their score is on the page.
+        response = route.fetch()
+        body = response.json()
+        system.wait_for_score(scene.ward, "4", newcomer["msg_id"])
+        time.sleep(1.0)  # its websocket frame reaches the page meanwhile
+        body["scores"] = []  # as if read before the store had it
+        newcomer["served"] = "yes"
+        route.fulfill(response=response, json=body)
+
+    patient_view.route("**/history?*", history)
+    patient_view.goto(f"{system.url}/wards/{scene.ward}/beds/4?hours=6")
+    expect(patient_view.locator("#strip-score rect.score-bar")).to_have_count(1, timeout=10_000)
+    system.publish(scene.discharge("4"))
+    scene.patients["4"] = f"R{scene.ward}4"  # another patient takes the bed
+    later = scene.obs("4", HIGH, minutes_ago=0.2)
+    newcomer["msg_id"] = later[1]["msg_id"]
+    system.publish(scene.admit("4", hours_ago=0.01), later)
+    newcomers = patient_view.locator("#strip-score rect.score-bar", has_text="NEWS2 8")
+    expect(newcomers).to_have_count(1, timeout=15_000)
+    expect(patient_view.locator("#strip-score rect.score-bar")).to_have_count(1)
+    patient_view.unroute_all(behavior="ignoreErrors")
+    patient_view.close()
 
 
 def test_without_login_every_page_says_so(system: LiveSystem, pages: Pages) -> None:

@@ -91,6 +91,8 @@ async function fetchHistory(mine) {
     return;
   }
   state.history = body;
+  const read = body.patient ? body.patient.placement : null;
+  if (state.view && viewPatient() === read) takeLiveScore(state.view);
   if (body.chart) state.chart = body.chart;
   await ensureChart();
   showMessage(null);
@@ -694,6 +696,25 @@ showHours();
 
 // ---- live ----------------------------------------------------------------------------------
 
+// The bed's live score joins the history when it is newer than the history's last: on every
+// frame, and once a history arrives (a score that came while it was being read, before the
+// store had it, would otherwise be lost until the next one).
+function takeLiveScore(view) {
+  const score = view ? view.score : null;
+  if (!score || !state.history) return;
+  const scores = state.history.scores;
+  const last = scores[scores.length - 1];
+  if (!last || (Date.parse(score.time) > Date.parse(last.time) && score.obs_msg_id !== last.obs_msg_id)) {
+    const entry = {};
+    for (const key of HISTORY_KEYS) entry[key] = score[key] ?? null;
+    // As the history API does: plot what this reading measured, never a continuous patient's
+    // carried-over snapshot values (`measured`; a nurse's set measured all its `vitals`).
+    if (score.measured) entry.vitals = score.measured;
+    scores.push(entry);
+    if (!state.chart || state.chart.id !== score.chart) ensureChart().then(render);
+  }
+}
+
 function onView(view) {
   const before = state.view;
   state.view = view;
@@ -711,18 +732,7 @@ function onView(view) {
     renderHead();
     return;
   }
-  const score = view.score;
-  const scores = state.history.scores;
-  const last = scores[scores.length - 1];
-  if (score && (!last || (Date.parse(score.time) > Date.parse(last.time) && score.obs_msg_id !== last.obs_msg_id))) {
-    const entry = {};
-    for (const key of HISTORY_KEYS) entry[key] = score[key] ?? null;
-    // As the history API does: plot what this reading measured, never a continuous patient's
-    // carried-over snapshot values (`measured`; a nurse's set measured all its `vitals`).
-    if (score.measured) entry.vitals = score.measured;
-    scores.push(entry);
-    if (!state.chart || state.chart.id !== score.chart) ensureChart().then(render);
-  }
+  takeLiveScore(view);
   if (alertsChanged) {
     clearTimeout(state.reloadTimer);
     state.reloadTimer = setTimeout(load, 400); // the alert events come from the store
