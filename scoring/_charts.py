@@ -104,31 +104,22 @@ class Population:
     """What to use instead, said in the query."""
 
     def queries(self, system: str, context: Context, at: date) -> list[str]:
-        """Why this patient may be on the wrong chart, in words for the nurse."""
-        found = []
+        """A query for a patient this chart is not for, in words for the nurse. It does not
+        say which reason applies, nor the birth date or gestation: a query is shown on the
+        ward's public board, which shows neither (CONTRACT §2)."""
         born, low = context.birth_date, self.min_age_years
-        if low is not None and born is not None:
-            age = completed_years(born, at)
-            if age < low:
-                found.append(
-                    f"{system} is not for patients under {low}: born {born.isoformat()}, "
-                    f"{max(age, 0)} at this observation. Check the cohort{self.instead}"
-                )
-        if not self.pregnancy:
-            given = [
-                f"{key} {value:g}"
-                for key, value in (
-                    ("gestation_weeks", context.gestation_weeks),
-                    ("postnatal_days", context.postnatal_days),
-                )
-                if value is not None
-            ]
-            if given:
-                found.append(
-                    f"{system} is not for pregnancy or after birth ({', '.join(given)} "
-                    f"given). Check the cohort{self.instead}"
-                )
-        return found
+        young = low is not None and born is not None and completed_years(born, at) < low
+        pregnant = not self.pregnancy and (
+            context.gestation_weeks is not None or context.postnatal_days is not None
+        )
+        if not (young or pregnant):
+            return []
+        whom = [f"under-{low}s"] if low is not None else []
+        whom += [] if self.pregnancy else ["pregnancy or after birth"]
+        return [
+            f"{system} is not for {' or '.join(whom)}, and this patient's admission details "
+            f"suggest one of them. Check the cohort{self.instead}"
+        ]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

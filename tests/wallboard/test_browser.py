@@ -859,6 +859,26 @@ def test_a_live_score_that_comes_while_the_history_is_read_is_kept(
     patient_view.close()
 
 
+def test_a_patient_the_chart_is_not_for_is_marked_on_the_tile_and_the_patient_view(
+    system: LiveSystem, pages: Pages
+) -> None:
+    """An adult admission of a 14-year-old is scored on NEWS2 with a query to check the
+    cohort (safety case HAZ-010): in words on the tile and the patient view, and without the
+    birth date, which the board never shows."""
+    scene = new_ward("cohort")
+    born = f"{datetime.now(UTC).year - 14}-01-01"
+    first = scene.obs("2", NORMAL, minutes_ago=5)
+    system.publish(scene.admit("2", hours_ago=1, birth_date=born), first)
+    system.wait_for_score(scene.ward, "2", first[1]["msg_id"])
+    board = pages.open(f"/wards/{scene.ward}")
+    query = board.locator(".tile .query")
+    expect(query).to_have_count(1)
+    expect(query).to_contain_text("? Check: NEWS2 is not for under-16s")
+    assert born not in board.content()
+    view = pages.open(f"/wards/{scene.ward}/beds/2")
+    expect(view.locator(".query")).to_contain_text("Check the cohort (a child: PEWS;")
+
+
 def test_without_login_every_page_says_so(system: LiveSystem, pages: Pages) -> None:
     """`--auth none` (as this module's system runs): a warning on every page (issue 14)."""
     scene = new_ward("nologin")

@@ -169,6 +169,7 @@ function renderLatest(score) {
   for (const prompt of score.prompts || []) {
     parts.push(el("span", "prompt", `⚑ ${promptWord(prompt)}`));
   }
+  for (const query of score.queries || []) parts.push(el("span", "query", `? Check: ${query}`));
   if (score.clinical_response) parts.push(el("p", "response", score.clinical_response));
   box.replaceChildren(...parts);
   setText(document.getElementById("summary"),

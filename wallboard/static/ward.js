@@ -211,6 +211,13 @@ function tile(view) {
     for (const prompt of score.prompts || []) {
       link.append(el("div", "prompt", `⚑ ${promptWord(prompt)}`));
     }
+    for (const query of score.queries || []) {
+      // What the nurse should check: a reading outside the expected range, a chart not made
+      // for this patient (text, never a colour alone).
+      const line = el("div", "query", `? Check: ${query}`);
+      line.title = query;
+      link.append(line);
+    }
     if (!score.complete) {
       const missing = (score.missing || []).map((key) => key.replaceAll("_", " "));
       link.append(el("div", "incomplete", `◐ Incomplete: missing ${missing.join(", ") || "some parameters"}`));
