@@ -1,7 +1,10 @@
 """The shipped locked-down broker refuses every forgery the intruder test found (issue 14).
 
 Each test runs against `config/mosquitto-secure.conf` and `config/mosquitto.acl` as shipped
-(`tests/mqtt_locked.py`). Mosquitto drops a refused publish (under MQTT 3.1.1 it still
+(`tests/mqtt_locked.py`); the forgery matrix and its controls run against the production
+broker's `config/nats-server-secure.conf` too (`tests/nats_locked.py`; what is particular to
+NATS is in test_locked_nats.py). NATS refuses a publish it does not allow (and still PUBACKs it
+at QoS 1). Mosquitto drops a refused publish (under MQTT 3.1.1 it still
 acknowledges it; 2.0.11 with `max_queued_messages 0` then also closes the connection, a quirk
 of its `process_bad_message`), so the publisher's side proves nothing: a witness that may read
 every topic subscribes to `#`; the forger sends the forgery, and once the broker has dealt
@@ -34,6 +37,7 @@ from tests.mqtt_locked import (
     mosquitto_executable,
     receiving,
 )
+from tests.nats_locked import LockedNats
 
 SCORER = "ward-surveillance"
 DEVICE = "dev-MED1-wearables"
@@ -44,8 +48,15 @@ PAGER = "pager-gateway"
 SIMULATOR = "simulator"
 
 
+@pytest.fixture(params=["mosquitto", "nats"])
+def locked(request: pytest.FixtureRequest) -> LockedMosquitto | LockedNats:
+    """Each shipped locked-down broker in turn: Mosquitto's, and NATS's (production)."""
+    broker: LockedMosquitto | LockedNats = request.getfixturevalue(f"locked_{request.param}")
+    return broker
+
+
 @contextlib.asynccontextmanager
-async def witness(broker: LockedMosquitto, *filters: str) -> AsyncIterator[Inbox]:
+async def witness(broker: LockedMosquitto | LockedNats, *filters: str) -> AsyncIterator[Inbox]:
     """The test-only observer, subscribed to `filters` (every topic by default)."""
     async with client(broker, WITNESS) as c, receiving(c, *(filters or ("#",))) as inbox:
         yield inbox
@@ -108,8 +119,9 @@ FORGERIES = [
 
 @pytest.mark.parametrize(("forger", "forged", "canary"), FORGERIES)
 async def test_a_forgery_is_delivered_to_nobody_and_not_retained(
-    locked_mosquitto: LockedMosquitto, forger: str, forged: str, canary: str
+    locked: LockedMosquitto | LockedNats, forger: str, forged: str, canary: str
 ) -> None:
+    locked_mosquitto = locked
     tag = uuid.uuid4().hex[:10]
     forgery, signal = f"forged-{tag}".encode(), f"canary-{tag}".encode()
     async with witness(locked_mosquitto) as seen:
@@ -150,9 +162,10 @@ RIGHTFUL = [
 
 @pytest.mark.parametrize(("sender", "topic"), RIGHTFUL)
 async def test_the_rightful_identity_is_delivered(
-    locked_mosquitto: LockedMosquitto, sender: str, topic: str
+    locked: LockedMosquitto | LockedNats, sender: str, topic: str
 ) -> None:
     """The control: what the forgery tests refuse does arrive from the identity it belongs to."""
+    locked_mosquitto = locked
     tag = uuid.uuid4().hex[:10]
     payload = f"rightful-{tag}".encode()
     async with witness(locked_mosquitto) as seen, client(locked_mosquitto, sender) as c:
