@@ -52,7 +52,12 @@ REFUSED = 0x80
 def codes(granted: object) -> list[int]:
     """The SUBACK return codes aiomqtt gives (reason codes under MQTT 3.1.1)."""
     assert isinstance(granted, list)
-    return [int(getattr(code, "value", code)) for code in granted]
+    values = []
+    for code in granted:
+        value = getattr(code, "value", code)
+        assert isinstance(value, int), granted
+        values.append(value)
+    return values
 
 
 @pytest.mark.parametrize(
