@@ -144,6 +144,7 @@ async def wallboard(
         ca_file=broker.ca_file,
         prefix=settings.broker.prefix,
         client_id=client_id,
+        wards=settings.broker.wallboard_wards,
     ) as feed:
         app = create_app(feed, health=health, history=history, charts=charts)
         server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
