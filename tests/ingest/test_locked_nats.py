@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import socket
 import uuid
 
@@ -44,6 +45,7 @@ from tests.ingest.test_locked_broker import (
 )
 from tests.mqtt_locked import Inbox, client, receiving
 from tests.nats_locked import LockedNats
+from wallboard import BrokerFeed
 
 REFUSED = 0x80
 """SUBACK's failure code: NATS refuses a subscription its user may not make."""
@@ -284,3 +286,35 @@ async def test_nats_residual_risk_a_takeover_cuts_the_online_scorer_off(
     assert forged not in seen.payloads()
     with contextlib.suppress(aiomqtt.MqttError):
         await _forget_scorer_session(locked_nats)
+
+
+@pytest.mark.parametrize(
+    ("wards", "refused"),
+    [pytest.param(["MED1"], False, id="own-ward"), pytest.param(["+"], True, id="every-ward")],
+)
+async def test_a_ward_board_feed_says_when_nats_refuses_its_subscriptions(
+    locked_nats: LockedNats, wards: list[str], refused: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`board-MED1` may read ward MED1 only: subscribing to every ward, its feed is refused
+    (and says so in the log, naming `wallboard_wards`); to MED1, it is not."""
+    caplog.set_level(logging.WARNING, logger="wallboard")
+    async with BrokerFeed(
+        "localhost",
+        locked_nats.port,
+        username=WARD_BOARD,
+        password=locked_nats.password(WARD_BOARD),
+        tls=True,
+        ca_file=str(locked_nats.ca_file),
+        client_id=f"{WARD_BOARD}-{uuid.uuid4().hex[:8]}",
+        wards=wards,
+    ) as feed:
+        async with asyncio.timeout(10):
+            while not feed.connected:
+                await asyncio.sleep(0.05)
+    warned = [
+        r.getMessage() for r in caplog.records if "refused the subscription" in r.getMessage()
+    ]
+    assert bool(warned) is refused, warned
+    if refused:
+        assert all("wallboard_wards" in message for message in warned)
+        assert any("wards/+/beds/+/adt" in message for message in warned)
