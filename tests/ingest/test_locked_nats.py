@@ -277,6 +277,7 @@ async def test_nats_residual_risk_a_takeover_cuts_the_online_scorer_off(
                     await scorer.publish(fill(SCORE, tag), canary, qos=1, timeout=2)
                     await asyncio.sleep(0.1)
 
+    logged = len(locked_nats.log_text())
     async with witness(locked_nats) as seen:
         with pytest.raises(aiomqtt.MqttError):
             await take_over()
@@ -284,6 +285,8 @@ async def test_nats_residual_risk_a_takeover_cuts_the_online_scorer_off(
             await scorer.publish(fill(SCORE, tag), canary, qos=1)
         await seen.wait(lambda inbox: canary in inbox.payloads())
     assert forged not in seen.payloads()
+    # What an operator can alert on: the server's log names each takeover.
+    assert f'same client ID "{SCORER}"' in locked_nats.log_text()[logged:]
     with contextlib.suppress(aiomqtt.MqttError):
         await _forget_scorer_session(locked_nats)
 
