@@ -56,10 +56,21 @@ def locked(request: pytest.FixtureRequest) -> LockedMosquitto | LockedNats:
     return broker
 
 
+EVERY_TREE = ("wards/#", "surveillance/#", "simulation/#")
+
+
 @contextlib.asynccontextmanager
 async def witness(broker: LockedMosquitto | LockedNats, *filters: str) -> AsyncIterator[Inbox]:
-    """The test-only observer, subscribed to `filters` (every topic by default)."""
-    async with client(broker, WITNESS) as c, receiving(c, *(filters or ("#",))) as inbox:
+    """The test-only observer, subscribed to `filters` (every topic by default).
+
+    On NATS "every topic" is every tree the service uses (`wards/#`, `surveillance/#`,
+    `simulation/#`), not `#`: nats-server 2.9 holds every new connection back for 4 s (its
+    internal JetStream request timeout) after a QoS 1 subscription to `#` is torn down, which
+    made each NATS test 4 s slower. No roster identity may subscribe to `#` there anyway.
+    """
+    if not filters:
+        filters = EVERY_TREE if broker.kind == "nats" else ("#",)
+    async with client(broker, WITNESS) as c, receiving(c, *filters) as inbox:
         yield inbox
 
 
