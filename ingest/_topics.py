@@ -17,6 +17,7 @@ module types a topic out:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final, cast
 
 from ingest._model import ACTIONS, CHANNELS, Action, Channel
@@ -52,15 +53,20 @@ def input_filters(prefix: str = "") -> list[str]:
     ]
 
 
-def board_filters(prefix: str = "") -> list[str]:
-    """The subscriptions of a wallboard: placements, scores, plans, alerts and the heartbeat."""
+def board_filters(prefix: str = "", wards: Sequence[str] = ("+",)) -> list[str]:
+    """The subscriptions of a wallboard: placements, scores, plans, alerts and the heartbeat,
+    of `wards` (`+`, every ward, by default; a broker such as NATS refuses a subscription
+    beyond its identity's wards rather than filtering what it delivers)."""
     return [
-        bed_topic(prefix, "+", "+", "adt"),
-        score_topic(prefix, "+", "+"),
-        bed_topic(prefix, "+", "+", "plan"),
-        alerts_topic(prefix, "+"),
-        prefix + HEARTBEAT_TOPIC,
-    ]
+        topic
+        for ward in wards
+        for topic in (
+            bed_topic(prefix, ward, "+", "adt"),
+            score_topic(prefix, ward, "+"),
+            bed_topic(prefix, ward, "+", "plan"),
+            alerts_topic(prefix, ward),
+        )
+    ] + [prefix + HEARTBEAT_TOPIC]
 
 
 _TOPIC: Final = re.compile(

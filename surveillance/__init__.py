@@ -7,7 +7,9 @@
 - The alert-response report: `alert_report` (pure), `report_from_store`, `format_table`.
 - The store is `surveillance.store`.
 - The locked-down broker's identities: a roster (`load_roster`) gives Mosquitto's ACL file
-  (`render_acl`) and password file (`update_password_file`); `surveillance broker-identities`.
+  (`render_acl`) and password file (`update_password_file`), and NATS's users file with the
+  same rules on subjects (`render_nats_users`, `update_nats_users`); `surveillance
+  broker-identities`.
 - `in_process_broker`: the demo's open MQTT broker, on 127.0.0.1 only.
 """
 
@@ -30,6 +32,14 @@ from surveillance._history import (
     StoreHistory,
     read_report,
     report_from_store,
+)
+from surveillance._nats_identities import (
+    hash_nats_password,
+    mqtt_to_subject,
+    nats_permissions,
+    read_nats_hashes,
+    render_nats_users,
+    update_nats_users,
 )
 from surveillance._report import (
     DEFAULT_SHIFTS,
@@ -115,6 +125,7 @@ __all__ = [
     "digest",
     "format_duration",
     "format_table",
+    "hash_nats_password",
     "hash_password",
     "in_process_broker",
     "ladder_for",
@@ -122,13 +133,18 @@ __all__ = [
     "load_roster",
     "load_settings",
     "merge",
+    "mqtt_to_subject",
+    "nats_permissions",
     "percentile",
     "raise_alert",
+    "read_nats_hashes",
     "read_report",
     "render_acl",
+    "render_nats_users",
     "report_from_store",
     "resolve",
     "settle_gc",
     "shift_of",
+    "update_nats_users",
     "update_password_file",
 ]

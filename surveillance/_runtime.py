@@ -224,6 +224,7 @@ async def wallboard(
         ca_file=broker.ca_file,
         prefix=settings.broker.prefix,
         client_id=client_id,
+        wards=settings.broker.wallboard_wards,
     ) as feed:
         if auth is None:
             auth = build_auth(settings, None)  # [auth], or refused

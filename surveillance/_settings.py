@@ -50,6 +50,7 @@ class BrokerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ca_file: str | None = None
     wallboard_username: str | None = None
     wallboard_password_env: str | None = None
+    wallboard_wards: list[str] = msgspec.field(default_factory=lambda: ["+"])
 
 
 class StoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

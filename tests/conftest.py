@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.mqtt_broker",
     "tests.mqtt_locked",
     "tests.nats_broker",
+    "tests.nats_locked",
     "tests.postgres",
 ]
 
@@ -39,6 +40,8 @@ IO_MARKERS: Final = ("mqtt", "postgres", "browser", "process")
 _MARKED_BY_FIXTURE: Final = {
     "mosquitto": "mqtt",
     "locked_mosquitto": "mqtt",
+    "locked_nats": "mqtt",
+    "locked": "mqtt",
     "nats": "mqtt",
     "postgres_url": "postgres",
     "fresh_postgres_url": "postgres",

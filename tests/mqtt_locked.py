@@ -17,11 +17,12 @@ import contextlib
 import getpass
 import shutil
 import signal
+import ssl
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import aiomqtt
 import msgspec
@@ -29,6 +30,9 @@ import pytest
 
 from surveillance import hash_password, load_roster, render_acl, update_password_file
 from tests.mqtt_broker import INSTALL, MOSQUITTO, BrokerProcess, _free_port
+
+if TYPE_CHECKING:
+    from tests.nats_locked import LockedNats
 
 CONFIG: Final = Path(__file__).resolve().parent.parent / "config"
 SECURE_CONF: Final = CONFIG / "mosquitto-secure.conf"
@@ -41,6 +45,9 @@ class LockedMosquitto(BrokerProcess):
     """The shipped secure configuration on free ports: `port` plain, `tls_port` TLS."""
 
     name = "locked mosquitto"
+    kind = "mosquitto"
+    tls_context: ssl.SSLContext | None = None
+    """`client()` speaks plain MQTT to `port` (NATS's `port` is TLS: it sets a context)."""
 
     def __init__(self, executable: str, workdir: Path) -> None:
         self.port = _free_port()
@@ -151,14 +158,15 @@ def _certificates(workdir: Path) -> tuple[Path, Path]:
 
 
 def client(
-    broker: LockedMosquitto,
+    broker: LockedMosquitto | LockedNats,
     name: str | None,
     *,
     password: str | None = None,
     identifier: str | None = None,
     clean_session: bool | None = None,
 ) -> aiomqtt.Client:
-    """A client of the plain listener logged in as `name` (with its own password by default)."""
+    """A client of `broker.port` logged in as `name` (with its own password by default): the
+    plain listener of Mosquitto, the TLS one of NATS."""
     if password is None and name is not None:
         password = broker.password(name)
     return aiomqtt.Client(
@@ -168,6 +176,7 @@ def client(
         password=password,
         identifier=identifier,
         clean_session=clean_session,
+        tls_context=broker.tls_context,
     )
 
 

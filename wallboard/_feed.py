@@ -26,10 +26,10 @@ import random
 import ssl
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 import aiomqtt
 import msgspec
@@ -39,6 +39,8 @@ from wallboard._state import JSON, AwareDatetime, Change, WardBoard, decode_reas
 
 log = logging.getLogger(__name__)
 
+REFUSED: Final = 0x80
+"""SUBACK's failure code: the broker refused a subscription (NATS, beyond an identity's wards)."""
 BACKOFF_FIRST = 0.25
 BACKOFF_CAP = 10.0
 """Seconds to wait before the first reconnection, and at most before any later one."""
@@ -152,6 +154,7 @@ class BrokerFeed:
         ca_file: str | None = None,
         prefix: str = "",
         client_id: str | None = None,
+        wards: Sequence[str] = ("+",),
         queue_size: int = QUEUE_SIZE,
         history: int = HISTORY,
         frame_interval: float = FRAME_INTERVAL,
@@ -174,6 +177,9 @@ class BrokerFeed:
                 is persistent, and a random identifier (the default) leaves a session on the
                 broker after this process exits (without subscriptions when it exits
                 cleanly).
+            wards: the wards to subscribe to (`+`: every ward). A board server whose broker
+                identity serves some wards only names them: NATS refuses a subscription beyond
+                them (Mosquitto grants it and delivers only what the identity may read).
             queue_size: frames a subscriber may have pending before it gets a snapshot.
             history: recent changes kept per stream for `?since=`.
             frame_interval: seconds between two frames of one stream, at least.
@@ -197,7 +203,7 @@ class BrokerFeed:
         self._stale_after = stale_after
         self.clock = clock
         self._heartbeat_topic = f"{prefix}{HEARTBEAT_TOPIC}"
-        self._topics = board_filters(prefix)
+        self._topics = board_filters(prefix, wards)
         self.board = WardBoard(prefix=prefix)
         self.epoch = uuid.uuid4().hex[:12]
         self.connected = False
@@ -438,7 +444,13 @@ class BrokerFeed:
                 async with self._connect() as client:
                     self._client = client
                     for topic in self._topics:
-                        await client.subscribe(topic, qos=1)
+                        granted = await client.subscribe(topic, qos=1)
+                        if any(getattr(code, "value", code) == REFUSED for code in granted):
+                            log.warning(
+                                "the broker refused the subscription %s: this board will not "
+                                "show it (are [broker] wallboard_wards its identity's wards?)",
+                                topic,
+                            )
                     self.connected = True
                     self._connected_at = self.clock()
                     failures = 0

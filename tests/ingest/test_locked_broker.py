@@ -1,7 +1,10 @@
 """The shipped locked-down broker refuses every forgery the intruder test found (issue 14).
 
 Each test runs against `config/mosquitto-secure.conf` and `config/mosquitto.acl` as shipped
-(`tests/mqtt_locked.py`). Mosquitto drops a refused publish (under MQTT 3.1.1 it still
+(`tests/mqtt_locked.py`); the forgery matrix and its controls run against the production
+broker's `config/nats-server-secure.conf` too (`tests/nats_locked.py`; what is particular to
+NATS is in test_locked_nats.py). NATS refuses a publish it does not allow (and still PUBACKs it
+at QoS 1). Mosquitto drops a refused publish (under MQTT 3.1.1 it still
 acknowledges it; 2.0.11 with `max_queued_messages 0` then also closes the connection, a quirk
 of its `process_bad_message`), so the publisher's side proves nothing: a witness that may read
 every topic subscribes to `#`; the forger sends the forgery, and once the broker has dealt
@@ -34,6 +37,8 @@ from tests.mqtt_locked import (
     mosquitto_executable,
     receiving,
 )
+from tests.nats_broker import nats_executable
+from tests.nats_locked import LockedNats
 
 SCORER = "ward-surveillance"
 DEVICE = "dev-MED1-wearables"
@@ -44,10 +49,28 @@ PAGER = "pager-gateway"
 SIMULATOR = "simulator"
 
 
+@pytest.fixture(params=["mosquitto", "nats"])
+def locked(request: pytest.FixtureRequest) -> LockedMosquitto | LockedNats:
+    """Each shipped locked-down broker in turn: Mosquitto's, and NATS's (production)."""
+    broker: LockedMosquitto | LockedNats = request.getfixturevalue(f"locked_{request.param}")
+    return broker
+
+
+EVERY_TREE = ("wards/#", "surveillance/#", "simulation/#")
+
+
 @contextlib.asynccontextmanager
-async def witness(broker: LockedMosquitto, *filters: str) -> AsyncIterator[Inbox]:
-    """The test-only observer, subscribed to `filters` (every topic by default)."""
-    async with client(broker, WITNESS) as c, receiving(c, *(filters or ("#",))) as inbox:
+async def witness(broker: LockedMosquitto | LockedNats, *filters: str) -> AsyncIterator[Inbox]:
+    """The test-only observer, subscribed to `filters` (every topic by default).
+
+    On NATS "every topic" is every tree the service uses (`wards/#`, `surveillance/#`,
+    `simulation/#`), not `#`: nats-server 2.9 holds every new connection back for 4 s (its
+    internal JetStream request timeout) after a QoS 1 subscription to `#` is torn down, which
+    made each NATS test 4 s slower. No roster identity may subscribe to `#` there anyway.
+    """
+    if not filters:
+        filters = EVERY_TREE if broker.kind == "nats" else ("#",)
+    async with client(broker, WITNESS) as c, receiving(c, *filters) as inbox:
         yield inbox
 
 
@@ -108,22 +131,22 @@ FORGERIES = [
 
 @pytest.mark.parametrize(("forger", "forged", "canary"), FORGERIES)
 async def test_a_forgery_is_delivered_to_nobody_and_not_retained(
-    locked_mosquitto: LockedMosquitto, forger: str, forged: str, canary: str
+    locked: LockedMosquitto | LockedNats, forger: str, forged: str, canary: str
 ) -> None:
     tag = uuid.uuid4().hex[:10]
     forgery, signal = f"forged-{tag}".encode(), f"canary-{tag}".encode()
-    async with witness(locked_mosquitto) as seen:
+    async with witness(locked) as seen:
         with contextlib.suppress(aiomqtt.MqttError):  # the broker may hang up: see below
-            async with client(locked_mosquitto, forger) as c:
+            async with client(locked, forger) as c:
                 await c.publish(fill(forged, tag), forgery, qos=1, retain=True)
         # The PUBACK came, or the broker closed the connection over the forgery: either way it
         # has dealt with it, before this new connection's canary.
-        async with client(locked_mosquitto, forger) as c:
+        async with client(locked, forger) as c:
             await c.publish(fill(canary, tag), signal, qos=1)
         await seen.wait(lambda inbox: signal in inbox.payloads())
     assert forgery not in seen.payloads()
     # Nor kept as the retained message a later subscriber (a board starting) would be given.
-    async with client(locked_mosquitto, WITNESS) as c, receiving(c, fill(forged, tag)) as later:
+    async with client(locked, WITNESS) as c, receiving(c, fill(forged, tag)) as later:
         await flushed(c)
         await flushed(c)  # retained messages follow the SUBACK of their subscription
     assert forgery not in later.payloads()
@@ -150,12 +173,12 @@ RIGHTFUL = [
 
 @pytest.mark.parametrize(("sender", "topic"), RIGHTFUL)
 async def test_the_rightful_identity_is_delivered(
-    locked_mosquitto: LockedMosquitto, sender: str, topic: str
+    locked: LockedMosquitto | LockedNats, sender: str, topic: str
 ) -> None:
     """The control: what the forgery tests refuse does arrive from the identity it belongs to."""
     tag = uuid.uuid4().hex[:10]
     payload = f"rightful-{tag}".encode()
-    async with witness(locked_mosquitto) as seen, client(locked_mosquitto, sender) as c:
+    async with witness(locked) as seen, client(locked, sender) as c:
         await c.publish(fill(topic, tag), payload, qos=1)
         await seen.wait(lambda inbox: payload in inbox.payloads())
     assert (fill(topic, tag), payload, False) in seen.messages
@@ -223,8 +246,10 @@ async def test_an_identity_reads_only_its_own_topics(
 
 
 async def test_anonymous_clients_unknown_users_and_wrong_passwords_are_refused(
-    locked_mosquitto: LockedMosquitto,
+    locked: LockedMosquitto | LockedNats,
 ) -> None:
+    """Mosquitto answers CONNACK 5 (not authorised), NATS 4 (bad user name or password)."""
+    refused = r"[Nn]ot authori|[Bb]ad user name or password"
     attempts = [
         (None, None),
         ("", ""),
@@ -233,15 +258,15 @@ async def test_anonymous_clients_unknown_users_and_wrong_passwords_are_refused(
         ("intruder", "anything"),
     ]
     for username, password in attempts:
-        with pytest.raises(aiomqtt.MqttCodeError, match=r"[Nn]ot authori"):
-            async with client(locked_mosquitto, username, password=password, identifier=SCORER):
+        with pytest.raises(aiomqtt.MqttCodeError, match=refused):
+            async with client(locked, username, password=password, identifier=SCORER):
                 pass
     # The TLS listener too.
-    with pytest.raises(aiomqtt.MqttCodeError, match=r"[Nn]ot authori"):
+    with pytest.raises(aiomqtt.MqttCodeError, match=refused):
         async with aiomqtt.Client(
             "localhost",
-            locked_mosquitto.tls_port,
-            tls_context=ssl.create_default_context(cafile=locked_mosquitto.ca_file),
+            locked.tls_port,
+            tls_context=ssl.create_default_context(cafile=locked.ca_file),
         ):
             pass
 
@@ -278,13 +303,13 @@ async def test_no_other_identity_can_take_the_scorers_session(
 
 
 async def test_the_service_link_connects_over_tls_with_its_identity_and_the_hospital_ca(
-    locked_mosquitto: LockedMosquitto,
+    locked: LockedMosquitto | LockedNats,
 ) -> None:
     """`BrokerLink` (the service's adapter) passes the credentials and the private CA to paho:
     it logs in over mqtts://, subscribes to every input and receives one."""
-    url = parse_broker_url(locked_mosquitto.url_for(SCORER, tls=True))
+    url = parse_broker_url(locked.url_for(SCORER, tls=True))
     assert url.tls
-    broker = dataclasses.replace(url, ca_file=str(locked_mosquitto.ca_file))
+    broker = dataclasses.replace(url, ca_file=str(locked.ca_file))
     tag = uuid.uuid4().hex[:10]
     obs = f"tls-obs-{tag}".encode()
     got: list[bytes] = []
@@ -301,7 +326,7 @@ async def test_the_service_link_connects_over_tls_with_its_identity_and_the_hosp
         try:
             async with asyncio.timeout(10):
                 await link.wait_connected()
-            async with client(locked_mosquitto, GATEWAY) as c:
+            async with client(locked, GATEWAY) as c:
                 await c.publish(fill(OBS, tag), obs, qos=1)
             async with asyncio.timeout(10):
                 while obs not in got:
@@ -311,10 +336,10 @@ async def test_the_service_link_connects_over_tls_with_its_identity_and_the_hosp
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
-    await forget_scorer_session(locked_mosquitto)
+    await forget_scorer_session(locked)
 
 
-async def forget_scorer_session(broker: LockedMosquitto) -> None:
+async def forget_scorer_session(broker: LockedMosquitto | LockedNats) -> None:
     """End the scorer's persistent session, so later tests' messages are not kept for it."""
     async with client(broker, SCORER, identifier=SCORER, clean_session=True):
         pass
@@ -322,24 +347,24 @@ async def forget_scorer_session(broker: LockedMosquitto) -> None:
 
 # paho leaves the socket of a failed TLS handshake to the garbage collector
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-async def test_tls_checks_the_brokers_certificate(locked_mosquitto: LockedMosquitto) -> None:
+async def test_tls_checks_the_brokers_certificate(locked: LockedMosquitto | LockedNats) -> None:
     """Without the hospital's CA the broker's certificate is not trusted, and plain MQTT is not
     spoken on the TLS port."""
     with pytest.raises(aiomqtt.MqttError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
         async with aiomqtt.Client(
             "localhost",
-            locked_mosquitto.tls_port,
+            locked.tls_port,
             username=BOARD,
-            password=locked_mosquitto.password(BOARD),
+            password=locked.password(BOARD),
             tls_context=ssl.create_default_context(),
         ):
             pass
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(
             "localhost",
-            locked_mosquitto.tls_port,
+            locked.tls_port,
             username=BOARD,
-            password=locked_mosquitto.password(BOARD),
+            password=locked.password(BOARD),
             timeout=3,
         ):
             pass
@@ -355,21 +380,22 @@ async def test_tls_checks_the_brokers_certificate(locked_mosquitto: LockedMosqui
     ],
 )
 async def test_a_forgery_left_as_a_last_will_is_never_published(
-    locked_mosquitto: LockedMosquitto, sender: str, topic: str, canary: str, delivered: bool
+    locked: LockedMosquitto | LockedNats, sender: str, topic: str, canary: str, delivered: bool
 ) -> None:
     """The broker publishes a client's will when the client vanishes: a device could try to
     leave a heartbeat or an acknowledgement behind that way. (The control: the scorer's will
     on its own topic is published, so the vanishing does trigger wills.)"""
     tag = uuid.uuid4().hex[:10]
     last_will, signal = f"will-{tag}".encode(), f"canary-{tag}".encode()
-    async with witness(locked_mosquitto) as seen:
+    async with witness(locked) as seen:
         with contextlib.suppress(aiomqtt.MqttError):  # refused at CONNECT is refused too
             c = aiomqtt.Client(
-                locked_mosquitto.host,
-                locked_mosquitto.port,
+                locked.host,
+                locked.port,
                 username=sender,
-                password=locked_mosquitto.password(sender),
+                password=locked.password(sender),
                 will=aiomqtt.Will(fill(topic, tag), last_will, qos=1),
+                tls_context=locked.tls_context,
             )
             await c.__aenter__()
             sock = c._client.socket()  # vanish without a DISCONNECT: the will is due
@@ -379,17 +405,26 @@ async def test_a_forgery_left_as_a_last_will_is_never_published(
                 await c.__aexit__(None, None, None)
         # The same identity again (the same client id): the broker has done with the old
         # connection, and its will, before it serves this one's canary.
-        async with client(locked_mosquitto, sender) as again:
+        async with client(locked, sender) as again:
             await again.publish(fill(canary, tag), signal, qos=1)
         await seen.wait(lambda inbox: signal in inbox.payloads())
     assert (last_will in seen.payloads()) is delivered
 
 
 @pytest.mark.mqtt
-async def test_a_revoked_identity_is_cut_off_once_the_broker_reloads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["mosquitto", "nats"])
+async def test_a_revoked_identity_is_cut_off_once_the_broker_reloads(
+    tmp_path: Path, kind: str
+) -> None:
     """Taking a device off the roster and reloading the broker (SIGHUP): it can neither log in
     again nor, if still connected, have anything delivered."""
-    broker = LockedMosquitto(mosquitto_executable(), tmp_path)
+    broker: LockedMosquitto | LockedNats
+    if kind == "nats":
+        broker = LockedNats(nats_executable(), tmp_path)
+        reloaded = "Reloaded server configuration"
+    else:
+        broker = LockedMosquitto(mosquitto_executable(), tmp_path)
+        reloaded = "Reloading config"
     broker.start()
     try:
         tag = uuid.uuid4().hex[:10]
@@ -402,10 +437,12 @@ async def test_a_revoked_identity_is_cut_off_once_the_broker_reloads(tmp_path: P
                     await seen.wait(lambda inbox: before in inbox.payloads())
                     broker.revoke(DEVICE)
                     async with asyncio.timeout(10):
-                        while "Reloading config" not in broker.log_text():
+                        while reloaded not in broker.log_text():
                             await asyncio.sleep(0.02)
                     await device.publish(fill(OBS, tag), after, qos=1)
-            with pytest.raises(aiomqtt.MqttCodeError, match=r"[Nn]ot authori"):
+            with pytest.raises(
+                aiomqtt.MqttCodeError, match=r"[Nn]ot authori|[Bb]ad user name or password"
+            ):
                 async with client(broker, DEVICE, password=password):
                     pass
             async with client(broker, GATEWAY) as gateway:
