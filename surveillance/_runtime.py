@@ -99,8 +99,9 @@ def settle_gc() -> None:
     process, so no collection need ever scan them again) and collect the young generation
     less often (`GC_THRESHOLDS`). The scorer allocates a few containers per message and makes
     almost no reference cycles, so the collector's scans were pure cost: `bench/pipeline`
-    measured 175-186 µs of CPU per observation without this, 134 with it (README,
-    "Performance"). Process-wide: the command line's `run` and `demo` call it, not `Service`.
+    measured 175-186 µs of CPU per observation without this, 134-160 with it (README,
+    "Benchmarks"). Process-wide: the command line's `run`, `wallboard` and `demo` call it,
+    not `Service`.
     """
     gc.collect()
     gc.freeze()
@@ -118,6 +119,7 @@ async def run_wallboard(
         open_store(settings.store_url()) as store,
     ):
         history.store = store
+        settle_gc()
         log.info("wallboard at %s", url)
         await stop.wait()
         log.info("stopping")
