@@ -318,7 +318,7 @@ class BrokerLink:
                     self._connected.set()
                     self.last_error = None
                     delay = BACKOFF_FIRST
-                    log.info("connected to %s as %s", self.broker, self.client_id)
+                    log.info("connected to %s", self.broker)  # not the client id: a secret
                     await self._drain_outbox(link)
                     async for batch in self._read(link):
                         yield batch

@@ -101,7 +101,7 @@ class Service:
         self.stop = asyncio.Event()
         self.link = BrokerLink(
             settings.broker_url(),
-            client_id=settings.broker.client_id,
+            client_id=settings.mqtt_client_id(),
             prefix=settings.broker.prefix,
             keepalive=settings.broker.keepalive,
             clock=clock,

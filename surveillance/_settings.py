@@ -45,6 +45,11 @@ class BrokerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: str = "mqtt://127.0.0.1:1883"
     password_env: str | None = None
     client_id: Annotated[str, msgspec.Meta(min_length=1)] = "ward-surveillance"
+    client_id_env: str | None = None
+    """The scorer's MQTT client id from this environment variable, kept secret like a password
+    (`client_id` is then only the service's public name: heartbeat, spool, logs). For a broker
+    that cannot reserve a client id for one user (NATS 2.9): whoever knows the scorer's client
+    id can take its session over, so it must not be guessable nor published."""
     prefix: str = ""
     keepalive: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
     ca_file: str | None = None
@@ -168,6 +173,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             url = dataclasses.replace(url, password=_secret(self.broker.password_env))
         return url
 
+    def mqtt_client_id(self) -> str:
+        """The scorer's MQTT client id: the secret in `client_id_env` when one is named, else
+        `client_id`."""
+        env = self.broker.client_id_env
+        return _secret(env) if env else self.broker.client_id
+
     def board_broker_url(self) -> BrokerURL:
         """The broker as the wallboard server meets it: as `wallboard_username` (password from
         `wallboard_password_env`) when one is given, else as `broker_url()`.
@@ -245,7 +256,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         board = f", wallboard as {board!r}" if board else ""
         login = f"login at {self.auth.issuer}" if self.auth is not None else "no [auth]"
         return (
-            f"broker {parse_broker_url(self.broker.url)} (client id {self.broker.client_id!r}, "
+            f"broker {parse_broker_url(self.broker.url)} (client id {self.broker.client_id!r}"
+            f"{f', the secret one in ${self.broker.client_id_env}' if self.broker.client_id_env else ''}, "
             f"prefix {self.broker.prefix!r}{board}), store {redact(self.store.url)}, wallboard {http} "
             f"({login})"
         )
@@ -306,6 +318,7 @@ def _check(settings: Settings, where: str) -> None:
     for name, env in (
         ("broker.password_env", settings.broker.password_env),
         ("broker.wallboard_password_env", settings.broker.wallboard_password_env),
+        ("broker.client_id_env", settings.broker.client_id_env),
         ("store.password_env", settings.store.password_env),
     ):
         if env and env not in os.environ:

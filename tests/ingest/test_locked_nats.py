@@ -321,3 +321,27 @@ async def test_a_ward_board_feed_says_when_nats_refuses_its_subscriptions(
     if refused:
         assert all("wallboard_wards" in message for message in warned)
         assert any("wards/+/beds/+/adt" in message for message in warned)
+
+
+async def test_a_secret_client_id_keeps_the_scorer_out_of_reach_of_the_takeover(
+    locked_nats: LockedNats,
+) -> None:
+    """The mitigation of the residual risk above (`[broker] client_id_env`): a scorer whose
+    MQTT client id is a secret is not cut off by an intruder who connects with the name it is
+    known by, its user name or its public `client_id`; it keeps publishing, and the broker
+    logs no takeover of it."""
+    tag = uuid.uuid4().hex[:10]
+    secret = f"{SCORER}-{uuid.uuid4().hex}"
+    sent = [f"canary-{tag}-{n}".encode() for n in range(3)]
+    logged = len(locked_nats.log_text())
+    async with witness(locked_nats) as seen:
+        async with client(locked_nats, SCORER, identifier=secret) as scorer:
+            await scorer.publish(fill(SCORE, tag), sent[0], qos=1)
+            for guess in (SCORER, "ward-surveillance"):
+                async with client(locked_nats, BOARD, identifier=guess):
+                    await asyncio.sleep(0.3)
+            await scorer.publish(fill(SCORE, tag), sent[1], qos=1, timeout=5)
+            await asyncio.sleep(0.5)
+            await scorer.publish(fill(SCORE, tag), sent[2], qos=1, timeout=5)
+        await seen.wait(lambda inbox: all(s in inbox.payloads() for s in sent))
+    assert secret not in locked_nats.log_text()[logged:]  # no "same client ID" for it

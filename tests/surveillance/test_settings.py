@@ -151,3 +151,26 @@ def test_a_missing_ca_file_or_board_password_is_refused(
     path.write_text(text)
     with pytest.raises(SettingsError, match=named):
         load_settings(path)
+
+
+def test_the_scorers_client_id_may_be_a_secret_kept_out_of_sight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`[broker] client_id_env`: the MQTT client id from the environment (NATS 2.9 cannot
+    reserve one for a user), never in the settings' description, the heartbeat or the log."""
+    from scoring import load_charts  # noqa: PLC0415
+    from surveillance import Service  # noqa: PLC0415
+
+    monkeypatch.setenv("SCORER_CLIENT_ID", "ward-surveillance-6f1c0e9a2b7d")
+    settings = load_settings(None, {"broker.client_id_env": "SCORER_CLIENT_ID"})
+    assert settings.mqtt_client_id() == "ward-surveillance-6f1c0e9a2b7d"
+    assert "6f1c0e9a2b7d" not in settings.describe()
+    assert "$SCORER_CLIENT_ID" in settings.describe()
+    service = Service(settings, load_charts())
+    assert service.link.client_id == "ward-surveillance-6f1c0e9a2b7d"
+    beat = service._heartbeat(service.clock())
+    assert b"6f1c0e9a2b7d" not in beat.payload
+    assert load_settings(None).mqtt_client_id() == "ward-surveillance"
+    monkeypatch.delenv("SCORER_CLIENT_ID")
+    with pytest.raises(SettingsError, match="SCORER_CLIENT_ID"):
+        load_settings(None, {"broker.client_id_env": "SCORER_CLIENT_ID"})
