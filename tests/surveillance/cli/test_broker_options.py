@@ -49,5 +49,5 @@ def test_run_refuses_a_board_identity_that_is_the_scorers_own_or_empty(
         "[broker]\nurl = 'mqtt://ward-surveillance:pw@127.0.0.1:1'\n"
         f"wallboard_username = '{board}'\n"
     )
-    assert main(["run", "--config", str(config)]) == 2
+    assert main(["run", "--config", str(config), "--auth", "none"]) == 2
     assert "not the scorer's" in capsys.readouterr().err
