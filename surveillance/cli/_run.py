@@ -45,8 +45,8 @@ def _run(args: argparse.Namespace) -> int:
         # name share one client id: the scorer and its board would cut each other off.
         print(
             "surveillance run: the broker URL names a user, so the wallboard served beside the "
-            "scorer needs an identity of its own, not the scorer's: set broker.wallboard_username (and "
-            "broker.wallboard_password_env), or http.port = 0",
+            "scorer needs an identity of its own, not the scorer's: set "
+            "broker.wallboard_username (and broker.wallboard_password_env), or http.port = 0",
             file=sys.stderr,
         )
         return 2
