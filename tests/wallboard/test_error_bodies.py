@@ -3,8 +3,10 @@
 Since b85b2c2 the log says where a history or report read failed (`failure_site`), never the
 error's text, because that text may quote data; but the 503 the caller gets still carries
 `{error}` verbatim: the store's user, host, port and database (StoreError names the store), or
-whatever a failing read quoted, a patient id included. Strict xfails: they pass once the
-response says only that the history (or report) cannot be read now.
+whatever a failing read quoted, a patient id included. Served `--auth none` here (anyone may
+read); with login the caller is a clinician of the ward, who still has no business with the
+database's address. Strict xfails: they pass once the response says only that the history (or
+report) cannot be read now.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import msgspec
 import pytest
 
 from surveillance.store import StoreError, open_store
-from wallboard import BrokerFeed, create_app
+from wallboard import Auth, BrokerFeed, create_app
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PATIENT = "NHS9434765919"
@@ -53,7 +55,7 @@ async def bodies(error: Exception) -> list[str]:
     feed = BrokerFeed("127.0.0.1", 1, clock=lambda: T0 + timedelta(minutes=5))  # never started
     adt = {"msg_id": "a1", "time": T0.isoformat(), "event": "admit", "patient_id": PATIENT}
     feed.handle("wards/7A/beds/12/adt", msgspec.json.encode(adt | {"cohort": "adult"}))
-    app = create_app(feed, history=FailingHistory(error))
+    app = create_app(feed, auth=Auth.without_login("none"), history=FailingHistory(error))
     transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://board") as client:
         history = await client.get("/api/wards/7A/beds/12/history")
