@@ -124,3 +124,30 @@ def test_a_ward_device_cannot_squat_another_wards_message_ids(
     # SURG1's monitor, moments later: the patient is NEWS2 8.
     real = scorer.handle([obs("SURG1", "4", "S", HIGH, 60, "surg1-obs-0001")])
     assert [e.ward for e in events(real)] == ["SURG1"], "SURG1's NEWS2 8 raised nothing"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="review14 F3: the 'verified' identity of an acknowledgement is a field of the MQTT "
+    "payload; every identity the ACL lets publish actions (the pager gateway, every wallboard "
+    "server) can name any clinician as verified by the identity provider, and the scorer, "
+    "which cannot tell who published, records it in the alert's audit",
+)
+def test_an_acknowledgement_cannot_claim_a_verified_clinician_it_does_not_come_from(
+    surg1_alert: tuple[OnlineScorer, str],
+) -> None:
+    scorer, alert_id = surg1_alert
+    # What pager-gateway may publish (tests/ingest/test_locked_broker.py: pager-acknowledgement).
+    forged = {
+        "subject": "f3a9c2e1-dr-ada",
+        "issuer": "https://login.hospital.example/realms/staff",
+        "name": "Dr Ada Lovelace",
+        "role": "outreach on all wards",
+    }
+    topic = f"wards/SURG1/alerts/{alert_id}/ack"
+    out = scorer.handle(
+        [arrive(topic, 90, msg_id="pager-1", by="Dr Ada Lovelace", via="bleep", identity=forged)]
+    )
+    [acked] = [e for e in events(out) if e.state == "acknowledged"]
+    assert acked.identity is None, f"recorded as verified: {acked.identity}"
