@@ -151,3 +151,22 @@ def test_an_acknowledgement_cannot_claim_a_verified_clinician_it_does_not_come_f
     )
     [acked] = [e for e in events(out) if e.state == "acknowledged"]
     assert acked.identity is None, f"recorded as verified: {acked.identity}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="review14 F9: alert ids are built from the sender's msg_id (score-{obs_msg_id}) and "
+    "boards show obs_msg_id: an interface engine whose control ids embed the MRN/NHS number "
+    "puts it on every ward board, the outreach console and the action URLs",
+)
+def test_a_senders_message_id_never_reaches_a_board(charts: ChartSet) -> None:
+    from wallboard import WardBoard  # noqa: PLC0415 - only this test reads a board
+
+    scorer = OnlineScorer(charts)
+    board = WardBoard()
+    sent = [adt("SURG1", "4", "S", "admit", 0), obs("SURG1", "4", "S", HIGH, 60, "9434765919-0901")]
+    for publication in scorer.handle(sent[:1]).publications + scorer.handle(sent[1:]).publications:
+        board.apply(publication.topic, publication.payload)
+    shown = msgspec.json.encode([board.snapshot("SURG1"), board.outreach_snapshot()])
+    assert b"9434765919" not in shown
