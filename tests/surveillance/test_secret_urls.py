@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from surveillance import load_settings
-from surveillance.store import open_store
+from surveillance.store import PostgresStore
 
 URLS = [
     "postgresql://svc@db.example:5432/wards?password=s3cret-q&sslmode=require",
@@ -32,7 +32,7 @@ def test_a_password_in_the_store_urls_query_is_never_described(tmp_path: Path, u
 def test_a_password_in_the_store_urls_query_is_not_in_the_stores_repr_or_health(
     url: str,
 ) -> None:
-    store = open_store(url)  # not opened: nothing is connected
+    store = PostgresStore(url)  # not opened: nothing is connected
     shown = repr(store) + str(store.store_info)
     assert "s3cret" not in shown
     assert "db.example" in shown  # still says where the store is
@@ -40,4 +40,4 @@ def test_a_password_in_the_store_urls_query_is_not_in_the_stores_repr_or_health(
 
 def test_a_url_without_a_secret_is_shown_as_written() -> None:
     url = "postgresql://svc@db.example/wards?sslmode=require&application_name=x"
-    assert open_store(url).store_info["url"] == url
+    assert PostgresStore(url).store_info["url"] == url

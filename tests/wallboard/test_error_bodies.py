@@ -18,7 +18,7 @@ import httpx
 import msgspec
 import pytest
 
-from surveillance.store import StoreError, open_store
+from surveillance.store import PostgresStore, StoreError
 from wallboard import Auth, BrokerFeed, create_app
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ class FailingHistory:
 
 def errors() -> list[Any]:
     # The text PostgresStore gives a failed connection: its own (redacted) URL, then the cause.
-    down = StoreError(f"cannot connect to PostgreSQL at {open_store(STORE).url}: refused")
+    down = StoreError(f"cannot connect to PostgreSQL at {PostgresStore(STORE).url}: refused")
     return [
         pytest.param(down, id="store-down"),
         pytest.param(KeyError(PATIENT), id="a-bug-quoting-the-patient"),
