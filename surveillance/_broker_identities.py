@@ -239,13 +239,17 @@ def _write_private(path: Path, text: str, mode: int) -> None:
     file of root's group would be unreadable to Mosquitto at its next reload)."""
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        os.fchmod(fd, mode)  # an older file of that name kept its own mode
-        try:
-            old = path.stat()
-        except FileNotFoundError:
-            pass
-        else:
-            os.fchown(fd, old.st_uid, old.st_gid)
-        out.write(text)
-    temporary.replace(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(fd, mode)  # an older file of that name kept its own mode
+            try:
+                old = path.stat()
+            except FileNotFoundError:
+                pass
+            else:
+                os.fchown(fd, old.st_uid, old.st_gid)  # not ours to give: PermissionError
+            out.write(text)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # no stray copy of the hashes or a secret
+        raise
