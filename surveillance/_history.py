@@ -183,17 +183,10 @@ class StoreHistory:
     async def alerts(
         self, patient_id: str, since: datetime, *, viewer: str
     ) -> list[dict[str, Any]]:
-        """The patient's alert events, each without its `patient_id`: the caller asked for
-        this patient's, and the patient view gives the id (in `patient`) only to those who may
-        see it; an event carrying it would give it to everyone else (a wall screen, a viewer,
-        a server without login)."""
         store = self._open()
         await self._audit(store, viewer, patient_id, "alerts", since)
         records = await store.fetch(AlertRecord, patient_id=patient_id, since=since)
-        events = [msgspec.json.decode(record.event) for record in records]
-        for event in events:
-            event.pop("patient_id", None)
-        return events
+        return [msgspec.json.decode(record.event) for record in records]
 
     async def events(
         self, patient_id: str, since: datetime, *, viewer: str

@@ -1,8 +1,9 @@
 """The patient view's history to someone who may not see identifiers (review of issue 14).
 
 Without login (`--auth none`, the demo), on an enrolled wall screen or for a `viewer`, the
-history route strips `patient_id` and `birth_date` from `patient`, but handed back the stored
-alert events as they were, each with the `patient_id`: `StoreHistory.alerts` now drops it.
+history route stripped `patient_id` and `birth_date` from `patient` but handed back the stored
+alert events as they were, each with the `patient_id` (found by this review, fixed on main in
+7779326): through the real store and the real route, nothing names the patient.
 """
 
 from __future__ import annotations
