@@ -59,10 +59,12 @@ DEVICE_CHANNELS: Final = ("obs", "fhir", "hl7v2")
 ALL_WARDS: Final = "+"
 
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_BAD_WARD: Final = re.compile(r"[/#+\s\x00-\x1f\x7f]")
-_BAD_PREFIX: Final = re.compile(r"[#+\s\x00-\x1f\x7f]")
-"""No wildcard, and nothing that would end or split a line of the ACL file: a prefix or a ward
-goes verbatim into `topic` lines, so a newline in either would add rules of its own."""
+_BAD_WARD: Final = re.compile(r"[/#+*>\s\x00-\x1f\x7f]")
+_BAD_PREFIX: Final = re.compile(r"[#+*>\s\x00-\x1f\x7f]")
+"""No wildcard, MQTT's (`+`, `#`) nor NATS's (`*`, `>`: the NATS users file maps topic levels to
+subject tokens, where a ward `*` would be every ward, and `[auth]` spells "every ward" `*`), and
+nothing that would end or split a line of the ACL file: a prefix or a ward goes verbatim into
+`topic` lines, so a newline in either would add rules of its own."""
 PASSWORD_ITERATIONS: Final = 101
 """Mosquitto's own default. The passwords issued here are 192 random bits, so the hash's cost
 is not what protects them, and every CONNECT pays it."""
@@ -109,7 +111,8 @@ def check_roster(roster: BrokerRoster) -> None:
     prefix = roster.prefix
     if prefix and (not prefix.endswith("/") or _BAD_PREFIX.search(prefix)):
         problems.append(
-            f"prefix {prefix!r}: end it with '/' and use no wildcard, space or control character"
+            f"prefix {prefix!r}: end it with '/', with no wildcard (+ # * >), space or "
+            "control character"
         )
     seen: set[str] = set()
     for identity in roster.identity:
@@ -123,7 +126,7 @@ def check_roster(roster: BrokerRoster) -> None:
             problems.append(f'{name!r}: no wards (use ["+"] for every ward)')
         for ward in identity.wards:
             if ward != ALL_WARDS and (not ward or _BAD_WARD.search(ward)):
-                problems.append(f"{name!r}: ward {ward!r} is not a topic level")
+                problems.append(f'{name!r}: ward {ward!r} is not a topic level (every ward is "+")')
         if identity.role == "scorer" and identity.wards != [ALL_WARDS]:
             problems.append(f'{name!r}: the scorer reads every ward (wards = ["+"])')
     if problems:
@@ -217,7 +220,7 @@ def update_password_file(
     for name in revoked:
         # A name read back from the password file is only a path inside `secrets_dir` if it is
         # a name the roster could have issued (`../../etc/x` is dropped, never unlinked).
-        if _NAME.fullmatch(name):
+        if is_identity_name(name):
             (secrets_dir / name).unlink(missing_ok=True)
     issued = []
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -231,6 +234,12 @@ def update_password_file(
         entries.append(f"{name}:{existing[name]}")
     _write_private(password_file, "\n".join(entries) + "\n", 0o640)
     return issued, revoked
+
+
+def is_identity_name(name: str) -> bool:
+    """Whether `name` is a name the roster could give (1-64 letters, digits, `.`, `_`, `-`,
+    not starting with `.`, `_` or `-`): only such a name is ever a file in the secrets folder."""
+    return _NAME.fullmatch(name) is not None
 
 
 def _write_private(path: Path, text: str, mode: int) -> None:

@@ -38,6 +38,7 @@ from surveillance._broker_identities import (
     RosterError,
     _write_private,
     acl_rules,
+    is_identity_name,
 )
 
 NATS_BCRYPT_COST: Final = 10
@@ -146,7 +147,8 @@ def update_nats_users(
     existing = read_nats_hashes(nats_conf)
     revoked = sorted(set(existing) - set(names))
     for name in revoked:
-        (secrets_dir / name).unlink(missing_ok=True)
+        if is_identity_name(name):  # read back from the file: never a path of its own
+            (secrets_dir / name).unlink(missing_ok=True)
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     hashes, issued = {}, []
     for name in names:

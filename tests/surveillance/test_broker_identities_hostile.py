@@ -16,7 +16,10 @@ from surveillance import (
     RosterError,
     check_roster,
     hash_password,
+    load_roster,
+    nats_permissions,
     render_acl,
+    update_nats_users,
     update_password_file,
 )
 
@@ -95,3 +98,37 @@ def test_rewriting_the_password_file_keeps_the_brokers_group(tmp_path: Path) -> 
     update_password_file(roster, passwd, secrets, rotate=["d"])
     assert passwd.stat().st_gid == group
     assert passwd.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("ward", ["*", ">", "MED1*"])
+def test_a_nats_wildcard_is_no_ward(tmp_path: Path, ward: str) -> None:
+    """`[auth]` spells "every ward" `*`; in the broker roster a ward `*` was a literal level
+    for Mosquitto (fails closed) but NATS's token wildcard in the users file (fails open: a
+    device of ward `*` could publish observations for every ward)."""
+    identity = BrokerIdentity(name="dev-x", role="device", wards=[ward])
+    if ward == "*":  # what it did: every ward's observations, on NATS
+        assert "wards.*.beds.*.obs" in nats_permissions(identity)["publish"]["allow"]
+    roster = tmp_path / "roster.toml"
+    roster.write_text(f'[[identity]]\nname = "dev-x"\nrole = "device"\nwards = ["{ward}"]\n')
+    with pytest.raises(RosterError, match="not a topic level"):
+        load_roster(roster)
+
+
+@pytest.mark.parametrize("prefix", ["*/", ">/", "site/*/"])
+def test_a_nats_wildcard_is_no_prefix(prefix: str) -> None:
+    roster = BrokerRoster(prefix=prefix, identity=[BrokerIdentity(name="d", role="device")])
+    with pytest.raises(RosterError, match="prefix"):
+        check_roster(roster)
+
+
+def test_a_name_read_back_from_the_nats_users_file_is_never_a_path(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    users = tmp_path / "nats-server-users.conf"
+    users.write_text('    {user: "../victim", password: "$2a$10$x",\n')
+    roster = BrokerRoster(identity=[BrokerIdentity(name="d", role="device")])
+    issued, revoked = update_nats_users(roster, users, secrets)
+    assert (issued, revoked) == (["d"], ["../victim"])
+    assert victim.read_text() == "keep me\n"
