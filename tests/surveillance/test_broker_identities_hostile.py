@@ -19,6 +19,7 @@ from surveillance import (
     load_roster,
     nats_permissions,
     render_acl,
+    render_nats_users,
     update_nats_users,
     update_password_file,
 )
@@ -132,3 +133,11 @@ def test_a_name_read_back_from_the_nats_users_file_is_never_a_path(tmp_path: Pat
     issued, revoked = update_nats_users(roster, users, secrets)
     assert (issued, revoked) == (["d"], ["../victim"])
     assert victim.read_text() == "keep me\n"
+
+
+def test_the_rosters_path_cannot_add_a_setting_to_the_nats_users_file() -> None:
+    roster = BrokerRoster(identity=[BrokerIdentity(name="d", role="device", wards=["MED1"])])
+    text = render_nats_users(roster, {"d": "$2a$10$x"}, 'roster\nno_auth_user: "d"\n.toml')
+    assert "no_auth_user" not in "".join(
+        line for line in text.splitlines() if not line.lstrip().startswith("#")
+    )
