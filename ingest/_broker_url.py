@@ -71,7 +71,7 @@ def parse_broker_url(text: str) -> BrokerURL:
         or parts.query
         or parts.fragment
     ):
-        msg = f"broker URL {text!r} not understood; expected {_FORM}"
+        msg = f"broker URL {_shown(text)!r} not understood; expected {_FORM}"
         raise ValueError(msg)
     tls = _SCHEMES[scheme]
     return BrokerURL(
@@ -81,3 +81,13 @@ def parse_broker_url(text: str) -> BrokerURL:
         password=unquote(parts.password) if parts.password is not None else None,
         tls=tls,
     )
+
+
+def _shown(text: str) -> str:
+    """`text` as a message may quote it: the password, if any, replaced by `***` (a URL
+    refused for its port or path still carries the password it was given)."""
+    netloc = urlsplit(text).netloc
+    user, at, host = netloc.rpartition("@")
+    if not at or ":" not in user:
+        return text
+    return text.replace(netloc, f"{user.partition(':')[0]}:***@{host}", 1)

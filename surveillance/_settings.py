@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -358,17 +359,29 @@ def _check_auth(auth: AuthSettings) -> list[str]:
     return problems
 
 
+_SECRET_QUERY: Final = re.compile(r"(?i)((?:^|&)(?:ssl)?password=)[^&]*")
+"""A store URL may carry its password in the query too (libpq: `?password=`, `?sslpassword=`)."""
+
+
 def redact(url: str) -> str:
-    """A URL with its password replaced by `***` (for logs and messages)."""
+    """A URL with its password replaced by `***`, in the user part or the query (for logs
+    and messages)."""
     try:
         parts = urlsplit(url)
         if parts.password is None:
-            return url
+            return _redact_query(url)
     except ValueError:
         return "<unparseable URL>"
     user = parts.username or ""
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return _redact_query(urlunsplit(parts._replace(netloc=f"{user}:***@{host}")))
+
+
+def _redact_query(url: str) -> str:
+    """`url` with the values of `password` and `sslpassword` in its query replaced by `***`
+    (the rest of the text as it was)."""
+    head, sep, query = url.partition("?")
+    return head + sep + _SECRET_QUERY.sub(r"\1***", query) if sep else url
 
 
 def _secret(name: str) -> str:

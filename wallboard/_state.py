@@ -638,14 +638,21 @@ def _alert_view(alert: _Alert) -> JSON:
     return view
 
 
-_ECHOED = re.compile(r"(Invalid enum value) .*? (- at `)")
+_ECHOED = "Invalid enum value"
+_PATH = re.compile(r" - at `[^`]*`\Z")
+"""Where msgspec says the error is: always last, never quoted (the value before it is)."""
 
 
 def decode_reason(error: msgspec.DecodeError) -> str:
     """The decoder's reason, without any value it echoes from the payload (msgspec names the
     value of a field outside its enum, which could be anything, a patient id too): it goes to
-    logs and `/healthz`."""
-    return _ECHOED.sub(r"\1 \2", str(error))
+    logs and `/healthz`. Everything between the words and the path is dropped, so a value that
+    itself holds ` - at `` (or a newline) cannot leave a part of itself behind."""
+    text = str(error)
+    if not text.startswith(_ECHOED):
+        return text
+    path = _PATH.search(text)
+    return _ECHOED + (path.group(0) if path is not None else "")
 
 
 def _remember(memory: dict[str, datetime], key: str, time: datetime) -> None:

@@ -35,17 +35,18 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     settings, charts = loaded
     broker = settings.broker
+    scorer = parse_broker_url(broker.url).username
     if (
         settings.http.port
-        and parse_broker_url(broker.url).username
-        and not broker.wallboard_username
+        and scorer
+        and broker.wallboard_username in (None, "", scorer)  # none, or the scorer's own
     ):
         # On the locked-down broker (use_username_as_clientid) two connections with one user
         # name share one client id: the scorer and its board would cut each other off.
         print(
             "surveillance run: the broker URL names a user, so the wallboard served beside the "
-            "scorer needs an identity of its own: set broker.wallboard_username (and "
-            "broker.wallboard_password_env), or http.port = 0",
+            "scorer needs an identity of its own, not the scorer's: set "
+            "broker.wallboard_username (and broker.wallboard_password_env), or http.port = 0",
             file=sys.stderr,
         )
         return 2

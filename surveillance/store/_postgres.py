@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -98,17 +99,30 @@ _UPSERT_STATE: Final = (
 )
 
 
+_SECRET_QUERY: Final = re.compile(r"(?i)((?:^|&)(?:ssl)?password=)[^&]*")
+"""libpq reads any connection parameter from the URL's query too: `?password=...`,
+`?sslpassword=...` (the client key's passphrase)."""
+
+
 def redact_url(url: str) -> str:
-    """`url` with its password replaced by `***` (for messages, logs and reprs)."""
+    """`url` with its password replaced by `***`, in the user part or the query (for
+    messages, logs and reprs)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable URL>"
     if parts.password is None:
-        return url
+        return _redact_query(url)
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    return _redact_query(urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}")))
+
+
+def _redact_query(url: str) -> str:
+    """`url` with the values of `password` and `sslpassword` in its query replaced by `***`
+    (the rest of the text as it was)."""
+    head, sep, query = url.partition("?")
+    return head + sep + _SECRET_QUERY.sub(r"\1***", query) if sep else url
 
 
 def describe(e: psycopg.Error) -> str:

@@ -35,3 +35,19 @@ def test_a_missing_password_variable_or_ca_file_is_a_usage_error(
     assert "NO_SUCH_PASSWORD_VAR" in capsys.readouterr().err
     assert main([*source, *broker, "--ca-file", str(tmp_path / "none.pem")]) == 2
     assert "none.pem" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("board", ["ward-surveillance", ""])
+def test_run_refuses_a_board_identity_that_is_the_scorers_own_or_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], board: str
+) -> None:
+    """Review of issue 14: naming the scorer's own user (or an empty one) as the board's passed
+    the check; on the locked broker (use_username_as_clientid) the two connections then share
+    one client id and cut each other off, the scorer's session included, for ever."""
+    config = tmp_path / "service.toml"
+    config.write_text(
+        "[broker]\nurl = 'mqtt://ward-surveillance:pw@127.0.0.1:1'\n"
+        f"wallboard_username = '{board}'\n"
+    )
+    assert main(["run", "--config", str(config), "--auth", "none"]) == 2
+    assert "not the scorer's" in capsys.readouterr().err
