@@ -6,27 +6,19 @@ architecture block still call it the production broker, and its MQTT listener is
 0.0.0.0: any host on the network may read every observation and forge heartbeats, scores and
 acknowledgements there (tests/nats_broker.py runs it with ports rewritten, so the tests never
 see the 0.0.0.0). The open Mosquitto configuration has no listener line (Mosquitto 2 then
-listens on the loopback only) and the demo's broker binds 127.0.0.1. Strict xfail: it passes
-once the open NATS configuration listens on the loopback only, or has users.
+listens on the loopback only) and the demo's broker binds 127.0.0.1. Fixed: the open NATS
+configuration listens on the loopback only.
 """
 
 from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests import ROOT
 
 OPEN_NATS = ROOT / "config" / "nats-server.conf"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="review14 F0: config/nats-server.conf (the README's 'production' broker) takes "
-    "anonymous MQTT clients on every interface",
-)
 def test_the_open_nats_configuration_is_reachable_from_this_host_only() -> None:
     text = OPEN_NATS.read_text()
     authorised = re.search(r"^\s*(authorization|accounts)\s*[{:]", text, re.MULTILINE)
