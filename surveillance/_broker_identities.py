@@ -20,7 +20,7 @@ Roles (`+` in `wards` means every ward):
 |-------------|-------------------------------------------------------|--------------------------------|
 | `scorer`    | scores, alerts, dead letters, heartbeat               | every input, every alert action |
 | `wallboard` | alert actions (ack, resolve) of its wards             | its wards' adt, score, plan, alerts; the heartbeat |
-| `gateway`   | its wards' bed channels: adt, obs, fhir, hl7v2, labs, plan, event | nothing            |
+| `gateway`   | its wards' bed channels: obs, fhir, hl7v2, labs, plan, event; adt only if its wards are `+` (the PAS) | nothing |
 | `device`    | its wards' obs, fhir, hl7v2                           | nothing                        |
 | `pager`     | alert actions of its wards                            | its wards' alerts              |
 | `simulator` | what a gateway does, and `simulation/truth`           | nothing                        |
@@ -158,14 +158,19 @@ def acl_rules(identity: BrokerIdentity, prefix: str = "") -> list[tuple[str, str
             ]
             return [("read", t) for t in [*reads, p + HEARTBEAT_TOPIC]] + actions
         case "gateway":
-            return [("write", bed_topic(p, w, "+", c)) for w in wards for c in CHANNELS]
+            # ADT moves a patient between wards and discharges them: a ward's own gateway
+            # could take another ward's patient (and close their alerts), so only a
+            # hospital-wide gateway (the PAS interface, wards ["+"]) sends it.
+            channels = CHANNELS if ALL_WARDS in wards else [c for c in CHANNELS if c != "adt"]
+            return [("write", bed_topic(p, w, "+", c)) for w in wards for c in channels]
         case "device":
             return [("write", bed_topic(p, w, "+", c)) for w in wards for c in DEVICE_CHANNELS]
         case "pager":
             return [("read", alerts_topic(p, w)) for w in wards] + actions
         case "simulator":
             gateway = acl_rules(BrokerIdentity(name=identity.name, role="gateway", wards=wards), p)
-            return [*gateway, ("write", p + TRUTH_TOPIC)]
+            adt = [("write", bed_topic(p, w, "+", "adt")) for w in wards if w != ALL_WARDS]
+            return [*gateway, *adt, ("write", p + TRUTH_TOPIC)]
 
 
 def render_acl(roster: BrokerRoster, source: str = "the roster") -> str:

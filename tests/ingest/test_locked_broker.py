@@ -114,10 +114,13 @@ FORGERIES = [
     pytest.param(
         WARD_BOARD, "wards/SURG1/alerts/{alert}/ack", ACK, id="ward-board-acks-other-ward"
     ),
-    pytest.param(GATEWAY, "wards/SURG1/beds/{bed}/adt", ADT, id="gateway-discharges-other-ward"),
-    pytest.param(GATEWAY, SCORE, ADT, id="gateway-forges-score"),
-    pytest.param(GATEWAY, ACK, ADT, id="gateway-forges-acknowledgement"),
-    pytest.param(GATEWAY, HEARTBEAT, ADT, id="gateway-forges-heartbeat"),
+    pytest.param(GATEWAY, "wards/SURG1/beds/{bed}/adt", PLAN, id="gateway-discharges-other-ward"),
+    # ADT moves patients between wards: a ward's gateway could pull another ward's patient
+    # onto its own topics and discharge them there (review of issue 14): PAS only.
+    pytest.param(GATEWAY, ADT, PLAN, id="ward-gateway-sends-adt-even-for-its-own-ward"),
+    pytest.param(GATEWAY, SCORE, PLAN, id="gateway-forges-score"),
+    pytest.param(GATEWAY, ACK, PLAN, id="gateway-forges-acknowledgement"),
+    pytest.param(GATEWAY, HEARTBEAT, PLAN, id="gateway-forges-heartbeat"),
     pytest.param(PAGER, SCORE, ACK, id="pager-forges-score"),
     pytest.param(PAGER, ADT, ACK, id="pager-forges-discharge"),
     pytest.param(PAGER, HEARTBEAT, ACK, id="pager-forges-heartbeat"),
@@ -159,7 +162,7 @@ RIGHTFUL = [
     pytest.param(SCORER, DEAD_LETTER, id="scorer-dead-letter"),
     pytest.param(DEVICE, OBS, id="device-observation"),
     pytest.param(DEVICE, "wards/MED1/beds/{bed}/fhir", id="device-fhir"),
-    pytest.param(GATEWAY, ADT, id="gateway-discharge"),
+    pytest.param("pas-gateway", ADT, id="pas-discharge"),
     pytest.param(GATEWAY, PLAN, id="gateway-plan"),
     pytest.param(GATEWAY, "wards/MED1/beds/{bed}/labs", id="gateway-labs"),
     pytest.param("pas-gateway", "wards/SURG1/beds/{bed}/adt", id="pas-any-ward"),

@@ -87,10 +87,11 @@ def surg1_alert(charts: ChartSet) -> tuple[OnlineScorer, str]:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="review14 F1: a MED1-scoped gateway may publish ADT on wards/MED1/...; the scorer "
-    "takes an admit/transfer naming a SURG1 patient as a transfer into MED1, so that gateway "
-    "can pull any patient out of any ward and then discharge them: their open alert is resolved "
-    "by 'system' and SURG1's board drops them",
+    reason="review14 F1, the scorer's side: it cannot tell who published an ADT, and takes an "
+    "admit/transfer naming a SURG1 patient on MED1's topics as a transfer into MED1. Closed at "
+    "the broker instead: only the hospital-wide PAS identity may publish ADT (test_locked_broker"
+    ".py, ward-gateway-sends-adt-even-for-its-own-ward); any identity allowed ADT can still move "
+    "any patient, as the PAS must",
 )
 def test_a_ward_gateway_cannot_pull_another_wards_patient_and_discharge_them(
     surg1_alert: tuple[OnlineScorer, str],

@@ -211,7 +211,7 @@ async def test_a_ward_board_server_logs_in_as_itself_and_sees_only_its_ward(
                 await asyncio.sleep(0.2)
         async with client(broker, "pas-gateway") as c:
             await c.publish(f"wards/SURG1/beds/s{tag}/adt", adt(f"S{tag}"), qos=1)
-        async with client(broker, "gw-MED1") as c:
+        async with client(broker, "pas-gateway") as c:
             await c.publish(f"wards/MED1/beds/m{tag}/adt", adt(f"M{tag}"), qos=1)
         async with asyncio.timeout(20):
             while "MED1" not in (
