@@ -49,7 +49,9 @@ from ingest._model import (
     Observation,
     PlanUpdate,
     Rejected,
+    identity_verified,
     msg_id_problem,
+    sign_identity,
 )
 from ingest._native import VITAL_SIGNS
 from ingest._parse import INTERNAL, parse
@@ -115,6 +117,7 @@ __all__ = [
     "bed_topic",
     "board_filters",
     "failure_site",
+    "identity_verified",
     "input_filters",
     "msg_id_problem",
     "parse",
@@ -122,5 +125,6 @@ __all__ = [
     "parse_broker_url",
     "parse_topic",
     "score_topic",
+    "sign_identity",
     "vocabulary",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -193,6 +194,29 @@ class AlertCommand(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     via: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     severity: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     identity: ActorIdentity | None = None
+    identity_sig: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    """HMAC-SHA256 (hex) of the command's identity under the key the wallboard servers share
+    with the scorer (`sign_identity`): the broker's ACL lets a pager gateway publish actions
+    too, and the scorer believes an `identity` only with a valid signature."""
+
+
+def _signed_part(alert_id: str, action: str, command: AlertCommand) -> bytes:
+    return msgspec.json.encode(
+        [alert_id, action, command.msg_id, command.time, command.by, command.identity]
+    )
+
+
+def sign_identity(key: bytes, alert_id: str, action: str, command: AlertCommand) -> str:
+    """The `identity_sig` of `command` on `alert_id`'s `action` (its msg_id, time, `by` and
+    identity, under `key`)."""
+    return hmac.new(key, _signed_part(alert_id, action, command), hashlib.sha256).hexdigest()
+
+
+def identity_verified(key: bytes | None, alert_id: str, action: str, command: AlertCommand) -> bool:
+    """Whether `command`'s identity was signed with `key` (never without a key or signature)."""
+    if key is None or command.identity is None or command.identity_sig is None:
+        return False
+    return hmac.compare_digest(command.identity_sig, sign_identity(key, alert_id, action, command))
 
 
 class EscalationPlan(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -161,7 +162,10 @@ async def live(
     """
     if settings.http.port and auth is None:
         auth = build_auth(settings, without_login)
-    service = Service(settings, charts)
+    # The key the board signs people's identities with, for the scorer to believe them: the
+    # settings' (shared with other board servers), else one of this process's own.
+    key = settings.action_key() or secrets.token_bytes(32)
+    service = Service(settings, charts, action_key=key)
     running = asyncio.create_task(service.run(), name="service")
     url = None
     async with contextlib.AsyncExitStack() as stack:
@@ -173,6 +177,7 @@ async def live(
                     settings,
                     charts,
                     auth=auth,
+                    action_key=key,
                     health=lambda: {"ok": service.healthy, **service.health()},
                     client_suffix="wallboard",
                 )
@@ -204,6 +209,7 @@ async def wallboard(
     auth: Auth | None,
     health: Callable[[], dict[str, Any]] | None = None,
     client_suffix: str = "wallboard",
+    action_key: bytes | None = None,
 ) -> AsyncIterator[tuple[str, StoreHistory]]:
     """A wallboard server (CONTRACT §8) on `http.host:http.port`, fed by the broker.
 
@@ -230,7 +236,14 @@ async def wallboard(
     ) as feed:
         if auth is None:
             auth = build_auth(settings, None)  # [auth], or refused
-        app = create_app(feed, auth=auth, health=health, history=history, charts=charts)
+        app = create_app(
+            feed,
+            auth=auth,
+            health=health,
+            history=history,
+            charts=charts,
+            action_key=action_key or settings.action_key(),
+        )
         server = asyncio.create_task(serve(app, settings.http.host, port, sock=sock))
         try:
             yield f"http://{settings.http.host}:{port}/", history

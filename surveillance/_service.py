@@ -91,11 +91,12 @@ class Service:
         charts: ChartSet,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        action_key: bytes | None = None,
     ) -> None:
         self.settings = settings
         self.charts = charts
         self.clock = clock
-        self.scorer = OnlineScorer(charts, settings.online())
+        self.scorer = OnlineScorer(charts, settings.online(action_key=action_key))
         self.counters = Counters()
         self.started = asyncio.Event()
         self.stop = asyncio.Event()

@@ -51,6 +51,12 @@ class BrokerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     (`client_id` is then only the service's public name: heartbeat, spool, logs). For a broker
     that cannot reserve a client id for one user (NATS 2.9): whoever knows the scorer's client
     id can take its session over, so it must not be guessable nor published."""
+    action_key_env: str | None = None
+    """The key the wallboard servers sign a verified person's identity with and the scorer
+    checks it by (`ingest.sign_identity`), from this environment variable (32 characters or
+    more), the same for the scorer and every wallboard server. Without it `surveillance run`
+    makes one for itself and its own board; identities from other servers are then recorded
+    as not verified."""
     prefix: str = ""
     keepalive: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
     ca_file: str | None = None
@@ -174,6 +180,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             url = dataclasses.replace(url, password=_secret(self.broker.password_env))
         return url
 
+    def action_key(self) -> bytes | None:
+        """The identity-signing key from `action_key_env`, if one is named."""
+        env = self.broker.action_key_env
+        return _secret(env).encode() if env else None
+
     def mqtt_client_id(self) -> str:
         """The scorer's MQTT client id: the secret in `client_id_env` when one is named, else
         `client_id`."""
@@ -216,10 +227,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return Path(url.removeprefix("sqlite:///") + "-spool")
         return Path(f"surveillance-spool-{self.broker.client_id}.db")
 
-    def online(self) -> OnlineSettings:
-        """The online scorer's settings."""
+    def online(self, *, action_key: bytes | None = None) -> OnlineSettings:
+        """The online scorer's settings (`action_key`: the identity-signing key when it is not
+        in the settings, e.g. one `surveillance run` made for itself and its board)."""
         scorer = self.scorer
         return OnlineSettings(
+            action_key=action_key or self.action_key(),
             freshness={**DEFAULT_FRESHNESS, **scorer.freshness},
             device_persistence=scorer.device_persistence,
             feed_timeout=scorer.feed_timeout,
@@ -320,10 +333,14 @@ def _check(settings: Settings, where: str) -> None:
         ("broker.password_env", settings.broker.password_env),
         ("broker.wallboard_password_env", settings.broker.wallboard_password_env),
         ("broker.client_id_env", settings.broker.client_id_env),
+        ("broker.action_key_env", settings.broker.action_key_env),
         ("store.password_env", settings.store.password_env),
     ):
         if env and env not in os.environ:
             problems.append(f"{name}: environment variable {env} is not set")
+    key_env = settings.broker.action_key_env
+    if key_env and len(os.environ.get(key_env, "x" * 32)) < 32:
+        problems.append(f"broker.action_key_env: {key_env} holds fewer than 32 characters")
     if settings.broker.ca_file is not None and not Path(settings.broker.ca_file).is_file():
         problems.append(f"broker.ca_file: no file {settings.broker.ca_file!r}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -41,7 +41,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
-from ingest import ActorIdentity, AlertCommand, failure_site, vocabulary
+from ingest import ActorIdentity, AlertCommand, failure_site, sign_identity, vocabulary
 from scoring import ChartSet, chart_display, load_charts
 from wallboard._access import Permission, Principal
 from wallboard._auth import Auth, auth_page
@@ -149,6 +149,7 @@ def create_app(
     health: Callable[[], dict[str, Any]] | None = None,
     history: History | None = None,
     charts: ChartSet | None = None,
+    action_key: bytes | None = None,
 ) -> FastAPI:
     """The wallboard app, reading `feed` (which the caller starts and stops).
 
@@ -360,11 +361,15 @@ def create_app(
 
     @app.post("/api/alerts/{alert_id}/ack", status_code=202)
     async def acknowledge(alert_id: str, request: Request) -> JSONResponse:
-        return await _act(feed, alert_id, "ack", await request.body(), actor(request))
+        return await _act(
+            feed, alert_id, "ack", await request.body(), actor(request), key=action_key
+        )
 
     @app.post("/api/alerts/{alert_id}/resolve", status_code=202)
     async def resolve(alert_id: str, request: Request) -> JSONResponse:
-        return await _act(feed, alert_id, "resolve", await request.body(), actor(request))
+        return await _act(
+            feed, alert_id, "resolve", await request.body(), actor(request), key=action_key
+        )
 
     def actor(request: Request) -> Callable[[str, Permission], Principal]:
         """The check `_act` makes once it knows the alert's ward."""
@@ -433,9 +438,12 @@ async def _act(
     action: str,
     body: bytes,
     allow: Callable[[str, Permission], Principal],
+    *,
+    key: bytes | None = None,
 ) -> JSONResponse:
     """Check a person's action against the board and their rights on its ward, then send it
-    to the scorer over MQTT, named by the verified identity.
+    to the scorer over MQTT, named by the verified identity, signed with `key` (the scorer
+    believes an identity only so signed: other identities may publish actions too).
 
     The scorer decides (and publishes the alert's new state to every screen); this only
     refuses what cannot apply now, with the reason, and says 202 once the broker has it.
@@ -485,6 +493,9 @@ async def _act(
         severity=request.severity,
         identity=identity,
     )
+    if identity is not None and key is not None:
+        signature = sign_identity(key, alert_id, action, command)
+        command = msgspec.structs.replace(command, identity_sig=signature)
     try:
         await feed.publish_action(alert["ward"], alert_id, action, command)
     except ConnectionError as error:

@@ -49,6 +49,7 @@ from ingest import (
     Observation,
     PlanUpdate,
     Rejected,
+    identity_verified,
     score_topic,
 )
 from scoring import (
@@ -535,12 +536,16 @@ class OnlineScorer:
             self._dead_letter(out, rejected(arrival, "alert-changed", why), received)
             return
         who = {"via": command.via, "action": command.msg_id}
-        identity = command.identity
+        identity, by = command.identity, command.by.strip()
+        if identity is not None and not identity_verified(
+            self.settings.action_key, item.alert_id, item.action, command
+        ):
+            # Any identity the broker lets publish actions (a pager gateway) could name any
+            # clinician: an identity not signed by a wallboard server is not believed.
+            identity, by = None, f"{by} (identity not verified)"
         try:
             if item.action == "ack":
-                self.desk.acknowledge(
-                    out, held, received, by=command.by.strip(), identity=identity, **who
-                )
+                self.desk.acknowledge(out, held, received, by=by, identity=identity, **who)
                 self._score_rule.acknowledged(patient, held, received)
             else:
                 reason = (command.reason or "").strip()
@@ -550,7 +555,7 @@ class OnlineScorer:
                     out,
                     held,
                     received,
-                    by=command.by.strip(),
+                    by=by,
                     reason=reason,
                     identity=identity,
                     **who,

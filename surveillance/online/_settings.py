@@ -40,6 +40,9 @@ class OnlineSettings:
     quiet_after_ack: float = 1800.0
     overdue_alerts: bool = True
     first_set: float = 3600.0
+    action_key: bytes | None = field(default=None, repr=False)
+    """The key an alert command's identity must be signed with to be believed
+    (`ingest.identity_verified`); without it no identity is."""
     event_grace: float = 24 * 3600.0
     prefix: str = ""
     tz: ZoneInfo = LONDON

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from ingest import AlertAction, Rejected, parse
+from ingest import AlertAction, Rejected, parse, sign_identity
 from scoring import ChartSet
 from simulators import respond
 from surveillance import Arrival, OnlineScorer, OnlineSettings
@@ -242,25 +242,82 @@ IDENTITY = {
 }
 
 
+KEY = b"k" * 32
+"""The identity-signing key the wallboard servers share with the scorer."""
+
+
+def signed(
+    alert_id: str, action: str, *, t: float, msg_id: str, key: bytes, **fields: Any
+) -> Arrival:
+    """`act`, with the identity signed as a wallboard server signs it (`sign_identity`)."""
+    unsigned = act(alert_id, action, t=t, msg_id=msg_id, **fields)
+    assert isinstance(unsigned.item, AlertAction)
+    signature = sign_identity(key, alert_id, action, unsigned.item.command)
+    return act(alert_id, action, t=t, msg_id=msg_id, identity_sig=signature, **fields)
+
+
+@pytest.fixture
+def keyed(charts: ChartSet) -> OnlineScorer:
+    """`raised`, on a scorer that knows the wallboard servers' signing key."""
+    s = OnlineScorer(charts, OnlineSettings(action_key=KEY))
+    s.handle([admit()])
+    s.handle([obs(MEDIUM, t=60, msg_id="m1")])
+    return s
+
+
 def test_the_verified_identity_goes_with_the_action_into_the_event_and_the_audit(
-    raised: OnlineScorer,
+    keyed: OnlineScorer,
 ) -> None:
-    """A wallboard with login names the identity provider's subject (issue 14): the event
-    published and the record kept (the audit) carry it; a command without it still works."""
+    """A wallboard with login names the identity provider's subject (issue 14), signed: the
+    event published and the record kept (the audit) carry it; a command without it still
+    works."""
     by = "Sam Patel (nurse on 7A)"
-    out = raised.handle([act("score-m1", "ack", t=120, msg_id="c-1", by=by, identity=IDENTITY)])
-    [acked] = alerts(out)
+    arrival = signed("score-m1", "ack", t=120, msg_id="c-1", key=KEY, by=by, identity=IDENTITY)
+    [acked] = alerts(keyed.handle([arrival]))
     assert acked.by == by
     assert acked.identity is not None
     assert msgspec.to_builtins(acked.identity) == IDENTITY
-    [record] = out.batch.alerts
-    assert msgspec.json.decode(record.event)["identity"] == IDENTITY
-    out = raised.handle([act("score-m1", "resolve", t=300, msg_id="c-2", reason="seen")])
+    out = keyed.handle([act("score-m1", "resolve", t=300, msg_id="c-2", reason="seen")])
     [resolved] = alerts(out)
     assert resolved.identity is None  # a pager gateway's command: `by` alone
-    assert "identity" not in msgspec.json.decode(out.batch.alerts[0].event) or (
-        msgspec.json.decode(out.batch.alerts[0].event)["identity"] is None
+    assert resolved.by == "Sister Jones"
+
+
+@pytest.mark.parametrize(
+    ("key", "change"),
+    [
+        pytest.param(b"x" * 32, {}, id="signed-with-another-key"),
+        pytest.param(KEY, {"by": "Dr Ada Lovelace (outreach)"}, id="by-changed-after-signing"),
+        pytest.param(KEY, {"identity": {**IDENTITY, "name": "Dr Ada"}}, id="identity-changed"),
+        pytest.param(None, {}, id="not-signed"),
+    ],
+)
+def test_an_identity_not_signed_by_a_wallboard_server_is_not_believed(
+    keyed: OnlineScorer, key: bytes | None, change: dict[str, Any]
+) -> None:
+    """Review of issue 14, F3: the broker lets a pager gateway publish actions too; an
+    identity is recorded only with a valid signature, else the action is kept with `by`
+    marked, and the identity dropped."""
+    fields: dict[str, Any] = {"by": "Sam Patel (nurse on 7A)", "identity": IDENTITY}
+    if key is None:
+        arrival = act("score-m1", "ack", t=120, msg_id="c-1", **fields)
+    else:
+        good = signed("score-m1", "ack", t=120, msg_id="c-1", key=key, **fields)
+        assert isinstance(good.item, AlertAction)
+        tampered = {**fields, **change, "identity_sig": good.item.command.identity_sig}
+        arrival = act("score-m1", "ack", t=120, msg_id="c-1", **tampered)
+    [acked] = alerts(keyed.handle([arrival]))
+    assert acked.state == "acknowledged"
+    assert acked.identity is None
+    assert (acked.by or "").endswith(" (identity not verified)")
+
+
+def test_a_scorer_without_a_key_believes_no_identity(raised: OnlineScorer) -> None:
+    arrival = signed(
+        "score-m1", "ack", t=120, msg_id="c-1", key=KEY, by="Sam Patel", identity=IDENTITY
     )
+    [acked] = alerts(raised.handle([arrival]))
+    assert (acked.identity, acked.by) == (None, "Sam Patel (identity not verified)")
 
 
 @pytest.mark.parametrize(

@@ -127,17 +127,11 @@ def test_a_ward_device_cannot_squat_another_wards_message_ids(
     assert [e.ward for e in events(real)] == ["SURG1"], "SURG1's NEWS2 8 raised nothing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="review14 F3: the 'verified' identity of an acknowledgement is a field of the MQTT "
-    "payload; every identity the ACL lets publish actions (the pager gateway, every wallboard "
-    "server) can name any clinician as verified by the identity provider, and the scorer, "
-    "which cannot tell who published, records it in the alert's audit",
-)
 def test_an_acknowledgement_cannot_claim_a_verified_clinician_it_does_not_come_from(
     surg1_alert: tuple[OnlineScorer, str],
 ) -> None:
+    """Review of issue 14, F3, fixed: an identity is believed only when a wallboard server
+    signed it with the key it shares with the scorer (`[broker] action_key_env`)."""
     scorer, alert_id = surg1_alert
     # What pager-gateway may publish (tests/ingest/test_locked_broker.py: pager-acknowledgement).
     forged = {
@@ -152,6 +146,7 @@ def test_an_acknowledgement_cannot_claim_a_verified_clinician_it_does_not_come_f
     )
     [acked] = [e for e in events(out) if e.state == "acknowledged"]
     assert acked.identity is None, f"recorded as verified: {acked.identity}"
+    assert acked.by == "Dr Ada Lovelace (identity not verified)"
 
 
 @pytest.mark.xfail(
