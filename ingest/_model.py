@@ -14,7 +14,7 @@ import hmac
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias, get_args
 
 import msgspec
 
@@ -124,18 +124,9 @@ EventKind: TypeAlias = Literal[
     "sepsis-treatment",
     "medication-incident",
 ]
-EVENT_KINDS: Final[tuple[EventKind, ...]] = (
-    "rrt-call",
-    "cardiac-arrest",
-    "icu-admission",
-    "death",
-    "fall",
-    "pressure-ulcer",
-    "sepsis-treatment",
-    "medication-incident",
-)
+EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
 """The clinical events and harms of CONTRACT §9, in the contract's order. A later kind is added
-here (and to `EventKind`); until then a message naming it is refused (`invalid`), never
+to `EventKind`; until then a message naming it is refused (`invalid`), never
 stored under a kind nobody reads."""
 
 
