@@ -294,6 +294,7 @@ def _system(
         "patients": len(rows),
         "patient_days": round(at.patient_days, 3),
         "events": at.events,
+        "events_per_100_patient_days": _round(per_100(at.events, at.patient_days)),
         "auroc": _round(auroc(scores, labels)),
         "auprc": _round(auprc(scores, labels)),
         "at_threshold": _at(system, at),
@@ -387,7 +388,8 @@ _AT_DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
 
 
 def suppress(block: Mapping[str, Any]) -> dict[str, Any]:
-    """A group's figures with every count of 1-7, and every figure derived from one, as "*"."""
+    """A group's figures with every count of 1-7, and every figure derived from one, as "*"
+    (a figure that could not be computed stays null)."""
     counts = {k: block[k] for k in _COUNTS if isinstance(block.get(k), int)}
     if "observations" in counts and "outcome_observations" in counts:
         counts["negatives"] = counts["observations"] - counts["outcome_observations"]
@@ -396,7 +398,10 @@ def suppress(block: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, Mapping) and key == "at_threshold":
             inner = {**counts, **{k: value[k] for k in _AT_COUNTS}}
             out[key] = {
-                k: "*" if _small(inner, (k,) if k in _AT_COUNTS else _AT_DEPENDS.get(k, ())) else v
+                k: "*"
+                if v is not None
+                and _small(inner, (k,) if k in _AT_COUNTS else _AT_DEPENDS.get(k, ()))
+                else v
                 for k, v in value.items()
             }
         elif isinstance(value, Mapping):
@@ -404,7 +409,7 @@ def suppress(block: Mapping[str, Any]) -> dict[str, Any]:
         elif key in _COUNTS:
             out[key] = "*" if value in SMALL else value
         else:
-            out[key] = "*" if _small(counts, _DEPENDS.get(key, ())) else value
+            out[key] = "*" if value is not None and _small(counts, _DEPENDS.get(key, ())) else value
     return out
 
 

@@ -137,33 +137,38 @@ def format_evaluation(result: dict[str, Any]) -> str:
         "",
     ]
     present = [(key, name) for key, name in SYSTEMS if result.get(key)]
-    rows: list[tuple[str, str, list[Any], str]] = [
-        ("observations", "", [result[k]["observations"] for k, _ in present], ""),
-        ("patients", "", [result[k]["patients"] for k, _ in present], ""),
-        ("events", "", [result[k]["events"] for k, _ in present], ""),
-        ("AUROC", "auroc", [result[k]["auroc"] for k, _ in present], PUBLISHED["auroc"]),
-        ("AUPRC", "", [result[k]["auprc"] for k, _ in present], ""),
+    rows: list[tuple[str, list[Any], str]] = [
+        ("observations", [result[k]["observations"] for k, _ in present], ""),
+        ("patients", [result[k]["patients"] for k, _ in present], ""),
+        ("patient-days", [result[k]["patient_days"] for k, _ in present], ""),
+        ("events", [result[k]["events"] for k, _ in present], ""),
+        (
+            "events /100 patient-days",
+            [result[k]["events_per_100_patient_days"] for k, _ in present],
+            PUBLISHED["events_per_100_patient_days"],
+        ),
+        ("AUROC", [result[k]["auroc"] for k, _ in present], PUBLISHED["auroc"]),
+        ("AUPRC", [result[k]["auprc"] for k, _ in present], ""),
     ]
     at = [(key, result[key]["at_threshold"]) for key, _ in present]
     rows += [
-        ("threshold", "", [a["threshold"] for _, a in at], ""),
-        ("alerts (episodes)", "", [a["alerts"] for _, a in at], ""),
+        ("threshold", [a["threshold"] for _, a in at], ""),
+        ("alerts (episodes)", [a["alerts"] for _, a in at], ""),
         (
             "alerts /100 patient-days",
-            "",
             [a["alerts_per_100_patient_days"] for _, a in at],
             PUBLISHED["alerts_per_100_patient_days"],
         ),
-        ("sensitivity", "", [a["sensitivity"] for _, a in at], PUBLISHED["sensitivity"]),
-        ("PPV", "", [a["ppv"] for _, a in at], ""),
-        ("NNE (1/PPV)", "", [a["nne"] for _, a in at], PUBLISHED["nne"]),
-        ("median lead time (h)", "", [a["median_lead_time_hours"] for _, a in at], ""),
+        ("sensitivity", [a["sensitivity"] for _, a in at], PUBLISHED["sensitivity"]),
+        ("PPV", [a["ppv"] for _, a in at], ""),
+        ("NNE (1/PPV)", [a["nne"] for _, a in at], PUBLISHED["nne"]),
+        ("median lead time (h)", [a["median_lead_time_hours"] for _, a in at], ""),
     ]
     width = max(len(r[0]) for r in rows)
-    cols = [max(12, *(len(_cell(r[2][i])) for r in rows)) for i in range(len(present))]
+    cols = [max(12, *(len(_cell(r[1][i])) for r in rows)) for i in range(len(present))]
     header = "".join(f"{name:>{w + 2}}" for (_, name), w in zip(present, cols, strict=True))
     lines.append(f"{'':<{width}}{header}   published (NEWS2, real wards)")
-    for title, _, values, published in rows:
+    for title, values, published in rows:
         cells = "".join(f"{_cell(v):>{w + 2}}" for v, w in zip(values, cols, strict=True))
         lines.append(f"{title:<{width}}{cells}   {published}".rstrip())
     lines += ["", "NEWS2 by group (counts 1-7 shown as *):"]
