@@ -1,6 +1,6 @@
 """`surveillance evaluate` (CONTRACT §11): recordings in, how well the chart scores predicted
 their outcomes out, as a table or one JSON object. The replay and the figures are
-`surveillance._evaluate`'s."""
+`surveillance.evaluation`'s."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tqdm import tqdm
 from ingest import EVENT_KINDS
 from scoring import ChartError, load_charts
 from simulators import Message, RecordingError, count_messages
-from surveillance._evaluate import DEFAULT_OUTCOME, SYSTEMS, evaluate, replay
+from surveillance.evaluation import DEFAULT_OUTCOME, SYSTEMS, evaluate, replay
 
 PUBLISHED = {
     "auroc": "0.75-0.90 (Smith 2013, Edelson 2024)",

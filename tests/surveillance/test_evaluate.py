@@ -1,4 +1,4 @@
-"""`surveillance evaluate`'s replay and figures (surveillance._evaluate) on a recording small
+"""`surveillance evaluate`'s replay and figures (surveillance.evaluation) on a recording small
 enough to work out by hand: the service's scorer in event time, the outcome's labels, the
 observations after it left out, alert episodes, and small groups suppressed."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from scoring import ChartSet
 from simulators import TRUTH_TOPIC, Message, write_recording
-from surveillance._evaluate import evaluate, replay, suppress
+from surveillance.evaluation import evaluate, replay, suppress
 
 T0 = int(datetime(2026, 11, 22, tzinfo=UTC).timestamp())
 NORMAL = {"resp_rate": 16, "spo2": 97, "oxygen_device": "air", "systolic_bp": 120}

@@ -1,4 +1,4 @@
-"""The figures of `surveillance evaluate` (surveillance._metrics): hand-computed cases, and
+"""The figures of `surveillance evaluate` (surveillance.evaluation): hand-computed cases, and
 properties every AUROC and AUPRC must have."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from surveillance._metrics import Series, at_threshold, auprc, auroc, episodes, label, per_100
+from surveillance.evaluation import Series, at_threshold, auprc, auroc, episodes, label, per_100
 
 # (scores, labels, AUROC, AUPRC), worked by hand:
 # AUROC = P(positive scores above negative) + ½ P(tie), over every positive-negative pair;

@@ -1,7 +1,7 @@
 """The figures of `surveillance evaluate` (CONTRACT §11), as pure functions of plain numbers.
 
 Times are hours (any origin, the same for a patient's observations and their outcome), so the
-functions can be tested with hand-computed cases and generated ones; `surveillance._evaluate`
+functions can be tested with hand-computed cases and generated ones; `surveillance.evaluation._replay`
 turns a replayed recording into these inputs.
 
 - `label`: which of a patient's observations count, and which are followed by the outcome
@@ -26,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 __all__ = [
     "AtThreshold",
@@ -52,6 +51,8 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
         raise ValueError(msg)
     if not _classes(labels):
         return None
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415  # ~1 s to import: only when used
+
     return float(roc_auc_score(np.asarray(labels, dtype=bool), np.asarray(scores, dtype=float)))
 
 
@@ -63,6 +64,8 @@ def auprc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
         raise ValueError(msg)
     if not _classes(labels):
         return None
+    from sklearn.metrics import average_precision_score  # noqa: PLC0415
+
     return float(
         average_precision_score(np.asarray(labels, dtype=bool), np.asarray(scores, dtype=float))
     )

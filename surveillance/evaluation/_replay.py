@@ -1,5 +1,6 @@
-"""`surveillance evaluate` (CONTRACT §11): how well the chart scores predicted the outcomes in
-recordings, replayed offline in event time through the service's own scorer.
+"""The replay behind `surveillance evaluate` (CONTRACT §11): recordings offline, in event time,
+through the service's own scorer, and the figures of how well the chart scores predicted
+their outcomes.
 
 `replay` feeds each recording (a fresh `OnlineScorer` per file, so files are separate
 hospitals) every message as the service would have received it, the message's own time as its
@@ -41,7 +42,15 @@ import msgspec
 from ingest import Admission, parse
 from scoring import ChartSet, Context, completed_years
 from simulators import TRUTH_TOPIC, Message, read_meta, read_recording
-from surveillance._metrics import AtThreshold, Series, at_threshold, auprc, auroc, label, per_100
+from surveillance.evaluation._metrics import (
+    AtThreshold,
+    Series,
+    at_threshold,
+    auprc,
+    auroc,
+    label,
+    per_100,
+)
 from surveillance.online import DEFAULT_ALERT_RESPONSES, Arrival, OnlineScorer, OnlineSettings
 
 __all__ = [
@@ -51,6 +60,7 @@ __all__ = [
     "Replayed",
     "evaluate",
     "replay",
+    "suppress",
 ]
 
 DEFAULT_OUTCOME: Final = ("icu-admission", "cardiac-arrest", "death")
