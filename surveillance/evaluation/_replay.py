@@ -15,6 +15,9 @@ Decisions (README, "surveillance evaluate"):
   recording's §9 event messages (as the scorer accepted them); a recording without them (its
   header says `"events": false`, or it holds none) uses `simulation/truth`'s outcomes
   (`icu-transfer` as `icu-admission`, `rapid-response-call` as `rrt-call`).
+- Observations made while the patient's escalation plan sets a ceiling of care (any
+  `ceiling`, until a plan without one) are left out, as the issue asks; the simulators publish
+  no plans yet, so this changes nothing in their recordings.
 - Observations: nurses' sets only by default (`source` manual, as the published figures count
   charted sets); `include_devices` adds the scored snapshots of monitors and wearables, which
   are many times more numerous and would otherwise decide every figure.
@@ -31,6 +34,7 @@ Decisions (README, "surveillance evaluate"):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +43,7 @@ from typing import Any, Final
 
 import msgspec
 
-from ingest import Admission, parse
+from ingest import Admission, PlanUpdate, parse
 from scoring import ChartSet, Context, completed_years
 from simulators import TRUTH_TOPIC, Message, read_meta, read_recording
 from surveillance.evaluation._metrics import (
@@ -93,6 +97,7 @@ class Replayed:
     admitted: dict[str, float] = field(default_factory=dict)  # hours, when in a bed
     days: dict[str, float] = field(default_factory=dict)  # patient-days so far
     onsets: dict[str, float] = field(default_factory=dict)  # outcome start, hours
+    ceilings: dict[str, list[list[float]]] = field(default_factory=dict)  # [start, end] hours
     outcome_source: dict[str, str] = field(default_factory=dict)  # file → events | truth
     include_devices: bool = False
     device_snapshots_left_out: int = 0
@@ -180,6 +185,8 @@ def _replay_one(
         item = parse(message.topic, message.payload, tz=settings.tz)
         if isinstance(item, Admission):
             _placement(into, tag, item.context, now)
+        elif isinstance(item, PlanUpdate):
+            _ceiling(into, tag + item.plan.patient_id, item.plan.ceiling, _hours(item.plan.time))
         chunk.append(
             Arrival(item, message.topic, message.payload, datetime.fromtimestamp(message.time, UTC))
         )
@@ -208,6 +215,20 @@ def _placement(into: Replayed, tag: str, context: Context, hours: float) -> None
             into.days[patient] = into.days.get(patient, 0.0) + max(0.0, hours - since) / 24
     else:
         into.admitted.setdefault(patient, hours)
+
+
+def _ceiling(into: Replayed, patient: str, ceiling: str | None, hours: float) -> None:
+    """A plan with a ceiling of care opens an interval, one without closes it."""
+    spans = into.ceilings.setdefault(patient, [])
+    is_open = bool(spans) and spans[-1][1] == math.inf
+    if ceiling is not None and not is_open:
+        spans.append([hours, math.inf])
+    elif ceiling is None and is_open:
+        spans[-1][1] = hours
+
+
+def _under_ceiling(spans: Sequence[Sequence[float]], hours: float) -> bool:
+    return any(start <= hours < end for start, end in spans)
 
 
 def _hours(when: datetime) -> float:
@@ -286,7 +307,12 @@ def _system(
         own.sort(key=lambda s: s.hours)
         onset = replayed.onsets.get(patient)
         kept, positive = label([s.hours for s in own], onset, horizon)
-        mine = [(s, p) for s, k, p in zip(own, kept, positive, strict=True) if k]
+        spans = replayed.ceilings.get(patient, ())
+        mine = [
+            (s, p)
+            for s, k, p in zip(own, kept, positive, strict=True)
+            if k and not _under_ceiling(spans, s.hours)
+        ]
         scores.extend(s.total for s, _ in mine)
         labels.extend(p for _, p in mine)
         series.append(

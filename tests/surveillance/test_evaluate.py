@@ -124,6 +124,21 @@ def test_outcomes_of_other_kinds_and_a_shorter_horizon_change_the_labels(
     assert short["news2"]["at_threshold"]["median_lead_time_hours"] == pytest.approx(1.0)
 
 
+def test_observations_under_a_ceiling_of_care_are_left_out(
+    tmp_path: Path, charts: ChartSet
+) -> None:
+    """P2's plan sets a ceiling at 25 h: their set at 26 h (the false alert) is left out."""
+    body = {"msg_id": "plan-1", "time": _at(25), "patient_id": "P2", "by": "Dr A"}
+    plan = _msg(25, "wards/MED1/beds/2/plan", body | {"reason": "frail", "ceiling": "ward"})
+    messages = _ward("event")
+    messages.insert(next(i for i, m in enumerate(messages) if m.time > plan.time), plan)
+    path = tmp_path / "ceiling.jsonl"
+    write_recording(path, messages, {"events": True})
+    news2 = evaluate(replay([path], charts), 24, ["icu-admission"])["news2"]
+    assert news2["observations"] == 5
+    assert (news2["at_threshold"]["alerts"], news2["at_threshold"]["ppv"]) == (1, 1.0)
+
+
 def test_devices_are_judged_when_asked(recording: Path, charts: ChartSet) -> None:
     result = evaluate(replay([recording], charts, include_devices=True), 24, ["icu-admission"])
     assert result["device_snapshots_left_out"] == 0
