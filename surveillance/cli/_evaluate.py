@@ -42,7 +42,8 @@ def add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "run of consecutive observations at or above the threshold), sensitivity, PPV, "
             "number needed to evaluate and median lead time; then the same by sex, ethnicity "
             "group, age band and IMD quintile, counts 1-7 shown as '*'. Observations at or "
-            "after the outcome's start are left out. Nurses' sets only unless "
+            "after the outcome's start, and those under a ceiling of care (an escalation plan "
+            "with a ceiling), are left out. Nurses' sets only unless "
             "--include-devices. The learned risk model is not built yet: the JSON's `model` is "
             "null. Exit status 2 on a bad option or an unreadable recording."
         ),
