@@ -160,6 +160,11 @@ def format_evaluation(result: dict[str, Any]) -> str:
             [a["alerts_per_100_patient_days"] for _, a in at],
             PUBLISHED["alerts_per_100_patient_days"],
         ),
+        (
+            "observations >= threshold /100 pd",
+            [a["alert_observations_per_100_patient_days"] for _, a in at],
+            "",
+        ),
         ("sensitivity", [a["sensitivity"] for _, a in at], PUBLISHED["sensitivity"]),
         ("PPV", [a["ppv"] for _, a in at], ""),
         ("NNE (1/PPV)", [a["nne"] for _, a in at], PUBLISHED["nne"]),

@@ -345,6 +345,9 @@ def _at(system: str, at: AtThreshold) -> dict[str, Any]:
         "alert_observations": at.alert_observations,
         "detected": at.detected,
         "alerts_per_100_patient_days": _round(at.alerts_per_100_patient_days),
+        "alert_observations_per_100_patient_days": _round(
+            per_100(at.alert_observations, at.patient_days)
+        ),
         "sensitivity": _round(at.sensitivity),
         "ppv": _round(at.ppv),
         "nne": _round(at.nne),
@@ -416,6 +419,7 @@ _DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
 _AT_COUNTS: Final = ("alerts", "true_alerts", "alert_observations", "detected")
 _AT_DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
     "alerts_per_100_patient_days": ("alerts",),
+    "alert_observations_per_100_patient_days": ("alert_observations",),
     "sensitivity": ("events", "detected"),
     "ppv": ("alerts", "true_alerts"),
     "nne": ("alerts", "true_alerts"),

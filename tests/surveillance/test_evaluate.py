@@ -97,6 +97,7 @@ def test_replay_labels_each_set_and_gives_the_figures_worked_by_hand(
     assert (at["sensitivity"], at["ppv"], at["nne"]) == (1.0, 0.5, 2.0)
     assert at["median_lead_time_hours"] == pytest.approx(11.0)
     assert at["alerts_per_100_patient_days"] == pytest.approx(200 * 24 / 71, abs=1e-3)
+    assert at["alert_observations_per_100_patient_days"] == pytest.approx(300 * 24 / 71, abs=1e-3)
     assert result["pews"] is None
     assert result["mews"] is None
 
