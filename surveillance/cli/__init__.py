@@ -9,6 +9,7 @@ import argparse
 from surveillance.cli._broker import add_broker_identities
 from surveillance.cli._demo import add_demo
 from surveillance.cli._display import add_display
+from surveillance.cli._evaluate import add_evaluate
 from surveillance.cli._report import add_report
 from surveillance.cli._run import add_run
 from surveillance.cli._score import add_score
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     add_simulate(commands)
     add_replay(commands)
     add_report(commands)
+    add_evaluate(commands)
     add_display(commands)
     add_broker_identities(commands)
     return parser

@@ -1,0 +1,457 @@
+"""The replay behind `surveillance evaluate` (CONTRACT §11): recordings offline, in event time,
+through the service's own scorer, and the figures of how well the chart scores predicted
+their outcomes.
+
+`replay` feeds each recording (a fresh `OnlineScorer` per file, so files are separate
+hospitals) every message as the service would have received it, the message's own time as its
+arrival (`received`), and keeps what the scorer produced: score records, the observations'
+sources, the §9 events it accepted, the patients' ADT context and their stays.
+`evaluate` labels each score and computes the figures (`surveillance._metrics`).
+
+Decisions (README, "surveillance evaluate"):
+- Outcome: a patient's composite outcome starts at their first event of the `--outcome`
+  kinds; later events of theirs belong to it (an arrest, then ICU an hour later, is one
+  deterioration), and their observations from its start on are left out. Events come from the
+  recording's §9 event messages (as the scorer accepted them); a recording without them (its
+  header says `"events": false`, or it holds none) uses `simulation/truth`'s outcomes
+  (`icu-transfer` as `icu-admission`, `rapid-response-call` as `rrt-call`).
+- Observations made while the patient's escalation plan sets a ceiling of care (any
+  `ceiling`, until a plan without one) are left out, as the issue asks; the simulators publish
+  no plans yet, so this changes nothing in their recordings.
+- Observations: nurses' sets only by default (`source` manual, as the published figures count
+  charted sets); `include_devices` adds the scored snapshots of monitors and wearables, which
+  are many times more numerous and would otherwise decide every figure.
+- The threshold: NEWS2 total ≥ 5 (the published comparator); PEWS and the maternity chart have
+  no such single total, so theirs is the chart's own call for a response beyond the bedside
+  nurse (the responses the service alerts on, `DEFAULT_ALERT_RESPONSES`).
+- Patient-days: time in a bed, from admission (or transfer in) to discharge or the end of the
+  recording; a system's patient-days are those of the patients it scored.
+- Groups: from the patient's first ADT context: sex (CONTRACT §2 codes), ethnicity group
+  (the NHS ethnic category's five ONS groups), age band at admission and IMD quintile; a field
+  the feed did not give is "unknown". Counts 1-7 and every figure derived from them are `"*"`.
+- The learned model is not built yet: `model` is null.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from ingest import Admission, PlanUpdate, parse
+from scoring import ChartSet, Context, completed_years
+from simulators import TRUTH_TOPIC, Message, read_meta, read_recording
+from surveillance.evaluation._metrics import (
+    AtThreshold,
+    Series,
+    at_threshold,
+    auprc,
+    auroc,
+    label,
+    per_100,
+)
+from surveillance.online import DEFAULT_ALERT_RESPONSES, Arrival, OnlineScorer, OnlineSettings
+
+__all__ = [
+    "DEFAULT_OUTCOME",
+    "NEWS2_THRESHOLD",
+    "SYSTEMS",
+    "Replayed",
+    "evaluate",
+    "replay",
+    "suppress",
+]
+
+DEFAULT_OUTCOME: Final = ("icu-admission", "cardiac-arrest", "death")
+NEWS2_THRESHOLD: Final = 5
+SYSTEMS: Final = (("news2", "NEWS2"), ("pews", "PEWS"), ("mews", "MEWS"))
+SMALL: Final = range(1, 8)  # counts suppressed in groups
+TRUTH_NAMES: Final = {"icu-transfer": "icu-admission", "rapid-response-call": "rrt-call"}
+DEVICE_SOURCES: Final = frozenset({"monitor", "wearable"})
+BATCH: Final = 256
+HOUR: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One score the scorer produced."""
+
+    patient: str
+    hours: float
+    system: str
+    total: int
+    alert: bool
+
+
+@dataclass(slots=True)
+class Replayed:
+    """What the replay of one or more recordings kept."""
+
+    scored: list[Scored] = field(default_factory=list)
+    contexts: dict[str, Context] = field(default_factory=dict)  # first ADT context
+    admitted: dict[str, float] = field(default_factory=dict)  # hours, when in a bed
+    days: dict[str, float] = field(default_factory=dict)  # patient-days so far
+    onsets: dict[str, float] = field(default_factory=dict)  # outcome start, hours
+    ceilings: dict[str, list[list[float]]] = field(default_factory=dict)  # [start, end] hours
+    outcome_source: dict[str, str] = field(default_factory=dict)  # file → events | truth
+    include_devices: bool = False
+    device_snapshots_left_out: int = 0
+
+
+class _Response(msgspec.Struct):
+    response: str = ""
+
+
+_response = msgspec.json.Decoder(_Response)
+
+
+def replay(
+    paths: Sequence[Path],
+    charts: ChartSet,
+    outcome: Collection[str] = DEFAULT_OUTCOME,
+    *,
+    include_devices: bool = False,
+    progress: Callable[[Iterable[Message], Path], Iterable[Message]] | None = None,
+) -> Replayed:
+    """Replay `paths` through the online scorer in event time; `progress` may wrap each
+    file's messages (a progress bar)."""
+    into = Replayed(include_devices=include_devices)
+    for index, path in enumerate(paths):
+        messages: Iterable[Message] = read_recording(path)
+        if progress is not None:
+            messages = progress(messages, path)
+        tag = f"{index}:" if len(paths) > 1 else ""
+        _replay_one(
+            into, path, tag, messages,
+            charts=charts, outcome=outcome, include_devices=include_devices,
+        )  # fmt: skip
+    return into
+
+
+def _replay_one(
+    into: Replayed,
+    path: Path,
+    tag: str,
+    messages: Iterable[Message],
+    *,
+    charts: ChartSet,
+    outcome: Collection[str],
+    include_devices: bool,
+) -> None:
+    settings = OnlineSettings()
+    scorer = OnlineScorer(charts, settings)
+    events: dict[str, float] = {}
+    truth: dict[str, float] = {}
+    saw_events = False
+    end = 0.0
+    chunk: list[Arrival] = []
+
+    def flush() -> None:
+        out = scorer.handle(chunk)
+        chunk.clear()
+        sources = {o.msg_id: o.source for o in out.batch.observations}
+        for s in out.batch.scores:
+            if sources.get(s.obs_msg_id) in DEVICE_SOURCES and not include_devices:
+                into.device_snapshots_left_out += 1
+                continue
+            if s.system == "NEWS2":
+                alert = s.total >= NEWS2_THRESHOLD
+            else:
+                alert = _response.decode(s.result).response in DEFAULT_ALERT_RESPONSES
+            into.scored.append(Scored(tag + s.patient_id, _hours(s.time), s.system, s.total, alert))
+        for e in out.batch.events:
+            if e.event in outcome:
+                key = tag + e.patient_id
+                events[key] = min(events.get(key, float("inf")), _hours(e.time))
+
+    for message in messages:
+        now = message.time / HOUR
+        end = max(end, now)
+        if message.topic == TRUTH_TOPIC:
+            record = msgspec.json.decode(message.payload)
+            if record.get("kind") == "outcome":
+                kind = TRUTH_NAMES.get(record["event"], record["event"])
+                if kind in outcome:
+                    key = tag + record["patient_id"]
+                    truth[key] = min(truth.get(key, float("inf")), now)
+            continue
+        if message.topic.endswith("/event"):
+            saw_events = True
+        item = parse(message.topic, message.payload, tz=settings.tz)
+        if isinstance(item, Admission):
+            _placement(into, tag, item.context, now)
+        elif isinstance(item, PlanUpdate):
+            _ceiling(into, tag + item.plan.patient_id, item.plan.ceiling, _hours(item.plan.time))
+        chunk.append(
+            Arrival(item, message.topic, message.payload, datetime.fromtimestamp(message.time, UTC))
+        )
+        if len(chunk) >= BATCH:
+            flush()
+    flush()
+    for patient, since in into.admitted.items():
+        if patient.startswith(tag):
+            into.days[patient] = into.days.get(patient, 0.0) + max(0.0, end - since) / 24
+    for patient in [p for p in into.admitted if p.startswith(tag)]:
+        del into.admitted[patient]
+    use_events = read_meta(path).get("events", saw_events)
+    into.outcome_source[str(path)] = "events" if use_events else "truth"
+    for patient, onset in (events if use_events else truth).items():
+        into.onsets[patient] = onset
+
+
+def _placement(into: Replayed, tag: str, context: Context, hours: float) -> None:
+    if context.patient_id is None:
+        return
+    patient = tag + context.patient_id
+    into.contexts.setdefault(patient, context)
+    if context.event == "discharge":
+        since = into.admitted.pop(patient, None)
+        if since is not None:
+            into.days[patient] = into.days.get(patient, 0.0) + max(0.0, hours - since) / 24
+    else:
+        into.admitted.setdefault(patient, hours)
+
+
+def _ceiling(into: Replayed, patient: str, ceiling: str | None, hours: float) -> None:
+    """A plan with a ceiling of care opens an interval, one without closes it."""
+    spans = into.ceilings.setdefault(patient, [])
+    is_open = bool(spans) and spans[-1][1] == math.inf
+    if ceiling is not None and not is_open:
+        spans.append([hours, math.inf])
+    elif ceiling is None and is_open:
+        spans[-1][1] = hours
+
+
+def _under_ceiling(spans: Sequence[Sequence[float]], hours: float) -> bool:
+    return any(start <= hours < end for start, end in spans)
+
+
+def _hours(when: datetime) -> float:
+    return when.timestamp() / HOUR
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def evaluate(replayed: Replayed, horizon: float, outcome: Sequence[str]) -> dict[str, Any]:
+    """The JSON object of CONTRACT §11 (without `model`, which is not built yet: null)."""
+    patients = set(replayed.days) | {s.patient for s in replayed.scored}
+    result: dict[str, Any] = {
+        "horizon_hours": horizon,
+        "outcome": list(outcome),
+        "outcome_source": replayed.outcome_source,
+        "observations_used": "nurses' sets and device snapshots"
+        if replayed.include_devices
+        else "nurses' sets (device snapshots left out)",
+        "device_snapshots_left_out": replayed.device_snapshots_left_out,
+        **_block(replayed, patients, horizon),
+        "model": None,
+        "notes": [
+            "model: the learned risk is not built yet (issue 15); only the chart scores are judged",
+            "alerts are episodes: runs of consecutive observations at or above the threshold",
+            "thresholds: NEWS2 total >= 5; PEWS and MEWS: the chart's call for a response "
+            "beyond the bedside nurse (the service's score alerts)",
+        ],
+    }
+    groups: dict[str, dict[str, Any]] = {}
+    for dimension, key in GROUPINGS:
+        values: dict[str, set[str]] = {}
+        for patient in patients:
+            values.setdefault(key(replayed.contexts.get(patient)), set()).add(patient)
+        groups[dimension] = {
+            value: suppress(_block(replayed, members, horizon))
+            for value, members in sorted(values.items())
+        }
+    result["by_group"] = groups
+    return result
+
+
+def _block(replayed: Replayed, patients: set[str], horizon: float) -> dict[str, Any]:
+    days = sum(replayed.days.get(p, 0.0) for p in patients)
+    events = sum(1 for p in patients if p in replayed.onsets)
+    kept_total = 0
+    systems: dict[str, Any] = {}
+    for name, system in SYSTEMS:
+        figures = _system(replayed, patients, system, horizon)
+        systems[name] = figures
+        if figures is not None:
+            kept_total += figures["observations"]
+    return {
+        "observations": kept_total,
+        "patients": len(patients),
+        "patient_days": round(days, 3),
+        "events": events,
+        "events_per_100_patient_days": _round(per_100(events, days)),
+        **systems,
+    }
+
+
+def _system(
+    replayed: Replayed, patients: set[str], system: str, horizon: float
+) -> dict[str, Any] | None:
+    rows: dict[str, list[Scored]] = {}
+    for s in replayed.scored:
+        if s.system == system and s.patient in patients:
+            rows.setdefault(s.patient, []).append(s)
+    if not rows:
+        return None
+    scores: list[float] = []
+    labels: list[bool] = []
+    series: list[Series] = []
+    for patient, own in rows.items():
+        own.sort(key=lambda s: s.hours)
+        onset = replayed.onsets.get(patient)
+        kept, positive = label([s.hours for s in own], onset, horizon)
+        spans = replayed.ceilings.get(patient, ())
+        mine = [
+            (s, p)
+            for s, k, p in zip(own, kept, positive, strict=True)
+            if k and not _under_ceiling(spans, s.hours)
+        ]
+        scores.extend(s.total for s, _ in mine)
+        labels.extend(p for _, p in mine)
+        series.append(
+            Series(
+                [s.hours for s, _ in mine],
+                [s.alert for s, _ in mine],
+                onset,
+                replayed.days.get(patient, 0.0),
+            )
+        )
+    at = at_threshold(series, horizon)
+    return {
+        "observations": len(scores),
+        "outcome_observations": sum(labels),
+        "patients": len(rows),
+        "patient_days": round(at.patient_days, 3),
+        "events": at.events,
+        "events_per_100_patient_days": _round(per_100(at.events, at.patient_days)),
+        "auroc": _round(auroc(scores, labels)),
+        "auprc": _round(auprc(scores, labels)),
+        "at_threshold": _at(system, at),
+    }
+
+
+def _at(system: str, at: AtThreshold) -> dict[str, Any]:
+    return {
+        "threshold": f"{system} >= {NEWS2_THRESHOLD}" if system == "NEWS2" else "alert response",
+        "alerts": at.alerts,
+        "true_alerts": at.true_alerts,
+        "alert_observations": at.alert_observations,
+        "detected": at.detected,
+        "alerts_per_100_patient_days": _round(at.alerts_per_100_patient_days),
+        "alert_observations_per_100_patient_days": _round(
+            per_100(at.alert_observations, at.patient_days)
+        ),
+        "sensitivity": _round(at.sensitivity),
+        "ppv": _round(at.ppv),
+        "nne": _round(at.nne),
+        "median_lead_time_hours": _round(at.median_lead_time_hours),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+UNKNOWN: Final = "unknown"
+SEX: Final = {"1": "male", "2": "female", "9": "indeterminate", "X": "not known"}
+ETHNIC_GROUPS: Final = {
+    **dict.fromkeys("ABC", "White"),
+    **dict.fromkeys("DEFG", "Mixed"),
+    **dict.fromkeys("HJKL", "Asian"),
+    **dict.fromkeys("MNP", "Black"),
+    **dict.fromkeys("RS", "Other"),
+    "Z": "not stated",
+    "99": "not known",
+}
+AGE_BANDS: Final = ((0, "0-15"), (16, "16-39"), (40, "40-64"), (65, "65-79"), (80, "80+"))
+
+
+def _sex(context: Context | None) -> str:
+    return UNKNOWN if context is None or context.sex is None else SEX.get(context.sex, UNKNOWN)
+
+
+def _ethnicity(context: Context | None) -> str:
+    if context is None or context.ethnicity is None:
+        return UNKNOWN
+    return ETHNIC_GROUPS.get(context.ethnicity, UNKNOWN)
+
+
+def _age(context: Context | None) -> str:
+    if context is None or context.birth_date is None or context.time is None:
+        return UNKNOWN
+    years = completed_years(context.birth_date, context.time.date())
+    band = UNKNOWN
+    for lowest, name in AGE_BANDS:
+        if years >= lowest:
+            band = name
+    return band
+
+
+def _imd(context: Context | None) -> str:
+    if context is None or context.imd_decile is None:
+        return UNKNOWN
+    return f"Q{(context.imd_decile + 1) // 2}"
+
+
+GROUPINGS: Final[tuple[tuple[str, Callable[[Context | None], str]], ...]] = (
+    ("sex", _sex),
+    ("ethnicity", _ethnicity),
+    ("age_band", _age),
+    ("imd_quintile", _imd),
+)
+
+_COUNTS: Final = ("observations", "outcome_observations", "patients", "events")
+_DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "patient_days": ("patients",),
+    "events_per_100_patient_days": ("events",),
+    "auroc": ("outcome_observations", "negatives"),
+    "auprc": ("outcome_observations", "negatives"),
+}
+_AT_COUNTS: Final = ("alerts", "true_alerts", "alert_observations", "detected")
+_AT_DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "alerts_per_100_patient_days": ("alerts",),
+    "alert_observations_per_100_patient_days": ("alert_observations",),
+    "sensitivity": ("events", "detected"),
+    "ppv": ("alerts", "true_alerts"),
+    "nne": ("alerts", "true_alerts"),
+    "median_lead_time_hours": ("detected",),
+}
+
+
+def suppress(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A group's figures with every count of 1-7, and every figure derived from one, as "*"
+    (a figure that could not be computed stays null)."""
+    counts = {k: block[k] for k in _COUNTS if isinstance(block.get(k), int)}
+    if "observations" in counts and "outcome_observations" in counts:
+        counts["negatives"] = counts["observations"] - counts["outcome_observations"]
+    out: dict[str, Any] = {}
+    for key, value in block.items():
+        if isinstance(value, Mapping) and key == "at_threshold":
+            inner = {**counts, **{k: value[k] for k in _AT_COUNTS}}
+            out[key] = {
+                k: "*"
+                if v is not None
+                and _small(inner, (k,) if k in _AT_COUNTS else _AT_DEPENDS.get(k, ()))
+                else v
+                for k, v in value.items()
+            }
+        elif isinstance(value, Mapping):
+            out[key] = suppress(value)
+        elif key in _COUNTS:
+            out[key] = "*" if value in SMALL else value
+        else:
+            out[key] = "*" if value is not None and _small(counts, _DEPENDS.get(key, ())) else value
+    return out
+
+
+def _small(counts: Mapping[str, int], keys: Iterable[str]) -> bool:
+    return any(counts.get(k, 0) in SMALL for k in keys)
