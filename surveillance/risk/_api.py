@@ -11,13 +11,14 @@ whose horizon has passed. No clock and no I/O: times come from the caller.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import msgspec
 
 from scoring import Context, ScoreResult
 
-__all__ = ["LearnedRisk", "ModelError", "Risk"]
+__all__ = ["LearnedRisk", "ModelError", "Risk", "load"]
 
 
 class ModelError(Exception):
@@ -65,3 +66,20 @@ class Risk(Protocol):
         """Learn from the predictions whose horizon has passed by `now` without an outcome
         (negatives); returns how many were learned from."""
         ...
+
+    def save(self, path: Path) -> None:
+        """Write the model, what it has learned and its pending predictions to `path`
+        (atomically: a crash mid-write leaves the old file)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Name, version, river's version, features, what it was trained on and how many
+        labels it has learned from since: for `/healthz` and the README."""
+        ...
+
+
+def load(path: Path | None = None) -> Risk:
+    """The model in `path`, or the default one shipped with the project when None.
+
+    Raises `ModelError` (the model is being built, issue 15: until then, always)."""
+    raise ModelError("the learned risk model is not built yet (issue 15)")
