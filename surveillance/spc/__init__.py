@@ -1,7 +1,12 @@
 """Statistical process control (CONTRACT §10): XmR charts with the Making Data Count rules, exactly
-as the NHS-R community's NHSRplotthedots package applies them. Pure: no I/O, no clock."""
+as the NHS-R community's NHSRplotthedots package applies them. Pure: no I/O, no clock.
+
+`xmr_chart` makes a chart; `limits` and `rules` hold its steps, one function for each of the
+package's, public so that each can be checked against the package's own tests.
+"""
 
 from surveillance.spc._chart import (
+    MIN_FIX_AFTER,
     Assurance,
     Chart,
     ChartPoint,
@@ -11,10 +16,11 @@ from surveillance.spc._chart import (
     assurance,
     xmr_chart,
 )
-from surveillance.spc._limits import GroupLimits, group_limits
-from surveillance.spc._rules import Improvement, PointType, Rule
+from surveillance.spc.limits import GroupLimits, group_limits
+from surveillance.spc.rules import Improvement, PointType, Rule
 
 __all__ = [
+    "MIN_FIX_AFTER",
     "Assurance",
     "Chart",
     "ChartPoint",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final, Literal
 
-from surveillance.spc._limits import GroupLimits, group_limits, sign
-from surveillance.spc._rules import Improvement, PointType, Rule, point_type, special_cause
+from surveillance.spc.limits import GroupLimits, group_limits, sign
+from surveillance.spc.rules import Improvement, PointType, Rule, point_type, special_cause
 
 Assurance = Literal["consistent_pass", "consistent_fail", "inconsistent"]
 
@@ -38,12 +39,12 @@ class Point:
 
 @dataclass(frozen=True, slots=True)
 class ChartPoint:
-    """One point of the chart (CONTRACT §10); `mean`, `lpl` and `upl` are None where the group
-    has no moving range to set limits from."""
+    """One point of the chart (CONTRACT §10); `lpl` and `upl` are None where the group has no
+    moving range to set limits from (R's NaN)."""
 
     x: str
     y: float
-    mean: float | None
+    mean: float
     lpl: float | None
     upl: float | None
     outside_limits: bool
@@ -97,10 +98,10 @@ def xmr_chart(
     _check(series, target=target, rebase=rebase, fix_after=fix_after)
     rebase_at = set(rebase)
     starts = {0} | {i for i, p in enumerate(series) if p.x in rebase_at}
-    bounds = sorted(starts) + [len(series)]
+    bounds = [*sorted(starts), len(series)]
     points: list[ChartPoint] = []
     groups: list[LimitGroup] = []
-    for lo, hi in pairwise_bounds(bounds):
+    for lo, hi in pairwise(bounds):
         members = series[lo:hi]
         ys = [p.y for p in members]
         limits = group_limits(ys, fix_after=fix_after, screen_outliers=screen_outliers)
@@ -116,7 +117,9 @@ def xmr_chart(
     )
 
 
-def assurance(limits: GroupLimits, target: float | None, improvement: Improvement) -> Assurance | None:
+def assurance(
+    limits: GroupLimits, target: float | None, improvement: Improvement
+) -> Assurance | None:
     """`ptd_calculate_assurance_type`: the last group's limits against the target.
 
     A target beyond a limit is met by every point (or by none); a target between the limits (or
@@ -132,11 +135,6 @@ def assurance(limits: GroupLimits, target: float | None, improvement: Improvemen
     if target < limits.lpl:
         return "consistent_pass" if increasing else "consistent_fail"
     return "inconsistent"
-
-
-def pairwise_bounds(bounds: Sequence[int]) -> list[tuple[int, int]]:
-    """[0, 5, 9] -> [(0, 5), (5, 9)]."""
-    return list(zip(bounds, bounds[1:], strict=False))
 
 
 def _group_points(
@@ -183,6 +181,8 @@ def _check(
                 f"point {i + 1}: label {p.x!r} repeats point {first_seen[p.x] + 1}; each x must be unique"
             )
         first_seen[p.x] = i
+        if i and not math.isfinite(p.y - series[i - 1].y):
+            raise SpcError(f"point {i + 1} ({p.x!r}): the step from the point before overflows")
     seen: set[str] = set()
     for label in rebase:
         if label in seen:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final, Literal
 
-from surveillance.spc._limits import sign
+from surveillance.spc.limits import sign
 
 Rule = Literal["outside-limits", "trend", "two-in-three", "shift"]
 Improvement = Literal["increase", "decrease", "neutral"]
@@ -34,35 +34,41 @@ RUN: Final = 7
 def seven_point_one_side_mean(relative_to_mean: Sequence[int]) -> list[int]:
     """1 at each point that ends seven in a row on the same side of the mean.
 
-    A point on the mean (0) ends no run and breaks any run through it (`vp[[i]] != 0`).
+    A point on the mean (0) ends no run and breaks any run through it (`vp[[i]] != 0`). R
+    compares each point with the six before it; a running count of equal neighbours is the same.
     """
-    padded = [0] * (RUN - 1) + list(relative_to_mean)
-    return [
-        int(
-            padded[i] != 0 and all(padded[i] == padded[i - k] for k in range(1, RUN))
-        )
-        for i in range(RUN - 1, len(padded))
-    ]
+    ends = []
+    streak = 0
+    for i, side in enumerate(relative_to_mean):
+        streak = 0 if side == 0 else streak + 1 if i and side == relative_to_mean[i - 1] else 1
+        ends.append(int(streak >= RUN))
+    return ends
 
 
 def part_of_seven(ends: Sequence[int]) -> list[int]:
     """1 at each point that is one of the seven before (and including) a point that ends a run
-    or trend (`ptd_part_of_seven_trend`, used for both)."""
-    padded = list(ends) + [0] * (RUN - 1)
-    return [int(any(abs(padded[i + k]) == 1 for k in range(RUN))) for i in range(len(ends))]
+    or trend (`ptd_part_of_seven_trend`, used for both): a nonzero end within the next six."""
+    flags = [0] * len(ends)
+    next_end = None
+    for i in range(len(ends) - 1, -1, -1):
+        if abs(ends[i]) == 1:
+            next_end = i
+        flags[i] = int(next_end is not None and next_end - i < RUN)
+    return flags
 
 
 def seven_point_trend(ys: Sequence[float]) -> list[int]:
-    """1 (-1) at each point that ends seven strictly rising (falling) points.
-
-    Two equal neighbours have a difference of sign 0, which is neither, so a tie breaks a trend.
-    """
-    if len(ys) < RUN:
-        return [0] * len(ys)
-    ends = [0] * (RUN - 1)
-    for i in range(RUN - 1, len(ys)):
-        steps = {sign(ys[j] - ys[j - 1]) for j in range(i - RUN + 2, i + 1)}
-        ends.append(1 if steps == {1} else -1 if steps == {-1} else 0)
+    """1 (-1) at each point that ends seven strictly rising (falling) points: six steps of the
+    same sign. Two equal neighbours are a step of sign 0, neither, so a tie breaks a trend."""
+    ends = [0] * len(ys)
+    streak = 0
+    for i in range(1, len(ys)):
+        step = sign(ys[i] - ys[i - 1])
+        streak = (
+            0 if step == 0 else streak + 1 if i > 1 and step == sign(ys[i - 1] - ys[i - 2]) else 1
+        )
+        if streak >= RUN - 1:
+            ends[i] = step
     return ends
 
 
@@ -74,17 +80,14 @@ def two_in_three(close: Sequence[bool], relative_to_mean: Sequence[int]) -> list
     neither side).
     """
     n = len(close)
-    flags = []
-    for i in range(n):
-        hit = False
-        for start in (i - 2, i - 1, i):
-            if start < 0 or start + 3 > n:
-                continue
-            window = range(start, start + 3)
-            if sum(close[j] for j in window) >= 2 and abs(sum(relative_to_mean[j] for j in window)) == 3:
-                hit = True
-        flags.append(int(hit))
-    return flags
+    window_hits = [
+        close[s] + close[s + 1] + close[s + 2] >= 2
+        and abs(relative_to_mean[s] + relative_to_mean[s + 1] + relative_to_mean[s + 2]) == 3
+        for s in range(n - 2)
+    ]
+    return [
+        int(any(window_hits[s] for s in range(max(0, i - 2), min(i, n - 3) + 1))) for i in range(n)
+    ]
 
 
 def part_of_two_in_three(in_window: Sequence[int], close: Sequence[bool]) -> list[int]:
@@ -116,7 +119,7 @@ def special_cause(
     left = [0, *steps]  # c(0, sdy)
     out: list[tuple[Rule, int] | None] = []
     for i in range(n):
-        next_in_trend = i + 1 < n and part_trend[i + 1] == 1
+        next_in_trend = i + 1 < n and part_trend[i + 1] != 0
         if outside[i]:
             out.append(("outside-limits", 1 if relative_to_mean[i] == 1 else -1))
         elif part_trend[i]:
