@@ -22,6 +22,9 @@ Cohort: TypeAlias = Literal["adult", "child", "maternity"]
 AgeBand: TypeAlias = Literal["0-11m", "1-4y", "5-12y", "13+y"]
 Source: TypeAlias = Literal["manual", "monitor", "wearable"]
 InfectionStatus: TypeAlias = Literal["suspected", "confirmed", "at-risk"]
+Need: TypeAlias = Literal[
+    "learning-disability", "autism", "physical-disability", "mental-health", "dementia"
+]
 AwareDatetime: TypeAlias = Annotated[datetime, msgspec.Meta(tz=True)]
 NonEmpty: TypeAlias = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -103,6 +106,9 @@ class Context(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     sex: str | None = None
     ethnicity: str | None = None
     imd_decile: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    needs: tuple[Need, ...] | None = None
+    """Recorded needs (CONTRACT §2), for equity analysis only: never scored, never shown on a
+    ward board."""
     gestation_weeks: float | None = None
     postnatal_days: float | None = None
     chart: str | None = None

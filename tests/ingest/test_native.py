@@ -413,6 +413,17 @@ def test_the_equity_fields_are_kept() -> None:
     assert (result.context.imd_decile, result.context.gestation_weeks) == (3, 32)
 
 
+def test_recorded_needs_are_kept_and_an_unknown_need_is_refused() -> None:
+    # CONTRACT §2 `needs`: an ADT carrying them was once refused whole ("unknown field"),
+    # which left the patient unplaced and every observation of theirs a dead letter.
+    result = parse(ADT_TOPIC, encode(ADT, needs=["autism", "dementia"]))
+    assert isinstance(result, Admission)
+    assert result.context.needs == ("autism", "dementia")
+    refused = parse(ADT_TOPIC, encode(ADT, needs=["left-handed"]))
+    assert isinstance(refused, Rejected)
+    assert "needs" in refused.reason
+
+
 @pytest.mark.parametrize(
     "changes",
     [
