@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scoring import ChartSet, Context, ScoreResult
 from surveillance import Arrival, OnlineScorer, OnlineSettings, Output
-from surveillance.online import Patient
+from surveillance.online import Patient, Raise, Resolve
 from surveillance.online._model import with_learned
 from surveillance.online.rules import model as model_rule
 from surveillance.risk import LearnedRisk
@@ -266,19 +266,21 @@ def test_an_answer_that_is_no_estimate_is_counted_and_left_out(
 # ---- the invariant: a model changes no chart field and no other alert -------------------------
 
 
-def _with_events(draw: st.DrawFn, stream: list[Step]) -> list[Step]:
+def _with_events(data: st.DataObject, stream: list[Step]) -> list[Step]:
     """`stream` with outcome events for its patients slipped in (some refused: wrong bed)."""
     out: list[Step] = []
     for n, (kind, value) in enumerate(stream):
-        if kind == "batch" and draw(st.booleans()):
+        if kind == "batch" and data.draw(st.booleans()):
             first: Arrival = value[0]
             t = (first.received - at(0)).total_seconds()
-            what = draw(st.sampled_from(["icu-admission", "death", "rrt-call", "cardiac-arrest"]))
+            what = data.draw(
+                st.sampled_from(["icu-admission", "death", "rrt-call", "cardiac-arrest"])
+            )
             extra = event(
                 what,
                 t=t,
-                patient=draw(st.sampled_from(["P1", "P2", "P3", "P4"])),
-                bed=draw(st.sampled_from(["1", "2", "3"])),
+                patient=data.draw(st.sampled_from(["P1", "P2", "P3", "P4"])),
+                bed=data.draw(st.sampled_from(["1", "2", "3"])),
                 msg_id=f"ev-{n}",
             )
             out.append((kind, [*value, extra]))
@@ -326,7 +328,7 @@ def test_a_model_never_changes_a_chart_byte_or_another_alert(
     """The same stream without a model, with one in shadow, with one that raises on every call
     and with model alerts on: the scores, their chart fields byte for byte, and every alert
     that is not the model's own are the same."""
-    stream = _with_events(data.draw, base)
+    stream = _with_events(data, base)
     threshold = data.draw(st.sampled_from([0.3, 0.6, 0.9]), label="threshold")
     runs = {
         "none": OnlineScorer(charts, SETTINGS),
@@ -435,12 +437,12 @@ def test_the_model_rule(
         decisions = model_rule.on_estimate(settings_, patient, _learned(p), _result(n), open_alerts)
         words = []
         for decision in decisions:
-            if isinstance(decision, model_rule.Raise):
+            if isinstance(decision, Raise):
                 words.append(f"raise {decision.facts.obs_msg_id}")
                 assert decision.kind == decision.severity == "learned-risk"
                 open_alerts = [_Held(decision.alert_id)]
             else:
-                assert isinstance(decision, model_rule.Resolve)
+                assert isinstance(decision, Resolve)
                 assert decision.reason.startswith("recovered: the learned estimate is 10 %")
                 words.append("resolve")
                 open_alerts = []
