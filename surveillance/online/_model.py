@@ -43,12 +43,14 @@ class ModelGuard:
     """A `Risk` whose failures are caught, counted and logged once per kind.
 
     `shadow`: what every estimate's `shadow` says (True unless the trust turned model alerts
-    on): the scorer, not the model file, decides whether the model alerts.
+    on): the scorer, not the model file, decides whether the model alerts. `learn`: False, and
+    the model is told of no outcome and matures nothing (it still forgets who left).
     """
 
-    def __init__(self, risk: Risk, *, shadow: bool = True) -> None:
+    def __init__(self, risk: Risk, *, shadow: bool = True, learn: bool = True) -> None:
         self.risk = risk
         self.shadow = shadow
+        self.learn = learn
         self.estimates = 0
         self.failures: Counter[str] = Counter()
         self.last_failure: str | None = None
@@ -76,7 +78,9 @@ class ModelGuard:
         return learned, encoded
 
     def outcome(self, patient_id: str, time: datetime) -> None:
-        """The patient's composite outcome started at `time`."""
+        """The patient's composite outcome started at `time` (nothing unless `learn`)."""
+        if not self.learn:
+            return
         try:
             self.risk.outcome(patient_id, time)
         except Exception as error:
@@ -90,7 +94,10 @@ class ModelGuard:
             self._failed("leave", failure_site(error), type(error).__name__)
 
     def mature(self, now: datetime) -> int:
-        """Learn from the predictions whose horizon has passed (0 if the model failed)."""
+        """Learn from the predictions whose horizon has passed (0 if the model failed, or
+        does not `learn`)."""
+        if not self.learn:
+            return 0
         try:
             return int(self.risk.mature(now))
         except Exception as error:

@@ -128,9 +128,9 @@ class OnlineScorer:
     ) -> None:
         self.charts = charts
         self.settings = settings or OnlineSettings()
-        self.model = (
-            None if risk is None else ModelGuard(risk, shadow=not self.settings.model_alerts)
-        )
+        self.model: ModelGuard | None = None
+        if risk is not None:
+            self.use_model(risk)
         self._beds: dict[tuple[str, str], str] = {}
         self._patients: dict[str, Patient] = {}
         self._bed_time: dict[tuple[str, str], datetime] = {}
@@ -155,6 +155,15 @@ class OnlineScorer:
         prefix = self.settings.prefix
         self.deadletter_topic = prefix + DEAD_LETTER_TOPIC
         self._prefix = prefix
+
+    def use_model(self, risk: Risk | None) -> None:
+        """Ask `risk` from now on (None: no learned risk)."""
+        settings = self.settings
+        self.model = (
+            None
+            if risk is None
+            else ModelGuard(risk, shadow=not settings.model_alerts, learn=settings.model_learn)
+        )
 
     # -- state ------------------------------------------------------------------------------
 

@@ -54,6 +54,9 @@ class OnlineSettings:
     """The learned probability at or above which a `learned-risk` alert is raised."""
     model_outcomes: frozenset[str] = DEFAULT_MODEL_OUTCOMES
     """Clinical events that start a patient's composite outcome (the model's positive label)."""
+    model_learn: bool = True
+    """The learned risk learns online (outcomes and matured predictions); False: it only
+    estimates, as it was loaded."""
     prefix: str = ""
     tz: ZoneInfo = LONDON
 

@@ -512,3 +512,13 @@ def test_a_restart_keeps_the_learned_episode(charts: ChartSet) -> None:
 
 def test_the_field_is_spliced_in_last() -> None:
     assert with_learned(b'{"a":1}', b'{"p":0.1}') == b'{"a":1,"learned_risk":{"p":0.1}}'
+
+
+def test_a_model_that_does_not_learn_is_told_only_who_left(charts: ChartSet) -> None:
+    risk = EdgeRisk()
+    scorer = OnlineScorer(charts, OnlineSettings(model_learn=False), risk=risk)
+    scorer.handle([admit()])
+    scorer.handle([obs(MEDIUM, t=60), event("death", t=90)])
+    scorer.handle([admit("P1", event="discharge", t=120)])
+    scorer.tick(at(200))
+    assert risk.kinds() == ["estimate", "leave"]
