@@ -19,12 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
+from ingest import vocabulary
 from scoring import ChartSet
-from surveillance import Service, live
+from surveillance import OnlineScorer, Service, StoreHistory, live
 from surveillance.risk import ModelError
-from surveillance.store import ScoreRecord
+from surveillance.store import ScoreRecord, open_store
 from tests.mqtt_broker import Mosquitto
 from tests.risk_double import NAME, EdgeRisk, FailingRisk
+from tests.surveillance.test_online import HIGH as HIGH_SET
+from tests.surveillance.test_online import MEDIUM, admit, at, obs
 from tests.surveillance.test_pipeline import (
     HIGH,
     adt,
@@ -205,3 +208,30 @@ async def running_service(service: Service) -> AsyncIterator[Service]:
     finally:
         service.stop.set()
         await asyncio.wait_for(task, 30)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
+async def test_the_patient_views_history_carries_each_stored_estimate(
+    charts: ChartSet, store_url: str
+) -> None:
+    """The history API's scores are the stored payloads (keys `history_keys`): each keeps the
+    estimate it was made with, and a score without one says so (null)."""
+    scorer = OnlineScorer(charts, risk=EdgeRisk())
+    out = scorer.handle([admit(), obs(MEDIUM, t=60, msg_id="o1")])
+    scorer.use_model(None)
+    later = scorer.handle([obs(HIGH_SET, t=120, msg_id="o2")])
+    async with open_store(store_url) as store:
+        await store.write(out.batch)
+        await store.write(later.batch)
+        history = StoreHistory()
+        history.store = store
+        found = await history.scores("P1", at(0), viewer="Dr Ada")
+    keys = vocabulary()["history_keys"]
+    assert "learned_risk" in keys
+    shown = [{key: result.get(key) for key in keys} for result in found]  # as the API does
+    assert [s["obs_msg_id"] for s in shown] == ["o1", "o2"]
+    learned = shown[0]["learned_risk"]
+    assert learned is not None
+    assert learned["probability"] == 0.6
+    assert learned["model"] == NAME
+    assert shown[1]["learned_risk"] is None
