@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from scoring import ChartSet, Context, ScoreResult
 from surveillance import Arrival, OnlineScorer, OnlineSettings, Output
 from surveillance.online import Patient, Raise, Resolve
-from surveillance.online._model import with_learned
 from surveillance.online.rules import model as model_rule
 from surveillance.risk import LearnedRisk
 from surveillance.store import StoredState
@@ -508,10 +507,6 @@ def test_a_restart_keeps_the_learned_episode(charts: ChartSet) -> None:
     resumed.restore(StoredState([], [], [], set(), scorer_state=store.states), now=at(120))
     again = resumed.handle([obs(HIGH, t=120, msg_id="o2")])
     assert [a.kind for a in alerts(again) if a.state == "raised"] == []
-
-
-def test_the_field_is_spliced_in_last() -> None:
-    assert with_learned(b'{"a":1}', b'{"p":0.1}') == b'{"a":1,"learned_risk":{"p":0.1}}'
 
 
 def test_a_model_that_does_not_learn_is_told_only_who_left(charts: ChartSet) -> None:
