@@ -61,7 +61,7 @@ SEVERITIES: Final[tuple[Term, ...]] = (
     Term(id="warning", label="Warning", tone="yellow"),
     # The learned risk's own alerts (issue 15, only when a trust turns them on): blue, never
     # a chart's risk colour, and worded as an estimate.
-    Term(id="learned-risk", label="Learned risk", tone="blue"),
+    Term(id="learned-risk", label="Learned risk alert", tone="blue"),
     # Chart responses that raise alerts only when a trust adds them to `alert_responses`.
     Term(id="ward", label="Ward (nurse)", tone="blue"),
     Term(id="routine", label="Routine", tone="grey"),
