@@ -963,3 +963,43 @@ def test_the_learned_risk_shows_as_an_estimate_on_the_tile_and_the_patient_view(
         context.close()
         learning.stop()
     assert opened.errors == [], "errors in the browser:\n" + "\n".join(opened.errors)
+
+
+def test_with_model_alerts_on_a_learned_risk_alert_is_its_own_and_says_so(
+    mosquitto: Mosquitto, charts: ChartSet, browser: Browser, tmp_path: Path
+) -> None:
+    """A trust that turned model alerts on: the estimate no longer says shadow, and a
+    learned-risk alert shows beside the score's own, in words of its own."""
+    learning = LiveSystem(mosquitto, charts, tmp_path, load_risk=lambda _: EdgeRisk())
+    learning.settings.model.alerts = True
+    learning.settings.model.threshold = 0.5
+    learning.start()
+    context = browser.new_context(viewport=WALL, locale="en-GB", timezone_id="Europe/London")
+    context.add_init_script(_CSP_WATCH)
+    opened = Pages(context, learning.url)
+    try:
+        scene = new_ward("alerting")
+        latest = scene.obs("6", HIGH)
+        learning.publish(scene.admit("6", hours_ago=2), latest)
+        learning.wait_for_score(scene.ward, "6", latest[1]["msg_id"])
+        board = opened.open(f"/wards/{scene.ward}")
+        bed = tile(board, "6")
+        expect(bed.locator(".learned")).to_have_text("≈Learned risk80 %estimate")
+        chips = bed.locator(".alert-chip")
+        expect(chips).to_have_count(2)
+        learned_chip = bed.locator('.alert-chip[data-alert-id^="learned-risk-"]')
+        expect(learned_chip.locator(".alert-sev")).to_have_text("⚠ Learned risk alert")
+        expect(learned_chip.locator(".alert-kind")).to_have_text("Model estimate")
+        assert (learned_chip.get_attribute("title") or "").startswith(
+            "Learned estimate, not a chart score: 80 % risk"
+        )
+        expect(learned_chip).to_contain_class("sev-blue")  # never a risk colour
+        screenshot(board, "ward-learned-risk-alert")
+        view = opened.open(f"/wards/{scene.ward}/beds/6?hours=6")
+        expect(view.locator("#learned")).to_contain_text(
+            "Model alerts are on: at the trust's threshold it raises a learned-risk alert"
+        )
+    finally:
+        context.close()
+        learning.stop()
+    assert opened.errors == [], "errors in the browser:\n" + "\n".join(opened.errors)
