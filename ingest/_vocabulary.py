@@ -59,13 +59,17 @@ SEVERITIES: Final[tuple[Term, ...]] = (
     Term(id="aki-2", label="AKI stage 2", tone="yellow"),
     Term(id="aki-1", label="AKI stage 1", tone="yellow"),
     Term(id="warning", label="Warning", tone="yellow"),
+    # The learned risk's own alerts (issue 15, only when a trust turns them on): blue, never
+    # a chart's risk colour, and worded as an estimate.
+    Term(id="learned-risk", label="Learned risk alert", tone="blue"),
     # Chart responses that raise alerts only when a trust adds them to `alert_responses`.
     Term(id="ward", label="Ward (nurse)", tone="blue"),
     Term(id="routine", label="Routine", tone="grey"),
 )
 """Every alert severity the scorer can emit, most urgent first (the urgency rank): the charts'
-responses (`scoring/charts/*.toml`), `warning` (observations overdue, a device silent) and the
-AKI warning stages `aki-1`..`aki-3` (`scoring/rules/aki.toml`)."""
+responses (`scoring/charts/*.toml`), `warning` (observations overdue, a device silent), the
+AKI warning stages `aki-1`..`aki-3` (`scoring/rules/aki.toml`) and `learned-risk` (the learned
+risk's own alerts)."""
 
 UNKNOWN_SEVERITY: Final = Term(id="", label="Alert", tone="grey")
 """How a severity not listed (a trust's own chart, a newer scorer) is shown: last, in grey."""
@@ -76,8 +80,10 @@ ALERT_KINDS: Final[tuple[Term, ...]] = (
     Term(id="aki", label="AKI warning"),
     Term(id="overdue", label="Obs overdue"),
     Term(id="feed", label="Device silent"),
+    Term(id="learned-risk", label="Model estimate"),
 )
-"""Every alert kind (CONTRACT §5 names score, overdue and feed; sepsis and aki are extensions)."""
+"""Every alert kind (CONTRACT §5 names score, overdue and feed; sepsis, aki and learned-risk
+are extensions)."""
 
 ALERT_STATES: Final[tuple[Term, ...]] = (
     Term(id="raised", label="not acknowledged", open=True),
@@ -178,11 +184,13 @@ HISTORY_KEYS: Final[tuple[str, ...]] = (
     "spo2_scale",
     "single_parameter_triggers",
     "source",
+    "learned_risk",
 )
 """What the patient view keeps of each score it plots (the history API's entries, and the live
 scores added to them). `vitals` are the values that reading measured, never a continuous
 patient's carried-over snapshot values; `source` is the reading's (`manual`, `monitor`,
-`wearable`)."""
+`wearable`); `learned_risk` the learned estimate stored with the score, when there was one
+(issue 15: `probability`, `horizon_hours`, `reasons`, `model`, `shadow`)."""
 
 
 def severity_rank(severity: str) -> int:

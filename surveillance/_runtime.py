@@ -22,6 +22,7 @@ from scoring import ChartSet
 from surveillance._history import StoreHistory
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError
+from surveillance.risk import Risk
 from surveillance.store import open_store
 from wallboard import (
     Auth,
@@ -150,11 +151,14 @@ async def live(
     stop: asyncio.Event | None = None,
     without_login: WithoutLogin | None = None,
     auth: Auth | None = None,
+    load_risk: Callable[[Path | None], Risk] | None = None,
 ) -> AsyncIterator[tuple[Service, str | None]]:
     """The service and, unless `http.port` is 0, the wallboard, running until the block ends.
 
     The wallboard's login is `auth`, else built from the settings (`build_auth`: `[auth]`, or
     `without_login`); without either it is refused (`SettingsError`) before anything starts.
+
+    `load_risk`: how the service loads the learned risk (default `surveillance.risk.load`).
 
     Yields the service and the wallboard's URL once the service reads input, or once `stop`
     is set (a stop while it still waits for the store or the broker). Leaving the block stops
@@ -165,7 +169,10 @@ async def live(
     # The key the board signs people's identities with, for the scorer to believe them: the
     # settings' (shared with other board servers), else one of this process's own.
     key = settings.action_key() or secrets.token_bytes(32)
-    service = Service(settings, charts, action_key=key)
+    if load_risk is None:
+        service = Service(settings, charts, action_key=key)
+    else:
+        service = Service(settings, charts, action_key=key, load_risk=load_risk)
     running = asyncio.create_task(service.run(), name="service")
     url = None
     async with contextlib.AsyncExitStack() as stack:

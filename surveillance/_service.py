@@ -13,6 +13,13 @@ still acknowledged only once stored; the heartbeat and every wallboard say that 
 behind. If it cannot consume it says so: the heartbeat says unhealthy, `/healthz` fails, an
 ERROR line every minute; and systemd's watchdog (`WATCHDOG=1` only while the consumer runs)
 restarts a service whose consumer stopped or whose loop hangs. Stop (SIGTERM, Ctrl-C) takes seconds in every state.
+
+The learned risk (issue 15, `[model]`) is loaded at start, from the state it kept when there
+is one, else from `model.path` (or the shipped default); a model that cannot be loaded stops
+nothing: the service says why (an ERROR line, and `/healthz`'s `model`) and scores without
+it. What it learns is saved every `model.save_every` seconds and at a clean stop, in a thread
+of its own (`Risk.save` writes atomically) while scoring waits, so the model is never read
+half-changed.
 """
 
 from __future__ import annotations
@@ -22,11 +29,14 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -42,6 +52,8 @@ from surveillance.online import (
     digest,
     merge,
 )
+from surveillance.risk import ModelError, Risk
+from surveillance.risk import load as load_model
 from surveillance.store import (
     Batch,
     BufferedWriter,
@@ -65,6 +77,11 @@ PROBLEM_EVERY = 60.0
 """Seconds between two ERROR lines about the same standing problem."""
 RETRY_FIRST, RETRY_CAP = 0.5, 30.0
 """Seconds between attempts to reach the store at start: doubling up to the cap."""
+MODEL_SAVE_GRACE = 20.0
+"""Seconds a stopping service waits for the learned model to be saved (the file it replaces
+stays whole if it is not: `Risk.save` writes atomically)."""
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -92,7 +109,10 @@ class Service:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         action_key: bytes | None = None,
+        load_risk: Callable[[Path | None], Risk] = load_model,
     ) -> None:
+        """`load_risk`: how the learned risk is loaded (`surveillance.risk.load`; tests give
+        their own)."""
         self.settings = settings
         self.charts = charts
         self.clock = clock
@@ -116,6 +136,15 @@ class Service:
         self._complained_at: float | None = None
         self._heartbeat_topic = f"{settings.broker.prefix}{HEARTBEAT_TOPIC}"
         self._outbox_epoch, self._outbox_n = time.time_ns(), 0
+        self._load_risk = load_risk
+        self._risk: Risk | None = None
+        self._model: dict[str, Any] = {"state": "off" if not settings.model.enabled else "loading"}
+        # Set while no save of the learned model runs: the scorer (which asks the model) waits
+        # for it, then runs without yielding, so a save never starts under it.
+        self._model_idle = asyncio.Event()
+        self._model_idle.set()
+        self._model_saving: asyncio.Task[None] | None = None
+        self._model_save_due: datetime | None = None
 
     def health(self) -> dict[str, Any]:
         """The state of the broker and store connections, and the counters."""
@@ -134,8 +163,25 @@ class Service:
                 "problem": self.problem(),
                 "patients": self.scorer.patients,
                 **{name: getattr(self.counters, name) for name in Counters.__slots__},
-            }
+            },
+            "model": self.model_health(),
         }
+
+    def model_health(self) -> dict[str, Any]:
+        """The learned risk for `/healthz`: `state` (`off`, `loading`, `unavailable` with the
+        `reason`, or `loaded` with where from, `describe()`, the estimates made, failures by
+        kind, and the last save)."""
+        info = dict(self._model)
+        guard = self.scorer.model
+        if guard is not None:
+            info |= {
+                "shadow": guard.shadow,
+                "learn": guard.learn,
+                "estimates": guard.estimates,
+                "failures": dict(guard.failures),
+                "last_failure": guard.last_failure,
+            }
+        return info
 
     def problem(self) -> str | None:
         """Why the service cannot consume input now, or None."""
@@ -159,6 +205,7 @@ class Service:
     async def run(self) -> None:
         """Run until `stop` is set; then finish the batch in hand, flush the store and return."""
         settings = self.settings
+        await self._start_model()
         async with contextlib.AsyncExitStack() as stack:
             opened = await self._open_store(stack)
             if opened is None:
@@ -226,10 +273,122 @@ class Service:
                         await asyncio.gather(task, return_exceptions=task is consume)
                 # Let go of the results the broker has, so a restart does not send them again.
                 await writer.put(Batch(published=self.link.take_published()))
+                await self._stop_model()
                 for task in done:  # a crash of the tick is not a stop: raise it
                     if task is not stopping and not task.cancelled() and task.exception():
                         raise task.exception()  # type: ignore[misc]
             log.info("stopped")
+
+    # -- the learned risk ---------------------------------------------------------------------
+
+    async def _start_model(self) -> None:
+        """Load the learned risk (in a thread) and give it to the scorer; if it cannot be
+        loaded, say why and score without it."""
+        if not self.settings.model.enabled:
+            log.info("the learned risk is off ([model] enabled = false)")
+            return
+        try:
+            risk, where, refused = await asyncio.to_thread(self._read_model)
+            described = await asyncio.to_thread(_describe, risk)
+        except Exception as error:
+            reason = _model_failure(error)
+            self._model = {"state": "unavailable", "reason": reason}
+            log.error(
+                "the learned risk is not running: %s; the chart scores and their alerts go on "
+                "without it (see /healthz)",
+                reason,
+            )
+            return
+        self._risk = risk
+        self.scorer.use_model(risk)
+        self._model = {"state": "loaded", "from": where, "describe": described}
+        if refused is not None:
+            self._model["refused"] = refused
+            log.error("the learned risk started afresh from %s: %s", where, refused)
+        mode = "alerts on" if self.settings.model.alerts else "shadow"
+        log.info("the learned risk is loaded from %s (%s)", where, mode)
+        self._model_save_due = self.clock() + timedelta(seconds=self.settings.model.save_every)
+
+    def _read_model(self) -> tuple[Risk, str, str | None]:
+        """The model kept in `model.state` when there is one, else `model.path`'s (or the
+        shipped default); where from; and why a kept one was refused, if it was (it is then
+        moved aside, never overwritten)."""
+        settings = self.settings
+        state = settings.model_state_path()
+        refused = None
+        if state.exists():
+            try:
+                return self._load_risk(state), str(state), None
+            except Exception as error:
+                aside = state.with_name(state.name + ".refused")
+                os.replace(state, aside)
+                refused = (
+                    f"the model kept in {state} cannot be loaded ({_model_failure(error)}); "
+                    f"it was moved to {aside}"
+                )
+        path = Path(settings.model.path) if settings.model.path else None
+        risk = self._load_risk(path)
+        return risk, str(path) if path is not None else "the shipped default", refused
+
+    def _maybe_save_model(self, now: datetime) -> None:
+        """Start a save of the learned model when one is due and none is running."""
+        due = self._model_save_due
+        if due is None or now < due or not self.settings.model.learn:
+            return
+        saving = self._model_saving
+        if saving is not None and not saving.done():
+            return
+        self._model_save_due = now + timedelta(seconds=self.settings.model.save_every)
+        self._model_saving = asyncio.create_task(self._save_model(), name="scorer.model-save")
+
+    async def _save_model(self) -> None:
+        """Save the learned model (`Risk.save`, atomic) in a thread of its own while the
+        scorer waits; a failure is logged and shown on `/healthz`, never raised."""
+        risk = self._risk
+        if risk is None:
+            return
+        path = self.settings.model_state_path()
+        while not self._model_idle.is_set():  # one save at a time
+            await self._model_idle.wait()
+        self._model_idle.clear()
+        started = time.monotonic()
+        try:
+            described = await _in_thread(_save, risk, path)
+        except Exception as error:
+            self._model["save_error"] = _model_failure(error)
+            log.error("the learned model could not be saved to %s: %s", path, _model_failure(error))
+            return
+        finally:
+            self._model_idle.set()
+        self._model |= {
+            "describe": described,
+            "saved_at": self.clock().isoformat(),
+            "save_seconds": round(time.monotonic() - started, 3),
+            "save_error": None,
+            "state_file": str(path),
+        }
+
+    async def _model_quiet(self) -> None:
+        """Return once no save of the learned model is running (at once, nearly always); the
+        caller then uses the scorer without yielding to the loop."""
+        if not self._model_idle.is_set():
+            await self._model_idle.wait()
+
+    async def _stop_model(self) -> None:
+        """At a clean stop: the learned model saved (at most `MODEL_SAVE_GRACE` seconds)."""
+        if self._risk is None or not self.settings.model.learn:
+            return
+        saving = self._model_saving
+        if saving is None or saving.done():
+            saving = asyncio.create_task(self._save_model(), name="scorer.model-save")
+        try:
+            await asyncio.wait_for(asyncio.shield(saving), MODEL_SAVE_GRACE)
+        except TimeoutError:
+            log.error(
+                "the learned model was not saved within %.0f s of the stop; the file kept "
+                "before stays as it was",
+                MODEL_SAVE_GRACE,
+            )
 
     async def _open_store(
         self, stack: contextlib.AsyncExitStack
@@ -293,6 +452,7 @@ class Service:
         keys = [digest(a.topic, a.payload) for a in arrivals]
         prior = await in_hand.mark(keys, only_if_clean=True)
         if not prior:
+            await self._model_quiet()
             out = self.scorer.handle(arrivals)
             await in_hand.clear(keys)
             return out
@@ -306,6 +466,7 @@ class Service:
                 await in_hand.clear([key])
                 continue
             await in_hand.mark([key])
+            await self._model_quiet()
             merge(out, self.scorer.handle([arrival]))
             await in_hand.clear([key])
         return out
@@ -319,7 +480,9 @@ class Service:
         while True:
             await asyncio.sleep(TICK)
             now = self.clock()
+            await self._model_quiet()
             out = self.scorer.tick(now)
+            self._maybe_save_model(now)
             beat += 1
             if beat >= HEARTBEAT_TICKS:
                 beat = 0
@@ -397,6 +560,50 @@ class Service:
 
 def _text(error: object) -> str | None:
     return None if error is None else str(error)
+
+
+def _model_failure(error: BaseException) -> str:
+    """Why the learned model could not be loaded or saved: a `ModelError`'s own words (it names
+    the file and what to do), else the error's type and where it was raised (never its text,
+    which might quote what the file holds)."""
+    if isinstance(error, ModelError):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"{type(error).__name__}: {error.strerror or error}"
+    return failure_site(error)
+
+
+def _describe(risk: Risk) -> dict[str, Any]:
+    described = risk.describe()
+    return dict(msgspec.to_builtins(described))
+
+
+def _save(risk: Risk, path: Path) -> dict[str, Any]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    risk.save(path)
+    return _describe(risk)
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` in a daemon thread of its own: a save that hangs never holds the
+    process past its stop (asyncio's own threads are waited for at exit)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def work() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:  # handed to the waiting coroutine
+            loop.call_soon_threadsafe(settle, partial(future.set_exception, error))
+        else:
+            loop.call_soon_threadsafe(settle, partial(future.set_result, result))
+
+    threading.Thread(target=work, name="model-save", daemon=True).start()
+    return await future
 
 
 def _consumer_stopped(task: asyncio.Task[Any]) -> None:

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from ingest import BrokerURL, parse_broker_url
+from ingest import EVENT_KINDS, BrokerURL, parse_broker_url
 from surveillance.online import (
     DEFAULT_ALERT_RESPONSES,
     DEFAULT_FRESHNESS,
     DEFAULT_LADDERS,
+    DEFAULT_MODEL_OUTCOMES,
     Ladder,
     LadderSpec,
     OnlineSettings,
@@ -111,6 +112,22 @@ class AlertSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ladders: dict[str, LadderSpec] = msgspec.field(default_factory=dict)
 
 
+class ModelSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[model]`: the learned deterioration risk (issue 15), in shadow unless `alerts`."""
+
+    enabled: bool = True
+    path: str = ""
+    """The model to start from; "": the default one shipped with the project."""
+    state: str = ""
+    """Where the model, what it has learned and its pending predictions are kept (and loaded
+    from at start when there); "": beside a SQLite store, else in the working directory."""
+    save_every: Annotated[float, msgspec.Meta(ge=10)] = 900.0
+    learn: bool = True
+    alerts: bool = False
+    threshold: Annotated[float, msgspec.Meta(gt=0, le=1)] = _SCORER.model_threshold
+    outcome: list[str] = msgspec.field(default_factory=lambda: sorted(DEFAULT_MODEL_OUTCOMES))
+
+
 class RoleRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`[[auth.roles]]`: people whose roles claim holds `value` get `role` on `wards`."""
 
@@ -169,6 +186,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
     scorer: ScorerSettings = msgspec.field(default_factory=ScorerSettings)
     alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
+    model: ModelSettings = msgspec.field(default_factory=ModelSettings)
     auth: AuthSettings | None = None
     log_level: str = "INFO"
 
@@ -227,6 +245,16 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return Path(url.removeprefix("sqlite:///") + "-spool")
         return Path(f"surveillance-spool-{self.broker.client_id}.db")
 
+    def model_state_path(self) -> Path:
+        """Where the learned model is kept (`model.state`): by default beside a SQLite store
+        (`<store>-model`), else `surveillance-model-<client_id>` in the working directory."""
+        if self.model.state:
+            return Path(self.model.state)
+        url = self.store.url
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            return Path(url.removeprefix("sqlite:///") + "-model")
+        return Path(f"surveillance-model-{self.broker.client_id}")
+
     def online(self, *, action_key: bytes | None = None) -> OnlineSettings:
         """The online scorer's settings (`action_key`: the identity-signing key when it is not
         in the settings, e.g. one `surveillance run` made for itself and its board)."""
@@ -248,6 +276,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             quiet_after_ack=self.alerts.quiet_after_ack,
             overdue_alerts=self.alerts.overdue,
             first_set=self.alerts.first_set,
+            model_alerts=self.model.enabled and self.model.alerts,
+            model_threshold=self.model.threshold,
+            model_outcomes=frozenset(self.model.outcome),
+            model_learn=self.model.learn,
             prefix=self.broker.prefix,
             tz=ZoneInfo(scorer.timezone),
         )
@@ -349,6 +381,14 @@ def _check(settings: Settings, where: str) -> None:
         settings.ladders()
     except SettingsError as error:
         problems.append(str(error))
+    unknown_events = set(settings.model.outcome) - set(EVENT_KINDS)
+    if unknown_events:
+        problems.append(
+            f"model.outcome: unknown clinical events {sorted(unknown_events)} (known: "
+            f"{sorted(EVENT_KINDS)})"
+        )
+    if not settings.model.outcome:
+        problems.append("model.outcome: name at least one clinical event (the model's outcome)")
     if settings.auth is not None:
         problems += _check_auth(settings.auth)
     if problems:

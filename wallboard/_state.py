@@ -18,6 +18,11 @@ tell one occupant of a bed from the next, the view carries `placement`: an opaqu
 hash (HMAC-SHA-256 under the board's own random key) of ward, bed and patient id, which cannot
 be turned back into the id nor linked across beds, wards or servers.
 
+A score's learned estimate (`learned_risk`, issue 15) is shown with it, marked as an estimate:
+only its probability, horizon, reasons, model name and whether it is in shadow are decoded
+(`_Learned`); one that cannot be read is left out and counted (`rejected["learned-risk"]`),
+never taking the chart's score down with it; a reason naming the patient's id is dropped.
+
 Messages arrive out of order (retained messages of every bed on each reconnection, QoS 1
 repeats), so every rule below is idempotent and decided by the messages' own `time`:
 - ADT: an event older than the last one applied to that bed, or than the last one seen for that
@@ -75,6 +80,21 @@ class _Adt(msgspec.Struct, kw_only=True, frozen=True):
     initials: Initials | None = None
 
 
+class _Learned(msgspec.Struct, kw_only=True, frozen=True):
+    """The learned risk's estimate with a score (issue 15): all the boards show of it."""
+
+    probability: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    horizon_hours: Annotated[float, msgspec.Meta(gt=0)]
+    reasons: list[Annotated[str, msgspec.Meta(max_length=200)]] = msgspec.field(
+        default_factory=list
+    )
+    model: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    shadow: bool = True
+
+
+_NULL = msgspec.Raw(b"null")
+
+
 class _Score(msgspec.Struct, kw_only=True, frozen=True):
     """A score result (CONTRACT §4 and the README's extensions), read leniently.
 
@@ -115,6 +135,9 @@ class _Score(msgspec.Struct, kw_only=True, frozen=True):
     ignored: list[str] = msgspec.field(default_factory=list)
     last_manual_obs: AwareDatetime | None = None
     obs_interval_minutes: float | None = None
+    learned_risk: msgspec.Raw = _NULL
+    """The learned estimate (issue 15), read on its own (`_score_view`): one that cannot be
+    read must not take the chart's score down with it."""
 
 
 class _Alert(msgspec.Struct, kw_only=True, frozen=True):
@@ -172,6 +195,7 @@ _ADT = msgspec.json.Decoder(_Adt)
 _PLAN = msgspec.json.Decoder(_Plan)
 _SCORE = msgspec.json.Decoder(_Score)
 _ALERT = msgspec.json.Decoder(_Alert)
+_LEARNED = msgspec.json.Decoder(_Learned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +493,28 @@ class WardBoard:
         if patient.score is not None and score.time > patient.score.time:
             patient.previous = patient.score
         patient.score = score
-        patient.score_view = _score_view(score)
+        patient.score_view = self._score_view(score)
+
+    def _score_view(self, score: _Score) -> JSON:
+        """A score result as a board shows it: without the patient id (the bed says whose),
+        with its learned estimate when it has one that can be read."""
+        view: JSON = msgspec.to_builtins(score, builtin_types=(msgspec.Raw,))
+        del view["patient_id"]
+        raw = score.learned_risk
+        view["learned_risk"] = None
+        if raw is _NULL or bytes(raw) == b"null":
+            return view
+        try:
+            learned = _LEARNED.decode(raw)
+        except msgspec.DecodeError as error:
+            self.rejected["learned-risk"] += 1
+            self.last_rejection = Rejection("score", "learned-risk", decode_reason(error))
+            return view
+        shown: JSON = msgspec.to_builtins(learned)
+        # A reason is the model's words: one that names the patient is not for a ward board.
+        shown["reasons"] = [r for r in learned.reasons[:3] if score.patient_id not in r]
+        view["learned_risk"] = shown
+        return view
 
     def _alert(self, topic: str, ward: str, alert: _Alert) -> list[Change]:
         if alert.ward != ward:
@@ -601,13 +646,6 @@ def _plan_view(plan: _Plan | None, adt: _Adt | None) -> JSON | None:
     if plan.ceiling is None and plan.alert_from is None:
         return None
     view: JSON = msgspec.to_builtins(plan)
-    del view["patient_id"]
-    return view
-
-
-def _score_view(score: _Score) -> JSON:
-    """A score result as a board shows it: without the patient id (the bed says whose)."""
-    view: JSON = msgspec.to_builtins(score)
     del view["patient_id"]
     return view
 

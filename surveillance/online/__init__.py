@@ -7,6 +7,7 @@
 - `rules/`: what deserves an alert, one module per kind, returning `_decisions`;
 - `_desk`: `AlertDesk`, every open alert's lifecycle and the events it publishes;
 - `_lifecycle`: one alert's life on its escalation ladder (a pure state machine);
+- `_model`: the learned risk behind a guard (its failures never stop scoring);
 - `_flood`: dead letters rate-limited per topic;
 - `_records`: every record for the store, built in one place;
 - `_intake`: digests and the checks of a message's own time.
@@ -38,11 +39,13 @@ from surveillance.online._lifecycle import (
     raise_alert,
     resolve,
 )
+from surveillance.online._model import ModelGuard
 from surveillance.online._patient import Patient
 from surveillance.online._scorer import OnlineScorer
 from surveillance.online._settings import (
     AKI_LOOKBACK,
     DEFAULT_ALERT_RESPONSES,
+    DEFAULT_MODEL_OUTCOMES,
     Arrival,
     OnlineSettings,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "DEFAULT_ALERT_RESPONSES",
     "DEFAULT_FRESHNESS",
     "DEFAULT_LADDERS",
+    "DEFAULT_MODEL_OUTCOMES",
     "GROUPS",
     "SENIORITY",
     "SYSTEM",
@@ -65,6 +69,7 @@ __all__ = [
     "Ladder",
     "LadderSpec",
     "LifecycleError",
+    "ModelGuard",
     "Note",
     "OnlineScorer",
     "OnlineSettings",

@@ -59,6 +59,10 @@ class Patient:
     device_obs_at: datetime | None = None  # the latest device reading's own time
     # placement
     adt_at: datetime | None = None  # the time of the latest ADT applied to the patient
+    # learned risk (`rules.model`, when model alerts are on): the episode alerted, and since
+    # when its estimates have been below the threshold
+    learned_alerted: bool = False
+    learned_below_since: datetime | None = None
 
     @property
     def id(self) -> str:

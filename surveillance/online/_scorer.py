@@ -76,11 +76,13 @@ from surveillance.online._intake import (
     time_problem,
 )
 from surveillance.online._lifecycle import LifecycleError
+from surveillance.online._model import ModelGuard, with_learned
 from surveillance.online._patient import Patient
 from surveillance.online._settings import Arrival, OnlineSettings
 from surveillance.online._snapshot import Value, fresh_vitals, merge_values, values_of
-from surveillance.online.rules import aki, feed, overdue, plans, sepsis
+from surveillance.online.rules import aki, feed, model, overdue, plans, sepsis
 from surveillance.online.rules.score import ScoreRule
+from surveillance.risk import Risk
 from surveillance.store import AcceptedRecord, StateRecord, StoredState
 
 
@@ -111,11 +113,24 @@ _encode = msgspec.json.Encoder().encode
 
 
 class OnlineScorer:
-    """Per-patient state and the rules; one instance per service."""
+    """Per-patient state and the rules; one instance per service.
 
-    def __init__(self, charts: ChartSet, settings: OnlineSettings | None = None) -> None:
+    `risk`: the learned deterioration risk (issue 15), asked for an estimate with every score
+    that is not late, told of outcomes, departures and the clock; behind a `ModelGuard`, so
+    that nothing it does (an exception, a bad answer) stops scoring or alerting. It never
+    changes a score, a response, a ladder or another rule's alert: its estimate is added to
+    the score's payload (`learned_risk`), and only with `model_alerts` does it raise alerts,
+    of its own kind (`rules.model`). None: no learned risk.
+    """
+
+    def __init__(
+        self, charts: ChartSet, settings: OnlineSettings | None = None, risk: Risk | None = None
+    ) -> None:
         self.charts = charts
         self.settings = settings or OnlineSettings()
+        self.model: ModelGuard | None = None
+        if risk is not None:
+            self.use_model(risk)
         self._beds: dict[tuple[str, str], str] = {}
         self._patients: dict[str, Patient] = {}
         self._bed_time: dict[tuple[str, str], datetime] = {}
@@ -140,6 +155,15 @@ class OnlineScorer:
         prefix = self.settings.prefix
         self.deadletter_topic = prefix + DEAD_LETTER_TOPIC
         self._prefix = prefix
+
+    def use_model(self, risk: Risk | None) -> None:
+        """Ask `risk` from now on (None: no learned risk)."""
+        settings = self.settings
+        self.model = (
+            None
+            if risk is None
+            else ModelGuard(risk, shadow=not settings.model_alerts, learn=settings.model_learn)
+        )
 
     # -- state ------------------------------------------------------------------------------
 
@@ -419,6 +443,8 @@ class OnlineScorer:
         """What the clock does: silent devices and late observations raise alerts, unanswered
         alerts escalate; msg_ids older than the window are forgotten."""
         out = Output()
+        if self.model is not None:
+            self.model.mature(now)
         for patient in self._patients.values():
             self._decide(out, patient, now, feed.on_tick(self.settings, patient, now))
             if self.settings.overdue_alerts:
@@ -664,9 +690,12 @@ class OnlineScorer:
         self._dirty_beds.add((ward, bed))
 
     def _leaves(self, patient_id: str, ward: str, bed: str, when: datetime) -> None:
-        """The patient left this bed at `when`: events recorded late are still theirs."""
+        """The patient left this bed at `when`: events recorded late are still theirs; the
+        learned risk forgets their features."""
         self._left[patient_id] = (ward, bed, when)
         self._dirty_left.add(patient_id)
+        if self.model is not None:
+            self.model.leave(patient_id, when)
 
     def _discharge(self, out: Output, patient: Patient, now: datetime, why: str) -> None:
         for held in self.desk.of_patient(patient.id):
@@ -712,6 +741,8 @@ class OnlineScorer:
             self._dead_letter(out, rejected(arrival, "time", why), received)
             return
         out.batch.events.append(records.event_record(item, received))
+        if self.model is not None and event.event in self.settings.model_outcomes:
+            self.model.outcome(patient_id, event.time)
 
     def _not_left(self, item: EventReport, received: datetime) -> str | None:
         """Why an event for someone not in the bed is refused, or None if they left that bed
@@ -860,16 +891,33 @@ class OnlineScorer:
             overdue.on_due(patient, result)
         out.batch.observations.append(records.observation_record(item, received))
         payload = _encode(result)
+        stored = len(out.batch.scores)
         out.batch.scores.append(records.score_record(item, result, payload))
         if late:
             return
         topic = score_topic(self._prefix, item.ward, item.bed)
+        published = len(out.publications)
         out.publications.append(Publication(topic, payload, True))
         held = self.desk.of_patient(patient.id)
         decided = self._score_rule.on_score(patient, result, held, device=row.device, now=received)
         self._decide(out, patient, received, decided)
         held = self.desk.of_patient(patient.id)
         self._decide(out, patient, received, sepsis.on_score(self.settings, patient, result, held))
+        # The learned risk comes last: the chart's payload is encoded and its alerts decided
+        # before the model sees the result, so nothing it does can change them.
+        if self.model is None:
+            return
+        estimate = self.model.estimate(result, patient.context, item.obs.source)
+        if estimate is None:
+            return
+        learned, encoded = estimate
+        payload = with_learned(payload, encoded)
+        out.publications[published] = Publication(topic, payload, True)
+        out.batch.scores[stored] = records.score_record(item, result, payload)
+        if self.settings.model_alerts:
+            held = self.desk.of_patient(patient.id)
+            found = model.on_estimate(self.settings, patient, learned, result, held)
+            self._decide(out, patient, received, found)
 
     def _due_from_last_set(self, patient: Patient, result: ScoreResult) -> ScoreResult:
         """A continuous patient's snapshot: the next full set is due the current level's

@@ -21,6 +21,9 @@ AKI_LOOKBACK: Final = timedelta(days=366)
 DEFAULT_ALERT_RESPONSES: Final = frozenset({"urgent-ward", "urgent", "rapid-review", "emergency"})
 """Chart responses that call someone beyond the bedside nurse: these raise alerts."""
 
+DEFAULT_MODEL_OUTCOMES: Final = frozenset({"icu-admission", "cardiac-arrest", "death"})
+"""The clinical events (CONTRACT §9) that make up the learned risk's composite outcome."""
+
 
 @dataclass(frozen=True, slots=True)
 class OnlineSettings:
@@ -44,6 +47,16 @@ class OnlineSettings:
     """The key an alert command's identity must be signed with to be believed
     (`ingest.identity_verified`); without it no identity is."""
     event_grace: float = 24 * 3600.0
+    model_alerts: bool = False
+    """The learned risk raises `learned-risk` alerts of its own (`rules.model`); False: it runs
+    in shadow (stored and shown with each score, never alerting)."""
+    model_threshold: float = 0.2
+    """The learned probability at or above which a `learned-risk` alert is raised."""
+    model_outcomes: frozenset[str] = DEFAULT_MODEL_OUTCOMES
+    """Clinical events that start a patient's composite outcome (the model's positive label)."""
+    model_learn: bool = True
+    """The learned risk learns online (outcomes and matured predictions); False: it only
+    estimates, as it was loaded."""
     prefix: str = ""
     tz: ZoneInfo = LONDON
 
@@ -66,6 +79,9 @@ class OnlineSettings:
             if getattr(self, name) < 0:
                 msg = f"{name} must be ≥ 0 seconds"
                 raise ValueError(msg)
+        if not 0 < self.model_threshold <= 1:
+            msg = "model_threshold must be a probability above 0 and at most 1"
+            raise ValueError(msg)
 
 
 class Arrival(msgspec.Struct, frozen=True):

@@ -216,5 +216,7 @@ def test_the_state_kept_before_the_split_resumes(charts: ChartSet) -> None:
         at(0),
     )
     kept = s.snapshot()["patient:P1"]
-    assert set(kept["patient"]) == set(rows["patient:P1"]["patient"])  # the same record
+    before = set(rows["patient:P1"]["patient"])
+    assert before <= set(kept["patient"])  # the same record, every field's name unchanged
+    assert set(kept["patient"]) - before == {"learned_alerted", "learned_below_since"}  # issue 15
     assert set(kept["alerts"][0]) > set(rows["patient:P1"]["alerts"][0])  # fields added

@@ -14,12 +14,47 @@ EXAMPLE = ROOT / "config" / "service.toml"
 
 def test_the_commented_example_is_valid_and_matches_the_defaults() -> None:
     example, defaults = load_settings(EXAMPLE), Settings()
-    assert (example.broker, example.store, example.http) == (
+    assert (example.broker, example.store, example.http, example.model) == (
         defaults.broker,
         defaults.store,
         defaults.http,
+        defaults.model,
     )
     assert example.online() == defaults.online()
+
+
+def test_the_learned_risk_runs_in_shadow_by_default_and_its_settings_reach_the_scorer(
+    tmp_path: Path,
+) -> None:
+    defaults = Settings()
+    assert defaults.model.enabled
+    assert not defaults.online().model_alerts  # shadow
+    assert defaults.online().model_outcomes == {"icu-admission", "cardiac-arrest", "death"}
+    path = tmp_path / "service.toml"
+    path.write_text(
+        "[model]\nalerts = true\nthreshold = 0.35\nlearn = false\noutcome = ['death']\n"
+    )
+    online = load_settings(path).online()
+    assert (online.model_alerts, online.model_threshold, online.model_learn) == (True, 0.35, False)
+    assert online.model_outcomes == {"death"}
+    path.write_text("[model]\nenabled = false\nalerts = true\n")
+    assert not load_settings(path).online().model_alerts  # no model, no model alerts
+
+
+@pytest.mark.parametrize(
+    ("store", "state", "kept"),
+    [
+        ("sqlite:///var/lib/s/surveillance.db", "", "var/lib/s/surveillance.db-model"),
+        ("sqlite:////var/lib/s/surveillance.db", "", "/var/lib/s/surveillance.db-model"),
+        ("postgresql://db/s", "", "surveillance-model-ward-surveillance"),
+        ("postgresql://db/s", "/srv/model.bin", "/srv/model.bin"),
+    ],
+)
+def test_the_learned_model_is_kept_beside_the_store_unless_told(
+    store: str, state: str, kept: str
+) -> None:
+    settings = load_settings(None, {"store.url": store, "model.state": state})
+    assert settings.model_state_path() == Path(kept)
 
 
 def test_flags_override_the_file() -> None:
@@ -48,6 +83,12 @@ def test_flags_override_the_file() -> None:
             "the first at 0 seconds",
         ),
         ("[alerts]\nquiet_after_ack = -1.0\n", "alerts.quiet_after_ack"),
+        ("[model]\nthreshold = 0.0\n", "model.threshold"),
+        ("[model]\nthreshold = 1.5\n", "model.threshold"),
+        ("[model]\nsave_every = 1.0\n", "model.save_every"),
+        ("[model]\noutcome = ['icu-admission', 'icu-transfer']\n", "icu-transfer"),
+        ("[model]\noutcome = []\n", "model.outcome"),
+        ("[model]\nalert = true\n", "alert"),
     ],
 )
 def test_a_wrong_setting_is_refused_with_the_file_and_field_named(

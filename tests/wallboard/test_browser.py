@@ -49,6 +49,7 @@ from scoring import ChartSet
 from surveillance import live, load_settings
 from tests import ROOT
 from tests.mqtt_broker import Mosquitto
+from tests.risk_double import NAME, EdgeRisk
 from tests.surveillance.test_pipeline import RECORDED_MAX_AGE
 
 CHROMIUM = os.environ.get("SURVEILLANCE_CHROMIUM", "/usr/bin/chromium")
@@ -124,6 +125,7 @@ class LiveSystem:
         *,
         auth: dict[str, Any] | None = None,
         http_port: int | None = None,
+        load_risk: Callable[[Path | None], Any] | None = None,
     ) -> None:
         """`auth`: the `[auth]` settings (a login through an identity provider); without it
         the wallboard is served as `--auth none` serves it (no login, a banner saying so)."""
@@ -145,6 +147,7 @@ class LiveSystem:
             },
         )
         self.charts = charts
+        self.load_risk = load_risk
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -178,7 +181,9 @@ class LiveSystem:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with live(self.settings, self.charts, without_login=self.without_login) as (_, url):
+        async with live(
+            self.settings, self.charts, without_login=self.without_login, load_risk=self.load_risk
+        ) as (_, url):
             assert url is not None
             self.url = url.rstrip("/")
             self._ready.set()
@@ -887,3 +892,114 @@ def test_without_login_every_page_says_so(system: LiveSystem, pages: Pages) -> N
         page = pages.open(path, live=False)
         expect(page.locator("#mode-banner")).to_contain_text("NO LOGIN (--auth none)")
         expect(page.locator("#session")).to_have_count(0)
+
+
+def test_the_learned_risk_shows_as_an_estimate_on_the_tile_and_the_patient_view(
+    mosquitto: Mosquitto, charts: ChartSet, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 15: the learned estimate on the ward tile ("≈ Learned risk 80 % · estimate",
+    never in a risk colour) and on the patient view (its reasons in words, the model, that it
+    is in shadow, and its history), with the chart's score exactly as without it."""
+    learning = LiveSystem(mosquitto, charts, tmp_path, load_risk=lambda _: EdgeRisk())
+    learning.start()
+    context = browser.new_context(viewport=WALL, locale="en-GB", timezone_id="Europe/London")
+    context.add_init_script(_CSP_WATCH)
+    opened = Pages(context, learning.url)
+    try:
+        scene = new_ward("learn")
+        sets = [
+            scene.obs(
+                "4",
+                {**NORMAL, "resp_rate": 16 + 3 * i, "heart_rate": 80 + 12 * i},
+                minutes_ago=60 * (4 - i),
+            )
+            for i in range(4)
+        ]
+        latest = scene.obs("4", HIGH)
+        learning.publish(scene.admit("4", hours_ago=5), scene.admit("5", hours_ago=5), *sets)
+        learning.publish(latest, scene.obs("5", NORMAL))
+        learning.wait_for_score(scene.ward, "4", latest[1]["msg_id"])
+        board = opened.open(f"/wards/{scene.ward}")
+        bed = tile(board, "4")
+        expect(bed.locator(".total")).to_have_text("8")
+        expect(bed).to_contain_class("tone-red")  # the chart's colour, as ever
+        learned = bed.locator(".learned")
+        expect(learned).to_have_text("≈Learned risk80 %estimate · shadow")
+        look = learned.evaluate(
+            "e => { const s = getComputedStyle(e); return [s.backgroundColor, s.borderStyle, s.fontStyle]; }"
+        )
+        assert look == ["rgb(255, 255, 255)", "dashed", "italic"]  # never a risk colour
+        assert "Learned estimate, not a chart score" in (learned.get_attribute("title") or "")
+        assert "learned risk 80 % (an estimate, not a score)" in (
+            bed.locator(".tile-link").get_attribute("aria-label") or ""
+        )
+        expect(tile(board, "5").locator(".learned")).to_have_text(
+            "≈Learned risk0 %estimate · shadow"
+        )
+        expect(board.locator(".legend")).to_contain_text("≈ Learned risk · estimate (not a score)")
+        screenshot(board, "ward-learned-risk")
+
+        view = opened.open(f"/wards/{scene.ward}/beds/4?hours=6")
+        panel = view.locator("#learned")
+        expect(panel).to_be_visible()
+        expect(panel.locator("h2")).to_contain_text(
+            "Learned risk (an estimate, not a chart score): 80 %"
+        )
+        expect(panel.locator("h2")).to_contain_text("within 24 h")
+        expect(panel.locator("li")).to_have_text(
+            ["heart rate scored 1", "resp rate scored 3", "spo2 scored 1"]
+        )
+        expect(panel).to_contain_text(
+            "In shadow: it does not change the score or the response, and raises no alert."
+        )
+        expect(panel).to_contain_text(f"Model: {NAME}")
+        expect(view.locator("#latest .total")).to_have_text("8")  # the chart's own score
+        points = view.locator("#strip-learned .learned-pt")
+        expect(points).to_have_count(len(sets) + 1)
+        expect(view.locator("#strip-learned .learned-label")).to_have_text("80 %")
+        expect(view.locator("#chart-note")).to_contain_text("≈ Learned risk")
+        screenshot(view, "patient-view-learned-risk")
+    finally:
+        context.close()
+        learning.stop()
+    assert opened.errors == [], "errors in the browser:\n" + "\n".join(opened.errors)
+
+
+def test_with_model_alerts_on_a_learned_risk_alert_is_its_own_and_says_so(
+    mosquitto: Mosquitto, charts: ChartSet, browser: Browser, tmp_path: Path
+) -> None:
+    """A trust that turned model alerts on: the estimate no longer says shadow, and a
+    learned-risk alert shows beside the score's own, in words of its own."""
+    learning = LiveSystem(mosquitto, charts, tmp_path, load_risk=lambda _: EdgeRisk())
+    learning.settings.model.alerts = True
+    learning.settings.model.threshold = 0.5
+    learning.start()
+    context = browser.new_context(viewport=WALL, locale="en-GB", timezone_id="Europe/London")
+    context.add_init_script(_CSP_WATCH)
+    opened = Pages(context, learning.url)
+    try:
+        scene = new_ward("alerting")
+        latest = scene.obs("6", HIGH)
+        learning.publish(scene.admit("6", hours_ago=2), latest)
+        learning.wait_for_score(scene.ward, "6", latest[1]["msg_id"])
+        board = opened.open(f"/wards/{scene.ward}")
+        bed = tile(board, "6")
+        expect(bed.locator(".learned")).to_have_text("≈Learned risk80 %estimate")
+        chips = bed.locator(".alert-chip")
+        expect(chips).to_have_count(2)
+        learned_chip = bed.locator('.alert-chip[data-alert-id^="learned-risk-"]')
+        expect(learned_chip.locator(".alert-sev")).to_have_text("⚠ Learned risk alert")
+        expect(learned_chip.locator(".alert-kind")).to_have_text("Model estimate")
+        assert (learned_chip.get_attribute("title") or "").startswith(
+            "Learned estimate, not a chart score: 80 % risk"
+        )
+        expect(learned_chip).to_contain_class("sev-blue")  # never a risk colour
+        screenshot(board, "ward-learned-risk-alert")
+        view = opened.open(f"/wards/{scene.ward}/beds/6?hours=6")
+        expect(view.locator("#learned")).to_contain_text(
+            "Model alerts are on: at the trust's threshold it raises a learned-risk alert"
+        )
+    finally:
+        context.close()
+        learning.stop()
+    assert opened.errors == [], "errors in the browser:\n" + "\n".join(opened.errors)

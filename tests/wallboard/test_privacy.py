@@ -157,6 +157,19 @@ def messages(draw: st.DrawFn, people: list[dict[str, Any]]) -> tuple[str, bytes]
             "spo2_scale": person["spo2_scale"],
             "vitals": {"resp_rate": 22, "spo2": 95},
         }
+        if draw(st.booleans()):  # a learned estimate (issue 15) that says too much
+            body["learned_risk"] = {
+                "probability": draw(st.floats(0, 1)),
+                "horizon_hours": 24,
+                "reasons": draw(
+                    st.lists(st.sampled_from(["RR rising over 6 h", f"like {pid} before"]))
+                ),
+                "model": "river-logistic 3",
+                "shadow": True,
+                "patient_id": pid,
+                "birth_date": person["birth_date"],
+                "sex": person["sex"],
+            }
         return f"{where}/score", msgspec.json.encode(body)
     if kind == "plan":
         body = {

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -429,3 +430,61 @@ def test_invalid_initials_refuse_the_adt() -> None:
     board = WardBoard()
     assert board.apply(bed_topic("12", "adt"), adt("admit", "P1", initials="John Smith")) == []
     assert board.rejected["payload"] == 1
+
+
+LEARNED = {
+    "probability": 0.12,
+    "horizon_hours": 24.0,
+    "reasons": ["respiratory rate rising over 6 h", "SpO2 falling on oxygen"],
+    "model": "river-logistic 3",
+    "shadow": True,
+}
+
+
+def test_a_scores_learned_estimate_is_shown_with_it() -> None:
+    board = WardBoard()
+    board.apply(bed_topic("12", "adt"), adt("admit", "P1"))
+    board.apply(bed_topic("12", "score"), score("P1", learned_risk=LEARNED))
+    shown = beds(board)["12"]["score"]
+    assert shown["total"] == 5
+    assert shown["learned_risk"] == LEARNED
+    board.apply(bed_topic("12", "score"), score("P1", minute=1))  # a score without one
+    assert beds(board)["12"]["score"]["learned_risk"] is None
+
+
+@pytest.mark.parametrize(
+    "learned",
+    [
+        {**LEARNED, "probability": 1.2},
+        {**LEARNED, "probability": "high"},
+        {**LEARNED, "horizon_hours": 0},
+        {**LEARNED, "reasons": "rising"},
+        {**LEARNED, "reasons": ["x" * 201]},
+        {"reasons": []},
+        [0.12],
+    ],
+)
+def test_a_learned_estimate_that_cannot_be_read_never_hides_the_score(learned: Any) -> None:
+    board = WardBoard()
+    board.apply(bed_topic("12", "adt"), adt("admit", "P1"))
+    board.apply(bed_topic("12", "score"), score("P1", learned_risk=learned))
+    shown = beds(board)["12"]["score"]
+    assert shown["total"] == 5
+    assert shown["learned_risk"] is None
+    assert board.rejected == {"learned-risk": 1}
+    assert board.last_rejection is not None
+    assert "high" not in board.last_rejection.reason  # (never the value)
+
+
+def test_a_learned_estimate_shows_only_its_own_fields_and_no_reason_naming_the_patient() -> None:
+    board = WardBoard()
+    board.apply(bed_topic("12", "adt"), adt("admit", "NHS9434765919"))
+    learned = {
+        **LEARNED,
+        "reasons": ["NHS9434765919 has a history", "heart rate rising"],
+        "patient_id": "NHS9434765919",
+        "birth_date": "1948-03-02",
+    }
+    board.apply(bed_topic("12", "score"), score("NHS9434765919", learned_risk=learned))
+    shown = beds(board)["12"]["score"]["learned_risk"]
+    assert shown == {**LEARNED, "reasons": ["heart rate rising"]}

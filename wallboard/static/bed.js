@@ -2,7 +2,8 @@
 // strip per parameter, the chart's score bands shaded behind in the points colours), the
 // aggregate score along the top, alerts on the time axis and listed alongside. Live.
 import {
-  PARAMS, TONE_FILL, VOCABULARY, chartLabel, dayLabel, duration, el, every, followStream, hhmm, now,
+  PARAMS, TONE_FILL, VOCABULARY, chartLabel, dayLabel, duration, el, every, followStream, hhmm,
+  learnedPercent, learnedWords, now,
   pathParts, pointsTone, promptWord, riskTone, riskWord, setText, severityWord, startClock, stateWords,
   wardHref,
 } from "/static/common.js";
@@ -137,6 +138,51 @@ function renderHead() {
     if ((score && score.spo2_scale === 2) || patient.spo2_scale === 2) facts.append(el("span", "chip scale2", "SpO₂ Scale 2"));
   }
   renderLatest(score);
+  renderLearned();
+}
+
+// ---- the learned risk (issue 15) -------------------------------------------------------------
+
+/** The newest score that carries a learned estimate: the live one, else the history's. */
+function latestLearned() {
+  const live = state.view && state.view.score;
+  if (live && live.learned_risk) return live;
+  const scores = state.history ? state.history.scores : [];
+  for (let i = scores.length - 1; i >= 0; i -= 1) if (scores[i].learned_risk) return scores[i];
+  return null;
+}
+
+function renderLearned() {
+  const box = document.getElementById("learned");
+  const score = latestLearned();
+  if (!score) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  const learned = score.learned_risk;
+  box.hidden = false;
+  const head = el("h2", null);
+  head.id = "learned-title";
+  head.append(el("span", "learned-mark", "≈ "), "Learned risk (an estimate, not a chart score): ",
+    el("span", "learned-value", learnedPercent(learned.probability)),
+    ` of deterioration within ${learned.horizon_hours} h`);
+  const parts = [head];
+  if (learned.reasons && learned.reasons.length) {
+    parts.push(el("p", null, "Why the model says so:"));
+    const list = el("ul", "learned-reasons");
+    for (const reason of learned.reasons) list.append(el("li", null, reason));
+    parts.push(list);
+  } else {
+    parts.push(el("p", null, "The model gave no reasons for this estimate."));
+  }
+  const role = learned.shadow
+    ? "In shadow: it does not change the score or the response, and raises no alert."
+    : "Model alerts are on: at the trust's threshold it raises a learned-risk alert of its own; the score and its response are the chart's.";
+  parts.push(el("p", "learned-role", role));
+  parts.push(el("p", "learned-model", `Model: ${learned.model || "unnamed"} · estimated with the ${score.system} ${score.total} at ${hhmm(score.time)}`));
+  box.replaceChildren(...parts);
+  box.title = learnedWords(learned);
 }
 
 function renderLatest(score) {
@@ -467,6 +513,15 @@ function render() {
   layers.append(scoreG);
   y += scoreH + 6;
 
+  // learned risk strip (issue 15): the estimates stored with the scores, dashed, never in a
+  // risk colour, on a 0–100 % scale of its own
+  const learnedShown = shown.filter((s) => s.learned_risk);
+  if (learnedShown.length) {
+    const g = learnedStrip(learnedShown, x, y, plotW);
+    layers.append(g.node);
+    y += g.height + 6;
+  }
+
   // parameter strips
   for (const strip of stripsFor(chart, shown, spo2Scale)) {
     const g = strip.kind === "numeric"
@@ -504,9 +559,45 @@ function render() {
     : "No chart bands to shade: no score in this period.");
   if (system === "NEWS2" && spo2Scale === 2) notes.push("SpO₂ Scale 2, as on the RCP chart: 93 % or more on air is drawn in the “≥93 on air” row (0 points), on oxygen in the rows above it.");
   notes.push("Hatched bars: incomplete score (a lower bound). ▲ alert raised, ◆ acknowledged, ● resolved.");
+  if (learnedShown.length) notes.push("≈ Learned risk: the model's estimate stored with each score (dashed line, hollow diamonds); an estimate beside the chart's score, never a score itself.");
   if (!shown.length) notes.unshift(`No observations in the last ${hours} hours.`);
   setText(document.getElementById("chart-note"), notes.join(" "));
   renderEvents();
+}
+
+const LEARNED_INK = "#2d1b4e";
+
+function learnedStrip(scores, x, top, plotW) {
+  const height = 64;
+  const g = svg("g", { class: "strip strip-learned", id: "strip-learned" });
+  g.append(svg("rect", { x: GUTTER, y: top, width: plotW, height, fill: "#fff", stroke: LEARNED_INK,
+    "stroke-width": 1.2, "stroke-dasharray": "6 3" }));
+  g.append(svg("text", { x: 8, y: top + 17, "font-size": 14, "font-weight": 700, "font-style": "italic", fill: LEARNED_INK }, "≈ Learned risk"));
+  g.append(svg("text", { x: 8, y: top + 33, "font-size": 12, fill: LEARNED_INK }, "an estimate, not a score"));
+  const shadow = scores[scores.length - 1].learned_risk.shadow;
+  g.append(svg("text", { x: 8, y: top + 49, "font-size": 12, fill: LEARNED_INK }, shadow ? "in shadow" : "model alerts on"));
+  const ly = (p) => top + height - 6 - p * (height - 12);
+  for (const p of [0, 0.5, 1]) {
+    g.append(svg("line", { x1: GUTTER, x2: GUTTER + plotW, y1: ly(p), y2: ly(p), stroke: "#d9d2e6", "stroke-width": 1 }));
+    g.append(svg("text", { x: GUTTER - 6, y: ly(p) + 4, "text-anchor": "end", "font-size": 11, fill: LEARNED_INK }, `${p * 100} %`));
+  }
+  const points = scores.map((s) => [x(Date.parse(s.time)), ly(s.learned_risk.probability), s]);
+  if (points.length > 1) {
+    g.append(svg("polyline", { points: points.map(([px, py]) => `${px},${py}`).join(" "), fill: "none", stroke: LEARNED_INK,
+      "stroke-width": 1.5, "stroke-dasharray": "5 3" }));
+  }
+  const dense = points.length > plotW / 8;
+  points.forEach(([px, py, s], i) => {
+    const r = dense ? 2.5 : 4.5;
+    const mark = svg("path", { class: "learned-pt", d: `M${px},${py - r} L${px + r},${py} L${px},${py + r} L${px - r},${py} Z`,
+      fill: "#fff", stroke: LEARNED_INK, "stroke-width": 1.5 });
+    g.append(title(mark, `${hhmm(s.time)} ${learnedWords(s.learned_risk)}`));
+    if (i === points.length - 1) {
+      g.append(svg("text", { class: "learned-label", x: px - 6, y: Math.max(top + 12, py - 7), "text-anchor": "end", "font-size": 12,
+        "font-weight": 700, fill: LEARNED_INK, "paint-order": "stroke", stroke: "#fff", "stroke-width": 3 }, learnedPercent(s.learned_risk.probability)));
+    }
+  });
+  return { node: g, height };
 }
 
 function stripFrame(g, label, unit, y, height, plotW) {

@@ -205,6 +205,26 @@ export function riskWord(system, risk) {
   return term ? term.label : String(risk);
 }
 
+// ---- the learned risk (issue 15) ------------------------------------------------------------
+// A model's estimate stored with a score: never a chart score, never in a risk colour, always
+// marked "≈ … estimate" in words.
+
+/** A probability as people read it: "12 %", "0.4 %" under 1 %. */
+export function learnedPercent(probability) {
+  const value = probability * 100;
+  return `${value > 0 && value < 1 ? value.toFixed(1) : Math.round(value)} %`;
+}
+
+/** What the estimate is and is not, in words (for a tooltip or a screen reader). */
+export function learnedWords(learned) {
+  const why = learned.reasons && learned.reasons.length ? ` Why: ${learned.reasons.join("; ")}.` : "";
+  const role = learned.shadow
+    ? "In shadow: it does not change the score or the response, and raises no alert."
+    : "Model alerts are on: it may raise a learned-risk alert of its own; the score and its response are the chart's.";
+  return `Learned estimate, not a chart score: ${learnedPercent(learned.probability)} risk of deterioration ` +
+    `within ${learned.horizon_hours} h (${learned.model || "model"}).${why} ${role}`;
+}
+
 /** Whether a risk counts as "high" in the ward summary (its system's top two: NEWS2 high,
  *  PEWS high or emergency). */
 export function isHigh(score) {

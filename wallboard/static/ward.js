@@ -1,7 +1,8 @@
 // The ward wallboard: one tile per bed, for a large screen read from across the ward.
 import {
   PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
-  duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, naturalCompare, now, pathParts,
+  duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, learnedPercent, learnedWords,
+  naturalCompare, now, pathParts,
   pointsTone, promptWord, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
   SESSION, logout, startClock, stateWords, toLogin, verified,
 } from "/static/common.js";
@@ -133,6 +134,17 @@ function paramList(score) {
   return list;
 }
 
+// The learned risk: a model's estimate beside the score, never instead of it. Its own box
+// (white, dashed, "≈"), never a risk colour, and the words "learned" and "estimate".
+function learnedLine(learned) {
+  const box = el("div", "learned");
+  box.append(el("span", "learned-mark", "≈"), el("span", "learned-word", "Learned risk"),
+    el("span", "learned-value", learnedPercent(learned.probability)),
+    el("span", "learned-note", learned.shadow ? "estimate · shadow" : "estimate"));
+  box.title = learnedWords(learned);
+  return box;
+}
+
 function alertChip(alert) {
   const state = pending.get(alert.alert_id);
   const chip = el("li", `alert-chip sev-${severityTone(alert.severity)} state-${alert.state}`);
@@ -223,6 +235,7 @@ function tile(view) {
       link.append(el("div", "incomplete", `◐ Incomplete: missing ${missing.join(", ") || "some parameters"}`));
       item.classList.add("is-incomplete");
     }
+    if (score.learned_risk) link.append(learnedLine(score.learned_risk));
   }
   link.append(obsLine(view));
   if (view.plan) {
@@ -239,6 +252,7 @@ function tile(view) {
   }
   link.setAttribute("aria-label", `Bed ${view.bed}, ${patient.initials || "no initials"}: ` +
     (score ? `${score.system} ${score.total}, ${riskWord(score.system, score.risk)}` : "no score yet") +
+    (score && score.learned_risk ? `, learned risk ${learnedPercent(score.learned_risk.probability)} (an estimate, not a score)` : "") +
     (view.obs && OBS_RANK[view.obs.status] ? `, observations ${view.obs.status}` : ""));
   return item;
 }

@@ -8,5 +8,6 @@ scorer to apply to the alert desk.
 - `feed`: a continuous device silent;
 - `sepsis`: a new think-sepsis prompt;
 - `aki`: an adult's creatinine at an AKI warning stage (one per patient, upgraded by stage);
+- `model`: the learned risk at or above the trust's threshold (only when model alerts are on);
 - `plans`: escalation plans, which shape the ladders of the others.
 """
