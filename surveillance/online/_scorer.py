@@ -183,15 +183,21 @@ class OnlineScorer:
             self._restore_state(state.scorer_state)
         else:
             self._restore_from_records(state)
+        remembered: dict[str, tuple[str, datetime]] = {}
         if not state.scorer_state:  # a store from before digests were kept
             if now is None:  # no clock here: the latest placement is the latest time known
                 now = max(
                     (r.time for r in state.placements), default=datetime.min.replace(tzinfo=UTC)
                 )
             for msg_id in state.recent_msg_ids - state.accepted.keys():
-                self._seen[msg_id] = ("", now)  # any content repeats
-        for msg_id, (key, received) in state.accepted.items():
-            self._seen[msg_id] = (key, received)
+                remembered[msg_id] = ("", now)  # any content repeats
+        remembered.update(state.accepted)
+        # Oldest first, as a running scorer holds them: `_forget` stops at the first id still
+        # within the window, so ids in any other order (a store's rows come unordered; an id
+        # accepted again after it was forgotten keeps its old place in a dict) would be
+        # remembered longer after a restart than without one, and a repeat of one refused.
+        for msg_id, entry in sorted(remembered.items(), key=lambda item: item[1][1]):
+            self._seen[msg_id] = entry
 
     def unknown_ids(self, arrivals: Sequence[Arrival]) -> list[str]:
         """The msg_ids of `arrivals` not in the dedupe memory (the service looks them up in
