@@ -71,29 +71,22 @@ class Suppression(Generic[K]):
         hidden = set(self.primary)
         order = {k: i for i, k in enumerate(self.values)}
         while True:
-            exposed = sorted(
-                recoverable(self.values, hidden, self.relations) & self.primary,
-                key=order.__getitem__,
-            )
+            exposed = recoverable(self.values, hidden, self.relations) & self.primary
             if not exposed:
                 return hidden
-            added = False
-            for key in exposed:
-                pick = self._pick(key, hidden, order)
-                if pick is not None:
-                    hidden.add(pick)
-                    added = True
-                    break
-            if not added:  # every cell of every relation holding it is hidden already:
+            pick = self._pick(exposed, hidden, order)
+            if pick is None:  # every cell of every relation holding them is hidden already:
                 return set(self.values) - self.always_shown  # nothing safe is left to show
+            hidden.add(pick)
 
-    def _pick(self, key: K, hidden: set[K], order: Mapping[K, int]) -> K | None:
-        """The cell to hide next to protect `key`: the smallest shown cell above 0 of the
-        relations holding it (else the smallest shown one); None when there is none."""
+    def _pick(self, exposed: set[K], hidden: set[K], order: Mapping[K, int]) -> K | None:
+        """The cell to hide next: of the shown cells of the relations holding an exposed cell,
+        the smallest above 0 (a 0 hidden beside a count is soon known to be 0 again), else the
+        smallest; None when there is none."""
         shown = {
             k
             for total, parts in self.relations
-            if key == total or key in parts
+            if total in exposed or not exposed.isdisjoint(parts)
             for k in (total, *parts)
             if k not in hidden and k not in self.always_shown
         }
