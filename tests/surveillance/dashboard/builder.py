@@ -38,7 +38,9 @@ class Hospital:
         self.n += 1
         return f"{prefix}-{self.n}"
 
-    def adt(self, patient: str, ward: str, event: str, time: datetime, bed: str = "1", **context: Any) -> None:
+    def adt(
+        self, patient: str, ward: str, event: str, time: datetime, bed: str = "1", **context: Any
+    ) -> None:
         self.batch.adt.append(
             AdtRecord(self._id("adt"), time, time, ward, bed, patient, event,
                       {"cohort": "adult", "ward": ward, "bed": bed, **context})
@@ -96,6 +98,4 @@ class Hospital:
             )  # fmt: skip
 
     def event(self, patient: str, ward: str, kind: str, time: datetime) -> None:
-        self.batch.events.append(
-            EventRecord(self._id("ev"), time, time, ward, "1", patient, kind)
-        )
+        self.batch.events.append(EventRecord(self._id("ev"), time, time, ward, "1", patient, kind))

@@ -81,7 +81,11 @@ def test_a_person_from_an_adt_context():
     )  # fmt: skip
     day = date(2026, 11, 2)
     assert [person.groups(d, day) for d in DIMENSIONS] == [
-        ("female",), ("Black",), ("75-84",), ("Q2",), ("mental-health",)
+        ("female",),
+        ("Black",),
+        ("75-84",),
+        ("Q2",),
+        ("mental-health",),
     ]
     with pytest.raises(ValueError, match="unknown equity dimension"):
         person.groups("religion", day)

@@ -105,16 +105,47 @@ def score_alerts(h: Hospital) -> None:
     h.admit("p", "A", at(0))
     # (alert, events, severities) -> minutes to acknowledge; within the ladder's time?
     h.alert("a1", "p", "A", [(at(1), "raised"), (at(1) + 10 * M, "acknowledged")])
-    h.alert("a2", "p", "A", [(at(2), "raised"), (at(2.5), "escalated"), (at(2) + 36 * M, "acknowledged")])
-    h.alert("a3", "p", "A", [(at(3), "raised"), (at(3) + 20 * M, "acknowledged")], severity="urgent-ward")
-    h.alert("a4", "p", "A", [(at(4), "raised"), (at(4) + 6 * M, "raised"), (at(4) + 12 * M, "acknowledged")],
-            severity=["urgent-ward", "emergency", "emergency"])  # an upgrade keeps the clock
+    h.alert(
+        "a2",
+        "p",
+        "A",
+        [(at(2), "raised"), (at(2.5), "escalated"), (at(2) + 36 * M, "acknowledged")],
+    )
+    h.alert(
+        "a3",
+        "p",
+        "A",
+        [(at(3), "raised"), (at(3) + 20 * M, "acknowledged")],
+        severity="urgent-ward",
+    )
+    h.alert(
+        "a4",
+        "p",
+        "A",
+        [(at(4), "raised"), (at(4) + 6 * M, "raised"), (at(4) + 12 * M, "acknowledged")],
+        severity=["urgent-ward", "emergency", "emergency"],
+    )  # an upgrade keeps the clock
     h.alert("a5", "p", "A", [(at(5), "raised"), (at(5.5), "resolved")])
-    h.alert("a6", "p", "A", [(at(6), "raised"), (at(6) + 4 * M, "acknowledged"),
-                             (at(7), "raised"), (at(7) + 30 * M, "acknowledged"),
-                             (at(8), "resolved")])
-    h.alert("a7", "p", "A", [(at(9), "raised"), (at(9) + 5 * M, "acknowledged")],
-            severity="rapid-review", system="PEWS")
+    h.alert(
+        "a6",
+        "p",
+        "A",
+        [
+            (at(6), "raised"),
+            (at(6) + 4 * M, "acknowledged"),
+            (at(7), "raised"),
+            (at(7) + 30 * M, "acknowledged"),
+            (at(8), "resolved"),
+        ],
+    )
+    h.alert(
+        "a7",
+        "p",
+        "A",
+        [(at(9), "raised"), (at(9) + 5 * M, "acknowledged")],
+        severity="rapid-review",
+        system="PEWS",
+    )
     h.alert("a8", "p", "A", [(UNTIL - 10 * M, "raised")])  # open at the end  # fmt: skip
 
 
@@ -150,7 +181,9 @@ async def test_sepsis_prompts_treated_within_the_hour(url):
 async def test_aki_alerts_acknowledged(url):
     h = Hospital()
     h.admit("p", "A", at(0))
-    h.alert("k1", "p", "A", [(at(1), "raised"), (at(2), "acknowledged")], kind="aki", severity="aki-1")
+    h.alert(
+        "k1", "p", "A", [(at(1), "raised"), (at(2), "acknowledged")], kind="aki", severity="aki-1"
+    )
     h.alert("k2", "p", "A", [(at(1), "raised"), (at(2), "resolved")], kind="aki", severity="aki-2")
     h.alert("k3", "p", "A", [(at(1), "raised"), (at(7), "escalated")], kind="aki", severity="aki-3")
     h.alert("k4", "p", "A", [(at(1), "raised")], kind="aki", severity="aki-1")  # pending
@@ -180,8 +213,16 @@ async def test_harms_per_admission_and_per_bed_day(url):
     h.event("P3", "B", "death", at(95))
     h.event("P3", "B", "death", UNTIL + H)  # after the window: not counted
     d = await dashboard_of(h, url)
-    assert totals(d, "cardiac_arrest_per_1000_admissions") == (1, 3, pytest.approx(1000 / 3, abs=1e-3))
-    assert totals(d, "cardiac_arrest_per_1000_admissions", "A") == (1, 3, pytest.approx(1000 / 3, abs=1e-3))
+    assert totals(d, "cardiac_arrest_per_1000_admissions") == (
+        1,
+        3,
+        pytest.approx(1000 / 3, abs=1e-3),
+    )
+    assert totals(d, "cardiac_arrest_per_1000_admissions", "A") == (
+        1,
+        3,
+        pytest.approx(1000 / 3, abs=1e-3),
+    )
     assert totals(d, "cardiac_arrest_per_1000_admissions", "B") == (0, 1, 0)
     assert totals(d, "death_per_1000_admissions", "B") == (1, 1, 1000)
     assert totals(d, "fall_per_1000_bed_days") == (2, 13, pytest.approx(2000 / 13, abs=1e-3))
@@ -191,17 +232,38 @@ async def test_harms_per_admission_and_per_bed_day(url):
     # the denominators beside each period: day 0 has two admissions and two patient-days
     first = scope(d, "fall_per_1000_bed_days").series[0]
     assert (first.admissions, first.patient_days) == (2, 2)
-    assert [p.patient_days for p in scope(d, "fall_per_1000_bed_days").series] == [2, 3, 3, 2, 1, 1, 1]
+    assert [p.patient_days for p in scope(d, "fall_per_1000_bed_days").series] == [
+        2,
+        3,
+        3,
+        2,
+        1,
+        1,
+        1,
+    ]
 
 
 async def test_alerts_per_100_patient_days_by_kind(url):
     h = Hospital()
     three_patients(h)
-    h.alert("o1", "P1", "A", [(at(5), "raised"), (at(6), "resolved")], kind="overdue", severity="overdue")
+    h.alert(
+        "o1",
+        "P1",
+        "A",
+        [(at(5), "raised"), (at(6), "resolved")],
+        kind="overdue",
+        severity="overdue",
+    )
     h.alert("o2", "P3", "B", [(at(50), "raised")], kind="overdue", severity="overdue")
-    h.alert("f1", "P1", "A", [(T0 - H, "raised"), (at(1), "resolved")], kind="feed", severity="feed")
+    h.alert(
+        "f1", "P1", "A", [(T0 - H, "raised"), (at(1), "resolved")], kind="feed", severity="feed"
+    )
     d = await dashboard_of(h, url)
-    assert totals(d, "alerts_overdue_per_100_patient_days") == (2, 13, pytest.approx(200 / 13, abs=1e-3))
+    assert totals(d, "alerts_overdue_per_100_patient_days") == (
+        2,
+        13,
+        pytest.approx(200 / 13, abs=1e-3),
+    )
     assert totals(d, "alerts_overdue_per_100_patient_days", "B") == (1, 2, 50)
     assert totals(d, "alerts_feed_per_100_patient_days") == (0, 13, 0)  # raised before the window
 
@@ -230,14 +292,24 @@ async def test_equity_split_with_suppression_and_not_stated_shown(url):
     assert rows["ethnicity", "White"].numerator == SUPPRESSED
     # every group of every dimension is listed, "not stated" and "not known" included
     assert [r.group for r in s.equity if r.dimension == "ethnicity"] == [
-        "White", "Mixed", "Asian", "Black", "Other", "not stated", "not known"
+        "White",
+        "Mixed",
+        "Asian",
+        "Black",
+        "Other",
+        "not stated",
+        "not known",
     ]
     # shown: rates with intervals and the ratio to the hospital's rate
     assert s.numerator == 12
     big = {(r.dimension, r.group): r for r in scope(d, "cardiac_arrest_per_1000_admissions").equity}
     assert big["imd", "not known"].numerator == 12 and big["imd", "not known"].denominator == 22
     assert big["imd", "not known"].ratio_to_hospital == 1
-    assert big["imd", "not known"].ci_low < big["imd", "not known"].value < big["imd", "not known"].ci_high
+    assert (
+        big["imd", "not known"].ci_low
+        < big["imd", "not known"].value
+        < big["imd", "not known"].ci_high
+    )
 
 
 async def test_spc_for_each_series_with_a_target_giving_assurance(url):
@@ -247,7 +319,9 @@ async def test_spc_for_each_series_with_a_target_giving_assurance(url):
         h.event("P1", "A", "fall", at(24 * day + 12))
     d = await dashboard_of(h, url, targets={"fall_per_1000_bed_days": 100.0})
     s = scope(d, "fall_per_1000_bed_days", "A")
-    assert [p.value for p in s.series] == pytest.approx([500, 1000 / 3, 500, 1000, 1000, 1000, 1000], abs=1e-3)
+    assert [p.value for p in s.series] == pytest.approx(
+        [500, 1000 / 3, 500, 1000, 1000, 1000, 1000], abs=1e-3
+    )
     assert all(p.mean is not None and p.point_type for p in s.series)
     assert s.variation is not None and s.assurance is not None
     assert next(m for m in d.measures if m.id == "fall_per_1000_bed_days").target == 100

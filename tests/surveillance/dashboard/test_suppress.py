@@ -32,7 +32,9 @@ def bounds(values, hidden, relations, key):
     for sense in (1, -1):
         c = [0.0] * len(order)
         c[index[key]] = sense
-        res = optimize.linprog(c, A_eq=rows or None, b_eq=rhs or None, bounds=[(0, None)] * len(order))
+        res = optimize.linprog(
+            c, A_eq=rows or None, b_eq=rhs or None, bounds=[(0, None)] * len(order)
+        )
         assert res.status in (0, 3), res.message
         result.append(sense * res.fun if res.status == 0 else float("inf"))
     return result
@@ -61,7 +63,12 @@ def test_counts_1_to_7_are_hidden_and_0_and_8_shown():
     values = {"a": 0, "b": 1, "c": 7, "d": 8, "e": 3.5, "f": 7.99}
     s = Suppression(values, [])
     assert {k: s.show(k) for k in values} == {
-        "a": 0, "b": SUPPRESSED, "c": SUPPRESSED, "d": 8, "e": SUPPRESSED, "f": SUPPRESSED
+        "a": 0,
+        "b": SUPPRESSED,
+        "c": SUPPRESSED,
+        "d": 8,
+        "e": SUPPRESSED,
+        "f": SUPPRESSED,
     }
     assert [is_primary(v) for v in (0, 1, 7, 8)] == [False, True, True, False]
 
