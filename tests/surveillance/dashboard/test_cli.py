@@ -51,7 +51,8 @@ def test_json_by_day(store, capsys):
     a = falls["scopes"][0]
     assert (a["numerator"], a["denominator"]) == (1, 11)
     assert [p["numerator"] for p in a["series"]] == [0, 1, 0, 0, 0, 0, 0]
-    assert falls["unit"] == "per 1,000 bed-days" and falls["improvement"] == "decrease"
+    assert falls["unit"] == "per 1,000 bed-days"
+    assert falls["improvement"] == "decrease"
 
 
 def test_csv_for_one_ward_with_targets(store, capsys, tmp_path):
@@ -106,11 +107,13 @@ def test_bad_targets(store, capsys, tmp_path):
         targets = tmp_path / "t.toml"
         targets.write_text(text)
         status, out, err = run(capsys, "--store", store, *WINDOW, "--targets", str(targets))
-        assert (status, out) == (2, "") and message in err
+        assert (status, out) == (2, "")
+        assert message in err
 
 
 def test_a_missing_store_file_is_not_created(capsys, tmp_path):
     missing = tmp_path / "nothing.db"
     status, out, err = run(capsys, "--store", f"sqlite:///{missing}", *WINDOW)
-    assert (status, out) == (2, "") and "no store" in err
+    assert (status, out) == (2, "")
+    assert "no store" in err
     assert not missing.exists()

@@ -3,6 +3,9 @@ through PostgreSQL in test_postgres.py): the numbers worked out by hand in each 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +14,7 @@ import pytest
 
 from surveillance.dashboard import HOSPITAL, SUPPRESSED, Dashboard, compute_dashboard
 from surveillance.store import open_store
-from tests.surveillance.dashboard.builder import H, M, T0, Hospital, at
+from tests.surveillance.dashboard.builder import T0, H, Hospital, M, at
 
 LONDON = ZoneInfo("Europe/London")
 UNTIL = T0 + timedelta(days=7)
@@ -303,7 +306,8 @@ async def test_equity_split_with_suppression_and_not_stated_shown(url):
     # shown: rates with intervals and the ratio to the hospital's rate
     assert s.numerator == 12
     big = {(r.dimension, r.group): r for r in scope(d, "cardiac_arrest_per_1000_admissions").equity}
-    assert big["imd", "not known"].numerator == 12 and big["imd", "not known"].denominator == 22
+    assert big["imd", "not known"].numerator == 12
+    assert big["imd", "not known"].denominator == 22
     assert big["imd", "not known"].ratio_to_hospital == 1
     assert (
         big["imd", "not known"].ci_low
@@ -323,7 +327,8 @@ async def test_spc_for_each_series_with_a_target_giving_assurance(url):
         [500, 1000 / 3, 500, 1000, 1000, 1000, 1000], abs=1e-3
     )
     assert all(p.mean is not None and p.point_type for p in s.series)
-    assert s.variation is not None and s.assurance is not None
+    assert s.variation is not None
+    assert s.assurance is not None
     assert next(m for m in d.measures if m.id == "fall_per_1000_bed_days").target == 100
     no_target = await dashboard_of(Hospital(), url, targets={})
     assert scope(no_target, "fall_per_1000_bed_days", "A").assurance is None
@@ -350,8 +355,6 @@ async def test_json_and_csv_hold_the_same_numbers(url):
     three_patients(h)
     h.event("P2", "A", "fall", at(40))
     d = await dashboard_of(h, url)
-    import csv, io, json  # noqa: E401, PLC0415
-
     document = json.loads(d.to_json())
     assert [m["id"] for m in document["measures"]][:3] == ["obs_on_time", "obs_late", "obs_missed"]
     assert document["not_available"][0]["id"] == "senior_review_minutes"
@@ -359,4 +362,5 @@ async def test_json_and_csv_hold_the_same_numbers(url):
     falls = [r for r in rows if r["measure"] == "fall_per_1000_bed_days" and r["scope"] == "A"
              and r["section"] == "series"]  # fmt: skip
     assert [r["numerator"] for r in falls] == ["0", "1", "0", "0", "0", "0", "0"]
-    assert falls[1]["patient_days"] == "3" and falls[1]["value"] == "333.3"
+    assert falls[1]["patient_days"] == "3"
+    assert falls[1]["value"] == "333.3"

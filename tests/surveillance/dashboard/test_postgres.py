@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from surveillance.store import DASHBOARD_LOOKBACK, open_store
-from tests.surveillance.dashboard.builder import H, M, T0, Hospital, at
+from tests.surveillance.dashboard.builder import T0, H, Hospital, M, at
 from tests.surveillance.dashboard.test_measures import (
     DUE,
     OBS_CASES,

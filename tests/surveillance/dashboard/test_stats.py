@@ -47,7 +47,7 @@ def test_exact_poisson_matches_the_tables(count, expected):
 
 
 def test_z_is_the_975th_normal_quantile():
-    assert Z95 == pytest.approx(1.959963984540054, abs=1e-12)
+    assert pytest.approx(1.959963984540054, abs=1e-12) == Z95
 
 
 def test_against_scipy_where_installed():
@@ -81,7 +81,7 @@ def test_a_rate_interval_scales_the_counts():
      (rate_interval, (1, 0.0, 100.0))],
 )  # fmt: skip
 def test_bad_input_is_a_clear_error(call, args):
-    with pytest.raises(ValueError, match="."):
+    with pytest.raises(ValueError, match=r"\w"):
         call(*args)
 
 

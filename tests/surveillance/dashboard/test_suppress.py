@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,9 @@ from hypothesis import strategies as st
 from surveillance.dashboard import SUPPRESSED, Suppression, is_primary, recoverable
 
 
-def bounds(values, hidden, relations, key):
+def bounds(
+    values: dict[Any, float], hidden: frozenset[Any], relations: list[Any], key: Any
+) -> list[float]:
     """The least and greatest value of hidden cell `key` given the shown cells, the relations
     and that counts are not negative (scipy's linear programme)."""
     optimize = pytest.importorskip("scipy.optimize")
@@ -40,11 +44,11 @@ def bounds(values, hidden, relations, key):
     return result
 
 
-def table(counts: list[list[int]]):
+def table(counts: list[list[int]]) -> tuple[dict[Any, float], list[Any]]:
     """A wards x groups table with each ward's total, each group's hospital count and the
     hospital's total, and the relations a reader can add up."""
     wards, groups = len(counts), len(counts[0])
-    values = {}
+    values: dict[Any, float] = {}
     for w in range(wards):
         for g in range(groups):
             values[w, g] = counts[w][g]
@@ -52,7 +56,7 @@ def table(counts: list[list[int]]):
     for g in range(groups):
         values["H", g] = sum(counts[w][g] for w in range(wards))
     values["H", "all"] = sum(map(sum, counts))
-    relations = [((w, "all"), [(w, g) for g in range(groups)]) for w in range(wards)]
+    relations: list[Any] = [((w, "all"), [(w, g) for g in range(groups)]) for w in range(wards)]
     relations += [(("H", g), [(w, g) for w in range(wards)]) for g in range(groups)]
     relations += [(("H", "all"), [("H", g) for g in range(groups)])]
     relations += [(("H", "all"), [(w, "all") for w in range(wards)])]
