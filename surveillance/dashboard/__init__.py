@@ -45,7 +45,14 @@ from surveillance.dashboard._groups import (
     sex_group,
 )
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
-from surveillance.dashboard._stats import Z95, poisson_count, rate_interval, wilson
+from surveillance.dashboard._stats import (
+    EXACT_UP_TO,
+    Z95,
+    byar,
+    poisson_count,
+    rate_interval,
+    wilson,
+)
 from surveillance.dashboard._suppress import SUPPRESSED, Suppression, is_primary, recoverable
 
 __all__ = [
@@ -53,6 +60,7 @@ __all__ = [
     "CSV_COLUMNS",
     "DIMENSIONS",
     "ESCALATION_SEVERITIES",
+    "EXACT_UP_TO",
     "HOSPITAL",
     "MEASURES",
     "MEASURE_IDS",
@@ -77,6 +85,7 @@ __all__ = [
     "Stay",
     "Suppression",
     "age_group",
+    "byar",
     "check_targets",
     "compute_dashboard",
     "due_sets",

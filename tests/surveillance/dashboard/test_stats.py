@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveillance.dashboard import Z95, poisson_count, rate_interval, wilson
-from surveillance.dashboard._stats import EXACT_UP_TO, byar
+from surveillance.dashboard import EXACT_UP_TO, Z95, byar, poisson_count, rate_interval, wilson
 
 # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (Wilson score).
 NEWCOMBE = [
