@@ -244,7 +244,7 @@ def compute_dashboard(
     for m in measures:
         families[m.family or m.id].append(m)
     for family in families.values():
-        tables = {m.id: {s: _tally(items[m.id], s, known, tz) for s in scopes} for m in family}
+        tables = {m.id: _tally(items[m.id], scopes, known, tz) for m in family}
         hidden = _suppress(family, tables, shown_wards, complete)
         for m in family:
             results[m.id] = _result(
@@ -279,22 +279,31 @@ def _in_scope(item: Item, scope: str) -> bool:
 
 
 def _tally(
-    items: Iterable[Item], scope: str, known: Facts, tz: ZoneInfo
-) -> dict[tuple[str, str], _Sum]:
-    """The window's sums of one scope by (dimension, group), and (`all`, `all`)."""
-    sums: dict[tuple[str, str], _Sum] = defaultdict(_Sum)
-    for dimension, groups in DIMENSIONS.items():
-        for group in groups:
-            sums[dimension, group] = _Sum()
+    items: Iterable[Item], scopes: Sequence[str], known: Facts, tz: ZoneInfo
+) -> dict[str, dict[tuple[str, str], _Sum]]:
+    """The window's sums of each scope by (dimension, group), and (`all`, `all`)."""
+    sums: dict[str, dict[tuple[str, str], _Sum]] = {}
+    for scope in scopes:
+        sums[scope] = {(ALL, ALL): _Sum()}
+        for dimension, groups in DIMENSIONS.items():
+            for group in groups:
+                sums[scope][dimension, group] = _Sum()
+    cells: dict[tuple[str, Any], list[tuple[str, str]]] = {}
     for item in items:
-        if not _in_scope(item, scope):
+        targets = [t for t in (item.ward, HOSPITAL if item.hospital else None) if t in sums]
+        if not targets:
             continue
-        sums[ALL, ALL].add(item)
-        person = known.persons.get(item.patient_id, UNKNOWN_PERSON)
         day = item.time.astimezone(tz).date()
-        for dimension in DIMENSIONS:
-            for group in person.groups(dimension, day):
-                sums[dimension, group].add(item)
+        keys = cells.get((item.patient_id, day))
+        if keys is None:
+            person = known.persons.get(item.patient_id, UNKNOWN_PERSON)
+            keys = [(ALL, ALL)]
+            keys += [(d, g) for d in DIMENSIONS for g in person.groups(d, day)]
+            cells[item.patient_id, day] = keys
+        for scope in targets:
+            table = sums[scope]
+            for key in keys:
+                table[key].add(item)
     return sums
 
 
@@ -369,12 +378,17 @@ def _result(  # noqa: PLR0917 (one private call site)
     context: Mapping[str, list[tuple[int, float]]],
     target: float | None,
 ) -> MeasureResult:
+    periods: dict[str, list[_Sum]] = {scope: [_Sum() for _ in spans] for scope in scopes}
+    for item in items:
+        i = span_of(spans, item.time)
+        if i is None:
+            continue
+        for scope in (item.ward, HOSPITAL if item.hospital else None):
+            if scope in periods:
+                periods[scope][i].add(item)
     out = []
     for scope in scopes:
-        per_period = [_Sum() for _ in spans]
-        for item in items:
-            if _in_scope(item, scope) and (i := span_of(spans, item.time)) is not None:
-                per_period[i].add(item)
+        per_period = periods[scope]
         total = table[scope][ALL, ALL]
         low, high = _interval(m, total)
         series, variation, assurance, note = _series(m, spans, per_period, context[scope], target)

@@ -79,19 +79,21 @@ class Suppression(Generic[K]):
             hidden.add(pick)
 
     def _pick(self, exposed: set[K], hidden: set[K], order: Mapping[K, int]) -> K | None:
-        """The cell to hide next: of the shown cells of the relations holding an exposed cell,
-        the smallest above 0 (a 0 hidden beside a count is soon known to be 0 again), else the
+        """The cell to hide next: of the shown cells of the relations holding an exposed cell
+        (when they are all hidden already: of the relations holding any hidden cell), the
+        smallest above 0 (a 0 hidden beside a count is soon known to be 0 again), else the
         smallest; None when there is none."""
-        shown = {
-            k
-            for total, parts in self.relations
-            if total in exposed or not exposed.isdisjoint(parts)
-            for k in (total, *parts)
-            if k not in hidden and k not in self.always_shown
-        }
-        if not shown:
-            return None
-        return min(shown, key=lambda k: (self.values[k] <= 0, self.values[k], order[k]))
+        for near in (exposed, hidden):
+            shown = {
+                k
+                for total, parts in self.relations
+                if total in near or not near.isdisjoint(parts)
+                for k in (total, *parts)
+                if k not in hidden and k not in self.always_shown
+            }
+            if shown:
+                return min(shown, key=lambda k: (self.values[k] <= 0, self.values[k], order[k]))
+        return None
 
     def show(self, key: K) -> float | str:
         """The cell as shown: its value, or `*`."""
