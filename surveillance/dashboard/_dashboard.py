@@ -36,6 +36,7 @@ from surveillance.dashboard._measures import (
     Item,
     Measure,
     admissions,
+    exposure_items,
     patient_days,
 )
 from surveillance.dashboard._stats import rate_interval, wilson
@@ -239,16 +240,33 @@ def compute_dashboard(
     complete = set(shown_wards) >= set(every_ward)  # the wards shown add up to the hospital
     context = _context(known, spans, scopes)
     results: dict[str, MeasureResult] = {}
-    items = {m.id: [i for i in m.items(known, spans) if since <= i.time < until] for m in measures}
+
+    def window(items: Iterable[Item]) -> list[Item]:
+        return [i for i in items if since <= i.time < until]
+
+    items = {m.id: window(m.items(known, spans)) for m in measures}
+    exposures = {
+        kind: window(exposure_items(kind, known, spans))
+        for kind in {m.exposure for m in measures if m.exposure is not None}
+    }
+    exposure_tables = {k: _tally(v, scopes, known, tz) for k, v in exposures.items()}
+    exposure_periods = {k: _periods(v, spans, scopes) for k, v in exposures.items()}
     families: dict[str, list[Measure]] = defaultdict(list)
     for m in measures:
         families[m.family or m.id].append(m)
     for family in families.values():
         tables = {m.id: _tally(items[m.id], scopes, known, tz) for m in family}
+        periods = {m.id: _periods(items[m.id], spans, scopes) for m in family}
+        for m in family:
+            if m.exposure is not None:
+                _merge(tables[m.id], exposure_tables[m.exposure])
+                for scope, sums in periods[m.id].items():
+                    for s, e in zip(sums, exposure_periods[m.exposure][scope], strict=True):
+                        s.denominator += e.denominator
         hidden = _suppress(family, tables, shown_wards, complete)
         for m in family:
             results[m.id] = _result(
-                m, items[m.id], tables[m.id], hidden, spans, scopes, context, goals.get(m.id)
+                m, periods[m.id], tables[m.id], hidden, spans, scopes, context, goals.get(m.id)
             )
     return Dashboard(
         since=since,
@@ -305,6 +323,31 @@ def _tally(
             for key in keys:
                 table[key].add(item)
     return sums
+
+
+def _periods(
+    items: Iterable[Item], spans: list[PeriodSpan], scopes: Sequence[str]
+) -> dict[str, list[_Sum]]:
+    """The sums of each scope in each period."""
+    periods: dict[str, list[_Sum]] = {scope: [_Sum() for _ in spans] for scope in scopes}
+    for item in items:
+        i = span_of(spans, item.time)
+        if i is None:
+            continue
+        for scope in (item.ward, HOSPITAL if item.hospital else None):
+            if scope in periods:
+                periods[scope][i].add(item)
+    return periods
+
+
+def _merge(
+    table: dict[str, dict[tuple[str, str], _Sum]],
+    exposure: Mapping[str, Mapping[tuple[str, str], _Sum]],
+) -> None:
+    """A rate's numerator sums take the denominators of its exposure's."""
+    for scope, cells in table.items():
+        for key, cell in cells.items():
+            cell.denominator += exposure[scope][key].denominator
 
 
 Key = tuple[str, str, str, str]  # (measure id or "den", scope, dimension, group)
@@ -370,7 +413,7 @@ def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
 
 def _result(  # noqa: PLR0917 (one private call site)
     m: Measure,
-    items: list[Item],
+    periods: Mapping[str, list[_Sum]],
     table: Mapping[str, Mapping[tuple[str, str], _Sum]],
     hidden: frozenset[Key],
     spans: list[PeriodSpan],
@@ -378,14 +421,6 @@ def _result(  # noqa: PLR0917 (one private call site)
     context: Mapping[str, list[tuple[int, float]]],
     target: float | None,
 ) -> MeasureResult:
-    periods: dict[str, list[_Sum]] = {scope: [_Sum() for _ in spans] for scope in scopes}
-    for item in items:
-        i = span_of(spans, item.time)
-        if i is None:
-            continue
-        for scope in (item.ward, HOSPITAL if item.hospital else None):
-            if scope in periods:
-                periods[scope][i].add(item)
     out = []
     for scope in scopes:
         per_period = periods[scope]

@@ -4,9 +4,9 @@ Each measure turns the `Facts` into `Item`s, one per thing counted, each with it
 period), ward, patient (which equity groups) and its part of the numerator and denominator:
 
 - a *proportion* (shown as %): one item per case in the denominator, numerator 1 or 0;
-- a *rate* (per 100 or 1,000 of its exposure): one item per event (numerator 1) and one per
-  piece of exposure (denominator 1 for an admission, days for patient-days, split at period
-  bounds);
+- a *rate* (per 100 or 1,000 of its exposure): one item per event (numerator 1); its
+  `exposure` gives one item per piece (denominator 1 for an admission, days for patient-days,
+  split at period bounds), shared by every rate of that exposure;
 - a *median* (minutes): one item per case, its `value` the minutes (None: not yet), the
   numerator 1 when it has a value.
 
@@ -26,6 +26,7 @@ from surveillance.dashboard._groups import PeriodSpan
 from surveillance.spc import Improvement
 
 Kind = Literal["proportion", "rate", "median"]
+Exposure = Literal["admissions", "patient-days"]
 DAY: Final = timedelta(days=1)
 
 
@@ -54,6 +55,8 @@ class Measure:
         definition: the exact rule, in words.
         family: measures whose numerators add up to one shared denominator (suppressed
             together: showing two would reveal the third).
+        exposure: a rate's denominator (`items` then gives its numerator only): the same
+            items for every rate of that exposure, summed once.
     """
 
     id: str
@@ -67,6 +70,7 @@ class Measure:
     per: float = 100.0
     unit: str = "%"
     family: str | None = None
+    exposure: Exposure | None = None
 
 
 def _timing(kind: str) -> Callable[[Facts, list[PeriodSpan]], list[Item]]:
@@ -141,17 +145,18 @@ def _pieces(stay: Stay, spans: list[PeriodSpan]) -> Iterator[Item]:
             yield Item(start, stay.ward, stay.patient_id, 0.0, (end - start) / DAY)
 
 
-def _rate(
+def _count(
     count: Callable[[Facts], Iterable[tuple[datetime, str, str]]],
-    exposure: Literal["admissions", "patient-days"],
 ) -> Callable[[Facts, list[PeriodSpan]], list[Item]]:
     def items(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
-        numerators = [Item(t, w, p, 1.0, 0.0) for t, w, p in count(f)]
-        if exposure == "admissions":
-            return numerators + admissions(f)
-        return numerators + patient_days(f, spans)
+        return [Item(t, w, p, 1.0, 0.0) for t, w, p in count(f)]
 
     return items
+
+
+def exposure_items(kind: Exposure, f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    """A rate's denominator items: admissions or patient-days."""
+    return admissions(f) if kind == "admissions" else patient_days(f, spans)
 
 
 def _alerts_of(kind: str) -> Callable[[Facts], Iterable[tuple[datetime, str, str]]]:
@@ -288,7 +293,8 @@ def _measures() -> tuple[Measure, ...]:
                 f"Alerts of kind {kind} whose first event falls in the period, on the ward of "
                 "that event, per 100 patient-days (time in a bed, split at period bounds)."
             ),
-            items=_rate(_alerts_of(kind), "patient-days"),
+            items=_count(_alerts_of(kind)),
+            exposure="patient-days",
             unit="per 100 patient-days",
         )
         for kind in ALERT_KINDS
@@ -311,7 +317,8 @@ def _measures() -> tuple[Measure, ...]:
                 "(NHS convention: cardiac arrests, ICU admissions and deaths per 1,000 "
                 "admissions; falls and pressure ulcers per 1,000 bed-days)."
             ),
-            items=_rate(_events_of(event), "admissions" if by == "admissions" else "patient-days"),
+            items=_count(_events_of(event)),
+            exposure="admissions" if by == "admissions" else "patient-days",
             per=1000.0,
             unit=f"per 1,000 {'admissions' if by == 'admissions' else 'bed-days'}",
         )
