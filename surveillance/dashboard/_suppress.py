@@ -70,7 +70,7 @@ class Suppression(Generic[K]):
         hidden = set(self.primary)
         order = {k: i for i, k in enumerate(self.values)}
         while True:
-            exposed = recoverable(self.values, hidden, self.relations) & self.primary
+            exposed = recoverable(self.values, hidden, self.relations)
             if not exposed:
                 return hidden
             pick = self._pick(exposed, hidden, order)

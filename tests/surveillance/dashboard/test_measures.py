@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -364,3 +365,53 @@ async def test_json_and_csv_hold_the_same_numbers(url):
     assert [r["numerator"] for r in falls] == ["0", "1", "0", "0", "0", "0", "0"]
     assert falls[1]["patient_days"] == "3"
     assert falls[1]["value"] == "333.3"
+
+
+async def test_a_patient_with_several_needs_counts_in_each(url):
+    h = Hospital()
+    for i in range(9):
+        h.admit(f"n{i}", "A", T0, needs=["autism", "dementia"], imd_decile=1)
+    for i in range(10):
+        h.admit(f"x{i}", "A", T0, imd_decile=10)
+    d = await dashboard_of(h, url)
+    rows = {(r.dimension, r.group): r for r in scope(d, "death_per_1000_admissions").equity}
+    assert [rows["needs", g].denominator for g in ("autism", "dementia", "none recorded")] == [
+        9,
+        9,
+        10,
+    ]
+    assert rows["needs", "learning-disability"].denominator == 0
+    assert rows["imd", "Q1 (most deprived)"].denominator == 9
+    assert rows["imd", "Q5 (least deprived)"].denominator == 10
+    assert rows["needs", "autism"].value == 0
+
+
+async def test_no_small_count_is_shown_and_no_partition_hides_just_one(url):
+    rnd = random.Random(16)  # noqa: S311 (test data)
+    h = Hospital()
+    for i in range(60):
+        ward = rnd.choice("ABC")
+        h.admit(f"r{i}", ward, T0 + rnd.random() * 48 * H, sex=rnd.choice("1129X"),
+                ethnicity=rnd.choice("AAAHMDZR"), imd_decile=rnd.randint(1, 10),
+                birth_date=f"{rnd.randint(1930, 2010)}-01-01")  # fmt: skip
+        for kind in ("fall", "death", "cardiac-arrest"):
+            if rnd.random() < 0.3:
+                h.event(f"r{i}", ward, kind, T0 + 50 * H)
+    d = await dashboard_of(h, url)
+    for m in d.measures:
+        for s in m.scopes:
+            for r in s.equity:
+                for shown in (r.numerator, r.denominator):
+                    assert shown == SUPPRESSED or not 0 < shown < 8, (m.id, s.scope, r)
+            for dimension in ("sex", "ethnicity", "age", "imd"):
+                cells = [r for r in s.equity if r.dimension == dimension]
+                assert sum(r.numerator == SUPPRESSED for r in cells) != 1, (
+                    m.id,
+                    s.scope,
+                    dimension,
+                )
+                assert sum(r.denominator == SUPPRESSED for r in cells) != 1, (
+                    m.id,
+                    s.scope,
+                    dimension,
+                )
