@@ -38,7 +38,7 @@ def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser])
             "100 patient-days by kind; cardiac arrests, unplanned ICU admissions and deaths "
             "per 1,000 admissions; falls and pressure ulcers per 1,000 bed-days. Per ward and "
             "hospital, per --period, each with its denominators, its XmR chart (surveillance "
-            "spc) and its equity table (sex, ethnicity, age, IMD quintile, recorded needs; 95%% "
+            "spc) and its equity table (sex, ethnicity, age, IMD quintile, recorded needs; 95% "
             "intervals; counts 1-7 shown as *). Everything is read as of --until. A time "
             "without an offset is read in the hospital's time zone. Exit status 2 on a bad "
             "option, targets file, settings file or store."
