@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from surveillance.cli._broker import add_broker_identities
+from surveillance.cli._dashboard import add_dashboard
 from surveillance.cli._demo import add_demo
 from surveillance.cli._display import add_display
 from surveillance.cli._evaluate import add_evaluate
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add_report(commands)
     add_evaluate(commands)
     add_spc(commands)
+    add_dashboard(commands)
     add_display(commands)
     add_broker_identities(commands)
     return parser

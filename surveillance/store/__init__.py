@@ -15,14 +15,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from surveillance.store._base import (
+    DASHBOARD_LOOKBACK,
     AcceptedRecord,
     AccessRecord,
     AdtRecord,
     AlertRecord,
+    AlertRow,
     Batch,
+    DashboardRows,
     DeadLetterRecord,
     EventRecord,
     LabRecord,
+    NurseSetRow,
     ObservationRecord,
     OutboxRecord,
     PlanRecord,
@@ -40,16 +44,20 @@ if TYPE_CHECKING:  # imported when first used (`__getattr__`): PostgresStore imp
     from surveillance.store._sqlite import SqliteStore
 
 __all__ = [
+    "DASHBOARD_LOOKBACK",
     "AcceptedRecord",
     "AccessRecord",
     "AdtRecord",
     "AlertRecord",
+    "AlertRow",
     "Batch",
     "BufferedWriter",
+    "DashboardRows",
     "DeadLetterRecord",
     "EventRecord",
     "InHand",
     "LabRecord",
+    "NurseSetRow",
     "ObservationRecord",
     "OutboxRecord",
     "PlanRecord",

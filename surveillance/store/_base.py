@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeAlias, TypeVar
+from typing import Any, Final, Protocol, Self, TypeAlias, TypeVar
 
 T = TypeVar("T")
 
@@ -230,6 +230,59 @@ class EventRecord:
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NurseSetRow:
+    """A nurse's observation set (source `manual`) as the safety dashboard reads it: its score's
+    time, patient, ward, system and the `next_obs_due` its score set (None: none due)."""
+
+    time: datetime
+    patient_id: str
+    ward: str
+    system: str
+    next_obs_due: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One alert event as the safety dashboard reads it (`AlertRecord` without the message and
+    the JSON, with the event's `system`)."""
+
+    alert_id: str
+    seq: int
+    time: datetime
+    ward: str
+    patient_id: str
+    kind: str
+    severity: str
+    state: str
+    system: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardRows:
+    """What the safety dashboard is computed from (`Store.dashboard_rows(since, until)`):
+
+    Attributes:
+        adt: every ADT message before `until` (placements, admissions, equity fields), by
+            time then msg_id.
+        nurse_sets: the nurses' sets scored in `[since - DASHBOARD_LOOKBACK, until)`, by
+            patient then time.
+        alerts: every event before `until` of the alerts with an event in `[since, until)`
+            (their raise may be earlier), by alert then seq.
+        events: the clinical events (CONTRACT §9) in `[since, until)`, by time then msg_id.
+    """
+
+    adt: list[AdtRecord]
+    nurse_sets: list[NurseSetRow]
+    alerts: list[AlertRow]
+    events: list[EventRecord]
+
+
+DASHBOARD_LOOKBACK: Final = timedelta(hours=24)
+"""How far before `since` the dashboard reads nurses' sets: a set due in the window was taken
+at most one monitoring interval (12 h at the longest) before it."""
+
+
 @dataclass(slots=True)
 class Batch:
     """Records written together, in one transaction."""
@@ -368,4 +421,9 @@ class Store(Protocol):
         """The clinical events (CONTRACT §9) whose own time is in `[since, until)`, of the
         `kinds` given (every kind without it), of one patient if given; by time, then msg_id.
         (What `surveillance evaluate` and the SPC charts count.)"""
+        ...
+
+    async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
+        """The rows the safety dashboard computes its measures from (`DashboardRows`): read
+        only, every ward (the hospital's rates are the equity tables' reference)."""
         ...

@@ -41,7 +41,22 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
-from surveillance.store._base import Batch, EventRecord, StoredState
+from surveillance.store._base import (
+    DASHBOARD_LOOKBACK,
+    AlertRow,
+    Batch,
+    DashboardRows,
+    EventRecord,
+    NurseSetRow,
+    StoredState,
+)
+from surveillance.store._dashboard_sql import (
+    ADT_SQL,
+    ALERTS_SQL,
+    NURSE_SETS_SQL,
+    POSTGRES_DUE,
+    POSTGRES_SYSTEM,
+)
 from surveillance.store._migrations import (
     ACCEPTED_SQL,
     LATEST_SCORES_SQL,
@@ -642,6 +657,34 @@ class PostgresStore:
                     return await self._records(cur, "clinical_events", query, tuple(params))
             except psycopg.Error as e:
                 raise await self._failed("events", e) from e
+
+    async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
+        """The rows the safety dashboard computes its measures from (one snapshot)."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    adt = await self._records(cur, "adt", ADT_SQL.format(p="%s"), (until,))
+                    await cur.execute(
+                        NURSE_SETS_SQL.format(p="%s", due=POSTGRES_DUE),
+                        (since - DASHBOARD_LOOKBACK, until),
+                    )
+                    sets = [
+                        NurseSetRow(
+                            t, pid, w, sy, None if due is None else datetime.fromisoformat(due)
+                        )
+                        for t, pid, w, sy, due in await cur.fetchall()
+                    ]
+                    await cur.execute(
+                        ALERTS_SQL.format(p="%s", system=POSTGRES_SYSTEM), (since, until, until)
+                    )
+                    alerts = [AlertRow(*row) for row in await cur.fetchall()]
+                    query = events_sql("%s", since=True, until=True, kinds=0, patient=False)
+                    events = await self._records(cur, "clinical_events", query, (since, until))
+            except psycopg.Error as e:
+                raise await self._failed("dashboard_rows", e) from e
+        return DashboardRows(adt, sets, alerts, events)
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""

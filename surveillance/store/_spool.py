@@ -29,7 +29,7 @@ from typing import Any, Final, Self, TypeVar
 
 import msgspec
 
-from surveillance.store._base import Batch, EventRecord, Store, StoredState
+from surveillance.store._base import Batch, DashboardRows, EventRecord, Store, StoredState
 from surveillance.store._migrations import StoreError
 
 T = TypeVar("T")
@@ -362,6 +362,9 @@ class SpoolingStore:
         patient_id: str | None = None,
     ) -> list[EventRecord]:
         return await self.store.events(since=since, until=until, kinds=kinds, patient_id=patient_id)
+
+    async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
+        return await self.store.dashboard_rows(since, until)
 
 
 class InHand(_LocalFile):

@@ -29,15 +29,26 @@ from typing import Any, Final, Self, TypeAlias, TypeVar
 import msgspec
 
 from surveillance.store._base import (
+    DASHBOARD_LOOKBACK,
     AdtRecord,
     AlertRecord,
+    AlertRow,
     Batch,
+    DashboardRows,
     EventRecord,
     LabRecord,
+    NurseSetRow,
     OutboxRecord,
     PlanRecord,
     ScoreRecord,
     StoredState,
+)
+from surveillance.store._dashboard_sql import (
+    ADT_SQL,
+    ALERTS_SQL,
+    NURSE_SETS_SQL,
+    SQLITE_DUE,
+    SQLITE_SYSTEM,
 )
 from surveillance.store._migrations import (
     ACCEPTED_SQL,
@@ -103,6 +114,11 @@ def _loader(kind: str) -> Callable[[Any], Any] | None:
     if kind == "float":
         return float
     return None
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    """A JSON time (RFC 3339) read back, None for a JSON null."""
+    return None if text is None else datetime.fromisoformat(text)
 
 
 class _Codec:
@@ -428,6 +444,32 @@ class SqliteStore:
         )
         return self._query("clinical_events", query, tuple(params))
 
+    def _dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
+        conn = self._connection()
+        start, end = to_text(since), to_text(until)
+        conn.execute("BEGIN")  # one consistent snapshot
+        try:
+            adt: list[AdtRecord] = self._query("adt", ADT_SQL.format(p="?"), (end,))
+            sets = [
+                NurseSetRow(datetime.fromisoformat(t), patient, ward, system, _time_or_none(due))
+                for t, patient, ward, system, due in conn.execute(
+                    NURSE_SETS_SQL.format(p="?", due=SQLITE_DUE),
+                    (to_text(since - DASHBOARD_LOOKBACK), end),
+                )
+            ]
+            alerts = [
+                AlertRow(a, q, datetime.fromisoformat(t), w, pid, k, sev, st, sy)
+                for a, q, t, w, pid, k, sev, st, sy in conn.execute(
+                    ALERTS_SQL.format(p="?", system=SQLITE_SYSTEM), (start, end, end)
+                )
+            ]
+            events = self._events(since, until, None, None)
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite query failed: {e}") from e
+        finally:
+            conn.execute("COMMIT")
+        return DashboardRows(adt, sets, alerts, events)
+
     def _count(self, table: str) -> int:
         name = TABLE_BY_NAME[table].name
         row = self._connection().execute(f"SELECT count(*) FROM {name}").fetchone()  # noqa: S608
@@ -499,6 +541,10 @@ class SqliteStore:
             return []
         chosen = None if kinds is None else sorted(set(kinds))
         return await self._run(self._events, since, until, chosen, patient_id)
+
+    async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
+        """The rows the safety dashboard computes its measures from (one snapshot)."""
+        return await self._run(self._dashboard_rows, since, until)
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""

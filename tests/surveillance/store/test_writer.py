@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from surveillance.store import (
     Batch,
     BufferedWriter,
+    DashboardRows,
     EventRecord,
     ObservationRecord,
     StoredState,
@@ -99,6 +100,9 @@ class FakeStore:
 
     async def events(self, **_: Any) -> list[EventRecord]:
         return []
+
+    async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
+        return DashboardRows([], [], [], [])
 
     @property
     def written(self) -> list[str]:

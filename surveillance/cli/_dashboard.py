@@ -1,0 +1,164 @@
+"""`surveillance dashboard`: the safety dashboard's measures from the store (issue 16), as JSON
+or CSV. The options and the store are read here; the measures are `surveillance.dashboard`'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from surveillance._settings import SettingsError, load_settings
+from surveillance.cli._report import parse_time
+from surveillance.dashboard import (
+    PERIODS,
+    Dashboard,
+    Period,
+    check_targets,
+    compute_dashboard,
+)
+from surveillance.store import DashboardRows, StoreError, open_store
+
+
+def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `dashboard` subcommand."""
+    p = commands.add_parser(
+        "dashboard",
+        help="the safety dashboard's measures, SPC and equity tables, as JSON or CSV",
+        description=(
+            "Compute the safety dashboard from the store for the window [--since, --until): "
+            "observations on time, late and missed; time to acknowledge score alerts; NEWS2 5+ "
+            "(and PEWS, maternity equivalents) acknowledged within the ladder's time; "
+            "think-sepsis prompts treated within 1 hour; AKI alerts acknowledged; alerts per "
+            "100 patient-days by kind; cardiac arrests, unplanned ICU admissions and deaths "
+            "per 1,000 admissions; falls and pressure ulcers per 1,000 bed-days. Per ward and "
+            "hospital, per --period, each with its denominators, its XmR chart (surveillance "
+            "spc) and its equity table (sex, ethnicity, age, IMD quintile, recorded needs; 95% "
+            "intervals; counts 1-7 shown as *). Everything is read as of --until. A time "
+            "without an offset is read in the hospital's time zone. Exit status 2 on a bad "
+            "option, targets file, settings file or store."
+        ),
+    )
+    p.add_argument("--config", type=Path, metavar="FILE", help="settings file (TOML)")
+    p.add_argument(
+        "--store", metavar="URL", help="store URL, sqlite:///PATH or postgresql://... "
+        "(overrides --config)"
+    )  # fmt: skip
+    window = p.add_mutually_exclusive_group()
+    window.add_argument("--since", metavar="TIME", help="start of the window, ISO 8601")
+    window.add_argument(
+        "--days",
+        type=float,
+        metavar="N",
+        help="the window is the N days before --until (default 28)",
+    )
+    p.add_argument("--until", metavar="TIME", help="end of the window, not included (default: now)")
+    p.add_argument("--period", choices=PERIODS, default="week", help="default %(default)s")
+    p.add_argument(
+        "--ward",
+        action="append",
+        metavar="WARD",
+        help="show this ward (repeatable; default every ward); the hospital is always shown",
+    )
+    p.add_argument("--format", choices=("json", "csv"), default="json", help="default %(default)s")
+    p.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE",
+        help=(
+            "TOML file of targets, `measure_id = number` (a [targets] table or top level), "
+            "for SPC assurance"
+        ),
+    )
+    p.add_argument(
+        "--timezone", metavar="ZONE", help="the hospital's time zone (default: the settings')"
+    )
+    p.set_defaults(run=_dashboard)
+
+
+class _UsageError(ValueError):
+    """A bad option: the message says which and why."""
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config, {"store.url": args.store} if args.store else None)
+        tz = _zone(args.timezone or settings.scorer.timezone)
+        until = parse_time(args.until, tz) if args.until else datetime.now(UTC)
+        if args.since:
+            since = parse_time(args.since, tz)
+        else:
+            days = 28.0 if args.days is None else args.days
+            if not 0 < days <= 3660:
+                raise _UsageError(f"--days must be more than 0 and at most 3660, not {days:g}")
+            since = until - timedelta(days=days)
+        if since >= until:
+            raise _UsageError(
+                f"the window is empty: since {since.isoformat()} is not before until "
+                f"{until.isoformat()}"
+            )
+        targets = read_targets(args.targets) if args.targets else {}
+        url = settings.store_url()
+        _check_exists(url)
+        rows = asyncio.run(_read(url, since, until))
+        period: Period = args.period
+        dashboard = compute_dashboard(
+            rows, since=since, until=until, period=period, tz=tz, wards=args.ward, targets=targets
+        )
+    except (SettingsError, StoreError, ValueError, OSError) as exc:
+        print(f"surveillance dashboard: {exc}", file=sys.stderr)
+        return 2
+    _print(dashboard, args.format)
+    return 0
+
+
+def _print(dashboard: Dashboard, form: str) -> None:
+    if form == "csv":
+        sys.stdout.write(dashboard.to_csv())
+    else:
+        sys.stdout.buffer.write(dashboard.to_json() + b"\n")
+
+
+async def _read(url: str, since: datetime, until: datetime) -> DashboardRows:
+    async with open_store(url) as store:
+        return await store.dashboard_rows(since, until)
+
+
+def read_targets(path: Path) -> dict[str, float]:
+    """The targets in a TOML file: `measure_id = number`, at top level or in `[targets]`.
+
+    Raises:
+        ValueError: not TOML, or an unknown measure or a target that is not a number.
+        OSError: the file cannot be read.
+    """
+    try:
+        document: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise _UsageError(f"--targets {path}: not TOML: {exc}") from None
+    table = document.get("targets", document)
+    if not isinstance(table, dict):
+        raise _UsageError(f"--targets {path}: [targets] must be a table")
+    try:
+        return check_targets(table)
+    except ValueError as exc:
+        raise _UsageError(f"--targets {path}: {exc}") from None
+
+
+def _check_exists(url: str) -> None:
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() == "sqlite" and rest.startswith("/") and rest[1:] != ":memory:":
+        path = Path(rest[1:])
+        if not path.is_file():  # opening it would create an empty store
+            raise _UsageError(f"no store at {path}: no such file")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _UsageError(f"unknown time zone {name!r}") from None

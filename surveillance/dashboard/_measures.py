@@ -1,0 +1,341 @@
+"""The safety dashboard's measures: what each counts, exactly, and its direction; pure.
+
+Each measure turns the `Facts` into `Item`s, one per thing counted, each with its time (which
+period), ward, patient (which equity groups) and its part of the numerator and denominator:
+
+- a *proportion* (shown as %): one item per case in the denominator, numerator 1 or 0;
+- a *rate* (per 100 or 1,000 of its exposure): one item per event (numerator 1); its
+  `exposure` gives one item per piece (denominator 1 for an admission, days for patient-days,
+  split at period bounds), shared by every rate of that exposure;
+- a *median* (minutes): one item per case, its `value` the minutes (None: not yet), the
+  numerator 1 when it has a value.
+
+An exposure item may count on its ward but not in the hospital's total: a transfer into a ward
+is an admission to that ward, not to the hospital (`hospital=False`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from surveillance.dashboard._facts import ESCALATION_SEVERITIES, Facts, Stay
+from surveillance.dashboard._groups import PeriodSpan
+from surveillance.spc import Improvement
+
+Kind = Literal["proportion", "rate", "median"]
+Exposure = Literal["admissions", "patient-days"]
+DAY: Final = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One thing a measure counts (see the module)."""
+
+    time: datetime
+    ward: str
+    patient_id: str
+    numerator: float
+    denominator: float
+    value: float | None = None
+    hospital: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A measure's definition.
+
+    Attributes:
+        id: its name in the output and in `--targets`.
+        kind: `proportion` (value in %), `rate` (per `per` of the denominator) or `median`.
+        improvement: which way is better (`surveillance.spc`).
+        numerator, denominator: what each counts, in words (shown beside the value).
+        definition: the exact rule, in words.
+        family: measures whose numerators add up to one shared denominator (suppressed
+            together: showing two would reveal the third).
+        exposure: a rate's denominator (`items` then gives its numerator only): the same
+            items for every rate of that exposure, summed once.
+    """
+
+    id: str
+    title: str
+    kind: Kind
+    improvement: Improvement
+    numerator: str
+    denominator: str
+    definition: str
+    items: Callable[[Facts, list[PeriodSpan]], list[Item]]
+    per: float = 100.0
+    unit: str = "%"
+    family: str | None = None
+    exposure: Exposure | None = None
+
+
+def _timing(kind: str) -> Callable[[Facts, list[PeriodSpan]], list[Item]]:
+    def items(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+        return [Item(d.due, d.ward, d.patient_id, float(d.timing == kind), 1.0) for d in f.due_sets]
+
+    return items
+
+
+def _ack_minutes(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    out = []
+    for s in f.spells:
+        if s.kind != "score":
+            continue
+        minutes = None
+        if s.acknowledged is not None:
+            minutes = (s.acknowledged - s.raised).total_seconds() / 60
+        out.append(Item(s.raised, s.ward, s.patient_id, float(minutes is not None), 1.0, minutes))
+    return out
+
+
+def _escalation_in_target(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    out = []
+    for s in f.spells:
+        if s.kind != "score" or s.severity not in ESCALATION_SEVERITIES:
+            continue
+        if s.escalated:
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
+        elif s.acknowledged is not None:
+            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0))
+    return out
+
+
+def _sepsis(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    return [
+        Item(a.time, a.ward, a.patient_id, float(done), 1.0)
+        for a, done in f.sepsis
+        if done is not None
+    ]
+
+
+def _aki(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    out = []
+    for s in f.spells:
+        if s.kind != "aki":
+            continue
+        if s.acknowledged is not None:
+            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0))
+        elif s.resolved or s.escalated:
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
+    return out
+
+
+def admissions(f: Facts) -> list[Item]:
+    """One exposure item per stay begun: an admission (counted by its ward and the hospital)
+    or a transfer in (its ward only)."""
+    return [Item(s.start, s.ward, s.patient_id, 0.0, 1.0, hospital=s.admitted) for s in f.stays]
+
+
+def patient_days(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    """Each stay's time in each period, in days (occupied bed-days), one item per piece."""
+    out: list[Item] = []
+    for stay in f.stays:
+        out.extend(_pieces(stay, spans))
+    return out
+
+
+def _pieces(stay: Stay, spans: list[PeriodSpan]) -> Iterator[Item]:
+    for span in spans:
+        start, end = max(stay.start, span.start), min(stay.end, span.end)
+        if start < end:
+            yield Item(start, stay.ward, stay.patient_id, 0.0, (end - start) / DAY)
+
+
+def _count(
+    count: Callable[[Facts], Iterable[tuple[datetime, str, str]]],
+) -> Callable[[Facts, list[PeriodSpan]], list[Item]]:
+    def items(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+        return [Item(t, w, p, 1.0, 0.0) for t, w, p in count(f)]
+
+    return items
+
+
+def exposure_items(kind: Exposure, f: Facts, spans: list[PeriodSpan]) -> list[Item]:
+    """A rate's denominator items: admissions or patient-days."""
+    return admissions(f) if kind == "admissions" else patient_days(f, spans)
+
+
+def _alerts_of(kind: str) -> Callable[[Facts], Iterable[tuple[datetime, str, str]]]:
+    return lambda f: ((a.time, a.ward, a.patient_id) for a in f.alerts if a.kind == kind)
+
+
+def _events_of(kind: str) -> Callable[[Facts], Iterable[tuple[datetime, str, str]]]:
+    return lambda f: ((e.time, e.ward, e.patient_id) for e in f.events if e.event == kind)
+
+
+_OBS_DUE = (
+    "nurses' sets due: each nurse's set whose score gave a next_obs_due makes one, in the "
+    "period of that due time, on the ward it was taken; counted once it has come or been "
+    "missed, and not when the patient left hospital before it was missed"
+)
+_OBS_RULE = (
+    "The next nurse's set T1 against the due time D and interval I (D minus the set before): "
+    "on time T1 < D + 33% of I; late D + 33% I <= T1 < D + 67% I; missed T1 >= D + 67% I, or "
+    "no set by then while still in hospital (Redfern et al. 2018; scoring.obs_timing)."
+)
+
+ALERT_KINDS: Final = ("score", "overdue", "feed", "sepsis", "aki")
+HARMS: Final = (
+    ("cardiac-arrest", "cardiac arrests (2222 calls for arrest)", "admissions"),
+    ("icu-admission", "unplanned ICU or HDU admissions", "admissions"),
+    ("death", "deaths", "admissions"),
+    ("fall", "falls", "patient-days"),
+    ("pressure-ulcer", "pressure ulcers newly acquired (any category)", "patient-days"),
+)
+
+
+_TIMINGS: Final[tuple[tuple[str, str, str, Improvement], ...]] = (
+    ("on_time", "on-time", "on time", "increase"),
+    ("late", "late", "late", "decrease"),
+    ("missed", "missed", "missed", "decrease"),
+)
+
+
+def _measures() -> tuple[Measure, ...]:
+    timing = tuple(
+        Measure(
+            id=f"obs_{name}",
+            title=f"Observations {label}",
+            kind="proportion",
+            improvement=direction,
+            numerator=f"sets {label}",
+            denominator=_OBS_DUE,
+            definition=_OBS_RULE,
+            items=_timing(key),
+            family="obs",
+        )
+        for name, key, label, direction in _TIMINGS
+    )
+    response = (
+        Measure(
+            id="ack_minutes",
+            title="Time from a score alert to its acknowledgement (median)",
+            kind="median",
+            improvement="decrease",
+            numerator="score alerts acknowledged",
+            denominator="score alerts raised (each wait for acknowledgement)",
+            definition=(
+                "Each wait for acknowledgement of a score alert: from its raise (the alert's "
+                "first event, or a raise after an acknowledgement) to the next acknowledged "
+                "event, in minutes; an upgrade while waiting does not restart the clock. The "
+                "median over those acknowledged by the end of the window; a wait resolved "
+                "without acknowledgement, or still open, has no time (counted in the "
+                "denominator only)."
+            ),
+            items=_ack_minutes,
+            unit="minutes",
+        ),
+        Measure(
+            id="escalation_ack_in_target",
+            title="NEWS2 5+ (and PEWS, maternity equivalents) acknowledged within the ladder's time",
+            kind="proportion",
+            improvement="increase",
+            numerator="acknowledged before the ladder's next rung",
+            denominator=(
+                "waits for acknowledgement of score alerts of severity urgent, rapid-review or "
+                "emergency, once acknowledged or escalated"
+            ),
+            definition=(
+                "A wait counts as within target when it was acknowledged with no escalated "
+                "event before the acknowledgement (the escalation ladder in force, plans "
+                "included, had not yet called its next rung); outside target when an escalated "
+                "event came first. Waits resolved without acknowledgement or escalation (stood "
+                "down, discharged) and waits still open and not escalated are not counted. A "
+                "ladder of one rung (PEWS emergency: 2222 at once) never escalates, so any "
+                "acknowledgement is within target."
+            ),
+            items=_escalation_in_target,
+        ),
+        Measure(
+            id="sepsis_treated_1h",
+            title="Think-sepsis prompts followed by sepsis treatment within 1 hour",
+            kind="proportion",
+            improvement="increase",
+            numerator="prompts with a sepsis-treatment event within 1 hour",
+            denominator="think-sepsis prompts (sepsis alerts raised), once an hour has passed",
+            definition=(
+                "Each sepsis alert (its first event at t) and a sepsis-treatment clinical event "
+                "of the same patient timed in [t, t + 1 h]. Treatment recorded before the "
+                "prompt does not count. A prompt less than an hour old without treatment is "
+                "pending (not counted)."
+            ),
+            items=_sepsis,
+        ),
+        Measure(
+            id="aki_acknowledged",
+            title="AKI alerts acknowledged",
+            kind="proportion",
+            improvement="increase",
+            numerator="AKI alert waits acknowledged",
+            denominator="AKI alert waits acknowledged, resolved, or escalated",
+            definition=(
+                "Each wait for acknowledgement of an aki alert (stage raise or upgrade after "
+                "an acknowledgement): acknowledged by the end of the window, or not (resolved "
+                "without acknowledgement, or escalated and still unacknowledged); an open wait "
+                "not yet escalated is pending."
+            ),
+            items=_aki,
+        ),
+    )
+    noise = tuple(
+        Measure(
+            id=f"alerts_{kind}_per_100_patient_days",
+            title=f"{kind} alerts per 100 patient-days",
+            kind="rate",
+            improvement="decrease",
+            numerator=f"{kind} alerts raised (first event)",
+            denominator="patient-days (occupied bed-days)",
+            definition=(
+                f"Alerts of kind {kind} whose first event falls in the period, on the ward of "
+                "that event, per 100 patient-days (time in a bed, split at period bounds)."
+            ),
+            items=_count(_alerts_of(kind)),
+            exposure="patient-days",
+            unit="per 100 patient-days",
+        )
+        for kind in ALERT_KINDS
+    )
+    harms = tuple(
+        Measure(
+            id=f"{event.replace('-', '_')}_per_1000_{'admissions' if by == 'admissions' else 'bed_days'}",
+            title=f"{label.capitalize()} per 1,000 {'admissions' if by == 'admissions' else 'bed-days'}",
+            kind="rate",
+            improvement="decrease",
+            numerator=f"{event} events (CONTRACT §9)",
+            denominator=(
+                "admissions (hospital: admissions; ward: admissions and transfers in)"
+                if by == "admissions"
+                else "occupied bed-days (patient-days)"
+            ),
+            definition=(
+                f"{event} clinical events timed in the period, on the ward they were recorded "
+                f"for, per 1,000 {'admissions' if by == 'admissions' else 'occupied bed-days'} "
+                "(NHS convention: cardiac arrests, ICU admissions and deaths per 1,000 "
+                "admissions; falls and pressure ulcers per 1,000 bed-days)."
+            ),
+            items=_count(_events_of(event)),
+            exposure="admissions" if by == "admissions" else "patient-days",
+            per=1000.0,
+            unit=f"per 1,000 {'admissions' if by == 'admissions' else 'bed-days'}",
+        )
+        for event, label, by in HARMS
+    )
+    return (*timing, *response, *noise, *harms)
+
+
+MEASURES: Final = _measures()
+MEASURE_IDS: Final = frozenset(m.id for m in MEASURES)
+
+NOT_AVAILABLE: Final = (
+    (
+        "senior_review_minutes",
+        "Time from a trigger to senior review is not recorded: an alert is acknowledged once "
+        "(by whoever answers first) and the store keeps no review event; an escalated event "
+        "records whom the ladder called, not that they came. It needs a review action (or a "
+        "clinical event such as a medical review) first.",
+    ),
+)
