@@ -178,7 +178,7 @@ _OBS_RULE = (
     "no set by then while still in hospital (Redfern et al. 2018; scoring.obs_timing)."
 )
 
-ALERT_KINDS: Final = ("score", "overdue", "feed", "sepsis", "aki")
+ALERT_KINDS: Final = ("score", "overdue", "feed", "sepsis", "aki", "learned-risk")
 HARMS: Final = (
     ("cardiac-arrest", "cardiac arrests (2222 calls for arrest)", "admissions"),
     ("icu-admission", "unplanned ICU or HDU admissions", "admissions"),
@@ -283,7 +283,7 @@ def _measures() -> tuple[Measure, ...]:
     )
     noise = tuple(
         Measure(
-            id=f"alerts_{kind}_per_100_patient_days",
+            id=f"alerts_{kind.replace('-', '_')}_per_100_patient_days",
             title=f"{kind} alerts per 100 patient-days",
             kind="rate",
             improvement="decrease",

@@ -19,6 +19,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingest import Rejected
 from scoring import ChartSet
 from surveillance import Arrival, OnlineScorer, OnlineSettings, Output, content_digest
 from surveillance.store import StoredState
@@ -307,6 +308,7 @@ def test_ids_restored_in_any_order_are_forgotten_when_they_would_have_been(
     fresh.handle([first])
     fresh.handle([later])
     kept = fresh.snapshot()
+    assert not isinstance(first.item, Rejected) and not isinstance(later.item, Rejected)
     accepted = {  # newest first, as a database may give them
         "o-new": (content_digest(later.item), at(600)),
         "o-old": (content_digest(first.item), at(0)),
