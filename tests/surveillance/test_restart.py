@@ -308,7 +308,8 @@ def test_ids_restored_in_any_order_are_forgotten_when_they_would_have_been(
     fresh.handle([first])
     fresh.handle([later])
     kept = fresh.snapshot()
-    assert not isinstance(first.item, Rejected) and not isinstance(later.item, Rejected)
+    assert not isinstance(first.item, Rejected)
+    assert not isinstance(later.item, Rejected)
     accepted = {  # newest first, as a database may give them
         "o-new": (content_digest(later.item), at(600)),
         "o-old": (content_digest(first.item), at(0)),
