@@ -14,6 +14,7 @@ from surveillance.cli._report import add_report
 from surveillance.cli._run import add_run
 from surveillance.cli._score import add_score
 from surveillance.cli._simulate import add_replay, add_simulate
+from surveillance.cli._train import add_train
 from surveillance.cli._wallboard import add_wallboard
 
 __all__ = ["main"]
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     add_replay(commands)
     add_report(commands)
     add_evaluate(commands)
+    add_train(commands)
     add_display(commands)
     add_broker_identities(commands)
     return parser
