@@ -320,7 +320,9 @@ class RiverRisk:
             pending=[p for p in self.pending if not p.done],
             ended=self.ended,
         )
-        body = msgspec.json.encode(state, order="sorted")
+        # Dicts in their own order: the weights' order is the order river sums them in, so a
+        # restored model computes bit for bit what the saved one would have.
+        body = msgspec.json.encode(state)
         header = Header(
             format=FORMAT,
             format_version=FORMAT_VERSION,
