@@ -12,6 +12,7 @@ Times are the observations' own (seconds since the epoch); no clock, no I/O.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from typing import Final
 
@@ -131,9 +132,20 @@ def observe(state: PatientState, result: ScoreResult, source: str) -> None:
         state.sets.pop(0)
 
 
+def _first(point: list[float]) -> float:
+    return point[0]
+
+
+def _within(points: list[list[float]], start: float, end: float) -> list[list[float]]:
+    """The points with start <= time <= end (the points are in time order)."""
+    low = bisect_left(points, start, key=_first)
+    high = bisect_right(points, end, lo=low, key=_first)
+    return points[low:high]
+
+
 def _mean(points: list[list[float]], start: float, end: float) -> float | None:
-    values = [v for t, v in points if start <= t <= end]
-    return sum(values) / len(values) if values else None
+    values = _within(points, start, end)
+    return sum(v for _, v in values) / len(values) if values else None
 
 
 def features(
@@ -171,7 +183,7 @@ def features(
         long = _mean(points, now - LONG[0], now - LONG[1])
         if long is not None:
             x[f"d24_{key}"] = current - long
-        recent = [v for t, v in points if t >= now - SHORT[0]]
+        recent = [v for _, v in _within(points, now - SHORT[0], math.inf)]
         if len(recent) >= MIN_SPREAD:
             mean = sum(recent) / len(recent)
             x[f"sd6_{key}"] = math.sqrt(sum((v - mean) ** 2 for v in recent) / len(recent))
