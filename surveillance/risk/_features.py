@@ -224,14 +224,18 @@ def _phrase(name: str, x: Mapping[str, float], scaled: float) -> str:
         "not_alert": "not alert (new confusion or reduced consciousness)",
         "on_oxygen": "on oxygen" if value else "on air",
         "scale2": "on SpO2 Scale 2" if value else "on SpO2 Scale 1",
-        "device": "from a continuous device" if value else "a nurse's full set",
+        "device": "from a continuous device" if value else "nurses' sets (no device reading)",
         "incomplete": "incomplete set" if value else "complete set",
         "age_80": "aged 80 or over" if value else "under 80",
         "spo2_d6_on_oxygen": "SpO2 falling on oxygen" if value < 0 else "SpO2 rising on oxygen",
-        "news2_max24": f"NEWS2 up to {value:g} in the last 24 h",
+        "news2_max24": f"NEWS2 up to {value:g} in the last 24 h"
+        if up
+        else f"NEWS2 no higher than {value:g} in 24 h",
         "news2_mean24": f"NEWS2 averaging {value:.1f} over 24 h",
         "hours_since_set": f"{value:.1f} h since the last full set",
-        "sets_24h": f"{value:g} full sets in 24 h",
+        "sets_24h": f"{value:g} full set{'s' if value != 1 else ''} in 24 h"
+        if up
+        else f"only {value:g} full set{'s' if value != 1 else ''} in 24 h",
         "log_hours_observed": f"observed for {math.expm1(value):.0f} h",
     }
     if name == "age":

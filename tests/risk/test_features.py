@@ -148,3 +148,20 @@ def test_every_feature_has_words() -> None:
             (phrase,) = reasons({name: 1.0}, {name: value, "on_oxygen": 1.0}, {name: value})
             assert phrase
             assert phrase != name
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "scaled", "expected"),
+    [
+        ("sets_24h", 1.0, -1.0, "only 1 full set in 24 h"),
+        ("sets_24h", 9.0, 2.0, "9 full sets in 24 h"),
+        ("news2_max24", 0.0, -1.0, "NEWS2 no higher than 0 in 24 h"),
+        ("news2_max24", 7.0, 2.0, "NEWS2 up to 7 in the last 24 h"),
+        ("age", 85.0, 1.0, "age 85"),
+        ("d24_temp", 1.2, 1.0, "temperature rising over 24 h"),
+    ],
+)
+def test_a_reason_says_which_way_the_value_lies(
+    name: str, value: float, scaled: float, expected: str
+) -> None:
+    assert reasons({name: 0.5}, {name: value}, {name: scaled}) == [expected]
