@@ -7,7 +7,7 @@ unless a trust turns its alerts on.
 """
 
 from surveillance.risk._api import LearnedRisk, ModelError, Risk, load
-from surveillance.risk._features import FEATURES
+from surveillance.risk._features import FEATURES, PatientState, features, observe, reasons
 from surveillance.risk._model import DEFAULT_MODEL, Hyper, RiverRisk, load_model
 
 __all__ = [
@@ -16,8 +16,12 @@ __all__ = [
     "Hyper",
     "LearnedRisk",
     "ModelError",
+    "PatientState",
     "Risk",
     "RiverRisk",
+    "features",
     "load",
     "load_model",
+    "observe",
+    "reasons",
 ]

@@ -1,4 +1,4 @@
-"""The learned risk's features and reasons (surveillance.risk._features), worked by hand."""
+"""The learned risk's features and reasons (surveillance.risk), worked by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scoring import ChartSet, ScoreResult, score
-from surveillance.risk._features import FEATURES, PatientState, features, observe, reasons
+from surveillance.risk import FEATURES, PatientState, features, observe, reasons
 from tests.factories import NEWS2_NORMAL, make_ctx, make_obs
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
