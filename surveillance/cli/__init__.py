@@ -16,6 +16,7 @@ from surveillance.cli._run import add_run
 from surveillance.cli._score import add_score
 from surveillance.cli._simulate import add_replay, add_simulate
 from surveillance.cli._spc import add_spc
+from surveillance.cli._train import add_train
 from surveillance.cli._wallboard import add_wallboard
 
 __all__ = ["main"]
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     add_evaluate(commands)
     add_spc(commands)
     add_dashboard(commands)
+    add_train(commands)
     add_display(commands)
     add_broker_identities(commands)
     return parser

@@ -17,6 +17,7 @@ from ingest import EVENT_KINDS
 from scoring import ChartError, load_charts
 from simulators import Message, RecordingError, count_messages
 from surveillance.evaluation import DEFAULT_OUTCOME, SYSTEMS, evaluate, replay
+from surveillance.risk import ModelError, RiverRisk, load_model
 
 PUBLISHED = {
     "auroc": "0.75-0.90 (Smith 2013, Edelson 2024)",
@@ -44,8 +45,13 @@ def add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "group, age band and IMD quintile, counts 1-7 shown as '*'. Observations at or "
             "after the outcome's start, and those under a ceiling of care (an escalation plan "
             "with a ceiling), are left out. Nurses' sets only unless "
-            "--include-devices. The learned risk model is not built yet: the JSON's `model` is "
-            "null. Exit status 2 on a bad option or an unreadable recording."
+            "--include-devices. The learned risk (--model, default the one shipped) runs beside "
+            "the scores on the same observations, as the service would run it, and keeps "
+            "learning with delayed labels during the replay unless --no-learn; it is judged on "
+            "NEWS2's observations (adults): AUROC, AUPRC, Brier score, calibration slope and "
+            "intercept, and the same alert figures at the threshold giving NEWS2 >= 5's alert "
+            "episodes per 100 patient-days. Exit status 2 on a bad option, an unreadable "
+            "recording or a model file that cannot load."
         ),
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="recordings (.jsonl[.gz])")
@@ -67,6 +73,18 @@ def add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="also judge the scored snapshots of monitors and wearables (default: nurses' sets)",
     )
+    p.add_argument(
+        "--model",
+        type=Path,
+        metavar="PATH",
+        help="the learned risk model file to judge (default: the one shipped with the project)",
+    )
+    p.add_argument(
+        "--no-learn",
+        action="store_true",
+        help="freeze the model (default: it keeps learning with delayed labels, as in production)",
+    )
+    p.add_argument("--no-model", action="store_true", help="judge the chart scores only")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(run=_evaluate)
@@ -85,6 +103,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         print("surveillance evaluate: --horizon must be > 0 hours", file=sys.stderr)
         return 2
     try:
+        model: RiverRisk | None = None
+        if not args.no_model:
+            model = load_model(args.model, learn=not args.no_learn)
+            if model.horizon_hours != args.horizon:
+                print(
+                    f"surveillance evaluate: the model predicts within {model.horizon_hours:g} h, "
+                    f"not --horizon {args.horizon:g} (give --no-model, or a model for it)",
+                    file=sys.stderr,
+                )
+                return 2
         charts = load_charts()
         totals = {path: count_messages(path) for path in args.files}
 
@@ -104,8 +132,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             outcome,
             include_devices=args.include_devices,
             progress=progress,
+            model=model,
         )
-    except (ChartError, OSError, RecordingError) as exc:
+    except (ChartError, ModelError, OSError, RecordingError) as exc:
         print(f"surveillance evaluate: {exc}", file=sys.stderr)
         return 2
     result = evaluate(replayed, args.horizon, outcome)
@@ -138,37 +167,58 @@ def format_evaluation(result: dict[str, Any]) -> str:
         "",
     ]
     present = [(key, name) for key, name in SYSTEMS if result.get(key)]
+    if result.get("model"):
+        at_news2 = 1 if present and present[0][0] == "news2" else 0
+        present.insert(at_news2, ("model", "learned risk"))
+    blocks = [result[key] for key, _ in present]
+    ats = [b.get("at_threshold") or b.get("at_news2_alert_rate") or {} for b in blocks]
+
+    def row(
+        title: str, key: str, published: str = "", *, at: bool = False
+    ) -> tuple[str, list[Any], str]:
+        return (
+            title,
+            [(a if at else b).get(key) for a, b in zip(ats, blocks, strict=True)],
+            published,
+        )
+
     rows: list[tuple[str, list[Any], str]] = [
-        ("observations", [result[k]["observations"] for k, _ in present], ""),
-        ("patients", [result[k]["patients"] for k, _ in present], ""),
-        ("patient-days", [result[k]["patient_days"] for k, _ in present], ""),
-        ("events", [result[k]["events"] for k, _ in present], ""),
-        (
+        row("observations", "observations"),
+        row("patients", "patients"),
+        row("patient-days", "patient_days"),
+        row("events", "events"),
+        row(
             "events /100 patient-days",
-            [result[k]["events_per_100_patient_days"] for k, _ in present],
+            "events_per_100_patient_days",
             PUBLISHED["events_per_100_patient_days"],
         ),
-        ("AUROC", [result[k]["auroc"] for k, _ in present], PUBLISHED["auroc"]),
-        ("AUPRC", [result[k]["auprc"] for k, _ in present], ""),
+        row("AUROC", "auroc", PUBLISHED["auroc"]),
+        row("AUPRC", "auprc"),
     ]
-    at = [(key, result[key]["at_threshold"]) for key, _ in present]
+    if result.get("model"):
+        rows += [
+            row("Brier score", "brier"),
+            row("calibration slope", "calibration_slope", "1 (0.8-1.25 asked)"),
+            row("calibration intercept", "calibration_intercept", "0"),
+        ]
     rows += [
-        ("threshold", [a["threshold"] for _, a in at], ""),
-        ("alerts (episodes)", [a["alerts"] for _, a in at], ""),
-        (
+        row("threshold", "threshold", "model: alerts/100 pd as NEWS2 >= 5's", at=True),
+        row("alerts (episodes)", "alerts", at=True),
+        row(
             "alerts /100 patient-days",
-            [a["alerts_per_100_patient_days"] for _, a in at],
+            "alerts_per_100_patient_days",
             PUBLISHED["alerts_per_100_patient_days"],
+            at=True,
         ),
-        (
+        row(
             "observations >= threshold /100 pd",
-            [a["alert_observations_per_100_patient_days"] for _, a in at],
-            "",
+            "alert_observations_per_100_patient_days",
+            at=True,
         ),
-        ("sensitivity", [a["sensitivity"] for _, a in at], PUBLISHED["sensitivity"]),
-        ("PPV", [a["ppv"] for _, a in at], ""),
-        ("NNE (1/PPV)", [a["nne"] for _, a in at], PUBLISHED["nne"]),
-        ("median lead time (h)", [a["median_lead_time_hours"] for _, a in at], ""),
+        row("sensitivity", "sensitivity", PUBLISHED["sensitivity"], at=True),
+        row("PPV", "ppv", at=True),
+        row("NNE (1/PPV)", "nne", PUBLISHED["nne"], at=True),
+        row("median lead time (h)", "median_lead_time_hours", at=True),
     ]
     width = max(len(r[0]) for r in rows)
     cols = [max(12, *(len(_cell(r[1][i])) for r in rows)) for i in range(len(present))]
@@ -177,8 +227,11 @@ def format_evaluation(result: dict[str, Any]) -> str:
     for title, values, published in rows:
         cells = "".join(f"{_cell(v):>{w + 2}}" for v, w in zip(values, cols, strict=True))
         lines.append(f"{title:<{width}}{cells}   {published}".rstrip())
-    lines += ["", "NEWS2 by group (counts 1-7 shown as *):"]
-    head = ("group", "patients", "events", "obs", "AUROC", "AUPRC", "alerts/100pd", "sens", "PPV")
+    lines += ["", "NEWS2 (and the learned risk) by group (counts 1-7 shown as *):"]
+    head = (
+        "group", "patients", "events", "obs", "AUROC", "AUPRC", "alerts/100pd", "sens", "PPV",
+        "model AUROC", "model sens",
+    )  # fmt: skip
     lines.append(f"{head[0]:<28}" + "".join(f"{h:>13}" for h in head[1:]))
     for dimension, values in result["by_group"].items():
         for value, block in values.items():
@@ -186,6 +239,7 @@ def format_evaluation(result: dict[str, Any]) -> str:
             if not news2:
                 continue
             a = news2["at_threshold"]
+            model = block.get("model") or {}
             figures = (
                 news2["patients"],
                 news2["events"],
@@ -195,9 +249,24 @@ def format_evaluation(result: dict[str, Any]) -> str:
                 a["alerts_per_100_patient_days"],
                 a["sensitivity"],
                 a["ppv"],
+                model.get("auroc"),
+                (model.get("at_news2_alert_rate") or {}).get("sensitivity"),
             )
             lines.append(
                 f"{dimension + ' ' + value:<28}" + "".join(f"{_cell(c):>13}" for c in figures)
             )
-    lines += ["", "Model: not built yet (issue 15); only the chart scores are judged.", ""]
+    model = result.get("model")
+    if model:
+        about = model.get("about", {})
+        lines += [
+            "",
+            f"Learned risk: {about.get('model')} {about.get('model_version')} (river "
+            f"{about.get('river')}), "
+            + ("learning during the replay" if about.get("learning") else "frozen")
+            + f"; {model['observations_without_estimate']} NEWS2 observations had no estimate. "
+            "A model judged on simulated wards is not clinical evidence.",
+        ]
+    else:
+        lines += ["", "Learned risk: not run (--no-model)."]
+    lines.append("")
     return "\n".join(lines)

@@ -5,7 +5,8 @@ recordings.
   keeps the scores, stays and outcomes (`Replayed`); `evaluate` labels them and gives the
   CONTRACT §11 object; `suppress` hides a group's small counts;
 - `_metrics`: the figures as pure functions of plain numbers (`auroc`, `auprc`, `label`,
-  `episodes`, `at_threshold`).
+  `episodes`, `at_threshold`; for the learned risk `brier`, `calibration` and
+  `threshold_for_rate`).
 """
 
 from surveillance.evaluation._metrics import (
@@ -14,9 +15,12 @@ from surveillance.evaluation._metrics import (
     at_threshold,
     auprc,
     auroc,
+    brier,
+    calibration,
     episodes,
     label,
     per_100,
+    threshold_for_rate,
 )
 from surveillance.evaluation._replay import (
     DEFAULT_OUTCOME,
@@ -38,10 +42,13 @@ __all__ = [
     "at_threshold",
     "auprc",
     "auroc",
+    "brier",
+    "calibration",
     "episodes",
     "evaluate",
     "label",
     "per_100",
     "replay",
     "suppress",
+    "threshold_for_rate",
 ]

@@ -174,3 +174,116 @@ def at_threshold(patients: Iterable[Series], horizon: float) -> AtThreshold:
             detected += 1
             leads.append(onset - min(before))
     return AtThreshold(alerts, true_alerts, alert_obs, events, detected, tuple(leads), days)
+
+
+def brier(probabilities: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Mean squared difference between the probability and the outcome (0 or 1); None when
+    there is nothing to judge."""
+    if len(probabilities) != len(labels):
+        msg = f"{len(probabilities)} probabilities but {len(labels)} labels"
+        raise ValueError(msg)
+    if not probabilities:
+        return None
+    p = np.asarray(probabilities, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    return float(np.mean((p - y) ** 2))
+
+
+EPSILON = 1e-9
+
+
+def _logit(probabilities: Sequence[float]) -> np.ndarray:
+    p = np.clip(np.asarray(probabilities, dtype=float), EPSILON, 1 - EPSILON)
+    logits: np.ndarray = np.log(p / (1 - p))
+    return logits
+
+
+def _newton(
+    columns: np.ndarray, y: np.ndarray, offset: np.ndarray, steps: int = 100
+) -> np.ndarray | None:
+    """Maximum-likelihood logistic coefficients for `columns` (n × k) with a fixed `offset`
+    (Newton-Raphson); None when they do not converge (separated data)."""
+    beta = np.zeros(columns.shape[1])
+    for _ in range(steps):
+        eta = columns @ beta + offset
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        weight = mu * (1 - mu)
+        hessian = columns.T @ (columns * weight[:, None])
+        gradient = columns.T @ (y - mu)
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            return None
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            return None
+        if np.max(np.abs(step)) < 1e-10:
+            return beta
+    return beta if np.max(np.abs(step)) < 1e-6 else None
+
+
+def calibration(
+    probabilities: Sequence[float], labels: Sequence[bool]
+) -> tuple[float | None, float | None]:
+    """(slope, intercept) of logistic recalibration: the slope is b of logit P(y) = a + b ·
+    logit(p); the intercept is a of logit P(y) = a + logit(p) (calibration-in-the-large, the
+    slope held at 1), as Van Calster et al. (2016, 2019) define them. A calibrated model has
+    slope 1 and intercept 0; a slope below 1 means its estimates are too extreme. None unless
+    both classes are present."""
+    if len(probabilities) != len(labels):
+        msg = f"{len(probabilities)} probabilities but {len(labels)} labels"
+        raise ValueError(msg)
+    if not _classes(labels):
+        return None, None
+    z = _logit(probabilities)
+    y = np.asarray(labels, dtype=float)
+    ones = np.ones_like(z)
+    fit = _newton(np.column_stack([ones, z]), y, np.zeros_like(z))
+    large = _newton(ones[:, None], y, z)
+    return (
+        None if fit is None else float(fit[1]),
+        None if large is None else float(large[0]),
+    )
+
+
+def threshold_for_rate(
+    patients: Sequence[tuple[Sequence[float], Sequence[float], float | None, float]],
+    horizon: float,
+    target: float,
+) -> tuple[float, AtThreshold] | None:
+    """The threshold on `patients`' estimates — (times, estimates, onset, days) each — whose
+    alert episodes per 100 patient-days come closest to `target`, and what alerting at it
+    gives; None when there are no estimates. The rate falls (nearly always) as the threshold
+    rises: bisection over the distinct estimates, then the nearest neighbours either side
+    (ties: the higher threshold, fewer alerts)."""
+    candidates = sorted({p for _, estimates, _, _ in patients for p in estimates})
+    if not candidates:
+        return None
+
+    def at(threshold: float) -> AtThreshold:
+        return at_threshold(
+            (
+                Series(times, [p >= threshold for p in estimates], onset, days)
+                for times, estimates, onset, days in patients
+            ),
+            horizon,
+        )
+
+    def rate(threshold: float) -> float:
+        value = at(threshold).alerts_per_100_patient_days
+        return 0.0 if value is None else value
+
+    low, high = 0, len(candidates) - 1  # find the lowest index whose rate is <= target
+    if rate(candidates[high]) > target:
+        low = high
+    while low < high:
+        middle = (low + high) // 2
+        if rate(candidates[middle]) <= target:
+            high = middle
+        else:
+            low = middle + 1
+    best = min(
+        range(max(0, low - 3), min(len(candidates), low + 4)),
+        key=lambda i: (abs(rate(candidates[i]) - target), -i),
+    )
+    return candidates[best], at(candidates[best])

@@ -29,7 +29,18 @@ Decisions (README, "surveillance evaluate"):
 - Groups: from the patient's first ADT context: sex (CONTRACT §2 codes), ethnicity group
   (the NHS ethnic category's five ONS groups), age band at admission and IMD quintile; a field
   the feed did not give is "unknown". Counts 1-7 and every figure derived from them are `"*"`.
-- The learned model is not built yet: `model` is null.
+- The learned model (`model`, when one is given): the replay builds the scorer without one and
+  calls it on each scorer result with the patient's latest ADT context and the observation's
+  source, as the service does (device snapshots too, at most every `estimate_interval`); it
+  is told each patient's outcome from the same events that label the observations (or
+  truth, as above; a recording whose header does not say tells it the first of either) and
+  their discharges, and learns with delayed labels as it goes unless frozen. A judged
+  observation without an estimate of its own (a device snapshot between estimates) carries the
+  patient's latest. At the end of each file what has matured is learned and the rest dropped
+  (censored): each file is a hospital of its own.
+- The model's threshold: the one whose alert episodes per 100 patient-days come closest to
+  NEWS2 >= 5's on the same observations (`threshold_for_rate`); the groups use that same
+  threshold.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ from typing import Any, Final
 import msgspec
 
 from ingest import Admission, PlanUpdate, parse
-from scoring import ChartSet, Context, completed_years
+from scoring import ChartSet, Context, ScoreResult, completed_years
 from simulators import TRUTH_TOPIC, Message, read_meta, read_recording
 from surveillance.evaluation._metrics import (
     AtThreshold,
@@ -52,10 +63,14 @@ from surveillance.evaluation._metrics import (
     at_threshold,
     auprc,
     auroc,
+    brier,
+    calibration,
     label,
     per_100,
+    threshold_for_rate,
 )
 from surveillance.online import DEFAULT_ALERT_RESPONSES, Arrival, OnlineScorer, OnlineSettings
+from surveillance.risk import RiverRisk
 
 __all__ = [
     "DEFAULT_OUTCOME",
@@ -86,6 +101,8 @@ class Scored:
     system: str
     total: int
     alert: bool
+    probability: float | None = None
+    """The learned risk's latest estimate for the patient at this observation."""
 
 
 @dataclass(slots=True)
@@ -101,6 +118,7 @@ class Replayed:
     outcome_source: dict[str, str] = field(default_factory=dict)  # file → events | truth
     include_devices: bool = False
     device_snapshots_left_out: int = 0
+    model: dict[str, Any] | None = None  # the model's description, when one was run
 
 
 class _Response(msgspec.Struct):
@@ -108,6 +126,7 @@ class _Response(msgspec.Struct):
 
 
 _response = msgspec.json.Decoder(_Response)
+_result = msgspec.json.Decoder(ScoreResult)
 
 
 def replay(
@@ -117,9 +136,11 @@ def replay(
     *,
     include_devices: bool = False,
     progress: Callable[[Iterable[Message], Path], Iterable[Message]] | None = None,
+    model: RiverRisk | None = None,
 ) -> Replayed:
     """Replay `paths` through the online scorer in event time; `progress` may wrap each
-    file's messages (a progress bar)."""
+    file's messages (a progress bar); `model` is the learned risk to run beside the scores
+    (it learns as it goes unless it was loaded frozen)."""
     into = Replayed(include_devices=include_devices)
     for index, path in enumerate(paths):
         messages: Iterable[Message] = read_recording(path)
@@ -128,8 +149,10 @@ def replay(
         tag = f"{index}:" if len(paths) > 1 else ""
         _replay_one(
             into, path, tag, messages,
-            charts=charts, outcome=outcome, include_devices=include_devices,
+            charts=charts, outcome=outcome, include_devices=include_devices, model=model,
         )  # fmt: skip
+    if model is not None:
+        into.model = model.describe()
     return into
 
 
@@ -142,36 +165,67 @@ def _replay_one(
     charts: ChartSet,
     outcome: Collection[str],
     include_devices: bool,
+    model: RiverRisk | None = None,
 ) -> None:
     settings = OnlineSettings()
-    scorer = OnlineScorer(charts, settings)
+    scorer = OnlineScorer(charts, settings)  # without a learned risk: the model runs beside it
     events: dict[str, float] = {}
     truth: dict[str, float] = {}
     saw_events = False
     end = 0.0
+    latest_time = datetime.fromtimestamp(0, UTC)
     chunk: list[Arrival] = []
+    told = read_meta(path).get("events")  # which outcomes the model is told of (None: both)
+    context_now: dict[str, Context] = {}  # each patient's latest ADT context
+    estimate: dict[str, float] = {}  # each patient's latest estimate
+
+    def tell(patient: str, when: datetime) -> None:
+        if model is not None:
+            model.outcome(patient, when)
 
     def flush() -> None:
         out = scorer.handle(chunk)
         chunk.clear()
         sources = {o.msg_id: o.source for o in out.batch.observations}
         for s in out.batch.scores:
-            if sources.get(s.obs_msg_id) in DEVICE_SOURCES and not include_devices:
+            source = sources.get(s.obs_msg_id, "manual")
+            if model is not None and s.system == "NEWS2":
+                result = _result.decode(s.result)
+                context = context_now.get(s.patient_id) or Context(patient_id=s.patient_id)
+                risk = model.estimate(result, context, source)
+                if risk is not None:
+                    estimate[s.patient_id] = risk.probability
+            if source in DEVICE_SOURCES and not include_devices:
                 into.device_snapshots_left_out += 1
                 continue
             if s.system == "NEWS2":
                 alert = s.total >= NEWS2_THRESHOLD
             else:
                 alert = _response.decode(s.result).response in DEFAULT_ALERT_RESPONSES
-            into.scored.append(Scored(tag + s.patient_id, _hours(s.time), s.system, s.total, alert))
+            into.scored.append(
+                Scored(
+                    tag + s.patient_id,
+                    _hours(s.time),
+                    s.system,
+                    s.total,
+                    alert,
+                    estimate.get(s.patient_id) if s.system == "NEWS2" else None,
+                )
+            )
         for e in out.batch.events:
             if e.event in outcome:
                 key = tag + e.patient_id
                 events[key] = min(events.get(key, float("inf")), _hours(e.time))
+                if told is not False:
+                    tell(e.patient_id, e.time)
+        if model is not None:
+            model.mature(latest_time)
 
     for message in messages:
         now = message.time / HOUR
         end = max(end, now)
+        when = datetime.fromtimestamp(message.time, UTC)
+        latest_time = max(latest_time, when)
         if message.topic == TRUTH_TOPIC:
             record = msgspec.json.decode(message.payload)
             if record.get("kind") == "outcome":
@@ -179,11 +233,24 @@ def _replay_one(
                 if kind in outcome:
                     key = tag + record["patient_id"]
                     truth[key] = min(truth.get(key, float("inf")), now)
+                    if told is not True and model is not None:
+                        flush()  # the observations before it are estimated first
+                        tell(record["patient_id"], when)
             continue
         if message.topic.endswith("/event"):
             saw_events = True
         item = parse(message.topic, message.payload, tz=settings.tz)
         if isinstance(item, Admission):
+            if model is not None:
+                flush()  # the observations before it are estimated in the old context
+                patient_id = item.context.patient_id
+                if patient_id is not None:
+                    if item.context.event == "discharge":
+                        context_now.pop(patient_id, None)
+                        estimate.pop(patient_id, None)
+                        model.leave(patient_id, when)
+                    else:
+                        context_now[patient_id] = item.context
             _placement(into, tag, item.context, now)
         elif isinstance(item, PlanUpdate):
             _ceiling(into, tag + item.plan.patient_id, item.plan.ceiling, _hours(item.plan.time))
@@ -193,6 +260,8 @@ def _replay_one(
         if len(chunk) >= BATCH:
             flush()
     flush()
+    if model is not None:
+        model.end_recording(datetime.fromtimestamp(end * HOUR, UTC))
     for patient, since in into.admitted.items():
         if patient.startswith(tag):
             into.days[patient] = into.days.get(patient, 0.0) + max(0.0, end - since) / 24
@@ -239,8 +308,17 @@ def _hours(when: datetime) -> float:
 
 
 def evaluate(replayed: Replayed, horizon: float, outcome: Sequence[str]) -> dict[str, Any]:
-    """The JSON object of CONTRACT §11 (without `model`, which is not built yet: null)."""
+    """The JSON object of CONTRACT §11 (`model` null when no model was run)."""
     patients = set(replayed.days) | {s.patient for s in replayed.scored}
+    overall = _block(replayed, patients, horizon)
+    model: dict[str, Any] | None = None
+    threshold: float | None = None
+    if replayed.model is not None:
+        news2 = overall.get("news2") or {}
+        target = (news2.get("at_threshold") or {}).get("alerts_per_100_patient_days")
+        model, threshold = _model(replayed, patients, horizon, target, None)
+        if model is not None:
+            model["about"] = replayed.model
     result: dict[str, Any] = {
         "horizon_hours": horizon,
         "outcome": list(outcome),
@@ -249,10 +327,14 @@ def evaluate(replayed: Replayed, horizon: float, outcome: Sequence[str]) -> dict
         if replayed.include_devices
         else "nurses' sets (device snapshots left out)",
         "device_snapshots_left_out": replayed.device_snapshots_left_out,
-        **_block(replayed, patients, horizon),
-        "model": None,
+        **overall,
+        "model": model,
         "notes": [
-            "model: the learned risk is not built yet (issue 15); only the chart scores are judged",
+            "model: the learned risk on the NEWS2 observations (adults); its threshold gives the "
+            "alert episodes per 100 patient-days closest to NEWS2 >= 5's; calibration slope and "
+            "intercept by logistic recalibration (intercept with the slope held at 1)"
+            if replayed.model is not None
+            else "model: none was run (surveillance evaluate --model PATH, or the shipped one)",
             "alerts are episodes: runs of consecutive observations at or above the threshold",
             "thresholds: NEWS2 total >= 5; PEWS and MEWS: the chart's call for a response "
             "beyond the bedside nurse (the service's score alerts)",
@@ -264,7 +346,16 @@ def evaluate(replayed: Replayed, horizon: float, outcome: Sequence[str]) -> dict
         for patient in patients:
             values.setdefault(key(replayed.contexts.get(patient)), set()).add(patient)
         groups[dimension] = {
-            value: suppress(_block(replayed, members, horizon))
+            value: suppress(
+                {
+                    **_block(replayed, members, horizon),
+                    **(
+                        {"model": _model(replayed, members, horizon, None, threshold)[0]}
+                        if threshold is not None
+                        else {}
+                    ),
+                }
+            )
             for value, members in sorted(values.items())
         }
     result["by_group"] = groups
@@ -335,6 +426,82 @@ def _system(
         "auprc": _round(auprc(scores, labels)),
         "at_threshold": _at(system, at),
     }
+
+
+def _model(
+    replayed: Replayed,
+    patients: set[str],
+    horizon: float,
+    target: float | None,
+    threshold: float | None,
+) -> tuple[dict[str, Any] | None, float | None]:
+    """The learned risk's figures on the NEWS2 observations of `patients`, at `threshold`, or
+    at the one matching `target` alert episodes per 100 patient-days when it is None."""
+    rows: dict[str, list[Scored]] = {}
+    without = 0
+    for s in replayed.scored:
+        if s.system == "NEWS2" and s.patient in patients:
+            if s.probability is None:
+                without += 1
+            else:
+                rows.setdefault(s.patient, []).append(s)
+    if not rows:
+        return None, threshold
+    probabilities: list[float] = []
+    labels: list[bool] = []
+    series: list[tuple[list[float], list[float], float | None, float]] = []
+    for patient, own in rows.items():
+        own.sort(key=lambda s: s.hours)
+        onset = replayed.onsets.get(patient)
+        kept, positive = label([s.hours for s in own], onset, horizon)
+        spans = replayed.ceilings.get(patient, ())
+        mine = [
+            (s, p)
+            for s, k, p in zip(own, kept, positive, strict=True)
+            if k and not _under_ceiling(spans, s.hours)
+        ]
+        probabilities.extend(s.probability for s, _ in mine if s.probability is not None)
+        labels.extend(p for _, p in mine)
+        series.append(
+            (
+                [s.hours for s, _ in mine],
+                [s.probability for s, _ in mine if s.probability is not None],
+                onset,
+                replayed.days.get(patient, 0.0),
+            )
+        )
+    if threshold is None:
+        if target is None:
+            return None, None
+        found = threshold_for_rate(series, horizon, target)
+        if found is None:
+            return None, None
+        threshold, at = found
+    else:
+        at = at_threshold(
+            (Series(t, [p >= threshold for p in e], o, d) for t, e, o, d in series), horizon
+        )
+    slope, intercept = calibration(probabilities, labels)
+    figures = _at("NEWS2", at)
+    figures["threshold"] = round(threshold, 6)
+    return {
+        "observations": len(probabilities),
+        "observations_without_estimate": without,
+        "outcome_observations": sum(labels),
+        "patients": len(rows),
+        "patient_days": round(at.patient_days, 3),
+        "events": at.events,
+        "auroc": _round(auroc(probabilities, labels)),
+        "auprc": _round(auprc(probabilities, labels)),
+        "brier": _round(brier(probabilities, labels)),
+        "calibration_slope": _round(slope),
+        "calibration_intercept": _round(intercept),
+        "mean_probability": _round(
+            sum(probabilities) / len(probabilities) if probabilities else None
+        ),
+        "outcome_rate": _round(sum(labels) / len(labels) if labels else None),
+        "at_news2_alert_rate": figures,
+    }, threshold
 
 
 def _at(system: str, at: AtThreshold) -> dict[str, Any]:
@@ -409,13 +576,25 @@ GROUPINGS: Final[tuple[tuple[str, Callable[[Context | None], str]], ...]] = (
     ("imd_quintile", _imd),
 )
 
-_COUNTS: Final = ("observations", "outcome_observations", "patients", "events")
+_COUNTS: Final = (
+    "observations",
+    "outcome_observations",
+    "patients",
+    "events",
+    "observations_without_estimate",
+)
 _DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
     "patient_days": ("patients",),
     "events_per_100_patient_days": ("events",),
     "auroc": ("outcome_observations", "negatives"),
     "auprc": ("outcome_observations", "negatives"),
+    "brier": ("outcome_observations", "negatives"),
+    "calibration_slope": ("outcome_observations", "negatives"),
+    "calibration_intercept": ("outcome_observations", "negatives"),
+    "mean_probability": ("observations",),
+    "outcome_rate": ("outcome_observations", "negatives"),
 }
+_AT_KEYS: Final = ("at_threshold", "at_news2_alert_rate")
 _AT_COUNTS: Final = ("alerts", "true_alerts", "alert_observations", "detected")
 _AT_DEPENDS: Final[Mapping[str, tuple[str, ...]]] = {
     "alerts_per_100_patient_days": ("alerts",),
@@ -435,7 +614,7 @@ def suppress(block: Mapping[str, Any]) -> dict[str, Any]:
         counts["negatives"] = counts["observations"] - counts["outcome_observations"]
     out: dict[str, Any] = {}
     for key, value in block.items():
-        if isinstance(value, Mapping) and key == "at_threshold":
+        if isinstance(value, Mapping) and key in _AT_KEYS:
             inner = {**counts, **{k: value[k] for k in _AT_COUNTS}}
             out[key] = {
                 k: "*"

@@ -14,31 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import msgspec
-
 from scoring import Context, ScoreResult
+from surveillance.risk._model import load_model
+from surveillance.risk._types import LearnedRisk, ModelError
 
 __all__ = ["LearnedRisk", "ModelError", "Risk", "load"]
-
-
-class ModelError(Exception):
-    """A model file that cannot be used (unreadable, or made by another river version or for
-    other features): the message says which and what to do."""
-
-
-class LearnedRisk(msgspec.Struct, kw_only=True, frozen=True):
-    """A learned estimate, shown beside (never instead of) the chart's score."""
-
-    probability: float
-    """Calibrated probability of the composite outcome within `horizon_hours`, 0..1."""
-    horizon_hours: float
-    reasons: list[str]
-    """The top contributing features in words, most first ("respiratory rate rising over
-    6 h"); at most three."""
-    model: str
-    """The model's name and version, as its file says."""
-    shadow: bool = True
-    """True unless the trust has turned model alerts on."""
 
 
 class Risk(Protocol):
@@ -81,5 +61,6 @@ class Risk(Protocol):
 def load(path: Path | None = None) -> Risk:
     """The model in `path`, or the default one shipped with the project when None.
 
-    Raises `ModelError` (the model is being built, issue 15: until then, always)."""
-    raise ModelError("the learned risk model is not built yet (issue 15)")
+    Raises `ModelError` when the file cannot be read, is damaged, or was made by another
+    river version or for other features (the message says which and what to do)."""
+    return load_model(path)

@@ -50,7 +50,6 @@ def test_evaluate_prints_the_contract_object_with_figures_in_range(recording: Pa
     done = surveillance("evaluate", recording, "--json", "--no-progress")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["model"] is None
     assert result["horizon_hours"] == 24
     assert result["outcome"] == ["icu-admission", "cardiac-arrest", "death"]
     assert result["outcome_source"] == {str(recording): "events"}
@@ -74,17 +73,56 @@ def test_evaluate_prints_the_contract_object_with_figures_in_range(recording: Pa
     assert sum(b["patients"] for b in bands.values() if b["patients"] != "*") <= result["patients"]
     for band in bands.values():
         assert band["patients"] == "*" or band["patients"] == 0 or band["patients"] >= 8
+    # the shipped learned risk, judged on the same observations as NEWS2
+    model = result["model"]
+    assert model["observations"] + model["observations_without_estimate"] == news2["observations"]
+    assert model["outcome_observations"] <= news2["outcome_observations"]
+    for key in ("auroc", "auprc", "brier"):
+        assert 0.0 <= model[key] <= 1.0, key
+    assert model["calibration_slope"] is None or model["calibration_slope"] > 0
+    at = model["at_news2_alert_rate"]
+    assert 0.0 <= at["threshold"] <= 1.0
+    assert 0 <= at["true_alerts"] <= at["alerts"] <= at["alert_observations"]
+    assert model["about"]["learning"] is True
+    assert model["about"]["river"] == "0.26.1"
 
 
 @pytest.mark.process
 def test_evaluate_prints_a_table_with_the_published_ranges(recording: Path) -> None:
-    done = surveillance("evaluate", recording, "--no-progress", "--horizon", "12")
+    done = surveillance("evaluate", recording, "--no-progress", "--horizon", "12", "--no-model")
     assert done.returncode == 0, done.stderr
     assert "within 12 h" in done.stdout
     assert "NEWS2 >= 5" in done.stdout
     assert "0.75-0.90" in done.stdout
-    assert "NEWS2 by group" in done.stdout
-    assert "Model: not built yet" in done.stdout
+    assert "by group" in done.stdout
+    assert "Learned risk: not run" in done.stdout
+    done = surveillance("evaluate", recording, "--no-progress", "--horizon", "12")
+    assert done.returncode == 2
+    assert "the model predicts within 24 h, not --horizon 12" in done.stderr
+
+
+@pytest.mark.process
+def test_train_writes_a_model_that_evaluate_judges_frozen_beside_news2(
+    recording: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "model.json.gz"
+    done = surveillance("train", recording, "--out", out, "--no-progress", "--note", "test")
+    assert done.returncode == 0, done.stderr
+    assert "positive and" in done.stderr
+    done = surveillance("evaluate", recording, "--model", out, "--no-learn", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if "learned risk" in line)
+    assert header.split()[:2] == ["NEWS2", "learned"]
+    for row in ("Brier score", "calibration slope", "calibration intercept"):
+        assert row in done.stdout
+    assert "frozen" in done.stdout
+    assert "not clinical evidence" in done.stdout
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(b"\x1f\x8b not really")
+    done = surveillance("evaluate", recording, "--model", broken, "--no-progress")
+    assert done.returncode == 2
+    assert f"model file {broken}" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.process
