@@ -17,6 +17,7 @@ from simulators._physiology import (
     pews_age_band,
     vitals_at,
 )
+from simulators._population import ETHNIC_GROUP, INEQUITIES, Person, population
 from simulators._publish import PublishError, PublishStats, publish
 from simulators._recording import (
     RecordingError,
@@ -32,13 +33,16 @@ from simulators._ward import DEFAULT_START, URGENT_RESPONSES, SimConfig, Ward, s
 __all__ = [
     "DEFAULT_START",
     "DETERIORATING",
+    "ETHNIC_GROUP",
     "IDENTIFIER_SYSTEM",
+    "INEQUITIES",
     "SCENARIOS",
     "TRUTH_TOPIC",
     "URGENT_RESPONSES",
     "WARD_MIX",
     "Baseline",
     "Message",
+    "Person",
     "PublishError",
     "PublishStats",
     "RecordingError",
@@ -56,6 +60,7 @@ __all__ = [
     "normal_ranges",
     "parse_time",
     "pews_age_band",
+    "population",
     "publish",
     "read_meta",
     "read_recording",

@@ -99,8 +99,14 @@ def draw_person(
     decile = 1 + int(rng.choice(len(imd), p=np.array(imd) / sum(imd)))
     if cohort != "adult":
         return Person(sex, ethnicity, decile)
+    # Chronic conditions gather in the frail: each one's share is scaled by
+    # `comorbidity_base` + `comorbidity_slope` × frailty (about 1 at the adult mean).
+    f = table["frailty"]
+    scale = float(f["comorbidity_base"]) + float(f["comorbidity_slope"]) * frailty
     chronic = tuple(
-        name for name, spec in table["chronic"].items() if float(rng.random()) < float(spec["share"])
+        name
+        for name, spec in table["chronic"].items()
+        if float(rng.random()) < float(spec["share"]) * scale
     )
     return Person(sex, ethnicity, decile, frailty, () if copd else chronic)
 

@@ -665,13 +665,14 @@ class _Stay:
             self.cohort == "adult"
             and result.response in URGENT_RESPONSES
             and t >= self.plan_until
-            and self.course.at(t) < _REVIEWED_STABLE
+            and self._not_deteriorating(t)
         ):
             # The doctor who reviews the urgent score finds a patient who is not
-            # deteriorating (chronically abnormal, or recovering) and writes "observe
-            # 4-hourly unless NEWS2 reaches 7" for the next day (NEWS2 leaves the frequency
-            # to clinical judgement after review).
+            # deteriorating (chronically abnormal, recovering, or responding to treatment)
+            # and writes "observe 4-hourly unless NEWS2 reaches 7" for the next day (NEWS2
+            # leaves the frequency to clinical judgement after review).
             self.plan_until = t + 24 * HOUR
+            self._truth(t, {"kind": "review", "until": rfc3339(int(self.plan_until))})
         if course.initial or course.treated_at is not None or course.peak == 0:
             return
         if result.response not in URGENT_RESPONSES:
@@ -687,6 +688,13 @@ class _Stay:
             late = _LATE_TREATMENT[0] + (_LATE_TREATMENT[1] - _LATE_TREATMENT[0]) * rng.random()
             self.course = replace(course, treated_at=t + late * HOUR)
 
+    def _not_deteriorating(self, t: float) -> bool:
+        """What a reviewing doctor concludes: the patient is well at heart, recovering, or
+        already responding to treatment."""
+        course = self.course
+        treated = course.treated_at is not None and course.treated_at <= t
+        return course.at(t) < _REVIEWED_STABLE or course.initial > 0 or treated
+
     def _next_set(self, t: float, interval: float) -> float:
         rng, config = self.rng, self.bed.config
         on_time = t + interval
@@ -700,9 +708,12 @@ class _Stay:
             late = -rng.uniform(0, 0.08 * minutes)  # done early, with the round
         due = t + interval + late * _MIN * config.lateness
         if config.lateness > 0:  # concern: a nurse who sees the patient worsening checks early
+            # (an adult's decline is seen later and less often than a child's or a mother's:
+            # the adult wards' missed deteriorations, Pankhurst 2022's sensitivity of 0.46)
+            concern, chance = _ADULT_CONCERN if self.cohort == "adult" else (0.45, 0.5)
             look = t + (15 + rng.exponential(60)) * _MIN
             while look < due:
-                if self.course.at(look) > 0.45 and rng.random() < 0.5:
+                if self.course.at(look) > concern and rng.random() < chance:
                     return look
                 look += rng.exponential(60) * _MIN
         return due
@@ -778,6 +789,13 @@ class _Stay:
         values["heart_rate"] += motion * rng.uniform(25, 60, n)
         values["spo2"] -= motion * rng.uniform(4, 15, n)
         probe_off = rng.random(n) < 0.01
+        # A probe slipping off a finger reads falsely low for a minute or few before it
+        # loses the signal: runs of SpO2 70–85 % (about three a day), the false alarms of
+        # continuous oximetry.
+        for _ in range(rng.poisson(_SLIPS_PER_DAY * hours / 24)):
+            begin = rng.uniform(admitted, until)
+            slip = (times >= begin) & (times < begin + rng.uniform(1, 5) * _MIN)
+            values["spo2"] = np.where(slip, rng.uniform(70, 85), values["spo2"])
         zero = rng.random(n) < 0.0005  # a device that sends 0 for "no reading"
         source = "monitor" if self.cohort == "child" else "wearable"
         hr = np.rint(values["heart_rate"]).astype(np.int64).tolist()
@@ -861,7 +879,7 @@ class _Stay:
             else:
                 exit_at = arrest + rng.uniform(30, 60) * _MIN
                 events.append((exit_at, "icu-transfer"))
-        icu = first(icu_at) + rng.uniform(45, 150) * _MIN
+        icu = first(icu_at) + rng.uniform(90, 300) * _MIN  # review, referral, a bed
         if icu < exit_at and self.course.at(icu) >= icu_at - 0.2:
             exit_at = icu
             events = [e for e in events if e[0] < icu]
@@ -876,6 +894,12 @@ _EVENT_STREAM = 1 << 21
 _LATE_TREATMENT = (10.0, 24.0)
 """Hours after a first response that did not turn the illness, when a later one does (an
 illness left to plateau for days would keep a patient at an emergency score for days)."""
+
+_ADULT_CONCERN = (0.5, 0.4)
+"""An adult nurse checks early when severity passes 0.5, at each look with this chance."""
+
+_SLIPS_PER_DAY = 3.0
+"""Runs of falsely low SpO2 from a slipping probe, per device-day."""
 
 _PLANNED = 4 * HOUR
 """The observation interval a reviewing doctor sets for a patient who is not deteriorating."""
@@ -905,6 +929,7 @@ def _with_chronic(baseline: Baseline, chronic: tuple[str, ...], frailty: float) 
         spo2=min(99.4, baseline.spo2 + offsets.get("spo2", 0.0)),
         noise={k: v * noise.get(k, 1.0) for k, v in baseline.noise.items()},
     )
+
 
 _OUTCOME_EVENTS = {
     "rapid-response-call": "rrt-call",
