@@ -17,7 +17,16 @@ from simulators._physiology import (
     pews_age_band,
     vitals_at,
 )
-from simulators._population import ETHNIC_GROUP, INEQUITIES, Person, population
+from simulators._population import (
+    ETHNIC_GROUP,
+    INEQUITIES,
+    Person,
+    draw_frailty,
+    draw_person,
+    frailty_mean,
+    population,
+    spo2_overread,
+)
 from simulators._publish import PublishError, PublishStats, publish
 from simulators._recording import (
     RecordingError,
@@ -55,7 +64,10 @@ __all__ = [
     "consciousness",
     "count_messages",
     "distress",
+    "draw_frailty",
+    "draw_person",
     "fhir_bundle",
+    "frailty_mean",
     "hl7v2_oru",
     "normal_ranges",
     "parse_time",
@@ -67,6 +79,7 @@ __all__ = [
     "respond",
     "rfc3339",
     "simulate",
+    "spo2_overread",
     "vitals_at",
     "ward_plan",
     "write_recording",

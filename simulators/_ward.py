@@ -565,7 +565,7 @@ class _Stay:
             sets.append((t, "obs", payload))
             self._treat(t, result)
             interval = 1 * HOUR if refused else _interval(result)
-            if t < self.plan_until and result.total is not None and result.total < 7:
+            if t < self.plan_until and not refused and result.total < 7:
                 interval = max(interval, _PLANNED)
             t = self._next_set(t, interval)
         return sets
