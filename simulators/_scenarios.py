@@ -297,9 +297,9 @@ WARD_MIX: dict[str, dict[str, float]] = {
         "recovery": 0.12,
     },
     "surgical": {
-        "stable": 0.735,
-        "post-op-bleed": 0.055,
-        "sepsis-slow": 0.038,
+        "stable": 0.738,
+        "post-op-bleed": 0.045,
+        "sepsis-slow": 0.045,
         "sepsis-fast": 0.009,
         "occult-decline": 0.03,
         "sudden-collapse": 0.004,
