@@ -34,6 +34,14 @@ class Scenario:
     max_age_months: float | None = None
     onset_hours: tuple[float, float] | None = None
     """Onset this many hours after admission (default: any time the run leaves room for)."""
+    icu_at: float = 1.1
+    """The severity past which the patient goes to ICU (lower in the frail, `_population`)."""
+    arrest_at: float = 1.4
+    """The severity past which the heart may stop (lower in the frail)."""
+    overt: bool = True
+    """Whether the chart's urgent threshold is crossed before an outcome can begin (in a
+    patient without chronic abnormality or frailty); False for an illness that shows as a
+    trend within the normal bands first."""
 
 
 _WELL = Effects(0, 0, 0, 0, 0, 0, (9, 9, 9, 9))
@@ -92,6 +100,20 @@ _PRE_ECLAMPSIA = Effects(
     creatinine=0.8,
 )
 
+_OCCULT = Effects(
+    heart_rate=0.25,
+    resp_rate=0.45,
+    systolic_bp=-0.12,
+    diastolic_bp=-0.1,
+    spo2=-4.5,
+    temperature=0.3,
+    consciousness=(1.15, 1.45, 1.6, 1.8),
+    creatinine=0.6,
+)
+"""A quiet decline (pneumonia in the old, heart failure, a pulmonary embolus, an
+electrolyte disturbance): breathing a little faster and saturation a little lower over many
+hours, inside or at the edge of the NEWS2 zero bands, before anything is called."""
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -104,6 +126,7 @@ SCENARIOS: dict[str, Scenario] = {
             "sepsis over a day: fever and tachycardia, then tachypnoea, falling pressure, confusion",
             rise_hours=(10, 18),
             peak=(1.0, 1.7),
+            treat_probability=0.85,
             half_life_hours=8,
         ),
         Scenario(
@@ -114,6 +137,7 @@ SCENARIOS: dict[str, Scenario] = {
             "fulminant sepsis over a few hours",
             rise_hours=(2.5, 4),
             peak=(1.2, 1.8),
+            treat_probability=0.8,
             half_life_hours=6,
         ),
         Scenario(
@@ -123,8 +147,8 @@ SCENARIOS: dict[str, Scenario] = {
             _BLEED,
             "post-operative haemorrhage: rising pulse, falling pressure, cool and pale",
             rise_hours=(1.5, 3),
-            peak=(1.1, 1.8),
-            treat_probability=0.75,
+            peak=(0.6, 1.6),
+            treat_probability=0.85,
             half_life_hours=2,
             onset_hours=(1, 10),
         ),
@@ -136,17 +160,47 @@ SCENARIOS: dict[str, Scenario] = {
             "hypercapnic COPD on Scale 2 (SpO2 88–92 %); exacerbation, then over-oxygenation on a face mask",
             rise_hours=(6, 12),
             peak=(1.0, 1.6),
+            treat_probability=0.85,
             half_life_hours=10,
             copd=True,
         ),
         Scenario("stable-copd", "adult", "stable", _WELL, "stable COPD on Scale 2", copd=True),
+        Scenario(
+            "occult-decline",
+            "adult",
+            "rising",
+            _OCCULT,
+            "a quiet decline over a day: respiratory rate creeps up and SpO2 down, inside the "
+            "normal bands at first; the patient goes to ICU or arrests at a lower severity",
+            rise_hours=(10, 30),
+            peak=(0.5, 1.4),
+            treat_probability=0.55,
+            half_life_hours=10,
+            icu_at=1.05,
+            arrest_at=1.3,
+            overt=False,
+        ),
+        Scenario(
+            "sudden-collapse",
+            "adult",
+            "rising",
+            _BLEED,
+            "a sudden collapse within the hour (arrhythmia, pulmonary embolus, aspiration): "
+            "nothing on the chart beforehand",
+            rise_hours=(0.25, 1.0),
+            peak=(1.3, 1.9),
+            treat_probability=0.3,
+            half_life_hours=3,
+            arrest_at=1.3,
+            overt=False,
+        ),
         Scenario(
             "recovery",
             "adult",
             "recovering",
             _SEPSIS,
             "admitted unwell and already treated: scores fall over a day or two",
-            peak=(0.5, 0.8),
+            peak=(0.2, 0.45),
             half_life_hours=10,
         ),
         Scenario("stable-child", "child", "stable", _WELL, "a well child"),
@@ -233,19 +287,23 @@ DETERIORATING = tuple(name for name, s in SCENARIOS.items() if s.course == "risi
 
 WARD_MIX: dict[str, dict[str, float]] = {
     "medical": {
-        "stable": 0.55,
+        "stable": 0.684,
         "stable-copd": 0.06,
-        "sepsis-slow": 0.1,
-        "sepsis-fast": 0.04,
-        "copd-exacerbation": 0.1,
-        "recovery": 0.15,
+        "sepsis-slow": 0.05,
+        "sepsis-fast": 0.012,
+        "copd-exacerbation": 0.048,
+        "occult-decline": 0.03,
+        "sudden-collapse": 0.004,
+        "recovery": 0.12,
     },
     "surgical": {
-        "stable": 0.62,
-        "post-op-bleed": 0.12,
-        "sepsis-slow": 0.08,
-        "sepsis-fast": 0.03,
-        "recovery": 0.15,
+        "stable": 0.738,
+        "post-op-bleed": 0.045,
+        "sepsis-slow": 0.045,
+        "sepsis-fast": 0.009,
+        "occult-decline": 0.03,
+        "sudden-collapse": 0.004,
+        "recovery": 0.13,
     },
     "children": {
         "stable-child": 0.62,

@@ -43,6 +43,7 @@ from simulators._physiology import (
     HOUR,
     Baseline,
     Course,
+    Effects,
     Floats,
     circadian,
     consciousness,
@@ -50,6 +51,15 @@ from simulators._physiology import (
     draw_baseline,
     slow_noise,
     vitals_at,
+)
+from simulators._population import (
+    INEQUITIES,
+    Person,
+    chronic_offsets,
+    draw_frailty,
+    draw_person,
+    population,
+    spo2_overread,
 )
 from simulators._scenarios import SCENARIOS, WARD_MIX, WARD_PREFIX, Scenario
 
@@ -85,6 +95,9 @@ class SimConfig:
         occupancy: the share of beds occupied at the start.
         truth: publish ground truth (scenarios and outcome events) on `simulation/truth`.
         events: publish clinical events (CONTRACT §9) on each bed's `event` topic.
+        inequity: inequities to build in (`INEQUITIES`; none by default): `spo2-overread`
+            (pulse oximeters over-read SpO2 for Black and Asian patients, so their NEWS2
+            under-scores) and `night-escalation` (urgent scores at night acted on later).
     """
 
     wards: int = 1
@@ -103,6 +116,7 @@ class SimConfig:
     occupancy: float = 0.9
     truth: bool = True
     events: bool = True
+    inequity: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -123,6 +137,9 @@ class SimConfig:
         if unknown or not self.ward_kinds:
             named = f"unknown ward kind {unknown[0]!r}; " if unknown else "no ward kind; "
             problems.append(f"{named}known: {', '.join(WARD_MIX)}")
+        for name in self.inequity:
+            if name not in INEQUITIES:
+                problems.append(f"unknown inequity {name!r}; known: {', '.join(INEQUITIES)}")
         if self.scenario is not None and self.scenario not in SCENARIOS:
             problems.append(f"unknown scenario {self.scenario!r}; known: {', '.join(SCENARIOS)}")
         if problems:
@@ -246,23 +263,41 @@ class _Stay:
         self.bed = bed
         self.rng = rng = bed.rng
         config = bed.config
-        mix = WARD_MIX[bed.ward.kind]
-        name = config.scenario or str(rng.choice(list(mix), p=_normalised(mix.values())))
-        self.scenario: Scenario = SCENARIOS[name]
-        self.cohort = self.scenario.cohort
+        # Who the patient is comes from a stream of its own: the equity fields changed no
+        # child's or woman's vital sign, and an adult's age and frailty are drawn first,
+        # because frailty makes deterioration more likely (`_scenario`).
+        self.person_rng = np.random.default_rng(
+            [config.seed, bed.ward.index, int(bed.bed) - 1, number, _PERSON_STREAM]
+        )
         self.patient_id = f"P{bed.ward.index + 1:02d}{int(bed.bed):03d}{number:03d}"
         self.already_here = already_here
         self.arrive = arrive
-        self.age_months = self._age_months()
+        self.inequity = frozenset(config.inequity)
+        self.scenario: Scenario = self._scenario()
+        self.cohort = self.scenario.cohort
+        if self.cohort != "adult":
+            self.age_months = self._age_months()
         scale2 = self.scenario.copd
+        self.person: Person = draw_person(
+            self.person_rng, self.cohort, frailty=self.frailty, copd=scale2
+        )
         self.ladder = "copd" if scale2 else ("child" if self.cohort == "child" else "adult")
-        self.baseline: Baseline = draw_baseline(
+        baseline = draw_baseline(
             rng,
             self.cohort,
             age_months=self.age_months,
             phase=self.scenario.phase,
             copd=scale2,
         )
+        self.baseline: Baseline = _with_chronic(baseline, self.person.chronic, self.frailty)
+        frailty = population()["frailty"]
+        self.effects: Effects = replace(
+            self.scenario.effects,
+            heart_rate=self.scenario.effects.heart_rate
+            * (1 - float(frailty["hr_blunting"]) * self.frailty),
+        )
+        self.slower = 1 + float(frailty["recovery"]) * self.frailty  # recovery half-lives
+        self.reserve = 1 - float(frailty["threshold_drop"]) * self.frailty  # outcome severities
         self.course = self._course()
         self.leave = self._planned_leave()
         self.device = self._device()
@@ -273,8 +308,35 @@ class _Stay:
         self.creatinine = float(rng.normal(80 if self.cohort == "adult" else 60, 15))
         self.emergencies: list[float] = []  # nurses' sets that called for an emergency response
         self.responded_at: float | None = None  # when an urgent score was first acted on
+        self.plan_until = -math.inf  # a reviewed adult's 4-hourly observations last until
 
     # -- the patient ----------------------------------------------------------------------
+
+    def _scenario(self) -> Scenario:
+        """The scenario: forced, or drawn from the ward's mix. An adult's age and frailty are
+        drawn first (from the patient's own stream), and the deteriorating scenarios are
+        weighted up in the frail."""
+        config, kind = self.bed.config, self.bed.ward.kind
+        forced = config.scenario
+        adult = SCENARIOS[forced].cohort == "adult" if forced else kind in ("medical", "surgical")
+        self.frailty = 0.0
+        if adult:
+            self.age_months = float(np.clip(self.person_rng.normal(68, 16), 18, 99) * 12)
+            self.frailty = draw_frailty(self.person_rng, self.age_months / 12)
+        if forced is not None:
+            return SCENARIOS[forced]
+        mix = dict(WARD_MIX[kind])
+        if adult:
+            frailty = population()["frailty"]
+            weight = max(
+                0.2,
+                1 + float(frailty["deterioration"]) * (self.frailty - float(frailty["reference"])),
+            )
+            mix = {
+                name: share * (weight if SCENARIOS[name].course == "rising" else 1.0)
+                for name, share in mix.items()
+            }
+        return SCENARIOS[str(self.rng.choice(list(mix), p=_normalised(mix.values())))]
 
     def _age_months(self) -> float:
         scenario, rng = self.scenario, self.rng
@@ -297,7 +359,7 @@ class _Stay:
             return Course(
                 start=start,
                 initial=float(rng.uniform(*scenario.peak)),
-                half_life=scenario.half_life_hours * HOUR,
+                half_life=scenario.half_life_hours * HOUR * self.slower,
             )
         rise = float(rng.uniform(*scenario.rise_hours)) * HOUR
         if scenario.onset_hours is not None and not self.already_here:
@@ -311,7 +373,7 @@ class _Stay:
             onset=onset,
             rise=rise,
             peak=float(rng.uniform(*scenario.peak)),
-            half_life=scenario.half_life_hours * HOUR,
+            half_life=scenario.half_life_hours * HOUR * self.slower,
         )
 
     def _planned_leave(self) -> float:
@@ -398,6 +460,8 @@ class _Stay:
                 "kind": "scenario",
                 "scenario": self.scenario.name,
                 "onset": None if math.isinf(onset) else rfc3339(int(onset)),
+                "frailty": round(self.frailty, 3),
+                "chronic": list(self.person.chronic),
             },
         )
 
@@ -411,6 +475,9 @@ class _Stay:
             "cohort": self.cohort,
             "birth_date": self.context.birth_date.isoformat() if self.context.birth_date else None,
             "spo2_scale": self.context.spo2_scale,
+            "sex": self.person.sex,
+            "ethnicity": self.person.ethnicity,
+            "imd_decile": self.person.imd_decile,
         }
         if self.cohort == "maternity":
             if self.scenario.phase == "antenatal":
@@ -498,6 +565,8 @@ class _Stay:
             sets.append((t, "obs", payload))
             self._treat(t, result)
             interval = 1 * HOUR if refused else _interval(result)
+            if t < self.plan_until and not refused and result.total < 7:
+                interval = max(interval, _PLANNED)
             t = self._next_set(t, interval)
         return sets
 
@@ -543,7 +612,7 @@ class _Stay:
         return encoded, result, refused
 
     def _chart_vitals(self, v: dict[str, float], s: float, t: float) -> dict[str, Any]:
-        rng, effects = self.rng, self.scenario.effects
+        rng, effects = self.rng, self.effects
         device, flow, percent, _ = _LADDERS[self.ladder][self._o2_step(t)]
         rr = v["resp_rate"]
         rr_counted = 2 * round(rr / 2) if rng.random() < 0.5 else round(rr)  # digit preference
@@ -592,15 +661,39 @@ class _Stay:
         course, rng = self.course, self.rng
         if result.response == "emergency":  # stable but abnormal patients too: false calls
             self.emergencies.append(t)
+        if (
+            self.cohort == "adult"
+            and result.response in URGENT_RESPONSES
+            and t >= self.plan_until
+            and self._not_deteriorating(t)
+        ):
+            # The doctor who reviews the urgent score finds a patient who is not
+            # deteriorating (chronically abnormal, recovering, or responding to treatment)
+            # and writes "observe 4-hourly unless NEWS2 reaches 7" for the next day (NEWS2
+            # leaves the frequency to clinical judgement after review).
+            self.plan_until = t + 24 * HOUR
+            self._truth(t, {"kind": "review", "until": rfc3339(int(self.plan_until))})
         if course.initial or course.treated_at is not None or course.peak == 0:
             return
         if result.response not in URGENT_RESPONSES:
             return
         self.responded_at = t
         if rng.random() < self.scenario.treat_probability:
-            self.course = replace(course, treated_at=t + rng.uniform(30, 120) * _MIN)
-        else:  # this time the response did not turn things round
-            self.course = replace(course, treated_at=math.inf)
+            delay = rng.uniform(30, 120) * _MIN
+            if "night-escalation" in self.inequity and _is_night(t):
+                low, high = population()["inequity"]["night-escalation"]["delay_hours"]
+                delay += self.person_rng.uniform(low, high) * HOUR
+            self.course = replace(course, treated_at=t + delay)
+        else:  # this time the response did not turn things round: a later one does
+            late = _LATE_TREATMENT[0] + (_LATE_TREATMENT[1] - _LATE_TREATMENT[0]) * rng.random()
+            self.course = replace(course, treated_at=t + late * HOUR)
+
+    def _not_deteriorating(self, t: float) -> bool:
+        """What a reviewing doctor concludes: the patient is well at heart, recovering, or
+        already responding to treatment."""
+        course = self.course
+        treated = course.treated_at is not None and course.treated_at <= t
+        return course.at(t) < _REVIEWED_STABLE or course.initial > 0 or treated
 
     def _next_set(self, t: float, interval: float) -> float:
         rng, config = self.rng, self.bed.config
@@ -615,9 +708,12 @@ class _Stay:
             late = -rng.uniform(0, 0.08 * minutes)  # done early, with the round
         due = t + interval + late * _MIN * config.lateness
         if config.lateness > 0:  # concern: a nurse who sees the patient worsening checks early
+            # (an adult's decline is seen later and less often than a child's or a mother's:
+            # the adult wards' missed deteriorations, Pankhurst 2022's sensitivity of 0.46)
+            concern, chance = _ADULT_CONCERN if self.cohort == "adult" else (0.45, 0.5)
             look = t + (15 + rng.exponential(60)) * _MIN
             while look < due:
-                if self.course.at(look) > 0.45 and rng.random() < 0.5:
+                if self.course.at(look) > concern and rng.random() < chance:
                     return look
                 look += rng.exponential(60) * _MIN
         return due
@@ -655,7 +751,7 @@ class _Stay:
         boosts = np.array([rung[3] for rung in _LADDERS[self.ladder]])[steps]
         values = vitals_at(
             self.baseline,
-            self.scenario.effects,
+            self.effects,
             s=self.course.severity(times),
             day=circadian(times),
             slow=slow,
@@ -664,6 +760,8 @@ class _Stay:
         for vital in values:
             spread = self.baseline.noise.get(vital, self.baseline.noise["systolic_bp"])
             values[vital] = values[vital] + noise * spread * rng.standard_normal(len(times))
+        if "spo2-overread" in self.inequity:  # what the oximeter reads, not the blood
+            values["spo2"] = spo2_overread(values["spo2"], self.person.ethnic_group)
         values["spo2"] = np.minimum(values["spo2"], 100.0)
         values["diastolic_bp"] = np.minimum(values["diastolic_bp"], values["systolic_bp"] - 15)
         for vital, (low, high) in _LIMITS.items():
@@ -691,6 +789,13 @@ class _Stay:
         values["heart_rate"] += motion * rng.uniform(25, 60, n)
         values["spo2"] -= motion * rng.uniform(4, 15, n)
         probe_off = rng.random(n) < 0.01
+        # A probe slipping off a finger reads falsely low for a minute or few before it
+        # loses the signal: runs of SpO2 70–85 % (about three a day), the false alarms of
+        # continuous oximetry.
+        for _ in range(rng.poisson(_SLIPS_PER_DAY * hours / 24)):
+            begin = rng.uniform(admitted, until)
+            slip = (times >= begin) & (times < begin + rng.uniform(1, 5) * _MIN)
+            values["spo2"] = np.where(slip, rng.uniform(70, 85), values["spo2"])
         zero = rng.random(n) < 0.0005  # a device that sends 0 for "no reading"
         source = "monitor" if self.cohort == "child" else "wearable"
         hr = np.rint(values["heart_rate"]).astype(np.int64).tolist()
@@ -733,7 +838,7 @@ class _Stay:
         for t in sorted(times):
             if t >= until:
                 continue
-            injury = self.scenario.effects.creatinine * max(0.0, self.course.at(t - 6 * HOUR))
+            injury = self.effects.creatinine * max(0.0, self.course.at(t - 6 * HOUR))
             value = self.creatinine * (1 + injury) * (1 + 0.04 * float(rng.standard_normal()))
             payload = {
                 "msg_id": self.bed.msg_id("lab"),
@@ -762,8 +867,11 @@ class _Stay:
         if call < math.inf:
             events.append((call, "rapid-response-call"))
         exit_at = math.inf
-        arrest = first(1.4) + rng.uniform(5, 45) * _MIN
-        if arrest < math.inf and self.course.at(arrest) >= 1.2:
+        # The frail go to ICU or arrest at a lower severity (`reserve`, `_population`).
+        icu_at = self.scenario.icu_at * self.reserve
+        arrest_at = self.scenario.arrest_at * self.reserve
+        arrest = first(arrest_at) + rng.uniform(5, 45) * _MIN
+        if arrest < math.inf and self.course.at(arrest) >= arrest_at - 0.2:
             events.append((arrest, "cardiac-arrest"))
             if rng.random() < 0.6:
                 exit_at = arrest + rng.uniform(10, 40) * _MIN
@@ -771,8 +879,8 @@ class _Stay:
             else:
                 exit_at = arrest + rng.uniform(30, 60) * _MIN
                 events.append((exit_at, "icu-transfer"))
-        icu = first(1.1) + rng.uniform(45, 150) * _MIN
-        if icu < exit_at and self.course.at(icu) >= 0.9:
+        icu = first(icu_at) + rng.uniform(90, 300) * _MIN  # review, referral, a bed
+        if icu < exit_at and self.course.at(icu) >= icu_at - 0.2:
             exit_at = icu
             events = [e for e in events if e[0] < icu]
             events.append((icu, "icu-transfer"))
@@ -782,6 +890,46 @@ class _Stay:
 
 _EVENT_STREAM = 1 << 21
 """The last word of the seed of a bed's clinical-event stream (`_Bed.event_rng`)."""
+
+_LATE_TREATMENT = (10.0, 24.0)
+"""Hours after a first response that did not turn the illness, when a later one does (an
+illness left to plateau for days would keep a patient at an emergency score for days)."""
+
+_ADULT_CONCERN = (0.5, 0.4)
+"""An adult nurse checks early when severity passes 0.5, at each look with this chance."""
+
+_SLIPS_PER_DAY = 3.0
+"""Runs of falsely low SpO2 from a slipping probe, per device-day."""
+
+_PLANNED = 4 * HOUR
+"""The observation interval a reviewing doctor sets for a patient who is not deteriorating."""
+
+_REVIEWED_STABLE = 0.35
+"""The severity below which a review finds an adult who is not deteriorating."""
+
+_PERSON_STREAM = 1 << 22
+"""The last word of the seed of a patient's own stream (`_Stay.person_rng`): who they are."""
+
+
+def _with_chronic(baseline: Baseline, chronic: tuple[str, ...], frailty: float) -> Baseline:
+    """The resting values of a patient with these chronic conditions and this frailty
+    (`population.toml`: frailty shows a little at rest, as faster breathing and lower SpO2)."""
+    if not chronic and frailty == 0:
+        return baseline
+    offsets, noise = chronic_offsets(chronic)
+    visible = population()["frailty"]["at_rest"]
+    for vital, per_unit in visible.items():
+        offsets[vital] = offsets.get(vital, 0.0) + float(per_unit) * frailty
+    return replace(
+        baseline,
+        resp_rate=baseline.resp_rate + offsets.get("resp_rate", 0.0),
+        heart_rate=baseline.heart_rate + offsets.get("heart_rate", 0.0),
+        systolic_bp=baseline.systolic_bp + offsets.get("systolic_bp", 0.0),
+        diastolic_bp=baseline.diastolic_bp + 0.55 * offsets.get("systolic_bp", 0.0),
+        spo2=min(99.4, baseline.spo2 + offsets.get("spo2", 0.0)),
+        noise={k: v * noise.get(k, 1.0) for k, v in baseline.noise.items()},
+    )
+
 
 _OUTCOME_EVENTS = {
     "rapid-response-call": "rrt-call",
@@ -843,6 +991,12 @@ def _concern_level(s: float, rng: np.random.Generator) -> bool | str:
     if s < 0.6 or rng.random() < 0.5:
         return False
     return "high" if s > 1.1 else "medium"
+
+
+def _is_night(t: float) -> bool:
+    """22:00 to 07:00 hospital time."""
+    hour = datetime.fromtimestamp(t, LONDON).hour
+    return hour >= 22 or hour < 7
 
 
 def _normalised(weights: Any) -> list[float]:

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from scoring import ChartSet, Context, InvalidObservation, ObservationSet, ScoreResult, score
-from simulators import Message, SimConfig, simulate
+from simulators import Message, SimConfig, parse_time, simulate
 
 
 @dataclass
@@ -24,6 +24,9 @@ class Patient:
     outcomes: list[tuple[int, str]] = field(default_factory=list)
     labs: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)  # CONTRACT §9, as published
+    chronic: tuple[str, ...] = ()  # the truth's: hidden traits, never on the patient's topics
+    frailty: float = 0.0
+    reviews: list[tuple[int, int]] = field(default_factory=list)  # (from, until): 4-hourly plans
 
     @property
     def manual(self) -> list[tuple[ObservationSet, ScoreResult]]:
@@ -63,6 +66,10 @@ def patients(messages: list[Message], charts: ChartSet) -> dict[str, Patient]:
         elif message.topic == "simulation/truth":
             if body["kind"] == "scenario":
                 found[pid].scenario = body["scenario"]
+                found[pid].chronic = tuple(body.get("chronic", ()))
+                found[pid].frailty = float(body.get("frailty", 0.0))
+            elif body["kind"] == "review":
+                found[pid].reviews.append((message.time, parse_time(body["until"])))
             else:
                 found[pid].outcomes.append((message.time, body["event"]))
     return found

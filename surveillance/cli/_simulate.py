@@ -16,6 +16,7 @@ from ingest import BrokerURL, parse_broker_url
 from scoring import load_charts
 from simulators import (
     DEFAULT_START,
+    INEQUITIES,
     SCENARIOS,
     Message,
     PublishError,
@@ -116,6 +117,18 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "icu-admission, death, fall, pressure-ulcer, sepsis-treatment) on each bed's event topic"
         ),
     )
+    p.add_argument(
+        "--inequity",
+        action="append",
+        choices=INEQUITIES,
+        default=[],
+        help=(
+            "build in an inequity, so the equity report's power to find one can be tested "
+            "(repeatable; default none): spo2-overread (pulse oximeters over-read SpO2 for "
+            "Black and Asian patients, more in hypoxaemia, so their NEWS2 under-scores: "
+            "Sjoding 2020); night-escalation (urgent scores at night acted on hours later)"
+        ),
+    )
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--record", type=Path, metavar="FILE", help="write a recording")
     out.add_argument("--broker", metavar="URL", help="publish to mqtt://host:port")
@@ -201,6 +214,7 @@ def _config(args: argparse.Namespace) -> SimConfig:
         scenario=args.scenario,
         truth=not args.no_truth,
         events=not args.no_events,
+        inequity=tuple(dict.fromkeys(args.inequity)),
     )
 
 
@@ -224,6 +238,7 @@ def _simulate(args: argparse.Namespace) -> int:
             "beds": config.beds,
             "truth": config.truth,
             "events": config.events,  # CONTRACT §9 events on each bed's `event` topic
+            "inequity": list(config.inequity),  # built-in inequities (none by default)
         }
         try:
             count = write_recording(args.record, messages, meta)

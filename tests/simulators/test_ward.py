@@ -35,6 +35,7 @@ from simulators import (
 from tests.factories import make_obs
 from tests.sim_helpers import Patient, by_kind, patients, run
 
+ETHNIC_CODES = frozenset("ABCDEFGHJKLMNPRSZ") | {"99"}  # CONTRACT §2
 TOPIC = re.compile(r"^wards/[A-Z]+\d+/beds/\d+/(adt|obs|fhir|hl7v2|labs|event)$|^simulation/truth$")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -89,6 +90,9 @@ class _Truth(msgspec.Struct, forbid_unknown_fields=True):
     scenario: str | None = None
     onset: str | None = None
     event: str | None = None
+    frailty: float | None = None
+    chronic: list[str] | None = None
+    until: str | None = None
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +125,9 @@ def test_payloads_follow_the_contract(mixed_day: list[Any]) -> None:
             assert adt.cohort is not None
             if adt.cohort == "child":
                 assert adt.birth_date is not None
+            assert adt.sex in ("1", "2", "9", "X")
+            assert adt.ethnicity in ETHNIC_CODES
+            assert adt.imd_decile is not None
         elif kind == "obs":
             assert not message.retain
             msgspec.json.decode(message.payload, type=ObservationSet)
@@ -236,14 +243,25 @@ def test_stable_adults_and_women_stay_in_the_zero_bands(
     charts: ChartSet, scenario: str, bands: dict[str, tuple[float, float]]
 ) -> None:
     found = patients(
-        run(charts, wards=1, beds=40, hours=48, seed=9, scenario=scenario, mode="manual"), charts
+        run(charts, wards=2, beds=200, hours=48, seed=9, scenario=scenario, mode="manual"), charts
     )
-    sets = [(o, r) for p in found.values() for o, r in p.manual]
+    # Adults with a chronic abnormality, or frail enough for it to show at rest, are the
+    # confounders NEWS2 alerts on (test_population), not well patients.
+    well = [p for p in found.values() if not p.chronic and p.frailty < 0.3]
+    sets = [(o, r) for p in well for o, r in p.manual]
     assert len(sets) > 150
+    # Per patient (each one's median reading), not per set: a patient who scores 1 is
+    # observed 4-hourly rather than 12-hourly, so per set the few in a band's tail weigh
+    # three times; with the chronic patients left out the sample is smaller and that
+    # weighting swung the per-set share between 94 and 98 % from seed to seed.
     for vital, (low, high) in bands.items():
-        values = [getattr(o.vitals, vital) for o, _ in sets if getattr(o.vitals, vital) is not None]
-        share = sum(low <= v <= high for v in values) / len(values)
-        assert share >= 0.95, f"{vital}: {share:.1%} in {low}–{high}"
+        medians = [
+            statistics.median(v)
+            for p in well
+            if (v := [getattr(o.vitals, vital) for o, _ in p.manual if getattr(o.vitals, vital)])
+        ]
+        share = sum(low <= m <= high for m in medians) / len(medians)
+        assert share >= 0.95, f"{vital}: {share:.1%} of patients in {low}–{high}"
     urgent = sum(r.response in URGENT_RESPONSES for _, r in sets)
     assert urgent / len(sets) <= 0.02
 
@@ -283,7 +301,7 @@ def test_bronchiolitis_is_in_infants_who_get_oxygen(charts: ChartSet) -> None:
     assert {"none", "mild", "moderate"} <= distress_seen
 
 
-@pytest.mark.parametrize("scenario", DETERIORATING)
+@pytest.mark.parametrize("scenario", [n for n in DETERIORATING if SCENARIOS[n].overt])
 def test_scenario_effects_reach_the_urgent_threshold_before_outcomes_can_begin(
     charts: ChartSet, scenario: str
 ) -> None:
@@ -335,7 +353,7 @@ def _typical_baseline(cohort: str, phase: str | None, age: float, *, copd: bool)
     return Baseline(16, 74, 128, 75, 97, 36.8, {})
 
 
-@pytest.mark.parametrize("scenario", DETERIORATING)
+@pytest.mark.parametrize("scenario", [n for n in DETERIORATING if SCENARIOS[n].overt])
 def test_observed_scores_cross_the_urgent_threshold_before_each_outcome(
     charts: ChartSet, scenario: str
 ) -> None:
@@ -366,7 +384,7 @@ def test_rounds_follow_the_score_s_required_frequency_exactly_without_lateness(
     found = patients(
         run(charts, wards=4, beds=10, hours=48, seed=2, mode="manual", lateness=0), charts
     )
-    checked = 0
+    checked = reviewed = 0
     for patient in found.values():
         sets = patient.manual
         for (before, result), (after, _) in pairwise(sets):
@@ -376,9 +394,16 @@ def test_rounds_follow_the_score_s_required_frequency_exactly_without_lateness(
                 continue
             assert result.next_obs_due is not None
             expected = (result.next_obs_due - before.time).total_seconds()
+            when = before.time.timestamp()
+            if any(start <= when < until for start, until in patient.reviews):
+                # a doctor's review set 4-hourly observations unless NEWS2 reaches 7
+                if result.total < 7:
+                    expected = max(expected, 4 * 3600)
+                reviewed += 1
             assert abs(gap - expected) <= 1, (patient.patient_id, result.monitoring, gap)
             checked += 1
     assert checked > 300
+    assert reviewed > 0
 
 
 def test_rounds_are_late_more_at_night_and_rarely_early(charts: ChartSet) -> None:
@@ -439,6 +464,19 @@ def test_devices_stream_at_their_interval_with_artefacts_and_gaps(charts: ChartS
     )
     assert 0.8 <= len(device) / beds_hours <= 1.01  # about 1 Hz, less the dropouts
     assert any(o.vitals.spo2 is None for o in device)  # probe off
+    by_patient: dict[str, list[ObservationSet]] = {}
+    for o in device:
+        by_patient.setdefault(o.patient_id, []).append(o)
+    # A slipping probe reads 70-85 % for a minute or more (60+ readings at 1 Hz), unlike a
+    # motion artefact's single low reading.
+    slips = 0
+    for readings in by_patient.values():
+        length = 0
+        for o in readings:
+            low = o.vitals.spo2 is not None and 70 <= o.vitals.spo2 <= 85
+            length = length + 1 if low else 0
+            slips += length == 45
+    assert slips >= 1
     assert all(o.vitals.systolic_bp is None for o in device)  # a wearable has no cuff
 
 

@@ -57,6 +57,24 @@ def test_recordings_hold_the_clinical_events_unless_told_not_to(tmp_path: Path) 
 
 
 @pytest.mark.process
+def test_an_inequity_is_built_in_only_when_asked_and_named_in_the_header(tmp_path: Path) -> None:
+    fair, biased = tmp_path / "f.jsonl", tmp_path / "b.jsonl"
+    common = ["--wards", "1", "--beds", "20", "--hours", "12", "--seed", "6", "--mode", "manual"]
+    assert surveillance("simulate", *common, "--record", fair).returncode == 0
+    done = surveillance(
+        "simulate", *common, "--inequity", "spo2-overread", "--inequity", "night-escalation",
+        "--record", biased,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert read_meta(fair)["inequity"] == []
+    assert read_meta(biased)["inequity"] == ["spo2-overread", "night-escalation"]
+    assert list(read_recording(fair)) != list(read_recording(biased))
+    done = surveillance("simulate", *common, "--inequity", "skin", "--record", fair)
+    assert done.returncode == 2
+    assert "invalid choice: 'skin'" in done.stderr
+
+
+@pytest.mark.process
 def test_simulate_refuses_bad_options_with_a_reason(tmp_path: Path) -> None:
     out = tmp_path / "x.jsonl"
     for args, reason in [
