@@ -62,7 +62,7 @@ def main() -> None:
     print(
         f"device snapshots, 1 a minute a patient (1 in 5 estimated): {best['device']:8.1f} µs a message"
     )
-    print(f"learning one label (calibrator, then scaler + regression): {best['learn']:8.1f} µs")
+    print(f"learning one label (its calibrator, then scaler + regression): {best['learn']:8.1f} µs")
 
 
 if __name__ == "__main__":

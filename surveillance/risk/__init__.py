@@ -8,12 +8,13 @@ unless a trust turns its alerts on.
 
 from surveillance.risk._api import LearnedRisk, ModelError, Risk, load
 from surveillance.risk._features import FEATURES, PatientState, features, observe, reasons
-from surveillance.risk._model import DEFAULT_MODEL, Hyper, RiverRisk, load_model
+from surveillance.risk._model import DEFAULT_MODEL, Hyper, Platt, RiverRisk, load_model
 
 __all__ = [
     "DEFAULT_MODEL",
     "FEATURES",
     "Hyper",
+    "Platt",
     "LearnedRisk",
     "ModelError",
     "PatientState",

@@ -13,6 +13,11 @@ regression) under an online Platt calibration, learning with delayed labels.
   Learning a label: the calibrator first learns (raw logit → label) with the raw model as it
   is, so the calibration is fitted on predictions the raw model has not learned from; then the
   raw pipeline learns (features → label).
+- Calibration (`Platt`): online Platt scaling, one calibrator for nurses' sets and one for
+  device snapshots (they are different populations: a calibrator fitted on both was judged
+  too extreme on nurses' sets, slope 0.52-0.58). Each keeps its labels counted by raw-logit
+  bin (0.25 wide), decayed so old wards weigh less, and refits sigmoid(a·z + b) to them by
+  Newton's method every `REFIT` labels: exact, where SGD on two parameters crawled.
 - The file (`save`, `load_model`) is gzip-compressed JSON, never a pickle: a header line (the
   format, model name and version, river's version, the features, the horizon, what it was
   trained on, and the sha256 of the state line) and a state line (the scaler's counts, means
@@ -54,7 +59,7 @@ __all__ = [
 ]
 
 FORMAT: Final = "ward-surveillance-risk"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # 2: one binned Platt calibrator per source
 MODEL_NAME: Final = "news2-trends-logistic"
 MODEL_VERSION: Final = "1"
 DEFAULT_MODEL: Final = Path(__file__).parent / "models" / "default.json.gz"
@@ -79,7 +84,80 @@ class Hyper(msgspec.Struct, kw_only=True, frozen=True):
     learn_interval: float = 3600.0
     lr: float = 0.01
     l2: float = 1e-4
-    calibration_lr: float = 0.005
+
+
+class Platt(msgspec.Struct, kw_only=True):
+    """Online Platt scaling on a raw logit z: p = sigmoid(a·z + b), refitted by Newton's
+    method to the labels counted by bin of z (pure; the state is these numbers)."""
+
+    positives: list[float] = msgspec.field(default_factory=lambda: [0.0] * BINS)
+    negatives: list[float] = msgspec.field(default_factory=lambda: [0.0] * BINS)
+    a: float = 1.0
+    b: float = 0.0
+    since_fit: int = 0
+
+    def __call__(self, z: float) -> float:
+        return _sigmoid(self.a * z + self.b)
+
+    def learn(self, z: float, positive: bool) -> None:
+        if not math.isfinite(z):
+            return
+        i = min(BINS - 1, max(0, int((z - LOW) / WIDTH)))
+        if positive:
+            self.positives[i] += 1.0
+        else:
+            self.negatives[i] += 1.0
+        self.since_fit += 1
+        if self.since_fit >= REFIT:
+            self.fit()
+
+    def fit(self) -> None:
+        """Decay the counts for the labels since the last fit, then fit a and b (kept as they
+        are until there are `MIN_POSITIVES` positives and as many negatives)."""
+        keep = DECAY**self.since_fit
+        self.since_fit = 0
+        self.positives = [c * keep for c in self.positives]
+        self.negatives = [c * keep for c in self.negatives]
+        if sum(self.positives) < MIN_POSITIVES or sum(self.negatives) < MIN_POSITIVES:
+            return
+        rows = [
+            (LOW + (i + 0.5) * WIDTH, pos, pos + neg)
+            for i, (pos, neg) in enumerate(zip(self.positives, self.negatives, strict=True))
+            if pos + neg > 0
+        ]
+        a, b = self.a, self.b
+        for _ in range(50):
+            ga = gb = haa = hab = hbb = 0.0
+            for z, pos, n in rows:
+                p = _sigmoid(a * z + b)
+                r = n * p - pos
+                w = n * p * (1.0 - p)
+                ga += r * z
+                gb += r
+                haa += w * z * z
+                hab += w * z
+                hbb += w
+            haa += RIDGE
+            hbb += RIDGE
+            det = haa * hbb - hab * hab
+            if det <= 0:
+                return
+            da = (hbb * ga - hab * gb) / det
+            db = (haa * gb - hab * ga) / det
+            a, b = a - da, b - db
+            if abs(da) < 1e-9 and abs(db) < 1e-9:
+                break
+        if math.isfinite(a) and math.isfinite(b):
+            self.a, self.b = a, b
+
+
+BINS: Final = 96
+LOW: Final = -16.0
+WIDTH: Final = 0.25
+REFIT: Final = 200
+DECAY: Final = 0.99995  # per label: a label 14,000 labels ago weighs half
+MIN_POSITIVES: Final = 20.0
+RIDGE: Final = 1e-6
 
 
 class _Linear(msgspec.Struct):
@@ -98,7 +176,7 @@ class _State(msgspec.Struct, kw_only=True):
     hyper: Hyper
     scaler: _Scaler
     model: _Linear
-    calibrator: _Linear
+    calibrators: dict[str, Platt]
     patients: dict[str, PatientState]
     pending: list[Pending]
     ended: dict[str, float]
@@ -121,15 +199,8 @@ class Header(msgspec.Struct, kw_only=True):
     """Of the state line, as written."""
 
 
-def _logistic(
-    lr: float, l2: float = 0.0, weight: float | None = None
-) -> linear_model.LogisticRegression:
-    return linear_model.LogisticRegression(
-        optimizer=optim.SGD(lr),
-        l2=l2,
-        intercept_lr=lr,
-        initializer=optim.initializers.Constant(weight) if weight is not None else None,
-    )
+def _logistic(lr: float, l2: float = 0.0) -> linear_model.LogisticRegression:
+    return linear_model.LogisticRegression(optimizer=optim.SGD(lr), l2=l2, intercept_lr=lr)
 
 
 def _sigmoid(z: float) -> float:
@@ -156,8 +227,8 @@ class RiverRisk:
         self.scaler = preprocessing.StandardScaler()
         self.model = _logistic(self.hyper.lr, self.hyper.l2)
         self.pipeline = compose.Pipeline(self.scaler, self.model)
-        # Platt scaling: p = sigmoid(a * logit + b), a starting at 1 and b at 0 (the identity).
-        self.calibrator = _logistic(self.hyper.calibration_lr, weight=1.0)
+        # Platt scaling, one for nurses' sets and one for device snapshots; the identity at first.
+        self.calibrators = {"manual": Platt(), "device": Platt()}
         self.patients: dict[str, PatientState] = {}
         self.pending: deque[Pending] = deque()
         self.by_patient: dict[str, list[Pending]] = {}
@@ -273,7 +344,7 @@ class RiverRisk:
         weights = self.model._weights  # a VectorDict: missing weights read as 0
         contributions = {k: weights[k] * v for k, v in scaled.items() if k in weights}
         z = self.model.intercept + sum(contributions.values())
-        return self._calibrated(z), contributions, scaled
+        return self._calibrator(x)(z), contributions, scaled
 
     def raw_logit(self, x: dict[str, float]) -> float:
         return float(self.model._raw_dot_one(self._scale(x)))
@@ -282,12 +353,11 @@ class RiverRisk:
         scaled: dict[str, float] = self.scaler.transform_one(x)  # type: ignore[no-untyped-call]
         return scaled
 
-    def _calibrated(self, z: float) -> float:
-        a = self.calibrator.weights.get("logit", 1.0)
-        return _sigmoid(a * z + self.calibrator.intercept)
+    def _calibrator(self, x: dict[str, float]) -> Platt:
+        return self.calibrators["device" if x.get("device") else "manual"]
 
     def _learn(self, x: dict[str, float], positive: bool) -> None:
-        self.calibrator.learn_one({"logit": self.raw_logit(x)}, positive)
+        self._calibrator(x).learn(self.raw_logit(x), positive)
         self.pipeline.learn_one(x, positive)
         self.learned["positives" if positive else "negatives"] += 1
         self.since_load["positives" if positive else "negatives"] += 1
@@ -316,7 +386,7 @@ class RiverRisk:
                 vars=dict(self.scaler.vars),
             ),
             model=_linear(self.model),
-            calibrator=_linear(self.calibrator),
+            calibrators=self.calibrators,
             patients=self.patients,
             pending=[p for p in self.pending if not p.done],
             ended=self.ended,
@@ -413,7 +483,7 @@ def load_model(path: Path | None = None, *, learn: bool = True) -> RiverRisk:
     risk.scaler.means.update(state.scaler.means)
     risk.scaler.vars.update(state.scaler.vars)
     _restore_linear(risk.model, state.model)
-    _restore_linear(risk.calibrator, state.calibrator)
+    risk.calibrators.update(state.calibrators)
     risk.patients = state.patients
     for entry in state.pending:
         risk.pending.append(entry)
