@@ -22,10 +22,11 @@ import pytest
 from ingest import vocabulary
 from scoring import ChartSet
 from surveillance import OnlineScorer, Service, StoreHistory, live
+from surveillance import _service as service_module
 from surveillance.risk import ModelError
 from surveillance.store import ScoreRecord, open_store
 from tests.mqtt_broker import Mosquitto
-from tests.risk_double import NAME, EdgeRisk, FailingRisk
+from tests.risk_double import NAME, EdgeRisk, FailingRisk, HangingRisk
 from tests.surveillance.test_online import HIGH as HIGH_SET
 from tests.surveillance.test_online import MEDIUM, admit, at, obs
 from tests.surveillance.test_pipeline import (
@@ -192,6 +193,37 @@ async def test_a_model_that_fails_at_every_call_changes_no_score_and_no_alert(
     assert health["failures"]["estimate: Boom"] == 1
     assert health["failures"]["mature: Boom"] >= 1
     assert "Boom" in health["save_error"]
+
+
+async def test_a_save_that_hangs_holds_scoring_only_briefly_and_the_model_is_set_aside(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scorer waits while the model is saved (it must not change under the save): a save
+    that never ends (a stuck disk) must not stop scoring and alerting for good."""
+    monkeypatch.setattr(service_module, "MODEL_SAVE_HOLD", 0.5)
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
+    settings.model.save_every = 0.3
+    model = HangingRisk()
+    service = Service(settings, charts, load_risk=lambda _: model)
+    w = ward()
+    try:
+        async with running_service(service), listening(mosquitto, f"wards/{w}/#") as heard:
+            await _eventually(model.saving.is_set)
+            await send(
+                mosquitto,
+                (f"wards/{w}/beds/1/adt", adt("P-hang")),
+                (f"wards/{w}/beds/1/obs", obs_json("P-hang", f"{w}-o1", HIGH)),
+            )
+            await heard.wait(lambda h: bool(h.on("/score")) and bool(h.on("/alerts")), 10)
+            health = service.health()["model"]
+    finally:
+        model.release.set()
+    [score] = heard.on("/score")
+    assert score["total"] == 8
+    assert "learned_risk" not in score  # the model is no longer asked: its save still runs
+    assert health["state"] == "unavailable"
+    assert "0.5 s" in health["reason"]
+    assert service.scorer.model is None
 
 
 @contextlib.asynccontextmanager
