@@ -524,8 +524,8 @@ def test_the_model_is_not_given_the_equity_fields(charts: ChartSet) -> None:
             return super().estimate(result, context, source)
 
     scorer = OnlineScorer(charts, risk=Looking())
-    extra = {"ethnicity": "A", "imd_decile": 2, "needs": ["autism"], "initials": "AB"}
-    scorer.handle([admit(birth_date="1940-01-01", sex="female", **extra)])
+    extra: dict[str, Any] = {"ethnicity": "A", "imd_decile": 2, "needs": ["autism"]}
+    scorer.handle([admit(birth_date="1940-01-01", sex="female", initials="AB", **extra)])
     scorer.handle([obs(HIGH, t=60)])
     [context] = seen
     assert (context.ethnicity, context.imd_decile, context.needs, context.initials) == (
