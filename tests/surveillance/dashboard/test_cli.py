@@ -93,6 +93,12 @@ def test_csv_for_one_ward_with_targets(store, capsys, tmp_path):
         (["--since", "yesterday"], "not an ISO 8601 time"),
         (["--days", "0"], "--days"),
         (["--timezone", "Mars/Olympus"], "unknown time zone"),
+        # times a calendar cannot be read around: a clear error, not a traceback
+        (["--since", "0001-01-01T00:00Z", "--until", "0001-02-01T00:00Z"], "out of range"),
+        (["--until", "0001-01-02T00:00Z"], "out of range"),
+        (["--since", "9999-12-01T00:00Z", "--until", "9999-12-31T23:59Z"], "out of range"),
+        # a window of millennia by day would hold the machine for minutes and gigabytes
+        (["--since", "1900-01-01T00:00Z", "--until", "2900-01-01T00:00Z"], "at most 3660 days"),
     ],
 )
 def test_bad_options(store, capsys, args, message):
