@@ -324,7 +324,7 @@ class Service:
             try:
                 return self._load_risk(state), str(state), None
             except Exception as error:
-                aside = state.with_name(state.name + ".refused")
+                aside = _aside(state)
                 os.replace(state, aside)
                 refused = (
                     f"the model kept in {state} cannot be loaded ({_model_failure(error)}); "
@@ -593,6 +593,18 @@ def _model_failure(error: BaseException) -> str:
     if isinstance(error, OSError):
         return f"{type(error).__name__}: {error.strerror or error}"
     return failure_site(error)
+
+
+def _aside(state: Path) -> Path:
+    """Where a kept model that cannot be loaded is moved: `<state>.refused`, or `.refused.N`
+    when that is taken (an earlier refused model, perhaps months of learning, is never
+    overwritten)."""
+    aside = state.with_name(state.name + ".refused")
+    n = 0
+    while aside.exists() or aside.is_symlink():
+        n += 1
+        aside = state.with_name(f"{state.name}.refused.{n}")
+    return aside
 
 
 def _describe(risk: Risk) -> dict[str, Any]:

@@ -168,6 +168,31 @@ async def test_a_kept_model_that_cannot_be_loaded_is_set_aside_and_the_default_u
     assert aside.read_bytes() == b"made by another river"  # kept, never overwritten
 
 
+async def test_a_second_refused_model_does_not_overwrite_the_first(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """A refused model may hold months of learning (refused after a river upgrade, say): the
+    next one refused (after a downgrade and upgrade again) is set aside beside it."""
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
+    kept = settings.model_state_path()
+    first = kept.with_name(kept.name + ".refused")
+    first.write_bytes(b"months of learning")
+    kept.write_bytes(b"made by another river")
+
+    def load(path: Path | None) -> EdgeRisk:
+        if path is not None:
+            raise ModelError(f"{path}: made with river 0.1")
+        return EdgeRisk()
+
+    service = Service(settings, charts, load_risk=load)
+    async with running_service(service):
+        health = service.health()["model"]
+    assert first.read_bytes() == b"months of learning"
+    [second] = [p for p in tmp_path.iterdir() if p.name.startswith(first.name + ".")]
+    assert second.read_bytes() == b"made by another river"
+    assert str(second) in health["refused"]
+
+
 async def test_a_model_that_fails_at_every_call_changes_no_score_and_no_alert(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
