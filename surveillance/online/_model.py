@@ -19,7 +19,7 @@ import logging
 import math
 from collections import Counter
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeGuard
 
 import msgspec
 
@@ -157,12 +157,17 @@ def _problem(learned: object) -> str | None:
     horizon: object = learned.horizon_hours
     reasons: object = learned.reasons
     name: object = learned.model
-    if not isinstance(p, int | float) or not math.isfinite(p) or not 0 <= p <= 1:
+    if not _number(p) or not math.isfinite(p) or not 0 <= p <= 1:
         return "a probability outside 0..1"
-    if not isinstance(horizon, int | float) or not math.isfinite(horizon) or horizon <= 0:
+    if not _number(horizon) or not math.isfinite(horizon) or horizon <= 0:
         return "a horizon that is not a positive number of hours"
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         return "reasons that are not a list of words"
     if not isinstance(name, str):
         return "a model name that is not text"
     return None
+
+
+def _number(value: object) -> TypeGuard[float]:
+    """A number as JSON writes one (a bool is an int to Python, `true` to JSON)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

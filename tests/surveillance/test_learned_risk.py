@@ -241,6 +241,9 @@ def test_a_model_that_raises_changes_no_score_and_no_alert(
         (LearnedRisk(probability=float("nan"), horizon_hours=24, reasons=[], model="m"), "0..1"),
         (LearnedRisk(probability=-0.1, horizon_hours=24, reasons=[], model="m"), "0..1"),
         (LearnedRisk(probability=0.2, horizon_hours=0, reasons=[], model="m"), "horizon"),
+        # a bool is an int to Python, but `true` is no probability to any reader of the JSON
+        (LearnedRisk(probability=True, horizon_hours=24, reasons=[], model="m"), "0..1"),
+        (LearnedRisk(probability=0.2, horizon_hours=True, reasons=[], model="m"), "horizon"),
         (LearnedRisk(probability=0.2, horizon_hours=24, reasons=[3], model="m"), "reasons"),  # type: ignore[list-item]
         (LearnedRisk(probability=0.2, horizon_hours=24, reasons=[], model=None), "name"),  # type: ignore[arg-type]
         (0.2, "not a LearnedRisk"),
