@@ -149,6 +149,8 @@ class Service:
         self._model_idle.set()
         self._model_saving: asyncio.Task[None] | None = None
         self._model_save_due: datetime | None = None
+        self.model_save_hold = MODEL_SAVE_HOLD
+        """Seconds scoring waits for a save of the learned model (`MODEL_SAVE_HOLD`)."""
 
     def health(self) -> dict[str, Any]:
         """The state of the broker and store connections, and the counters."""
@@ -347,9 +349,9 @@ class Service:
 
     async def _save_model(self, hold: float | None = None) -> None:
         """Save the learned model (`Risk.save`, atomic) in a thread of its own while the
-        scorer waits (at most `hold` seconds, default `MODEL_SAVE_HOLD`); a failure is logged
+        scorer waits (at most `hold` seconds, default `model_save_hold`); a failure is logged
         and shown on `/healthz`, never raised."""
-        hold = MODEL_SAVE_HOLD if hold is None else hold
+        hold = self.model_save_hold if hold is None else hold
         risk = self._risk
         if risk is None:
             return

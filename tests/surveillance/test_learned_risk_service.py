@@ -22,7 +22,6 @@ import pytest
 from ingest import vocabulary
 from scoring import ChartSet
 from surveillance import OnlineScorer, Service, StoreHistory, live
-from surveillance import _service as service_module
 from surveillance.risk import ModelError
 from surveillance.store import ScoreRecord, open_store
 from tests.mqtt_broker import Mosquitto
@@ -221,15 +220,15 @@ async def test_a_model_that_fails_at_every_call_changes_no_score_and_no_alert(
 
 
 async def test_a_save_that_hangs_holds_scoring_only_briefly_and_the_model_is_set_aside(
-    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
     """The scorer waits while the model is saved (it must not change under the save): a save
     that never ends (a stuck disk) must not stop scoring and alerting for good."""
-    monkeypatch.setattr(service_module, "MODEL_SAVE_HOLD", 0.5)
     settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
     settings.model.save_every = 0.3
     model = HangingRisk()
     service = Service(settings, charts, load_risk=lambda _: model)
+    service.model_save_hold = 0.5
     w = ward()
     try:
         async with running_service(service), listening(mosquitto, f"wards/{w}/#") as heard:
