@@ -151,7 +151,7 @@ class Dashboard:
                 for p in s.series:
                     writer.writerow(
                         [
-                            "series", m.id, s.scope, p.period, _iso(p.start), _iso(p.end),
+                            "series", m.id, _text(s.scope), p.period, _iso(p.start), _iso(p.end),
                             "", "", _cell(p.numerator), _cell(p.denominator), _cell(p.value),
                             "", "", "", p.admissions, _cell(p.patient_days), _cell(p.mean),
                             _cell(p.lpl), _cell(p.upl), p.point_type or "", p.rule or "",
@@ -161,7 +161,7 @@ class Dashboard:
                 for e in s.equity:
                     writer.writerow(
                         [
-                            "equity", m.id, s.scope, "", _iso(self.since), _iso(self.until),
+                            "equity", m.id, _text(s.scope), "", _iso(self.since), _iso(self.until),
                             e.dimension, e.group, _cell(e.numerator), _cell(e.denominator),
                             _cell(e.value), _cell(e.ci_low), _cell(e.ci_high),
                             _cell(e.ratio_to_hospital), "", "", "", "", "", "", "",
@@ -179,6 +179,12 @@ CSV_COLUMNS: Final = (
 
 def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
+
+
+def _text(value: str) -> str:
+    """A name from the input (a ward's) as a spreadsheet reads it: never a formula (OWASP: a
+    cell starting with `=`, `+`, `-`, `@`, tab or carriage return is quoted with `'`)."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def _cell(value: Shown) -> str:
