@@ -322,6 +322,12 @@ class Service:
         settings = self.settings
         state = settings.model_state_path()
         refused = None
+        if state.exists() and not state.is_file():
+            # Never moved aside: it may be the directory that holds the store.
+            raise ModelError(
+                f"[model] state {state} is not a file (a directory?): it names the file the "
+                f"model is kept in, such as {state / 'model'}"
+            )
         if state.exists():
             try:
                 return self._load_risk(state), str(state), None

@@ -192,6 +192,31 @@ async def test_a_second_refused_model_does_not_overwrite_the_first(
     assert str(second) in health["refused"]
 
 
+async def test_a_state_path_that_is_a_directory_is_never_moved(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """`[model] state` names a file; set to a directory (the one holding the store, say), the
+    directory must not be moved aside as a refused model: the model is not loaded, and why is
+    on /healthz."""
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = settings_for(mosquitto, f"sqlite:///{data / 'store.db'}")
+    settings.model.state = str(data)
+
+    def load(path: Path | None) -> EdgeRisk:
+        if path is not None:
+            raise ModelError(f"{path}: not a model file")
+        return EdgeRisk()
+
+    service = Service(settings, charts, load_risk=load)
+    async with running_service(service):
+        health = service.health()["model"]
+    assert (data / "store.db").exists()
+    assert not (tmp_path / "data.refused").exists()
+    assert health["state"] == "unavailable"
+    assert "not a file" in health["reason"]
+
+
 async def test_a_model_that_fails_at_every_call_changes_no_score_and_no_alert(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
