@@ -68,11 +68,12 @@ class ModelGuard:
             if problem is not None:
                 self._failed("estimate", problem)
                 return None
-            learned = msgspec.structs.replace(
-                learned,
-                shadow=self.shadow,
+            learned = LearnedRisk(  # its own fields only (a subclass may carry more)
+                probability=float(learned.probability),
+                horizon_hours=float(learned.horizon_hours),
                 reasons=_shown_reasons(learned.reasons, result.patient_id),
                 model=_cut(learned.model),
+                shadow=self.shadow,
             )
             encoded = _encode(learned)
         except Exception as error:  # the model must never stop scoring

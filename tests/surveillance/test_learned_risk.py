@@ -516,6 +516,24 @@ def test_what_the_model_says_is_bounded_and_names_no_patient(charts: ChartSet) -
     assert len(alert.message) < 2000
 
 
+class _Chatty(LearnedRisk, kw_only=True, frozen=True):
+    """What a model could answer: a `LearnedRisk` with fields of its own."""
+
+    features: dict[str, float]
+
+
+def test_only_the_estimates_own_fields_are_published(charts: ChartSet) -> None:
+    answer = _Chatty(
+        probability=0.3, horizon_hours=24, reasons=[], model="m", features={"P1 hr": 130.0}
+    )
+    scorer = OnlineScorer(charts, risk=WrongRisk(answer=answer))
+    scorer.handle([admit()])
+    [payload] = score_payloads(scorer.handle([obs(HIGH, t=60)]))
+    learned = split(payload)[1]
+    assert learned is not None
+    assert set(learned) == {"probability", "horizon_hours", "reasons", "model", "shadow"}
+
+
 def test_the_model_is_not_given_the_equity_fields(charts: ChartSet) -> None:
     """Needs, ethnicity, deprivation and initials are for equity analysis and the bed's own
     label: never features a model could learn from or name in a reason on a ward board."""
