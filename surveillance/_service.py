@@ -80,6 +80,10 @@ RETRY_FIRST, RETRY_CAP = 0.5, 30.0
 MODEL_SAVE_GRACE = 20.0
 """Seconds a stopping service waits for the learned model to be saved (the file it replaces
 stays whole if it is not: `Risk.save` writes atomically)."""
+MODEL_SAVE_HOLD = 10.0
+"""Seconds scoring waits for a save of the learned model while running: a save that takes
+longer (a stuck disk) has the model set aside, and scoring goes on without it until a restart
+(the save may still be reading it; within systemd's watchdog, 30 s)."""
 
 T = TypeVar("T")
 
@@ -145,6 +149,8 @@ class Service:
         self._model_idle.set()
         self._model_saving: asyncio.Task[None] | None = None
         self._model_save_due: datetime | None = None
+        self.model_save_hold = MODEL_SAVE_HOLD
+        """Seconds scoring waits for a save of the learned model (`MODEL_SAVE_HOLD`)."""
 
     def health(self) -> dict[str, Any]:
         """The state of the broker and store connections, and the counters."""
@@ -316,11 +322,17 @@ class Service:
         settings = self.settings
         state = settings.model_state_path()
         refused = None
+        if state.exists() and not state.is_file():
+            # Never moved aside: it may be the directory that holds the store.
+            raise ModelError(
+                f"[model] state {state} is not a file (a directory?): it names the file the "
+                f"model is kept in, such as {state / 'model'}"
+            )
         if state.exists():
             try:
                 return self._load_risk(state), str(state), None
             except Exception as error:
-                aside = state.with_name(state.name + ".refused")
+                aside = _aside(state)
                 os.replace(state, aside)
                 refused = (
                     f"the model kept in {state} cannot be loaded ({_model_failure(error)}); "
@@ -341,9 +353,11 @@ class Service:
         self._model_save_due = now + timedelta(seconds=self.settings.model.save_every)
         self._model_saving = asyncio.create_task(self._save_model(), name="scorer.model-save")
 
-    async def _save_model(self) -> None:
+    async def _save_model(self, hold: float | None = None) -> None:
         """Save the learned model (`Risk.save`, atomic) in a thread of its own while the
-        scorer waits; a failure is logged and shown on `/healthz`, never raised."""
+        scorer waits (at most `hold` seconds, default `model_save_hold`); a failure is logged
+        and shown on `/healthz`, never raised."""
+        hold = self.model_save_hold if hold is None else hold
         risk = self._risk
         if risk is None:
             return
@@ -352,8 +366,22 @@ class Service:
             await self._model_idle.wait()
         self._model_idle.clear()
         started = time.monotonic()
+        saving = asyncio.ensure_future(_in_thread(_save, risk, path))
+        saving.add_done_callback(_settled)
         try:
-            described = await _in_thread(_save, risk, path)
+            described = await asyncio.wait_for(asyncio.shield(saving), hold)
+        except TimeoutError:
+            # The save still holds the model: it must not be asked again while the save may
+            # be reading it, and scoring must not wait for it longer.
+            self._risk = None
+            self.scorer.use_model(None)
+            reason = (
+                f"a save of the learned model to {path} took more than {hold:g} s; the model "
+                "was set aside (scoring and alerting go on without it until a restart)"
+            )
+            self._model = {"state": "unavailable", "reason": reason}
+            log.error("%s", reason)
+            return
         except Exception as error:
             self._model["save_error"] = _model_failure(error)
             log.error("the learned model could not be saved to %s: %s", path, _model_failure(error))
@@ -380,7 +408,9 @@ class Service:
             return
         saving = self._model_saving
         if saving is None or saving.done():
-            saving = asyncio.create_task(self._save_model(), name="scorer.model-save")
+            saving = asyncio.create_task(
+                self._save_model(MODEL_SAVE_GRACE), name="scorer.model-save"
+            )
         try:
             await asyncio.wait_for(asyncio.shield(saving), MODEL_SAVE_GRACE)
         except TimeoutError:
@@ -573,6 +603,18 @@ def _model_failure(error: BaseException) -> str:
     return failure_site(error)
 
 
+def _aside(state: Path) -> Path:
+    """Where a kept model that cannot be loaded is moved: `<state>.refused`, or `.refused.N`
+    when that is taken (an earlier refused model, perhaps months of learning, is never
+    overwritten)."""
+    aside = state.with_name(state.name + ".refused")
+    n = 0
+    while aside.exists() or aside.is_symlink():
+        n += 1
+        aside = state.with_name(f"{state.name}.refused.{n}")
+    return aside
+
+
 def _describe(risk: Risk) -> dict[str, Any]:
     described = risk.describe()
     return dict(msgspec.to_builtins(described))
@@ -582,6 +624,12 @@ def _save(risk: Risk, path: Path) -> dict[str, Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     risk.save(path)
     return _describe(risk)
+
+
+def _settled(task: asyncio.Future[Any]) -> None:
+    """A save's outcome retrieved even when nobody waits for it any more."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _in_thread(function: Callable[..., T], *args: Any) -> T:

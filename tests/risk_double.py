@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -112,3 +113,15 @@ class WrongRisk(EdgeRisk):
     def estimate(self, result: ScoreResult, context: Context, source: str) -> Any:
         self.calls.append(("estimate", result.obs_msg_id, context.patient_id, source))
         return self.answer
+
+
+@dataclass
+class HangingRisk(EdgeRisk):
+    """An `EdgeRisk` whose `save` hangs (a stuck network disk) until `release` is set."""
+
+    saving: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def save(self, path: Path) -> None:
+        self.saving.set()
+        self.release.wait(60)

@@ -81,6 +81,15 @@ def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(run=_dashboard)
 
 
+MAX_DAYS = 3660
+"""The longest window (ten years): by day, longer holds the machine for minutes and
+gigabytes."""
+_EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9998, 1, 1, tzinfo=UTC)
+"""The times a window may start and end within: its periods are read a calendar year around
+it, which must exist."""
+
+
 class _UsageError(ValueError):
     """A bad option: the message says which and why."""
 
@@ -89,19 +98,29 @@ def _dashboard(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, {"store.url": args.store} if args.store else None)
         tz = _zone(args.timezone or settings.scorer.timezone)
-        until = parse_time(args.until, tz) if args.until else datetime.now(UTC)
+        until = _in_range(
+            "--until", parse_time(args.until, tz) if args.until else datetime.now(UTC)
+        )
         if args.since:
-            since = parse_time(args.since, tz)
+            since = _in_range("--since", parse_time(args.since, tz))
         else:
             days = 28.0 if args.days is None else args.days
-            if not 0 < days <= 3660:
-                raise _UsageError(f"--days must be more than 0 and at most 3660, not {days:g}")
-            since = until - timedelta(days=days)
+            if not 0 < days <= MAX_DAYS:
+                raise _UsageError(
+                    f"--days must be more than 0 and at most {MAX_DAYS}, not {days:g}"
+                )
+            try:
+                start: datetime | None = until - timedelta(days=days)
+            except OverflowError:
+                start = None
+            since = _in_range("--days", start)
         if since >= until:
             raise _UsageError(
                 f"the window is empty: since {since.isoformat()} is not before until "
                 f"{until.isoformat()}"
             )
+        if until - since > timedelta(days=MAX_DAYS):
+            raise _UsageError(f"the window must be at most {MAX_DAYS} days, not {until - since}")
         targets = read_targets(args.targets) if args.targets else {}
         url = settings.store_url()
         _check_exists(url)
@@ -115,6 +134,17 @@ def _dashboard(args: argparse.Namespace) -> int:
         return 2
     _print(dashboard, args.format)
     return 0
+
+
+def _in_range(name: str, t: datetime | None) -> datetime:
+    """`t`, or a usage error when it (None: before year 1) or the calendar around it does
+    not exist."""
+    if t is None or not _EARLIEST <= t <= _LATEST:
+        raise _UsageError(
+            f"{name}: a time out of range: the dashboard's calendar periods are read from "
+            f"{_EARLIEST.date()} to {_LATEST.date()}"
+        )
+    return t
 
 
 def _print(dashboard: Dashboard, form: str) -> None:

@@ -151,7 +151,7 @@ class Dashboard:
                 for p in s.series:
                     writer.writerow(
                         [
-                            "series", m.id, s.scope, p.period, _iso(p.start), _iso(p.end),
+                            "series", m.id, _text(s.scope), p.period, _iso(p.start), _iso(p.end),
                             "", "", _cell(p.numerator), _cell(p.denominator), _cell(p.value),
                             "", "", "", p.admissions, _cell(p.patient_days), _cell(p.mean),
                             _cell(p.lpl), _cell(p.upl), p.point_type or "", p.rule or "",
@@ -161,7 +161,7 @@ class Dashboard:
                 for e in s.equity:
                     writer.writerow(
                         [
-                            "equity", m.id, s.scope, "", _iso(self.since), _iso(self.until),
+                            "equity", m.id, _text(s.scope), "", _iso(self.since), _iso(self.until),
                             e.dimension, e.group, _cell(e.numerator), _cell(e.denominator),
                             _cell(e.value), _cell(e.ci_low), _cell(e.ci_high),
                             _cell(e.ratio_to_hospital), "", "", "", "", "", "", "",
@@ -179,6 +179,12 @@ CSV_COLUMNS: Final = (
 
 def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
+
+
+def _text(value: str) -> str:
+    """A name from the input (a ward's) as a spreadsheet reads it: never a formula (OWASP: a
+    cell starting with `=`, `+`, `-`, `@`, tab or carriage return is quoted with `'`)."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def _cell(value: Shown) -> str:
@@ -237,7 +243,11 @@ def compute_dashboard(
     )  # fmt: skip
     shown_wards = every_ward if wards is None else sorted(set(wards))
     scopes = [*shown_wards, HOSPITAL]
-    complete = set(shown_wards) >= set(every_ward)  # the wards shown add up to the hospital
+    # Suppression is decided on the table of every ward, whichever are shown: a table of some
+    # wards hiding fewer cells would let its numbers and the whole table's (or another
+    # subset's) be subtracted, since the hospital is the sum of every ward.
+    all_wards = sorted(set(every_ward) | set(shown_wards))
+    all_scopes = [*all_wards, HOSPITAL]
     context = _context(known, spans, scopes)
     results: dict[str, MeasureResult] = {}
 
@@ -249,13 +259,13 @@ def compute_dashboard(
         kind: window(exposure_items(kind, known, spans))
         for kind in {m.exposure for m in measures if m.exposure is not None}
     }
-    exposure_tables = {k: _tally(v, scopes, known, tz) for k, v in exposures.items()}
+    exposure_tables = {k: _tally(v, all_scopes, known, tz) for k, v in exposures.items()}
     exposure_periods = {k: _periods(v, spans, scopes) for k, v in exposures.items()}
     families: dict[str, list[Measure]] = defaultdict(list)
     for m in measures:
         families[m.family or m.id].append(m)
     for family in families.values():
-        tables = {m.id: _tally(items[m.id], scopes, known, tz) for m in family}
+        tables = {m.id: _tally(items[m.id], all_scopes, known, tz) for m in family}
         periods = {m.id: _periods(items[m.id], spans, scopes) for m in family}
         for m in family:
             if m.exposure is not None:
@@ -263,7 +273,7 @@ def compute_dashboard(
                 for scope, sums in periods[m.id].items():
                     for s, e in zip(sums, exposure_periods[m.exposure][scope], strict=True):
                         s.denominator += e.denominator
-        hidden = _suppress(family, tables, shown_wards, complete)
+        hidden = _suppress(family, tables, all_wards)
         for m in family:
             results[m.id] = _result(
                 m, periods[m.id], tables[m.id], hidden, spans, scopes, context, goals.get(m.id)
@@ -357,10 +367,10 @@ def _suppress(
     family: Sequence[Measure],
     tables: Mapping[str, Mapping[str, Mapping[tuple[str, str], _Sum]]],
     wards: Sequence[str],
-    complete: bool,
 ) -> frozenset[Key]:
     """The hidden cells of a family's equity tables (numerators of each measure, and the
-    shared denominator), with every relation a reader could add up."""
+    shared denominator), with every relation a reader could add up; `wards`: every ward (the
+    hospital is their sum)."""
     hidden: set[Key] = set()
     scopes = [*wards, HOSPITAL]
     for dimension, groups in DIMENSIONS.items():
@@ -378,7 +388,7 @@ def _suppress(
                 relations.append(
                     ((name, s, dimension, ALL), [(name, s, dimension, g) for g in groups])
                 )
-            if complete and wards:
+            if wards:
                 for g in (*groups, ALL):
                     relations.append(
                         ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])

@@ -19,7 +19,7 @@ import logging
 import math
 from collections import Counter
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeGuard
 
 import msgspec
 
@@ -61,15 +61,20 @@ class ModelGuard:
         """The model's estimate for this score and its JSON, or None (the model has none, or
         failed: counted)."""
         try:
-            learned = self.risk.estimate(result, context, source)
+            learned = self.risk.estimate(result, _clinical(context), source)
             if learned is None:
                 return None
             problem = _problem(learned)
             if problem is not None:
                 self._failed("estimate", problem)
                 return None
-            if learned.shadow is not self.shadow:
-                learned = msgspec.structs.replace(learned, shadow=self.shadow)
+            learned = LearnedRisk(  # its own fields only (a subclass may carry more)
+                probability=float(learned.probability),
+                horizon_hours=float(learned.horizon_hours),
+                reasons=_shown_reasons(learned.reasons, result.patient_id),
+                model=_cut(learned.model),
+                shadow=self.shadow,
+            )
             encoded = _encode(learned)
         except Exception as error:  # the model must never stop scoring
             self._failed("estimate", failure_site(error), type(error).__name__)
@@ -118,6 +123,32 @@ class ModelGuard:
             )
 
 
+MAX_REASONS: Final = 3
+MAX_WORDS: Final = 200
+"""At most this many reasons, each (and the model's name) at most this many characters: what
+the model says is published with every score and quoted in its alert (the wallboard refuses
+longer)."""
+
+
+def _clinical(context: Context) -> Context:
+    """The patient's context without what is for equity analysis or the bed's label only
+    (needs, ethnicity, deprivation, initials): never a feature, never a reason on a board."""
+    return msgspec.structs.replace(
+        context, needs=None, ethnicity=None, imd_decile=None, initials=None
+    )
+
+
+def _shown_reasons(reasons: list[str], patient_id: str) -> list[str]:
+    """The model's reasons as they may be published: none naming the patient, at most
+    `MAX_REASONS`, each cut to `MAX_WORDS` characters."""
+    kept = [r for r in reasons if not patient_id or patient_id not in r]
+    return [_cut(r) for r in kept[:MAX_REASONS]]
+
+
+def _cut(words: str) -> str:
+    return words if len(words) <= MAX_WORDS else words[: MAX_WORDS - 1] + "…"
+
+
 def _problem(learned: object) -> str | None:
     """Why `learned` is not a usable estimate, or None."""
     if not isinstance(learned, LearnedRisk):
@@ -127,12 +158,17 @@ def _problem(learned: object) -> str | None:
     horizon: object = learned.horizon_hours
     reasons: object = learned.reasons
     name: object = learned.model
-    if not isinstance(p, int | float) or not math.isfinite(p) or not 0 <= p <= 1:
+    if not _number(p) or not math.isfinite(p) or not 0 <= p <= 1:
         return "a probability outside 0..1"
-    if not isinstance(horizon, int | float) or not math.isfinite(horizon) or horizon <= 0:
+    if not _number(horizon) or not math.isfinite(horizon) or horizon <= 0:
         return "a horizon that is not a positive number of hours"
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         return "reasons that are not a list of words"
     if not isinstance(name, str):
         return "a model name that is not text"
     return None
+
+
+def _number(value: object) -> TypeGuard[float]:
+    """A number as JSON writes one (a bool is an int to Python, `true` to JSON)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

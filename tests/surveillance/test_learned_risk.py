@@ -241,6 +241,9 @@ def test_a_model_that_raises_changes_no_score_and_no_alert(
         (LearnedRisk(probability=float("nan"), horizon_hours=24, reasons=[], model="m"), "0..1"),
         (LearnedRisk(probability=-0.1, horizon_hours=24, reasons=[], model="m"), "0..1"),
         (LearnedRisk(probability=0.2, horizon_hours=0, reasons=[], model="m"), "horizon"),
+        # a bool is an int to Python, but `true` is no probability to any reader of the JSON
+        (LearnedRisk(probability=True, horizon_hours=24, reasons=[], model="m"), "0..1"),
+        (LearnedRisk(probability=0.2, horizon_hours=True, reasons=[], model="m"), "horizon"),
         (LearnedRisk(probability=0.2, horizon_hours=24, reasons=[3], model="m"), "reasons"),  # type: ignore[list-item]
         (LearnedRisk(probability=0.2, horizon_hours=24, reasons=[], model=None), "name"),  # type: ignore[arg-type]
         (0.2, "not a LearnedRisk"),
@@ -485,6 +488,75 @@ def test_a_learned_alert_says_it_is_an_estimate_with_its_reasons_and_climbs_its_
         ("score", "resolved"),
         ("learned-risk", "resolved"),
     }
+
+
+def test_what_the_model_says_is_bounded_and_names_no_patient(charts: ChartSet) -> None:
+    """A reason is the model's words, published with the score to every board and quoted in
+    its alert: one naming the patient is dropped, at most three are kept, each (and the
+    model's name) cut to 200 characters, so no answer can make a score or an alert huge."""
+    answer = LearnedRisk(
+        probability=0.9,
+        horizon_hours=24,
+        reasons=["P1-7731 breathing faster", "x" * 100_000, "SpO2 falling", "four", "five"],
+        model="m" * 100_000,
+    )
+    scorer = OnlineScorer(charts, alerting(0.5), risk=WrongRisk(answer=answer))
+    scorer.handle([admit("P1-7731")])
+    out = scorer.handle([obs(HIGH, t=60, patient="P1-7731")])
+    [payload] = score_payloads(out)
+    learned = split(payload)[1]
+    assert learned is not None
+    assert len(learned["reasons"]) == 3
+    assert all(len(r) <= 200 for r in learned["reasons"])
+    assert learned["reasons"][1:] == ["SpO2 falling", "four"]
+    assert len(learned["model"]) <= 200
+    assert len(payload) < 4000
+    [alert] = [a for a in alerts(out) if a.kind == "learned-risk"]
+    assert "P1-7731" not in alert.message
+    assert len(alert.message) < 2000
+
+
+class _Chatty(LearnedRisk, kw_only=True, frozen=True):
+    """What a model could answer: a `LearnedRisk` with fields of its own."""
+
+    features: dict[str, float]
+
+
+def test_only_the_estimates_own_fields_are_published(charts: ChartSet) -> None:
+    answer = _Chatty(
+        probability=0.3, horizon_hours=24, reasons=[], model="m", features={"P1 hr": 130.0}
+    )
+    scorer = OnlineScorer(charts, risk=WrongRisk(answer=answer))
+    scorer.handle([admit()])
+    [payload] = score_payloads(scorer.handle([obs(HIGH, t=60)]))
+    learned = split(payload)[1]
+    assert learned is not None
+    assert set(learned) == {"probability", "horizon_hours", "reasons", "model", "shadow"}
+
+
+def test_the_model_is_not_given_the_equity_fields(charts: ChartSet) -> None:
+    """Needs, ethnicity, deprivation and initials are for equity analysis and the bed's own
+    label: never features a model could learn from or name in a reason on a ward board."""
+    seen: list[Context] = []
+
+    class Looking(EdgeRisk):
+        def estimate(self, result: ScoreResult, context: Context, source: str) -> Any:
+            seen.append(context)
+            return super().estimate(result, context, source)
+
+    scorer = OnlineScorer(charts, risk=Looking())
+    extra: dict[str, Any] = {"ethnicity": "A", "imd_decile": 2, "needs": ["autism"]}
+    scorer.handle([admit(birth_date="1940-01-01", sex="female", initials="AB", **extra)])
+    scorer.handle([obs(HIGH, t=60)])
+    [context] = seen
+    assert (context.ethnicity, context.imd_decile, context.needs, context.initials) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert context.patient_id == "P1"  # what the model keys its features by
+    assert context.birth_date is not None  # age is a clinical feature
 
 
 def test_learned_alerts_are_off_by_default(charts: ChartSet) -> None:

@@ -25,7 +25,7 @@ from surveillance import OnlineScorer, Service, StoreHistory, live
 from surveillance.risk import ModelError
 from surveillance.store import ScoreRecord, open_store
 from tests.mqtt_broker import Mosquitto
-from tests.risk_double import NAME, EdgeRisk, FailingRisk
+from tests.risk_double import NAME, EdgeRisk, FailingRisk, HangingRisk
 from tests.surveillance.test_online import HIGH as HIGH_SET
 from tests.surveillance.test_online import MEDIUM, admit, at, obs
 from tests.surveillance.test_pipeline import (
@@ -167,6 +167,56 @@ async def test_a_kept_model_that_cannot_be_loaded_is_set_aside_and_the_default_u
     assert aside.read_bytes() == b"made by another river"  # kept, never overwritten
 
 
+async def test_a_second_refused_model_does_not_overwrite_the_first(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """A refused model may hold months of learning (refused after a river upgrade, say): the
+    next one refused (after a downgrade and upgrade again) is set aside beside it."""
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
+    kept = settings.model_state_path()
+    first = kept.with_name(kept.name + ".refused")
+    first.write_bytes(b"months of learning")
+    kept.write_bytes(b"made by another river")
+
+    def load(path: Path | None) -> EdgeRisk:
+        if path is not None:
+            raise ModelError(f"{path}: made with river 0.1")
+        return EdgeRisk()
+
+    service = Service(settings, charts, load_risk=load)
+    async with running_service(service):
+        health = service.health()["model"]
+    assert first.read_bytes() == b"months of learning"
+    [second] = [p for p in tmp_path.iterdir() if p.name.startswith(first.name + ".")]
+    assert second.read_bytes() == b"made by another river"
+    assert str(second) in health["refused"]
+
+
+async def test_a_state_path_that_is_a_directory_is_never_moved(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """`[model] state` names a file; set to a directory (the one holding the store, say), the
+    directory must not be moved aside as a refused model: the model is not loaded, and why is
+    on /healthz."""
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = settings_for(mosquitto, f"sqlite:///{data / 'store.db'}")
+    settings.model.state = str(data)
+
+    def load(path: Path | None) -> EdgeRisk:
+        if path is not None:
+            raise ModelError(f"{path}: not a model file")
+        return EdgeRisk()
+
+    service = Service(settings, charts, load_risk=load)
+    async with running_service(service):
+        health = service.health()["model"]
+    assert (data / "store.db").exists()
+    assert not (tmp_path / "data.refused").exists()
+    assert health["state"] == "unavailable"
+    assert "not a file" in health["reason"]
+
+
 async def test_a_model_that_fails_at_every_call_changes_no_score_and_no_alert(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
@@ -192,6 +242,37 @@ async def test_a_model_that_fails_at_every_call_changes_no_score_and_no_alert(
     assert health["failures"]["estimate: Boom"] == 1
     assert health["failures"]["mature: Boom"] >= 1
     assert "Boom" in health["save_error"]
+
+
+async def test_a_save_that_hangs_holds_scoring_only_briefly_and_the_model_is_set_aside(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """The scorer waits while the model is saved (it must not change under the save): a save
+    that never ends (a stuck disk) must not stop scoring and alerting for good."""
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
+    settings.model.save_every = 0.3
+    model = HangingRisk()
+    service = Service(settings, charts, load_risk=lambda _: model)
+    service.model_save_hold = 0.5
+    w = ward()
+    try:
+        async with running_service(service), listening(mosquitto, f"wards/{w}/#") as heard:
+            await _eventually(model.saving.is_set)
+            await send(
+                mosquitto,
+                (f"wards/{w}/beds/1/adt", adt("P-hang")),
+                (f"wards/{w}/beds/1/obs", obs_json("P-hang", f"{w}-o1", HIGH)),
+            )
+            await heard.wait(lambda h: bool(h.on("/score")) and bool(h.on("/alerts")), 10)
+            health = service.health()["model"]
+    finally:
+        model.release.set()
+    [score] = heard.on("/score")
+    assert score["total"] == 8
+    assert "learned_risk" not in score  # the model is no longer asked: its save still runs
+    assert health["state"] == "unavailable"
+    assert "0.5 s" in health["reason"]
+    assert service.scorer.model is None
 
 
 @contextlib.asynccontextmanager

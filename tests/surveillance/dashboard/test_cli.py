@@ -86,6 +86,25 @@ def test_csv_for_one_ward_with_targets(store, capsys, tmp_path):
     assert {r["numerator"] for r in equity} <= {"0", "*"}
 
 
+def test_a_ward_name_is_never_a_spreadsheet_formula(capsys, tmp_path):
+    """A ward's name comes from an ADT topic: one that starts like a formula (`=`, `+`, `-`,
+    `@`) would run in the spreadsheet the CSV is opened in; it is written as text."""
+    h = Hospital()
+    h.admit("P1", '=HYPERLINK("http://x")', at(0), sex="1")
+    h.admit("P2", "-2+3", at(0), sex="1")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+
+    async def write() -> None:
+        async with open_store(url) as s:
+            await s.write(h.batch)
+
+    asyncio.run(write())
+    status, out, err = run(capsys, "--store", url, *WINDOW, "--format", "csv")
+    assert (status, err) == (0, "")
+    scopes = {r["scope"] for r in csv.DictReader(io.StringIO(out))}
+    assert scopes == {'\'=HYPERLINK("http://x")', "'-2+3", "hospital"}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -93,6 +112,12 @@ def test_csv_for_one_ward_with_targets(store, capsys, tmp_path):
         (["--since", "yesterday"], "not an ISO 8601 time"),
         (["--days", "0"], "--days"),
         (["--timezone", "Mars/Olympus"], "unknown time zone"),
+        # times a calendar cannot be read around: a clear error, not a traceback
+        (["--since", "0001-01-01T00:00Z", "--until", "0001-02-01T00:00Z"], "out of range"),
+        (["--until", "0001-01-02T00:00Z"], "out of range"),
+        (["--since", "9999-12-01T00:00Z", "--until", "9999-12-31T23:59Z"], "out of range"),
+        # a window of millennia by day would hold the machine for minutes and gigabytes
+        (["--since", "1900-01-01T00:00Z", "--until", "2900-01-01T00:00Z"], "at most 3660 days"),
     ],
 )
 def test_bad_options(store, capsys, args, message):

@@ -417,3 +417,31 @@ async def test_no_small_count_is_shown_and_no_partition_hides_just_one(url):
                     s.scope,
                     dimension,
                 )
+
+
+async def test_asking_for_some_wards_hides_what_the_whole_table_hides(url):
+    """Ward B has 3 admissions of sex 1: hidden, and protected in the whole table by hiding
+    more (B's sex 2, and a cell in A or the hospital, since hospital = A + B). A `--ward A`
+    table must hide the same cells of A and the hospital: if it showed A's and the hospital's
+    sex 1 admissions, their difference would be B's 3, whichever table it was read from."""
+    h = Hospital()
+    for i in range(20):
+        h.admit(f"a1-{i}", "A", T0, sex="1")
+        h.admit(f"a2-{i}", "A", T0, sex="2")
+        h.admit(f"b2-{i}", "B", T0, sex="2")
+    for i in range(3):
+        h.admit(f"b1-{i}", "B", T0, sex="1")
+    whole = await dashboard_of(h, url)
+    some = await dashboard_of(Hospital(), url, wards=["A"])  # the same store
+    measure = "death_per_1000_admissions"
+    for name in ("A", HOSPITAL):
+        assert scope(some, measure, name).equity == scope(whole, measure, name).equity, name
+
+    def admissions(d: Dashboard, name: str):
+        return next(
+            r.denominator
+            for r in scope(d, measure, name).equity
+            if (r.dimension, r.group) == ("sex", "male")
+        )
+
+    assert SUPPRESSED in (admissions(some, "A"), admissions(some, HOSPITAL))
