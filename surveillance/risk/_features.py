@@ -238,8 +238,9 @@ def _phrase(name: str, x: Mapping[str, float], scaled: float) -> str:
         else f"only {value:g} full set{'s' if value != 1 else ''} in 24 h",
         "log_hours_observed": f"observed for {math.expm1(value):.0f} h",
     }
-    if name == "age":
-        return f"age {value:g}"
+    if name == "age":  # a decade, never the exact age: reasons reach the ward board
+        decade = int(value) // 10 * 10
+        return "aged 90 or over" if decade >= 90 else f"aged {decade}–{decade + 9}"
     return fixed.get(name, name)
 
 

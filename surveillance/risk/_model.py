@@ -309,7 +309,6 @@ class RiverRisk:
         path = Path(path)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
-            os.fchmod(fd, 0o644)  # mkstemp makes it 0600; a model file is not a secret
             with os.fdopen(fd, "wb") as out:
                 out.write(blob)
                 out.flush()

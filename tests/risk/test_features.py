@@ -112,7 +112,7 @@ def test_a_late_reading_does_not_rewrite_the_history(charts: ChartSet) -> None:
             {"d6_rr": 0.9, "age": 0.5, "hr": -2.0, "spo2": 0.1, "temp": 0.05},
             {"d6_rr": 6.0, "age": 85.0, "hr": 130.0, "spo2": 91.0, "temp": 37.0},
             {"d6_rr": 2.0, "age": 1.5, "hr": 3.0, "spo2": -2.0, "temp": 0.0},
-            ["respiratory rate rising over 6 h", "age 85", "SpO2 low (91 %)"],
+            ["respiratory rate rising over 6 h", "aged 80–89", "SpO2 low (91 %)"],
         ),
         (
             {"spo2_d6_on_oxygen": 0.7, "d6_spo2": 0.6},
@@ -157,7 +157,9 @@ def test_every_feature_has_words() -> None:
         ("sets_24h", 9.0, 2.0, "9 full sets in 24 h"),
         ("news2_max24", 0.0, -1.0, "NEWS2 no higher than 0 in 24 h"),
         ("news2_max24", 7.0, 2.0, "NEWS2 up to 7 in the last 24 h"),
-        ("age", 85.0, 1.0, "age 85"),
+        ("age", 85.0, 1.0, "aged 80–89"),
+        ("age", 93.0, 1.0, "aged 90 or over"),
+        ("age", 40.0, 1.0, "aged 40–49"),
         ("d24_temp", 1.2, 1.0, "temperature rising over 24 h"),
     ],
 )
