@@ -41,6 +41,7 @@ from tests.wallboard.test_browser import (
 from wallboard import Auth, BrokerFeed, create_app, serve
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
+A4_LANDSCAPE: ViewportSize = {"width": 1123, "height": 794}  # 297 × 210 mm at 96 px an inch
 WINDOW = "since=2026-11-02&until=2026-11-30"
 
 pytestmark = pytest.mark.skipif(
@@ -130,6 +131,11 @@ def shot(page: Page, name: str, *, full: bool = False) -> None:
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
+
+
+def block_shot(page: Page, selector: str, name: str) -> None:
+    folder = ARTIFACTS / "screenshots"
+    page.locator(selector).screenshot(path=str(folder / f"{name}.png"))
 
 
 def ready(pages: Pages, path: str) -> Page:
@@ -284,11 +290,13 @@ def test_a_phone_and_print(browser: Browser, server: DashboardServer) -> None:  
         )
         assert wide == []
         shot(page, "dashboard-phone-390")
-        page.set_viewport_size(WALL)
+        block_shot(page, "#m-obs_on_time", "dashboard-phone-390-measure")
+        page.set_viewport_size(A4_LANDSCAPE)
         page.emulate_media(media="print")
         expect(page.locator(".dash-pick")).to_be_hidden()
         expect(page.locator(".bar-tools")).to_be_hidden()
-        shot(page, "dashboard-print", full=True)
+        shot(page, "dashboard-print-page-1")
+        block_shot(page, "#m-ack_minutes", "dashboard-print-measure")
         folder = ARTIFACTS / "screenshots"
         page.pdf(path=str(folder / "dashboard-print.pdf"), format="A4", landscape=True)
         assert (folder / "dashboard-print.pdf").stat().st_size > 10_000

@@ -69,10 +69,16 @@ function num(value, digits = 1) {
   return value.toLocaleString("en-GB", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/** A measured value: always `digits` decimals (80.0, not 80), or * or – as given. */
+function fixed(value, digits = 1) {
+  if (typeof value !== "number") return num(value);
+  return value.toLocaleString("en-GB", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
 function withUnit(value, measure) {
   if (value === null || value === undefined) return "–";
-  if (measure.unit === "%") return `${num(value)} %`;
-  return `${num(value)} ${measure.unit}`;
+  if (measure.unit === "%") return `${fixed(value)} %`;
+  return `${fixed(value)} ${measure.unit}`;
 }
 
 function periodLabel(point, period) {
@@ -99,13 +105,13 @@ function whatChanged(measure, scope, period) {
   const value = withUnit(last.value, measure);
   if (last.point_type === "common_cause") {
     return `No sign of change: ${when} (${value}) is within the process limits ` +
-      `(${num(last.lpl)} to ${num(last.upl)}) around the mean of ${num(last.mean)}.`;
+      `(${fixed(last.lpl)} to ${fixed(last.upl)}) around the mean of ${fixed(last.mean)}.`;
   }
   const kind = VARIATION[last.point_type].words.replace("Special cause — ", "").toLowerCase();
   const side = last.value > last.mean ? "above" : "below";
   const rule = {
     "outside-limits": `${when} (${value}) is ${side} the ${side === "above" ? "upper" : "lower"} process limit`,
-    shift: `${when} (${value}) ends a run of 7 or more ${period}s ${side} the mean of ${num(last.mean)}`,
+    shift: `${when} (${value}) ends a run of 7 or more ${period}s ${side} the mean of ${fixed(last.mean)}`,
     trend: `${when} (${value}) ends 7 or more ${period}s ${side === "above" ? "rising" : "falling"} in a row`,
     "two-in-three": `${when} (${value}) is one of 2 in 3 ${period}s close to the ${side === "above" ? "upper" : "lower"} limit`,
   }[last.rule] || `${when} (${value}) is a special cause`;
@@ -158,7 +164,8 @@ function assuranceIcon(measure, scope) {
 
 // ---- the chart ------------------------------------------------------------------------------
 
-const W = 960;
+// A phone gets a narrower drawing, so its words stay readable when scaled to the screen.
+const W = window.matchMedia("(max-width: 700px)").matches ? 520 : 960;
 const H = 300;
 const PAD = { left: 70, right: 20, top: 14, bottom: 42 };
 
@@ -175,14 +182,18 @@ function chart(measure, scope, period) {
     for (const v of [p.value, p.mean, p.lpl, p.upl]) if (typeof v === "number") values.push(v);
   }
   if (measure.target !== null && measure.target !== undefined) values.push(measure.target);
-  const floor = 0;
+  // Zoomed to the data, the limits and the target (an SPC chart is read for its variation),
+  // never below 0 nor, for a percentage, above 100.
   const ceiling = measure.unit === "%" ? 100 : Infinity;
-  let low = Math.max(floor, Math.min(...values, 0));
-  let high = Math.min(ceiling, Math.max(...values, 1));
-  if (high - low < 1e-9) high = low + 1;
+  let low = values.length ? Math.min(...values) : 0;
+  let high = values.length ? Math.max(...values) : 1;
+  const spread = high - low || Math.max(Math.abs(high) * 0.1, 1);
+  low = Math.max(0, low - spread * 0.12);
+  high = Math.min(ceiling, high + spread * 0.12);
   const step = niceStep(high - low);
-  low = Math.max(floor, Math.floor(low / step) * step);
-  high = Math.min(ceiling === Infinity ? Infinity : ceiling, Math.ceil(high / step) * step);
+  low = Math.max(0, Math.floor(low / step) * step);
+  high = Math.min(ceiling, Math.ceil(high / step) * step);
+  if (high <= low) high = low + step;
   const n = points.length;
   const x = (i) => PAD.left + (n <= 1 ? (W - PAD.left - PAD.right) / 2 : (i * (W - PAD.left - PAD.right)) / (n - 1));
   const clamp = (v) => Math.min(high, Math.max(low, v));
@@ -199,8 +210,11 @@ function chart(measure, scope, period) {
   }
   const every = Math.max(1, Math.ceil(n / 14));
   points.forEach((p, i) => {
-    if (i % every === 0 || i === n - 1) {
-      art.append(svg("text", { x: x(i), y: H - PAD.bottom + 22, class: "axis", "text-anchor": "middle" }, periodLabel(p, period)));
+    // every `every`-th period, and the last (then not the one just before it: no overlap)
+    const last = i === n - 1;
+    if ((i % every === 0 && (last || n - 1 - i >= every)) || last) {
+      const anchor = n > 1 && i === 0 ? "start" : n > 1 && last ? "end" : "middle";
+      art.append(svg("text", { x: x(i) + (anchor === "start" ? -6 : anchor === "end" ? 6 : 0), y: H - PAD.bottom + 22, class: "axis", "text-anchor": anchor }, periodLabel(p, period)));
     }
   });
   // the mean, the limits (dashed), the target (dash-dot): one path each, stepping where rebased
@@ -235,10 +249,10 @@ function chart(measure, scope, period) {
     const cx = x(i);
     const cy = y(p.value);
     let shape;
-    if (tone === "improvement") shape = svg("path", { d: `M${cx} ${cy - 8} L${cx + 8} ${cy} L${cx} ${cy + 8} L${cx - 8} ${cy} Z` });
-    else if (tone === "concern") shape = svg("path", { d: `M${cx} ${cy - 8} L${cx + 8} ${cy + 6} L${cx - 8} ${cy + 6} Z` });
-    else if (tone === "neutral") shape = svg("rect", { x: cx - 6, y: cy - 6, width: 12, height: 12 });
-    else shape = svg("circle", { cx, cy, r: 4.5 });
+    if (tone === "improvement") shape = svg("path", { d: `M${cx} ${cy - 10} L${cx + 10} ${cy} L${cx} ${cy + 10} L${cx - 10} ${cy} Z` });
+    else if (tone === "concern") shape = svg("path", { d: `M${cx} ${cy - 10} L${cx + 10} ${cy + 7} L${cx - 10} ${cy + 7} Z` });
+    else if (tone === "neutral") shape = svg("rect", { x: cx - 7, y: cy - 7, width: 14, height: 14 });
+    else shape = svg("circle", { cx, cy, r: 5.5 });
     shape.setAttribute("class", `pt pt-${tone}${p.partial ? " partial" : ""}`);
     shape.setAttribute("data-type", type);
     const kind = type === "common_cause" ? "common cause" : `${VARIATION[type].words.toLowerCase()} (${RULES[p.rule] || p.rule})`;
@@ -261,13 +275,19 @@ function seriesTable(measure, scope, period) {
   const table = el("table", "dash-numbers");
   table.append(el("caption", "visually-hidden", `${measure.title}: each ${period}'s numbers and denominators`));
   const head = el("tr");
+  // Days are numbered, with the month at the first and at each month's start (narrow columns).
+  const month = (p) => new Date(p.start).toLocaleDateString("en-GB", { month: "short", timeZone: "UTC" });
   head.append(cell("th", period === "day" ? "Day" : period === "week" ? "Week of" : "Month"));
-  for (const p of scope.series) head.append(cell("th", periodLabel(p, period).replace(/^wk /, "") + (p.partial ? "†" : "")));
+  scope.series.forEach((p, i) => {
+    let label = periodLabel(p, period).replace(/^wk /, "");
+    if (period === "day" && i > 0 && month(p) === month(scope.series[i - 1])) label = label.split(" ")[0];
+    head.append(cell("th", label + (p.partial ? "†" : "")));
+  });
   const thead = el("thead");
   thead.append(head);
   const body = el("tbody");
   const rows = [
-    ["value", `Value (${measure.unit})`, (p) => num(p.value)],
+    ["value", `Value (${measure.unit})`, (p) => fixed(p.value)],
     ["numerator", "Numerator", (p) => num(p.numerator)],
     ["denominator", "Denominator", (p) => num(p.denominator)],
     ["admissions", "Admissions", (p) => num(p.admissions)],
@@ -312,18 +332,19 @@ function equityTable(measure, scope) {
       const tr = el("tr");
       const name = el("th", "row group", row.group);
       name.scope = "row";
-      const ci = typeof row.ci_low === "number" ? `${num(row.ci_low)}–${num(row.ci_high)}` : row.ci_low === "*" ? "*" : "–";
-      const ratio = typeof row.ratio_to_hospital === "number" ? num(row.ratio_to_hospital, 2) : num(row.ratio_to_hospital);
+      const ci = typeof row.ci_low === "number" ? `${fixed(row.ci_low)}–${fixed(row.ci_high)}` : row.ci_low === "*" ? "*" : "–";
+      const ratio = fixed(row.ratio_to_hospital, 2);
       const marked = typeof row.ratio_to_hospital === "number" && typeof row.ci_low === "number" && measure.kind !== "median" && scope.value !== null
         && (row.ci_low > hospitalValue(measure) || row.ci_high < hospitalValue(measure));
-      tr.append(name, el("td", "num", `${num(row.numerator)} / ${num(row.denominator)}`), el("td", "num", num(row.value)),
-        el("td", "num", ci), el("td", `num${marked ? " differs" : ""}`, ratio + (marked ? " ◆" : "")));
+      tr.append(name, el("td", "num", `${num(row.numerator)} / ${num(row.denominator)}`), el("td", "num", fixed(row.value)),
+        el("td", "num", ci), el("td", `num${marked ? " differs" : ""}`, marked ? `≠ ${ratio}` : ratio));
       if (marked) tr.lastChild.title = "the hospital's rate lies outside this group's 95 % interval";
       body.append(tr);
     }
     table.append(body);
   }
-  aside.append(table);
+  aside.append(table, el("p", "dash-small",
+    "* hidden (a count of 1–7, or one that would reveal it). ≠ the hospital's value lies outside the group's 95 % interval."));
   return aside;
 }
 
@@ -343,7 +364,7 @@ function measureBlock(measure, scope, period) {
   title.id = `t-${measure.id}`;
   const direction = { increase: "higher is better", decrease: "lower is better", neutral: "no better direction" }[measure.improvement];
   const total = scope.value === null ? "no value in this window"
-    : `${withUnit(scope.value, measure)} over the window (${num(scope.numerator)} of ${num(scope.denominator)}${typeof scope.ci_low === "number" ? `; 95 % CI ${num(scope.ci_low)}–${num(scope.ci_high)}` : ""})`;
+    : `${withUnit(scope.value, measure)} over the window (${num(scope.numerator)} of ${num(scope.denominator)}${typeof scope.ci_low === "number" ? `; 95 % CI ${fixed(scope.ci_low)}–${fixed(scope.ci_high)}` : ""})`;
   head.append(title, el("p", "dash-total", `${total} · ${direction}`));
   const icons = el("div", "dash-icons");
   icons.append(variationIcon(measure, scope), assuranceIcon(measure, scope));
