@@ -54,13 +54,13 @@ def dashboard_window(
         raise ValueError(f"unknown period {period!r} (known: {', '.join(PERIODS)})")
     checked = cast("Period", period)
     end = now if until is None else until if until.tzinfo else until.replace(tzinfo=tz)
-    start = (
-        end - timedelta(days=DASHBOARD_DAYS)
-        if since is None
-        else since
-        if since.tzinfo
-        else since.replace(tzinfo=tz)
-    )
+    if since is not None:
+        start = since if since.tzinfo else since.replace(tzinfo=tz)
+    else:
+        try:
+            start = end - timedelta(days=DASHBOARD_DAYS)
+        except OverflowError:
+            raise ValueError(f"until {end.isoformat()} is too early: no window before it") from None
     if start >= end:
         raise ValueError(
             f"the window is empty: since {start.isoformat()} is not before until {end.isoformat()}"

@@ -19,21 +19,27 @@ UNTIL = START + timedelta(days=DAYS)
 WARDS = ("7A", "7B", "8A", "9C")
 H = timedelta(hours=1)
 
-_ETHNICITY = ["A"] * 70 + ["B", "C"] * 3 + ["D", "F"] * 2 + ["H", "J", "K", "L"] * 2 + (
-    ["M", "N"] * 2 + ["R", "S"] + ["Z"] * 5 + ["99"] * 2
+_ETHNICITY = (
+    ["A"] * 70
+    + ["B", "C"] * 3
+    + ["D", "F"] * 2
+    + ["H", "J", "K", "L"] * 2
+    + (["M", "N"] * 2 + ["R", "S"] + ["Z"] * 5 + ["99"] * 2)
 )
 
 
 def month(seed: int = 16) -> Hospital:
     """The month's records (about 500 stays, 9,000 sets)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (test data)
     h = Hospital()
     n = 0
     for day in range(DAYS):
         for ward in WARDS:
             for _ in range(rng.randint(3, 6)):
                 n += 1
-                _stay(h, rng, f"P{n:04d}", ward, START + timedelta(days=day, hours=rng.uniform(0, 24)))
+                _stay(
+                    h, rng, f"P{n:04d}", ward, START + timedelta(days=day, hours=rng.uniform(0, 24))
+                )
     return h
 
 

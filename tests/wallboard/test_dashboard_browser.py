@@ -168,9 +168,7 @@ def test_the_hospital_month_by_week_every_measure_charted(pages: Pages) -> None:
         valued = [p for p in hospital["series"] if p["value"] is not None]
         # one point per period with a value, each with its type, and one column per period
         expect(block.locator("svg.spc .pt")).to_have_count(len(valued))
-        types = block.locator("svg.spc .pt").evaluate_all(
-            "nodes => nodes.map(n => n.dataset.type)"
-        )
+        types = block.locator("svg.spc .pt").evaluate_all("nodes => nodes.map(n => n.dataset.type)")
         assert types == [p["point_type"] or "common_cause" for p in valued]
         expect(block.locator(".dash-numbers thead th")).to_have_count(1 + len(hospital["series"]))
         # the denominators of each period are on the page
@@ -244,7 +242,9 @@ def test_the_pickers_change_the_request_and_the_csv_has_every_charts_numbers(
     expect(page.locator("#scope-title")).to_have_text("Ward 8A")
     link = page.locator("#csv")
     href = link.get_attribute("href")
-    assert href == "/api/dashboard?ward=8A&period=month&since=2026-11-09&until=2026-11-23&format=csv"
+    assert (
+        href == "/api/dashboard?ward=8A&period=month&since=2026-11-09&until=2026-11-23&format=csv"
+    )
     with page.expect_download() as download_info:
         link.click()
     download = download_info.value
@@ -252,7 +252,9 @@ def test_the_pickers_change_the_request_and_the_csv_has_every_charts_numbers(
     text = Path(download.path()).read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0].keys()) == CSV_COLUMNS
-    board = json.loads(api(page, href.removeprefix("/api/dashboard?").replace("csv", "json")).text())
+    board = json.loads(
+        api(page, href.removeprefix("/api/dashboard?").replace("csv", "json")).text()
+    )
     series = [
         (m["id"], s["scope"], p["period"], p["numerator"], p["denominator"])
         for m in board["measures"]
@@ -303,4 +305,3 @@ def test_a_phone_and_print(browser: Browser, server: DashboardServer) -> None:  
     finally:
         context.close()
     assert pages.errors == [], "errors in the browser:\n" + "\n".join(pages.errors)
-
