@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scoring import LONDON
-from surveillance._history import DASHBOARD_MAX_DAYS, StoreHistory, dashboard_window
+from surveillance import DASHBOARD_MAX_DAYS, StoreHistory, dashboard_window
 from surveillance.dashboard import CSV_COLUMNS, MEASURE_IDS, compute_dashboard
 from surveillance.store import open_store
 from tests.surveillance.dashboard.builder import T0, Hospital, at

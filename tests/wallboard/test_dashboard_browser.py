@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from scoring import LONDON
-from surveillance._history import StoreHistory
+from surveillance import StoreHistory
 from surveillance.dashboard import CSV_COLUMNS, MEASURE_IDS
 from surveillance.store import open_store
 from tests.wallboard.dashboard_month import UNTIL, WARDS, month
