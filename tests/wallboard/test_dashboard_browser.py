@@ -225,6 +225,8 @@ def test_a_ward_by_day_shows_its_special_causes_in_colour_shape_and_words(pages:
     expect(block.locator(".dash-icon").nth(1)).to_contain_text("No target set")
     shot(page, "dashboard-ward-day-1920")
     shot(page, "dashboard-ward-day-1920-full", full=True)
+    for measure in ("ack_minutes", "sepsis_treated_1h", "alerts_overdue_per_100_patient_days"):
+        block_shot(page, f"#m-{measure}", f"dashboard-ward-day-{measure}")
 
 
 def test_the_pickers_change_the_request_and_the_csv_has_every_charts_numbers(

@@ -104,6 +104,10 @@ function whatChanged(measure, scope, period) {
   const when = periodWords(period, last);
   const value = withUnit(last.value, measure);
   if (last.point_type === "common_cause") {
+    if (typeof last.lpl !== "number" || typeof last.upl !== "number") {
+      return `No sign of change: ${when} (${value}), mean ${fixed(last.mean)}; ` +
+        "there is no moving range to set process limits from.";
+    }
     return `No sign of change: ${when} (${value}) is within the process limits ` +
       `(${fixed(last.lpl)} to ${fixed(last.upl)}) around the mean of ${fixed(last.mean)}.`;
   }
@@ -169,6 +173,10 @@ const W = window.matchMedia("(max-width: 700px)").matches ? 520 : 960;
 const H = 300;
 const PAD = { left: 70, right: 20, top: 14, bottom: 42 };
 
+function axisNumber(v) {
+  return Number(v.toFixed(3)).toLocaleString("en-GB", { maximumFractionDigits: 3 });
+}
+
 function niceStep(span) {
   const raw = span / 5;
   const power = 10 ** Math.floor(Math.log10(raw || 1));
@@ -187,7 +195,7 @@ function chart(measure, scope, period) {
   const ceiling = measure.unit === "%" ? 100 : Infinity;
   let low = values.length ? Math.min(...values) : 0;
   let high = values.length ? Math.max(...values) : 1;
-  const spread = high - low || Math.max(Math.abs(high) * 0.1, 1);
+  const spread = high - low || Math.max(Math.abs(high) * 0.2, 1);
   low = Math.max(0, low - spread * 0.12);
   high = Math.min(ceiling, high + spread * 0.12);
   const step = niceStep(high - low);
@@ -206,7 +214,7 @@ function chart(measure, scope, period) {
   // the axes and grid
   for (let v = low; v <= high + step / 1000; v += step) {
     art.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: "grid" }));
-    art.append(svg("text", { x: PAD.left - 8, y: y(v) + 5, class: "axis", "text-anchor": "end" }, num(Math.round(v * 100) / 100, step < 1 ? 1 : 0)));
+    art.append(svg("text", { x: PAD.left - 8, y: y(v) + 5, class: "axis", "text-anchor": "end" }, axisNumber(v)));
   }
   const every = Math.max(1, Math.ceil(n / 14));
   points.forEach((p, i) => {
@@ -218,13 +226,11 @@ function chart(measure, scope, period) {
     }
   });
   // the mean, the limits (dashed), the target (dash-dot): one path each, stepping where rebased
+  // Joined across a period without a value: the chart is of the periods that have one.
   const line = (key, cls, label) => {
     const parts = [];
-    let pen = "M";
     points.forEach((p, i) => {
-      if (typeof p[key] !== "number") { pen = "M"; return; }
-      parts.push(`${pen}${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`);
-      pen = "L";
+      if (typeof p[key] === "number") parts.push(`${parts.length ? "L" : "M"}${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`);
     });
     if (parts.length) {
       const path = svg("path", { d: parts.join(" "), class: cls });
@@ -360,7 +366,7 @@ function measureBlock(measure, scope, period) {
   block.id = `m-${measure.id}`;
   block.setAttribute("aria-labelledby", `t-${measure.id}`);
   const head = el("header", "dash-measure-head");
-  const title = el("h2", null, measure.title);
+  const title = el("h2", null, measure.title.charAt(0).toUpperCase() + measure.title.slice(1));
   title.id = `t-${measure.id}`;
   const direction = { increase: "higher is better", decrease: "lower is better", neutral: "no better direction" }[measure.improvement];
   const total = scope.value === null ? "no value in this window"
