@@ -1,6 +1,8 @@
 """Reading the store back: the alert-response report of a window, the patient view's
 history (the wallboard's `History`: scores, alerts and clinical events, each reading of it
-audited), and that audit (`read_access`, `surveillance report --access`).
+audited), the safety dashboard the wallboard serves (`StoreHistory.dashboard`, the
+`wallboard.DashboardSource` the service injects), and that audit (`read_access`,
+`surveillance report --access`).
 
 The report itself is pure (`surveillance._report`); this module reads the store.
 """
