@@ -904,7 +904,8 @@ def test_the_service_serves_its_stores_dashboard(system: LiveSystem, pages: Page
     def admitted() -> bool:
         board = system.get(f"/api/dashboard?ward={scene.ward}&period=day")
         mine = board["measures"][0]["scopes"][0]
-        return mine["scope"] == scene.ward and sum(p["admissions"] for p in mine["series"]) == 1
+        admissions: int = sum(p["admissions"] for p in mine["series"])
+        return bool(mine["scope"] == scene.ward and admissions == 1)
 
     system.wait_for("the admission in the store's dashboard", admitted)
     page = pages.open(f"/dashboard?ward={scene.ward}&period=day", live=False)
