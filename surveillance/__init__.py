@@ -27,9 +27,12 @@ from surveillance._broker_identities import (
 )
 from surveillance._demo_broker import in_process_broker
 from surveillance._history import (
+    DASHBOARD_DAYS,
+    DASHBOARD_MAX_DAYS,
     FETCH_MARGIN,
     NoStore,
     StoreHistory,
+    dashboard_window,
     read_report,
     report_from_store,
 )
@@ -83,6 +86,8 @@ from surveillance.online import (
 )
 
 __all__ = [
+    "DASHBOARD_DAYS",
+    "DASHBOARD_MAX_DAYS",
     "DEFAULT_ALERT_RESPONSES",
     "DEFAULT_LADDERS",
     "DEFAULT_SHIFTS",
@@ -122,6 +127,7 @@ __all__ = [
     "build_auth",
     "check_roster",
     "content_digest",
+    "dashboard_window",
     "digest",
     "format_duration",
     "format_table",

@@ -1,23 +1,27 @@
 """Reading the store back: the alert-response report of a window, the patient view's
 history (the wallboard's `History`: scores, alerts and clinical events, each reading of it
-audited), and that audit (`read_access`, `surveillance report --access`).
+audited), the safety dashboard the wallboard serves (`StoreHistory.dashboard`, the
+`wallboard.DashboardSource` the service injects), and that audit (`read_access`,
+`surveillance report --access`).
 
 The report itself is pure (`surveillance._report`); this module reads the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
+from surveillance.dashboard import PERIODS, Period, compute_dashboard
 from surveillance.store import (
     AccessRecord,
     AlertRecord,
@@ -28,6 +32,48 @@ from surveillance.store import (
     Store,
     open_store,
 )
+
+DASHBOARD_DAYS: Final = 28.0
+"""The dashboard's window when none is given: the 28 days before now."""
+DASHBOARD_MAX_DAYS: Final = {"day": 93, "week": 2 * 366, "month": 5 * 366}
+"""The longest window drawn by each period (at most about 93 days, 104 weeks, 60 months)."""
+
+
+def dashboard_window(
+    since: datetime | None,
+    until: datetime | None,
+    period: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[datetime, datetime, Period]:
+    """The dashboard's window `[since, until)` with its defaults (until now; the
+    `DASHBOARD_DAYS` before until) and a time without an offset read in `tz`, and the period.
+
+    Raises:
+        ValueError: an unknown period, an empty window or one too long for the period.
+    """
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r} (known: {', '.join(PERIODS)})")
+    checked = cast("Period", period)
+    end = now if until is None else until if until.tzinfo else until.replace(tzinfo=tz)
+    if since is not None:
+        start = since if since.tzinfo else since.replace(tzinfo=tz)
+    else:
+        try:
+            start = end - timedelta(days=DASHBOARD_DAYS)
+        except OverflowError:
+            raise ValueError(f"until {end.isoformat()} is too early: no window before it") from None
+    if start >= end:
+        raise ValueError(
+            f"the window is empty: since {start.isoformat()} is not before until {end.isoformat()}"
+        )
+    days = (end - start).total_seconds() / 86400
+    if days > DASHBOARD_MAX_DAYS[checked]:
+        raise ValueError(
+            f"the window is {days:.0f} days: by {checked} at most {DASHBOARD_MAX_DAYS[checked]} "
+            "days (choose a longer period or a shorter window)"
+        )
+    return start, end, checked
 
 
 class NoStore(ValueError):
@@ -137,12 +183,43 @@ class StoreHistory:
         self.store: Store | None = None
         self.tz = tz
         self.clock = clock
+        self.targets: dict[str, float] = {}
+        """The dashboard's targets by measure id (`surveillance.dashboard.check_targets`)."""
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
         report = await report_from_store(
             self._open(), since=since, until=until, tz=self.tz, wards=wards or None
         )
         return report.to_builtins()
+
+    async def dashboard(
+        self,
+        ward: str | None,
+        period: str,
+        since: datetime | None,
+        until: datetime | None,
+        form: str,
+    ) -> bytes:
+        """The safety dashboard (`wallboard.DashboardSource`): of `ward` and the hospital, or
+        of every ward and the hospital (`ward` None), as JSON or CSV (`form`).
+
+        Raises:
+            ValueError: a window or period it cannot draw (the wallboard says 400).
+            LookupError: the store is not open yet.
+        """
+        start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
+        rows = await self._open().dashboard_rows(start, end)
+        board = await asyncio.to_thread(  # pure and CPU-bound: the board's loop keeps serving
+            compute_dashboard,
+            rows,
+            since=start,
+            until=end,
+            period=checked,
+            tz=self.tz,
+            wards=None if ward is None else [ward],
+            targets=self.targets,
+        )
+        return board.to_csv().encode() if form == "csv" else board.to_json()
 
     def _open(self) -> Store:
         if self.store is None:

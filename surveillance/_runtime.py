@@ -248,6 +248,7 @@ async def wallboard(
             auth=auth,
             health=health,
             history=history,
+            dashboard=history.dashboard,
             charts=charts,
             action_key=action_key or settings.action_key(),
         )

@@ -12,7 +12,12 @@ Permissions:
 - `identifiers`: the patient's id in the patient view (a clinician of that ward);
 - `acknowledge`, `resolve`: act on an alert of that ward;
 - `plan`: set a patient's escalation plan (no page sets one yet; the decision is here for the
-  gateway that will).
+  gateway that will);
+- `dashboard`: the safety dashboard (`/dashboard`, issue 16) of that ward, or of the whole
+  hospital with a grant on every ward (`*`). Its equity tables are aggregate and suppressed,
+  but it still ranks a ward's performance, so it is for those who manage it: `viewer` (the
+  manager's role), `nurse-in-charge` and `outreach`; not a ward's nurses and doctors at the
+  bedside, and never a wall screen (a display only ever has `view`).
 
 `check_unsafe` is the CSRF defence of every state-changing request; `origin_allowed` the
 `Origin` check of every websocket.
@@ -27,25 +32,28 @@ from typing import Final, Literal
 
 ALL_WARDS: Final = "*"
 
-Permission = Literal["view", "identifiers", "acknowledge", "resolve", "plan"]
+Permission = Literal["view", "identifiers", "acknowledge", "resolve", "plan", "dashboard"]
 PERMISSIONS: Final[tuple[Permission, ...]] = (
     "view",
     "identifiers",
     "acknowledge",
     "resolve",
     "plan",
+    "dashboard",
 )
 
 ROLES: Final[Mapping[str, frozenset[Permission]]] = {
     # A screen on the wall: sees its ward, never acts, never sees identifiers.
     "display": frozenset({"view"}),
     # Someone who may look (a ward clerk, a manager): initials only, never acts.
-    "viewer": frozenset({"view"}),
+    "viewer": frozenset({"view", "dashboard"}),
     "nurse": frozenset({"view", "identifiers", "acknowledge"}),
-    "nurse-in-charge": frozenset({"view", "identifiers", "acknowledge", "resolve", "plan"}),
+    "nurse-in-charge": frozenset(
+        {"view", "identifiers", "acknowledge", "resolve", "plan", "dashboard"}
+    ),
     "doctor": frozenset({"view", "identifiers", "acknowledge", "resolve", "plan"}),
     # The critical care outreach team: normally granted on every ward (`*`).
-    "outreach": frozenset({"view", "identifiers", "acknowledge", "resolve", "plan"}),
+    "outreach": frozenset({"view", "identifiers", "acknowledge", "resolve", "plan", "dashboard"}),
 }
 """What each role may do on the wards it is granted. The mapping in the settings names these."""
 

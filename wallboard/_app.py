@@ -29,7 +29,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 from urllib.parse import quote
@@ -105,6 +105,30 @@ class History(Protocol):
         ...
 
 
+DASHBOARD_PERIODS: tuple[str, ...] = ("day", "week", "month")
+DASHBOARD_FORMATS: tuple[str, ...] = ("json", "csv")
+
+
+class DashboardSource(Protocol):
+    """Where the safety dashboard comes from (issue 16): the service injects it (its store's
+    measures); the wallboard never computes them itself.
+
+    `ward` is one ward, or None for the hospital (every ward); `since` and `until` are the
+    window `[since, until)`, a time without an offset read in the hospital's time zone, None:
+    the default (the 28 days before now). Returns the document, JSON or CSV as `form` says.
+    Raises `ValueError` for a request it cannot answer (the message is shown as a 400).
+    """
+
+    async def __call__(
+        self,
+        ward: str | None,
+        period: str,
+        since: datetime | None,
+        until: datetime | None,
+        form: str,
+    ) -> bytes: ...
+
+
 class _Action(msgspec.Struct, forbid_unknown_fields=True):
     # Read only on a server without login (demo, `--auth none`), and marked unverified there;
     # with login, `by` is the verified identity and a `by` in the body is ignored.
@@ -150,6 +174,7 @@ def create_app(
     history: History | None = None,
     charts: ChartSet | None = None,
     action_key: bytes | None = None,
+    dashboard: DashboardSource | None = None,
 ) -> FastAPI:
     """The wallboard app, reading `feed` (which the caller starts and stops).
 
@@ -161,6 +186,7 @@ def create_app(
             response, and a falsy `"ok"` among them makes the status 503.
         history: the store, for the patient view's history (without it that API says 503).
         charts: the charts the scorer uses, for drawing their bands (default: the built-in).
+        dashboard: the safety dashboard's measures (without it `/api/dashboard` says 503).
     """
     chart_set = charts if charts is not None else load_charts()
     app = FastAPI(title="Ward wallboard", docs_url=None, redoc_url=None, openapi_url=None)
@@ -251,6 +277,16 @@ def create_app(
     async def outreach_page(request: Request) -> FileResponse:
         allow(request, "view", None)
         return FileResponse(STATIC / "outreach.html")
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard_page(request: Request) -> FileResponse:
+        # The page itself for anyone who may see some ward's dashboard; the API checks which.
+        principal = auth.principal(request)
+        if principal is None or not any(
+            principal.may("dashboard", w) for w in (None, *principal.wards())
+        ):
+            allow(request, "dashboard", None)  # refused: to the login, or 403 with the reason
+        return FileResponse(STATIC / "dashboard.html")
 
     def allow_any(request: Request) -> Principal:
         """Anyone logged in, or an enrolled screen (the vocabulary, the ward picker, charts)."""
@@ -350,6 +386,60 @@ def create_app(
         except Exception as error:
             log.warning("report unavailable: %s", failure_site(error))
             raise HTTPException(503, "the report cannot be read now; try again") from error
+
+    @app.get("/api/dashboard")
+    async def dashboard_api(
+        request: Request,
+        *,
+        ward: str | None = None,
+        period: str = "week",
+        since: str | None = None,
+        until: str | None = None,
+        format: str = "json",
+    ) -> Response:
+        """The safety dashboard of one ward (with the hospital beside it) or of the hospital
+        (`ward` absent or empty): every measure's series with its SPC chart, its denominators
+        and equity table, as JSON or CSV (`format=csv`: every chart's numbers, downloaded)."""
+        one = ward.strip() if ward and ward.strip() else None
+        allow(request, "dashboard", one)
+        if period not in DASHBOARD_PERIODS:
+            raise HTTPException(
+                400, f"`period` is {_shown(period)}: expected one of {', '.join(DASHBOARD_PERIODS)}"
+            )
+        if format not in DASHBOARD_FORMATS:
+            raise HTTPException(
+                400, f"`format` is {_shown(format)}: expected one of {', '.join(DASHBOARD_FORMATS)}"
+            )
+        if one is not None and len(one) > 100:
+            raise HTTPException(400, f"`ward` is {_shown(one)}: at most 100 characters")
+        start, end = _moment("since", since), _moment("until", until)
+        if start is not None and end is not None:
+            if (start.tzinfo is None) != (end.tzinfo is None):
+                raise HTTPException(
+                    400, "`since` and `until` must both have a UTC offset, or neither"
+                )
+            if start >= end:
+                raise HTTPException(
+                    400, f"the window is empty: `since` {since} is not before `until` {until}"
+                )
+        if dashboard is None:
+            raise HTTPException(503, "this wallboard server has no store: no dashboard to show")
+        try:
+            body = await dashboard(one, period, start, end, format)
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from error
+        except Exception as error:
+            log.warning("dashboard unavailable: %s", failure_site(error))
+            raise HTTPException(503, "the dashboard cannot be read now; try again") from error
+        if format == "csv":
+            name = f"dashboard-{one or 'hospital'}-{period}.csv"
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+            return Response(
+                body,
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+            )
+        return Response(body, media_type="application/json")
 
     @app.get("/api/charts/{chart_id}")
     async def chart(request: Request, chart_id: str) -> dict[str, Any]:
@@ -514,6 +604,27 @@ def _viewer(principal: Principal, request: Request) -> str:
         return f"display {principal.subject} ({principal.role()})"
     client = request.client
     return f"unauthenticated@{client.host if client is not None else 'unknown'}"
+
+
+def _moment(name: str, text: str | None) -> datetime | None:
+    """A query parameter's time (ISO 8601: a date, or a date and time with or without an
+    offset), None when absent or empty; a 400 saying what is wrong otherwise."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(
+            400,
+            f"`{name}` is {_shown(text)}: expected an ISO 8601 date or time, e.g. 2026-11-01 "
+            "or 2026-11-01T08:00:00Z",
+        ) from None
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise HTTPException(400, f"`{name}` is {_shown(text)}: out of range") from None
+    return moment
 
 
 def _unnamed(record: JSON) -> JSON:

@@ -192,7 +192,11 @@ def _cell(value: Shown) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return f"{value:g}" if value == int(value) else f"{value:.4g}"
+    if value == int(value):
+        return str(int(value))
+    # Four decimals, as the JSON has them: never a rounded or exponent form (`.4g` wrote
+    # 228.5347 as 228.5, and 12345.6 patient-days as 1.235e+04).
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def check_targets(targets: Mapping[str, float]) -> dict[str, float]:

@@ -57,6 +57,16 @@ CASES = [
     (("nurses-7a", "clerks-7b"), "acknowledge", "7A", True),
     (("nurses-7a", "clerks-7b"), "acknowledge", "7B", False),
     (("nurses-7a", "clerks-7b"), "view", "7B", True),
+    # the safety dashboard: managers (viewer), nurses in charge, outreach; per ward, and the
+    # whole hospital only with a grant on every ward
+    (("clerks-7b",), "dashboard", "7B", True),
+    (("clerks-7b",), "dashboard", "7A", False),
+    (("clerks-7b",), "dashboard", None, False),
+    (("sisters-7a",), "dashboard", "7A", True),
+    (("nurses-7a",), "dashboard", "7A", False),
+    (("doctors-med",), "dashboard", "7A", False),
+    (("outreach-team",), "dashboard", None, True),
+    (("outreach-team",), "dashboard", "9C", True),
     (("unknown-group",), "view", "7A", False),
     ((), "view", "7A", False),
 ]
@@ -71,7 +81,9 @@ def test_roles_from_claims_decide_per_ward(
     assert principal.may(permission, ward) is may  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("permission", ["acknowledge", "resolve", "plan", "identifiers"])
+@pytest.mark.parametrize(
+    "permission", ["acknowledge", "resolve", "plan", "identifiers", "dashboard"]
+)
 def test_a_display_never_acts_even_if_granted_more(permission: str) -> None:
     display = display_principal("d-1", "7A")
     assert display.may("view", "7A")
@@ -84,7 +96,8 @@ def test_a_display_never_acts_even_if_granted_more(permission: str) -> None:
 
 def test_no_login_may_do_everything_and_says_who_it_is_not() -> None:
     anyone = open_principal("unverified (no login)")
-    assert all(anyone.may(p, "7A") for p in ("view", "acknowledge", "resolve", "plan"))
+    assert all(anyone.may(p, "7A") for p in ("view", "acknowledge", "resolve", "plan", "dashboard"))
+    assert anyone.may("dashboard", None)  # the demo's dashboard is open like its other pages
     assert anyone.actor() == "unverified (no login)"
     assert not anyone.may("identifiers", "7A")  # only a logged-in clinician sees those
 

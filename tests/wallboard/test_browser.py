@@ -888,10 +888,30 @@ def test_without_login_every_page_says_so(system: LiveSystem, pages: Pages) -> N
     """`--auth none` (as this module's system runs): a warning on every page (issue 14)."""
     scene = new_ward("nologin")
     system.publish(scene.admit("1"))
-    for path in ("/", f"/wards/{scene.ward}", f"/wards/{scene.ward}/beds/1", "/outreach"):
+    paths = ("/", f"/wards/{scene.ward}", f"/wards/{scene.ward}/beds/1", "/outreach", "/dashboard")
+    for path in paths:
         page = pages.open(path, live=False)
         expect(page.locator("#mode-banner")).to_contain_text("NO LOGIN (--auth none)")
         expect(page.locator("#session")).to_have_count(0)
+
+
+def test_the_service_serves_its_stores_dashboard(system: LiveSystem, pages: Pages) -> None:
+    """`surveillance run` injects the store's dashboard into its wallboard (issue 16): a ward
+    admitted and observed here is in the dashboard's measures, read back from the store."""
+    scene = new_ward("dash")
+    system.publish(scene.admit("1"), scene.obs("1", NORMAL))
+
+    def admitted() -> bool:
+        board = system.get(f"/api/dashboard?ward={scene.ward}&period=day")
+        mine = board["measures"][0]["scopes"][0]
+        admissions: int = sum(p["admissions"] for p in mine["series"])
+        return bool(mine["scope"] == scene.ward and admissions == 1)
+
+    system.wait_for("the admission in the store's dashboard", admitted)
+    page = pages.open(f"/dashboard?ward={scene.ward}&period=day", live=False)
+    expect(page.locator("body[data-ready=true]")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#scope-title")).to_have_text(f"Ward {scene.ward}")
+    expect(page.locator("section.dash-measure").first).to_contain_text("Observations on time")
 
 
 def test_the_learned_risk_shows_as_an_estimate_on_the_tile_and_the_patient_view(

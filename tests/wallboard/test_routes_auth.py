@@ -47,6 +47,7 @@ class _NoHistory:
 
     def __init__(self) -> None:
         self.viewers: list[tuple[str, str]] = []
+        self.dashboards: list[str | None] = []
 
     async def scores(
         self, patient_id: str, since: datetime, *, viewer: str
@@ -68,6 +69,17 @@ class _NoHistory:
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
         return {"total": {"raised": 0}}
+
+    async def dashboard(
+        self,
+        ward: str | None,
+        period: str,
+        since: datetime | None,
+        until: datetime | None,
+        form: str,
+    ) -> bytes:
+        self.dashboards.append(ward)
+        return b'{"scopes": [], "measures": []}'
 
 
 def person(name: str, *grants: tuple[str, str]) -> Principal:
@@ -167,7 +179,7 @@ def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Board]:
     redeemed = registry.redeem(code)
     assert redeemed is not None
     history = _NoHistory()
-    app = create_app(feed, auth=auth, history=history)
+    app = create_app(feed, auth=auth, history=history, dashboard=history.dashboard)
     with TestClient(app, base_url=ORIGIN, follow_redirects=False) as client:
         yield Board(app, auth, client, sent, redeemed[1], {}, feed, history)
 
@@ -185,6 +197,8 @@ ROUTES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "/wards/{ward}": ("GET", "/wards/7A", None),
     "/wards/{ward}/beds/{bed}": ("GET", "/wards/7A/beds/12", None),
     "/outreach": ("GET", "/outreach", None),
+    "/dashboard": ("GET", "/dashboard", None),
+    "/api/dashboard": ("GET", "/api/dashboard?ward=7A", None),
     "/api/vocabulary": ("GET", "/api/vocabulary", None),
     "/vocabulary.js": ("GET", "/vocabulary.js", None),
     "/api/wards": ("GET", "/api/wards", None),
@@ -206,6 +220,9 @@ ROUTES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
 ON_7A = {"display-7A", "nurse-7A", "viewer-7A", "charge-7A", "doctor-7A+nurse-7B", "outreach"}
 PEOPLE_ON_7A = ON_7A - {"display-7A"}
 EVERYONE_KNOWN = set(VISITORS) - {"anonymous"}
+# The safety dashboard: the managers' role (viewer), the nurse in charge and outreach; not the
+# ward's nurses and doctors, never a wall screen (issue 16; `wallboard._access`).
+DASHBOARD_7A = {"viewer-7A", "charge-7A", "outreach"}
 
 
 def expected(route: str, visitor: str) -> int:
@@ -236,6 +253,10 @@ def expected(route: str, visitor: str) -> int:
             return 200 if visitor in ON_7A else api
         case "/outreach":
             return 200 if visitor == "outreach" else page
+        case "/dashboard":
+            return 200 if visitor in DASHBOARD_7A else page
+        case "/api/dashboard":
+            return 200 if visitor in DASHBOARD_7A else api
         case "/ws/outreach":
             return 101 if visitor == "outreach" else 403
         case "/ws/wards/{ward}":
@@ -361,6 +382,24 @@ def test_only_clinicians_of_the_ward_see_identifiers_in_the_patient_view(board: 
         assert "patient_id" not in shown
         assert "birth_year" not in shown
         assert shown["initials"] == "JS"
+
+
+def test_the_hospital_dashboard_is_for_a_grant_on_every_ward(board: Board) -> None:
+    assert board.as_("outreach").get("/api/dashboard").status_code == 200
+    assert board.as_("outreach").get("/api/dashboard?ward=").status_code == 200
+    for visitor in ("viewer-7A", "charge-7A"):
+        refused = board.as_(visitor).get("/api/dashboard")
+        assert refused.status_code == 403
+        assert refused.json()["detail"].endswith("may not dashboard on every ward")
+        assert board.as_(visitor).get("/api/dashboard?ward=7B").status_code == 403
+    assert board.history.dashboards == [None, None]  # nothing refused reached the store
+
+
+def test_a_dashboard_page_refusal_says_why(board: Board) -> None:
+    page = board.as_("nurse-7A").get("/dashboard")
+    assert page.status_code == 403
+    assert "may not dashboard" in page.text
+    assert board.as_("display-7A").get("/api/dashboard?ward=7A").status_code == 403
 
 
 def test_the_ward_list_is_only_the_wards_one_may_see(board: Board) -> None:

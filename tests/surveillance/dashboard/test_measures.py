@@ -364,7 +364,7 @@ async def test_json_and_csv_hold_the_same_numbers(url):
              and r["section"] == "series"]  # fmt: skip
     assert [r["numerator"] for r in falls] == ["0", "1", "0", "0", "0", "0", "0"]
     assert falls[1]["patient_days"] == "3"
-    assert falls[1]["value"] == "333.3"
+    assert falls[1]["value"] == "333.3333"  # four decimals, as the JSON
 
 
 async def test_a_patient_with_several_needs_counts_in_each(url):
