@@ -236,7 +236,11 @@ def test_a_saved_model_carries_on_exactly_where_it_was(tmp_path: Path) -> None:
     assert again.describe()["learned"] == model.describe()["learned"]
     assert again.trained_on == {"seeds": [1, 2]}
     assert len(again.pending) == len(model.pending) == 2
-    # the same future gives the same estimates, labels and file
+    assert again.explain(again.pending[0].x) == model.explain(model.pending[0].x)
+    # A model read from its file learns on at the online rate; a running service that is
+    # restarted reads it again: the same future then gives the same estimates, labels and file.
+    model = load_model(path)
+    assert again.model.optimizer.learning_rate == again.hyper.online_lr < again.hyper.lr
     for m in (model, again):
         m.estimate(result(2003, "Q", **SICK), ADULT, "manual")
         m.outcome("Q", at(2005))
