@@ -10,8 +10,12 @@ The report itself is pure (`surveillance._report`); this module reads the store.
 from __future__ import annotations
 
 import asyncio
+import functools
+import multiprocessing
 import uuid
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, cast
@@ -172,6 +176,17 @@ async def read_access(
     return [record for record in records if record.time < until]
 
 
+DASHBOARD_SECONDS: Final = 300.0
+"""How long a dashboard may take to draw before the request is refused (the store is read,
+then the measures computed in a process of their own)."""
+
+
+def _draw_dashboard(rows: Any, form: str, **options: Any) -> bytes:
+    """The dashboard as JSON or CSV (in the dashboard's own process)."""
+    board = compute_dashboard(rows, **options)
+    return board.to_csv().encode() if form == "csv" else board.to_json()
+
+
 class StoreHistory:
     """The patient view's history and the alert report, read from the store
     (`wallboard.History`); every reading of a patient's history is recorded first
@@ -185,6 +200,17 @@ class StoreHistory:
         self.clock = clock
         self.targets: dict[str, float] = {}
         """The dashboard's targets by measure id (`surveillance.dashboard.check_targets`)."""
+        self._drawing: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the dashboard's process, drawing or not (a stopping service never waits for
+        a dashboard)."""
+        pool, self._drawing = self._drawing, None
+        if pool is not None:
+            processes = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
 
     async def report(self, since: datetime, until: datetime, wards: list[str]) -> dict[str, Any]:
         report = await report_from_store(
@@ -209,17 +235,34 @@ class StoreHistory:
         """
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
         rows = await self._open().dashboard_rows(start, end)
-        board = await asyncio.to_thread(  # pure and CPU-bound: the board's loop keeps serving
-            compute_dashboard,
-            rows,
-            since=start,
-            until=end,
-            period=checked,
-            tz=self.tz,
-            wards=None if ward is None else [ward],
-            targets=self.targets,
+        # Pure, CPU-bound and (with many wards) slow: drawn in a process of its own, so that it
+        # never holds this process's interpreter, which scores and alerts (a month of fifteen
+        # small wards took 49 s, and in a thread that was 49 s of the scorer's time shared).
+        if self._drawing is None:
+            self._drawing = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        job = asyncio.get_running_loop().run_in_executor(
+            self._drawing,
+            functools.partial(
+                _draw_dashboard,
+                rows,
+                form,
+                since=start,
+                until=end,
+                period=checked,
+                tz=self.tz,
+                wards=None if ward is None else [ward],
+                targets=self.targets,
+            ),
         )
-        return board.to_csv().encode() if form == "csv" else board.to_json()
+        try:
+            return await asyncio.wait_for(job, DASHBOARD_SECONDS)
+        except BrokenProcessPool:  # its process died (killed): the next request starts afresh
+            self.close()
+            raise
+        except TimeoutError:
+            self.close()  # the next request starts a fresh process
+            msg = f"the dashboard took more than {DASHBOARD_SECONDS:.0f} s to draw"
+            raise LookupError(msg) from None
 
     def _open(self) -> Store:
         if self.store is None:

@@ -257,6 +257,7 @@ async def wallboard(
             yield f"http://{settings.http.host}:{port}/", history
         finally:
             await cancel(server)
+            history.close()
 
 
 async def cancel(task: asyncio.Task[Any]) -> None:

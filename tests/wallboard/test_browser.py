@@ -210,8 +210,8 @@ class LiveSystem:
                     retain=topic.endswith("/adt"),
                 )
 
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=5) as response:  # noqa: S310  # our own http URL
+    def get(self, path: str, timeout: float = 5) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as response:  # noqa: S310  # our own http URL
             return json.loads(response.read())
 
     def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 10) -> None:
@@ -902,14 +902,16 @@ def test_the_service_serves_its_stores_dashboard(system: LiveSystem, pages: Page
     system.publish(scene.admit("1"), scene.obs("1", NORMAL))
 
     def admitted() -> bool:
-        board = system.get(f"/api/dashboard?ward={scene.ward}&period=day")
+        # Slow with the many wards this module's tests make (suppression is decided on every
+        # ward): 49 s once here; see README "Not done yet".
+        board = system.get(f"/api/dashboard?ward={scene.ward}&period=day", timeout=150)
         mine = board["measures"][0]["scopes"][0]
         admissions: int = sum(p["admissions"] for p in mine["series"])
         return bool(mine["scope"] == scene.ward and admissions == 1)
 
-    system.wait_for("the admission in the store's dashboard", admitted)
+    system.wait_for("the admission in the store's dashboard", admitted, timeout=300)
     page = pages.open(f"/dashboard?ward={scene.ward}&period=day", live=False)
-    expect(page.locator("body[data-ready=true]")).to_have_count(1, timeout=20_000)
+    expect(page.locator("body[data-ready=true]")).to_have_count(1, timeout=300_000)
     expect(page.locator("#scope-title")).to_have_text(f"Ward {scene.ward}")
     expect(page.locator("section.dash-measure").first).to_contain_text("Observations on time")
 
