@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import MDC, Observation, Rejected, parse
-from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
+from scoring import Context, ObservationSet, Vitals, score
 from simulators import fhir_bundle
 from tests.strategies import numbers
 
@@ -442,16 +442,18 @@ def test_the_simulators_bundles_round_trip(
 
 
 @pytest.mark.parametrize("spo2", [0.97, 1.0, 0.5])
-def test_a_fractional_spo2_is_read_as_sent_and_refused_by_the_scorer(charts, spo2: float) -> None:
-    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored.
+def test_a_fractional_spo2_is_refused_and_the_rest_scored(charts, spo2: float) -> None:
+    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored;
+    # since issue 17 by ingest, on its own, so the heart rate beside it still counts.
     sent = ObservationSet(
         msg_id="frac-1", patient_id="P001", time=datetime(2026, 11, 22, 9, 30, tzinfo=UTC),
         vitals=Vitals(spo2=spo2, heart_rate=80),
     )  # fmt: skip
-    payload = fhir_bundle(sent, device_id="d")
-    result = parse(TOPIC, payload)
-    assert isinstance(result, Observation), result
-    assert result.obs.vitals.spo2 == spo2
-    with pytest.raises(InvalidObservation, match="looks like a fraction") as info:
-        score(result.obs, Context(cohort="adult"), charts)
-    assert info.value.code == "implausible"
+    result = read(msgspec.json.decode(fhir_bundle(sent, device_id="d")))
+    assert result.obs.vitals == Vitals(heart_rate=80)
+    (entry,) = result.ignored
+    assert entry.startswith("refused:implausible:59408-5:")
+    assert "looks like a fraction" in entry
+    scored = score(result.obs, Context(cohort="adult"), charts)
+    assert not scored.complete
+    assert "spo2" in scored.missing
