@@ -16,7 +16,7 @@ What is read, and what is refused:
   be NM, OBX-6 the vital's MDC unit code or its UCUM unit compared by meaning (`/min^/min^UCUM`,
   `{beats}/min`; `ingest._ucum`; never converted), the value inside every chart's plausibility
   limits (a monitor's -100 or -999 is no reading), OBX-8 without `DEMO` (a monitor in demo
-  mode), OBX-11 F, C, R or P. An OBX that fails is refused on its own and listed in
+  mode), OBX-11 F, C, R, P or empty. An OBX that fails is refused on its own and listed in
   `Observation.ignored` (`refused:unit:147842: ...`), the others are read; the message is
   refused only when nothing in it can be scored. OBX with status X, D or W are left out and
   listed (`status:X:150456`); so are unmapped codes (`mdc:150023`, mean BP). A correction (C)
@@ -57,7 +57,10 @@ _BY_MDC: Final[dict[str, tuple[str, Mdc, int]]] = {
 alternatives in the order of `MDC_ALSO`."""
 _TEST_PROCESSING: Final = {"T": "training", "D": "debugging"}
 """MSH-11 processing ids of messages that are not a patient's (HL7 table 0103)."""
-_READ: Final = frozenset("FCRP")
+_READ: Final = frozenset(["F", "C", "R", "P", ""])
+"""OBX-11 statuses read: final, corrected, not verified, preliminary, and none (monitors such as
+Mindray's and the XH80X send no OBX-11 at all; nothing in an empty status says the value is
+withdrawn, which X, D and W do)."""
 _LEFT_OUT: Final = frozenset("XDW")
 _DTM: Final = re.compile(
     r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?(?:([+-])(\d{2})(\d{2}))?"
@@ -188,11 +191,15 @@ def _reading(
     what = f"HL7 {where} ({key}, {mdc.ref_id})"
     flags = str(obx[8]).upper() if len(obx) > 8 else ""  # every repetition and component
     if "DEMO" in _WORDS.split(flags):
-        msg = f"{what}: OBX-8 flags the value DEMO: the monitor is in demo mode, not a patient's"
+        shown = _leaf(obx, 5, 0, 0)
+        msg = (
+            f"{what}: OBX-8 flags the value {shown!r} DEMO: the monitor is in demo mode, "
+            "not reading a patient"
+        )
         raise Refusal("test-data", msg, msg_id)
     if (status := _leaf(obx, 11)) not in _READ:
         msg = (
-            f"{what}: OBX-11 result status is {status!r}; expected F, C, R or P "
+            f"{what}: OBX-11 result status is {status!r}; expected F, C, R, P or none "
             "(X, D and W are left out)"
         )
         raise Refusal("invalid", msg, msg_id)
