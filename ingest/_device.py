@@ -122,6 +122,9 @@ def choose(readings: Iterable[Reading]) -> tuple[dict[str, Reading], list[str], 
     ignored: list[str] = []
     conflicts: list[str] = []
     for key, found in by_key.items():
+        if len(found) == 1:  # the common case: one reading of the vital
+            chosen[key] = found[0]
+            continue
         best = min(r.rank for r in found)
         ranked = [r for r in found if r.rank == best]
         latest = max(r.time for r in ranked)
