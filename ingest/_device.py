@@ -14,6 +14,8 @@ nothing in it can be scored. Pure: no I/O, no clock.
 - `earlier:{code}@{time}={value}`: an earlier reading of a vital in a timed series; the
   latest is the one read.
 - `duplicate:{code}@{time}={value}`: the same reading given again (same vital, time, value).
+- `unpaired:{code}@{time}={value}`: a diastolic pressure taken at another time than the
+  systolic read (the two come from one measurement, or the diastolic is not read).
 """
 
 from __future__ import annotations
@@ -149,6 +151,13 @@ def choose(readings: Iterable[Reading]) -> tuple[dict[str, Reading], list[str], 
                 ignored.append(f"earlier:{r.label}@{r.time.isoformat()}={number(r.value)}")
             elif len(values) == 1 and r is not now[0]:
                 ignored.append(f"duplicate:{r.label}@{r.time.isoformat()}={number(r.value)}")
+    systolic, diastolic = chosen.get("systolic_bp"), chosen.get("diastolic_bp")
+    if systolic and diastolic and systolic.time != diastolic.time:
+        # One cuff measurement gives both; never pair one's systolic with another's diastolic
+        # (the scorer's snapshot takes BP as a group too). The systolic is the one scored.
+        del chosen["diastolic_bp"]
+        time = diastolic.time.isoformat()
+        ignored.append(f"unpaired:{diastolic.label}@{time}={number(diastolic.value)}")
     return chosen, ignored, conflicts
 
 

@@ -619,3 +619,11 @@ def test_an_unread_observation_of_another_patient_still_refuses_the_message() ->
     result = parse(TOPIC, msgspec.json.encode(bundle(RR, weight)))
     assert isinstance(result, Rejected)
     assert result.error == "placement"
+
+
+def test_a_diastolic_of_another_time_is_never_paired_with_the_systolic() -> None:
+    sbp = observation(1, ["8480-6"], quantity(120, "mmHg", "mm[Hg]"), when="2026-11-22T09:30:00Z")
+    dbp = observation(2, ["8462-4"], quantity(80, "mmHg", "mm[Hg]"), when="2026-11-22T09:00:00Z")
+    result = read(bundle(sbp, dbp))
+    assert result.obs.vitals == Vitals(systolic_bp=120)
+    assert result.ignored == ("unpaired:loinc:8462-4@2026-11-22T09:00:00+00:00=80",)
