@@ -86,9 +86,17 @@ def implausible(key: str, value: float) -> str | None:
     return f"{number(value)} is not a reading: {key} must be {limits.describe()} ({hint})"
 
 
+ENTRY_REASON_MAX: Final = 300
+"""Characters of a refusal's reason kept in its `ignored` entry (a reason may quote the
+sender's text; the entry is stored with every observation)."""
+
+
 def refused(refusal: Refusal, code: str) -> str:
     """The `ignored` entry of a reading refused on its own."""
-    return f"refused:{refusal.error}:{code}: {refusal.reason}"
+    reason = refusal.reason
+    if len(reason) > ENTRY_REASON_MAX:
+        reason = f"{reason[:ENTRY_REASON_MAX]}… ({len(reason) - ENTRY_REASON_MAX} more characters)"
+    return f"refused:{refusal.error}:{code[:ENTRY_REASON_MAX]}: {reason}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -529,3 +529,10 @@ def test_a_fractional_spo2_is_refused_and_the_rest_scored(charts, spo2: float) -
     scored = score(result.obs, Context(cohort="adult"), charts)
     assert not scored.complete
     assert "spo2" in scored.missing
+
+
+def test_a_refused_values_entry_stays_short_whatever_was_sent() -> None:
+    result = read(variant("|95|262688", f"|{'9' * 5000}x|262688"))
+    (entry,) = [i for i in result.ignored if i.startswith("refused:")]
+    assert len(entry) < 400
+    assert "more characters" in entry
