@@ -28,7 +28,8 @@ What is read, and what is refused:
   refused only when nothing in it can be scored (`ingest._device.nothing_to_score`).
 - A vital given at several times (a continuous oximeter's Bundle of one reading a second) is
   a series: the latest is read, the earlier ones are listed (`earlier:...`); two different
-  values at the same time are both refused (`ingest._device.choose`).
+  values at the same time are both refused; a diastolic of another time than the systolic is
+  listed, never paired with it (`ingest._device.choose`).
 - Every Observation's `subject` must be the same `Patient/{id}` (else `placement`).
 """
 
@@ -137,7 +138,7 @@ _OBSERVATION: Final = msgspec.json.Decoder(_Observation)
 _BUNDLE: Final = msgspec.json.Decoder(_Bundle)
 
 _Part = tuple[str, str, "_Quantity | None", Any, str]
-"""A value to read: vital (or None), label, quantity, dataAbsentReason, where."""
+"""A value to read: vital, label, quantity, dataAbsentReason, where."""
 
 
 def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
@@ -173,14 +174,11 @@ def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
             continue
         try:
             parts = _parts(observation, code, label, where=where, msg_id=msg_id, ignored=ignored)
-            if not parts:
-                continue
-            _patient(observation.subject, where, msg_id)
-            when = _time(observation, where, msg_id)
         except Refusal as refusal:
             refusals.append(refusal)
             ignored.append(refused(refusal, bare))
             continue
+        values: list[tuple[str, float, str, str]] = []
         for key, part_label, quantity, absent, part_where in parts:
             try:
                 value = _value(key, part_label, quantity, absent, where=part_where, msg_id=msg_id)
@@ -191,7 +189,17 @@ def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
             if value is None:
                 ignored.append(f"absent:{_bare(part_label)}")
                 continue
-            readings.append(Reading(key, value, when, part_label, where=part_where))
+            values.append((key, value, part_label, part_where))
+        if not values:
+            continue
+        try:  # whose and when: asked only of an Observation with a value to read
+            _patient(observation.subject, where, msg_id)
+            when = _time(observation, where, msg_id)
+        except Refusal as refusal:
+            refusals.append(refusal)
+            ignored.append(refused(refusal, bare))
+            continue
+        readings.extend(Reading(k, v, when, lab, where=w) for k, v, lab, w in values)
     if len(patients) > 1:
         listed = ", ".join(f"Patient/{p} ({w})" for p, w in patients.items())
         msg = f"FHIR: the Observations are about different patients: {listed}; send one per message"

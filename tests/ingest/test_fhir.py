@@ -627,3 +627,9 @@ def test_a_diastolic_of_another_time_is_never_paired_with_the_systolic() -> None
     result = read(bundle(sbp, dbp))
     assert result.obs.vitals == Vitals(systolic_bp=120)
     assert result.ignored == ("unpaired:loinc:8462-4@2026-11-22T09:00:00+00:00=80",)
+
+
+def test_an_absent_value_needs_no_time() -> None:
+    absent = {**observation(1, ["8310-5"], dataAbsentReason={"text": "asleep"})}
+    del absent["effectiveDateTime"]
+    assert read(bundle(absent, RR)).ignored == ("absent:8310-5",)
