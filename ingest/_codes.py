@@ -35,13 +35,13 @@ Mindray (and GE) monitors as they appear in issue 17's captures and in public co
 reproduces them (`150301^MDC_PRESS_CUFF_SYS^MDC`, `150302^MDC_PRESS_CUFF_DIA^MDC`,
 `150344^MDC_TEMP^MDC` with `268192^MDC_DIM_DEGC^MDC`): codes and names agree there, but no
 copy of IEEE 11073-10101 itself was at hand. Left out on purpose, so they stay in `ignored`:
-mean pressures (150023, 150303),
-invasive arterial pressures (the codes were not verified here, and a ward chart's BP is a
-cuff's), skin temperature 150388 (not a body temperature), gastro-intestinal 188456,
-arterial saturation 150324 (not by pulse oximetry).
+mean pressures (150023, 150303), invasive arterial pressures (the codes were not verified
+here, and a ward chart's BP is a cuff's), skin temperature 150388 (not a body temperature),
+gastro-intestinal 188456, arterial saturation 150324 (not by pulse oximetry).
 
-The time-honoured "no value" markers of monitors (-1, -100, -999, -99.9, 0, 8388607 = 2^23 - 1,
-the 11073 FLOAT NaN) all fall outside `ingest._device.DEVICE_LIMITS` and are refused per value.
+The "no value" markers monitors send (-1, -100, -999, -99.9, 0, 8388607 = 0x7FFFFF, the
+IEEE 11073-20601 FLOAT NaN) all fall outside `ingest._device.DEVICE_LIMITS` and are refused
+one by one.
 
 FHIR also reads, as a component of the pulse-oximetry Observation (US Core) or on its own,
 LOINC 3151-8 "Inhaled oxygen flow rate" in UCUM `L/min` (`OXYGEN_FLOW`): supplemental oxygen
