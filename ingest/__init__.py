@@ -16,12 +16,15 @@ from ingest._codes import (
     LOINC_SYSTEM,
     MDC,
     MDC_ALSO,
+    OXYGEN_FLOW,
+    OXYGEN_FLOW_UNIT,
     UCUM,
     UCUM_SYSTEM,
     Loinc,
     Mdc,
     Ucum,
 )
+from ingest._device import DEVICE_LIMITS, Limits
 from ingest._logs import failure_site
 from ingest._model import (
     ACTIONS,
@@ -67,6 +70,7 @@ from ingest._topics import (
     parse_topic,
     score_topic,
 )
+from ingest._ucum import same_unit, ucum_meaning
 from ingest._vocabulary import vocabulary
 
 __all__ = [
@@ -76,6 +80,7 @@ __all__ = [
     "DEAD_LETTER_KEEP",
     "DEAD_LETTER_TEXT",
     "DEAD_LETTER_TOPIC",
+    "DEVICE_LIMITS",
     "ERROR_CODES",
     "EVENT_KINDS",
     "HEARTBEAT_TOPIC",
@@ -86,6 +91,8 @@ __all__ = [
     "MDC",
     "MDC_ALSO",
     "MSG_ID_MAX",
+    "OXYGEN_FLOW",
+    "OXYGEN_FLOW_UNIT",
     "UCUM",
     "UCUM_SYSTEM",
     "VITAL_SIGNS",
@@ -105,6 +112,7 @@ __all__ = [
     "Inbound",
     "Lab",
     "LabResult",
+    "Limits",
     "Loinc",
     "Mdc",
     "Observation",
@@ -124,7 +132,9 @@ __all__ = [
     "parse_alert_topic",
     "parse_broker_url",
     "parse_topic",
+    "same_unit",
     "score_topic",
     "sign_identity",
+    "ucum_meaning",
     "vocabulary",
 ]

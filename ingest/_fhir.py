@@ -8,16 +8,29 @@ apart.
 What is read, and what is refused:
 
 - Vitals by LOINC code (any `code.coding` with system `http://loinc.org`), the blood pressure
-  panel 85354-9 by its components 8480-6 and 8462-4, or standalone 8480-6 / 8462-4.
-- `valueQuantity` must be UCUM (`http://unitsofmeasure.org`) in the vital's own unit, else
-  `unit`: a value is never converted.
+  panel 85354-9 by its components 8480-6 and 8462-4, or standalone 8480-6 / 8462-4; the
+  inhaled oxygen flow 3151-8 (a component of the pulse-oximetry Observation, or on its own)
+  as supplemental oxygen (`on_oxygen` true and `oxygen_flow_lpm`). Every component is read or
+  listed in `ignored`.
+- `valueQuantity` must be UCUM (`http://unitsofmeasure.org`) in the vital's unit, compared by
+  meaning (`ingest._ucum`: `{Breaths}/min` is `/min`), never converted.
 - `status` final, amended, corrected or preliminary is read; entered-in-error and cancelled
-  Observations are left out and listed in `Observation.ignored` (`status:cancelled:8867-4`).
-- Codes not mapped (mean BP 8478-0, body weight 29463-7, ...) are not an error: they are listed
-  in `ignored` (`loinc:8478-0`), as are values with a `dataAbsentReason` (`absent:8867-4`).
+  Observations are listed in `ignored` (`status:cancelled:8867-4`); any other status refuses
+  that Observation. A correction is read as a new reading (README: it does not replace the
+  stored one). `meta.tag` or `meta.security` HTEST (test health data) on the Bundle refuses
+  the message (`test-data`); on an Observation, that Observation.
+- Codes not mapped (mean BP 8478-0, body weight 29463-7, ...) are listed in `ignored`
+  (`loinc:8478-0`), as are values with a `dataAbsentReason` (`absent:8867-4`) and resources
+  other than Observations (`resource:Patient`).
+- One unreadable Observation or value (wrong unit, outside every chart's plausibility limits
+  such as a device's -100, no subject, no time, an unknown status) is refused on its own and
+  listed in `ignored` (`refused:unit:8867-4: ...`); the others are read. The message is
+  refused only when nothing in it can be scored (`ingest._device.nothing_to_score`).
+- A vital given at several times (a continuous oximeter's Bundle of one reading a second) is
+  a series: the latest is read, the earlier ones are listed (`earlier:...`); two different
+  values at the same time are both refused; a diastolic of another time than the systolic is
+  listed, never paired with it (`ingest._device.choose`).
 - Every Observation's `subject` must be the same `Patient/{id}` (else `placement`).
-- A vital given twice with different values is refused (`invalid`): which one is right cannot be
-  told from the message.
 """
 
 from __future__ import annotations
@@ -28,15 +41,31 @@ from typing import Any, Final
 
 import msgspec
 
-from ingest._codes import BP_PANEL, LOINC, LOINC_SYSTEM, UCUM, UCUM_SYSTEM
+from ingest._codes import (
+    BP_PANEL,
+    LOINC,
+    LOINC_SYSTEM,
+    OXYGEN_FLOW,
+    OXYGEN_FLOW_UNIT,
+    UCUM,
+    UCUM_SYSTEM,
+)
+from ingest._device import Reading, choose, implausible, nothing_to_score, refused
 from ingest._model import Observation
-from ingest._native import Refusal, check_msg_id, json_refusal, shortlist, text_refusal
+from ingest._native import Refusal, check_msg_id, json_refusal, text_refusal
+from ingest._ucum import same_unit
 from scoring import AwareDatetime, ObservationSet, Vitals
 
-_BY_LOINC: Final = {coding.code: key for key, codings in LOINC.items() for coding in codings}
+_BY_LOINC: Final = {
+    **{coding.code: key for key, codings in LOINC.items() for coding in codings},
+    OXYGEN_FLOW.code: "oxygen_flow_lpm",
+}
+_UNIT: Final = {**UCUM, "oxygen_flow_lpm": OXYGEN_FLOW_UNIT}
 _PANEL: Final = "panel"
 _READ: Final = frozenset({"final", "amended", "corrected", "preliminary"})
 _LEFT_OUT: Final = frozenset({"entered-in-error", "cancelled"})
+_TEST_DATA: Final = "HTEST"
+"""v3 ActReason HTEST, "test health data", in `meta.tag` or `meta.security`."""
 _PATIENT: Final = re.compile(r"(?:\S*/)?Patient/([A-Za-z0-9\-.]{1,64})")
 """`Patient/{id}`, relative or absolute (`https://fhir.example/Patient/{id}`)."""
 
@@ -52,6 +81,11 @@ class _Coding(msgspec.Struct):
 
 class _Concept(msgspec.Struct):
     coding: list[_Coding] = []
+
+
+class _Meta(msgspec.Struct):
+    tag: list[_Coding] = []
+    security: list[_Coding] = []
 
 
 class _Quantity(msgspec.Struct):
@@ -78,6 +112,7 @@ class _Observation(msgspec.Struct, rename="camel"):
     status: str
     code: _Concept
     id: str | None = None
+    meta: _Meta | None = None
     identifier: list[_Identifier] = []
     subject: _Reference | None = None
     effective_date_time: str | None = None
@@ -93,6 +128,7 @@ class _Entry(msgspec.Struct):
 
 class _Bundle(msgspec.Struct):
     id: str | None = None
+    meta: _Meta | None = None
     identifier: _Identifier | None = None
     entry: list[_Entry] = []
 
@@ -101,110 +137,187 @@ _HEAD: Final = msgspec.json.Decoder(_Head)
 _OBSERVATION: Final = msgspec.json.Decoder(_Observation)
 _BUNDLE: Final = msgspec.json.Decoder(_Bundle)
 
+_Part = tuple[str, str, "_Quantity | None", Any, str]
+"""A value to read: vital, label, quantity, dataAbsentReason, where."""
+
 
 def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
     """A FHIR R4 Observation or Bundle of Observations as one observation set.
 
     msg_id is the Bundle's `identifier.value`, else its `id`; for a lone Observation its first
-    `identifier.value`, else its `id`; it must be a valid msg_id (`ingest.msg_id_problem`). The set's time is the Observations' `effectiveDateTime`
-    (or `effectiveInstant`), which must carry an offset; when the Observations' times differ the
-    latest is used, as the set is then complete only from that moment on.
+    `identifier.value`, else its `id`; it must be a valid msg_id (`ingest.msg_id_problem`). The
+    set's time is the latest `effectiveDateTime` (or `effectiveInstant`, with an offset) of the
+    readings read, as the set is complete only from that moment on.
 
     Raises:
-        Refusal: `not-utf8`, `not-json`, `not-fhir`, `invalid`, `unit`, `placement` or
-            `no-vitals`.
+        Refusal: `not-utf8`, `not-json`, `not-fhir`, `invalid`, `unit`, `implausible`,
+            `test-data`, `placement` or `no-vitals`.
     """
-    resources, msg_id = _resources(payload)
-    if not msg_id:
-        msg = (
-            "FHIR: no msg_id: expected Bundle.identifier.value or Bundle.id "
-            "(Observation.identifier[0].value or Observation.id for a lone Observation)"
-        )
-        raise Refusal("invalid", msg)
-    check_msg_id(msg_id, "FHIR msg_id (Bundle or lone Observation: identifier.value, else id)")
-    vitals: dict[str, float] = {}
-    ignored: list[str] = []
-    times: list[datetime] = []
+    resources, msg_id, ignored = _resources(payload)
+    readings: list[Reading] = []
+    refusals: list[Refusal] = []
     patients: dict[str, str] = {}
     for where, raw in resources:
-        observation = _observation(raw, where, msg_id)
-        code, label = _mapped(observation.code)
-        if observation.status in _LEFT_OUT:
-            ignored.append(f"status:{observation.status}:{label.removeprefix('loinc:')}")
+        try:
+            observation = _observation(raw, where, msg_id)
+        except Refusal as refusal:
+            refusals.append(refusal)
+            ignored.append(refused(refusal, where))
             continue
-        if observation.status not in _READ:
-            msg = (
-                f"FHIR {where}.status is {observation.status!r}; expected final, amended, "
-                "corrected or preliminary (entered-in-error and cancelled are left out)"
-            )
-            raise Refusal("invalid", msg, msg_id)
-        if observation.subject is not None:
-            patients.setdefault(_patient(observation.subject, where, msg_id), where)
-        if code == _PANEL and not observation.component:
-            ignored.append(label)  # a panel without components: nothing to read
-        if code == _PANEL:
-            parts = [
-                (
-                    *_mapped(c.code),
-                    c.value_quantity,
-                    c.data_absent_reason,
-                    f"{where}.component[{n}]",
-                )
-                for n, c in enumerate(observation.component)
-            ]
-        else:
-            parts = [
-                (code, label, observation.value_quantity, observation.data_absent_reason, where)
-            ]
-        read = False
+        code, label = _mapped(observation.code)
+        bare = _bare(label)
+        subject = observation.subject.reference if observation.subject else None
+        if subject and (match := _PATIENT.fullmatch(subject)):
+            patients.setdefault(match[1], where)  # every patient named, read or not
+        if observation.status in _LEFT_OUT:
+            ignored.append(f"status:{observation.status}:{bare}")
+            continue
+        try:
+            parts = _parts(observation, code, label, where=where, msg_id=msg_id, ignored=ignored)
+        except Refusal as refusal:
+            refusals.append(refusal)
+            ignored.append(refused(refusal, bare))
+            continue
+        values: list[tuple[str, float, str, str]] = []
         for key, part_label, quantity, absent, part_where in parts:
-            if key is None or key == _PANEL:
-                ignored.append(part_label)
+            try:
+                value = _value(key, part_label, quantity, absent, where=part_where, msg_id=msg_id)
+            except Refusal as refusal:
+                refusals.append(refusal)
+                ignored.append(refused(refusal, _bare(part_label)))
                 continue
-            loinc = part_label.removeprefix("loinc:")
-            if quantity is None or quantity.value is None:
-                if absent is not None:
-                    ignored.append(f"absent:{loinc}")
-                    continue
-                msg = f"FHIR {part_where} ({key}, LOINC {loinc}) has no valueQuantity.value"
-                raise Refusal("invalid", msg, msg_id)
-            _check_unit(key, loinc, quantity, part_where, msg_id)
-            if key in vitals and vitals[key] != quantity.value:
-                msg = (
-                    f"FHIR {part_where}: {key} (LOINC {loinc}) is given twice with different "
-                    f"values ({vitals[key]:g} and {quantity.value:g}); send one"
-                )
-                raise Refusal("invalid", msg, msg_id)
-            vitals[key] = quantity.value
-            read = True
-        if read:
-            if observation.subject is None:
-                msg = f"FHIR {where}.subject is missing; expected a reference Patient/{{id}}"
-                raise Refusal("invalid", msg, msg_id)
-            times.append(_time(observation, where, msg_id))
+            if value is None:
+                ignored.append(f"absent:{_bare(part_label)}")
+                continue
+            values.append((key, value, part_label, part_where))
+        if not values:
+            continue
+        try:  # whose and when: asked only of an Observation with a value to read
+            _patient(observation.subject, where, msg_id)
+            when = _time(observation, where, msg_id)
+        except Refusal as refusal:
+            refusals.append(refusal)
+            ignored.append(refused(refusal, bare))
+            continue
+        readings.extend(Reading(k, v, when, lab, where=w) for k, v, lab, w in values)
     if len(patients) > 1:
         listed = ", ".join(f"Patient/{p} ({w})" for p, w in patients.items())
         msg = f"FHIR: the Observations are about different patients: {listed}; send one per message"
         raise Refusal("placement", msg, msg_id)
-    if not vitals:
-        found = f" (found only: {shortlist(ignored)})" if ignored else ""
-        msg = (
-            "FHIR: no vital sign this system reads; expected an Observation with a LOINC code "
-            f"of {', '.join(sorted(_BY_LOINC))} or the BP panel {BP_PANEL.code}{found}"
+    chosen, more, conflicts = choose(readings)
+    ignored.extend(more)
+    refusals.extend(Refusal("invalid", why, msg_id) for why in conflicts)
+    if not chosen:
+        expected = (
+            "expected an Observation with a LOINC code of "
+            f"{', '.join(sorted(_BY_LOINC))} or the BP panel {BP_PANEL.code}"
         )
-        raise Refusal("no-vitals", msg, msg_id)
+        raise nothing_to_score("FHIR", refusals, ignored, expected, msg_id)
+    vitals: dict[str, Any] = {key: reading.value for key, reading in chosen.items()}
+    if "oxygen_flow_lpm" in vitals:
+        vitals["on_oxygen"] = True
     obs = ObservationSet(
         msg_id=msg_id,
         patient_id=next(iter(patients)),
-        time=max(times),
+        time=max(reading.time for reading in chosen.values()),
         vitals=msgspec.structs.replace(Vitals(), **vitals),
         source="monitor",
     )
     return Observation(ward=ward, bed=bed, channel="fhir", obs=obs, ignored=tuple(ignored))
 
 
-def _resources(payload: bytes) -> tuple[list[tuple[str, bytes | msgspec.Raw]], str | None]:
-    """The Observations to read, each with where it is (for messages), and the msg_id."""
+def _parts(
+    observation: _Observation,
+    code: str | None,
+    label: str,
+    *,
+    where: str,
+    msg_id: str,
+    ignored: list[str],
+) -> list[_Part]:
+    """The values of an Observation to read (its own, its components'); lists the rest.
+
+    Raises:
+        Refusal: the Observation is test data, or its status is not one that is read.
+    """
+    bare = _bare(label)
+    if code is None:
+        ignored.append(label)  # not a vital: its components go with it
+        return []
+    if _is_test(observation.meta):
+        msg = (
+            f"FHIR {where} ({bare}) is tagged HTEST (test health data) in meta: not a "
+            "patient's reading"
+        )
+        raise Refusal("test-data", msg, msg_id)
+    if observation.status not in _READ:
+        msg = (
+            f"FHIR {where}.status is {observation.status!r}; expected final, amended, "
+            "corrected or preliminary (entered-in-error and cancelled are left out)"
+        )
+        raise Refusal("invalid", msg, msg_id)
+    parts: list[_Part] = []
+    if code == _PANEL:
+        if not observation.component:
+            ignored.append(label)  # a panel without components: nothing to read
+    else:
+        parts.append(
+            (code, label, observation.value_quantity, observation.data_absent_reason, where)
+        )
+    for n, component in enumerate(observation.component):
+        key, part_label = _mapped(component.code)
+        if key is None or key == _PANEL:
+            ignored.append(part_label)
+            continue
+        parts.append(
+            (
+                key,
+                part_label,
+                component.value_quantity,
+                component.data_absent_reason,
+                f"{where}.component[{n}]",
+            )
+        )
+    return parts
+
+
+def _value(
+    key: str,
+    label: str,
+    quantity: _Quantity | None,
+    absent: Any,
+    *,
+    where: str,
+    msg_id: str,
+) -> float | None:
+    """A part's value, checked; None when a dataAbsentReason says why there is none.
+
+    Raises:
+        Refusal: `invalid` (no value), `unit` or `implausible`.
+    """
+    loinc = _bare(label)
+    if quantity is None or quantity.value is None:
+        if absent is not None:
+            return None
+        msg = f"FHIR {where} ({key}, LOINC {loinc}) has no valueQuantity.value"
+        raise Refusal("invalid", msg, msg_id)
+    _check_unit(key, loinc, quantity, where, msg_id)
+    if why := implausible(key, quantity.value):
+        raise Refusal("implausible", f"FHIR {where} ({key}, LOINC {loinc}): {why}", msg_id)
+    return quantity.value
+
+
+def _bare(label: str) -> str:
+    return label.removeprefix("loinc:")
+
+
+def _is_test(meta: _Meta | None) -> bool:
+    return meta is not None and any(c.code == _TEST_DATA for c in (*meta.tag, *meta.security))
+
+
+def _resources(payload: bytes) -> tuple[list[tuple[str, bytes | msgspec.Raw]], str, list[str]]:
+    """The Observations to read, each with where it is (for messages), the msg_id, and the
+    `ignored` entries of the Bundle's other resources."""
     if refusal := text_refusal(payload):  # msgspec skips unread strings without checking them
         raise refusal
     try:
@@ -219,29 +332,51 @@ def _resources(payload: bytes) -> tuple[list[tuple[str, bytes | msgspec.Raw]], s
         except msgspec.MsgspecError as exc:
             raise Refusal("invalid", f"FHIR Observation: {exc}") from None
         msg_id = next((i.value for i in lone.identifier if i.value), None) or lone.id
-        return [("Observation", payload)], msg_id
-    if kind == "Bundle":
+        return [("Observation", payload)], _checked(msg_id), []
+    if kind != "Bundle":
+        msg = f"not FHIR for this topic: resourceType is {kind!r}; expected Observation or Bundle"
+        raise Refusal("not-fhir", msg)
+    try:
+        bundle = _BUNDLE.decode(payload)
+    except msgspec.MsgspecError as exc:
+        raise Refusal("invalid", f"FHIR Bundle: {exc}") from None
+    msg_id = _checked((bundle.identifier.value if bundle.identifier else None) or bundle.id)
+    if _is_test(bundle.meta):
+        msg = (
+            "FHIR: the Bundle is tagged HTEST (test health data) in meta: not a patient's readings"
+        )
+        raise Refusal("test-data", msg, msg_id)
+    resources: list[tuple[str, bytes | msgspec.Raw]] = []
+    others: list[tuple[str, Any]] = []
+    for n, entry in enumerate(bundle.entry):
+        where = f"Bundle.entry[{n}].resource"
+        if not entry.resource:
+            raise Refusal("invalid", f"FHIR {where} is missing", msg_id)
         try:
-            bundle = _BUNDLE.decode(payload)
-        except msgspec.MsgspecError as exc:
-            raise Refusal("invalid", f"FHIR Bundle: {exc}") from None
-        msg_id = (bundle.identifier.value if bundle.identifier else None) or bundle.id
-        resources: list[tuple[str, bytes | msgspec.Raw]] = []
-        for n, entry in enumerate(bundle.entry):
-            where = f"Bundle.entry[{n}].resource"
-            if not entry.resource:
-                raise Refusal("invalid", f"FHIR {where} is missing", msg_id)
-            try:
-                inner = _HEAD.decode(entry.resource).resource_type
-            except msgspec.MsgspecError:
-                inner = None
-            if inner != "Observation":
-                msg = f"FHIR {where} is a {inner!r}; only Observations are read from a Bundle"
-                raise Refusal("not-fhir", msg, msg_id)
+            inner = _HEAD.decode(entry.resource).resource_type
+        except msgspec.MsgspecError:
+            inner = None
+        if inner == "Observation":
             resources.append((where, entry.resource))
-        return resources, msg_id
-    msg = f"not FHIR for this topic: resourceType is {kind!r}; expected Observation or Bundle"
-    raise Refusal("not-fhir", msg)
+        else:
+            others.append((where, inner))
+    if others and not resources:
+        where, inner = others[0]
+        msg = f"FHIR {where} is a {inner!r}; only Observations are read from a Bundle"
+        raise Refusal("not-fhir", msg, msg_id)
+    return resources, msg_id, [f"resource:{inner}" for _, inner in others]
+
+
+def _checked(msg_id: str | None) -> str:
+    """The msg_id, if there is one and it is a valid one."""
+    if not msg_id:
+        msg = (
+            "FHIR: no msg_id: expected Bundle.identifier.value or Bundle.id "
+            "(Observation.identifier[0].value or Observation.id for a lone Observation)"
+        )
+        raise Refusal("invalid", msg)
+    check_msg_id(msg_id, "FHIR msg_id (Bundle or lone Observation: identifier.value, else id)")
+    return msg_id
 
 
 def _observation(raw: bytes | msgspec.Raw, where: str, msg_id: str) -> _Observation:
@@ -271,19 +406,23 @@ def _mapped(concept: _Concept) -> tuple[str | None, str]:
 
 def _check_unit(key: str, loinc: str, quantity: _Quantity, where: str, msg_id: str) -> None:
     """`unit` unless the quantity is in the vital's UCUM unit."""
-    expected = UCUM[key]
-    if quantity.system == UCUM_SYSTEM and quantity.code == expected.code:
+    expected = _UNIT[key]
+    if quantity.system == UCUM_SYSTEM and same_unit(quantity.code, expected.code):
         return
     msg = (
         f"FHIR {where} ({key}, LOINC {loinc}): valueQuantity must be in UCUM "
-        f"{expected.code!r} ({expected.unit}, system {UCUM_SYSTEM}); got code "
-        f"{quantity.code!r}, system {quantity.system!r} (units are never converted)"
+        f"{expected.code!r} ({expected.unit}, system {UCUM_SYSTEM}; annotations such as "
+        f"{{beats}} aside); got code {quantity.code!r}, system {quantity.system!r} (units are "
+        "never converted)"
     )
     raise Refusal("unit", msg, msg_id)
 
 
-def _patient(subject: _Reference, where: str, msg_id: str) -> str:
+def _patient(subject: _Reference | None, where: str, msg_id: str) -> str:
     """The patient id of `Patient/{id}`."""
+    if subject is None:
+        msg = f"FHIR {where}.subject is missing; expected a reference Patient/{{id}}"
+        raise Refusal("invalid", msg, msg_id)
     match = _PATIENT.fullmatch(subject.reference or "")
     if match is None:
         msg = f"FHIR {where}.subject.reference is {subject.reference!r}; expected Patient/{{id}}"

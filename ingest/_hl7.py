@@ -10,13 +10,22 @@ What is read, and what is refused:
   every msg_id: `ingest.msg_id_problem`), the patient PID-3 (first
   repetition, first component); PV1-3 `ward^^bed`, when given, must name the topic's ward and
   bed (each component that is not empty is compared; else `placement`).
+- MSH-11 processing id T (training) or D (debugging) refuses the message (`test-data`): only
+  P (production), or none, is a patient's.
 - Each OBX whose OBX-3 code (first component) is in `MDC` or `MDC_ALSO` is a vital: OBX-2 must
-  be NM, OBX-6 (first component) the vital's MDC unit code (else `unit`: never converted),
-  OBX-11 F, C, R or P. OBX with status X, D or W are left out and listed in
-  `Observation.ignored` (`status:X:150456`); so are unmapped codes (`mdc:150023`, mean BP).
-- A vital given twice: its `MDC` code wins over an `MDC_ALSO` one (ECG heart rate over the
-  oximeter's pulse rate; the other is listed as `superseded:mdc:149530`); the same code twice
-  with different values is refused (`invalid`).
+  be NM, OBX-6 the vital's MDC unit code or its UCUM unit compared by meaning (`/min^/min^UCUM`,
+  `{beats}/min`; `ingest._ucum`; never converted), the value inside every chart's plausibility
+  limits (a monitor's -100 or -999 is no reading), OBX-8 without `DEMO` (a monitor in demo
+  mode), OBX-11 F, C, R, P or empty. An OBX that fails is refused on its own and listed in
+  `Observation.ignored` (`refused:unit:147842: ...`), the others are read; the message is
+  refused only when nothing in it can be scored. OBX with status X, D or W are left out and
+  listed (`status:X:150456`); so are unmapped codes (`mdc:150023`, mean BP). A correction (C)
+  is read as a new reading (README: it does not replace the stored one).
+- A vital given twice: its `MDC` code wins over an `MDC_ALSO` one, and earlier codes of
+  `MDC_ALSO` over later ones (ECG heart rate over the oximeter's pulse rate; the other is
+  listed as `superseded:mdc:149530`); among one code's readings the latest OBX-14 is read and
+  the earlier ones listed (`earlier:...`: a series); the same code twice at one time with
+  different values refuses that vital (`refused:invalid:...`).
 - Identifiers (MSH-10, PID-3, PV1-3) are unescaped: the delimiter escapes `\\F\\ \\S\\ \\T\\ \\R\\
   \\E\\` and hex `\\Xhh..\\` (UTF-8). Formatting escapes (`\\.br\\`, ...) have no place in an
   identifier and are refused. python-hl7's own `unescape` is not used: it logs through the
@@ -33,22 +42,32 @@ from zoneinfo import ZoneInfo
 import hl7  # type: ignore[import-untyped]
 import msgspec
 
-from ingest._codes import MDC, MDC_ALSO, Mdc
+from ingest._codes import MDC, MDC_ALSO, UCUM, Mdc
+from ingest._device import Reading, choose, implausible, nothing_to_score, refused
 from ingest._model import Observation
-from ingest._native import Refusal, check_msg_id, shortlist
+from ingest._native import Refusal, check_msg_id
+from ingest._ucum import same_unit
 from scoring import ObservationSet, Vitals
 
 _BY_MDC: Final[dict[str, tuple[str, Mdc, int]]] = {
-    **{mdc.code: (key, mdc, 1) for key, also in MDC_ALSO.items() for mdc in also},
+    **{mdc.code: (key, mdc, n) for key, also in MDC_ALSO.items() for n, mdc in enumerate(also, 1)},
     **{mdc.code: (key, mdc, 0) for key, mdc in MDC.items()},
 }
-"""OBX-3 code → (vital, metric, rank): rank 0 for the vital's own code, 1 for an alternative."""
-_READ: Final = frozenset("FCRP")
+"""OBX-3 code → (vital, metric, rank): rank 0 for the vital's own code, then 1, 2, ... for the
+alternatives in the order of `MDC_ALSO`."""
+_TEST_PROCESSING: Final = {"T": "training", "D": "debugging"}
+"""MSH-11 processing ids of messages that are not a patient's (HL7 table 0103)."""
+_READ: Final = frozenset(["F", "C", "R", "P", ""])
+"""OBX-11 statuses read: final, corrected, not verified, preliminary, and none (monitors such as
+Mindray's and the XH80X send no OBX-11 at all; nothing in an empty status says the value is
+withdrawn, which X, D and W do)."""
 _LEFT_OUT: Final = frozenset("XDW")
 _DTM: Final = re.compile(
     r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,6})\d*)?)?(?:([+-])(\d{2})(\d{2}))?"
 )
 """HL7 DTM to the minute at least: `YYYYMMDDHHMM[SS[.S+]][+/-ZZZZ]`."""
+_WORDS: Final = re.compile(r"[^A-Z0-9]+")
+"""What separates the flags of OBX-8, whatever the message's delimiters."""
 _NM: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 """HL7 NM: an optional sign, digits and an optional decimal point; no exponent."""
 
@@ -61,7 +80,8 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
     time zone; in the autumn hour that happens twice the first (summer time) reading is taken.
 
     Raises:
-        Refusal: `not-utf8`, `not-hl7`, `invalid`, `unit`, `placement` or `no-vitals`.
+        Refusal: `not-utf8`, `not-hl7`, `invalid`, `unit`, `implausible`, `test-data`,
+            `placement` or `no-vitals`.
     """
     message = _message(payload)
     segments: dict[str, list[Any]] = {}
@@ -82,6 +102,12 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
     if not msg_id:
         raise Refusal("invalid", "HL7: MSH-10 message control id is empty; it is the msg_id")
     check_msg_id(msg_id, "HL7: MSH-10 message control id (the msg_id)")
+    if (processing := _leaf(msh, 11, 0, 0)) in _TEST_PROCESSING:
+        msg = (
+            f"HL7: MSH-11 processing id is {processing!r} ({_TEST_PROCESSING[processing]}): "
+            "not a patient's readings; only P (production) messages are scored"
+        )
+        raise Refusal("test-data", msg, msg_id)
     pid = segments.get("PID", [None])[0]
     patient = text(_leaf(pid, 3, 0, 0), "PID-3", msg_id) if pid is not None else ""
     if not patient.strip():
@@ -107,7 +133,8 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
         ),
         ("", "MSH-7"),
     )
-    chosen: dict[str, tuple[int, float, str, str, str]] = {}  # key → rank, value, code, DTM, field
+    readings: list[Reading] = []
+    refusals: list[Refusal] = []
     ignored: list[str] = []
     for n, obx in enumerate(segments.get("OBX", []), start=1):
         where = f"OBX #{n}"
@@ -120,60 +147,85 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
         if (mapped := _BY_MDC.get(code)) is None:
             ignored.append(f"{system}:{code}")
             continue
-        key, mdc, rank = mapped
-        what = f"HL7 {where} ({key}, {mdc.ref_id})"
-        if status not in _READ:
-            msg = (
-                f"{what}: OBX-11 result status is {status!r}; expected F, C, R or P "
-                "(X, D and W are left out)"
-            )
-            raise Refusal("invalid", msg, msg_id)
-        if (value_type := _leaf(obx, 2)) != "NM":
-            msg = f"{what}: OBX-2 value type is {value_type!r}; expected NM (numeric)"
-            raise Refusal("invalid", msg, msg_id)
-        raw = _leaf(obx, 5, 0, 0)
-        if not _NM.fullmatch(raw):
-            msg = f"{what}: OBX-5 value {raw!r} is not an HL7 number (NM)"
-            raise Refusal("invalid", msg, msg_id)
-        if (unit := _leaf(obx, 6, 0, 0)) != mdc.unit_code:
-            msg = (
-                f"{what}: OBX-6 unit is {unit!r}; expected {mdc.unit_code} {mdc.unit_ref_id} "
-                "(units are never converted)"
-            )
-            raise Refusal("unit", msg, msg_id)
-        value = float(raw)
-        when = (t, f"{where} OBX-14") if (t := _leaf(obx, 14)) else default_time
-        if key in chosen:
-            other_rank, other_value, other_code, _, _ = chosen[key]
-            if rank > other_rank:
-                ignored.append(f"superseded:mdc:{code}")
-                continue
-            if rank < other_rank:
-                ignored.append(f"superseded:mdc:{other_code}")
-            elif value != other_value:
-                msg = (
-                    f"{what}: {key} is given twice with different values ({other_value:g} and "
-                    f"{value:g}); send one"
-                )
-                raise Refusal("invalid", msg, msg_id)
-        chosen[key] = (rank, value, code, *when)
+        try:
+            reading = _reading(obx, where, mapped, default_time=default_time, tz=tz, msg_id=msg_id)
+        except Refusal as refusal:
+            refusals.append(refusal)
+            ignored.append(refused(refusal, code))
+            continue
+        readings.append(reading)
+    chosen, more, conflicts = choose(readings)
+    ignored.extend(more)
+    refusals.extend(Refusal("invalid", f"HL7: {why}", msg_id) for why in conflicts)
     if not chosen:
-        found = f" (found only: {shortlist(ignored)})" if ignored else ""
-        codes = ", ".join(sorted(_BY_MDC))
-        msg = (
-            "HL7: no vital sign this system reads; expected an OBX with OBX-3 one of "
-            f"{codes}{found}"
-        )
-        raise Refusal("no-vitals", msg, msg_id)
-    times = [_time(dtm, field, tz, msg_id) for _, _, _, dtm, field in chosen.values()]
+        expected = f"expected an OBX with OBX-3 one of {', '.join(sorted(_BY_MDC))}"
+        raise nothing_to_score("HL7", refusals, ignored, expected, msg_id)
     obs = ObservationSet(
         msg_id=msg_id,
         patient_id=patient,
-        time=max(times),
-        vitals=msgspec.structs.replace(Vitals(), **{key: e[1] for key, e in chosen.items()}),
+        time=max(reading.time for reading in chosen.values()),
+        vitals=msgspec.structs.replace(
+            Vitals(), **{key: reading.value for key, reading in chosen.items()}
+        ),
         source="monitor",
     )
     return Observation(ward=ward, bed=bed, channel="hl7v2", obs=obs, ignored=tuple(ignored))
+
+
+def _reading(
+    obx: Any,
+    where: str,
+    mapped: tuple[str, Mdc, int],
+    *,
+    default_time: tuple[str, str],
+    tz: ZoneInfo,
+    msg_id: str,
+) -> Reading:
+    """The OBX's reading of its vital, checked.
+
+    Raises:
+        Refusal: `invalid` (status, value type, value, time), `test-data` (OBX-8 DEMO),
+            `unit` or `implausible`.
+    """
+    key, mdc, rank = mapped
+    what = f"HL7 {where} ({key}, {mdc.ref_id})"
+    flags = str(obx[8]).upper() if len(obx) > 8 else ""  # every repetition and component
+    if "DEMO" in _WORDS.split(flags):
+        shown = _leaf(obx, 5, 0, 0)
+        msg = (
+            f"{what}: OBX-8 flags the value {shown!r} DEMO: the monitor is in demo mode, "
+            "not reading a patient"
+        )
+        raise Refusal("test-data", msg, msg_id)
+    if (status := _leaf(obx, 11)) not in _READ:
+        msg = (
+            f"{what}: OBX-11 result status is {status!r}; expected F, C, R, P or none "
+            "(X, D and W are left out)"
+        )
+        raise Refusal("invalid", msg, msg_id)
+    if (value_type := _leaf(obx, 2)) != "NM":
+        msg = f"{what}: OBX-2 value type is {value_type!r}; expected NM (numeric)"
+        raise Refusal("invalid", msg, msg_id)
+    raw = _leaf(obx, 5, 0, 0)
+    if not _NM.fullmatch(raw):
+        msg = f"{what}: OBX-5 value {raw!r} is not an HL7 number (NM)"
+        raise Refusal("invalid", msg, msg_id)
+    unit, unit_system = _leaf(obx, 6, 0, 0), _leaf(obx, 6, 0, 2)
+    ucum = UCUM[key].code
+    as_ucum = unit_system.upper() in ("UCUM", "") and same_unit(unit, ucum)
+    if unit != mdc.unit_code and not as_ucum:
+        msg = (
+            f"{what}: OBX-6 unit is {unit!r}; expected {mdc.unit_code} {mdc.unit_ref_id} "
+            f"or UCUM {ucum!r} (units are never converted)"
+        )
+        raise Refusal("unit", msg, msg_id)
+    value = float(raw)
+    if why := implausible(key, value):
+        raise Refusal("implausible", f"{what}: {why}", msg_id)
+    dtm, field = (t, f"{where} OBX-14") if (t := _leaf(obx, 14)) else default_time
+    when = _time(dtm, field, tz, msg_id)
+    code = _leaf(obx, 3, 0, 0)
+    return Reading(key, value, when, f"mdc:{code}", rank, where)
 
 
 def _message(payload: bytes) -> Any:

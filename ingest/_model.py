@@ -78,6 +78,10 @@ ERROR_CODES: Final = {
     "not-hl7": "the payload is not an HL7 v2 ORU^R01 message",
     "not-fhir": "the payload is not a FHIR R4 Observation or Bundle of Observations",
     "placement": "the message's patient, ward or bed contradicts its topic or context",
+    "test-data": (
+        "the message (or every value in it) is test, training or demonstration data, not a "
+        "patient's reading: HL7 MSH-11 T or D, OBX-8 DEMO; FHIR meta tag or security HTEST"
+    ),
     # Refused by ingest (a lab result) or by the scorer (a vital sign, against the chart).
     "implausible": "a value is outside the plausibility limits (SPEC §6.3, README)",
     # Refused by the scorer.
@@ -282,8 +286,10 @@ class Observation:
         ward, bed: from the topic.
         channel: the format it came in (`obs`, `fhir` or `hl7v2`).
         obs: the set; `source` is `monitor` for FHIR and HL7 v2 device messages.
-        ignored: codes in the message that map to no vital this system reads (a monitor's
-            mean arterial pressure, say); kept with the observation so nothing vanishes.
+        ignored: everything in the message that was not read, each with why: codes that map
+            to no vital this system reads (a monitor's mean arterial pressure, say), values
+            withdrawn or refused one by one, earlier readings of a series (`ingest._device`
+            lists the forms); kept with the observation so nothing vanishes.
     """
 
     ward: str

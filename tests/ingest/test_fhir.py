@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import MDC, Observation, Rejected, parse
-from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
+from scoring import Context, ObservationSet, Vitals, score
 from simulators import fhir_bundle
 from tests.strategies import numbers
 
@@ -442,16 +442,194 @@ def test_the_simulators_bundles_round_trip(
 
 
 @pytest.mark.parametrize("spo2", [0.97, 1.0, 0.5])
-def test_a_fractional_spo2_is_read_as_sent_and_refused_by_the_scorer(charts, spo2: float) -> None:
-    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored.
+def test_a_fractional_spo2_is_refused_and_the_rest_scored(charts, spo2: float) -> None:
+    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored;
+    # since issue 17 by ingest, on its own, so the heart rate beside it still counts.
     sent = ObservationSet(
         msg_id="frac-1", patient_id="P001", time=datetime(2026, 11, 22, 9, 30, tzinfo=UTC),
         vitals=Vitals(spo2=spo2, heart_rate=80),
     )  # fmt: skip
-    payload = fhir_bundle(sent, device_id="d")
-    result = parse(TOPIC, payload)
-    assert isinstance(result, Observation), result
-    assert result.obs.vitals.spo2 == spo2
-    with pytest.raises(InvalidObservation, match="looks like a fraction") as info:
-        score(result.obs, Context(cohort="adult"), charts)
-    assert info.value.code == "implausible"
+    result = read(msgspec.json.decode(fhir_bundle(sent, device_id="d")))
+    assert result.obs.vitals == Vitals(heart_rate=80)
+    (entry,) = result.ignored
+    assert entry.startswith("refused:implausible:59408-5:")
+    assert "looks like a fraction" in entry
+    scored = score(result.obs, Context(cohort="adult"), charts)
+    assert not scored.complete
+    assert "spo2" in scored.missing
+
+
+RR = observation(9, ["9279-1"], quantity(18, "breaths/minute", "/min"))
+ALONE_ARE_REFUSED = {case[0]: case for case in CASES}
+PER_OBSERVATION = [
+    "no status",
+    "registered status",
+    "value as text",
+    "no value",
+    "no subject",
+    "subject a Group",
+    "no effective time",
+    "time without offset",
+    "date only",
+    "temperature in Fahrenheit",
+    "heart rate in a non-UCUM unit",
+    "BP component in kPa",
+]
+
+
+@pytest.mark.parametrize("case", PER_OBSERVATION)
+def test_one_unreadable_observation_does_not_discard_the_others(case: str) -> None:
+    _, payload, error, words, _ = ALONE_ARE_REFUSED[case]
+    message = msgspec.json.decode(payload)
+    message["entry"].append({"resource": RR})
+    result = read(message)
+    assert result.obs.vitals == Vitals(resp_rate=18)
+    (entry,) = [i for i in result.ignored if i.startswith("refused:")]
+    assert entry.startswith(f"refused:{error}:")
+    for word in words:
+        assert word in entry
+
+
+@pytest.mark.parametrize(
+    ("code", "key"),
+    [("{Breaths}/min", "resp_rate"), ("{breaths}/min", "resp_rate"), ("{beats}/min", "heart_rate")],
+)
+def test_ucum_annotations_carry_no_meaning(code: str, key: str) -> None:
+    loinc = LOINC_OF[key]
+    result = read(bundle(observation(1, [loinc], quantity(60, code, code))))
+    assert getattr(result.obs.vitals, key) == 60
+    assert result.ignored == ()
+
+
+LOINC_OF = {"resp_rate": "9279-1", "heart_rate": "8867-4"}
+
+
+@pytest.mark.parametrize("value", [-100, -1, 0, 8388607, 101])
+def test_a_sentinel_is_refused_and_the_rest_read(value: float) -> None:
+    result = read(bundle(observation(1, ["59408-5"], quantity(value, "%", "%")), RR))
+    assert result.obs.vitals == Vitals(resp_rate=18)
+    (entry,) = result.ignored
+    assert entry.startswith("refused:implausible:59408-5:")
+    assert f"{value} is not a reading" in entry
+
+
+def test_only_sentinels_refuse_the_message_as_implausible() -> None:
+    hr = observation(2, ["8867-4"], quantity(-1, "/min", "/min"))
+    result = parse(TOPIC, msgspec.json.encode(bundle(hr)))
+    assert isinstance(result, Rejected)
+    assert (result.error, result.msg_id) == ("implausible", "b-1")
+    assert "-1 is not a reading" in result.reason
+
+
+SPO2_WITH_O2 = observation(
+    1,
+    ["59408-5", "2708-6"],
+    quantity(94, "%", "%"),
+    component=[
+        {
+            "code": {"coding": [{"system": LOINC, "code": "3151-8"}]},
+            "valueQuantity": quantity(2, "L/min", "L/min"),
+        }
+    ],
+)
+
+
+def test_the_inhaled_oxygen_flow_is_supplemental_oxygen() -> None:
+    FhirObservation.model_validate_json(msgspec.json.encode(SPO2_WITH_O2))
+    result = read(bundle(SPO2_WITH_O2))
+    assert result.obs.vitals == Vitals(spo2=94, on_oxygen=True, oxygen_flow_lpm=2)
+    assert result.ignored == ()
+
+
+def test_an_oxygen_flow_on_its_own_is_read_too() -> None:
+    flow = observation(1, ["3151-8"], quantity(15, "L/min", "l/min"))
+    assert read(bundle(flow)).obs.vitals == Vitals(on_oxygen=True, oxygen_flow_lpm=15)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "error"),
+    [(0, "L/min", "implausible"), (-1, "L/min", "implausible"), (2, "mL/min", "unit")],
+)
+def test_an_unreadable_oxygen_flow_is_listed_never_dropped(
+    value: float, unit: str, error: str
+) -> None:
+    spo2 = copy.deepcopy(SPO2_WITH_O2)
+    spo2["component"][0]["valueQuantity"] = quantity(value, unit, unit)
+    result = read(bundle(spo2))
+    assert result.obs.vitals == Vitals(spo2=94)  # oxygen unknown: the scorer says it is missing
+    (entry,) = result.ignored
+    assert entry.startswith(f"refused:{error}:3151-8:")
+
+
+def test_other_components_are_listed() -> None:
+    hr = observation(
+        1,
+        ["8867-4"],
+        quantity(70, "/min", "/min"),
+        component=[{"code": {"coding": [{"system": LOINC, "code": "8884-9"}]}}],
+    )
+    assert read(bundle(hr)).ignored == ("loinc:8884-9",)
+
+
+def test_a_series_reads_the_latest_of_each_vital() -> None:
+    readings = [
+        observation(n, ["8867-4"], quantity(80 + n, "/min", "/min"), when=f"2026-11-22T09:30:0{n}Z")
+        for n in range(4)
+    ]
+    result = read(bundle(*reversed(readings), RR))
+    assert result.obs.vitals == Vitals(heart_rate=83, resp_rate=18)
+    assert result.obs.time == datetime(2026, 11, 22, 9, 30, 3, tzinfo=UTC)
+    assert sorted(result.ignored) == [
+        f"earlier:loinc:8867-4@2026-11-22T09:30:0{n}+00:00={80 + n}" for n in range(3)
+    ]
+
+
+def test_the_same_reading_twice_is_listed_as_a_duplicate() -> None:
+    one = observation(1, ["59408-5"], quantity(97, "%", "%"))
+    two = observation(2, ["2708-6"], quantity(97, "%", "%"))
+    assert read(bundle(one, two)).ignored == (
+        "duplicate:loinc:2708-6@2026-11-22T09:30:00+00:00=97",
+    )
+
+
+def test_test_data_is_never_scored() -> None:
+    tag = {
+        "tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST"}]
+    }
+    whole = parse(TOPIC, msgspec.json.encode(bundle(RR, meta=tag)))
+    assert isinstance(whole, Rejected)
+    assert (whole.error, whole.msg_id) == ("test-data", "b-1")
+    hr = observation(1, ["8867-4"], HR, meta={"security": tag["tag"]})
+    FhirObservation.model_validate_json(msgspec.json.encode(hr))
+    result = read(bundle(hr, RR))
+    assert result.obs.vitals == Vitals(resp_rate=18)
+    (entry,) = result.ignored
+    assert entry.startswith("refused:test-data:8867-4:")
+
+
+def test_other_resources_in_a_bundle_are_listed() -> None:
+    patient = {"resourceType": "Patient", "id": "P001"}
+    result = read(bundle(patient, RR))
+    assert result.obs.vitals == Vitals(resp_rate=18)
+    assert result.ignored == ("resource:Patient",)
+
+
+def test_an_unread_observation_of_another_patient_still_refuses_the_message() -> None:
+    weight = observation(1, ["29463-7"], quantity(70, "kg", "kg"), patient="Patient/P002")
+    result = parse(TOPIC, msgspec.json.encode(bundle(RR, weight)))
+    assert isinstance(result, Rejected)
+    assert result.error == "placement"
+
+
+def test_a_diastolic_of_another_time_is_never_paired_with_the_systolic() -> None:
+    sbp = observation(1, ["8480-6"], quantity(120, "mmHg", "mm[Hg]"), when="2026-11-22T09:30:00Z")
+    dbp = observation(2, ["8462-4"], quantity(80, "mmHg", "mm[Hg]"), when="2026-11-22T09:00:00Z")
+    result = read(bundle(sbp, dbp))
+    assert result.obs.vitals == Vitals(systolic_bp=120)
+    assert result.ignored == ("unpaired:loinc:8462-4@2026-11-22T09:00:00+00:00=80",)
+
+
+def test_an_absent_value_needs_no_time() -> None:
+    absent = {**observation(1, ["8310-5"], dataAbsentReason={"text": "asleep"})}
+    del absent["effectiveDateTime"]
+    assert read(bundle(absent, RR)).ignored == ("absent:8310-5",)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest import MDC, Observation, Rejected, parse
-from scoring import Context, InvalidObservation, ObservationSet, Vitals, score
+from ingest import MDC, MDC_ALSO, Observation, Rejected, parse
+from scoring import Context, ObservationSet, Vitals, score
 from simulators import hl7v2_oru
 from tests.strategies import numbers
 
@@ -67,9 +67,9 @@ def test_a_realistic_pcd01_message_is_read() -> None:
     )
     assert result.ignored == (
         "status:X:69837",
-        "superseded:mdc:149530",
         "mdc:150023",
         "status:X:150364",
+        "superseded:mdc:149530",
     )
 
 
@@ -218,80 +218,6 @@ CASES: list[tuple[str, bytes, str, list[str], str | None]] = [
         "MSG00017",
     ),
     (
-        "OBX-2 ST",
-        variant("OBX|3|NM|150456", "OBX|3|ST|150456"),
-        "invalid",
-        ["OBX #3", "spo2", "OBX-2", "NM"],
-        "MSG00017",
-    ),
-    (
-        "OBX-5 text",
-        variant("|95|262688", "|ninety-five|262688"),
-        "invalid",
-        ["OBX #3", "OBX-5", "ninety-five"],
-        "MSG00017",
-    ),
-    (
-        "OBX-5 exponent",
-        variant("|95|262688", "|9.5E1|262688"),
-        "invalid",
-        ["OBX-5", "9.5E1"],
-        "MSG00017",
-    ),
-    ("OBX-5 empty", variant("|95|262688", "||262688"), "invalid", ["OBX-5"], "MSG00017"),
-    (
-        "OBX-11 I",
-        variant("|90-100||||F|", "|90-100||||I|"),
-        "invalid",
-        ["OBX #3", "OBX-11", "'I'"],
-        "MSG00017",
-    ),
-    (
-        "OBX-14 date only",
-        variant("|90-100||||F|||20261122093000+0000", "|90-100||||F|||20261122"),
-        "invalid",
-        ["OBX #3 OBX-14", "20261122"],
-        "MSG00017",
-    ),
-    (
-        "OBX-14 month 13",
-        variant("|90-100||||F|||20261122093000+0000", "|90-100||||F|||20261322093000"),
-        "invalid",
-        ["OBX #3 OBX-14", "month"],
-        "MSG00017",
-    ),
-    (
-        "OBX-14 offset minutes",
-        variant("|90-100||||F|||20261122093000+0000", "|90-100||||F|||20261122093000+0075"),
-        "invalid",
-        ["OBX-14", "+0075"],
-        "MSG00017",
-    ),
-    (
-        "two SpO2 values",
-        variant(
-            "OBX|4|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.2.1.2|102|264864^MDC_DIM_BEAT_PER_MIN",
-            "OBX|4|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.2.1.2|97|262688^MDC_DIM_PERCENT",
-        ),
-        "invalid",
-        ["spo2", "twice", "95", "97"],
-        "MSG00017",
-    ),
-    (
-        "SpO2 as fraction",
-        variant("262688^MDC_DIM_PERCENT", "262656^MDC_DIM_DIMLESS"),
-        "unit",
-        ["OBX #3", "spo2", "OBX-6", "262656", "262688"],
-        "MSG00017",
-    ),
-    (
-        "Fahrenheit",
-        variant("36.1|268192^MDC_DIM_DEGC^MDC|||||X", "97.0|266560^MDC_DIM_FAHR^MDC|||||F"),
-        "unit",
-        ["temperature", "266560", "268192"],
-        "MSG00017",
-    ),
-    (
         "only MAP",
         b"MSH|^~\\&|MON||||20261122093000+0000||ORU^R01|M2|P|2.6\rPID|||P001\r"
         b"OBX|1|NM|150023^MDC_PRESS_BLD_NONINV_MEAN^MDC||83|266016^MDC_DIM_MMHG^MDC|||||F\r",
@@ -323,6 +249,228 @@ def test_refused_with_a_reason_naming_the_field(
     for word in words:
         assert word in result.reason
     assert result.msg_id == msg_id
+
+
+# One OBX that cannot be read costs only its own value: (case id, payload, the vital lost,
+# its dead-letter error, words its `ignored` entry must hold). Alone in a message, the same
+# OBX refuses the message with that error.
+PER_VALUE: list[tuple[str, bytes, str, str, list[str]]] = [
+    (
+        "OBX-2 ST",
+        variant("OBX|3|NM|150456", "OBX|3|ST|150456"),
+        "spo2",
+        "invalid",
+        ["OBX #3", "spo2", "OBX-2", "NM"],
+    ),
+    (
+        "OBX-5 text",
+        variant("|95|262688", "|ninety-five|262688"),
+        "spo2",
+        "invalid",
+        ["OBX #3", "OBX-5", "ninety-five"],
+    ),
+    ("OBX-5 exponent", variant("|95|262688", "|9.5E1|262688"), "spo2", "invalid", ["9.5E1"]),
+    ("OBX-5 empty", variant("|95|262688", "||262688"), "spo2", "invalid", ["OBX-5"]),
+    (
+        "OBX-11 I",
+        variant("|90-100||||F|", "|90-100||||I|"),
+        "spo2",
+        "invalid",
+        ["OBX #3", "OBX-11", "'I'"],
+    ),
+    (
+        "OBX-14 date only",
+        variant("|90-100||||F|||20261122093000+0000", "|90-100||||F|||20261122"),
+        "spo2",
+        "invalid",
+        ["OBX #3 OBX-14", "20261122"],
+    ),
+    (
+        "OBX-14 month 13",
+        variant("|90-100||||F|||20261122093000+0000", "|90-100||||F|||20261322093000"),
+        "spo2",
+        "invalid",
+        ["OBX #3 OBX-14", "month"],
+    ),
+    (
+        "OBX-14 offset minutes",
+        variant("|90-100||||F|||20261122093000+0000", "|90-100||||F|||20261122093000+0075"),
+        "spo2",
+        "invalid",
+        ["OBX-14", "+0075"],
+    ),
+    (
+        "SpO2 as fraction unit",
+        variant("262688^MDC_DIM_PERCENT", "262656^MDC_DIM_DIMLESS"),
+        "spo2",
+        "unit",
+        ["OBX #3", "spo2", "OBX-6", "262656", "262688", "'%'"],
+    ),
+    (
+        "SpO2 sentinel -100",
+        variant("|95|262688", "|-100|262688"),
+        "spo2",
+        "implausible",
+        ["OBX #3", "-100", "no value"],
+    ),
+    (
+        "SpO2 sentinel 8388607",
+        variant("|95|262688", "|8388607|262688"),
+        "spo2",
+        "implausible",
+        ["8388607", "≤ 100"],
+    ),
+    ("SpO2 zero", variant("|95|262688", "|0|262688"), "spo2", "implausible", ["not measured"]),
+    (
+        "SpO2 as a fraction",
+        variant("|95|262688", "|0.95|262688"),
+        "spo2",
+        "implausible",
+        ["looks like a fraction"],
+    ),
+    (
+        "demo mode",
+        variant("|90-100||||F|", "|90-100|DEMO|||F|"),
+        "spo2",
+        "test-data",
+        ["OBX #3", "OBX-8", "DEMO"],
+    ),
+    (
+        "demo mode among other flags",
+        variant("|90-100||||F|", "|90-100|N~demo|||F|"),
+        "spo2",
+        "test-data",
+        ["DEMO"],
+    ),
+    (
+        "Fahrenheit",
+        variant("36.1|268192^MDC_DIM_DEGC^MDC|||||X", "97.0|266560^MDC_DIM_FAHR^MDC|||||F"),
+        "temperature",
+        "unit",
+        ["temperature", "266560", "268192", "never converted"],
+    ),
+    (
+        "temperature in tenths",
+        variant("36.1|268192^MDC_DIM_DEGC^MDC|||||X", "384.5|268192^MDC_DIM_DEGC^MDC|||||F"),
+        "temperature",
+        "implausible",
+        ["384.5", "< 50"],
+    ),
+]
+
+
+def alone(payload: bytes, vital: str) -> bytes:
+    """The message with only the OBX rows of `vital`'s codes (the MDS row and others gone)."""
+    codes = {MDC[vital].code} | {mdc.code for mdc in MDC_ALSO.get(vital, ())}
+    lines = payload.decode("ascii").strip("\x0b\x1c\r").split("\r")
+    kept = [
+        line
+        for line in lines
+        if not line.startswith("OBX") or line.split("|")[3].split("^")[0] in codes
+    ]
+    return "\r".join(kept).encode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("payload", "vital", "error", "words"),
+    [case[1:] for case in PER_VALUE],
+    ids=[case[0] for case in PER_VALUE],
+)
+def test_one_bad_obx_is_refused_and_the_others_read(
+    payload: bytes, vital: str, error: str, words: list[str]
+) -> None:
+    result = read(payload)
+    good = read(PCD01).obs.vitals
+    expected = msgspec.structs.replace(good, **{vital: None})
+    assert result.obs.vitals == expected
+    entries = [i for i in result.ignored if i.startswith("refused:")]
+    assert len(entries) == 1, result.ignored
+    assert entries[0].startswith(f"refused:{error}:")
+    for word in words:
+        assert word in entries[0]
+    lone = parse(TOPIC, alone(payload, vital))
+    assert isinstance(lone, Rejected), lone
+    assert lone.error == error
+    assert lone.msg_id == "MSG00017"
+    for word in words:
+        assert word.replace("OBX #3", "OBX #1").replace("OBX #9", "OBX #1") in lone.reason
+
+
+def test_two_values_at_one_time_refuse_that_vital_only() -> None:
+    payload = variant(
+        "OBX|4|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.2.1.2|102|264864^MDC_DIM_BEAT_PER_MIN",
+        "OBX|4|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.2.1.2|97|262688^MDC_DIM_PERCENT",
+    )
+    result = read(payload)
+    assert result.obs.vitals.spo2 is None
+    assert result.obs.vitals.heart_rate == 104
+    (entry,) = [i for i in result.ignored if i.startswith("refused:")]
+    for word in ("refused:invalid:150456:", "spo2", "twice", "95 in OBX #3", "97 in OBX #4"):
+        assert word in entry
+    lone = parse(TOPIC, alone(payload, "spo2"))
+    assert isinstance(lone, Rejected)
+    assert (lone.error, lone.msg_id) == ("invalid", "MSG00017")
+    assert "twice" in lone.reason
+
+
+def test_refusals_of_different_kinds_make_a_no_vitals_refusal() -> None:
+    payload = (
+        "MSH|^~\\&|MON||||20261122093000+0000||ORU^R01|M9|P|2.6\rPID|||P001\r"
+        "OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||-100|262688^MDC_DIM_PERCENT^MDC|||||F\r"
+        "OBX|2|NM|147842^MDC_ECG_HEART_RATE^MDC||70|kg^kg^UCUM|||||F\r"
+    ).encode("ascii")
+    result = parse(TOPIC, payload)
+    assert isinstance(result, Rejected)
+    assert result.error == "no-vitals"
+    assert "-100" in result.reason
+    assert "'kg'" in result.reason
+
+
+@pytest.mark.parametrize("processing", ["T", "D", "T^A"])
+def test_a_training_or_debugging_message_is_test_data(processing: str) -> None:
+    result = parse(TOPIC, variant("|MSG00017|P|", f"|MSG00017|{processing}|"))
+    assert isinstance(result, Rejected)
+    assert (result.error, result.msg_id) == ("test-data", "MSG00017")
+    assert "MSH-11" in result.reason
+
+
+UCUM_UNITS = [
+    ("/min^/min^UCUM", "heart_rate"),
+    ("{beats}/min^beats per minute^UCUM", "heart_rate"),
+    ("/min", "heart_rate"),
+    ("1/min^^UCUM", "heart_rate"),
+]
+
+
+@pytest.mark.parametrize(("unit", "vital"), UCUM_UNITS)
+def test_a_ucum_unit_of_the_same_meaning_is_accepted(unit: str, vital: str) -> None:
+    payload = variant("|104|264864^MDC_DIM_BEAT_PER_MIN^MDC|", f"|104|{unit}|")
+    assert getattr(read(payload).obs.vitals, vital) == 104
+
+
+@pytest.mark.parametrize("unit", ["/s^/s^UCUM", "{beats}/min^^MDC", "/MIN^^UCUM", "bpm"])
+def test_another_unit_is_refused(unit: str) -> None:
+    result = read(variant("|104|264864^MDC_DIM_BEAT_PER_MIN^MDC|", f"|104|{unit}|"))
+    assert result.obs.vitals.heart_rate == 102  # the oximeter's pulse rate, next in rank
+    assert any(i.startswith("refused:unit:147842:") for i in result.ignored)
+
+
+def test_a_series_of_readings_reads_the_latest_and_lists_the_rest() -> None:
+    rows = "".join(
+        f"OBX|{2 * k + 1}|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.2.1.1|{94 + k % 3}|"
+        f"262688^MDC_DIM_PERCENT^MDC|||||F|||2026112209300{k}+0000\r"
+        f"OBX|{2 * k + 2}|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.2.1.2|{80 + k}|"
+        f"264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F|||2026112209300{k}+0000\r"
+        for k in range(5)
+    )
+    payload = f"MSH|^~\\&|OXI||||20261122093005+0000||ORU^R01|S1|P|2.6\rPID|||P001\r{rows}"
+    result = read(payload.encode("ascii"))
+    assert (result.obs.vitals.spo2, result.obs.vitals.heart_rate) == (95, 84)
+    assert result.obs.time == datetime(2026, 11, 22, 9, 30, 4, tzinfo=UTC)
+    earlier = [i for i in result.ignored if i.startswith("earlier:")]
+    assert len(earlier) == 8
+    assert "earlier:mdc:150456@2026-11-22T09:30:00+00:00=94" in earlier
+    assert "earlier:mdc:149530@2026-11-22T09:30:03+00:00=83" in earlier
 
 
 PLAUSIBLE = {
@@ -365,16 +513,26 @@ def test_the_simulators_messages_round_trip(
 
 
 @pytest.mark.parametrize("spo2", [0.97, 1.0, 0.5])
-def test_a_fractional_spo2_is_read_as_sent_and_refused_by_the_scorer(charts, spo2: float) -> None:
-    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored.
+def test_a_fractional_spo2_is_refused_and_the_rest_scored(charts, spo2: float) -> None:
+    # Issue 12: `spo2: 0.97` scored 3. Units are never converted: it is refused, never scored;
+    # since issue 17 by ingest, on its own, so the heart rate beside it still counts.
     sent = ObservationSet(
         msg_id="frac-1", patient_id="P001", time=datetime(2026, 11, 22, 9, 30, tzinfo=UTC),
         vitals=Vitals(spo2=spo2, heart_rate=80),
     )  # fmt: skip
     payload = hl7v2_oru(sent, ward="7A", bed="12", device_id="d")
-    result = parse(TOPIC, payload)
-    assert isinstance(result, Observation), result
-    assert result.obs.vitals.spo2 == spo2
-    with pytest.raises(InvalidObservation, match="looks like a fraction") as info:
-        score(result.obs, Context(cohort="adult"), charts)
-    assert info.value.code == "implausible"
+    result = read(payload)
+    assert result.obs.vitals == Vitals(heart_rate=80)
+    (entry,) = result.ignored
+    assert entry.startswith("refused:implausible:150456:")
+    assert "looks like a fraction" in entry
+    scored = score(result.obs, Context(cohort="adult"), charts)
+    assert not scored.complete
+    assert "spo2" in scored.missing
+
+
+def test_a_refused_values_entry_stays_short_whatever_was_sent() -> None:
+    result = read(variant("|95|262688", f"|{'9' * 5000}x|262688"))
+    (entry,) = [i for i in result.ignored if i.startswith("refused:")]
+    assert len(entry) < 400
+    assert "more characters" in entry
