@@ -322,13 +322,13 @@ class Service:
         settings = self.settings
         state = settings.model_state_path()
         refused = None
-        if state.exists() and not state.is_file():
+        if state is not None and state.exists() and not state.is_file():
             # Never moved aside: it may be the directory that holds the store.
             raise ModelError(
                 f"[model] state {state} is not a file (a directory?): it names the file the "
                 f"model is kept in, such as {state / 'model'}"
             )
-        if state.exists():
+        if state is not None and state.exists():
             try:
                 return self._load_risk(state), str(state), None
             except Exception as error:
@@ -359,9 +359,9 @@ class Service:
         and shown on `/healthz`, never raised."""
         hold = self.model_save_hold if hold is None else hold
         risk = self._risk
-        if risk is None:
-            return
         path = self.settings.model_state_path()
+        if risk is None or path is None:
+            return
         while not self._model_idle.is_set():  # one save at a time
             await self._model_idle.wait()
         self._model_idle.clear()

@@ -245,13 +245,17 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return Path(url.removeprefix("sqlite:///") + "-spool")
         return Path(f"surveillance-spool-{self.broker.client_id}.db")
 
-    def model_state_path(self) -> Path:
+    def model_state_path(self) -> Path | None:
         """Where the learned model is kept (`model.state`): by default beside a SQLite store
-        (`<store>-model`), else `surveillance-model-<client_id>` in the working directory."""
+        (`<store>-model`); with an in-memory store nowhere (None: a store that forgets at
+        exit keeps no model either, and never picks up one another run left in the working
+        directory); else `surveillance-model-<client_id>` in the working directory."""
         if self.model.state:
             return Path(self.model.state)
         url = self.store.url
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        if url.startswith("sqlite:///") and url.endswith(":memory:"):
+            return None
+        if url.startswith("sqlite:///"):
             return Path(url.removeprefix("sqlite:///") + "-model")
         return Path(f"surveillance-model-{self.broker.client_id}")
 

@@ -95,6 +95,7 @@ async def test_the_estimate_is_published_and_stored_and_the_model_kept_across_a_
     settings = settings_for(mosquitto, store)
     settings.model.save_every = 0.3  # (the file refuses less than 10 s; a test need not wait)
     kept = settings.model_state_path()
+    assert kept is not None
     assert kept == tmp_path / "store.db-model"  # beside the store
     asked: list[Path | None] = []
     model = EdgeRisk()
@@ -150,6 +151,7 @@ async def test_a_kept_model_that_cannot_be_loaded_is_set_aside_and_the_default_u
 ) -> None:
     settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
     kept = settings.model_state_path()
+    assert kept is not None
     kept.write_bytes(b"made by another river")
 
     def load(path: Path | None) -> EdgeRisk:
@@ -174,6 +176,7 @@ async def test_a_second_refused_model_does_not_overwrite_the_first(
     next one refused (after a downgrade and upgrade again) is set aside beside it."""
     settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 'store.db'}")
     kept = settings.model_state_path()
+    assert kept is not None
     first = kept.with_name(kept.name + ".refused")
     first.write_bytes(b"months of learning")
     kept.write_bytes(b"made by another river")

@@ -48,13 +48,15 @@ def test_the_learned_risk_runs_in_shadow_by_default_and_its_settings_reach_the_s
         ("sqlite:////var/lib/s/surveillance.db", "", "/var/lib/s/surveillance.db-model"),
         ("postgresql://db/s", "", "surveillance-model-ward-surveillance"),
         ("postgresql://db/s", "/srv/model.bin", "/srv/model.bin"),
+        ("sqlite:///:memory:", "", None),
+        ("sqlite:///:memory:", "/srv/model.bin", "/srv/model.bin"),
     ],
 )
 def test_the_learned_model_is_kept_beside_the_store_unless_told(
-    store: str, state: str, kept: str
+    store: str, state: str, kept: str | None
 ) -> None:
     settings = load_settings(None, {"store.url": store, "model.state": state})
-    assert settings.model_state_path() == Path(kept)
+    assert settings.model_state_path() == (None if kept is None else Path(kept))
 
 
 def test_flags_override_the_file() -> None:
