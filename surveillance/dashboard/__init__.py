@@ -4,7 +4,8 @@ with its SPC chart (`surveillance.spc`) and its equity table (sex, ethnicity, ag
 recorded needs) with confidence intervals and small-number suppression.
 
 Pure: `compute_dashboard` takes the store's rows (`Store.dashboard_rows`) and returns a
-`Dashboard`, which the command line prints (`surveillance dashboard`) and a page can render.
+`Dashboard`, which the command line prints (`surveillance dashboard`) and a page can render;
+`render_report` makes the monthly "ward to board" report of it (HTML).
 """
 
 from surveillance.dashboard._dashboard import (
@@ -45,6 +46,12 @@ from surveillance.dashboard._groups import (
     sex_group,
 )
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
+from surveillance.dashboard._report import (
+    ReportMonth,
+    build_report,
+    render_report,
+    report_month,
+)
 from surveillance.dashboard._stats import (
     EXACT_UP_TO,
     Z95,
@@ -79,12 +86,14 @@ __all__ = [
     "Period",
     "PeriodSpan",
     "Person",
+    "ReportMonth",
     "ScopeResult",
     "SeriesPoint",
     "Spell",
     "Stay",
     "Suppression",
     "age_group",
+    "build_report",
     "byar",
     "check_targets",
     "compute_dashboard",
@@ -98,6 +107,8 @@ __all__ = [
     "poisson_count",
     "rate_interval",
     "recoverable",
+    "render_report",
+    "report_month",
     "sex_group",
     "spells_of",
     "stays_of",
