@@ -364,6 +364,11 @@ async def dashboard_report(history: StoreHistory, ward: str | None, month: str) 
         return msgspec.json.decode(body, type=Dashboard)
 
     page = await build_report(
-        draw, ward=ward, month=chosen, generated=history.clock(), stylesheet="/static/report.css"
+        draw,
+        ward=ward,
+        month=chosen,
+        generated=history.clock(),
+        stylesheet="/static/report.css",
+        icon="/static/favicon.svg",
     )
     return page.encode()

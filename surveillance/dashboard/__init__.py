@@ -47,10 +47,17 @@ from surveillance.dashboard._groups import (
 )
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
 from surveillance.dashboard._report import (
+    REPORT_DAILY_BELOW,
+    REPORT_MONTHLY_AFTER,
+    REPORT_MONTHS,
+    REPORT_WEEKS,
     ReportMonth,
     build_report,
+    differing_groups,
     render_report,
     report_month,
+    report_monthly_window,
+    report_weekly_window,
 )
 from surveillance.dashboard._stats import (
     EXACT_UP_TO,
@@ -74,6 +81,10 @@ __all__ = [
     "NOT_AVAILABLE",
     "PARTITIONS",
     "PERIODS",
+    "REPORT_DAILY_BELOW",
+    "REPORT_MONTHLY_AFTER",
+    "REPORT_MONTHS",
+    "REPORT_WEEKS",
     "SUPPRESSED",
     "Z95",
     "Dashboard",
@@ -97,6 +108,7 @@ __all__ = [
     "byar",
     "check_targets",
     "compute_dashboard",
+    "differing_groups",
     "due_sets",
     "ethnicity_group",
     "facts",
@@ -109,6 +121,8 @@ __all__ = [
     "recoverable",
     "render_report",
     "report_month",
+    "report_monthly_window",
+    "report_weekly_window",
     "sex_group",
     "spells_of",
     "stays_of",

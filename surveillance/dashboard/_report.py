@@ -32,13 +32,13 @@ from surveillance.dashboard._dashboard import (
 )
 from surveillance.dashboard._groups import Period
 
-WEEKS: Final = 20
+REPORT_WEEKS: Final = 20
 """The trailing chart's points by week: the whole weeks (Monday to Sunday) ending in the month."""
-MONTHS: Final = 24
-"""The trailing chart's points by month, once the store holds `MONTHLY_AFTER` months."""
-DAILY_BELOW: Final = 12
+REPORT_MONTHS: Final = 24
+"""The trailing chart's points by month, once the store holds `REPORT_MONTHLY_AFTER` months."""
+REPORT_DAILY_BELOW: Final = 12
 """Weeks with data below which the chart is drawn by day, over the month itself."""
-MONTHLY_AFTER: Final = 15
+REPORT_MONTHLY_AFTER: Final = 15
 """Months with data before the chart is drawn by month (24 points) rather than by week."""
 EARLIEST: Final = datetime(2, 1, 1, tzinfo=UTC)
 """No window starts before this (the dashboard reads its calendar around the window)."""
@@ -94,21 +94,21 @@ def report_month(text: str, now: datetime, tz: ZoneInfo) -> ReportMonth:
     return ReportMonth(f"{year:04d}-{number:02d}", start, end, min(end, now), tz.key)
 
 
-def weekly_window(month: ReportMonth) -> tuple[datetime, datetime]:
-    """The trailing chart by week: the `WEEKS` whole weeks (Monday to Sunday, local) ending on
+def report_weekly_window(month: ReportMonth) -> tuple[datetime, datetime]:
+    """The trailing chart by week: the `REPORT_WEEKS` whole weeks (Monday to Sunday, local) ending on
     or before `month.until` (a week cut short would be a point of a few days)."""
     tz = ZoneInfo(month.timezone)
     last = month.until.astimezone(tz).date()
     monday = last - timedelta(days=last.weekday())
-    since = max(_midnight(monday - timedelta(weeks=WEEKS), tz), EARLIEST)
+    since = max(_midnight(monday - timedelta(weeks=REPORT_WEEKS), tz), EARLIEST)
     return since, _midnight(monday, tz)
 
 
-def monthly_window(month: ReportMonth) -> tuple[datetime, datetime]:
-    """The trailing chart by month: the `MONTHS` calendar months ending with the report's."""
+def report_monthly_window(month: ReportMonth) -> tuple[datetime, datetime]:
+    """The trailing chart by month: the `REPORT_MONTHS` calendar months ending with the report's."""
     tz = ZoneInfo(month.timezone)
     first = month.start.astimezone(tz).date()
-    index = first.year * 12 + first.month - 1 - (MONTHS - 1)
+    index = first.year * 12 + first.month - 1 - (REPORT_MONTHS - 1)
     since = max(_midnight(date(max(index // 12, 1), index % 12 + 1, 1), tz), EARLIEST)
     return since, month.until
 
@@ -164,31 +164,39 @@ async def build_report(
     generated: datetime,
     stylesheet: str | None = None,
     css: str | None = None,
+    icon: str | None = None,
 ) -> str:
     """The report of `ward` (None: the hospital) for `month`: the month's dashboard, and the
-    chart's: by week (`weekly_window`); by day over the month when fewer than `DAILY_BELOW`
-    of those weeks hold data (a young store); by month (`monthly_window`) when the store holds
-    `MONTHLY_AFTER` months or more. Arguments as for `render_report`.
+    chart's: by week (`report_weekly_window`); by day over the month when fewer than `REPORT_DAILY_BELOW`
+    of those weeks hold data (a young store); by month (`report_monthly_window`) when the store holds
+    `REPORT_MONTHLY_AFTER` months or more. Arguments as for `render_report`.
 
     Raises:
         ValueError: what `draw` raises for a window it cannot draw.
     """
     scope = HOSPITAL if ward is None else ward
     board = await draw(month.start, month.until, "month")
-    since, until = weekly_window(month)
+    since, until = report_weekly_window(month)
     weeks = await draw(since, until, "week") if since < until else None
     found = 0 if weeks is None else periods_with_data(weeks, scope)
-    if weeks is None or found < DAILY_BELOW:
+    if weeks is None or found < REPORT_DAILY_BELOW:
         trend = await draw(month.start, month.until, "day")
     else:
         trend = weeks
-        if found >= WEEKS:
-            since, until = monthly_window(month)
+        if found >= REPORT_WEEKS:
+            since, until = report_monthly_window(month)
             months = await draw(since, until, "month")
-            if periods_with_data(months, scope) >= MONTHLY_AFTER:
+            if periods_with_data(months, scope) >= REPORT_MONTHLY_AFTER:
                 trend = months
     return render_report(
-        board, trend, scope=scope, month=month, generated=generated, stylesheet=stylesheet, css=css
+        board,
+        trend,
+        scope=scope,
+        month=month,
+        generated=generated,
+        stylesheet=stylesheet,
+        css=css,
+        icon=icon,
     )
 
 
@@ -576,7 +584,9 @@ def _is_harm(m: MeasureResult) -> bool:
     return "_per_1000_" in m.id
 
 
-def differing(m: MeasureResult, scope: ScopeResult, hospital: float | None) -> list[EquityRow]:
+def differing_groups(
+    m: MeasureResult, scope: ScopeResult, hospital: float | None
+) -> list[EquityRow]:
     """The equity rows whose 95 % interval excludes the hospital's value; a row with any cell
     suppressed (`*`) is never among them, so nothing of it is shown beside its neighbours."""
     if hospital is None or m.kind == "median":
@@ -626,7 +636,9 @@ def _key() -> str:
         "the process limits (dashed: mean ± 2.66 × the mean moving range), the target "
         "(dash-dot) when one is set. A special cause is a point outside the limits, a run of 7 "
         "on one side of the mean, 7 rising or falling, or 2 of 3 close to a limit.</p>"
-        f'<ul class="shapes">{shapes}<li>a hollow point: a period not over</li></ul>'
+        f'<ul class="shapes">{shapes}<li><svg viewBox="0 0 24 24" width="20" height="20" '
+        f'aria-hidden="true">{_shape("common", 12, 13, size=0.8, hollow=True)}/></svg> '
+        "a hollow point: a period not over</li></ul>"
         f'<div class="icons key-icons">{icons}</div></section>'
     )
 
@@ -640,6 +652,7 @@ def render_report(
     generated: datetime,
     stylesheet: str | None = None,
     css: str | None = None,
+    icon: str | None = None,
 ) -> str:
     """The report as a complete HTML document.
 
@@ -652,6 +665,7 @@ def render_report(
         generated: when the report was made.
         stylesheet: the URL of a stylesheet to link (the served page: its CSP allows no
             `<style>`); `css`: a stylesheet's text to put in the document (a standalone file).
+        icon: the URL of the page's icon (served: else the browser asks for /favicon.ico).
     """
     zone = board.timezone
     trend = trimmed(trend, scope)
@@ -677,6 +691,8 @@ def render_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         f"<title>{_e(heading)} · Ward to board safety report</title>\n",
     ]
+    if icon is not None:
+        head.append(f'<link rel="icon" href="{_e(icon)}" type="image/svg+xml">\n')
     if stylesheet is not None:
         head.append(f'<link rel="stylesheet" href="{_e(stylesheet)}">\n')
     if css is not None:
@@ -885,7 +901,7 @@ def _equity(m: MeasureResult, s: ScopeResult) -> str:
             '<p class="equity-none">Equity: a median has no interval here; the groups\' medians '
             "are in the dashboard's table.</p>"
         )
-    rows = differing(m, s, hospital)
+    rows = differing_groups(m, s, hospital)
     hidden = sum(
         1 for r in s.equity if any(isinstance(v, str) for v in (r.numerator, r.denominator))
     )

@@ -126,7 +126,8 @@ def test_a_ward_report_is_a_page_under_the_strict_csp(client: TestClient):
     assert "style-src" not in response.headers["content-security-policy"]  # default-src 'self'
     page = _Page(response.text)
     assert [a for t, a in page.tags if t == "link"] == [
-        {"rel": "stylesheet", "href": "/static/report.css"}
+        {"rel": "icon", "href": "/static/favicon.svg", "type": "image/svg+xml"},
+        {"rel": "stylesheet", "href": "/static/report.css"},
     ]
     assert not [t for t, a in page.tags if t in ("script", "style") or "style" in a]
     words = page.words()

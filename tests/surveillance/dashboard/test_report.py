@@ -15,6 +15,9 @@ import pytest
 
 from surveillance.dashboard import (
     HOSPITAL,
+    REPORT_DAILY_BELOW,
+    REPORT_MONTHLY_AFTER,
+    REPORT_WEEKS,
     SUPPRESSED,
     Dashboard,
     EquityRow,
@@ -22,16 +25,11 @@ from surveillance.dashboard import (
     ScopeResult,
     SeriesPoint,
     build_report,
+    differing_groups,
     render_report,
     report_month,
-)
-from surveillance.dashboard._report import (
-    DAILY_BELOW,
-    MONTHLY_AFTER,
-    WEEKS,
-    differing,
-    monthly_window,
-    weekly_window,
+    report_monthly_window,
+    report_weekly_window,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -283,7 +281,7 @@ def test_each_point_is_shaped_as_well_as_coloured():
     triangle = str(shapes["special_cause_concern"][1]["d"])
     assert diamond.count("L") == 3
     assert triangle.count("L") == 2
-    hollow = [a for t, a in page.tags if "partial" in str(a.get("class", ""))]
+    hollow = [a for t, a in page.tags if "partial" in str(a.get("class", "")) and "data-type" in a]
     assert len(hollow) == 1
     assert hollow[0]["fill"] == "#fff"
     assert (
@@ -308,7 +306,7 @@ def test_suppressed_cells_are_never_shown_and_only_differing_groups_are_listed()
     ]
     ward = scope_of("7A", [point(0, 80.0)], equity=equity)
     m = measure([ward, scope_of(HOSPITAL, [point(0, 77.0)], value=77.0)])
-    assert [r.group for r in differing(m, ward, 77.0)] == ["Asian"]
+    assert [r.group for r in differing_groups(m, ward, 77.0)] == ["Asian"]
     page = _Page(render(board([m]), board([m])))
     listed = [r for r in page.rows if r and r[0].startswith(("Ethnicity:", "Sex:"))]
     assert listed == [["Ethnicity: Asian", "30 / 100", "30.0", "21.0–40.0", "1.00"]]
@@ -417,13 +415,13 @@ def test_a_month_that_cannot_be_reported_is_refused_with_the_reason(text, why):
 
 
 def test_the_chart_windows():
-    since, until = weekly_window(NOVEMBER)
+    since, until = report_weekly_window(NOVEMBER)
     assert until == datetime(2026, 11, 30, tzinfo=UTC)  # the last Monday: whole weeks only
     first, last = since.astimezone(LONDON), until.astimezone(LONDON)
-    assert (last.date() - first.date()).days == 7 * WEEKS
+    assert (last.date() - first.date()).days == 7 * REPORT_WEEKS
     assert first.weekday() == 0
     assert since.astimezone(LONDON).time().hour == 0  # local midnight across the clock change
-    since, until = monthly_window(NOVEMBER)
+    since, until = report_monthly_window(NOVEMBER)
     assert (since, until) == (datetime(2024, 12, 1, tzinfo=UTC), NOVEMBER.until)
 
 
@@ -441,10 +439,10 @@ def _with_data(period: str, since: datetime, until: datetime, periods: int) -> D
     ("weeks", "months", "drawn", "chosen"),
     [
         (0, 0, ["month", "week", "day"], "day"),
-        (DAILY_BELOW - 1, 0, ["month", "week", "day"], "day"),
-        (DAILY_BELOW, 0, ["month", "week"], "week"),
-        (WEEKS, MONTHLY_AFTER - 1, ["month", "week", "month"], "week"),
-        (WEEKS, MONTHLY_AFTER, ["month", "week", "month"], "month"),
+        (REPORT_DAILY_BELOW - 1, 0, ["month", "week", "day"], "day"),
+        (REPORT_DAILY_BELOW, 0, ["month", "week"], "week"),
+        (REPORT_WEEKS, REPORT_MONTHLY_AFTER - 1, ["month", "week", "month"], "week"),
+        (REPORT_WEEKS, REPORT_MONTHLY_AFTER, ["month", "week", "month"], "month"),
     ],
 )
 async def test_the_chart_is_by_week_by_day_for_a_young_store_by_month_for_an_old_one(

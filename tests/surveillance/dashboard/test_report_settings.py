@@ -7,6 +7,7 @@ import asyncio
 import json
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,7 @@ def store(tmp_path: Path) -> str:
 WINDOW = ["--since", "2026-11-02T00:00Z", "--until", "2026-11-09T00:00Z"]
 
 
-def _targets(document: dict) -> dict[str, float | None]:
+def _targets(document: dict[str, Any]) -> dict[str, float | None]:
     return {m["id"]: m["target"] for m in document["measures"] if m["target"] is not None}
 
 
