@@ -175,13 +175,14 @@ async def build_report(
         ValueError: what `draw` raises for a window it cannot draw.
     """
     scope = HOSPITAL if ward is None else ward
-    board = await draw(month.start, month.until, "month")
     since, until = report_weekly_window(month)
     weeks = await draw(since, until, "week") if since < until else None
     found = 0 if weeks is None else periods_with_data(weeks, scope)
     if weeks is None or found < REPORT_DAILY_BELOW:
-        trend = await draw(month.start, month.until, "day")
+        # by day over the month: the same window as the month's, so it is the month's too
+        board = trend = await draw(month.start, month.until, "day")
     else:
+        board = await draw(month.start, month.until, "month")
         trend = weeks
         if found >= REPORT_WEEKS:
             since, until = report_monthly_window(month)
@@ -867,7 +868,8 @@ def _measure(m: MeasureResult, t: MeasureResult | None, scope: str, period: str,
             f"<figcaption>One point per {_e(period)}; the mean solid, process limits dashed"
             f"{', the target dash-dot' if t.target is not None else ''}.</figcaption></figure>",
         ]
-    point = s.series[-1] if s.series else None
+    admitted = sum(p.admissions for p in s.series) if s.series else None
+    days = sum(p.patient_days for p in s.series) if s.series else None
     ci = (
         f"{_fixed(s.ci_low)}–{_fixed(s.ci_high)}"
         if s.ci_low is not None and s.ci_high is not None
@@ -882,9 +884,9 @@ def _measure(m: MeasureResult, t: MeasureResult | None, scope: str, period: str,
         f'<tr><th scope="row">Denominator: {_e(m.denominator)}</th>'
         f'<td class="num">{_e(_num(s.denominator))}</td></tr>'
         f'<tr><th scope="row">Admissions</th><td class="num">'
-        f"{_e(_num(point.admissions if point else None))}</td></tr>"
+        f"{_e(_num(admitted))}</td></tr>"
         f'<tr><th scope="row">Patient-days</th><td class="num">'
-        f"{_e(_num(point.patient_days if point else None))}</td></tr>"
+        f"{_e(_num(None if days is None else round(days, 4)))}</td></tr>"
         "</tbody></table>"
     )
     parts.append(_equity(m, s))

@@ -96,6 +96,11 @@ def pages(browser: Browser, server: ReportServer) -> Iterator[Pages]:  # noqa: F
 
 def test_the_ward_report_from_the_dashboard_link_on_screen_and_on_a4(pages: Pages) -> None:
     dashboard = ready(pages, f"/dashboard?ward=7A&period=week&{WINDOW}")
+    # the settings' target on the dashboard page too: the dash-dot line and assurance in words
+    block = dashboard.locator("#m-obs_on_time")
+    expect(block.locator("svg.spc line.target")).to_have_count(1)
+    expect(block.locator(".dash-icon").nth(1)).to_contain_text("(85)")
+    expect(dashboard.locator("#m-ack_minutes .dash-icon").nth(1)).to_have_text("No target set")
     link = dashboard.locator("#report")
     expect(link).to_have_attribute("href", "/dashboard/report?ward=7A&month=2026-11")
     expect(link).to_have_text("Monthly report, November 2026")

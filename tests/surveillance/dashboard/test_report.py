@@ -438,11 +438,11 @@ def _with_data(period: str, since: datetime, until: datetime, periods: int) -> D
 @pytest.mark.parametrize(
     ("weeks", "months", "drawn", "chosen"),
     [
-        (0, 0, ["month", "week", "day"], "day"),
-        (REPORT_DAILY_BELOW - 1, 0, ["month", "week", "day"], "day"),
-        (REPORT_DAILY_BELOW, 0, ["month", "week"], "week"),
-        (REPORT_WEEKS, REPORT_MONTHLY_AFTER - 1, ["month", "week", "month"], "week"),
-        (REPORT_WEEKS, REPORT_MONTHLY_AFTER, ["month", "week", "month"], "month"),
+        (0, 0, ["week", "day"], "day"),  # the days of the month are the month's dashboard too
+        (REPORT_DAILY_BELOW - 1, 0, ["week", "day"], "day"),
+        (REPORT_DAILY_BELOW, 0, ["week", "month"], "week"),
+        (REPORT_WEEKS, REPORT_MONTHLY_AFTER - 1, ["week", "month", "month"], "week"),
+        (REPORT_WEEKS, REPORT_MONTHLY_AFTER, ["week", "month", "month"], "month"),
     ],
 )
 async def test_the_chart_is_by_week_by_day_for_a_young_store_by_month_for_an_old_one(
