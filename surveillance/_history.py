@@ -25,7 +25,14 @@ import msgspec
 
 from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
-from surveillance.dashboard import PERIODS, Period, compute_dashboard
+from surveillance.dashboard import (
+    PERIODS,
+    Dashboard,
+    Period,
+    build_report,
+    compute_dashboard,
+    report_month,
+)
 from surveillance.store import (
     AccessRecord,
     AlertRecord,
@@ -339,3 +346,29 @@ def event_message(record: EventRecord) -> dict[str, Any]:
         if value is not None:
             message[key] = value
     return message
+
+
+async def dashboard_report(history: StoreHistory, ward: str | None, month: str) -> bytes:
+    """The monthly "ward to board" report of `ward` (None: the hospital) for `month`
+    (`YYYY-MM`), as an HTML page linking the wallboard's `/static/report.css`: drawn from the
+    dashboard's JSON (`StoreHistory.dashboard`, so the same measures, targets and limits).
+
+    Raises:
+        ValueError: a month that is not `YYYY-MM`, has not begun or is out of range (400).
+        LookupError: the store is not open yet, or the dashboard took too long.
+    """
+    chosen = report_month(month, history.clock(), history.tz)
+
+    async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
+        body = await history.dashboard(ward, period, since, until, "json")
+        return msgspec.json.decode(body, type=Dashboard)
+
+    page = await build_report(
+        draw,
+        ward=ward,
+        month=chosen,
+        generated=history.clock(),
+        stylesheet="/static/report.css",
+        icon="/static/favicon.svg",
+    )
+    return page.encode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import secrets
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from scoring import ChartSet
-from surveillance._history import StoreHistory
+from surveillance._history import StoreHistory, dashboard_report
 from surveillance._service import Service
 from surveillance._settings import Settings, SettingsError
 from surveillance.risk import Risk
@@ -225,6 +226,7 @@ async def wallboard(
     """
     broker = settings.board_broker_url()
     history = StoreHistory(settings.online().tz)
+    history.targets = settings.dashboard.checked_targets()
     sock = bind(settings.http.host, settings.http.port)
     port = sock.getsockname()[1]
     # Stable per server (host and port), so its persistent session survives a restart and
@@ -249,6 +251,7 @@ async def wallboard(
             health=health,
             history=history,
             dashboard=history.dashboard,
+            monthly_report=functools.partial(dashboard_report, history),
             charts=charts,
             action_key=action_key or settings.action_key(),
         )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from ingest import EVENT_KINDS, BrokerURL, parse_broker_url
+from surveillance.dashboard import check_targets
 from surveillance.online import (
     DEFAULT_ALERT_RESPONSES,
     DEFAULT_FRESHNESS,
@@ -128,6 +129,25 @@ class ModelSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: list[str] = msgspec.field(default_factory=lambda: sorted(DEFAULT_MODEL_OUTCOMES))
 
 
+class DashboardSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[dashboard]`: the safety dashboard (issue 16); its time zone is `scorer.timezone`."""
+
+    targets: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Each measure's target by id (`obs_on_time = 95`), for the SPC assurance icon: checked
+    by `surveillance.dashboard.check_targets` (a known measure, a finite number)."""
+
+    def checked_targets(self) -> dict[str, float]:
+        """The targets, checked.
+
+        Raises:
+            SettingsError: an unknown measure, or a target that is not a finite number.
+        """
+        try:
+            return check_targets(self.targets)
+        except ValueError as error:
+            raise SettingsError(f"dashboard.targets: {error}") from None
+
+
 class RoleRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`[[auth.roles]]`: people whose roles claim holds `value` get `role` on `wards`."""
 
@@ -187,6 +207,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scorer: ScorerSettings = msgspec.field(default_factory=ScorerSettings)
     alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
+    dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
     auth: AuthSettings | None = None
     log_level: str = "INFO"
 
@@ -393,6 +414,10 @@ def _check(settings: Settings, where: str) -> None:
         )
     if not settings.model.outcome:
         problems.append("model.outcome: name at least one clinical event (the model's outcome)")
+    try:
+        settings.dashboard.checked_targets()
+    except SettingsError as error:
+        problems.append(str(error))
     if settings.auth is not None:
         problems += _check_auth(settings.auth)
     if problems:

@@ -25,7 +25,7 @@ from wallboard._access import (
     open_principal,
     origin_allowed,
 )
-from wallboard._app import DashboardSource, History, create_app
+from wallboard._app import DashboardSource, History, ReportSource, create_app
 from wallboard._auth import DISPLAY_COOKIE, SESSION_COOKIE, Auth, AuthConfig, OidcClient, Session
 from wallboard._displays import DisplayRegistry
 from wallboard._feed import BrokerFeed, Subscription
@@ -53,6 +53,7 @@ __all__ = [
     "OidcClient",
     "Principal",
     "Rejection",
+    "ReportSource",
     "RequestFacts",
     "RoleMapping",
     "ScoreReader",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -129,6 +130,21 @@ class DashboardSource(Protocol):
     ) -> bytes: ...
 
 
+class ReportSource(Protocol):
+    """Where the monthly "ward to board" report comes from (issue 16): the service injects it
+    (`surveillance.dashboard.render_report` over its store's dashboard).
+
+    `ward` is one ward, or None for the hospital; `month` is `YYYY-MM`. Returns the report, a
+    complete HTML page (linking `/static/report.css`: no inline style or script). Raises
+    `ValueError` for a month it cannot report (the message is shown as a 400).
+    """
+
+    async def __call__(self, ward: str | None, month: str) -> bytes: ...
+
+
+_REPORT_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
 class _Action(msgspec.Struct, forbid_unknown_fields=True):
     # Read only on a server without login (demo, `--auth none`), and marked unverified there;
     # with login, `by` is the verified identity and a `by` in the body is ignored.
@@ -175,6 +191,7 @@ def create_app(
     charts: ChartSet | None = None,
     action_key: bytes | None = None,
     dashboard: DashboardSource | None = None,
+    monthly_report: ReportSource | None = None,
 ) -> FastAPI:
     """The wallboard app, reading `feed` (which the caller starts and stops).
 
@@ -187,6 +204,7 @@ def create_app(
         history: the store, for the patient view's history (without it that API says 503).
         charts: the charts the scorer uses, for drawing their bands (default: the built-in).
         dashboard: the safety dashboard's measures (without it `/api/dashboard` says 503).
+        monthly_report: the monthly report (without it `/dashboard/report` says 503).
     """
     chart_set = charts if charts is not None else load_charts()
     app = FastAPI(title="Ward wallboard", docs_url=None, redoc_url=None, openapi_url=None)
@@ -287,6 +305,36 @@ def create_app(
         ):
             allow(request, "dashboard", None)  # refused: to the login, or 403 with the reason
         return FileResponse(STATIC / "dashboard.html")
+
+    @app.get("/dashboard/report", include_in_schema=False)
+    async def dashboard_report(
+        request: Request, ward: str | None = None, month: str | None = None
+    ) -> Response:
+        """The monthly "ward to board" report of one ward or of the hospital (`ward` absent or
+        empty: every ward needed), for the calendar month `month` (`YYYY-MM`), to print."""
+        one = ward.strip() if ward and ward.strip() else None
+        allow(request, "dashboard", one)
+        if one is not None and len(one) > 100:
+            raise HTTPException(400, f"`ward` is {_shown(one)}: at most 100 characters")
+        chosen = (month or "").strip()
+        if not chosen:
+            raise HTTPException(400, "`month` is missing: expected YYYY-MM, e.g. 2026-11")
+        if not _REPORT_MONTH.fullmatch(chosen):
+            raise HTTPException(
+                400, f"`month` is {_shown(month or '')}: expected YYYY-MM, e.g. 2026-11"
+            )
+        if monthly_report is None:
+            raise HTTPException(503, "this wallboard server has no store: no report to give")
+        try:
+            body = await monthly_report(one, chosen)
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from error
+        except Exception as error:
+            log.warning("dashboard report unavailable: %s", failure_site(error))
+            raise HTTPException(503, "the report cannot be read now; try again") from error
+        return Response(
+            body, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
 
     def allow_any(request: Request) -> Principal:
         """Anyone logged in, or an enrolled screen (the vocabulary, the ward picker, charts)."""

@@ -1,5 +1,5 @@
 """`surveillance dashboard`: the safety dashboard's measures from the store (issue 16), as JSON
-or CSV. The options and the store are read here; the measures are `surveillance.dashboard`'s.
+or CSV, or the monthly ward-to-board report as HTML (`--report`). The options and the store are read here; the measures are `surveillance.dashboard`'s.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import asyncio
 import sys
 import tomllib
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,8 +20,10 @@ from surveillance.dashboard import (
     PERIODS,
     Dashboard,
     Period,
+    build_report,
     check_targets,
     compute_dashboard,
+    report_month,
 )
 from surveillance.store import DashboardRows, StoreError, open_store
 
@@ -78,6 +81,15 @@ def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument(
         "--timezone", metavar="ZONE", help="the hospital's time zone (default: the settings')"
     )
+    p.add_argument(
+        "--report",
+        metavar="YYYY-MM",
+        help=(
+            "print instead the monthly ward-to-board report of that calendar month as one "
+            "standalone HTML page (of one --ward, default the hospital; --since, --days, "
+            "--until, --period and --format do not apply)"
+        ),
+    )
     p.set_defaults(run=_dashboard)
 
 
@@ -95,6 +107,8 @@ class _UsageError(ValueError):
 
 
 def _dashboard(args: argparse.Namespace) -> int:
+    if args.report is not None:
+        return _report(args)
     try:
         settings = load_settings(args.config, {"store.url": args.store} if args.store else None)
         tz = _zone(args.timezone or settings.scorer.timezone)
@@ -121,7 +135,9 @@ def _dashboard(args: argparse.Namespace) -> int:
             )
         if until - since > timedelta(days=MAX_DAYS):
             raise _UsageError(f"the window must be at most {MAX_DAYS} days, not {until - since}")
-        targets = read_targets(args.targets) if args.targets else {}
+        targets = (
+            read_targets(args.targets) if args.targets else settings.dashboard.checked_targets()
+        )
         url = settings.store_url()
         _check_exists(url)
         rows = asyncio.run(_read(url, since, until))
@@ -192,3 +208,43 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise _UsageError(f"unknown time zone {name!r}") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    """`--report YYYY-MM`: the monthly report as a standalone HTML page (its stylesheet inside,
+    as no server serves `/static/report.css` beside a file)."""
+    try:
+        if args.ward and len(args.ward) > 1:
+            raise _UsageError("--report: one --ward at most (or none: the hospital)")
+        if args.since or args.days is not None or args.until or args.format != "json":
+            raise _UsageError("--report: --since, --days, --until and --format do not apply")
+        settings = load_settings(args.config, {"store.url": args.store} if args.store else None)
+        tz = _zone(args.timezone or settings.scorer.timezone)
+        targets = (
+            read_targets(args.targets) if args.targets else settings.dashboard.checked_targets()
+        )
+        now = datetime.now(UTC)
+        month = report_month(args.report, now, tz)
+        url = settings.store_url()
+        _check_exists(url)
+        ward = args.ward[0] if args.ward else None
+        css = (resources.files("wallboard") / "static" / "report.css").read_text("utf-8")
+
+        async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
+            rows = await _read(url, since, until)
+            return compute_dashboard(
+                rows,
+                since=since,
+                until=until,
+                period=period,
+                tz=tz,
+                wards=None if ward is None else [ward],
+                targets=targets,
+            )
+
+        page = asyncio.run(build_report(draw, ward=ward, month=month, generated=now, css=css))
+    except (SettingsError, StoreError, ValueError, OSError) as exc:
+        print(f"surveillance dashboard: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(page)
+    return 0

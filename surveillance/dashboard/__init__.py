@@ -4,7 +4,8 @@ with its SPC chart (`surveillance.spc`) and its equity table (sex, ethnicity, ag
 recorded needs) with confidence intervals and small-number suppression.
 
 Pure: `compute_dashboard` takes the store's rows (`Store.dashboard_rows`) and returns a
-`Dashboard`, which the command line prints (`surveillance dashboard`) and a page can render.
+`Dashboard`, which the command line prints (`surveillance dashboard`) and a page can render;
+`render_report` makes the monthly "ward to board" report of it (HTML).
 """
 
 from surveillance.dashboard._dashboard import (
@@ -45,6 +46,19 @@ from surveillance.dashboard._groups import (
     sex_group,
 )
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
+from surveillance.dashboard._report import (
+    REPORT_DAILY_BELOW,
+    REPORT_MONTHLY_AFTER,
+    REPORT_MONTHS,
+    REPORT_WEEKS,
+    ReportMonth,
+    build_report,
+    differing_groups,
+    render_report,
+    report_month,
+    report_monthly_window,
+    report_weekly_window,
+)
 from surveillance.dashboard._stats import (
     EXACT_UP_TO,
     Z95,
@@ -67,6 +81,10 @@ __all__ = [
     "NOT_AVAILABLE",
     "PARTITIONS",
     "PERIODS",
+    "REPORT_DAILY_BELOW",
+    "REPORT_MONTHLY_AFTER",
+    "REPORT_MONTHS",
+    "REPORT_WEEKS",
     "SUPPRESSED",
     "Z95",
     "Dashboard",
@@ -79,15 +97,18 @@ __all__ = [
     "Period",
     "PeriodSpan",
     "Person",
+    "ReportMonth",
     "ScopeResult",
     "SeriesPoint",
     "Spell",
     "Stay",
     "Suppression",
     "age_group",
+    "build_report",
     "byar",
     "check_targets",
     "compute_dashboard",
+    "differing_groups",
     "due_sets",
     "ethnicity_group",
     "facts",
@@ -98,6 +119,10 @@ __all__ = [
     "poisson_count",
     "rate_interval",
     "recoverable",
+    "render_report",
+    "report_month",
+    "report_monthly_window",
+    "report_weekly_window",
     "sex_group",
     "spells_of",
     "stays_of",

@@ -48,6 +48,7 @@ class _NoHistory:
     def __init__(self) -> None:
         self.viewers: list[tuple[str, str]] = []
         self.dashboards: list[str | None] = []
+        self.reports: list[tuple[str | None, str]] = []
 
     async def scores(
         self, patient_id: str, since: datetime, *, viewer: str
@@ -80,6 +81,10 @@ class _NoHistory:
     ) -> bytes:
         self.dashboards.append(ward)
         return b'{"scopes": [], "measures": []}'
+
+    async def monthly_report(self, ward: str | None, month: str) -> bytes:
+        self.reports.append((ward, month))
+        return b"<!doctype html><title>report</title>"
 
 
 def person(name: str, *grants: tuple[str, str]) -> Principal:
@@ -179,7 +184,13 @@ def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Board]:
     redeemed = registry.redeem(code)
     assert redeemed is not None
     history = _NoHistory()
-    app = create_app(feed, auth=auth, history=history, dashboard=history.dashboard)
+    app = create_app(
+        feed,
+        auth=auth,
+        history=history,
+        dashboard=history.dashboard,
+        monthly_report=history.monthly_report,
+    )
     with TestClient(app, base_url=ORIGIN, follow_redirects=False) as client:
         yield Board(app, auth, client, sent, redeemed[1], {}, feed, history)
 
@@ -199,6 +210,7 @@ ROUTES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "/outreach": ("GET", "/outreach", None),
     "/dashboard": ("GET", "/dashboard", None),
     "/api/dashboard": ("GET", "/api/dashboard?ward=7A", None),
+    "/dashboard/report": ("GET", "/dashboard/report?ward=7A&month=2026-11", None),
     "/api/vocabulary": ("GET", "/api/vocabulary", None),
     "/vocabulary.js": ("GET", "/vocabulary.js", None),
     "/api/wards": ("GET", "/api/wards", None),
@@ -253,7 +265,7 @@ def expected(route: str, visitor: str) -> int:
             return 200 if visitor in ON_7A else api
         case "/outreach":
             return 200 if visitor == "outreach" else page
-        case "/dashboard":
+        case "/dashboard" | "/dashboard/report":
             return 200 if visitor in DASHBOARD_7A else page
         case "/api/dashboard":
             return 200 if visitor in DASHBOARD_7A else api

@@ -435,6 +435,17 @@ async function load() {
   const zone = board.timezone;
   form.since.value = localDate(board.since, zone);
   form.to.value = localDate(new Date(new Date(board.until).getTime() - 1).toISOString(), zone);
+  // The monthly "ward to board" report of the chosen ward (or the hospital), for the month of
+  // the window's last day: printable, drawn by the server (`/dashboard/report`).
+  const report = document.getElementById("report");
+  const reportParams = new URLSearchParams();
+  if (q.ward) reportParams.set("ward", q.ward);
+  reportParams.set("month", form.to.value.slice(0, 7));
+  report.href = `/dashboard/report?${reportParams}`;
+  const monthName = new Date(`${form.to.value.slice(0, 7)}-01T00:00:00Z`)
+    .toLocaleDateString("en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
+  setText(report, `Monthly report, ${monthName}`);
+  report.hidden = false;
   setText(document.getElementById("scope-title"), q.ward ? `Ward ${q.ward}` : "Whole hospital");
   document.title = `Safety dashboard · ${q.ward ? `Ward ${q.ward}` : "Whole hospital"}`;
   const span = `${form.since.value} to ${form.to.value}`;
