@@ -1,14 +1,78 @@
-"""The suppression module's `recoverable` as it was before it was made fast (one modular
-Gauss-Jordan elimination of every hidden cell, in pure Python): a slow, independent oracle the
-tests compare the fast one with (same notion: linear determination and zero sums)."""
+"""The suppression module as it was before it was made fast: `recoverable` (one modular
+Gauss-Jordan elimination of every hidden cell, in pure Python) is a slow, independent oracle
+the tests compare the fast one with (same notion: linear determination and zero sums);
+`Suppression` (one cell hidden per elimination, until no hidden cell at all is recoverable) is
+what `bench/dashboard_suppress` compares the new one with."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
-from typing import Final, TypeVar
+from collections.abc import Collection, Hashable, Mapping, Sequence
+from typing import Final, Generic, TypeVar
+
+from surveillance.dashboard import is_primary
 
 K = TypeVar("K", bound=Hashable)
 Relation = tuple[K, Sequence[K]]
+
+
+class Suppression(Generic[K]):
+    """Which cells of a table to show as `*`.
+
+    Args:
+        values: every cell's count (totals too).
+        relations: the additive relations the table shows (`(total, parts)`), every key in
+            `values`.
+        always_shown: cells shown whatever their value (a total published elsewhere in full,
+            such as a ward's own count on its chart): never hidden, so never chosen to protect
+            another; they still count as known in every relation.
+    """
+
+    def __init__(
+        self,
+        values: Mapping[K, float],
+        relations: Sequence[Relation[K]],
+        always_shown: Collection[K] = (),
+    ) -> None:
+        for total, parts in relations:
+            for key in (total, *parts):
+                if key not in values:
+                    raise ValueError(f"suppression: relation names an unknown cell {key!r}")
+        self.values = dict(values)
+        self.relations = [(total, tuple(parts)) for total, parts in relations]
+        self.always_shown = frozenset(always_shown)
+        self.primary = frozenset(
+            k for k, v in self.values.items() if is_primary(v) and k not in self.always_shown
+        )
+        self.hidden = frozenset(self._secondary())
+
+    def _secondary(self) -> set[K]:
+        hidden = set(self.primary)
+        order = {k: i for i, k in enumerate(self.values)}
+        while True:
+            exposed = recoverable(self.values, hidden, self.relations)
+            if not exposed:
+                return hidden
+            pick = self._pick(exposed, hidden, order)
+            if pick is None:  # every cell of every relation holding them is hidden already:
+                return set(self.values) - self.always_shown  # nothing safe is left to show
+            hidden.add(pick)
+
+    def _pick(self, exposed: set[K], hidden: set[K], order: Mapping[K, int]) -> K | None:
+        """The cell to hide next: of the shown cells of the relations holding an exposed cell
+        (when they are all hidden already: of the relations holding any hidden cell), the
+        smallest above 0 (a 0 hidden beside a count is soon known to be 0 again), else the
+        smallest; None when there is none."""
+        for near in (exposed, hidden):
+            shown = {
+                k
+                for total, parts in self.relations
+                if total in near or not near.isdisjoint(parts)
+                for k in (total, *parts)
+                if k not in hidden and k not in self.always_shown
+            }
+            if shown:
+                return min(shown, key=lambda k: (self.values[k] <= 0, self.values[k], order[k]))
+        return None
 
 
 def recoverable(
