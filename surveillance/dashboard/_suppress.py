@@ -124,41 +124,46 @@ def recoverable(
     return {keys[i] for i in found}
 
 
-def _terms(number: Mapping[K, int], total: K, parts: Iterable[K]) -> _Terms:
+def _terms(number: Mapping[K, int], total: K, parts: Sequence[K]) -> _Terms:
+    cells = [number[total], *[number[p] for p in parts]]
+    if len(set(cells)) == len(cells):
+        return ((cells[0], 1), *[(cell, -1) for cell in cells[1:]])
     coefficients: dict[int, int] = {}
-    for key, sign in ((total, 1), *((p, -1) for p in parts)):
-        cell = number[key]
-        coefficients[cell] = coefficients.get(cell, 0) + sign
+    for i, cell in enumerate(cells):
+        coefficients[cell] = coefficients.get(cell, 0) + (1 if i == 0 else -1)
     return tuple((cell, c) for cell, c in coefficients.items() if c)
 
 
 def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]:
     """The independent tables: cells linked through relations, each with its relations (in
-    the order given)."""
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for t in terms:
-        if t:
-            root = find(t[0][0])
-            for cell, _ in t[1:]:
-                other = find(cell)
-                if other != root:
-                    parent[max(root, other)] = min(root, other)
-                    root = min(root, other)
+    the order given), by their first cell."""
+    holding: list[list[int]] = [[] for _ in range(n)]
+    for r, t in enumerate(terms):
+        for cell, _ in t:
+            holding[cell].append(r)
+    block = [-1] * n
+    seen = [False] * len(terms)
+    for first in range(n):
+        if block[first] >= 0:
+            continue
+        block[first] = first
+        stack = [first]
+        while stack:
+            for r in holding[stack.pop()]:
+                if not seen[r]:
+                    seen[r] = True
+                    for cell, _ in terms[r]:
+                        if block[cell] < 0:
+                            block[cell] = first
+                            stack.append(cell)
     cells: dict[int, list[int]] = {}
     for i in range(n):
-        cells.setdefault(find(i), []).append(i)
+        cells.setdefault(block[i], []).append(i)
     rels: dict[int, list[_Terms]] = {}
     for t in terms:
         if t:
-            rels.setdefault(find(t[0][0]), []).append(t)
-    return [(cells[root], rels.get(root, [])) for root in sorted(cells)]
+            rels.setdefault(block[t[0][0]], []).append(t)
+    return [(cells[first], rels.get(first, [])) for first in cells]
 
 
 @lru_cache(maxsize=256)
@@ -228,32 +233,28 @@ class _Table:
         return None if best is None else best[2]
 
     def linked(self, hidden: Collection[int]) -> list[frozenset[int]]:
-        """The groups of hidden cells linked through relations holding them."""
-        parent = {c: c for c in hidden}
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
+        """The groups of hidden cells linked through relations holding them, by their first
+        cell."""
+        group: dict[int, int] = {}
         seen: set[int] = set()
-        for c in sorted(hidden):
-            for r in self.holding[c]:
-                if r in seen:
-                    continue
-                seen.add(r)
-                root = find(c)
-                for cell, _ in self.terms[r]:
-                    if cell in parent:
-                        other = find(cell)
-                        if other != root:
-                            parent[max(root, other)] = min(root, other)
-                            root = min(root, other)
-        groups: dict[int, list[int]] = {}
-        for c in sorted(hidden):
-            groups.setdefault(find(c), []).append(c)
-        return [frozenset(g) for _, g in sorted(groups.items())]
+        out: list[frozenset[int]] = []
+        for first in sorted(hidden):
+            if first in group:
+                continue
+            group[first] = first
+            members = [first]
+            stack = [first]
+            while stack:
+                for r in self.holding[stack.pop()]:
+                    if r not in seen:
+                        seen.add(r)
+                        for cell, _ in self.terms[r]:
+                            if cell in hidden and cell not in group:
+                                group[cell] = first
+                                members.append(cell)
+                                stack.append(cell)
+            out.append(frozenset(members))
+        return out
 
     def recoverable(self, hidden: frozenset[int]) -> set[int]:
         return {c for g in self.linked(hidden) for c in self.solve(g)}
@@ -309,6 +310,9 @@ def _determined(equations: list[dict[int, int]]) -> set[int]:
             if len(rows[j]) == 1:
                 alone.append(j)
     core = [row for row in rows if len(row) >= 2]
+    bridges = _bridges(core)
+    if bridges is not None:
+        return found | bridges
     for part in _parts(core):
         bridges = _bridges(part)
         found |= bridges if bridges is not None else _eliminated(part)
@@ -346,53 +350,66 @@ def _bridges(rows: list[dict[int, int]]) -> set[int] | None:
     ends: dict[int, list[tuple[int, int]]] = {}
     for i, row in enumerate(rows):
         for cell, c in row.items():
-            ends.setdefault(cell, []).append((i, c))
-    if any(len(e) != 2 or abs(e[0][1]) != abs(e[1][1]) for e in ends.values()):
-        return None
-    adjacent: list[list[tuple[int, int]]] = [[] for _ in rows]
-    for cell, ((u, _), (v, _)) in sorted(ends.items()):
-        adjacent[u].append((v, cell))
-        adjacent[v].append((u, cell))
-    sign = [0] * len(rows)  # rows are linked: signing from row 0 reaches every one
-    sign[0] = 1
-    stack = [0]
-    while stack:  # sign[u] * a == -sign[v] * b on every edge, or it is not a graph
-        u = stack.pop()
-        for v, cell in adjacent[u]:
-            (_, a), (_, b) = ends[cell]
-            want = -sign[u] if a * b > 0 else sign[u]
-            if not sign[v]:
-                sign[v] = want
-                stack.append(v)
-            elif sign[v] != want:
-                return None
-    # Bridges (iterative Tarjan on the multigraph; an edge is identified by its cell).
+            if cell in ends:
+                ends[cell].append((i, c))
+            else:
+                ends[cell] = [(i, c)]
+    adjacent: list[list[tuple[int, int, bool]]] = [[] for _ in rows]
+    for cell in sorted(ends):
+        e = ends[cell]
+        if len(e) != 2:
+            return None
+        (u, a), (v, b) = e
+        if a != b and a != -b:
+            return None
+        adjacent[u].append((v, cell, a == b))  # same sign: the two ends signed apart
+        adjacent[v].append((u, cell, a == b))
+    sign = [0] * len(rows)
+    for root in range(len(rows)):
+        if sign[root]:
+            continue
+        sign[root] = 1
+        stack = [root]
+        while stack:  # sign[u] * a == -sign[v] * b on every edge, or it is not a graph
+            u = stack.pop()
+            for v, _, same in adjacent[u]:
+                want = -sign[u] if same else sign[u]
+                if not sign[v]:
+                    sign[v] = want
+                    stack.append(v)
+                elif sign[v] != want:
+                    return None
+    # Bridges: iterative Tarjan on the multigraph (an edge is known by its cell).
     order = [0] * len(rows)
     low = [0] * len(rows)
-    counter = 1
+    counter = 0
     bridges: set[int] = set()
-    order[0] = low[0] = counter
-    stack2: list[tuple[int, int, int]] = [(0, -1, 0)]
-    while stack2:
-        u, via, k = stack2[-1]
-        if k < len(adjacent[u]):
-            stack2[-1] = (u, via, k + 1)
-            v, cell = adjacent[u][k]
-            if cell == via:
-                continue
-            if order[v]:
-                low[u] = min(low[u], order[v])
+    for root in range(len(rows)):
+        if order[root]:
+            continue
+        counter += 1
+        order[root] = low[root] = counter
+        walk: list[tuple[int, int, int]] = [(root, -1, 0)]
+        while walk:
+            u, via, k = walk[-1]
+            if k < len(adjacent[u]):
+                walk[-1] = (u, via, k + 1)
+                v, cell, _ = adjacent[u][k]
+                if cell == via:
+                    continue
+                if order[v]:
+                    low[u] = min(low[u], order[v])
+                else:
+                    counter += 1
+                    order[v] = low[v] = counter
+                    walk.append((v, cell, 0))
             else:
-                counter += 1
-                order[v] = low[v] = counter
-                stack2.append((v, cell, 0))
-        else:
-            stack2.pop()
-            if stack2:
-                parent = stack2[-1][0]
-                low[parent] = min(low[parent], low[u])
-                if low[u] > order[parent]:
-                    bridges.add(via)
+                walk.pop()
+                if walk:
+                    up = walk[-1][0]
+                    low[up] = min(low[up], low[u])
+                    if low[u] > order[up]:
+                        bridges.add(via)
     return bridges
 
 
