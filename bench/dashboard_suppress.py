@@ -271,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                 if name in row:
                     r = row[name]
                     print(
-                        f"{n:3d} wards {name}: {r['seconds']:8.3f} s ({r['cpu_seconds']:.3f} s CPU)  "
-                        f"cells {r['cells']:6d}  "
+                        f"{n:3d} wards {name}: {r['seconds']:8.3f} s "
+                        f"({r['cpu_seconds']:.3f} s CPU)  cells {r['cells']:6d}  "
                         f"primary {r['primary']:5d} ({r['primary'] / r['cells']:.1%})  hidden "
                         f"{r['hidden']:6d} ({r['share_hidden']:.1%})  primary recoverable "
                         f"{r['primary_recoverable']}",

@@ -20,8 +20,9 @@ recoverable cell above 0 takes one more: its smallest shown cell above 0, else i
 shown cell; when none has a shown cell left, one cell of a relation holding any hidden cell,
 and when there is none either, every cell of that table but those always shown (nothing safe
 is left to show). A recoverable cell that is not primary is left so (it is 0 or 8 and more:
-it identifies nobody). `Suppression.hidden` is the result; `tests/surveillance/dashboard/test_suppress.py`
-checks with an independent solver that no primary cell can be recovered.
+it identifies nobody). `Suppression.hidden` is the result;
+`tests/surveillance/dashboard/test_suppress.py` checks with an independent solver (a linear
+programme) that no primary cell can be recovered.
 
 Speed: cells that share no relation, directly or through other cells, are independent tables
 and are solved apart (an identical one, such as a denominator many measures share, once: the
