@@ -92,11 +92,15 @@ class Suppression(Generic[K]):
         hidden: set[K] = set()
         for block, block_terms in _blocks(len(keys), terms):
             local = {cell: i for i, cell in enumerate(block)}
-            cells = tuple(
-                (keys[c], float(self.values[keys[c]]), keys[c] in self.always_shown) for c in block
+            hidden.update(
+                keys[block[i]]
+                for i in _block_hidden(
+                    tuple(keys[c] for c in block),
+                    tuple(float(self.values[keys[c]]) for c in block),
+                    frozenset(i for i, c in enumerate(block) if keys[c] in self.always_shown),
+                    tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
+                )
             )
-            shape = tuple(tuple((local[c], a) for c, a in t) for t in block_terms)
-            hidden.update(keys[block[i]] for i in _block_hidden(cells, shape))
         self.hidden = frozenset(hidden)
 
     def show(self, key: K) -> float | str:
@@ -170,15 +174,19 @@ def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]
     return [(cells[first], rels.get(first, [])) for first in cells]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)  # a dashboard call meets a shared denominator again within 10 tables
 def _block_hidden(
-    block: tuple[tuple[Hashable, float, bool], ...], terms: tuple[_Terms, ...]
+    keys: tuple[Hashable, ...],
+    values: tuple[float, ...],
+    always: frozenset[int],
+    shape: tuple[tuple[int, ...], ...],
 ) -> frozenset[int]:
-    """The hidden cells (by position) of one independent table: its cells (key, value, always
-    shown) and its relations over positions."""
-    table = _Table([v for _, v, _ in block], list(terms))
-    always = frozenset(i for i, (_, _, shown) in enumerate(block) if shown)
-    return frozenset(table.suppress(always))
+    """The hidden cells (by position) of one independent table: its cells' keys (only to tell
+    tables apart), values and those always shown (by position), and its relations over
+    positions (cell, coefficient, cell, coefficient...)."""
+    del keys
+    terms = [tuple(zip(flat[::2], flat[1::2], strict=True)) for flat in shape]
+    return frozenset(_Table(list(values), terms).suppress(always))
 
 
 class _Table:
