@@ -5,15 +5,15 @@ a month), each with equity groups in rough national proportions (some with two r
 as real ones have, so `needs` groups can add up to more than the ward's total) and with counts
 for every measure of `MEASURES`: nurses' sets due, on time, late and missed; score alerts and
 their acknowledgement; sepsis and AKI prompts; alerts of each kind; harms; admissions and
-patient-days. Then runs `_suppress` (the dashboard's own call: every family of measures, every
-equity dimension, every ward) over those tables, as `compute_dashboard` does once per call, and
-prints per ward count the cells, the primary ones (1-7), the time and the share of cells hidden
+patient-days. Then runs `Suppression` on the tables `_suppress` builds from those (every family
+of measures, every equity dimension, every ward: `compute_dashboard`'s suppression of one call;
+`equity_tables` builds them as `_suppress` does, which is private), and prints per ward count the cells, the primary ones (1-7), the time and the share of cells hidden
 (of the cells that may be hidden: not the scopes' totals), for the current algorithm and, up to
 --old-up-to wards, for the one it replaced (`tests/surveillance/dashboard/suppress_reference`).
 Each run of a ward count is checked: every primary cell is hidden, and the old and new hidden
 sets are both compared by the current `recoverable` (no primary cell recoverable).
 
-Times: the new one's best of --repeat runs (each from a cold cache), wall clock and CPU (on a
+Times: the new one's best of --repeat runs (each from a cold cache: cells renamed), wall clock and CPU (on a
 busy machine the CPU time is the steadier figure).
 
 Usage: bench/dashboard_suppress [--wards 4 15 30 60] [--old-up-to 15] [--repeat 3] [--seed 1]
@@ -30,15 +30,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from surveillance.dashboard import MEASURES, Suppression, recoverable
-from surveillance.dashboard import _dashboard as dashboard
-from surveillance.dashboard import _suppress as suppress
-from surveillance.dashboard._groups import DIMENSIONS
-from surveillance.dashboard._measures import Measure
+from surveillance.dashboard import (
+    ALL,
+    DIMENSIONS,
+    HOSPITAL,
+    MEASURES,
+    Measure,
+    Suppression,
+    recoverable,
+)
 from tests.surveillance.dashboard import suppress_reference
-
-ALL = dashboard.ALL
-HOSPITAL = dashboard.HOSPITAL
 
 _SHARES: dict[str, dict[str, float]] = {
     "sex": {"male": 49, "female": 49, "indeterminate": 0.3, "not known": 1.7},
@@ -196,32 +197,70 @@ def families() -> list[list[Measure]]:
     return list(grouped.values())
 
 
+Call = tuple[dict[Any, float], list[Any], list[Any]]
+
+
+def equity_tables(
+    family: Sequence[Measure],
+    data: dict[str, dict[str, dict[tuple[str, str], Sum]]],
+    wards: list[str],
+) -> list[Call]:
+    """The `Suppression` inputs `_suppress` (surveillance/dashboard/_dashboard.py, private)
+    builds for a family, dimension by dimension: the same keys, relations and cells always
+    shown."""
+    out: list[Call] = []
+    scopes = [*wards, HOSPITAL]
+    for dimension, groups in DIMENSIONS.items():
+        values: dict[Any, float] = {}
+        for m in family:
+            for s in scopes:
+                for g in (*groups, ALL):
+                    cell = data[m.id][s][(ALL, ALL) if g == ALL else (dimension, g)]
+                    values[m.id, s, dimension, g] = cell.numerator
+                    values["den", s, dimension, g] = cell.denominator
+        names = [*(m.id for m in family), "den"]
+        relations: list[Any] = []
+        for name in names:
+            for s in scopes:
+                relations.append(
+                    ((name, s, dimension, ALL), [(name, s, dimension, g) for g in groups])
+                )
+            for g in (*groups, ALL):
+                relations.append(
+                    ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])
+                )
+        if len(family) > 1:
+            for s in scopes:
+                for g in (*groups, ALL):
+                    relations.append(
+                        (("den", s, dimension, g), [(m.id, s, dimension, g) for m in family])
+                    )
+        out.append((values, relations, [k for k in values if k[3] == ALL]))
+    return out
+
+
 def run(
-    suppression: type[Any], data: Any, wards: list[str]
+    suppression: type[Any], calls: list[Call], tag: str = ""
 ) -> tuple[
     tuple[float, float], list[tuple[dict[Any, float], list[Any], frozenset[Any], frozenset[Any]]]
 ]:
-    """`_suppress` over every family with `suppression` as the algorithm: its time (wall clock
-    and CPU) and, per call, the inputs and the hidden cells."""
-    calls: list[tuple[dict[Any, float], list[Any], frozenset[Any], frozenset[Any]]] = []
-
-    class Recording(suppression):  # type: ignore[misc]
-        def __init__(self, values: Any, relations: Any, always_shown: Any = ()) -> None:
-            super().__init__(values, relations, always_shown)
-            calls.append((self.values, self.relations, self.always_shown, self.hidden))
-
-    name = "Suppression"  # the class `_suppress` looks up when it is called
-    kept = vars(dashboard)[name]
-    setattr(dashboard, name, Recording)
-    suppress._block_hidden.cache_clear()  # a cold start: no table solved before
-    try:
-        start, cpu = time.perf_counter(), time.process_time()
-        for family in families():
-            dashboard._suppress(family, data, wards)
-        elapsed = time.perf_counter() - start, time.process_time() - cpu
-    finally:
-        setattr(dashboard, name, kept)
-    return elapsed, calls
+    """`suppression` on every table of a dashboard call: its time (wall clock and CPU) and the
+    inputs with the hidden cells. `tag` renames every cell (a run no cache has seen)."""
+    renamed = [
+        (
+            {(tag, *k): v for k, v in values.items()},
+            [((tag, *t), [(tag, *p) for p in parts]) for t, parts in relations],
+            [(tag, *k) for k in always],
+        )
+        for values, relations, always in calls
+    ]
+    start, cpu = time.perf_counter(), time.process_time()
+    hidden = [suppression(*call).hidden for call in renamed]
+    elapsed = time.perf_counter() - start, time.process_time() - cpu
+    return elapsed, [
+        (values, relations, frozenset(always), frozenset(k[1:] for k in h))
+        for (values, relations, always), h in zip(calls, hidden, strict=True)
+    ]
 
 
 def summary(
@@ -259,12 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.wards:
         wards = [f"W{i:02d}" for i in range(n)]
         data = tables(month(wards, tuple(args.admissions), args.seed + n))
-        runs = [run(Suppression, data, wards) for _ in range(args.repeat)]
+        calls = [call for family in families() for call in equity_tables(family, data, wards)]
+        runs = [run(Suppression, calls, f"run {i}") for i in range(args.repeat)]
         best = (min(t[0] for t, _ in runs), min(t[1] for t, _ in runs))
         row: dict[str, Any] = {"wards": n, "new": summary(runs[0][1], best, recoverable)}
         if n <= args.old_up_to:
-            elapsed, calls = run(suppress_reference.Suppression, data, wards)
-            row["old"] = summary(calls, elapsed, recoverable)
+            elapsed, done = run(suppress_reference.Suppression, calls)
+            row["old"] = summary(done, elapsed, recoverable)
         rows.append(row)
         if not args.json:
             for name in ("old", "new"):

@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from surveillance import dashboard
 from surveillance.dashboard import SUPPRESSED, Suppression, is_primary, recoverable
-from surveillance.dashboard import _suppress as suppress_module
 from tests.surveillance.dashboard import suppress_reference
 
-_SUPPRESS = Path(suppress_module.__file__ or "")
-"""The module's file, run on its own in a fresh interpreter (it imports nothing of ours)."""
+_SUPPRESS = Path(dashboard.__file__ or "").parent / "_suppress.py"
+"""The suppression module's file, run on its own in a fresh interpreter (it imports nothing of
+ours)."""
 
 
 def bounds(
