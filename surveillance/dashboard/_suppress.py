@@ -10,15 +10,34 @@ shown. The reader is taken to know every shown value and every additive relation
 tell a primary `*` from a secondary one). A hidden cell is then recoverable when the relations
 determine it: linearly (it is a combination of the shown values), or because a relation's
 hidden cells must add up to 0 (so each is 0), which is carried on until nothing more follows.
-While a primary cell is recoverable, one more cell of a relation that holds it is hidden: the
-smallest shown cell above 0, else the smallest shown cell. `Suppression.hidden` is the result;
-`tests/surveillance/dashboard/test_suppress.py` checks with an independent solver that no
-primary cell can be recovered.
+
+While a primary cell is recoverable, more cells are hidden, in rounds. A primary cell is
+safe only inside a closed pattern of hidden cells (in a table with margins, a cycle of rows
+and columns; with a family's numerators too, a box of them), and the recoverable cells beside
+it show where the pattern is still open. So each round, in every group of linked hidden cells
+(cells sharing a relation) that holds a recoverable primary cell, every relation holding a
+recoverable cell above 0 takes one more: its smallest shown cell above 0, else its smallest
+shown cell; when none has a shown cell left, one cell of a relation holding any hidden cell,
+and when there is none either, every cell of that table but those always shown (nothing safe
+is left to show). A recoverable cell that is not primary is left so (it is 0 or 8 and more:
+it identifies nobody). `Suppression.hidden` is the result;
+`tests/surveillance/dashboard/test_suppress.py` checks with an independent solver (a linear
+programme) that no primary cell can be recovered.
+
+Speed: cells that share no relation, directly or through other cells, are independent tables
+and are solved apart (an identical one, such as a denominator many measures share, once: the
+results are cached). Whether a hidden cell is determined is decided per group of linked hidden
+cells, and only a group that changed is solved again. Cells that are alone in a relation are
+determined and peeled off first; what is left is, for a table with margins, a graph (rows and
+columns the nodes, hidden cells the edges) where a cell is determined if and only if it is a
+bridge; otherwise sparse elimination modulo a prime (see `recoverable`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping, Sequence
+import heapq
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Final, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -29,6 +48,9 @@ PRIMARY_BELOW: Final = 8
 
 Relation = tuple[K, Sequence[K]]
 """`(total, parts)`: the value of `total` is the sum of the values of `parts`."""
+
+_Terms = tuple[tuple[int, int], ...]
+"""A relation over cell numbers: `(cell, coefficient)`, the coefficients adding up to 0."""
 
 
 def is_primary(value: float) -> bool:
@@ -64,36 +86,22 @@ class Suppression(Generic[K]):
         self.primary = frozenset(
             k for k, v in self.values.items() if is_primary(v) and k not in self.always_shown
         )
-        self.hidden = frozenset(self._secondary())
-
-    def _secondary(self) -> set[K]:
-        hidden = set(self.primary)
-        order = {k: i for i, k in enumerate(self.values)}
-        while True:
-            exposed = recoverable(self.values, hidden, self.relations)
-            if not exposed:
-                return hidden
-            pick = self._pick(exposed, hidden, order)
-            if pick is None:  # every cell of every relation holding them is hidden already:
-                return set(self.values) - self.always_shown  # nothing safe is left to show
-            hidden.add(pick)
-
-    def _pick(self, exposed: set[K], hidden: set[K], order: Mapping[K, int]) -> K | None:
-        """The cell to hide next: of the shown cells of the relations holding an exposed cell
-        (when they are all hidden already: of the relations holding any hidden cell), the
-        smallest above 0 (a 0 hidden beside a count is soon known to be 0 again), else the
-        smallest; None when there is none."""
-        for near in (exposed, hidden):
-            shown = {
-                k
-                for total, parts in self.relations
-                if total in near or not near.isdisjoint(parts)
-                for k in (total, *parts)
-                if k not in hidden and k not in self.always_shown
-            }
-            if shown:
-                return min(shown, key=lambda k: (self.values[k] <= 0, self.values[k], order[k]))
-        return None
+        keys = list(self.values)
+        number = {k: i for i, k in enumerate(keys)}
+        terms = [_terms(number, total, parts) for total, parts in self.relations]
+        hidden: set[K] = set()
+        for block, block_terms in _blocks(len(keys), terms):
+            local = {cell: i for i, cell in enumerate(block)}
+            hidden.update(
+                keys[block[i]]
+                for i in _block_hidden(
+                    tuple(keys[c] for c in block),
+                    tuple(float(self.values[keys[c]]) for c in block),
+                    frozenset(i for i, c in enumerate(block) if keys[c] in self.always_shown),
+                    tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
+                )
+            )
+        self.hidden = frozenset(hidden)
 
     def show(self, key: K) -> float | str:
         """The cell as shown: its value, or `*`."""
@@ -107,86 +115,376 @@ def recoverable(
     module): linear determination and zero sums, until nothing more follows.
 
     Whether a cell is determined depends only on which cells are hidden, not on the values
-    (the value it is determined to is its own): elimination runs on the coefficients alone,
-    modulo the prime 2**61 - 1 (exact integer arithmetic; a rational determination is missed
-    only if that prime divides one of the system's minors, which for matrices of +-1 of the
-    sizes of a dashboard is not a practical possibility, and the tests check it independently
-    with a linear programme). A relation's hidden cells must add up to 0 when the shown cells
-    and the cells known so far already make its total: each is then 0."""
-    known: set[K] = set()
-    while True:
-        equations: list[dict[K, int]] = []
-        sums: list[tuple[dict[K, int], float]] = []
-        for total, parts in relations:
-            coefficients: dict[K, int] = {}
-            rest = 0.0  # the sum the unknowns must make up, from the values of the known cells
-            for key, sign in ((total, 1), *((p, -1) for p in parts)):
-                if key in hidden and key not in known:
-                    coefficients[key] = coefficients.get(key, 0) + sign
-                else:
-                    rest -= sign * values[key]
-            coefficients = {k: c for k, c in coefficients.items() if c}
-            if coefficients:
+    (the value it is determined to is its own). A cell alone in a relation is determined; in
+    a graph of rows and columns a cell is determined if and only if it is a bridge; otherwise
+    elimination runs on the coefficients alone, modulo the prime 2**61 - 1 (exact integer
+    arithmetic; a rational determination is missed only if that prime divides one of the
+    system's minors, which for matrices of +-1 of the sizes of a dashboard is not a practical
+    possibility, and the tests check it independently with a linear programme), and a cell is
+    taken as determined when it is 0 in two null vectors drawn at random (a cell the equations
+    do not fix is 0 in such a vector with chance 2**-61; mistaking it for fixed only hides
+    more). A relation's hidden cells must add up to 0 when the shown cells and the cells known
+    so far already make its total: each is then 0."""
+    keys = list(values)
+    number = {k: i for i, k in enumerate(keys)}
+    table = _Table([float(values[k]) for k in keys], [_terms(number, t, p) for t, p in relations])
+    found = table.recoverable(frozenset(number[k] for k in hidden))
+    return {keys[i] for i in found}
+
+
+def _terms(number: Mapping[K, int], total: K, parts: Sequence[K]) -> _Terms:
+    cells = [number[total], *[number[p] for p in parts]]
+    if len(set(cells)) == len(cells):
+        return ((cells[0], 1), *[(cell, -1) for cell in cells[1:]])
+    coefficients: dict[int, int] = {}
+    for i, cell in enumerate(cells):
+        coefficients[cell] = coefficients.get(cell, 0) + (1 if i == 0 else -1)
+    return tuple((cell, c) for cell, c in coefficients.items() if c)
+
+
+def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]:
+    """The independent tables: cells linked through relations, each with its relations (in
+    the order given), by their first cell."""
+    holding: list[list[int]] = [[] for _ in range(n)]
+    for r, t in enumerate(terms):
+        for cell, _ in t:
+            holding[cell].append(r)
+    block = [-1] * n
+    seen = [False] * len(terms)
+    for first in range(n):
+        if block[first] >= 0:
+            continue
+        block[first] = first
+        stack = [first]
+        while stack:
+            for r in holding[stack.pop()]:
+                if not seen[r]:
+                    seen[r] = True
+                    for cell, _ in terms[r]:
+                        if block[cell] < 0:
+                            block[cell] = first
+                            stack.append(cell)
+    cells: dict[int, list[int]] = {}
+    for i in range(n):
+        cells.setdefault(block[i], []).append(i)
+    rels: dict[int, list[_Terms]] = {}
+    for t in terms:
+        if t:
+            rels.setdefault(block[t[0][0]], []).append(t)
+    return [(cells[first], rels.get(first, [])) for first in cells]
+
+
+@lru_cache(maxsize=32)  # a dashboard call meets a shared denominator again within 10 tables
+def _block_hidden(
+    keys: tuple[Hashable, ...],
+    values: tuple[float, ...],
+    always: frozenset[int],
+    shape: tuple[tuple[int, ...], ...],
+) -> frozenset[int]:
+    """The hidden cells (by position) of one independent table: its cells' keys (only to tell
+    tables apart), values and those always shown (by position), and its relations over
+    positions (cell, coefficient, cell, coefficient...)."""
+    del keys
+    terms = [tuple(zip(flat[::2], flat[1::2], strict=True)) for flat in shape]
+    return frozenset(_Table(list(values), terms).suppress(always))
+
+
+class _Table:
+    """A table over cell numbers: values and relations, with the hidden sets of linked cells
+    already solved."""
+
+    def __init__(self, values: list[float], terms: list[_Terms]) -> None:
+        self.values = values
+        self.terms = terms
+        self.holding: list[list[int]] = [[] for _ in values]
+        for r, t in enumerate(terms):
+            for cell, _ in t:
+                self.holding[cell].append(r)
+        self.solved: dict[frozenset[int], frozenset[int]] = {}
+
+    def suppress(self, always: frozenset[int]) -> set[int]:
+        primary = {i for i, v in enumerate(self.values) if is_primary(v) and i not in always}
+        hidden = set(primary)
+        while True:
+            groups = self.linked(hidden)
+            found = {g: self.solve(g) for g in groups}
+            exposed = {g: f for g, f in found.items() if f & primary}
+            if not exposed:
+                return hidden
+            open_cells = sorted(c for f in exposed.values() for c in f if self.values[c] > 0)
+            picks: set[int] = set()
+            taken = hidden | always
+            done: set[int] = set()
+            for cell in open_cells:
+                for r in self.holding[cell]:
+                    if r not in done:
+                        done.add(r)
+                        pick = self.smallest_shown([r], taken)
+                        if pick is not None:
+                            picks.add(pick)
+                            taken.add(pick)
+            if not picks:
+                near = sorted({r for c in hidden for r in self.holding[c]})
+                pick = self.smallest_shown(near, hidden | always)
+                if pick is None:  # every cell of every relation holding them is hidden:
+                    return set(range(len(self.values))) - always  # nothing safe to show
+                picks.add(pick)
+            hidden |= picks
+
+    def smallest_shown(self, relations: Iterable[int], taken: set[int]) -> int | None:
+        """Of the cells of `relations` not in `taken`, the smallest above 0 (a 0 hidden beside
+        a count is soon known to be 0 again), else the smallest; None when there is none."""
+        best: tuple[bool, float, int] | None = None
+        for r in relations:
+            for cell, _ in self.terms[r]:
+                if cell not in taken:
+                    v = self.values[cell]
+                    rank = (v <= 0, v, cell)
+                    if best is None or rank < best:
+                        best = rank
+        return None if best is None else best[2]
+
+    def linked(self, hidden: Collection[int]) -> list[frozenset[int]]:
+        """The groups of hidden cells linked through relations holding them, by their first
+        cell."""
+        group: dict[int, int] = {}
+        seen: set[int] = set()
+        out: list[frozenset[int]] = []
+        for first in sorted(hidden):
+            if first in group:
+                continue
+            group[first] = first
+            members = [first]
+            stack = [first]
+            while stack:
+                for r in self.holding[stack.pop()]:
+                    if r not in seen:
+                        seen.add(r)
+                        for cell, _ in self.terms[r]:
+                            if cell in hidden and cell not in group:
+                                group[cell] = first
+                                members.append(cell)
+                                stack.append(cell)
+            out.append(frozenset(members))
+        return out
+
+    def recoverable(self, hidden: frozenset[int]) -> set[int]:
+        return {c for g in self.linked(hidden) for c in self.solve(g)}
+
+    def solve(self, group: frozenset[int]) -> frozenset[int]:
+        """The recoverable cells of a group of linked hidden cells (cached)."""
+        if group not in self.solved:
+            self.solved[group] = self._solve(group)
+        return self.solved[group]
+
+    def _solve(self, group: frozenset[int]) -> frozenset[int]:
+        known: set[int] = set()
+        unknown = set(group)
+        while True:
+            equations: list[dict[int, int]] = []
+            found: set[int] = set()
+            for r in sorted({r for c in unknown for r in self.holding[c]}):
+                coefficients: dict[int, int] = {}
+                rest = 0.0  # the sum the unknowns make up, from the values of the known cells
+                for cell, c in self.terms[r]:
+                    if cell in unknown:
+                        coefficients[cell] = c
+                    else:
+                        rest -= c * self.values[cell]
                 equations.append(coefficients)
-                sums.append((coefficients, rest))
-        found = _zero_sums(sums) | _determined(equations)
-        if not found:
-            return known
-        known |= found
+                if abs(rest) < 1e-9 and len({c > 0 for c in coefficients.values()}) == 1:
+                    found.update(coefficients)  # one sign, adding up to 0: each is 0
+            found |= _determined(equations)
+            if not found:
+                return frozenset(known)
+            known |= found
+            unknown -= found
 
 
-def _zero_sums(sums: list[tuple[dict[K, int], float]]) -> set[K]:
-    """Cells of an equation whose unknowns all have one sign and must add up to 0: every one
-    is 0 (counts are not negative)."""
-    found: set[K] = set()
-    for coefficients, rest in sums:
-        if len({c > 0 for c in coefficients.values()}) == 1 and abs(rest) < 1e-9:
-            found.update(coefficients)
+def _determined(equations: list[dict[int, int]]) -> set[int]:
+    """The unknowns the equations fix: those alone in an equation, peeled off until none is
+    left alone, then, linked part by linked part, the bridges of a graph or elimination."""
+    rows = [dict(e) for e in equations]
+    holding: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        for cell in row:
+            holding.setdefault(cell, []).append(i)
+    found: set[int] = set()
+    alone = [i for i, row in enumerate(rows) if len(row) == 1]
+    while alone:
+        i = alone.pop()
+        if len(rows[i]) != 1:
+            continue
+        (cell,) = rows[i]
+        found.add(cell)
+        for j in holding[cell]:
+            rows[j].pop(cell, None)
+            if len(rows[j]) == 1:
+                alone.append(j)
+    core = [row for row in rows if len(row) >= 2]
+    bridges = _bridges(core)
+    if bridges is not None:
+        return found | bridges
+    for part in _parts(core):
+        bridges = _bridges(part)
+        found |= bridges if bridges is not None else _eliminated(part)
     return found
+
+
+def _parts(rows: list[dict[int, int]]) -> list[list[dict[int, int]]]:
+    """Rows linked through shared unknowns, part by part."""
+    parent = list(range(len(rows)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first: dict[int, int] = {}
+    for i, row in enumerate(rows):
+        for cell in row:
+            j = first.setdefault(cell, i)
+            a, b = find(i), find(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    parts: dict[int, list[dict[int, int]]] = {}
+    for i, row in enumerate(rows):
+        parts.setdefault(find(i), []).append(row)
+    return [parts[k] for k in sorted(parts)]
+
+
+def _bridges(rows: list[dict[int, int]]) -> set[int] | None:
+    """When every unknown is in exactly two rows and the rows can be signed so that each
+    unknown comes in once with +1 and once with -1 (a graph: rows the nodes, unknowns the
+    edges; the null space is its cycle space): the unknowns fixed, the bridges. None
+    otherwise."""
+    ends: dict[int, list[tuple[int, int]]] = {}
+    for i, row in enumerate(rows):
+        for cell, c in row.items():
+            if cell in ends:
+                ends[cell].append((i, c))
+            else:
+                ends[cell] = [(i, c)]
+    adjacent: list[list[tuple[int, int, bool]]] = [[] for _ in rows]
+    for cell in sorted(ends):
+        e = ends[cell]
+        if len(e) != 2:
+            return None
+        (u, a), (v, b) = e
+        if abs(a) != abs(b):
+            return None
+        adjacent[u].append((v, cell, a == b))  # same sign: the two ends signed apart
+        adjacent[v].append((u, cell, a == b))
+    sign = [0] * len(rows)
+    for root in range(len(rows)):
+        if sign[root]:
+            continue
+        sign[root] = 1
+        stack = [root]
+        while stack:  # sign[u] * a == -sign[v] * b on every edge, or it is not a graph
+            u = stack.pop()
+            for v, _, same in adjacent[u]:
+                want = -sign[u] if same else sign[u]
+                if not sign[v]:
+                    sign[v] = want
+                    stack.append(v)
+                elif sign[v] != want:
+                    return None
+    # Bridges: iterative Tarjan on the multigraph (an edge is known by its cell).
+    order = [0] * len(rows)
+    low = [0] * len(rows)
+    counter = 0
+    bridges: set[int] = set()
+    for root in range(len(rows)):
+        if order[root]:
+            continue
+        counter += 1
+        order[root] = low[root] = counter
+        walk: list[tuple[int, int, int]] = [(root, -1, 0)]
+        while walk:
+            u, via, k = walk[-1]
+            if k < len(adjacent[u]):
+                walk[-1] = (u, via, k + 1)
+                v, cell, _ = adjacent[u][k]
+                if cell == via:
+                    continue
+                if order[v]:
+                    low[u] = min(low[u], order[v])
+                else:
+                    counter += 1
+                    order[v] = low[v] = counter
+                    walk.append((v, cell, 0))
+            else:
+                walk.pop()
+                if walk:
+                    up = walk[-1][0]
+                    low[up] = min(low[up], low[u])
+                    if low[u] > order[up]:
+                        bridges.add(via)
+    return bridges
 
 
 _P: Final = (1 << 61) - 1
 
 
-def _determined(equations: list[dict[K, int]]) -> set[K]:
-    """The unknowns the equations fix (reduced row echelon form modulo `_P`): an unknown is
-    fixed when its pivot row has no other unknown."""
-    index: dict[K, int] = {}
-    for coefficients in equations:
-        for key in coefficients:
-            index.setdefault(key, len(index))
-    columns = list(index)
-    rows: list[dict[int, int]] = [
-        {index[k]: c % _P for k, c in coefficients.items()} for coefficients in equations
-    ]
+def _eliminated(equations: list[dict[int, int]]) -> set[int]:
+    """The unknowns the equations fix, modulo the prime `_P`: row echelon form (each pivot on
+    a shortest row and its least used unknown, which keeps the rows sparse), then two null
+    vectors drawn at random by back substitution. An unknown the equations do not fix is 0 in
+    a random null vector with chance 1 / `_P`; one 0 in both is taken as fixed, which errs on
+    the safe side (it is then protected). The draws are seeded by the unknowns' numbers: the
+    same equations give the same answer."""
+    rows = [{cell: c % _P for cell, c in e.items()} for e in equations]
+    using: dict[int, set[int]] = {}
+    for i, row in enumerate(rows):
+        for cell in row:
+            using.setdefault(cell, set()).add(i)
+    active = set(range(len(rows)))
+    queue = [(len(row), i) for i, row in enumerate(rows)]  # shortest first (stale entries
+    heapq.heapify(queue)  # are skipped: a row's length is checked when it comes out)
     pivots: list[tuple[int, dict[int, int]]] = []
-    remaining = rows
-    for col in range(len(columns)):
-        pivot = next((r for r in remaining if r.get(col)), None)
-        if pivot is None:
+    while queue:
+        length, i = heapq.heappop(queue)
+        if i not in active or length != len(rows[i]):
             continue
-        remaining = [r for r in remaining if r is not pivot]
-        inverse = pow(pivot[col], _P - 2, _P)
-        pivot = {j: v * inverse % _P for j, v in pivot.items()}
-        reduced = []
-        for r in remaining:
-            reduced.append(_eliminate(r, pivot, col))
-        remaining = [r for r in reduced if r]
-        pivots = [(c, _eliminate(row, pivot, col)) for c, row in pivots]
-        pivots.append((col, pivot))
-    return {columns[col] for col, row in pivots if len(row) == 1}
+        active.discard(i)
+        row = rows[i]
+        if not row:
+            continue
+        col = min(row, key=lambda cell: (len(using[cell]), cell))
+        if row[col] != 1:  # mostly 1 or -1 (= _P - 1, its own inverse)
+            inverse = _P - 1 if row[col] == _P - 1 else pow(row[col], _P - 2, _P)
+            row = {cell: v * inverse % _P for cell, v in row.items()}
+        for cell in row:
+            using[cell].discard(i)
+        for j in sorted(using[col]):
+            other = rows[j]
+            factor = other[col]
+            for cell, v in row.items():
+                value = (other.get(cell, 0) - factor * v) % _P
+                if value:
+                    if cell not in other:
+                        using[cell].add(j)
+                    other[cell] = value
+                elif cell in other:
+                    del other[cell]
+                    using[cell].discard(j)
+            heapq.heappush(queue, (len(other), j))
+        pivots.append((col, row))
+    fixed: set[int] | None = None
+    for draw in (1, 2):
+        x = {cell: _draw(cell, draw) for cell in using}
+        for col, row in reversed(pivots):
+            x[col] = -sum(v * x[cell] for cell, v in row.items() if cell != col) % _P
+        zero = {cell for cell, v in x.items() if not v}
+        fixed = zero if fixed is None else fixed & zero
+    return fixed or set()
 
 
-def _eliminate(row: dict[int, int], pivot: dict[int, int], col: int) -> dict[int, int]:
-    """`row` less the multiple of `pivot` (1 at `col`) that clears its `col`."""
-    factor = row.get(col, 0)
-    if not factor:
-        return row
-    out = dict(row)
-    for j, v in pivot.items():
-        value = (out.get(j, 0) - factor * v) % _P
-        if value:
-            out[j] = value
-        else:
-            out.pop(j, None)
-    return out
+def _draw(cell: int, draw: int) -> int:
+    """A pseudo-random number modulo `_P`, the same for the same arguments (splitmix64)."""
+    z = (cell * 0x9E3779B97F4A7C15 + draw * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (z ^ (z >> 31)) % _P
