@@ -1,5 +1,5 @@
-"""Who a simulated patient is: the equity fields of CONTRACT §2, frailty, chronic conditions,
-and the inequities a run can be told to build in.
+"""Who a simulated patient is: the equity fields of CONTRACT §2 (recorded needs included),
+frailty, chronic conditions, and the inequities a run can be told to build in.
 
 Proportions and parameters are in `data/population.toml`, each with its source. Pure: the
 `draw_*` functions take the random generator; nothing here reads a clock.
@@ -8,6 +8,7 @@ Proportions and parameters are in `data/population.toml`, each with its source. 
 from __future__ import annotations
 
 import tomllib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -32,6 +33,9 @@ ETHNIC_GROUP = {
 }
 """NHS ethnic category → its ONS group (Z not stated and 99 not known have none)."""
 
+NEEDS = ("learning-disability", "autism", "physical-disability", "mental-health", "dementia")
+"""CONTRACT §2's recorded needs, in its order (the ADT's `needs` list keeps this order)."""
+
 
 @cache
 def population() -> dict[str, Any]:
@@ -53,6 +57,7 @@ class Person:
     imd_decile: int
     frailty: float = 0.0
     chronic: tuple[str, ...] = field(default=())
+    needs: tuple[str, ...] = field(default=())
 
     @property
     def ethnic_group(self) -> str | None:
@@ -109,6 +114,28 @@ def draw_person(
         if float(rng.random()) < float(spec["share"]) * scale
     )
     return Person(sex, ethnicity, decile, frailty, () if copd else chronic)
+
+
+def need_share(cohort: Cohort, need: str, age_years: float) -> float:
+    """The recorded share of `need` in `cohort` at this age (`population.toml`'s `needs`: the
+    share from the last of `ages` at or below the age)."""
+    table = population()["needs"][cohort]
+    ages = [float(a) for a in table["ages"]]
+    shares = [float(x) for x in table[need]]
+    index = max(0, bisect_right(ages, age_years) - 1)
+    return shares[index]
+
+
+def draw_needs(rng: np.random.Generator, cohort: Cohort, age_years: float) -> tuple[str, ...]:
+    """A patient's recorded needs: each of `NEEDS` independently with its share for the
+    cohort and age. One uniform draw per need, always all five, so the stream's use does not
+    depend on what was drawn."""
+    draws = rng.random(len(NEEDS))
+    return tuple(
+        need
+        for need, u in zip(NEEDS, draws, strict=True)
+        if float(u) < need_share(cohort, need, age_years)
+    )
 
 
 def chronic_offsets(chronic: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:

@@ -57,6 +57,7 @@ from simulators._population import (
     Person,
     chronic_offsets,
     draw_frailty,
+    draw_needs,
     draw_person,
     population,
     spo2_overread,
@@ -278,9 +279,13 @@ class _Stay:
         if self.cohort != "adult":
             self.age_months = self._age_months()
         scale2 = self.scenario.copd
-        self.person: Person = draw_person(
-            self.person_rng, self.cohort, frailty=self.frailty, copd=scale2
+        person = draw_person(self.person_rng, self.cohort, frailty=self.frailty, copd=scale2)
+        # Recorded needs from a stream of their own: adding them changed no other draw.
+        needs_rng = np.random.default_rng(
+            [config.seed, bed.ward.index, int(bed.bed) - 1, number, _NEEDS_STREAM]
         )
+        needs = draw_needs(needs_rng, self.cohort, self.age_months / 12)
+        self.person: Person = replace(person, needs=needs)
         self.ladder = "copd" if scale2 else ("child" if self.cohort == "child" else "adult")
         baseline = draw_baseline(
             rng,
@@ -479,6 +484,8 @@ class _Stay:
             "ethnicity": self.person.ethnicity,
             "imd_decile": self.person.imd_decile,
         }
+        if self.person.needs:  # CONTRACT §2: left out when none is recorded
+            payload["needs"] = list(self.person.needs)
         if self.cohort == "maternity":
             if self.scenario.phase == "antenatal":
                 payload["gestation_weeks"] = round(float(self.rng.uniform(24, 41)), 1)
@@ -909,6 +916,9 @@ _REVIEWED_STABLE = 0.35
 
 _PERSON_STREAM = 1 << 22
 """The last word of the seed of a patient's own stream (`_Stay.person_rng`): who they are."""
+
+_NEEDS_STREAM = 1 << 23
+"""The last word of the seed of a patient's recorded needs' stream (`population.toml`)."""
 
 
 def _with_chronic(baseline: Baseline, chronic: tuple[str, ...], frailty: float) -> Baseline:
