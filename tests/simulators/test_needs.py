@@ -46,9 +46,7 @@ def test_the_table_gives_each_share_by_cohort_and_age(
 
 
 @pytest.mark.parametrize(("cohort", "age", "need", "share"), SHARES)
-def test_drawn_needs_come_at_their_share(
-    cohort: Any, age: float, need: str, share: float
-) -> None:
+def test_drawn_needs_come_at_their_share(cohort: Any, age: float, need: str, share: float) -> None:
     rng = np.random.default_rng(11)
     drawn = sum(need in draw_needs(rng, cohort, age) for _ in range(N))
     # within 4 binomial standard errors (and exactly none where the share is 0)
