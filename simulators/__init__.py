@@ -18,6 +18,7 @@ from simulators._physiology import (
     vitals_at,
 )
 from simulators._population import (
+    CATCHMENTS,
     ETHNIC_GROUP,
     INEQUITIES,
     NEEDS,
@@ -43,6 +44,7 @@ from simulators._scenarios import DETERIORATING, SCENARIOS, WARD_MIX, Scenario
 from simulators._ward import DEFAULT_START, URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
 
 __all__ = [
+    "CATCHMENTS",
     "DEFAULT_START",
     "DETERIORATING",
     "ETHNIC_GROUP",

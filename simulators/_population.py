@@ -24,6 +24,10 @@ Floats = npt.NDArray[np.float64]
 INEQUITIES = ("spo2-overread", "night-escalation")
 """The inequities `SimConfig.inequity` can build in (none by default)."""
 
+CATCHMENTS = ("england", "london")
+"""The stated ethnic mixes `SimConfig.catchment` can draw from (`population.toml`: England's
+census by default, `london` a diverse catchment)."""
+
 ETHNIC_GROUP = {
     **dict.fromkeys("ABC", "White"),
     **dict.fromkeys("DEFG", "Mixed"),
@@ -86,10 +90,16 @@ def draw_frailty(rng: np.random.Generator, age_years: float) -> float:
 
 
 def draw_person(
-    rng: np.random.Generator, cohort: Cohort, *, frailty: float = 0.0, copd: bool = False
+    rng: np.random.Generator,
+    cohort: Cohort,
+    *,
+    frailty: float = 0.0,
+    copd: bool = False,
+    catchment: str = "england",
 ) -> Person:
-    """Sex, ethnicity and IMD decile for any cohort; chronic conditions for adults not on
-    Scale 2 (whose COPD is a scenario of its own)."""
+    """Sex, ethnicity (the stated mix of `catchment`) and IMD decile for any cohort; chronic
+    conditions for adults not on Scale 2 (whose COPD is a scenario of its own). Every
+    catchment makes the same draws, so it changes nothing but ethnicity."""
     table = population()
     sex = _choice(rng, table["sex"][cohort]["weights"])
     eth = table["ethnicity"]
@@ -99,7 +109,10 @@ def draw_person(
     elif draw < eth["not_stated"] + eth["not_known"]:
         ethnicity = "99"
     else:
-        ethnicity = _choice(rng, eth["stated"])
+        stated = (
+            eth["stated"] if catchment == "england" else table["catchment"][catchment]["stated"]
+        )
+        ethnicity = _choice(rng, stated)
     imd = [float(w) for w in table["imd"]["weights"]]
     decile = 1 + int(rng.choice(len(imd), p=np.array(imd) / sum(imd)))
     if cohort != "adult":

@@ -54,6 +54,7 @@ from simulators._physiology import (
     vitals_at,
 )
 from simulators._population import (
+    CATCHMENTS,
     INEQUITIES,
     Person,
     chronic_offsets,
@@ -100,6 +101,8 @@ class SimConfig:
         inequity: inequities to build in (`INEQUITIES`; none by default): `spo2-overread`
             (pulse oximeters over-read SpO2 for Black and Asian patients, so their NEWS2
             under-scores) and `night-escalation` (urgent scores at night acted on later).
+        catchment: the stated ethnic mix (`CATCHMENTS`): `england` (Census 2021, the
+            default) or `london` (a diverse catchment, Census 2021 London).
     """
 
     wards: int = 1
@@ -119,6 +122,7 @@ class SimConfig:
     truth: bool = True
     events: bool = True
     inequity: tuple[str, ...] = ()
+    catchment: str = "england"
 
     def __post_init__(self) -> None:
         problems = []
@@ -142,6 +146,8 @@ class SimConfig:
         for name in self.inequity:
             if name not in INEQUITIES:
                 problems.append(f"unknown inequity {name!r}; known: {', '.join(INEQUITIES)}")
+        if self.catchment not in CATCHMENTS:
+            problems.append(f"unknown catchment {self.catchment!r}; known: {', '.join(CATCHMENTS)}")
         if self.scenario is not None and self.scenario not in SCENARIOS:
             problems.append(f"unknown scenario {self.scenario!r}; known: {', '.join(SCENARIOS)}")
         if problems:
@@ -283,7 +289,13 @@ class _Stay:
         if self.cohort != "adult":
             self.age_months = self._age_months()
         scale2 = self.scenario.copd
-        person = draw_person(self.person_rng, self.cohort, frailty=self.frailty, copd=scale2)
+        person = draw_person(
+            self.person_rng,
+            self.cohort,
+            frailty=self.frailty,
+            copd=scale2,
+            catchment=config.catchment,
+        )
         # Recorded needs from a stream of their own: adding them changed no other draw.
         needs_rng = np.random.default_rng(
             [config.seed, bed.ward.index, int(bed.bed) - 1, number, _NEEDS_STREAM]
