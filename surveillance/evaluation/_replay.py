@@ -38,6 +38,11 @@ Decisions (README, "surveillance evaluate"):
   observation without an estimate of its own (a device snapshot between estimates) carries the
   patient's latest. At the end of each file what has matured is learned and the rest dropped
   (censored): each file is a hospital of its own.
+- Stored (`sink`, `surveillance evaluate --store`): what the scorer made of each batch, as
+  the service would have stored it (`history`), without its own bookkeeping; its clock does
+  not run (no overdue or feed alert, no escalation). With `answer_alerts` simulated staff
+  (`Staff`) acknowledge and resolve alerts in event time, so that stored alerts are the
+  episodes a ward would see; the figures are the same either way.
 - The model's threshold: the one whose alert episodes per 100 patient-days come closest to
   NEWS2 >= 5's on the same observations (`threshold_for_rate`); the groups use that same
   threshold.
