@@ -21,9 +21,17 @@ from collections import Counter
 from pathlib import Path
 
 from scoring import load_charts
+from surveillance.dashboard import HOSPITAL, Dashboard, EquityRow
 from tests.surveillance.inequity_month import MEASURE, flags, month
 
 GROUPS = ("White", "Mixed", "Asian", "Black", "Other", "not stated", "not known")
+
+
+def groups(board: Dashboard) -> dict[str, EquityRow]:
+    """The hospital's ethnicity rows of the measure, by group."""
+    m = next(m for m in board.measures if m.id == MEASURE)
+    hospital = next(s for s in m.scopes if s.scope == HOSPITAL)
+    return {r.group: r for r in hospital.equity if r.dimension == "ethnicity"}
 
 
 def seeds(text: str) -> list[int]:
@@ -54,8 +62,14 @@ def main() -> None:
                 key = inequity[0] if inequity else "none"
                 for f in found:
                     counts[key][f.group, f.side] += 1
+                ratios = {
+                    g: r.ratio_to_hospital
+                    for g, r in groups(board).items()
+                    if g in ("Asian", "Black")
+                }
                 print(json.dumps({
                     "seed": seed, "inequity": key, "catchment": args.catchment,
+                    "ratio_to_hospital": ratios,
                     "flags": [f"{f.group} {f.side} {f.value:.1f} [{f.ci_low:.1f}, {f.ci_high:.1f}] vs {f.hospital:.1f}" for f in found],
                     "seconds": round(time.perf_counter() - start, 1),
                 }), flush=True)  # fmt: skip
