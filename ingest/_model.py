@@ -127,9 +127,13 @@ EventKind: TypeAlias = Literal[
     "pressure-ulcer",
     "sepsis-treatment",
     "medication-incident",
+    "senior-review",
 ]
 EVENT_KINDS: Final[tuple[EventKind, ...]] = get_args(EventKind)
-"""The clinical events and harms of CONTRACT §9, in the contract's order. A later kind is added
+"""The clinical events and harms of CONTRACT §9, in the contract's order, then the kinds added
+since (README extensions): `senior-review`, a review of the patient by a doctor at registrar
+level or above, or by the critical care outreach team (issue 16's time to senior review). A
+later kind is added
 to `EventKind`; until then a message naming it is refused (`invalid`), never
 stored under a kind nobody reads."""
 

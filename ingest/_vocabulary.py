@@ -163,9 +163,10 @@ CLINICAL_EVENTS: Final[tuple[Term, ...]] = (
     Term(id="pressure-ulcer", label="New pressure ulcer", tone="yellow"),
     Term(id="sepsis-treatment", label="Sepsis treatment (antibiotics)", tone="blue"),
     Term(id="medication-incident", label="Medication incident", tone="yellow"),
+    Term(id="senior-review", label="Senior review (registrar or above, or outreach)", tone="blue"),
 )
 """The clinical events and harms of CONTRACT §9 (the history API's `events`), in the contract's
-order, for a page that marks them on the patient's chart; `critical` marks the outcomes the
+order (then `senior-review`, an extension), for a page that marks them on the patient's chart; `critical` marks the outcomes the
 learned risk is judged on (the composite: unplanned ICU/HDU admission, arrest, death)."""
 
 HISTORY_KEYS: Final[tuple[str, ...]] = (

@@ -18,12 +18,16 @@ from simulators._physiology import (
     vitals_at,
 )
 from simulators._population import (
+    CATCHMENTS,
     ETHNIC_GROUP,
     INEQUITIES,
+    NEEDS,
     Person,
     draw_frailty,
+    draw_needs,
     draw_person,
     frailty_mean,
+    need_share,
     population,
     spo2_overread,
 )
@@ -40,11 +44,13 @@ from simulators._scenarios import DETERIORATING, SCENARIOS, WARD_MIX, Scenario
 from simulators._ward import DEFAULT_START, URGENT_RESPONSES, SimConfig, Ward, simulate, ward_plan
 
 __all__ = [
+    "CATCHMENTS",
     "DEFAULT_START",
     "DETERIORATING",
     "ETHNIC_GROUP",
     "IDENTIFIER_SYSTEM",
     "INEQUITIES",
+    "NEEDS",
     "SCENARIOS",
     "TRUTH_TOPIC",
     "URGENT_RESPONSES",
@@ -65,10 +71,12 @@ __all__ = [
     "count_messages",
     "distress",
     "draw_frailty",
+    "draw_needs",
     "draw_person",
     "fhir_bundle",
     "frailty_mean",
     "hl7v2_oru",
+    "need_share",
     "normal_ranges",
     "parse_time",
     "pews_age_band",

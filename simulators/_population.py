@@ -1,5 +1,5 @@
-"""Who a simulated patient is: the equity fields of CONTRACT §2, frailty, chronic conditions,
-and the inequities a run can be told to build in.
+"""Who a simulated patient is: the equity fields of CONTRACT §2 (recorded needs included),
+frailty, chronic conditions, and the inequities a run can be told to build in.
 
 Proportions and parameters are in `data/population.toml`, each with its source. Pure: the
 `draw_*` functions take the random generator; nothing here reads a clock.
@@ -8,6 +8,7 @@ Proportions and parameters are in `data/population.toml`, each with its source. 
 from __future__ import annotations
 
 import tomllib
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -23,6 +24,10 @@ Floats = npt.NDArray[np.float64]
 INEQUITIES = ("spo2-overread", "night-escalation")
 """The inequities `SimConfig.inequity` can build in (none by default)."""
 
+CATCHMENTS = ("england", "london")
+"""The stated ethnic mixes `SimConfig.catchment` can draw from (`population.toml`: England's
+census by default, `london` a diverse catchment)."""
+
 ETHNIC_GROUP = {
     **dict.fromkeys("ABC", "White"),
     **dict.fromkeys("DEFG", "Mixed"),
@@ -31,6 +36,9 @@ ETHNIC_GROUP = {
     **dict.fromkeys("RS", "Other"),
 }
 """NHS ethnic category → its ONS group (Z not stated and 99 not known have none)."""
+
+NEEDS = ("learning-disability", "autism", "physical-disability", "mental-health", "dementia")
+"""CONTRACT §2's recorded needs, in its order (the ADT's `needs` list keeps this order)."""
 
 
 @cache
@@ -53,6 +61,7 @@ class Person:
     imd_decile: int
     frailty: float = 0.0
     chronic: tuple[str, ...] = field(default=())
+    needs: tuple[str, ...] = field(default=())
 
     @property
     def ethnic_group(self) -> str | None:
@@ -81,10 +90,16 @@ def draw_frailty(rng: np.random.Generator, age_years: float) -> float:
 
 
 def draw_person(
-    rng: np.random.Generator, cohort: Cohort, *, frailty: float = 0.0, copd: bool = False
+    rng: np.random.Generator,
+    cohort: Cohort,
+    *,
+    frailty: float = 0.0,
+    copd: bool = False,
+    catchment: str = "england",
 ) -> Person:
-    """Sex, ethnicity and IMD decile for any cohort; chronic conditions for adults not on
-    Scale 2 (whose COPD is a scenario of its own)."""
+    """Sex, ethnicity (the stated mix of `catchment`) and IMD decile for any cohort; chronic
+    conditions for adults not on Scale 2 (whose COPD is a scenario of its own). Every
+    catchment makes the same draws, so it changes nothing but ethnicity."""
     table = population()
     sex = _choice(rng, table["sex"][cohort]["weights"])
     eth = table["ethnicity"]
@@ -94,7 +109,10 @@ def draw_person(
     elif draw < eth["not_stated"] + eth["not_known"]:
         ethnicity = "99"
     else:
-        ethnicity = _choice(rng, eth["stated"])
+        stated = (
+            eth["stated"] if catchment == "england" else table["catchment"][catchment]["stated"]
+        )
+        ethnicity = _choice(rng, stated)
     imd = [float(w) for w in table["imd"]["weights"]]
     decile = 1 + int(rng.choice(len(imd), p=np.array(imd) / sum(imd)))
     if cohort != "adult":
@@ -109,6 +127,28 @@ def draw_person(
         if float(rng.random()) < float(spec["share"]) * scale
     )
     return Person(sex, ethnicity, decile, frailty, () if copd else chronic)
+
+
+def need_share(cohort: Cohort, need: str, age_years: float) -> float:
+    """The recorded share of `need` in `cohort` at this age (`population.toml`'s `needs`: the
+    share from the last of `ages` at or below the age)."""
+    table = population()["needs"][cohort]
+    ages = [float(a) for a in table["ages"]]
+    shares = [float(x) for x in table[need]]
+    index = max(0, bisect_right(ages, age_years) - 1)
+    return shares[index]
+
+
+def draw_needs(rng: np.random.Generator, cohort: Cohort, age_years: float) -> tuple[str, ...]:
+    """A patient's recorded needs: each of `NEEDS` independently with its share for the
+    cohort and age. One uniform draw per need, always all five, so the stream's use does not
+    depend on what was drawn."""
+    draws = rng.random(len(NEEDS))
+    return tuple(
+        need
+        for need, u in zip(NEEDS, draws, strict=True)
+        if float(u) < need_share(cohort, need, age_years)
+    )
 
 
 def chronic_offsets(chronic: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:

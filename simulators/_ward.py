@@ -15,9 +15,10 @@ What happens to the patient is also published as the clinical events of CONTRACT
 `wards/{ward}/beds/{bed}/event` (`_events`), beside the ground truth: the outcomes
 (`rrt-call`, `cardiac-arrest`, `icu-admission`, `death`) at the truth's own times, an
 `rrt-call` when a nurse's set calls for an emergency response and the staff escalate,
-`sepsis-treatment` when a septic patient's antibiotics are given, and the occasional fall and
-pressure ulcer. They are drawn from a random stream of their own (and numbered on their own),
-so adding them changed no other simulated message.
+`sepsis-treatment` when a septic patient's antibiotics are given, `senior-review` when a
+doctor reviews an urgent score the staff act on, and the occasional fall and pressure ulcer.
+They are drawn from random streams of their own (and numbered on their own), so adding them
+changed no other simulated message.
 """
 
 from __future__ import annotations
@@ -53,10 +54,12 @@ from simulators._physiology import (
     vitals_at,
 )
 from simulators._population import (
+    CATCHMENTS,
     INEQUITIES,
     Person,
     chronic_offsets,
     draw_frailty,
+    draw_needs,
     draw_person,
     population,
     spo2_overread,
@@ -98,6 +101,8 @@ class SimConfig:
         inequity: inequities to build in (`INEQUITIES`; none by default): `spo2-overread`
             (pulse oximeters over-read SpO2 for Black and Asian patients, so their NEWS2
             under-scores) and `night-escalation` (urgent scores at night acted on later).
+        catchment: the stated ethnic mix (`CATCHMENTS`): `england` (Census 2021, the
+            default) or `london` (a diverse catchment, Census 2021 London).
     """
 
     wards: int = 1
@@ -117,6 +122,7 @@ class SimConfig:
     truth: bool = True
     events: bool = True
     inequity: tuple[str, ...] = ()
+    catchment: str = "england"
 
     def __post_init__(self) -> None:
         problems = []
@@ -140,6 +146,8 @@ class SimConfig:
         for name in self.inequity:
             if name not in INEQUITIES:
                 problems.append(f"unknown inequity {name!r}; known: {', '.join(INEQUITIES)}")
+        if self.catchment not in CATCHMENTS:
+            problems.append(f"unknown catchment {self.catchment!r}; known: {', '.join(CATCHMENTS)}")
         if self.scenario is not None and self.scenario not in SCENARIOS:
             problems.append(f"unknown scenario {self.scenario!r}; known: {', '.join(SCENARIOS)}")
         if problems:
@@ -219,6 +227,9 @@ class _Bed:
         # Clinical events draw from their own stream (and number their own ids), so that
         # publishing them changed nothing else the bed sends.
         self.event_rng = np.random.default_rng([config.seed, ward.index, index, _EVENT_STREAM])
+        # Senior reviews draw from a stream of their own too: publishing them changed no
+        # other event.
+        self.review_rng = np.random.default_rng([config.seed, ward.index, index, _REVIEW_STREAM])
         self.event_ids = 0
         self.out: list[tuple[int, int, int, Message]] = []
         self.counter = 0
@@ -278,9 +289,19 @@ class _Stay:
         if self.cohort != "adult":
             self.age_months = self._age_months()
         scale2 = self.scenario.copd
-        self.person: Person = draw_person(
-            self.person_rng, self.cohort, frailty=self.frailty, copd=scale2
+        person = draw_person(
+            self.person_rng,
+            self.cohort,
+            frailty=self.frailty,
+            copd=scale2,
+            catchment=config.catchment,
         )
+        # Recorded needs from a stream of their own: adding them changed no other draw.
+        needs_rng = np.random.default_rng(
+            [config.seed, bed.ward.index, int(bed.bed) - 1, number, _NEEDS_STREAM]
+        )
+        needs = draw_needs(needs_rng, self.cohort, self.age_months / 12)
+        self.person: Person = replace(person, needs=needs)
         self.ladder = "copd" if scale2 else ("child" if self.cohort == "child" else "adult")
         baseline = draw_baseline(
             rng,
@@ -309,6 +330,11 @@ class _Stay:
         self.emergencies: list[float] = []  # nurses' sets that called for an emergency response
         self.responded_at: float | None = None  # when an urgent score was first acted on
         self.plan_until = -math.inf  # a reviewed adult's 4-hourly observations last until
+        # Urgent scores a doctor reviewed: (the score's time, the delay until the treatment the
+        # review started takes effect, None when the review changed only the plan or did not
+        # turn the illness, and the extra wait of `night-escalation`); published as
+        # `senior-review` events (`_events`).
+        self.reviews: list[tuple[float, float | None, float]] = []
 
     # -- the patient ----------------------------------------------------------------------
 
@@ -479,6 +505,8 @@ class _Stay:
             "ethnicity": self.person.ethnicity,
             "imd_decile": self.person.imd_decile,
         }
+        if self.person.needs:  # CONTRACT §2: left out when none is recorded
+            payload["needs"] = list(self.person.needs)
         if self.cohort == "maternity":
             if self.scenario.phase == "antenatal":
                 payload["gestation_weeks"] = round(float(self.rng.uniform(24, 41)), 1)
@@ -534,6 +562,15 @@ class _Stay:
                 category = int(rng.choice(4, p=_ULCER_CATEGORIES)) + 1
                 extra = {"by": "tissue viability nurse", "category": category}
                 found.append((when, "pressure-ulcer", extra))
+        # A senior review (registrar or above) of each urgent score the staff acted on (the
+        # review comes before the treatment it starts), from the bed's review stream.
+        for scored, delay, later in self.reviews:
+            wait = float(self.bed.review_rng.uniform(*_REVIEW_MINUTES)) * _MIN
+            if delay is not None:  # the review that started it, before it took effect
+                wait = min(wait, 0.8 * delay)
+            when = scored + wait + later  # night-escalation: the doctor comes later
+            if when < leave:
+                found.append((when, "senior-review", {"by": _REVIEWER[cohort]}))
         found.sort(key=lambda e: e[0])
         return found
 
@@ -673,6 +710,7 @@ class _Stay:
             # leaves the frequency to clinical judgement after review).
             self.plan_until = t + 24 * HOUR
             self._truth(t, {"kind": "review", "until": rfc3339(int(self.plan_until))})
+            self.reviews.append((t, None, 0.0))
         if course.initial or course.treated_at is not None or course.peak == 0:
             return
         if result.response not in URGENT_RESPONSES:
@@ -680,13 +718,16 @@ class _Stay:
         self.responded_at = t
         if rng.random() < self.scenario.treat_probability:
             delay = rng.uniform(30, 120) * _MIN
+            later = 0.0
             if "night-escalation" in self.inequity and _is_night(t):
                 low, high = population()["inequity"]["night-escalation"]["delay_hours"]
-                delay += self.person_rng.uniform(low, high) * HOUR
-            self.course = replace(course, treated_at=t + delay)
+                later = self.person_rng.uniform(low, high) * HOUR
+            self.course = replace(course, treated_at=t + delay + later)
+            self.reviews.append((t, delay, later))
         else:  # this time the response did not turn things round: a later one does
             late = _LATE_TREATMENT[0] + (_LATE_TREATMENT[1] - _LATE_TREATMENT[0]) * rng.random()
             self.course = replace(course, treated_at=t + late * HOUR)
+            self.reviews.append((t, None, 0.0))
 
     def _not_deteriorating(self, t: float) -> bool:
         """What a reviewing doctor concludes: the patient is well at heart, recovering, or
@@ -907,8 +948,14 @@ _PLANNED = 4 * HOUR
 _REVIEWED_STABLE = 0.35
 """The severity below which a review finds an adult who is not deteriorating."""
 
+_REVIEW_STREAM = 1 << 24
+"""The last word of the seed of a bed's senior-review stream (`_Bed.review_rng`)."""
+
 _PERSON_STREAM = 1 << 22
 """The last word of the seed of a patient's own stream (`_Stay.person_rng`): who they are."""
+
+_NEEDS_STREAM = 1 << 23
+"""The last word of the seed of a patient's recorded needs' stream (`population.toml`)."""
 
 
 def _with_chronic(baseline: Baseline, chronic: tuple[str, ...], frailty: float) -> Baseline:
@@ -958,6 +1005,19 @@ _ESCALATE = 0.7
 _CALL_GAP = 8 * HOUR
 """A patient still scoring an emergency response within this long of a call is already known
 to the team: no second call."""
+
+_REVIEW_MINUTES = (10.0, 90.0)
+"""Minutes from an urgent score the staff act on to the senior review (a simulation parameter;
+RCP NEWS2 asks for an urgent review by a clinician competent in acute illness for 5-6 and an
+emergency one for 7+; audits find many take longer than an hour: NCEPOD 2005, "An Acute
+Problem?"). Never after the treatment the review started."""
+
+_REVIEWER = {
+    "adult": "medical registrar",
+    "child": "paediatric registrar",
+    "maternity": "obstetric registrar",
+}
+"""Who records a senior review, by cohort."""
 
 _FALLS = {"adult": 0.006, "maternity": 0.002, "child": 0.001}
 """Inpatient falls per patient-day (about 6.6 per 1,000 occupied bed-days in English acute

@@ -5,8 +5,10 @@ their outcomes out, as a table or one JSON object. The replay and the figures ar
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Iterable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from scoring import ChartError, load_charts
 from simulators import Message, RecordingError, count_messages
 from surveillance.evaluation import DEFAULT_OUTCOME, SYSTEMS, evaluate, replay
 from surveillance.risk import ModelError, RiverRisk, load_model
+from surveillance.store import Batch, StoreError, open_store
 
 PUBLISHED = {
     "auroc": "0.75-0.90 (Smith 2013, Edelson 2024)",
@@ -85,6 +88,27 @@ def add_evaluate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="freeze the model (default: it keeps learning with delayed labels, as in production)",
     )
     p.add_argument("--no-model", action="store_true", help="judge the chart scores only")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help=(
+            "also write what the scorer made of the recording (ADT, observations, labs, "
+            "scores, alert events, clinical events, dead letters; the scorer's clock does not "
+            "run, so no overdue or feed alert and no escalation) to this store, "
+            "sqlite:///PATH or postgresql://..., "
+            "for surveillance dashboard; one recording at a time (simulated patient ids repeat "
+            "across seeds); records already there are kept"
+        ),
+    )
+    p.add_argument(
+        "--answer-alerts",
+        action="store_true",
+        help=(
+            "with --store: simulated staff acknowledge (85 %%, after 0.5-10 min) and resolve "
+            "(5-30 min later) the scorer's alerts in event time, as the demo's responders do, "
+            "so the stored alerts are episodes a ward would see (the figures do not change)"
+        ),
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(run=_evaluate)
@@ -102,6 +126,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not args.horizon > 0:
         print("surveillance evaluate: --horizon must be > 0 hours", file=sys.stderr)
         return 2
+    if args.store and len(args.files) > 1:
+        print(
+            "surveillance evaluate: --store takes one recording (simulated patient ids repeat "
+            "across seeds, so two would be taken for the same patients)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.answer_alerts and not args.store:
+        print("surveillance evaluate: --answer-alerts needs --store", file=sys.stderr)
+        return 2
+    sink: _StoreSink | None = None
     try:
         model: RiverRisk | None = None
         if not args.no_model:
@@ -126,6 +161,12 @@ def _evaluate(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
+        if args.store:
+            try:
+                sink = _StoreSink(args.store)
+            except ValueError as exc:  # an unsupported URL (the message never shows it)
+                print(f"surveillance evaluate: --store: {exc}", file=sys.stderr)
+                return 2
         replayed = replay(
             args.files,
             charts,
@@ -133,8 +174,14 @@ def _evaluate(args: argparse.Namespace) -> int:
             include_devices=args.include_devices,
             progress=progress,
             model=model,
+            sink=sink,
+            answer_alerts=args.answer_alerts,
         )
-    except (ChartError, ModelError, OSError, RecordingError) as exc:
+        if sink is not None:
+            sink.close()
+    except (ChartError, ModelError, OSError, RecordingError, StoreError) as exc:
+        if sink is not None:
+            sink.abandon()
         print(f"surveillance evaluate: {exc}", file=sys.stderr)
         return 2
     result = evaluate(replayed, args.horizon, outcome)
@@ -143,6 +190,49 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_evaluation(result))
     return 0
+
+
+class _StoreSink:
+    """Writes the replay's records to a store, in transactions of about `FLUSH_AT` records
+    (the replay is synchronous: the store's coroutines run on a loop of the sink's own)."""
+
+    FLUSH_AT = 20_000
+
+    def __init__(self, url: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.stack = AsyncExitStack()
+        self.pending = Batch()
+        try:
+            self.store = self.loop.run_until_complete(
+                self.stack.enter_async_context(open_store(url))
+            )
+        except BaseException:
+            self.loop.close()
+            raise
+
+    def __call__(self, batch: Batch) -> None:
+        self.pending.extend(batch)
+        if len(self.pending) >= self.FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if len(self.pending):
+            self.loop.run_until_complete(self.store.write(self.pending))
+            self.pending = Batch()
+
+    def close(self) -> None:
+        """Write what is left and close the store."""
+        try:
+            self.flush()
+        finally:
+            self.loop.run_until_complete(self.stack.aclose())
+            self.loop.close()
+
+    def abandon(self) -> None:
+        """Close the store without writing what is left (the replay failed)."""
+        if not self.loop.is_closed():
+            self.loop.run_until_complete(self.stack.aclose())
+            self.loop.close()
 
 
 def _cell(value: Any, digits: int = 3) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from ingest import BrokerURL, parse_broker_url
 from scoring import load_charts
 from simulators import (
+    CATCHMENTS,
     DEFAULT_START,
     INEQUITIES,
     SCENARIOS,
@@ -114,7 +115,8 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help=(
             "leave out the clinical events (CONTRACT §9: rrt-call, cardiac-arrest, "
-            "icu-admission, death, fall, pressure-ulcer, sepsis-treatment) on each bed's event topic"
+            "icu-admission, death, fall, pressure-ulcer, sepsis-treatment, and senior-review, "
+            "an extension) on each bed's event topic"
         ),
     )
     p.add_argument(
@@ -127,6 +129,16 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "(repeatable; default none): spo2-overread (pulse oximeters over-read SpO2 for "
             "Black and Asian patients, more in hypoxaemia, so their NEWS2 under-scores: "
             "Sjoding 2020); night-escalation (urgent scores at night acted on hours later)"
+        ),
+    )
+    p.add_argument(
+        "--catchment",
+        choices=CATCHMENTS,
+        default="england",
+        help=(
+            "the patients' stated ethnic mix (default %(default)s: Census 2021 England; "
+            "london: Census 2021 London, a diverse catchment whose equity groups are large "
+            "enough to judge)"
         ),
     )
     out = p.add_mutually_exclusive_group(required=True)
@@ -215,6 +227,7 @@ def _config(args: argparse.Namespace) -> SimConfig:
         truth=not args.no_truth,
         events=not args.no_events,
         inequity=tuple(dict.fromkeys(args.inequity)),
+        catchment=args.catchment,
     )
 
 
@@ -239,6 +252,7 @@ def _simulate(args: argparse.Namespace) -> int:
             "truth": config.truth,
             "events": config.events,  # CONTRACT §9 events on each bed's `event` topic
             "inequity": list(config.inequity),  # built-in inequities (none by default)
+            "catchment": config.catchment,
         }
         try:
             count = write_recording(args.record, messages, meta)

@@ -28,6 +28,7 @@ from surveillance.evaluation._replay import (
     SYSTEMS,
     Replayed,
     evaluate,
+    history,
     replay,
     suppress,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "calibration",
     "episodes",
     "evaluate",
+    "history",
     "label",
     "per_100",
     "replay",

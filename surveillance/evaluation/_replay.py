@@ -38,6 +38,11 @@ Decisions (README, "surveillance evaluate"):
   observation without an estimate of its own (a device snapshot between estimates) carries the
   patient's latest. At the end of each file what has matured is learned and the rest dropped
   (censored): each file is a hospital of its own.
+- Stored (`sink`, `surveillance evaluate --store`): what the scorer made of each batch, as
+  the service would have stored it (`history`), without its own bookkeeping; its clock does
+  not run (no overdue or feed alert, no escalation). With `answer_alerts` simulated staff
+  (`Staff`) acknowledge and resolve alerts in event time, so that stored alerts are the
+  episodes a ward would see; the figures are the same either way.
 - The model's threshold: the one whose alert episodes per 100 patient-days come closest to
   NEWS2 >= 5's on the same observations (`threshold_for_rate`); the groups use that same
   threshold.
@@ -45,8 +50,10 @@ Decisions (README, "surveillance evaluate"):
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import random
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,9 +61,9 @@ from typing import Any, Final
 
 import msgspec
 
-from ingest import Admission, PlanUpdate, parse
+from ingest import Admission, PlanUpdate, alert_action_topic, parse
 from scoring import ChartSet, Context, ScoreResult, completed_years
-from simulators import TRUTH_TOPIC, Message, read_meta, read_recording
+from simulators import TRUTH_TOPIC, Message, read_meta, read_recording, respond
 from surveillance.evaluation._metrics import (
     AtThreshold,
     Series,
@@ -71,6 +78,7 @@ from surveillance.evaluation._metrics import (
 )
 from surveillance.online import DEFAULT_ALERT_RESPONSES, Arrival, OnlineScorer, OnlineSettings
 from surveillance.risk import RiverRisk
+from surveillance.store import AlertRecord, Batch
 
 __all__ = [
     "DEFAULT_OUTCOME",
@@ -78,6 +86,7 @@ __all__ = [
     "SYSTEMS",
     "Replayed",
     "evaluate",
+    "history",
     "replay",
     "suppress",
 ]
@@ -89,6 +98,10 @@ SMALL: Final = range(1, 8)  # counts suppressed in groups
 TRUTH_NAMES: Final = {"icu-transfer": "icu-admission", "rapid-response-call": "rrt-call"}
 DEVICE_SOURCES: Final = frozenset({"monitor", "wearable"})
 BATCH: Final = 256
+STAFF_SPAN: Final = 600.0
+"""With simulated staff answering alerts: the longest span of event time (seconds) scored
+together, so that an alert is answered at most this long after a later message of the batch
+was handled (the answer keeps its own time)."""
 HOUR: Final = 3600.0
 
 
@@ -137,10 +150,18 @@ def replay(
     include_devices: bool = False,
     progress: Callable[[Iterable[Message], Path], Iterable[Message]] | None = None,
     model: RiverRisk | None = None,
+    sink: Callable[[Batch], None] | None = None,
+    answer_alerts: bool = False,
 ) -> Replayed:
     """Replay `paths` through the online scorer in event time; `progress` may wrap each
-    file's messages (a progress bar); `model` is the learned risk to run beside the scores
-    (it learns as it goes unless it was loaded frozen)."""
+            file's messages (a progress bar); `model` is the learned risk to run beside the scores
+            (it learns as it goes unless it was loaded frozen); `sink` is given, in order, the records
+            the scorer made of each batch (`history`: what a store keeps of them). The scorer's clock
+        (`tick`) does not run, as for the figures: no overdue or silent-feed alert, no escalation
+        (with nobody acknowledging a simulated alert, its ladder's reminders would be most of what was
+        stored). `answer_alerts`: simulated staff acknowledge and resolve the scorer's alerts in
+    event time (`Staff`), as the demo's responders do, for a store whose alert measures mean
+    something; it changes no figure of `evaluate`."""
     into = Replayed(include_devices=include_devices)
     for index, path in enumerate(paths):
         messages: Iterable[Message] = read_recording(path)
@@ -150,6 +171,7 @@ def replay(
         _replay_one(
             into, path, tag, messages,
             charts=charts, outcome=outcome, include_devices=include_devices, model=model,
+            sink=sink, answer_alerts=answer_alerts,
         )  # fmt: skip
     if model is not None:
         into.model = model.describe()
@@ -166,8 +188,11 @@ def _replay_one(
     outcome: Collection[str],
     include_devices: bool,
     model: RiverRisk | None = None,
+    sink: Callable[[Batch], None] | None = None,
+    answer_alerts: bool = False,
 ) -> None:
     settings = OnlineSettings()
+    staff = Staff(int(read_meta(path).get("seed", 0))) if answer_alerts else None
     scorer = OnlineScorer(charts, settings)  # without a learned risk: the model runs beside it
     events: dict[str, float] = {}
     truth: dict[str, float] = {}
@@ -186,6 +211,10 @@ def _replay_one(
     def flush() -> None:
         out = scorer.handle(chunk)
         chunk.clear()
+        if sink is not None:
+            sink(history(out.batch))
+        if staff is not None:
+            staff.page(out.batch.alerts)
         sources = {o.msg_id: o.source for o in out.batch.observations}
         for s in out.batch.scores:
             source = sources.get(s.obs_msg_id, "manual")
@@ -222,6 +251,12 @@ def _replay_one(
             model.mature(latest_time)
 
     for message in messages:
+        if staff is not None:  # the scorer's alerts are answered within STAFF_SPAN
+            if chunk and message.time - chunk[0].received.timestamp() >= STAFF_SPAN:
+                flush()
+            if staff.next_due() < message.time:
+                flush()  # pages the alerts of the messages before, and answers those due
+                chunk.extend(staff.due(message.time))  # handled in order, before this message
         now = message.time / HOUR
         end = max(end, now)
         when = datetime.fromtimestamp(message.time, UTC)
@@ -271,6 +306,83 @@ def _replay_one(
     into.outcome_source[str(path)] = "events" if use_events else "truth"
     for patient, onset in (events if use_events else truth).items():
         into.onsets[patient] = onset
+
+
+class _Page(msgspec.Struct):
+    state: str
+    notify: str | None = None
+    upgraded_at: str | None = None
+
+
+_page = msgspec.json.Decoder(_Page)
+
+
+class Staff:
+    """Simulated staff who answer alerts in a replay, as the demo's responders
+    (`simulators.respond`) do over MQTT: each alert's page (its raise, or an upgrade that pages
+    anew) is acknowledged 0.5-10 minutes later by whoever it notified (15 % never are: they
+    wait for a resolution that does not come), then resolved 5-30 minutes after that; a
+    patient still scoring is then alerted anew. Seeded: the same recording, the same answers."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 (a simulation, not cryptography)
+        self.actions: list[tuple[float, int, str, bytes]] = []  # (time, order, topic, payload)
+        self.paged: set[tuple[str, str | None]] = set()
+        self.n = 0
+
+    def page(self, alerts: Iterable[AlertRecord]) -> None:
+        """Schedule the answers to these alert events."""
+        for a in alerts:
+            event = _page.decode(a.event)
+            key = (a.alert_id, event.upgraded_at)
+            if event.state == "resolved" or key in self.paged:
+                continue
+            self.paged.add(key)
+            response = respond(event.notify, self.rng)
+            if response.ack_after is None:
+                continue
+            acked = a.time.timestamp() + response.ack_after
+            self._act(acked, a, "ack", response.by, None)
+            self._act(acked + response.resolve_after, a, "resolve", response.by, response.reason)
+
+    def _act(self, at: float, a: AlertRecord, action: str, by: str, reason: str | None) -> None:
+        self.n += 1
+        command = {
+            "msg_id": f"staff-{self.n}-{a.alert_id}-{action}",
+            "time": datetime.fromtimestamp(at, UTC),
+            "by": by,
+            "via": "simulated-staff",
+            **({"reason": reason} if reason is not None else {}),
+        }
+        topic = alert_action_topic("", a.ward, a.alert_id, action)
+        heapq.heappush(self.actions, (at, self.n, topic, msgspec.json.encode(command)))
+
+    def next_due(self) -> float:
+        """When the next action is due (infinity: none is)."""
+        return self.actions[0][0] if self.actions else math.inf
+
+    def due(self, until: float) -> Iterator[Arrival]:
+        """The actions timed before `until` (epoch seconds), in time order."""
+        while self.actions and self.actions[0][0] < until:
+            at, _, topic, payload = heapq.heappop(self.actions)
+            yield Arrival(parse(topic, payload), topic, payload, datetime.fromtimestamp(at, UTC))
+
+
+def history(batch: Batch) -> Batch:
+    """What a store keeps of the scorer's records as the patients' history: ADT, observations,
+    labs, scores, alert events, clinical events, plans and dead letters; not the service's own
+    bookkeeping (the outbox of messages to publish, the scorer's state, the dedupe memory),
+    which belongs to a running service, not to a replay."""
+    return Batch(
+        adt=batch.adt,
+        observations=batch.observations,
+        labs=batch.labs,
+        scores=batch.scores,
+        alerts=batch.alerts,
+        dead_letters=batch.dead_letters,
+        plans=batch.plans,
+        events=batch.events,
+    )
 
 
 def _placement(into: Replayed, tag: str, context: Context, hours: float) -> None:

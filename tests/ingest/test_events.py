@@ -75,6 +75,7 @@ def test_the_kinds_are_the_contracts_in_its_order() -> None:
         "pressure-ulcer",
         "sepsis-treatment",
         "medication-incident",
+        "senior-review",  # an extension (issue 16): after the contract's own
     )
 
 
