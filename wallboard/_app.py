@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mimetypes
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,10 @@ from wallboard._state import JSON
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+
+# The console's web app manifest (issue 18): its registered type, even on a machine whose
+# /etc/mime.types lacks it (Python's own table does not have it before 3.13).
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 _HEADERS = {
     # Nothing but this origin: no CDN, no third-party request, no framing by other sites.
