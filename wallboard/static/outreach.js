@@ -361,10 +361,21 @@ function alarm(why, keys) {
     sounded = true;
   }
   let vibrated = false;
-  if (typeof navigator.vibrate === "function") {
+  // The browser refuses (and complains) before the person has touched the page once.
+  if (typeof navigator.vibrate === "function" && touched()) {
     try { vibrated = navigator.vibrate([300, 150, 300]); } catch { vibrated = false; }
   }
   document.dispatchEvent(new CustomEvent("outreach-alarm", { detail: { why, keys, sounded, vibrated } }));
+}
+
+/** Whether the person has touched or typed on the page yet (vibration needs it). */
+function touched() {
+  const activation = navigator.userActivation;
+  return activation ? activation.hasBeenActive : activatedHere;
+}
+let activatedHere = false;
+for (const type of ["pointerdown", "keydown"]) {
+  document.addEventListener(type, () => { activatedHere = true; }, { once: true, capture: true });
 }
 
 function showSound() {
