@@ -41,6 +41,7 @@ from tests.wallboard.test_browser import (
     screenshot,
     system,
 )
+from wallboard import ROLES, Grant, Principal, open_principal
 
 __all__ = ["browser", "playwright", "system"]  # fixtures, shared with test_browser
 
@@ -238,6 +239,44 @@ def test_the_attention_rules_decide_who_is_called_and_when_it_sounds(
     assert [json.loads(key)[0] for key in out["forget"]] == ["gone"]
 
 
+def test_the_console_reads_the_roles_as_the_server_writes_them(
+    system: LiveSystem, console_pages: Pages
+) -> None:
+    """`/auth/me` says a person's roles in words (`Principal.role`); the console reads them
+    back into grants: every role the server knows, on some wards and on all of them."""
+    principals = [
+        open_principal("anyone"),
+        *(
+            Principal(kind="person", name="P", grants=(Grant(role, frozenset({"7A", "B 2"})),))
+            for role in ROLES
+        ),
+        Principal(
+            kind="person",
+            name="Q",
+            grants=(Grant("nurse", frozenset({"7A"})), Grant("doctor", frozenset({"*"}))),
+        ),
+    ]
+    page = console_pages.open("/outreach")
+    read = page.evaluate(
+        """async (texts) => {
+             const A = await import("/static/attention.js");
+             return texts.map((text) => A.parseGrants(text));
+           }""",
+        [principal.role() for principal in principals],
+    )
+    expected = [
+        [
+            {"role": grant.role, "wards": "*" if "*" in grant.wards else sorted(grant.wards)}
+            for grant in principal.grants
+        ]
+        for principal in principals
+    ]
+    assert read == expected
+    assert set(ROLES) <= set(
+        page.evaluate("import('/static/attention.js').then((A) => Object.keys(A.ANSWERS))")
+    )
+
+
 # ---- item 1: the console, phone first -----------------------------------------------------
 
 
@@ -296,9 +335,7 @@ def test_on_a_phone_one_card_per_patient_most_urgent_first_without_sideways_scro
     expect(emergency.locator(".alert-cause")).to_contain_text("raised by NEWS2 8 (high)")
     expect(emergency.locator(".alert-told")).to_have_text("Told: outreach (escalation step 1)")
     expect(emergency.locator(".state")).to_have_text("not acknowledged")
-    expect(first.locator(".alert-item").nth(1).locator(".sev-badge")).to_have_text(
-        "◆ AKI stage 3"
-    )
+    expect(first.locator(".alert-item").nth(1).locator(".sev-badge")).to_have_text("◆ AKI stage 3")
     expect(cards.nth(1)).to_have_attribute("data-bed", "7")
     expect(cards.nth(1).locator(".sev-badge")).to_have_text("◆ Urgent")
     feed = cards.nth(2)
