@@ -354,6 +354,22 @@ def test_on_a_phone_one_card_per_patient_most_urgent_first_without_sideways_scro
              .filter((r) => r.w < 44 || r.h < 44)"""
     )
     assert small == []
+    # Resolve is one tap away (once the name is given), with the reason picker, and the
+    # dialog fits the phone.
+    emergency.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#notice")).to_contain_text("Type your name")
+    expect(page.locator("#name")).to_be_focused()
+    page.fill("#name", "Sam Outreach")
+    emergency.get_by_role("button", name="Resolve").click()
+    dialog = page.locator("#resolve-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#resolve-reason option")).to_have_count(8)
+    box = dialog.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
     # "Mine": an outreach nurse's alerts are the emergency only (the others name other roles).
     pick_role(page, "")
     page.get_by_role("button", name="Mine only").click()
@@ -539,6 +555,18 @@ def test_the_console_sounds_exactly_for_new_and_escalated_alerts_naming_my_role(
     page.wait_for_timeout(500)
     expect(page.locator(f'.alert-item[data-alert-id="{mine_id}"]')).to_have_count(1)
     assert len(alarms(page)) == count
+
+    # Reloaded: what was seen stays seen for the session, and the sound wants one tap again.
+    page.reload()
+    expect(page.locator("html[data-stream=live]")).to_have_count(1, timeout=10_000)
+    expect(page.locator(f'.alert-item[data-alert-id="{mine_id}"]')).to_have_count(1)
+    expect(page.locator("#sound")).to_have_text("Sound paused: tap to turn it back on")
+    page.wait_for_timeout(500)
+    assert alarms(page) == []
+    expect(page.locator("#attention")).to_be_hidden()
+    page.locator("#sound").click()
+    expect(page.locator("#sound")).to_have_attribute("aria-pressed", "true")
+    count = len(alarms(page))
 
     # Escalated to another rung that names me again: a new notice, it sounds.
     system.publish(
