@@ -16,6 +16,7 @@ each size go to `$SURVEILLANCE_ARTIFACTS/screenshots/outreach-*.png`; axe-core (
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -25,14 +26,18 @@ from typing import Any
 
 import pytest
 import websockets
+from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from scoring import ChartSet
+from tests.mqtt_broker import Mosquitto
 from tests.wallboard.test_browser import (
     _CSP_WATCH,
     HIGH,
     NORMAL,
     LiveSystem,
     Pages,
+    _free_port,
     browser,
     iso,
     new_ward,
@@ -630,3 +635,95 @@ def test_a_real_emergency_sounds_for_outreach_until_acknowledged_here(
         alert_id,
     )
     assert ringing is False
+
+
+# ---- with a login: the role is the login's ------------------------------------------------
+
+OUTREACH_USER = User(sub="ola", claims={"name": "Ola Outreach", "groups": ["outreach-team"]})
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[str]:
+    with run_server_in_thread(port=0, user_claims=[OUTREACH_USER]) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture(scope="module")
+def logged_system(
+    mosquitto: Mosquitto, charts: ChartSet, issuer: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveSystem]:
+    workdir = tmp_path_factory.mktemp("console-login")
+    secret = workdir / "client-secret"
+    secret.write_text("a-client-secret\n")
+    port = _free_port()
+    auth: dict[str, Any] = {
+        "issuer": issuer,
+        "client_id": "wallboard-test",
+        "client_secret_file": str(secret),
+        "redirect_url": f"http://127.0.0.1:{port}/auth/callback",
+        "roles": [{"value": "outreach-team", "role": "outreach", "wards": ["*"]}],
+    }
+    running = LiveSystem(mosquitto, charts, workdir, auth=auth, http_port=port)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_logged_in_the_console_sounds_for_the_logins_role_and_acts_as_that_person(
+    logged_system: LiveSystem, issuer: str, browser: Browser
+) -> None:
+    system = logged_system
+    scene = new_ward("login")
+    context = browser.new_context(viewport=PHONE, locale="en-GB", timezone_id="Europe/London")
+    context.add_init_script(_CSP_WATCH)
+    context.add_init_script(_SOUND_WATCH)
+    pages = Pages(context, system.url)
+    try:
+        page = context.new_page()
+        page.on(  # the console's own errors, not those of the issuer's login page
+            "console",
+            lambda m: (
+                pages._console(page, m.type, m.text) if page.url.startswith(system.url) else None
+            ),
+        )
+        page.goto(f"{system.url}/outreach")
+        expect(page).to_have_url(re.compile(re.escape(issuer) + r"/oauth2/authorize\?"))
+        page.get_by_role("button", name="ola", exact=True).click()
+        expect(page).to_have_url(f"{system.url}/outreach")
+        expect(page.locator("html[data-stream=live]")).to_have_count(1, timeout=10_000)
+        # No name to type, no role to pick: the login says both.
+        expect(page.locator("#actor-summary")).to_have_text(
+            "Acting as Ola Outreach · alerts for outreach, rapid-review, critical-care, "
+            "2222-paediatric-emergency"
+        )
+        expect(page.locator("#name")).to_be_hidden()
+        expect(page.locator("#role")).to_be_hidden()
+        page.get_by_role("button", name="Tap to enable alert sound").click()
+        expect(page.locator("#sound")).to_have_attribute("aria-pressed", "true")
+
+        system.publish(alert_event(scene.ward, f"med-{scene.ward}", 1, notify="medical-team"))
+        card = page.locator(f'li.card[data-ward="{scene.ward}"][data-bed="1"]')
+        expect(card.locator(".alert-item")).to_have_count(1)
+        page.wait_for_timeout(300)
+        assert alarms(page) == []  # the medical team's: silent for outreach
+
+        system.publish(scene.admit("4"), scene.obs("4", HIGH))  # emergency: outreach first
+        emergency = page.locator(f'li.card[data-ward="{scene.ward}"][data-bed="4"] .alert-item')
+        expect(emergency).to_have_count(1)
+        alert_id = emergency.get_attribute("data-alert-id")
+        [alarm] = wait_alarms(page, 1)
+        assert (alarm["why"], keys_of(alarm), alarm["sounded"]) == ("new", [alert_id], True)
+        page.get_by_role("button", name="Mine only").click()
+        expect(card.locator(".alert-item")).to_have_count(0)  # the medical team's: not mine
+        emergency.get_by_role("button", name="Acknowledge").click()
+        expect(emergency.locator(".state")).to_have_text(
+            "acknowledged by Ola Outreach (outreach on all wards)"
+        )
+        expect(page.locator("#attention")).to_be_hidden()
+        page.wait_for_timeout(300)
+        assert len(alarms(page)) == 1
+    finally:
+        context.close()
+    assert pages.errors == [], "errors in the browser:\n" + "\n".join(pages.errors)
