@@ -145,8 +145,9 @@ const SHAPES = { red: "⚠", orange: "◆", yellow: "▲", blue: "■", grey: "�
 function badge(alert) {
   const tone = severityTone(alert.severity);
   const node = el("span", `sev-badge tone-${tone}`);
-  node.append(el("span", "sev-shape", isCritical(alert.severity) ? "⚠" : SHAPES[tone] || "●"),
-    " ", severityWord(alert.severity));
+  const shape = el("span", "sev-shape", isCritical(alert.severity) ? "⚠" : SHAPES[tone] || "●");
+  shape.setAttribute("aria-hidden", "true"); // the word says it; the shape is for the eye
+  node.append(shape, " ", severityWord(alert.severity));
   return node;
 }
 
@@ -175,7 +176,11 @@ function item(alert, me, ringing) {
   if (calls(alert, me)) li.classList.add("calls-me");
   const top = el("div", "alert-top");
   top.append(badge(alert), el("span", "kind", kindWord(alert.kind)));
-  if (calls(alert, me)) top.append(el("span", "for-you", calling ? "♪ For you" : "For you"));
+  if (calls(alert, me)) {
+    const mark = el("span", "for-you", calling ? "♪ For you" : "For you");
+    if (calling) mark.setAttribute("aria-label", "For you, not yet seen");
+    top.append(mark);
+  }
   const age = el("span", "age", `open ${duration(now() - alertStart(alert))}`);
   age.dataset.start = String(alertStart(alert));
   top.append(age);
@@ -286,6 +291,7 @@ function render() {
     setText(document.getElementById("summary"),
       `${all.length} open alert${all.length === 1 ? "" : "s"} · ${severe} emergency or rapid review · ${waiting} not acknowledged`);
   });
+  showAttention();
 }
 
 function tickAges() {
@@ -320,7 +326,6 @@ function update() {
   if (result.sound) alarm("new", result.fresh);
   clearInterval(repeat);
   repeat = ringing.size ? setInterval(() => alarm("repeat", [...ringing]), REPEAT_MS) : null;
-  showAttention();
   render();
 }
 
@@ -329,10 +334,15 @@ function showAttention() {
   box.hidden = ringing.size === 0;
   const critical = [...alerts.values()].some((a) => ringing.has(noticeKey(a)) && isCritical(a.severity));
   box.classList.toggle("critical", critical);
-  box.setAttribute("aria-live", critical ? "assertive" : "polite");
+  // An emergency interrupts a screen reader; anything else waits its turn.
+  box.setAttribute("role", critical ? "alert" : "status");
+  soundButton.classList.toggle("needed", ringing.size > 0 && !(audio && audio.state === "running"));
   const n = ringing.size;
+  const me = who();
+  const hidden = [...alerts.values()].filter((a) => ringing.has(noticeKey(a)) && !shown(a, me)).length;
   setText(document.getElementById("attention-text"),
-    n ? `♪ ${n} alert${n === 1 ? "" : "s"} for you not yet seen${critical ? " — emergency" : ""}` : "");
+    n ? `♪ ${n} alert${n === 1 ? "" : "s"} for you not yet seen${critical ? " — emergency" : ""}` +
+      `${hidden ? ` (${hidden} hidden by the filters)` : ""}` : "");
 }
 
 document.getElementById("attention-seen").addEventListener("click", () => {
@@ -382,6 +392,7 @@ function showSound() {
   const on = !!audio && audio.state === "running";
   soundButton.setAttribute("aria-pressed", String(on));
   soundButton.classList.toggle("on", on);
+  soundButton.classList.toggle("needed", !on && ringing.size > 0);
   setText(soundButton, on ? "♪ Alert sound on (tap to test)"
     : soundWanted ? "Sound paused: tap to turn it back on" : "Tap to enable alert sound");
 }
