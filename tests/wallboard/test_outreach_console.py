@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -26,10 +27,12 @@ from typing import Any
 
 import pytest
 import websockets
+from fastapi.testclient import TestClient
 from oidc_provider_mock import User, run_server_in_thread
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from scoring import ChartSet
+from tests import ROOT
 from tests.mqtt_broker import Mosquitto
 from tests.wallboard.test_browser import (
     _CSP_WATCH,
@@ -46,7 +49,7 @@ from tests.wallboard.test_browser import (
     screenshot,
     system,
 )
-from wallboard import ROLES, Grant, Principal, open_principal
+from wallboard import ROLES, Auth, BrokerFeed, Grant, Principal, create_app, open_principal
 
 __all__ = ["browser", "playwright", "system"]  # fixtures, shared with test_browser
 
@@ -145,11 +148,13 @@ def pick_role(page: Page, role: str) -> None:
 _RULES = """async () => {
   const A = await import("/static/attention.js");
   const out = {};
-  const nurse7A = A.person(A.parseGrants("nurse on 7A"));
-  const outreach = A.person(A.parseGrants("outreach on all wards"));
-  const viewer = A.person(A.parseGrants("viewer on all wards"));
-  const screen = A.person(A.parseGrants("display on 7A"), { acts: false });
-  const pickedConsultant = A.person(A.parseGrants("outreach on all wards"), { picked: "consultant" });
+  const { ANSWERS: answersOf } = await import("/vocabulary.js");
+  const nurse7A = A.person(A.parseGrants("nurse on 7A"), { answersOf });
+  const outreach = A.person(A.parseGrants("outreach on all wards"), { answersOf });
+  const viewer = A.person(A.parseGrants("viewer on all wards"), { answersOf });
+  const screen = A.person(A.parseGrants("display on 7A"), { answersOf, acts: false });
+  const pickedConsultant = A.person(A.parseGrants("outreach on all wards"),
+    { answersOf, picked: "consultant" });
   const alert = (over) => ({ alert_id: "a1", ward: "7A", severity: "emergency", state: "raised",
     rung: 0, renotified: 0, notify: "outreach", open: true, ...over });
   out.grants = A.parseGrants("nurse on 7A, 7B; doctor on all wards; ; nonsense");
@@ -203,8 +208,8 @@ def test_the_attention_rules_decide_who_is_called_and_when_it_sounds(
     assert out["answers"] == {
         "nurse7A": ["bedside-nurse", "nurse"],
         "outreach": [
-            "outreach",
             "rapid-review",
+            "outreach",
             "critical-care",
             "2222-paediatric-emergency",
         ],
@@ -277,9 +282,34 @@ def test_the_console_reads_the_roles_as_the_server_writes_them(
         for principal in principals
     ]
     assert read == expected
-    assert set(ROLES) <= set(
-        page.evaluate("import('/static/attention.js').then((A) => Object.keys(A.ANSWERS))")
-    )
+
+
+def test_the_server_says_which_ladder_roles_each_login_role_answers() -> None:
+    """`/vocabulary.js` serves the ladders' roles (as the scorer reads them) and `ANSWERS`:
+    every login role that may acknowledge answers some ladder role, one that may not answers
+    none, and every role answered is a ladder's."""
+    # In a thread of its own (TestClient): this module's browser keeps an event loop here.
+    app = create_app(BrokerFeed("127.0.0.1", 1), auth=Auth.without_login("none"))
+    with TestClient(app) as client:
+        module = client.get("/vocabulary.js").text
+    exports = {
+        line.split(" = ", 1)[0].removeprefix("export const "): json.loads(
+            line.split(" = ", 1)[1].removesuffix(";")
+        )
+        for line in module.splitlines()
+        if line.startswith("export const ")
+    }
+    ladders = tomllib.loads((ROOT / "scoring" / "rules" / "ladders.toml").read_text())
+    assert exports["LADDER_ROLES"] == ladders["seniority"]
+    answers = exports["ANSWERS"]
+    acting = {role for role, may in ROLES.items() if "acknowledge" in may}
+    assert set(answers) == acting
+    assert all(answers[role] for role in acting)
+    assert {r for roles in answers.values() for r in roles} <= set(ladders["seniority"])
+    # Every ladder's every rung is answered by some login role: no alert rings for nobody.
+    rungs = {rung["notify"] for ladder in ladders["ladders"].values() for rung in ladder["rungs"]}
+    rungs |= {rung["notify"] for rung in ladders["fallback"]["rungs"]}
+    assert rungs <= {r for roles in answers.values() for r in roles}
 
 
 # ---- item 1: the console, phone first -----------------------------------------------------
@@ -695,7 +725,7 @@ def test_logged_in_the_console_sounds_for_the_logins_role_and_acts_as_that_perso
         expect(page.locator("html[data-stream=live]")).to_have_count(1, timeout=10_000)
         # No name to type, no role to pick: the login says both.
         expect(page.locator("#actor-summary")).to_have_text(
-            "Acting as Ola Outreach · alerts for outreach, rapid-review, critical-care, "
+            "Acting as Ola Outreach · alerts for rapid-review, outreach, critical-care, "
             "2222-paediatric-emergency"
         )
         expect(page.locator("#name")).to_be_hidden()

@@ -3,6 +3,9 @@
 // console (outreach.js) keeps the state and makes the sound. Tested exhaustively in the browser
 // (tests/wallboard/test_outreach_console.py).
 //
+// Which ladder roles each login role answers is the server's (`ANSWERS` in /vocabulary.js,
+// beside the ladders' roles): none is typed here.
+//
 // An alert *calls* a person when it is open and not acknowledged (raised or escalated), the
 // role its current rung notifies (`notify`) is one they answer, and they may act on its ward.
 // Each call is a *notice*: the alert, at its severity, rung and re-notification count. A notice
@@ -10,26 +13,6 @@
 // not answer, or the person taps "Seen". A new notice (a new alert, an upgrade, an escalation to
 // a rung they answer, the ladder re-notifying them) sounds at once; the same notices again (a
 // snapshot replayed on reconnect) sound nothing new.
-
-/** The escalation ladders' roles (`notify`) each login role answers (README, "Alert
- *  lifecycle"). A `notify` that is itself the login role's name also counts (a trust's own). */
-export const ANSWERS = Object.freeze({
-  nurse: Object.freeze(["bedside-nurse"]),
-  "nurse-in-charge": Object.freeze(["nurse-in-charge"]),
-  doctor: Object.freeze(["medical-team", "consultant"]),
-  outreach: Object.freeze(["outreach", "rapid-review", "critical-care", "2222-paediatric-emergency"]),
-  viewer: Object.freeze([]),
-  display: Object.freeze([]),
-});
-
-/** The login roles that may acknowledge an alert (wallboard/_access.py, ROLES). */
-export const ACTING = Object.freeze(["nurse", "nurse-in-charge", "doctor", "outreach"]);
-
-/** The ladder roles, from the ward outwards (scoring/rules/ladders.toml, `seniority`). */
-export const LADDER_ROLES = Object.freeze([
-  "bedside-nurse", "nurse-in-charge", "medical-team", "consultant", "rapid-review", "outreach",
-  "critical-care", "2222-paediatric-emergency",
-]);
 
 /** How often a notice not yet seen sounds again, ms. */
 export const REPEAT_MS = 12000;
@@ -53,16 +36,17 @@ export function parseGrants(text) {
 }
 
 /**
- * Who is looking, for the attention decisions: `answers` the ladder roles they answer, `acts`
- * whether (and `grants` where) they may acknowledge. `grants` as `parseGrants` gives them;
- * `picked` a ladder role chosen on the console (only without login: then it replaces the
- * roles the grants give); `acts` false for a wall screen.
+ * Who is looking, for the attention decisions: `answers` the ladder roles they answer, `grants`
+ * where they may act. `grants` as `parseGrants` gives them; `answersOf` the ladder roles each
+ * login role that may act answers (the server's `ANSWERS`: a role absent from it never acts);
+ * `picked` a ladder role chosen on the console (only without login: then it replaces the roles
+ * the grants give); `acts` false for a wall screen.
  */
-export function person(grants, { picked = null, acts = true } = {}) {
-  const acting = acts ? grants.filter((g) => ACTING.includes(g.role)) : [];
+export function person(grants, { answersOf = {}, picked = null, acts = true } = {}) {
+  const acting = acts ? grants.filter((g) => Object.hasOwn(answersOf, g.role)) : [];
   let answers;
   if (picked) answers = [picked];
-  else answers = [...new Set(acting.flatMap((g) => [...(ANSWERS[g.role] || []), g.role]))];
+  else answers = [...new Set(acting.flatMap((g) => [...answersOf[g.role], g.role]))];
   return { answers: acting.length ? answers : [], grants: acting };
 }
 

@@ -11,8 +11,9 @@ import {
   savedName, setText, severityTone, severityWord, startClock, stateWords, verified, wardHref,
 } from "/static/common.js";
 import {
-  LADDER_ROLES, REPEAT_MS, attend, calls, forget, mine, noticeKey, parseGrants, person,
+  REPEAT_MS, attend, calls, forget, mine, noticeKey, parseGrants, person,
 } from "/static/attention.js";
+import { ANSWERS, LADDER_ROLES } from "/vocabulary.js";
 
 const alerts = new Map(); // alert_id → latest alert view
 const told = new Map(); // alert_id → the roles its rungs named, as this console saw them
@@ -50,7 +51,7 @@ for (const [value, label] of [["", "as my login says"], ...LADDER_ROLES.map((r) 
 /** Who is looking: the login's roles, or (without login) the role picked here. */
 function who() {
   const picked = verified() ? null : roleSelect.value || null;
-  return person(GRANTS, { picked, acts: SESSION.acts !== false });
+  return person(GRANTS, { answersOf: ANSWERS, picked, acts: SESSION.acts !== false });
 }
 
 function describeActor() {
@@ -62,8 +63,11 @@ function describeActor() {
 }
 
 if (verified()) {
-  // With a login, who acts is the session's verified identity and the role is the login's.
-  for (const node of actorBox.querySelectorAll("input, select, .hint, label")) node.hidden = true;
+  // With a login, who acts is the session's verified identity and the role is the login's:
+  // nothing to type or pick, one line saying so.
+  const line = el("p", "actor actor-line");
+  line.id = "actor-summary";
+  actorBox.replaceWith(line);
 }
 nameInput.value = savedName();
 roleSelect.value = stored("localStorage", ROLE_KEY, "");
