@@ -27,10 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mimetypes
 import re
+import tomllib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 from urllib.parse import quote
@@ -53,6 +56,10 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
+# The console's web app manifest (issue 18): its registered type, even on a machine whose
+# /etc/mime.types lacks it (Python's own table does not have it before 3.13).
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+
 _HEADERS = {
     # Nothing but this origin: no CDN, no third-party request, no framing by other sites.
     "Content-Security-Policy": (
@@ -67,9 +74,39 @@ _ENCODER = msgspec.json.Encoder()
 
 _VOCABULARY = vocabulary()
 _VOCABULARY_JSON = _ENCODER.encode(_VOCABULARY)
+
+
+def _ladder_roles() -> list[str]:
+    """The escalation ladders' built-in roles, from the ward outwards (`seniority` of
+    `scoring/rules/ladders.toml`, the file the scorer reads)."""
+    text = (resources.files("scoring") / "rules" / "ladders.toml").read_text(encoding="utf-8")
+    roles: list[str] = tomllib.loads(text)["seniority"]
+    return roles
+
+
+LADDER_ROLES: tuple[str, ...] = tuple(_ladder_roles())
+
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "nurse": ("bedside-nurse",),
+    "nurse-in-charge": ("nurse-in-charge",),
+    "doctor": ("medical-team", "consultant"),
+    "outreach": ("rapid-review", "outreach", "critical-care", "2222-paediatric-emergency"),
+}
+"""Which ladder roles (an alert's `notify`) each login role that may acknowledge answers: the
+outreach console sounds for those, and "mine" shows them (issue 18). The critical care
+outreach team answers every rung from the rapid review up; a ladder role named like a login
+role (a trust's own) is that role's too."""
+
+_unknown = sorted({role for roles in ANSWERS.values() for role in roles} - set(LADDER_ROLES))
+if _unknown:  # ladders.toml renamed a role: fail at import, not silently at the bedside
+    raise RuntimeError(f"ANSWERS names roles no ladder has: {_unknown}")
+
 _VOCABULARY_JS = (
     b"// The contract's words, served by the wallboard from ingest's vocabulary (generated).\n"
     b"export const VOCABULARY = " + _VOCABULARY_JSON + b";\n"
+    b"// The escalation ladders' roles, and which of them each login role answers (issue 18).\n"
+    b"export const LADDER_ROLES = " + _ENCODER.encode(LADDER_ROLES) + b";\n"
+    b"export const ANSWERS = " + _ENCODER.encode(ANSWERS) + b";\n"
 )
 _HISTORY_KEYS: tuple[str, ...] = tuple(_VOCABULARY["history_keys"])
 """What the patient view needs of each past score."""
