@@ -3,8 +3,10 @@ sepsis and AKI, alert load and harms, per ward and hospital and per day, week or
 with its SPC chart (`surveillance.spc`) and its equity table (sex, ethnicity, age, deprivation,
 recorded needs) with confidence intervals and small-number suppression.
 
-Pure: `compute_dashboard` takes the store's rows (`Store.dashboard_rows`) and returns a
-`Dashboard`, which the command line prints (`surveillance dashboard`) and a page can render.
+Pure: `dashboard_items` makes each patient's items (what the store keeps, refreshed as rows
+arrive); `dashboard_from_sums` turns the window's items, summed by the store
+(`Store.dashboard_sums`), into a `Dashboard`, which the command line prints (`surveillance
+dashboard`) and the page renders; `compute_dashboard` does both from rows (the live path).
 """
 
 from surveillance.dashboard._dashboard import (
@@ -18,6 +20,8 @@ from surveillance.dashboard._dashboard import (
     SeriesPoint,
     check_targets,
     compute_dashboard,
+    dashboard_from_sums,
+    window_sums,
 )
 from surveillance.dashboard._facts import (
     ESCALATION_SEVERITIES,
@@ -27,11 +31,13 @@ from surveillance.dashboard._facts import (
     Stay,
     due_sets,
     facts,
+    person_at,
     spells_of,
     stays_of,
 )
 from surveillance.dashboard._groups import (
     DIMENSIONS,
+    NEEDS,
     PARTITIONS,
     PERIODS,
     Period,
@@ -44,6 +50,7 @@ from surveillance.dashboard._groups import (
     period_spans,
     sex_group,
 )
+from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, needs_mask
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
 from surveillance.dashboard._stats import (
     EXACT_UP_TO,
@@ -56,6 +63,7 @@ from surveillance.dashboard._stats import (
 from surveillance.dashboard._suppress import SUPPRESSED, Suppression, is_primary, recoverable
 
 __all__ = [
+    "ADMISSIONS",
     "ALL",
     "CSV_COLUMNS",
     "DIMENSIONS",
@@ -64,6 +72,7 @@ __all__ = [
     "HOSPITAL",
     "MEASURES",
     "MEASURE_IDS",
+    "NEEDS",
     "NOT_AVAILABLE",
     "PARTITIONS",
     "PERIODS",
@@ -88,13 +97,18 @@ __all__ = [
     "byar",
     "check_targets",
     "compute_dashboard",
+    "dashboard_from_sums",
+    "dashboard_items",
     "due_sets",
     "ethnicity_group",
     "facts",
     "imd_group",
     "is_primary",
+    "mask_needs",
     "need_groups",
+    "needs_mask",
     "period_spans",
+    "person_at",
     "poisson_count",
     "rate_interval",
     "recoverable",
@@ -102,4 +116,5 @@ __all__ = [
     "spells_of",
     "stays_of",
     "wilson",
+    "window_sums",
 ]
