@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from surveillance._history import refresh_dashboard, stored_dashboard
 from surveillance._settings import SettingsError, load_settings
 from surveillance.cli._report import parse_time
-from surveillance.dashboard import (
-    PERIODS,
-    Dashboard,
-    Period,
-    check_targets,
-    compute_dashboard,
-)
-from surveillance.store import DashboardRows, StoreError, open_store
+from surveillance.dashboard import PERIODS, Dashboard, Period, check_targets
+from surveillance.store import StoreError, open_store
 
 
 def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,11 +119,11 @@ def _dashboard(args: argparse.Namespace) -> int:
         targets = read_targets(args.targets) if args.targets else {}
         url = settings.store_url()
         _check_exists(url)
-        rows = asyncio.run(_read(url, since, until))
         period: Period = args.period
-        dashboard = compute_dashboard(
-            rows, since=since, until=until, period=period, tz=tz, wards=args.ward, targets=targets
-        )
+        dashboard = asyncio.run(
+            _read(url, since=since, until=until, period=period, tz=tz, wards=args.ward,
+                  targets=targets)
+        )  # fmt: skip
     except (SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"surveillance dashboard: {exc}", file=sys.stderr)
         return 2
@@ -154,9 +149,12 @@ def _print(dashboard: Dashboard, form: str) -> None:
         sys.stdout.buffer.write(dashboard.to_json() + b"\n")
 
 
-async def _read(url: str, since: datetime, until: datetime) -> DashboardRows:
+async def _read(url: str, **options: Any) -> Dashboard:
+    """The dashboard from the store's items, brought up to date first (`refresh_dashboard`:
+    the patients written to since the service last refreshed them)."""
     async with open_store(url) as store:
-        return await store.dashboard_rows(since, until)
+        await refresh_dashboard(store, options["tz"])
+        return await stored_dashboard(store, **options)
 
 
 def read_targets(path: Path) -> dict[str, float]:

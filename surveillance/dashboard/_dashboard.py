@@ -115,6 +115,10 @@ class Dashboard:
     scopes: list[str]
     measures: list[MeasureResult]
     not_available: list[dict[str, str]] = field(default_factory=list)
+    stale_patients: int = 0
+    """Patients written to whose items were not yet refreshed (not counted): 0 unless a large
+    backlog is being caught up (the service refreshes at most `REQUEST_REFRESH_LIMIT` before
+    answering)."""
     suppression: str = (
         "Equity tables: counts 1-7 are shown as * (NHS Digital), and so is any rate, interval "
         "or ratio computed from one; further cells are hidden where totals (a ward's, the "
@@ -342,7 +346,7 @@ Table = dict[str, dict[tuple[str, str], _Sum]]  # scope -> (dimension, group) ->
 Series = dict[str, list[_Sum]]  # scope -> one per period
 
 
-def _tables(  # noqa: C901, PLR0912, PLR0914, PLR0917 (one loop per source of sums, together)
+def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     sums: DashboardSums,
     names: Sequence[str],
     shared: Mapping[str, list[str]],

@@ -357,6 +357,15 @@ class DirtyPatient:
     mark: int
 
 
+def dirty_patients_of(batch: Batch) -> list[str]:
+    """The patients whose dashboard items a batch changes (sorted): those of its ADT, scores,
+    alert events and clinical events."""
+    return sorted(
+        {r.patient_id for r in batch.adt} | {r.patient_id for r in batch.scores}
+        | {r.patient_id for r in batch.alerts} | {r.patient_id for r in batch.events}
+    )  # fmt: skip
+
+
 DASHBOARD_LOOKBACK: Final = timedelta(hours=24)
 """How far before `since` the dashboard reads nurses' sets: a set due in the window was taken
 at most one monitoring interval (12 h at the longest) before it."""
@@ -532,6 +541,7 @@ class Store(Protocol):
         self,
         since: datetime,
         until: datetime,
+        *,
         period: str,
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,

@@ -45,3 +45,112 @@ SQLITE_DUE: Final = "json_extract(s.result, '$.next_obs_due')"
 SQLITE_SYSTEM: Final = "json_extract(a.event, '$.system')"
 POSTGRES_DUE: Final = "s.result->>'next_obs_due'"
 POSTGRES_SYSTEM: Final = "a.event->>'system'"
+
+
+# By patient: every row of some patients (the refresh of their dashboard items). `{ids}` is
+# the dialect's test of `patient_id` against the list (PostgreSQL `= ANY(%s)`, SQLite `IN
+# (?, ...)`); every query uses the table's (patient_id, time) index.
+
+PATIENT_ADT_SQL: Final = """
+SELECT msg_id, time, received_at, ward, bed, patient_id, event, context
+FROM adt WHERE patient_id {ids} ORDER BY time, msg_id
+"""
+
+PATIENT_SETS_SQL: Final = """
+SELECT s.time, s.patient_id, s.ward, s.system, {due} AS next_obs_due
+FROM scores s JOIN observations o ON o.msg_id = s.obs_msg_id AND o.time = s.time
+WHERE s.patient_id {ids} AND o.source = 'manual'
+ORDER BY s.patient_id, s.time, s.obs_msg_id
+"""
+
+PATIENT_ALERTS_SQL: Final = """
+SELECT a.alert_id, a.seq, a.time, a.ward, a.patient_id, a.kind, a.severity, a.state,
+       {system} AS system
+FROM alert_events a WHERE a.patient_id {ids} ORDER BY a.alert_id, a.seq
+"""
+
+PATIENT_EVENTS_SQL: Final = """
+SELECT msg_id, time, received_at, ward, bed, patient_id, event, category, recorded_by, note
+FROM clinical_events WHERE patient_id {ids} ORDER BY time, msg_id
+"""
+
+ITEM_COLUMNS: Final = (
+    "patient_id", "measure", "time", "decided", "ward", "hospital", "numerator", "denominator",
+    "value", "sex", "ethnicity", "age", "imd", "needs",
+)  # fmt: skip
+"""`dashboard_items`'s columns, in `DashboardItem`'s order."""
+STAY_COLUMNS: Final = (
+    "patient_id", "ward", "start_time", "end_time", "sex", "ethnicity", "age", "imd", "needs",
+)  # fmt: skip
+"""`dashboard_stays`'s columns, in `DashboardStay`'s order."""
+
+WINDOW_ITEMS_SQL: Final = f"""
+SELECT {", ".join(ITEM_COLUMNS)} FROM dashboard_items
+WHERE time >= {{since}} AND time < {{until}} AND coalesce(decided, time) < {{until}} {{measures}}
+"""  # noqa: S608 (constants)
+"""The items counted in `[since, until)` as of `until` (decided before it)."""
+
+WINDOW_STAYS_SQL: Final = f"""
+SELECT {", ".join(STAY_COLUMNS)} FROM dashboard_stays
+WHERE start_time < {{until}} AND (end_time IS NULL OR end_time > {{since}})
+"""  # noqa: S608 (constants)
+"""The stay pieces overlapping `[since, until)`."""
+
+WARDS_SQL: Final = "SELECT DISTINCT ward FROM adt WHERE time < {until} ORDER BY ward"
+"""Every ward with an ADT message before `until` (the dashboard's wards)."""
+
+# PostgreSQL: the sums, by GROUPING SETS in one pass over the window's items (index
+# `dashboard_items_time`), the periods by `date_trunc` in the hospital's time zone.
+
+POSTGRES_ITEM_SUMS: Final = """
+SELECT measure, ward, hospital,
+       CASE WHEN GROUPING(label) = 0 THEN 'period' WHEN GROUPING(sex) = 0 THEN 'sex'
+            WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity' WHEN GROUPING(age) = 0 THEN 'age'
+            WHEN GROUPING(imd) = 0 THEN 'imd' ELSE 'needs' END,
+       coalesce(label, sex, ethnicity, age, imd, needs::text),
+       sum(numerator), sum(denominator)
+FROM (
+    SELECT measure, ward, hospital, numerator, denominator, sex, ethnicity, age, imd, needs,
+           to_char(date_trunc(%(unit)s, time AT TIME ZONE %(tz)s), 'YYYY-MM-DD') AS label
+    FROM dashboard_items
+    WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
+      AND measure <> ALL(%(medians)s)
+) w
+GROUP BY GROUPING SETS (
+    (measure, ward, hospital, label), (measure, ward, hospital, sex),
+    (measure, ward, hospital, ethnicity), (measure, ward, hospital, age),
+    (measure, ward, hospital, imd), (measure, ward, hospital, needs)
+)
+"""
+"""`(measure, ward, hospital, dimension, group, numerator, denominator)` of the window."""
+
+POSTGRES_STAY_SUMS: Final = """
+SELECT s.ward, 'period', p.label,
+       sum(extract(epoch FROM least(coalesce(s.end_time, p.stop), p.stop)
+                              - greatest(s.start_time, p.start)) * 1000000)::bigint
+FROM dashboard_stays s
+JOIN unnest(%(labels)s::text[], %(starts)s::timestamptz[], %(stops)s::timestamptz[])
+     AS p(label, start, stop)
+  ON s.start_time < p.stop AND (s.end_time IS NULL OR s.end_time > p.start)
+WHERE s.start_time < %(until)s AND (s.end_time IS NULL OR s.end_time > %(since)s)
+GROUP BY s.ward, p.label
+UNION ALL
+SELECT ward,
+       CASE WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
+            WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
+            ELSE 'needs' END,
+       coalesce(sex, ethnicity, age, imd, needs::text),
+       sum(extract(epoch FROM least(coalesce(end_time, %(until)s), %(until)s)
+                              - greatest(start_time, %(since)s)) * 1000000)::bigint
+FROM dashboard_stays
+WHERE start_time < %(until)s AND (end_time IS NULL OR end_time > %(since)s)
+GROUP BY GROUPING SETS ((ward, sex), (ward, ethnicity), (ward, age), (ward, imd), (ward, needs))
+"""
+"""`(ward, dimension, group, microseconds)`: the stays' time in each period, and in the window
+by group. Exact: `extract(epoch ...)` is numeric, summed in whole microseconds."""
+
+POSTGRES_MARK_DIRTY: Final = """
+INSERT INTO dashboard_dirty (patient_id) SELECT unnest(%s::text[])
+ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark
+"""
+"""Marks the patients of a batch (sorted, so that concurrent writers lock in one order)."""
