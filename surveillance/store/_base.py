@@ -358,10 +358,11 @@ class DirtyPatient:
 
 
 def dirty_patients_of(batch: Batch) -> list[str]:
-    """The patients whose dashboard items a batch changes (sorted): those of its ADT, scores,
-    alert events and clinical events."""
+    """The patients whose dashboard items a batch changes (sorted): those of its ADT,
+    observations and scores (a nurse's set is the pair), alert events and clinical events."""
     return sorted(
         {r.patient_id for r in batch.adt} | {r.patient_id for r in batch.scores}
+        | {r.patient_id for r in batch.observations}
         | {r.patient_id for r in batch.alerts} | {r.patient_id for r in batch.events}
     )  # fmt: skip
 
