@@ -14,12 +14,10 @@ import dataclasses
 import functools
 import logging
 import multiprocessing
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
@@ -31,13 +29,13 @@ from ingest import failure_site
 from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
 from surveillance.dashboard import (
-    MEASURES,
     PERIODS,
-    Dashboard,
     Period,
+    Refreshed,
     dashboard_from_sums,
     dashboard_items,
-    period_spans,
+    read_sums,
+    refresh_dashboard,
 )
 from surveillance.store import (
     AccessRecord,
@@ -198,94 +196,11 @@ DASHBOARD_SECONDS: Final = 300.0
 items, then the tables are drawn in a process of their own)."""
 REFRESH_SECONDS: Final = 60.0
 """How often the service brings the dashboard items of the patients written to up to date."""
-REFRESH_CHUNK: Final = 500
-"""Patients refreshed in one transaction."""
 REQUEST_REFRESH_LIMIT: Final = 2000
 """At most this many patients are refreshed before a dashboard request is answered; any more
 still out of date are counted in its `stale_patients` (the periodic refresh catches up)."""
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Refreshed:
-    """What a refresh did: the patients whose items it remade, their items and stay pieces,
-    the patients still out of date after it, and its time in seconds."""
-
-    patients: int
-    items: int
-    stays: int
-    left: int
-    seconds: float
-
-
-Compute = Callable[[DashboardRows, ZoneInfo], Awaitable[tuple[list[Any], list[Any]]]]
-
-
-async def _inline(rows: DashboardRows, tz: ZoneInfo) -> tuple[list[Any], list[Any]]:
-    items, stays = dashboard_items(rows, tz)
-    return items, stays
-
-
-async def refresh_dashboard(
-    store: Store,
-    tz: ZoneInfo,
-    *,
-    limit: int | None = None,
-    chunk: int = REFRESH_CHUNK,
-    compute: Compute = _inline,
-) -> Refreshed:
-    """Remake the dashboard items of the patients written to since their last refresh
-    (`dashboard_dirty`), `chunk` at a time, oldest marks first, until none is left (or `limit`
-    patients are done, or a chunk holds only patients already done in this call: written to
-    again meanwhile, they wait for the next refresh). Each chunk: every row of its patients
-    read (one snapshot), their items made by `compute` (`dashboard_items`; the service runs it
-    in the dashboard's process), then replaced in one transaction that clears the marks read."""
-    began = time.perf_counter()
-    done: set[str] = set()
-    items = stays = 0
-    while limit is None or len(done) < limit:
-        dirty = await store.dirty_patients(
-            chunk if limit is None else min(chunk, limit - len(done))
-        )
-        if not dirty or all(d.patient_id in done for d in dirty):
-            break
-        rows = await store.patient_rows([d.patient_id for d in dirty])
-        made, pieces = await compute(rows, tz)
-        await store.replace_dashboard_items(dirty, made, pieces)
-        done.update(d.patient_id for d in dirty)
-        items, stays = items + len(made), stays + len(pieces)
-    left = await store.dirty_count()
-    return Refreshed(len(done), items, stays, left, time.perf_counter() - began)
-
-
-async def stored_dashboard(
-    store: Store,
-    *,
-    since: datetime,
-    until: datetime,
-    period: Period,
-    tz: ZoneInfo,
-    wards: Collection[str] | None = None,
-    targets: dict[str, float] | None = None,
-) -> Dashboard:
-    """The dashboard of `[since, until)` from the store's items (refresh them first), summed
-    by the store; drawn here (`_draw_dashboard` draws it in the dashboard's process)."""
-    sums = await read_sums(store, since=since, until=until, period=period, tz=tz)
-    return dashboard_from_sums(
-        sums, since=since, until=until, period=period, tz=tz, wards=wards, targets=targets
-    )
-
-
-async def read_sums(
-    store: Store, *, since: datetime, until: datetime, period: Period, tz: ZoneInfo
-) -> DashboardSums:
-    """The store's sums of the window's items (`Store.dashboard_sums`)."""
-    spans = [(s.label, s.start, s.end) for s in period_spans(since, until, period, tz)]
-    medians = [m.id for m in MEASURES if m.kind == "median"]
-    return await store.dashboard_sums(
-        since, until, period=period, spans=spans, tz=tz.key, medians=medians
-    )
 
 
 def _draw_dashboard(sums: DashboardSums, form: str, stale: int, **options: Any) -> bytes:
@@ -353,8 +268,8 @@ class StoreHistory:
             else:
                 if done.patients:
                     log.info(
-                        "dashboard items of %d patients refreshed in %.2f s (%d left)",
-                        done.patients, done.seconds, done.left,
+                        "dashboard items of %d patients refreshed (%d left)",
+                        done.patients, done.left,
                     )  # fmt: skip
             await asyncio.sleep(self.refresh_seconds)
 

@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from surveillance._history import refresh_dashboard, stored_dashboard
 from surveillance._settings import SettingsError, load_settings
 from surveillance.cli._report import parse_time
-from surveillance.dashboard import PERIODS, Dashboard, Period, check_targets
+from surveillance.dashboard import (
+    PERIODS,
+    Dashboard,
+    Period,
+    check_targets,
+    refresh_dashboard,
+    stored_dashboard,
+)
 from surveillance.store import StoreError, open_store
 
 

@@ -52,6 +52,13 @@ from surveillance.dashboard._groups import (
 )
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, needs_mask
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
+from surveillance.dashboard._refresh import (
+    REFRESH_CHUNK,
+    Refreshed,
+    read_sums,
+    refresh_dashboard,
+    stored_dashboard,
+)
 from surveillance.dashboard._stats import (
     EXACT_UP_TO,
     Z95,
@@ -76,6 +83,7 @@ __all__ = [
     "NOT_AVAILABLE",
     "PARTITIONS",
     "PERIODS",
+    "REFRESH_CHUNK",
     "SUPPRESSED",
     "Z95",
     "Dashboard",
@@ -88,6 +96,7 @@ __all__ = [
     "Period",
     "PeriodSpan",
     "Person",
+    "Refreshed",
     "ScopeResult",
     "SeriesPoint",
     "Spell",
@@ -111,10 +120,13 @@ __all__ = [
     "person_at",
     "poisson_count",
     "rate_interval",
+    "read_sums",
     "recoverable",
+    "refresh_dashboard",
     "sex_group",
     "spells_of",
     "stays_of",
+    "stored_dashboard",
     "wilson",
     "window_sums",
 ]

@@ -230,7 +230,11 @@ def compute_dashboard(
     """
     items, stays = dashboard_items(rows, tz, measures)
     sums = window_sums(
-        items, stays, sorted({r.ward for r in rows.adt if r.time < until}), since, until
+        items,
+        stays,
+        sorted({r.ward for r in rows.adt if r.time < until} if rows.wards is None else rows.wards),
+        since,
+        until,
     )
     return dashboard_from_sums(
         sums, since=since, until=until, period=period, tz=tz, wards=wards, targets=targets,
@@ -267,9 +271,11 @@ def dashboard_from_sums(
     wards: Collection[str] | None = None,
     targets: Mapping[str, float] | None = None,
     measures: Sequence[Measure] = MEASURES,
+    suppress: bool = True,
 ) -> Dashboard:
     """The dashboard of `[since, until)` from the window's items (`DashboardSums`, from a store
-    or `window_sums`); see `compute_dashboard`.
+    or `window_sums`); see `compute_dashboard`. `suppress` False leaves the equity tables
+    unsuppressed: for timing the rest apart (`bench/dashboard`), never to publish.
 
     Raises:
         ValueError: an empty window, an unknown period or a bad target.
@@ -309,7 +315,7 @@ def dashboard_from_sums(
                 for scope, series in periods[m.id].items():
                     for s, e in zip(series, periods[exposure][scope], strict=True):
                         s.denominator += e.denominator
-        hidden = _suppress(family, tables, all_wards)
+        hidden = _suppress(family, tables, all_wards) if suppress else frozenset()
         for m in family:
             results[m.id] = _result(
                 m, periods[m.id], tables[m.id], hidden, spans, scopes, context, goals.get(m.id)

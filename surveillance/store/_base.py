@@ -263,19 +263,21 @@ class DashboardRows:
     """What the safety dashboard is computed from (`Store.dashboard_rows(since, until)`):
 
     Attributes:
-        adt: every ADT message before `until` (placements, admissions, equity fields), by
-            time then msg_id.
+        adt: the ADT messages before `until` (placements, admissions, equity fields) of the
+            patients the window can count (`_dashboard_sql.ADT_SQL`), by time then msg_id.
         nurse_sets: the nurses' sets scored in `[since - DASHBOARD_LOOKBACK, until)`, by
             patient then time.
         alerts: every event before `until` of the alerts with an event in `[since, until)`
             (their raise may be earlier), by alert then seq.
         events: the clinical events (CONTRACT §9) in `[since, until)`, by time then msg_id.
+        wards: every ward with an ADT message before `until` (None: the wards of `adt`).
     """
 
     adt: list[AdtRecord]
     nurse_sets: list[NurseSetRow]
     alerts: list[AlertRow]
     events: list[EventRecord]
+    wards: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

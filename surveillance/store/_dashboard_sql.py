@@ -38,8 +38,25 @@ an ADT: a patient is placed before anything alerts)."""
 
 ADT_SQL: Final = """
 SELECT msg_id, time, received_at, ward, bed, patient_id, event, context
-FROM adt WHERE time < {p} ORDER BY time, msg_id
+FROM adt WHERE time < {until} AND patient_id IN (
+    SELECT patient_id FROM adt WHERE time >= {lookback} AND time < {until}
+    UNION
+    SELECT a.patient_id FROM adt a
+    WHERE a.time < {lookback} AND a.event <> 'discharge' AND NOT EXISTS (
+        SELECT 1 FROM adt b WHERE b.patient_id = a.patient_id AND b.time < {lookback}
+        AND (b.time > a.time OR (b.time = a.time AND b.msg_id > a.msg_id)))
+    UNION
+    SELECT patient_id FROM alert_events WHERE time >= {since} AND time < {until}
+    UNION
+    SELECT patient_id FROM clinical_events WHERE time >= {since} AND time < {until}
+)
+ORDER BY time, msg_id
 """
+"""The ADT messages before `until` of the patients the window can count: those with an ADT
+message from `lookback` (`since - DASHBOARD_LOOKBACK`, as the nurses' sets) on, those still in
+hospital then (their latest message before it not a discharge), and those with an alert event
+or a clinical event in the window; not every patient's since the store began (the wards come
+from `WARDS_SQL`). Indexes: `adt_patient_time`, `alert_events_ward_time`, the events' time."""
 
 SQLITE_DUE: Final = "json_extract(s.result, '$.next_obs_due')"
 SQLITE_SYSTEM: Final = "json_extract(a.event, '$.system')"

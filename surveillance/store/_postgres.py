@@ -596,7 +596,7 @@ class PostgresStore:
         cur: psycopg.AsyncCursor[tuple[Any, ...]],
         table: str,
         query: str | sql.SQL | sql.Composed,
-        params: tuple[Any, ...] = (),
+        params: tuple[Any, ...] | dict[str, Any] = (),
     ) -> list[Any]:
         record = _PLANS[table].record
         await cur.execute(query, params or None)
@@ -700,7 +700,17 @@ class PostgresStore:
             try:
                 async with conn.transaction(), conn.cursor() as cur:
                     await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    adt = await self._records(cur, "adt", ADT_SQL.format(p="%s"), (until,))
+                    window = {
+                        "since": since,
+                        "until": until,
+                        "lookback": since - DASHBOARD_LOOKBACK,
+                    }
+                    query = ADT_SQL.format(
+                        since="%(since)s", until="%(until)s", lookback="%(lookback)s"
+                    )
+                    adt = await self._records(cur, "adt", query, window)
+                    await cur.execute(WARDS_SQL.format(until="%(until)s"), window)
+                    wards = [row[0] for row in await cur.fetchall()]
                     await cur.execute(
                         NURSE_SETS_SQL.format(p="%s", due=POSTGRES_DUE),
                         (since - DASHBOARD_LOOKBACK, until),
@@ -719,7 +729,7 @@ class PostgresStore:
                     events = await self._records(cur, "clinical_events", query, (since, until))
             except psycopg.Error as e:
                 raise await self._failed("dashboard_rows", e) from e
-        return DashboardRows(adt, sets, alerts, events)
+        return DashboardRows(adt, sets, alerts, events, wards)
 
     async def dirty_patients(self, limit: int) -> list[DirtyPatient]:
         """Up to `limit` patients whose dashboard items are out of date (oldest marks first)."""

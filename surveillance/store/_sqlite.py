@@ -422,7 +422,9 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise StoreError(f"SQLite write failed: {e}") from e
 
-    def _query(self, table: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _query(
+        self, table: str, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[Any]:
         codec = _CODECS[table]
         try:
             return [codec.from_row(row) for row in self._connection().execute(sql, params)]
@@ -496,7 +498,10 @@ class SqliteStore:
         start, end = to_text(since), to_text(until)
         conn.execute("BEGIN")  # one consistent snapshot
         try:
-            adt: list[AdtRecord] = self._query("adt", ADT_SQL.format(p="?"), (end,))
+            window = {"since": start, "until": end, "lookback": to_text(since - DASHBOARD_LOOKBACK)}
+            query = ADT_SQL.format(since=":since", until=":until", lookback=":lookback")
+            adt: list[AdtRecord] = self._query("adt", query, window)
+            wards = [row[0] for row in conn.execute(WARDS_SQL.format(until=":until"), window)]
             sets = [
                 NurseSetRow(datetime.fromisoformat(t), patient, ward, system, _time_or_none(due))
                 for t, patient, ward, system, due in conn.execute(
@@ -515,7 +520,7 @@ class SqliteStore:
             raise StoreError(f"SQLite query failed: {e}") from e
         finally:
             conn.execute("COMMIT")
-        return DashboardRows(adt, sets, alerts, events)
+        return DashboardRows(adt, sets, alerts, events, wards)
 
     def _dirty_patients(self, limit: int) -> list[DirtyPatient]:
         rows = self._connection().execute(

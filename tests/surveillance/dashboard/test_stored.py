@@ -9,8 +9,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from surveillance._history import refresh_dashboard, stored_dashboard
-from surveillance.dashboard import compute_dashboard, dashboard_items
+from surveillance.dashboard import (
+    compute_dashboard,
+    dashboard_items,
+    refresh_dashboard,
+    stored_dashboard,
+)
 from surveillance.store import Batch, open_store
 from tests.surveillance.dashboard.builder import T0, H, Hospital, M
 
