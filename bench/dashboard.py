@@ -17,7 +17,10 @@ which is timed apart: `--suppression` runs it, else it is replaced by nothing hi
 
 A fresh database on `SURVEILLANCE_BENCH_PG` (default the local cluster), dropped at the end.
 
-Usage: bench/dashboard [--beds 990] [--days 365] [--runs 3] [--suppression] [--keep]
+`--live` also times the live path (`Store.dashboard_rows`, then `compute_dashboard`): what the
+dashboard did before the items were kept (slow: for a small hospital only).
+
+Usage: bench/dashboard [--beds 990] [--days 365] [--runs 3] [--suppression] [--live] [--keep]
 """
 
 from __future__ import annotations
@@ -40,7 +43,13 @@ import msgspec
 import psycopg
 from psycopg import sql
 
-from surveillance.dashboard import Period, dashboard_from_sums, read_sums, refresh_dashboard
+from surveillance.dashboard import (
+    Period,
+    compute_dashboard,
+    dashboard_from_sums,
+    read_sums,
+    refresh_dashboard,
+)
 from surveillance.store import (
     AdtRecord,
     AlertRecord,
@@ -123,7 +132,7 @@ class Hospital:
         self._adt(batch, patient, ward, bed, "admit", t, context)
         here = ward
         moved = t + (end - t) * rng.uniform(0.2, 0.8) if rng.random() < 0.15 else None
-        hours = rng.choices((4, 6, 8, 12), (40, 35, 10, 15))[0]
+        hours = rng.choices((4, 6, 8, 12), (75, 15, 5, 5))[0]
         clock = t + timedelta(minutes=rng.uniform(5, 60))
         while clock < min(end, self.end):
             if moved is not None and clock >= moved:
@@ -232,7 +241,20 @@ async def _timed(
     return statistics.median(sums_s), statistics.median(draw_s), size
 
 
-async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool) -> None:
+async def _live(store: Store, runs: int, **window: Any) -> tuple[float, float]:
+    """Median seconds of the live path: reading the window's rows, computing from them."""
+    read_s, compute_s = [], []
+    for _ in range(runs):
+        began = time.perf_counter()
+        rows = await store.dashboard_rows(window["since"], window["until"])
+        read = time.perf_counter()
+        compute_dashboard(rows, tz=LONDON, **window)
+        read_s.append(read - began)
+        compute_s.append(time.perf_counter() - read)
+    return statistics.median(read_s), statistics.median(compute_s)
+
+
+async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live: bool) -> None:
     async with open_store(url) as store:
         dirty = await store.dirty_count()
         began = time.perf_counter()
@@ -261,6 +283,14 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool) -> N
                 f"  {name:<28} {sums_s:6.2f} s + {draw_s:6.2f} s = {sums_s + draw_s:6.2f} s"
                 f"   ({size / 1000:,.0f} kB JSON)"
             )
+            if live:
+                read_s, compute_s = await _live(
+                    store, runs, since=since, until=until, period=period, wards=wards
+                )
+                print(
+                    f"  {'  live: rows + compute':<28} {read_s:6.2f} s + {compute_s:6.2f} s = "
+                    f"{read_s + compute_s:6.2f} s"
+                )
 
 
 def _sizes(url: str) -> None:
@@ -284,6 +314,8 @@ def main() -> None:
     parser.add_argument("--suppression", action="store_true",
                         help="draw with the equity tables' suppression (slow on many wards)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the database (print its URL)")
+    parser.add_argument("--live", action="store_true",
+                        help="also time the live path (rows read, measures computed from them)")  # fmt: skip
     args = parser.parse_args()
     hospital = Hospital(args.beds, args.days)
     print(
@@ -305,7 +337,7 @@ def main() -> None:
                 f"{c['sets']:,} nurses' sets (+ their scores), {c['alert_events']:,} alert "
                 f"events, {c['events']:,} clinical events"
             )
-            asyncio.run(_measure(url, hospital, args.runs, args.suppression))
+            asyncio.run(_measure(url, hospital, args.runs, args.suppression, args.live))
             _sizes(url)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"peak memory of this process: {peak:,.0f} MB")

@@ -313,7 +313,8 @@ class StoreHistory:
         """The safety dashboard (`wallboard.DashboardSource`): of `ward` and the hospital, or
         of every ward and the hospital (`ward` None), as JSON or CSV (`form`). The items of
         patients written to since the last refresh are refreshed first (up to
-        `REQUEST_REFRESH_LIMIT`; any left are counted in `stale_patients`).
+        `REQUEST_REFRESH_LIMIT`, and not while the periodic refresh is catching up a backlog);
+        the patients left out of date are counted in `stale_patients`.
 
         Raises:
             ValueError: a window or period it cannot draw (the wallboard says 400).
@@ -321,7 +322,10 @@ class StoreHistory:
         """
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
         store = self._open()
-        refreshed = await self.refresh(limit=REQUEST_REFRESH_LIMIT)
+        if self._refreshing.locked():  # a refresh is catching up: never wait for it
+            stale = await store.dirty_count()
+        else:
+            stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
         sums = await read_sums(store, since=start, until=end, period=checked, tz=self.tz)
         # Pure, CPU-bound and (with many wards) slow: drawn in a process of its own, so that it
         # never holds this process's interpreter, which scores and alerts (a month of fifteen
@@ -331,7 +335,7 @@ class StoreHistory:
                 _draw_dashboard,
                 sums,
                 form,
-                refreshed.left,
+                stale,
                 since=start,
                 until=end,
                 period=checked,

@@ -75,10 +75,13 @@ FROM adt WHERE patient_id {ids} ORDER BY time, msg_id
 
 PATIENT_SETS_SQL: Final = """
 SELECT s.time, s.patient_id, s.ward, s.system, {due} AS next_obs_due
-FROM scores s JOIN observations o ON o.msg_id = s.obs_msg_id AND o.time = s.time
-WHERE s.patient_id {ids} AND o.source = 'manual'
+FROM scores s JOIN observations o
+  ON o.msg_id = s.obs_msg_id AND o.time = s.time AND o.patient_id = s.patient_id
+WHERE s.patient_id {ids} AND o.patient_id {ids} AND o.source = 'manual'
 ORDER BY s.patient_id, s.time, s.obs_msg_id
 """
+"""The patients' nurses' sets; both sides by their (patient_id, time) index (the patients twice,
+so that the planner never scans every observation for the join)."""
 
 PATIENT_ALERTS_SQL: Final = """
 SELECT a.alert_id, a.seq, a.time, a.ward, a.patient_id, a.kind, a.severity, a.state,
@@ -124,11 +127,11 @@ SELECT measure, ward, hospital,
        CASE WHEN GROUPING(label) = 0 THEN 'period' WHEN GROUPING(sex) = 0 THEN 'sex'
             WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity' WHEN GROUPING(age) = 0 THEN 'age'
             WHEN GROUPING(imd) = 0 THEN 'imd' ELSE 'needs' END,
-       coalesce(label, sex, ethnicity, age, imd, needs::text),
+       coalesce(sex, ethnicity, age, imd, needs::text), label,
        sum(numerator), sum(denominator)
 FROM (
     SELECT measure, ward, hospital, numerator, denominator, sex, ethnicity, age, imd, needs,
-           to_char(date_trunc(%(unit)s, time AT TIME ZONE %(tz)s), 'YYYY-MM-DD') AS label
+           date_trunc(%(unit)s, time AT TIME ZONE %(tz)s) AS label
     FROM dashboard_items
     WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
       AND measure <> ALL(%(medians)s)
@@ -139,7 +142,9 @@ GROUP BY GROUPING SETS (
     (measure, ward, hospital, imd), (measure, ward, hospital, needs)
 )
 """
-"""`(measure, ward, hospital, dimension, group, numerator, denominator)` of the window."""
+"""`(measure, ward, hospital, dimension, group, period start, numerator, denominator)` of the
+window: `group` None and `period start` the local timestamp of the period's start for the
+periods."""
 
 POSTGRES_STAY_SUMS: Final = """
 SELECT s.ward, 'period', p.label,

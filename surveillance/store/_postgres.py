@@ -757,17 +757,17 @@ class PostgresStore:
 
     async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
         """Every dashboard row of these patients, whatever their time (one snapshot)."""
-        ids = (sorted(set(patient_ids)),)
+        ids = {"ids": sorted(set(patient_ids))}
         async with self._lock:
             conn = await self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
                     await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     adt = await self._records(
-                        cur, "adt", PATIENT_ADT_SQL.format(ids="= ANY(%s)"), ids
+                        cur, "adt", PATIENT_ADT_SQL.format(ids="= ANY(%(ids)s)"), ids
                     )
                     await cur.execute(
-                        PATIENT_SETS_SQL.format(ids="= ANY(%s)", due=POSTGRES_DUE), ids
+                        PATIENT_SETS_SQL.format(ids="= ANY(%(ids)s)", due=POSTGRES_DUE), ids
                     )
                     sets = [
                         NurseSetRow(
@@ -776,11 +776,11 @@ class PostgresStore:
                         for t, pid, w, sy, due in await cur.fetchall()
                     ]
                     await cur.execute(
-                        PATIENT_ALERTS_SQL.format(ids="= ANY(%s)", system=POSTGRES_SYSTEM), ids
+                        PATIENT_ALERTS_SQL.format(ids="= ANY(%(ids)s)", system=POSTGRES_SYSTEM), ids
                     )
                     alerts = [AlertRow(*row) for row in await cur.fetchall()]
                     events = await self._records(
-                        cur, "clinical_events", PATIENT_EVENTS_SQL.format(ids="= ANY(%s)"), ids
+                        cur, "clinical_events", PATIENT_EVENTS_SQL.format(ids="= ANY(%(ids)s)"), ids
                     )
             except psycopg.Error as e:
                 raise await self._failed("patient_rows", e) from e
@@ -863,8 +863,8 @@ class PostgresStore:
                     wards = [row[0] for row in await cur.fetchall()]
                     await cur.execute(POSTGRES_ITEM_SUMS, params)
                     item_sums = [
-                        (m, w, h, d, g, float(n), float(dn))
-                        for m, w, h, d, g, n, dn in await cur.fetchall()
+                        (m, w, h, d, g if d != "period" else p.date().isoformat(), n, dn)
+                        for m, w, h, d, g, p, n, dn in await cur.fetchall()
                     ]
                     items: list[DashboardItem] = []
                     if medians:

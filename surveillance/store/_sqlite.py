@@ -543,7 +543,7 @@ class SqliteStore:
             sets = [
                 NurseSetRow(datetime.fromisoformat(t), patient, ward, system, _time_or_none(due))
                 for t, patient, ward, system, due in conn.execute(
-                    PATIENT_SETS_SQL.format(ids=ids, due=SQLITE_DUE), params
+                    PATIENT_SETS_SQL.format(ids=ids, due=SQLITE_DUE), params + params
                 )
             ]
             alerts = [
