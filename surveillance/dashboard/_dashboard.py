@@ -399,6 +399,18 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                     table[scope][key].add(numerator, item.denominator, item.value)
                 if i is not None:
                     series[scope][i].add(numerator, item.denominator, item.value)
+    for item in sums.values:  # counted in `item_sums`: their values only
+        if item.measure not in tables or item.value is None:
+            continue
+        table, series = tables[item.measure], periods[item.measure]
+        keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
+        i = span_of(spans, item.time)
+        for scope in targets(item.ward, item.hospital):
+            scope_cells = table[scope]
+            for key in keys:
+                scope_cells[key].values.append(item.value)
+            if i is not None:
+                series[scope][i].values.append(item.value)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue

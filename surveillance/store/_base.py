@@ -332,8 +332,9 @@ class DashboardSums:
 
     Attributes:
         wards: every ward with an ADT message before `until`.
-        items: items counted in the window that the store did not sum (every one for SQLite;
-            those of the `medians` asked for, whose values are needed, for PostgreSQL).
+        items: items counted in the window that the store did not sum (every one, SQLite).
+        values: items of the `medians` asked for, with a value, counted in the window and
+            summed in `item_sums` too: only their values are wanted (PostgreSQL).
         stays: stay pieces overlapping the window that the store did not sum.
         item_sums: `(measure, ward, hospital, dimension, group, numerator, denominator)` for
             the items summed: `dimension` one of `period` (group: the period's first local
@@ -348,6 +349,7 @@ class DashboardSums:
     stays: list[DashboardStay] = field(default_factory=list)
     item_sums: list[tuple[str, str, bool, str, str, float, float]] = field(default_factory=list)
     stay_sums: list[tuple[str, str, str, int]] = field(default_factory=list)
+    values: list[DashboardItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,7 +555,7 @@ class Store(Protocol):
         """The dashboard's items and stays counted in `[since, until)` as of `until`
         (`DashboardSums`): `spans` the periods (`day`, `week` from Monday or `month`) as
         `(label, start, end)` tiling the window, `tz` the time zone their labels are dates in,
-        `medians` the measures whose items are given as they are (their values are needed)."""
+        `medians` the measures whose values are needed (`DashboardSums.values`)."""
         ...
 
     async def dirty_count(self) -> int:

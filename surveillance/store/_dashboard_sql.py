@@ -134,7 +134,6 @@ FROM (
            date_trunc(%(unit)s, time AT TIME ZONE %(tz)s) AS label
     FROM dashboard_items
     WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
-      AND measure <> ALL(%(medians)s)
 ) w
 GROUP BY GROUPING SETS (
     (measure, ward, hospital, label), (measure, ward, hospital, sex),

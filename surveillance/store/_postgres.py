@@ -841,7 +841,7 @@ class PostgresStore:
         tz: str,
         medians: Collection[str],
     ) -> DashboardSums:
-        """The window's items summed by SQL (those of `medians` given as they are), and the
+        """The window's items summed by SQL (and the values of those of `medians`), and the
         stays' time summed in microseconds; one snapshot."""
         spans = list(spans)
         params = {
@@ -866,22 +866,22 @@ class PostgresStore:
                         (m, w, h, d, g if d != "period" else p.date().isoformat(), n, dn)
                         for m, w, h, d, g, p, n, dn in await cur.fetchall()
                     ]
-                    items: list[DashboardItem] = []
+                    values: list[DashboardItem] = []
                     if medians:
                         await cur.execute(
                             WINDOW_ITEMS_SQL.format(
                                 since="%(since)s",
                                 until="%(until)s",
-                                measures="AND measure = ANY(%(medians)s)",
+                                measures="AND measure = ANY(%(medians)s) AND value IS NOT NULL",
                             ),
                             params,
                         )
-                        items = [DashboardItem(*row) for row in await cur.fetchall()]
+                        values = [DashboardItem(*row) for row in await cur.fetchall()]
                     await cur.execute(POSTGRES_STAY_SUMS, params)
                     stay_sums = [(w, d, g, int(us)) for w, d, g, us in await cur.fetchall()]
             except psycopg.Error as e:
                 raise await self._failed("dashboard_sums", e) from e
-        return DashboardSums(wards, items, [], item_sums, stay_sums)
+        return DashboardSums(wards, [], [], item_sums, stay_sums, values)
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""
