@@ -260,6 +260,7 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
         began = time.perf_counter()
         done = await refresh_dashboard(store, LONDON, chunk=2000)
         seconds = time.perf_counter() - began
+        await _analyze(url)  # what autovacuum does after such a load
         print(
             f"refresh: {done.patients:,} patients ({dirty:,} dirty) -> {done.items:,} items, "
             f"{done.stays:,} stay pieces in {seconds:.1f} s "
@@ -291,6 +292,11 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
                     f"  {'  live: rows + compute':<28} {read_s:6.2f} s + {compute_s:6.2f} s = "
                     f"{read_s + compute_s:6.2f} s"
                 )
+
+
+async def _analyze(url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute("ANALYZE")
 
 
 def _sizes(url: str) -> None:

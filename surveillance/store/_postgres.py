@@ -238,6 +238,9 @@ class _Plan:
 
 _PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
 
+SUMS_WORK_MEM: Final = "128MB"
+"""`work_mem` of the dashboard's sums (per transaction, `SET LOCAL`)."""
+
 _COPY_ITEMS: Final = sql.SQL("COPY dashboard_items ({}) FROM STDIN (FORMAT BINARY)").format(
     sql.SQL(", ").join(map(sql.Identifier, ITEM_COLUMNS))
 )
@@ -859,6 +862,9 @@ class PostgresStore:
             try:
                 async with conn.transaction(), conn.cursor() as cur:
                     await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    # Room for the hash aggregation of the grouping sets (a year of a big
+                    # hospital: ~250k groups): with the default 4 MB they sort on disk, 3x slower.
+                    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
                     await cur.execute(WARDS_SQL.format(until="%(until)s"), params)
                     wards = [row[0] for row in await cur.fetchall()]
                     await cur.execute(POSTGRES_ITEM_SUMS, params)
