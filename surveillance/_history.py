@@ -30,6 +30,7 @@ from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
 from surveillance.dashboard import (
     PERIODS,
+    REFRESH_CHUNK,
     Period,
     Refreshed,
     dashboard_from_sums,
@@ -258,7 +259,7 @@ class StoreHistory:
     async def _refresh_forever(self) -> None:
         while True:
             try:
-                done = await self.refresh()
+                done = await self._catch_up()
             except Exception as error:  # where, never the message: it may quote data
                 log.warning(
                     "dashboard refresh failed, retried in %.0f s: %s",
@@ -272,6 +273,20 @@ class StoreHistory:
                         done.patients, done.left,
                     )  # fmt: skip
             await asyncio.sleep(self.refresh_seconds)
+
+    async def _catch_up(self) -> Refreshed:
+        """Refresh until nothing is left, one chunk at a time, so a dashboard request waits
+        for one chunk at most."""
+        patients = items = stays = 0
+        while True:
+            done = await self.refresh(limit=REFRESH_CHUNK)
+            patients, items, stays = (
+                patients + done.patients,
+                items + done.items,
+                stays + done.stays,
+            )
+            if done.patients < REFRESH_CHUNK or not done.left:
+                return Refreshed(patients, items, stays, done.left)
 
     async def refresh(self, limit: int | None = None) -> Refreshed:
         """Bring the dashboard items up to date (`refresh_dashboard`), one refresh at a time."""
@@ -313,8 +328,8 @@ class StoreHistory:
         """The safety dashboard (`wallboard.DashboardSource`): of `ward` and the hospital, or
         of every ward and the hospital (`ward` None), as JSON or CSV (`form`). The items of
         patients written to since the last refresh are refreshed first (up to
-        `REQUEST_REFRESH_LIMIT`, and not while the periodic refresh is catching up a backlog);
-        the patients left out of date are counted in `stale_patients`.
+        `REQUEST_REFRESH_LIMIT`; the periodic refresh takes its turn one chunk at a time); the
+        patients left out of date are counted in `stale_patients`.
 
         Raises:
             ValueError: a window or period it cannot draw (the wallboard says 400).
@@ -322,10 +337,7 @@ class StoreHistory:
         """
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
         store = self._open()
-        if self._refreshing.locked():  # a refresh is catching up: never wait for it
-            stale = await store.dirty_count()
-        else:
-            stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
+        stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
         sums = await read_sums(store, since=start, until=end, period=checked, tz=self.tz)
         # Pure, CPU-bound and (with many wards) slow: drawn in a process of its own, so that it
         # never holds this process's interpreter, which scores and alerts (a month of fifteen
