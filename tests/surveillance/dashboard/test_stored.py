@@ -7,9 +7,11 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from surveillance.dashboard import (
+    Period,
     compute_dashboard,
     dashboard_items,
     refresh_dashboard,
@@ -40,7 +42,7 @@ def random_hospital(seed: int, patients: int = 40, days: int = 12) -> Hospital:
         born = born.replace(year=born.year - rng.choice((17, 44, 64, 74, 84, 50)))
         for _stay in range(rng.randint(1, 2)):
             ward = rng.choice(WARDS)
-            details = {
+            details: dict[str, Any] = {
                 "sex": rng.choice(SEXES),
                 "ethnicity": rng.choice(ETHNIC),
                 "birth_date": born.isoformat(),
@@ -95,7 +97,7 @@ def batches(h: Hospital, rng: random.Random, n: int) -> list[Batch]:
     return out
 
 
-WINDOWS = [
+WINDOWS: list[tuple[datetime, datetime, Period]] = [
     (T0 + timedelta(hours=5.5), T0 + timedelta(days=3, hours=7, minutes=13), "day"),
     (T0 - timedelta(days=3), T0 + timedelta(days=9, hours=2), "week"),
     (T0 - timedelta(days=40), T0 + timedelta(days=15), "month"),
