@@ -119,31 +119,43 @@ WHERE start_time < {{until}} AND (end_time IS NULL OR end_time > {{since}})
 WARDS_SQL: Final = "SELECT DISTINCT ward FROM adt WHERE time < {until} ORDER BY ward"
 """Every ward with an ADT message before `until` (the dashboard's wards)."""
 
-# PostgreSQL: the sums, by GROUPING SETS in one pass over the window's items (index
-# `dashboard_items_time`), the periods by `date_trunc` in the hospital's time zone.
+# PostgreSQL: the sums of the window's items (index `dashboard_items_time`): by period, each
+# item's period found among the spans' starts by `width_bucket` (a binary search: converting
+# every item's time to the local calendar cost more than the rest of the query), and by each
+# equity group, in two stages (a parallel hash aggregation by every group at once, then the
+# grouping sets over its few rows: 1.5x faster than grouping sets over the items).
 
-POSTGRES_ITEM_SUMS: Final = """
-SELECT measure, ward, hospital,
-       CASE WHEN GROUPING(label) = 0 THEN 'period' WHEN GROUPING(sex) = 0 THEN 'sex'
-            WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity' WHEN GROUPING(age) = 0 THEN 'age'
-            WHEN GROUPING(imd) = 0 THEN 'imd' ELSE 'needs' END,
-       coalesce(sex, ethnicity, age, imd, needs::text), label,
+_WINDOW: Final = "time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s"
+
+POSTGRES_PERIOD_SUMS: Final = f"""
+SELECT measure, ward, hospital, width_bucket(time, %(starts)s::timestamptz[]),
        sum(numerator), sum(denominator)
-FROM (
-    SELECT measure, ward, hospital, numerator, denominator, sex, ethnicity, age, imd, needs,
-           date_trunc(%(unit)s, time AT TIME ZONE %(tz)s) AS label
-    FROM dashboard_items
-    WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
-) w
-GROUP BY GROUPING SETS (
-    (measure, ward, hospital, label), (measure, ward, hospital, sex),
-    (measure, ward, hospital, ethnicity), (measure, ward, hospital, age),
-    (measure, ward, hospital, imd), (measure, ward, hospital, needs)
+FROM dashboard_items WHERE {_WINDOW}
+GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 (constants)
+"""`(measure, ward, hospital, period number from 1, numerator, denominator)`."""
+
+POSTGRES_GROUP_SUMS: Final = f"""
+WITH cells AS (
+    SELECT measure, ward, hospital, sex, ethnicity, age, imd, needs,
+           sum(numerator) AS n, sum(denominator) AS d
+    FROM dashboard_items WHERE {_WINDOW}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 )
-"""
-"""`(measure, ward, hospital, dimension, group, period start, numerator, denominator)` of the
-window: `group` None and `period start` the local timestamp of the period's start for the
-periods."""
+SELECT measure, ward, hospital,
+       CASE WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
+            WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
+            ELSE 'needs' END,
+       coalesce(sex, ethnicity, age, imd, needs::text), sum(n), sum(d)
+FROM cells
+GROUP BY GROUPING SETS (
+    (measure, ward, hospital, sex), (measure, ward, hospital, ethnicity),
+    (measure, ward, hospital, age), (measure, ward, hospital, imd),
+    (measure, ward, hospital, needs)
+)
+"""  # noqa: S608 (constants)
+"""`(measure, ward, hospital, dimension, group, numerator, denominator)` of the window (needs:
+the bitmask in decimal). Exact: the items count whole numbers."""
 
 POSTGRES_STAY_SUMS: Final = """
 SELECT s.ward, 'period', p.label,

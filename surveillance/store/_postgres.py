@@ -65,8 +65,9 @@ from surveillance.store._dashboard_sql import (
     PATIENT_EVENTS_SQL,
     PATIENT_SETS_SQL,
     POSTGRES_DUE,
-    POSTGRES_ITEM_SUMS,
+    POSTGRES_GROUP_SUMS,
     POSTGRES_MARK_DIRTY,
+    POSTGRES_PERIOD_SUMS,
     POSTGRES_STAY_SUMS,
     POSTGRES_SYSTEM,
     STAY_COLUMNS,
@@ -867,11 +868,14 @@ class PostgresStore:
                     await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
                     await cur.execute(WARDS_SQL.format(until="%(until)s"), params)
                     wards = [row[0] for row in await cur.fetchall()]
-                    await cur.execute(POSTGRES_ITEM_SUMS, params)
+                    await cur.execute(POSTGRES_PERIOD_SUMS, params)
+                    labels = [label for label, _, _ in spans]
                     item_sums = [
-                        (m, w, h, d, g if d != "period" else p.date().isoformat(), n, dn)
-                        for m, w, h, d, g, p, n, dn in await cur.fetchall()
+                        (m, w, h, "period", labels[bucket - 1], n, d)
+                        for m, w, h, bucket, n, d in await cur.fetchall()
                     ]
+                    await cur.execute(POSTGRES_GROUP_SUMS, params)
+                    item_sums += await cur.fetchall()
                     values: list[DashboardItem] = []
                     if medians:
                         await cur.execute(
