@@ -1,12 +1,16 @@
-"""The safety dashboard's read-only queries (`Store.dashboard_rows`), one text for both
-backends but for the JSON access, which each backend's dialect spells its own way.
+"""The safety dashboard's queries, one text for both backends but for the JSON access and
+the parameters, which each backend's dialect spells its own way.
 
-Indexes used: nurses' sets by the scores' time (PostgreSQL: the BRIN index `scores_time`, or
-TimescaleDB's chunks; SQLite has no index on the scores' time and scans the table, acceptable
-for the one-ward SQLite store) joined to `observations` by its key; alerts by
-`alert_events_ward_time` (the window of each ward) then the key `(alert_id, seq)`; clinical
-events by `clinical_events_time` (`Store.events`); ADT is small and read whole up to `until`.
-No new index (no migration).
+- The live path's rows of a window (`Store.dashboard_rows`): nurses' sets by the scores' time
+  (PostgreSQL: the BRIN index `scores_time`, or TimescaleDB's chunks; SQLite scans, acceptable
+  for the one-ward store) joined to `observations` by its key; alerts by
+  `alert_events_ward_time` then the key `(alert_id, seq)`; clinical events by
+  `clinical_events_time`; the ADT of the patients the window can count (`ADT_SQL`).
+- Every row of some patients, for the refresh of their items (`Store.patient_rows`): each
+  table by its `(patient_id, time)` index.
+- The window's items and stays (`Store.dashboard_sums`, migration 0006): by
+  `dashboard_items_time` and `dashboard_stays_start`; summed by PostgreSQL, read as they are
+  by SQLite.
 """
 
 from __future__ import annotations
