@@ -40,9 +40,11 @@ def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser])
             "per 1,000 admissions; falls and pressure ulcers per 1,000 bed-days. Per ward and "
             "hospital, per --period, each with its denominators, its XmR chart (surveillance "
             "spc) and its equity table (sex, ethnicity, age, IMD quintile, recorded needs; 95% "
-            "intervals; counts 1-7 shown as *). Everything is read as of --until. A time "
-            "without an offset is read in the hospital's time zone. Exit status 2 on a bad "
-            "option, targets file, settings file or store."
+            "intervals; counts 1-7 shown as *). Everything is read as of --until. The "
+            "dashboard items of the patients written to since the service last refreshed "
+            "them are brought up to date first (written to the store). A time without an "
+            "offset is read in the hospital's time zone. Exit status 2 on a bad option, "
+            "targets file, settings file or store."
         ),
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="settings file (TOML)")
