@@ -268,11 +268,12 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
         )
         end = hospital.end
         year = (end - timedelta(days=hospital.days), end)
+        span = "a year" if hospital.days == 365 else f"{hospital.days} days"
         ward = hospital.wards[0]
         cases: list[tuple[str, datetime, datetime, Period, list[str] | None]] = [
-            ("one ward, year by month", *year, "month", [ward]),
-            ("one ward, year by week", *year, "week", [ward]),
-            ("hospital, year by month", *year, "month", None),
+            (f"one ward, {span} by month", *year, "month", [ward]),
+            (f"one ward, {span} by week", *year, "week", [ward]),
+            (f"hospital, {span} by month", *year, "month", None),
             ("one ward, 28 days by day", end - timedelta(days=28), end, "day", [ward]),
         ]
         print(f"dashboard response, median of {runs} (store sums + drawing = total):")
