@@ -10,7 +10,9 @@ The report itself is pure (`surveillance._report`); this module reads the store.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import logging
 import multiprocessing
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -18,31 +20,41 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from ingest import failure_site
 from scoring import LONDON
 from surveillance._report import DEFAULT_SHIFTS, Report, Shift, alert_report, check_window
 from surveillance.dashboard import (
     PERIODS,
+    REFRESH_CHUNK,
     Dashboard,
     Period,
+    Refreshed,
     build_report,
-    compute_dashboard,
+    dashboard_from_sums,
+    dashboard_items,
+    read_sums,
+    refresh_dashboard,
     report_month,
 )
 from surveillance.store import (
     AccessRecord,
     AlertRecord,
     Batch,
+    DashboardRows,
+    DashboardSums,
     EventRecord,
     ObservationRecord,
     ScoreRecord,
     Store,
     open_store,
 )
+
+T = TypeVar("T")
 
 DASHBOARD_DAYS: Final = 28.0
 """The dashboard's window when none is given: the 28 days before now."""
@@ -184,34 +196,117 @@ async def read_access(
 
 
 DASHBOARD_SECONDS: Final = 300.0
-"""How long a dashboard may take to draw before the request is refused (the store is read,
-then the measures computed in a process of their own)."""
+"""How long a dashboard may take to draw before the request is refused (the store sums the
+items, then the tables are drawn in a process of their own)."""
+REFRESH_SECONDS: Final = 60.0
+"""How often the service brings the dashboard items of the patients written to up to date."""
+REQUEST_REFRESH_LIMIT: Final = 2000
+"""At most this many patients are refreshed before a dashboard request is answered; any more
+still out of date are counted in its `stale_patients` (the periodic refresh catches up)."""
+
+log = logging.getLogger(__name__)
 
 
-def _draw_dashboard(rows: Any, form: str, **options: Any) -> bytes:
+def _draw_dashboard(sums: DashboardSums, form: str, stale: int, **options: Any) -> bytes:
     """The dashboard as JSON or CSV (in the dashboard's own process)."""
-    board = compute_dashboard(rows, **options)
+    board = dashboard_from_sums(sums, **options)
+    if stale:
+        board = dataclasses.replace(board, stale_patients=stale)
     return board.to_csv().encode() if form == "csv" else board.to_json()
+
+
+def _make_items(rows: DashboardRows, tz: ZoneInfo) -> tuple[list[Any], list[Any]]:
+    """`dashboard_items` (in the dashboard's own process)."""
+    items, stays = dashboard_items(rows, tz)
+    return items, stays
 
 
 class StoreHistory:
     """The patient view's history and the alert report, read from the store
     (`wallboard.History`); every reading of a patient's history is recorded first
-    (`AccessRecord`), and nothing is returned if it cannot be."""
+    (`AccessRecord`), and nothing is returned if it cannot be.
+
+    Once given its store it also keeps the safety dashboard's items up to date: every
+    `REFRESH_SECONDS` (and before each dashboard request) it remakes those of the patients
+    written to since (`refresh_dashboard`), in the dashboard's own process, so the scorer never
+    waits for it."""
 
     def __init__(
         self, tz: ZoneInfo = LONDON, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self.store: Store | None = None
+        self._store: Store | None = None
         self.tz = tz
         self.clock = clock
         self.targets: dict[str, float] = {}
         """The dashboard's targets by measure id (`surveillance.dashboard.check_targets`)."""
+        self.refresh_seconds = REFRESH_SECONDS
         self._drawing: ProcessPoolExecutor | None = None
+        self._refreshing = asyncio.Lock()
+        self._refresher: asyncio.Task[None] | None = None
+
+    @property
+    def store(self) -> Store | None:
+        """The store read (None until the service has opened it)."""
+        return self._store
+
+    @store.setter
+    def store(self, store: Store | None) -> None:
+        self._store = store
+        if store is not None and self._refresher is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop: refreshed before each dashboard request only
+            self._refresher = loop.create_task(self._refresh_forever(), name="dashboard-refresh")
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            try:
+                done = await self._catch_up()
+            except Exception as error:  # where, never the message: it may quote data
+                log.warning(
+                    "dashboard refresh failed, retried in %.0f s: %s",
+                    self.refresh_seconds,
+                    failure_site(error),
+                )
+            else:
+                if done.patients:
+                    log.info(
+                        "dashboard items of %d patients refreshed (%d left)",
+                        done.patients, done.left,
+                    )  # fmt: skip
+            await asyncio.sleep(self.refresh_seconds)
+
+    async def _catch_up(self) -> Refreshed:
+        """Refresh until nothing is left, one chunk at a time, so a dashboard request waits
+        for one chunk at most."""
+        patients = items = stays = 0
+        while True:
+            done = await self.refresh(limit=REFRESH_CHUNK)
+            patients, items, stays = (
+                patients + done.patients,
+                items + done.items,
+                stays + done.stays,
+            )
+            if done.patients < REFRESH_CHUNK or not done.left:
+                return Refreshed(patients, items, stays, done.left)
+
+    async def refresh(self, limit: int | None = None) -> Refreshed:
+        """Bring the dashboard items up to date (`refresh_dashboard`), one refresh at a time."""
+        async with self._refreshing:
+            return await refresh_dashboard(
+                self._open(), self.tz, limit=limit, compute=self._compute
+            )
+
+    async def _compute(self, rows: DashboardRows, tz: ZoneInfo) -> tuple[list[Any], list[Any]]:
+        return await self._in_process(functools.partial(_make_items, rows, tz))
 
     def close(self) -> None:
-        """Stop the dashboard's process, drawing or not (a stopping service never waits for
-        a dashboard)."""
+        """Stop the refresh and the dashboard's process, drawing or not (a stopping service
+        never waits for a dashboard)."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
         pool, self._drawing = self._drawing, None
         if pool is not None:
             processes = list(getattr(pool, "_processes", {}).values())
@@ -234,48 +329,63 @@ class StoreHistory:
         form: str,
     ) -> bytes:
         """The safety dashboard (`wallboard.DashboardSource`): of `ward` and the hospital, or
-        of every ward and the hospital (`ward` None), as JSON or CSV (`form`).
+        of every ward and the hospital (`ward` None), as JSON or CSV (`form`). The items of
+        patients written to since the last refresh are refreshed first (up to
+        `REQUEST_REFRESH_LIMIT`; the periodic refresh takes its turn one chunk at a time); the
+        patients left out of date are counted in `stale_patients`.
 
         Raises:
             ValueError: a window or period it cannot draw (the wallboard says 400).
             LookupError: the store is not open yet.
         """
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
-        rows = await self._open().dashboard_rows(start, end)
+        store = self._open()
+        stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
+        sums = await read_sums(store, since=start, until=end, period=checked, tz=self.tz)
         # Pure, CPU-bound and (with many wards) slow: drawn in a process of its own, so that it
         # never holds this process's interpreter, which scores and alerts (a month of fifteen
         # small wards took 49 s, and in a thread that was 49 s of the scorer's time shared).
-        if self._drawing is None:
-            self._drawing = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        job = asyncio.get_running_loop().run_in_executor(
-            self._drawing,
+        return await self._in_process(
             functools.partial(
                 _draw_dashboard,
-                rows,
+                sums,
                 form,
+                stale,
                 since=start,
                 until=end,
                 period=checked,
                 tz=self.tz,
                 wards=None if ward is None else [ward],
                 targets=self.targets,
-            ),
+            )
         )
+
+    async def _in_process(self, job: Callable[[], T]) -> T:
+        """`job()` in the dashboard's process (started on first use; a fresh one after a kill
+        or a timeout)."""
+        if self._drawing is None:
+            self._drawing = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        running = asyncio.get_running_loop().run_in_executor(self._drawing, job)
         try:
-            return await asyncio.wait_for(job, DASHBOARD_SECONDS)
+            return await asyncio.wait_for(running, DASHBOARD_SECONDS)
         except BrokenProcessPool:  # its process died (killed): the next request starts afresh
-            self.close()
+            self._drawing = None
             raise
         except TimeoutError:
-            self.close()  # the next request starts a fresh process
+            pool, self._drawing = self._drawing, None  # the next request starts a fresh process
+            if pool is not None:
+                processes = list(getattr(pool, "_processes", {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for process in processes:
+                    process.terminate()
             msg = f"the dashboard took more than {DASHBOARD_SECONDS:.0f} s to draw"
             raise LookupError(msg) from None
 
     def _open(self) -> Store:
-        if self.store is None:
+        if self._store is None:
             msg = "the store is not open yet"
             raise LookupError(msg)
-        return self.store
+        return self._store
 
     async def _audit(
         self, store: Store, viewer: str, patient_id: str, what: str, since: datetime

@@ -22,10 +22,11 @@ from surveillance.dashboard import (
     Period,
     build_report,
     check_targets,
-    compute_dashboard,
+    refresh_dashboard,
     report_month,
+    stored_dashboard,
 )
-from surveillance.store import DashboardRows, StoreError, open_store
+from surveillance.store import StoreError, open_store
 
 
 def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,9 +43,11 @@ def add_dashboard(commands: argparse._SubParsersAction[argparse.ArgumentParser])
             "per 1,000 admissions; falls and pressure ulcers per 1,000 bed-days. Per ward and "
             "hospital, per --period, each with its denominators, its XmR chart (surveillance "
             "spc) and its equity table (sex, ethnicity, age, IMD quintile, recorded needs; 95% "
-            "intervals; counts 1-7 shown as *). Everything is read as of --until. A time "
-            "without an offset is read in the hospital's time zone. Exit status 2 on a bad "
-            "option, targets file, settings file or store."
+            "intervals; counts 1-7 shown as *). Everything is read as of --until. The "
+            "dashboard items of the patients written to since the service last refreshed "
+            "them are brought up to date first (written to the store). A time without an "
+            "offset is read in the hospital's time zone. Exit status 2 on a bad option, "
+            "targets file, settings file or store."
         ),
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="settings file (TOML)")
@@ -140,11 +143,11 @@ def _dashboard(args: argparse.Namespace) -> int:
         )
         url = settings.store_url()
         _check_exists(url)
-        rows = asyncio.run(_read(url, since, until))
         period: Period = args.period
-        dashboard = compute_dashboard(
-            rows, since=since, until=until, period=period, tz=tz, wards=args.ward, targets=targets
-        )
+        dashboard = asyncio.run(
+            _read(url, since=since, until=until, period=period, tz=tz, wards=args.ward,
+                  targets=targets)
+        )  # fmt: skip
     except (SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"surveillance dashboard: {exc}", file=sys.stderr)
         return 2
@@ -170,9 +173,12 @@ def _print(dashboard: Dashboard, form: str) -> None:
         sys.stdout.buffer.write(dashboard.to_json() + b"\n")
 
 
-async def _read(url: str, since: datetime, until: datetime) -> DashboardRows:
+async def _read(url: str, **options: Any) -> Dashboard:
+    """The dashboard from the store's items, brought up to date first (`refresh_dashboard`:
+    the patients written to since the service last refreshed them)."""
     async with open_store(url) as store:
-        return await store.dashboard_rows(since, until)
+        await refresh_dashboard(store, options["tz"])
+        return await stored_dashboard(store, **options)
 
 
 def read_targets(path: Path) -> dict[str, float]:
@@ -231,16 +237,8 @@ def _report(args: argparse.Namespace) -> int:
         css = (resources.files("wallboard") / "static" / "report.css").read_text("utf-8")
 
         async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
-            rows = await _read(url, since, until)
-            return compute_dashboard(
-                rows,
-                since=since,
-                until=until,
-                period=period,
-                tz=tz,
-                wards=None if ward is None else [ward],
-                targets=targets,
-            )
+            return await _read(url, since=since, until=until, period=period, tz=tz,
+                               wards=None if ward is None else [ward], targets=targets)  # fmt: skip
 
         page = asyncio.run(build_report(draw, ward=ward, month=month, generated=now, css=css))
     except (SettingsError, StoreError, ValueError, OSError) as exc:

@@ -6,6 +6,10 @@ recorded needs) with confidence intervals and small-number suppression.
 Pure: `compute_dashboard` takes the store's rows (`Store.dashboard_rows`) and returns a
 `Dashboard`, which the command line prints (`surveillance dashboard`) and a page can render;
 `render_report` makes the monthly "ward to board" report of it (HTML).
+Pure: `dashboard_items` makes each patient's items (what the store keeps, refreshed as rows
+arrive); `dashboard_from_sums` turns the window's items, summed by the store
+(`Store.dashboard_sums`), into a `Dashboard`, which the command line prints (`surveillance
+dashboard`) and the page renders; `compute_dashboard` does both from rows (the live path).
 """
 
 from surveillance.dashboard._dashboard import (
@@ -19,6 +23,8 @@ from surveillance.dashboard._dashboard import (
     SeriesPoint,
     check_targets,
     compute_dashboard,
+    dashboard_from_sums,
+    window_sums,
 )
 from surveillance.dashboard._facts import (
     ESCALATION_SEVERITIES,
@@ -28,11 +34,13 @@ from surveillance.dashboard._facts import (
     Stay,
     due_sets,
     facts,
+    person_at,
     spells_of,
     stays_of,
 )
 from surveillance.dashboard._groups import (
     DIMENSIONS,
+    NEEDS,
     PARTITIONS,
     PERIODS,
     Period,
@@ -45,7 +53,15 @@ from surveillance.dashboard._groups import (
     period_spans,
     sex_group,
 )
+from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, needs_mask
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
+from surveillance.dashboard._refresh import (
+    REFRESH_CHUNK,
+    Refreshed,
+    read_sums,
+    refresh_dashboard,
+    stored_dashboard,
+)
 from surveillance.dashboard._report import (
     REPORT_DAILY_BELOW,
     REPORT_MONTHLY_AFTER,
@@ -70,6 +86,7 @@ from surveillance.dashboard._stats import (
 from surveillance.dashboard._suppress import SUPPRESSED, Suppression, is_primary, recoverable
 
 __all__ = [
+    "ADMISSIONS",
     "ALL",
     "CSV_COLUMNS",
     "DIMENSIONS",
@@ -78,9 +95,11 @@ __all__ = [
     "HOSPITAL",
     "MEASURES",
     "MEASURE_IDS",
+    "NEEDS",
     "NOT_AVAILABLE",
     "PARTITIONS",
     "PERIODS",
+    "REFRESH_CHUNK",
     "REPORT_DAILY_BELOW",
     "REPORT_MONTHLY_AFTER",
     "REPORT_MONTHS",
@@ -97,6 +116,7 @@ __all__ = [
     "Period",
     "PeriodSpan",
     "Person",
+    "Refreshed",
     "ReportMonth",
     "ScopeResult",
     "SeriesPoint",
@@ -108,17 +128,24 @@ __all__ = [
     "byar",
     "check_targets",
     "compute_dashboard",
+    "dashboard_from_sums",
+    "dashboard_items",
     "differing_groups",
     "due_sets",
     "ethnicity_group",
     "facts",
     "imd_group",
     "is_primary",
+    "mask_needs",
     "need_groups",
+    "needs_mask",
     "period_spans",
+    "person_at",
     "poisson_count",
     "rate_interval",
+    "read_sums",
     "recoverable",
+    "refresh_dashboard",
     "render_report",
     "report_month",
     "report_monthly_window",
@@ -126,5 +153,7 @@ __all__ = [
     "sex_group",
     "spells_of",
     "stays_of",
+    "stored_dashboard",
     "wilson",
+    "window_sums",
 ]

@@ -20,29 +20,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from surveillance.dashboard._facts import Facts, facts
-from surveillance.dashboard._groups import (
-    DIMENSIONS,
-    UNKNOWN_PERSON,
-    Period,
-    PeriodSpan,
-    period_spans,
-    span_of,
-)
-from surveillance.dashboard._measures import (
-    MEASURE_IDS,
-    MEASURES,
-    NOT_AVAILABLE,
-    Item,
-    Measure,
-    admissions,
-    exposure_items,
-    patient_days,
-)
+from surveillance.dashboard._groups import DIMENSIONS, Period, PeriodSpan, period_spans, span_of
+from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
+from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
 from surveillance.dashboard._stats import rate_interval, wilson
 from surveillance.dashboard._suppress import SUPPRESSED, Relation, Suppression
 from surveillance.spc import Point, SpcError, xmr_chart
-from surveillance.store import DashboardRows
+from surveillance.store import DashboardItem, DashboardRows, DashboardStay, DashboardSums
 
 HOSPITAL: Final = "hospital"
 ALL: Final = "all"
@@ -131,6 +115,10 @@ class Dashboard:
     scopes: list[str]
     measures: list[MeasureResult]
     not_available: list[dict[str, str]] = field(default_factory=list)
+    stale_patients: int = 0
+    """Patients written to whose items were not yet refreshed (not counted): 0 unless a large
+    backlog is being caught up (the service refreshes at most `REQUEST_REFRESH_LIMIT` before
+    answering)."""
     suppression: str = (
         "Equity tables: counts 1-7 are shown as * (NHS Digital), and so is any rate, interval "
         "or ratio computed from one; further cells are hidden where totals (a ward's, the "
@@ -232,18 +220,71 @@ def compute_dashboard(
     targets: Mapping[str, float] | None = None,
     measures: Sequence[Measure] = MEASURES,
 ) -> Dashboard:
-    """Every measure of `[since, until)` per ward (`wards`, default every ward in the rows) and
-    the hospital, per period, read as of `until`.
+    """Every measure of `[since, until)` per ward (`wards`, default every ward with an ADT
+    message before `until` or an item in the window) and the hospital, per period, read as of
+    `until`, computed from `rows` (the live path: the stored one is `dashboard_from_sums` over
+    `Store.dashboard_sums`, the same items summed by the store).
+
+    Raises:
+        ValueError: an empty window, an unknown period or a bad target.
+    """
+    items, stays = dashboard_items(rows, tz, measures)
+    sums = window_sums(
+        items,
+        stays,
+        sorted({r.ward for r in rows.adt if r.time < until} if rows.wards is None else rows.wards),
+        since,
+        until,
+    )
+    return dashboard_from_sums(
+        sums, since=since, until=until, period=period, tz=tz, wards=wards, targets=targets,
+        measures=measures,
+    )  # fmt: skip
+
+
+def window_sums(
+    items: Iterable[DashboardItem],
+    stays: Iterable[DashboardStay],
+    wards: list[str],
+    since: datetime,
+    until: datetime,
+) -> DashboardSums:
+    """What a store gives for `[since, until)` as of `until` when it sums nothing: the items
+    in the window decided before `until`, the stay pieces overlapping it (begun before it)."""
+    return DashboardSums(
+        wards=wards,
+        items=[
+            i for i in items
+            if since <= i.time < until and (i.time if i.decided is None else i.decided) < until
+        ],
+        stays=[s for s in stays if s.start < until and (s.end is None or s.end > since)],
+    )  # fmt: skip
+
+
+def dashboard_from_sums(
+    sums: DashboardSums,
+    *,
+    since: datetime,
+    until: datetime,
+    period: Period,
+    tz: ZoneInfo,
+    wards: Collection[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+    measures: Sequence[Measure] = MEASURES,
+    suppress: bool = True,
+) -> Dashboard:
+    """The dashboard of `[since, until)` from the window's items (`DashboardSums`, from a store
+    or `window_sums`); see `compute_dashboard`. `suppress` False leaves the equity tables
+    unsuppressed: for timing the rest apart (`bench/dashboard`), never to publish.
 
     Raises:
         ValueError: an empty window, an unknown period or a bad target.
     """
     spans = period_spans(since, until, period, tz)
     goals = check_targets(targets or {})
-    known = facts(rows, until)
     every_ward = sorted(
-        {r.ward for r in rows.adt} | {a.ward for a in rows.alerts} | {s.ward for s in rows.nurse_sets}
-        | {e.ward for e in rows.events}
+        set(sums.wards) | {i.ward for i in sums.items} | {s.ward for s in sums.stays}
+        | {r[1] for r in sums.item_sums} | {r[0] for r in sums.stay_sums}
     )  # fmt: skip
     shown_wards = every_ward if wards is None else sorted(set(wards))
     scopes = [*shown_wards, HOSPITAL]
@@ -252,32 +293,29 @@ def compute_dashboard(
     # subset's) be subtracted, since the hospital is the sum of every ward.
     all_wards = sorted(set(every_ward) | set(shown_wards))
     all_scopes = [*all_wards, HOSPITAL]
-    context = _context(known, spans, scopes)
-    results: dict[str, MeasureResult] = {}
-
-    def window(items: Iterable[Item]) -> list[Item]:
-        return [i for i in items if since <= i.time < until]
-
-    items = {m.id: window(m.items(known, spans)) for m in measures}
-    exposures = {
-        kind: window(exposure_items(kind, known, spans))
-        for kind in {m.exposure for m in measures if m.exposure is not None}
-    }
-    exposure_tables = {k: _tally(v, all_scopes, known, tz) for k, v in exposures.items()}
-    exposure_periods = {k: _periods(v, spans, scopes) for k, v in exposures.items()}
+    names = [*(m.id for m in measures), ADMISSIONS, PATIENT_DAYS]
     families: dict[str, list[Measure]] = defaultdict(list)
     for m in measures:
         families[m.family or m.id].append(m)
+    shared = {m.id: [f.id for f in families[m.family]] for m in measures if m.family}
+    tables, periods = _tables(sums, names, shared, spans, all_scopes, (since, until))
+    context = {
+        scope: [
+            (round(a.denominator), d.denominator)
+            for a, d in zip(periods[ADMISSIONS][scope], periods[PATIENT_DAYS][scope], strict=True)
+        ]
+        for scope in scopes
+    }
+    results: dict[str, MeasureResult] = {}
     for family in families.values():
-        tables = {m.id: _tally(items[m.id], all_scopes, known, tz) for m in family}
-        periods = {m.id: _periods(items[m.id], spans, scopes) for m in family}
         for m in family:
             if m.exposure is not None:
-                _merge(tables[m.id], exposure_tables[m.exposure])
-                for scope, sums in periods[m.id].items():
-                    for s, e in zip(sums, exposure_periods[m.exposure][scope], strict=True):
+                exposure = ADMISSIONS if m.exposure == "admissions" else PATIENT_DAYS
+                _merge(tables[m.id], tables[exposure])
+                for scope, series in periods[m.id].items():
+                    for s, e in zip(series, periods[exposure][scope], strict=True):
                         s.denominator += e.denominator
-        hidden = _suppress(family, tables, all_wards)
+        hidden = _suppress(family, tables, all_wards) if suppress else frozenset()
         for m in family:
             results[m.id] = _result(
                 m, periods[m.id], tables[m.id], hidden, spans, scopes, context, goals.get(m.id)
@@ -293,71 +331,154 @@ def compute_dashboard(
     )
 
 
+PATIENT_DAYS: Final = "patient-days"
+_DAY_MICROS: Final = 86_400_000_000
+
+
 @dataclass(slots=True)
 class _Sum:
     numerator: float = 0.0
     denominator: float = 0.0
     values: list[float] = field(default_factory=list)
 
-    def add(self, item: Item) -> None:
-        self.numerator += item.numerator
-        self.denominator += item.denominator
-        if item.value is not None:
-            self.values.append(item.value)
+    def add(self, numerator: float, denominator: float, value: float | None = None) -> None:
+        self.numerator += numerator
+        self.denominator += denominator
+        if value is not None:
+            self.values.append(value)
 
 
-def _in_scope(item: Item, scope: str) -> bool:
-    return item.hospital if scope == HOSPITAL else item.ward == scope
+Table = dict[str, dict[tuple[str, str], _Sum]]  # scope -> (dimension, group) -> sums
+Series = dict[str, list[_Sum]]  # scope -> one per period
 
 
-def _tally(
-    items: Iterable[Item], scopes: Sequence[str], known: Facts, tz: ZoneInfo
-) -> dict[str, dict[tuple[str, str], _Sum]]:
-    """The window's sums of each scope by (dimension, group), and (`all`, `all`)."""
-    sums: dict[str, dict[tuple[str, str], _Sum]] = {}
-    for scope in scopes:
-        sums[scope] = {(ALL, ALL): _Sum()}
-        for dimension, groups in DIMENSIONS.items():
-            for group in groups:
-                sums[scope][dimension, group] = _Sum()
-    cells: dict[tuple[str, Any], list[tuple[str, str]]] = {}
-    for item in items:
-        targets = [t for t in (item.ward, HOSPITAL if item.hospital else None) if t in sums]
-        if not targets:
+def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
+    sums: DashboardSums,
+    names: Sequence[str],
+    shared: Mapping[str, list[str]],
+    spans: list[PeriodSpan],
+    scopes: Sequence[str],
+    window: tuple[datetime, datetime],
+) -> tuple[dict[str, Table], dict[str, Series]]:
+    """The window's sums of each measure (and exposure) on each scope by (dimension, group)
+    and (`all`, `all`), and by period; exact whatever the order they are added in (items count
+    whole numbers; stays are summed in microseconds). `shared`: the measures of a family by
+    member, whose denominator each item of one adds to (`dashboard_items`)."""
+    since, until = window
+    tables: dict[str, Table] = {}
+    periods: dict[str, Series] = {}
+    for name in names:
+        tables[name] = {
+            scope: {(ALL, ALL): _Sum()}
+            | {(d, g): _Sum() for d, gs in DIMENSIONS.items() for g in gs}
+            for scope in scopes
+        }
+        periods[name] = {scope: [_Sum() for _ in spans] for scope in scopes}
+    labels = {span.label: i for i, span in enumerate(spans)}
+
+    def targets(ward: str, hospital: bool) -> list[str]:
+        return [ward, HOSPITAL] if hospital else [ward]
+
+    def counts(measure: str) -> list[tuple[str, float]]:
+        """The sums an item of `measure` adds to, each with the factor of its numerator (a
+        family's members share its denominator; only the item's own takes its numerator)."""
+        if measure not in shared:
+            return [(measure, 1.0)]
+        return [(name, 1.0 if name == measure else 0.0) for name in shared[measure]]
+
+    for item in sums.items:
+        if item.measure not in tables:
             continue
-        day = item.time.astimezone(tz).date()
-        keys = cells.get((item.patient_id, day))
-        if keys is None:
-            person = known.persons.get(item.patient_id, UNKNOWN_PERSON)
-            keys = [(ALL, ALL)]
-            keys += [(d, g) for d in DIMENSIONS for g in person.groups(d, day)]
-            cells[item.patient_id, day] = keys
-        for scope in targets:
-            table = sums[scope]
-            for key in keys:
-                table[key].add(item)
-    return sums
-
-
-def _periods(
-    items: Iterable[Item], spans: list[PeriodSpan], scopes: Sequence[str]
-) -> dict[str, list[_Sum]]:
-    """The sums of each scope in each period."""
-    periods: dict[str, list[_Sum]] = {scope: [_Sum() for _ in spans] for scope in scopes}
-    for item in items:
+        keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
         i = span_of(spans, item.time)
-        if i is None:
+        for name, own in counts(item.measure):
+            table, series = tables[name], periods[name]
+            numerator = item.numerator * own
+            for scope in targets(item.ward, item.hospital):
+                for key in keys:
+                    table[scope][key].add(numerator, item.denominator, item.value)
+                if i is not None:
+                    series[scope][i].add(numerator, item.denominator, item.value)
+    for item in sums.values:  # counted in `item_sums`: their values only
+        if item.measure not in tables or item.value is None:
             continue
-        for scope in (item.ward, HOSPITAL if item.hospital else None):
-            if scope in periods:
-                periods[scope][i].add(item)
-    return periods
+        table, series = tables[item.measure], periods[item.measure]
+        keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
+        i = span_of(spans, item.time)
+        for scope in targets(item.ward, item.hospital):
+            scope_cells = table[scope]
+            for key in keys:
+                scope_cells[key].values.append(item.value)
+            if i is not None:
+                series[scope][i].values.append(item.value)
+    for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
+        if measure not in tables:
+            continue
+        cells = (
+            [(dimension, g) for g in mask_needs(int(group))]
+            if dimension == "needs"
+            else [(dimension, group)]
+        )
+        if dimension == "sex":  # a partition: its groups add up to the whole
+            cells.append((ALL, ALL))
+        for name, own in counts(measure):
+            table, series = tables[name], periods[name]
+            for scope in targets(ward, hospital):
+                if dimension == "period":
+                    series[scope][labels[group]].add(num * own, den)
+                    continue
+                for key in cells:
+                    table[scope][key].add(num * own, den)
+    micros: dict[tuple[str, tuple[str, str]], int] = defaultdict(int)
+    period_micros: dict[tuple[str, int], int] = defaultdict(int)
+    for stay in sums.stays:
+        total = overlap_micros(stay.start, stay.end, since, until)
+        if not total:
+            continue
+        keys = _keys(stay.sex, stay.ethnicity, stay.age, stay.imd, stay.needs)
+        first = span_of(spans, max(stay.start, since)) or 0
+        for scope in (stay.ward, HOSPITAL):
+            for key in keys:
+                micros[scope, key] += total
+            for i in range(first, len(spans)):
+                span = spans[i]
+                if stay.end is not None and stay.end <= span.start:
+                    break
+                period_micros[scope, i] += overlap_micros(
+                    stay.start, stay.end, span.start, span.end
+                )
+    for ward, dimension, group, amount in sums.stay_sums:
+        for scope in (ward, HOSPITAL):
+            if dimension == "period":
+                period_micros[scope, labels[group]] += amount
+                continue
+            cells = (
+                [(dimension, g) for g in mask_needs(int(group))]
+                if dimension == "needs"
+                else [(dimension, group)]
+            )
+            if dimension == "sex":
+                cells.append((ALL, ALL))
+            for key in cells:
+                micros[scope, key] += amount
+    for (scope, key), amount in micros.items():
+        if scope in tables[PATIENT_DAYS]:
+            tables[PATIENT_DAYS][scope][key].denominator = amount / _DAY_MICROS
+    for (scope, i), amount in period_micros.items():
+        if scope in periods[PATIENT_DAYS]:
+            periods[PATIENT_DAYS][scope][i].denominator = amount / _DAY_MICROS
+    return tables, periods
 
 
-def _merge(
-    table: dict[str, dict[tuple[str, str], _Sum]],
-    exposure: Mapping[str, Mapping[tuple[str, str], _Sum]],
-) -> None:
+def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> list[tuple[str, str]]:
+    """The cells an item or stay of these groups counts in."""
+    return [
+        (ALL, ALL), ("sex", sex), ("ethnicity", ethnicity), ("age", age), ("imd", imd),
+        *(("needs", g) for g in mask_needs(needs)),
+    ]  # fmt: skip
+
+
+def _merge(table: Table, exposure: Table) -> None:
     """A rate's numerator sums take the denominators of its exposure's."""
     for scope, cells in table.items():
         for key, cell in cells.items():
@@ -558,23 +679,3 @@ def _round(value: float | None) -> Any:
         return None
     rounded = round(value, 4)
     return int(rounded) if rounded == int(rounded) else rounded
-
-
-def _context(
-    known: Facts, spans: list[PeriodSpan], scopes: list[str]
-) -> dict[str, list[tuple[int, float]]]:
-    """Each scope's admissions and patient-days in each period (shown beside every rate)."""
-    out: dict[str, list[tuple[int, float]]] = {}
-    admitted = admissions(known)
-    days = patient_days(known, spans)
-    for scope in scopes:
-        counts = [0] * len(spans)
-        totals = [0.0] * len(spans)
-        for item in admitted:
-            if _in_scope(item, scope) and (i := span_of(spans, item.time)) is not None:
-                counts[i] += 1
-        for item in days:
-            if _in_scope(item, scope) and (i := span_of(spans, item.time)) is not None:
-                totals[i] += item.denominator
-        out[scope] = list(zip(counts, totals, strict=True))
-    return out

@@ -1,9 +1,13 @@
-"""From the store's rows to the facts the measures count; pure (the clock is `as_of`).
+"""From the store's rows to the facts the measures count; pure.
 
-Everything here is read as of `as_of` (the end of the dashboard's window): what happened later
-is not known, so a set not yet missed, an alert not yet acknowledged nor escalated, or a sepsis
-prompt less than an hour old is *pending* and left out of its measure's denominator (never
-counted as a failure nor a success).
+Everything here is read *as of infinity*: from every row given, with no clock. Each fact
+carries when its outcome became known in event time (a set due: the next set, or the moment it
+was missed; a wait for acknowledgement: its acknowledgement, escalation or resolution; a
+sepsis prompt: its treatment, or the end of its hour), so that the measures can give each item
+its `decided` time, and a dashboard read as of `until` keeps an item only when its outcome was
+known before `until` (`Item.visible`): a set not yet missed, an alert not yet acknowledged nor
+escalated, or a sepsis prompt less than an hour old is then *pending* and left out of its
+measure's denominator (never counted as a failure nor a success).
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ Timing = Literal["on-time", "late", "missed"]
 @dataclass(frozen=True, slots=True)
 class Stay:
     """A patient's time on one ward: `start` its admission or transfer in, `end` its transfer
-    out, discharge or `as_of`; `admitted` when it began with an admission (not a transfer),
-    `discharged` when it ended with a discharge (the patient left hospital)."""
+    out or discharge (None: still there); `admitted` when it began with an admission (not a
+    transfer), `discharged` when it ended with a discharge (the patient left hospital)."""
 
     patient_id: str
     ward: str
     start: datetime
-    end: datetime
+    end: datetime | None
     admitted: bool
     discharged: bool = False
 
@@ -45,23 +49,26 @@ class Stay:
 @dataclass(frozen=True, slots=True)
 class DueSet:
     """A nurse's set that fell due: due at `due` (the `next_obs_due` of the set before, taken
-    on `ward`), and when it came (`timing`)."""
+    on `ward`), how it came (`timing`) and when that was known (`decided`: the next set's
+    time, or the moment it was missed)."""
 
     due: datetime
     ward: str
     patient_id: str
     timing: Timing
+    decided: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Spell:
     """An alert waiting for acknowledgement: from a `raised` event of an alert that was not
-    waiting (its first, or one after an acknowledgement) to the next `acknowledged` event.
+    waiting (its first, or one after an acknowledgement) to the next `acknowledged` or
+    `resolved` event.
 
     `ward` and `raised` are the raise's; `severity` the latest while it waited (severities only
-    rise); `escalated` whether an `escalated` event came before the acknowledgement;
-    `acknowledged` the acknowledgement's time (None: none by `as_of`); `resolved` whether it
-    was resolved without one."""
+    rise); `escalated` the time of the first `escalated` event before its end (None: none);
+    `acknowledged` the acknowledgement's time (None: none); `resolved` the time it was resolved
+    without one (None: not)."""
 
     alert_id: str
     kind: str
@@ -70,50 +77,43 @@ class Spell:
     patient_id: str
     raised: datetime
     severity: str
-    escalated: bool
+    escalated: datetime | None
     acknowledged: datetime | None
-    resolved: bool
+    resolved: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """What the measures count, as of `as_of`."""
+    """What the measures count, from every row given (as of infinity)."""
 
-    as_of: datetime
     stays: list[Stay]
-    persons: dict[str, Person]
+    persons: dict[str, list[tuple[datetime, Person]]]
     due_sets: list[DueSet]
     spells: list[Spell]
     alerts: list[AlertRow]  # the first event of each alert
     events: list[EventRecord]
-    sepsis: list[
-        tuple[AlertRow, bool | None]
-    ]  # each sepsis prompt, treated within 1 h (None: pending)
+    sepsis: list[tuple[AlertRow, datetime | None]]  # each sepsis prompt, treated at (None: not)
 
 
-def facts(rows: DashboardRows, as_of: datetime) -> Facts:
-    """The facts of `rows`, read as of `as_of` (rows after it are ignored)."""
-    adt = [r for r in rows.adt if r.time < as_of]
-    stays = stays_of(adt, as_of)
-    alerts = [a for a in rows.alerts if a.time < as_of]
-    events = [e for e in rows.events if e.time < as_of]
-    firsts = [a for a in alerts if a.seq == 1]
+def facts(rows: DashboardRows) -> Facts:
+    """The facts of `rows`, as of infinity (each with when it became known)."""
+    stays = stays_of(rows.adt)
+    firsts = [a for a in rows.alerts if a.seq == 1]
     return Facts(
-        as_of=as_of,
         stays=stays,
-        persons=persons_of(adt),
-        due_sets=due_sets([s for s in rows.nurse_sets if s.time < as_of], stays, as_of),
-        spells=spells_of(alerts),
+        persons=persons_of(rows.adt),
+        due_sets=due_sets(rows.nurse_sets, stays),
+        spells=spells_of(rows.alerts),
         alerts=firsts,
-        events=events,
-        sepsis=sepsis_outcomes([a for a in firsts if a.kind == "sepsis"], events, as_of),
+        events=list(rows.events),
+        sepsis=sepsis_outcomes([a for a in firsts if a.kind == "sepsis"], rows.events),
     )
 
 
-def stays_of(adt: Iterable[AdtRecord], as_of: datetime) -> list[Stay]:
+def stays_of(adt: Iterable[AdtRecord]) -> list[Stay]:
     """Each patient's stays on wards, from their ADT messages in time order: an admission or a
     transfer to another ward starts one (a transfer within the ward keeps it), a transfer out
-    or a discharge ends it; still open at `as_of`, it ends there."""
+    or a discharge ends it; one still open has no end."""
     stays: list[Stay] = []
     open_: dict[str, tuple[str, datetime, bool]] = {}
     for record in sorted(adt, key=lambda r: (r.time, r.msg_id)):
@@ -132,23 +132,37 @@ def stays_of(adt: Iterable[AdtRecord], as_of: datetime) -> list[Stay]:
             )
             del open_[record.patient_id]
     stays.extend(
-        Stay(p, ward, start, as_of, admitted) for p, (ward, start, admitted) in open_.items()
+        Stay(p, ward, start, None, admitted) for p, (ward, start, admitted) in open_.items()
     )
     return stays
 
 
-def persons_of(adt: Iterable[AdtRecord]) -> dict[str, Person]:
-    """Each patient's equity fields, from their latest admission or transfer."""
-    persons: dict[str, Person] = {}
+def persons_of(adt: Iterable[AdtRecord]) -> dict[str, list[tuple[datetime, Person]]]:
+    """Each patient's equity fields as recorded by each of their admissions and transfers, in
+    time order (`person_at` picks the one in force)."""
+    persons: dict[str, list[tuple[datetime, Person]]] = defaultdict(list)
     for record in sorted(adt, key=lambda r: (r.time, r.msg_id)):
         if record.event != "discharge":
-            persons[record.patient_id] = Person.from_context(record.context)
-    return persons
+            persons[record.patient_id].append((record.time, Person.from_context(record.context)))
+    return dict(persons)
 
 
-def due_sets(sets: Sequence[NurseSetRow], stays: Sequence[Stay], as_of: datetime) -> list[DueSet]:
-    """Every nurse's set that fell due, and when it came (Redfern et al. 2018, as the scorer's
-    `scoring.obs_timing` defines it for the overdue alert).
+def person_at(history: Sequence[tuple[datetime, Person]], moment: datetime) -> Person | None:
+    """The person as recorded by the latest admission or transfer at or before `moment`, else
+    by the first (None: no record at all)."""
+    if not history:
+        return None
+    found = history[0][1]
+    for time, person in history:
+        if time > moment:
+            break
+        found = person
+    return found
+
+
+def due_sets(sets: Sequence[NurseSetRow], stays: Sequence[Stay]) -> list[DueSet]:
+    """Every nurse's set that fell due, how it came and when that was known (Redfern et al.
+    2018, as the scorer's `scoring.obs_timing` defines it for the overdue alert).
 
     A nurse's set taken at `T0` whose score says the next is due at `D` (`D > T0`; interval
     `I = D - T0`) makes one due set, on `T0`'s ward, in the period holding `D`. The next nurse's
@@ -156,14 +170,14 @@ def due_sets(sets: Sequence[NurseSetRow], stays: Sequence[Stay], as_of: datetime
       - *on time* when `T1 < D + 0.33 I` (early counts as on time);
       - *late* when `D + 0.33 I <= T1 < D + 0.67 I`;
       - *missed* when `T1 >= D + 0.67 I`, or when no set came and the patient was still in
-        hospital at `D + 0.67 I` (and `as_of` is past it).
-    Not counted (not due): a set with no `next_obs_due` (or one not after it), and a due set
-    whose patient left hospital (discharge) before it was missed without another set. Pending
-    (not counted): no set yet and `as_of` before `D + 0.67 I`.
+        hospital at `D + 0.67 I`.
+    Decided at `T1` when it came before `D + 0.67 I`, else at `D + 0.67 I`. Not counted (not
+    due): a set with no `next_obs_due` (or one not after it), and a due set whose patient left
+    hospital (discharge) before it was missed without another set.
     """
     leaves: dict[str, list[datetime]] = defaultdict(list)
     for stay in stays:
-        if stay.discharged:
+        if stay.discharged and stay.end is not None:
             leaves[stay.patient_id].append(stay.end)
     out: list[DueSet] = []
     by_patient: dict[str, list[NurseSetRow]] = defaultdict(list)
@@ -176,6 +190,8 @@ def due_sets(sets: Sequence[NurseSetRow], stays: Sequence[Stay], as_of: datetime
             due = taken.next_obs_due
             if due is None or due <= taken.time:
                 continue
+            missed_at = obs_timing(taken.time, due, due).missed_at
+            assert missed_at is not None  # noqa: S101 (due > taken: obs_timing gives it)
             left = next((t for t in ends if t > taken.time), None)
             following = next((s.time for s in mine[i + 1 :] if s.time > taken.time), None)
             if following is not None and (left is None or following <= left):
@@ -183,12 +199,12 @@ def due_sets(sets: Sequence[NurseSetRow], stays: Sequence[Stay], as_of: datetime
                 timing: Timing = (
                     "missed" if status == "missed" else "late" if status == "late" else "on-time"
                 )
+                decided = min(following, missed_at)
             else:
-                horizon = min(t for t in (left, as_of) if t is not None)
-                if obs_timing(taken.time, due, horizon).status != "missed":
-                    continue
-                timing = "missed"
-            out.append(DueSet(due, taken.ward, patient, timing))
+                if left is not None and left < missed_at:
+                    continue  # gone before it was missed
+                timing, decided = "missed", missed_at
+            out.append(DueSet(due, taken.ward, patient, timing, decided))
     return out
 
 
@@ -201,15 +217,16 @@ def spells_of(alerts: Iterable[AlertRow]) -> list[Spell]:
     for events in by_alert.values():
         events.sort(key=lambda a: a.seq)
         waiting: AlertRow | None = None
-        severity, escalated = "", False
+        severity, escalated = "", None
         for e in events:
             if e.state == "raised" and waiting is None:
-                waiting, severity, escalated = e, e.severity, False
+                waiting, severity, escalated = e, e.severity, None
             elif waiting is None:
                 continue
             elif e.state in ("raised", "escalated"):
                 severity = e.severity
-                escalated = escalated or e.state == "escalated"
+                if e.state == "escalated" and escalated is None:
+                    escalated = e.time
             elif e.state in ("acknowledged", "resolved"):
                 spells.append(_spell(waiting, severity, escalated, e))
                 waiting = None
@@ -218,7 +235,9 @@ def spells_of(alerts: Iterable[AlertRow]) -> list[Spell]:
     return spells
 
 
-def _spell(raised: AlertRow, severity: str, escalated: bool, end: AlertRow | None) -> Spell:
+def _spell(
+    raised: AlertRow, severity: str, escalated: datetime | None, end: AlertRow | None
+) -> Spell:
     acknowledged = end.time if end is not None and end.state == "acknowledged" else None
     return Spell(
         alert_id=raised.alert_id,
@@ -230,23 +249,23 @@ def _spell(raised: AlertRow, severity: str, escalated: bool, end: AlertRow | Non
         severity=severity,
         escalated=escalated,
         acknowledged=acknowledged,
-        resolved=end is not None and end.state == "resolved",
+        resolved=end.time if end is not None and end.state == "resolved" else None,
     )
 
 
 def sepsis_outcomes(
-    prompts: Sequence[AlertRow], events: Sequence[EventRecord], as_of: datetime
-) -> list[tuple[AlertRow, bool | None]]:
-    """Each think-sepsis prompt (a `sepsis` alert's first event at `t`) and whether a
-    `sepsis-treatment` event of the same patient came at `t` or within the hour after it (its
-    own time in `[t, t + 1 h]`); None (pending) when none has and `as_of` is before `t + 1 h`."""
+    prompts: Sequence[AlertRow], events: Sequence[EventRecord]
+) -> list[tuple[AlertRow, datetime | None]]:
+    """Each think-sepsis prompt (a `sepsis` alert's first event at `t`) and the time of the
+    first `sepsis-treatment` event of the same patient at `t` or within the hour after it (its
+    own time in `[t, t + 1 h]`; None: none)."""
     treated: dict[str, list[datetime]] = defaultdict(list)
     for e in events:
         if e.event == "sepsis-treatment":
             treated[e.patient_id].append(e.time)
-    out: list[tuple[AlertRow, bool | None]] = []
+    out: list[tuple[AlertRow, datetime | None]] = []
     for prompt in prompts:
         deadline = prompt.time + SEPSIS_WINDOW
-        done = any(prompt.time <= t <= deadline for t in treated.get(prompt.patient_id, ()))
-        out.append((prompt, True if done else (False if as_of >= deadline else None)))
+        times = [t for t in treated.get(prompt.patient_id, ()) if prompt.time <= t <= deadline]
+        out.append((prompt, min(times) if times else None))
     return out

@@ -7,8 +7,13 @@ period), ward, patient (which equity groups) and its part of the numerator and d
 - a *rate* (per 100 or 1,000 of its exposure): one item per event (numerator 1); its
   `exposure` gives one item per piece (denominator 1 for an admission, days for patient-days,
   split at period bounds), shared by every rate of that exposure;
-- a *median* (minutes): one item per case, its `value` the minutes (None: not yet), the
-  numerator 1 when it has a value.
+- a *median* (minutes): one item per case in the denominator (numerator 0), and one more
+  (numerator 1, denominator 0) with its `value`, the minutes, once it has one.
+
+Items are made as of infinity, each with `decided`, when its outcome became known in event
+time (None: at its own `time`); a dashboard as of `until` counts an item only once decided
+before `until` (`Item.visible`), so that an outcome that changes (an AKI wait escalated, then
+acknowledged) is two items: (0, 1) decided at the escalation and (1, 0) at the acknowledgement.
 
 An exposure item may count on its ward but not in the hospital's total: a transfer into a ward
 is an admission to that ward, not to the hospital (`hospital=False`).
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from surveillance.dashboard._facts import ESCALATION_SEVERITIES, Facts, Spell, Stay
+from surveillance.dashboard._facts import ESCALATION_SEVERITIES, SEPSIS_WINDOW, Facts, Spell
 from surveillance.dashboard._groups import PeriodSpan
 from surveillance.spc import Improvement
 
@@ -42,6 +47,11 @@ class Item:
     denominator: float
     value: float | None = None
     hospital: bool = True
+    decided: datetime | None = None
+
+    def visible(self, until: datetime) -> bool:
+        """Whether the item is known as of `until` (its outcome decided before it)."""
+        return (self.time if self.decided is None else self.decided) < until
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,10 @@ class Measure:
 
 def _timing(kind: str) -> Callable[[Facts, list[PeriodSpan]], list[Item]]:
     def items(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
-        return [Item(d.due, d.ward, d.patient_id, float(d.timing == kind), 1.0) for d in f.due_sets]
+        return [
+            Item(d.due, d.ward, d.patient_id, float(d.timing == kind), 1.0, decided=d.decided)
+            for d in f.due_sets
+        ]
 
     return items
 
@@ -86,10 +99,12 @@ def _ack_minutes(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     for s in f.spells:
         if s.kind != "score":
             continue
-        minutes = None
+        out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
         if s.acknowledged is not None:
             minutes = (s.acknowledged - s.raised).total_seconds() / 60
-        out.append(Item(s.raised, s.ward, s.patient_id, float(minutes is not None), 1.0, minutes))
+            out.append(
+                Item(s.raised, s.ward, s.patient_id, 1.0, 0.0, minutes, decided=s.acknowledged)
+            )
     return out
 
 
@@ -98,10 +113,10 @@ def _escalation_in_target(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     for s in f.spells:
         if s.kind != "score" or s.severity not in ESCALATION_SEVERITIES:
             continue
-        if s.escalated:
-            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
+        if s.escalated is not None:
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=s.escalated))
         elif s.acknowledged is not None:
-            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0))
+            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, decided=s.acknowledged))
     return out
 
 
@@ -139,9 +154,9 @@ def _senior_review_minutes(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
         deadline = s.raised + SENIOR_REVIEW_WINDOW
         if review is not None and review <= deadline:
             minutes = (review - s.raised).total_seconds() / 60
-            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, minutes))
-        elif f.as_of >= deadline:  # none within the window: counted, with no time
-            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
+            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, minutes, decided=review))
+        else:  # none within the window: counted once it has passed, with no time
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=deadline))
     return out
 
 
@@ -150,18 +165,20 @@ def _senior_review_in_target(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     for s, review in _reviews(f):
         deadline = s.raised + SENIOR_REVIEW_TARGET
         if review is not None and review <= deadline:
-            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0))
-        elif f.as_of >= deadline:
-            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
+            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, decided=review))
+        else:
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=deadline))
     return out
 
 
 def _sepsis(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     return [
-        Item(a.time, a.ward, a.patient_id, float(done), 1.0)
-        for a, done in f.sepsis
-        if done is not None
-    ]
+        Item(
+            a.time, a.ward, a.patient_id, float(treated is not None), 1.0,
+            decided=a.time + SEPSIS_WINDOW if treated is None else treated,
+        )
+        for a, treated in f.sepsis
+    ]  # fmt: skip
 
 
 def _aki(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
@@ -169,10 +186,15 @@ def _aki(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     for s in f.spells:
         if s.kind != "aki":
             continue
-        if s.acknowledged is not None:
-            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0))
-        elif s.resolved or s.escalated:
-            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0))
+        if s.escalated is not None and (s.acknowledged is None or s.escalated < s.acknowledged):
+            # not acknowledged when escalated: (0, 1) then, and (1, 0) more if acknowledged
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=s.escalated))
+            if s.acknowledged is not None:
+                out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 0.0, decided=s.acknowledged))
+        elif s.acknowledged is not None:
+            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, decided=s.acknowledged))
+        elif s.resolved is not None:
+            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=s.resolved))
     return out
 
 
@@ -182,21 +204,6 @@ def admissions(f: Facts) -> list[Item]:
     return [Item(s.start, s.ward, s.patient_id, 0.0, 1.0, hospital=s.admitted) for s in f.stays]
 
 
-def patient_days(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
-    """Each stay's time in each period, in days (occupied bed-days), one item per piece."""
-    out: list[Item] = []
-    for stay in f.stays:
-        out.extend(_pieces(stay, spans))
-    return out
-
-
-def _pieces(stay: Stay, spans: list[PeriodSpan]) -> Iterator[Item]:
-    for span in spans:
-        start, end = max(stay.start, span.start), min(stay.end, span.end)
-        if start < end:
-            yield Item(start, stay.ward, stay.patient_id, 0.0, (end - start) / DAY)
-
-
 def _count(
     count: Callable[[Facts], Iterable[tuple[datetime, str, str]]],
 ) -> Callable[[Facts, list[PeriodSpan]], list[Item]]:
@@ -204,11 +211,6 @@ def _count(
         return [Item(t, w, p, 1.0, 0.0) for t, w, p in count(f)]
 
     return items
-
-
-def exposure_items(kind: Exposure, f: Facts, spans: list[PeriodSpan]) -> list[Item]:
-    """A rate's denominator items: admissions or patient-days."""
-    return admissions(f) if kind == "admissions" else patient_days(f, spans)
 
 
 def _alerts_of(kind: str) -> Callable[[Facts], Iterable[tuple[datetime, str, str]]]:

@@ -263,19 +263,112 @@ class DashboardRows:
     """What the safety dashboard is computed from (`Store.dashboard_rows(since, until)`):
 
     Attributes:
-        adt: every ADT message before `until` (placements, admissions, equity fields), by
-            time then msg_id.
+        adt: the ADT messages before `until` (placements, admissions, equity fields) of the
+            patients the window can count (`_dashboard_sql.ADT_SQL`), by time then msg_id.
         nurse_sets: the nurses' sets scored in `[since - DASHBOARD_LOOKBACK, until)`, by
             patient then time.
         alerts: every event before `until` of the alerts with an event in `[since, until)`
             (their raise may be earlier), by alert then seq.
         events: the clinical events (CONTRACT §9) in `[since, until)`, by time then msg_id.
+        wards: every ward with an ADT message before `until` (None: the wards of `adt`).
     """
 
     adt: list[AdtRecord]
     nurse_sets: list[NurseSetRow]
     alerts: list[AlertRow]
     events: list[EventRecord]
+    wards: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardItem:
+    """One thing a dashboard measure counts, kept in the store (`dashboard_items`), made from
+    every row of its patient by `surveillance.dashboard.dashboard_items`.
+
+    `measure` is a measure's id, or `admissions` (the exposure items of the rates per
+    admission); `decided` when its outcome was known (None: at `time`); a dashboard as of
+    `until` counts it when `time` is in its window and it was decided before `until`.
+    `hospital` False: counted on its ward only (a transfer in is not a hospital admission).
+    The equity groups are the patient's as recorded at `time` (`age` the band on its local
+    day), `needs` a bitmask of `surveillance.dashboard.NEEDS` (0: none recorded)."""
+
+    patient_id: str
+    measure: str
+    time: datetime
+    decided: datetime | None
+    ward: str
+    hospital: bool
+    numerator: float
+    denominator: float
+    value: float | None
+    sex: str
+    ethnicity: str
+    age: str
+    imd: str
+    needs: int
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardStay:
+    """A piece of a patient's stay on a ward (`dashboard_stays`) over which their equity groups
+    do not change: the patient-days of every rate per patient-day. `end` None: still there."""
+
+    patient_id: str
+    ward: str
+    start: datetime
+    end: datetime | None
+    sex: str
+    ethnicity: str
+    age: str
+    imd: str
+    needs: int
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSums:
+    """The dashboard's items over a window, as a store gives them (`Store.dashboard_sums`):
+    summed where the store can (PostgreSQL), as they are where it cannot (SQLite); the
+    dashboard sums the rest the same way.
+
+    Attributes:
+        wards: every ward with an ADT message before `until`.
+        items: items counted in the window that the store did not sum (every one, SQLite).
+        values: items of the `medians` asked for, with a value, counted in the window and
+            summed in `item_sums` too: only their values are wanted (PostgreSQL).
+        stays: stay pieces overlapping the window that the store did not sum.
+        item_sums: `(measure, ward, hospital, dimension, group, numerator, denominator)` for
+            the items summed: `dimension` one of `period` (group: the period's first local
+            date, ISO), `sex`, `ethnicity`, `age`, `imd` and `needs` (group: the bitmask in
+            decimal).
+        stay_sums: `(ward, dimension, group, microseconds)`: the stays' time in the window
+            (and in each period), summed likewise.
+    """
+
+    wards: list[str]
+    items: list[DashboardItem] = field(default_factory=list)
+    stays: list[DashboardStay] = field(default_factory=list)
+    item_sums: list[tuple[str, str, bool, str, str, float, float]] = field(default_factory=list)
+    stay_sums: list[tuple[str, str, str, int]] = field(default_factory=list)
+    values: list[DashboardItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyPatient:
+    """A patient whose dashboard items are out of date (`dashboard_dirty`): `mark` changes at
+    every write that touches them, so a refresh removes only the mark it read."""
+
+    patient_id: str
+    mark: int
+
+
+def dirty_patients_of(batch: Batch) -> list[str]:
+    """The patients whose dashboard items a batch changes (sorted): those of its ADT,
+    observations and scores (a nurse's set is the pair), alert events and clinical events."""
+    return sorted(
+        {r.patient_id for r in batch.adt} | {r.patient_id for r in batch.scores}
+        | {r.patient_id for r in batch.observations}
+        | {r.patient_id for r in batch.alerts} | {r.patient_id for r in batch.events}
+    )  # fmt: skip
 
 
 DASHBOARD_LOOKBACK: Final = timedelta(hours=24)
@@ -426,4 +519,45 @@ class Store(Protocol):
     async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
         """The rows the safety dashboard computes its measures from (`DashboardRows`): read
         only, every ward (the hospital's rates are the equity tables' reference)."""
+        ...
+
+    async def dirty_patients(self, limit: int) -> list[DirtyPatient]:
+        """Up to `limit` patients whose dashboard items are out of date (oldest marks first)."""
+        ...
+
+    async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
+        """Every dashboard row (ADT, nurses' sets, alert events, clinical events) of these
+        patients, whatever their time (one snapshot)."""
+        ...
+
+    async def replace_dashboard_items(
+        self,
+        done: Collection[DirtyPatient],
+        items: Collection[DashboardItem],
+        stays: Collection[DashboardStay],
+    ) -> int:
+        """In one transaction: replace the dashboard items and stays of the patients of `done`
+        by `items` and `stays`, and clear their dirty marks, those still as read (a patient
+        written to since keeps a newer mark and is refreshed again). Returns the marks
+        cleared."""
+        ...
+
+    async def dashboard_sums(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        period: str,
+        spans: Collection[tuple[str, datetime, datetime]],
+        tz: str,
+        medians: Collection[str],
+    ) -> DashboardSums:
+        """The dashboard's items and stays counted in `[since, until)` as of `until`
+        (`DashboardSums`): `spans` the periods (`day`, `week` from Monday or `month`) as
+        `(label, start, end)` tiling the window, `tz` the time zone their labels are dates in,
+        `medians` the measures whose values are needed (`DashboardSums.values`)."""
+        ...
+
+    async def dirty_count(self) -> int:
+        """How many patients' dashboard items are out of date."""
         ...

@@ -1,12 +1,16 @@
-"""The safety dashboard's read-only queries (`Store.dashboard_rows`), one text for both
-backends but for the JSON access, which each backend's dialect spells its own way.
+"""The safety dashboard's queries, one text for both backends but for the JSON access and
+the parameters, which each backend's dialect spells its own way.
 
-Indexes used: nurses' sets by the scores' time (PostgreSQL: the BRIN index `scores_time`, or
-TimescaleDB's chunks; SQLite has no index on the scores' time and scans the table, acceptable
-for the one-ward SQLite store) joined to `observations` by its key; alerts by
-`alert_events_ward_time` (the window of each ward) then the key `(alert_id, seq)`; clinical
-events by `clinical_events_time` (`Store.events`); ADT is small and read whole up to `until`.
-No new index (no migration).
+- The live path's rows of a window (`Store.dashboard_rows`): nurses' sets by the scores' time
+  (PostgreSQL: the BRIN index `scores_time`, or TimescaleDB's chunks; SQLite scans, acceptable
+  for the one-ward store) joined to `observations` by its key; alerts by
+  `alert_events_ward_time` then the key `(alert_id, seq)`; clinical events by
+  `clinical_events_time`; the ADT of the patients the window can count (`ADT_SQL`).
+- Every row of some patients, for the refresh of their items (`Store.patient_rows`): each
+  table by its `(patient_id, time)` index.
+- The window's items and stays (`Store.dashboard_sums`, migration 0006): by
+  `dashboard_items_time` and `dashboard_stays_start`; summed by PostgreSQL, read as they are
+  by SQLite.
 """
 
 from __future__ import annotations
@@ -38,10 +42,152 @@ an ADT: a patient is placed before anything alerts)."""
 
 ADT_SQL: Final = """
 SELECT msg_id, time, received_at, ward, bed, patient_id, event, context
-FROM adt WHERE time < {p} ORDER BY time, msg_id
+FROM adt WHERE time < {until} AND patient_id IN (
+    SELECT patient_id FROM adt WHERE time >= {lookback} AND time < {until}
+    UNION
+    SELECT a.patient_id FROM adt a
+    WHERE a.time < {lookback} AND a.event <> 'discharge' AND NOT EXISTS (
+        SELECT 1 FROM adt b WHERE b.patient_id = a.patient_id AND b.time < {lookback}
+        AND (b.time > a.time OR (b.time = a.time AND b.msg_id > a.msg_id)))
+    UNION
+    SELECT patient_id FROM alert_events WHERE time >= {since} AND time < {until}
+    UNION
+    SELECT patient_id FROM clinical_events WHERE time >= {since} AND time < {until}
+)
+ORDER BY time, msg_id
 """
+"""The ADT messages before `until` of the patients the window can count: those with an ADT
+message from `lookback` (`since - DASHBOARD_LOOKBACK`, as the nurses' sets) on, those still in
+hospital then (their latest message before it not a discharge), and those with an alert event
+or a clinical event in the window; not every patient's since the store began (the wards come
+from `WARDS_SQL`). Indexes: `adt_patient_time`, `alert_events_ward_time`, the events' time."""
 
 SQLITE_DUE: Final = "json_extract(s.result, '$.next_obs_due')"
 SQLITE_SYSTEM: Final = "json_extract(a.event, '$.system')"
 POSTGRES_DUE: Final = "s.result->>'next_obs_due'"
 POSTGRES_SYSTEM: Final = "a.event->>'system'"
+
+
+# By patient: every row of some patients (the refresh of their dashboard items). `{ids}` is
+# the dialect's test of `patient_id` against the list (PostgreSQL `= ANY(%s)`, SQLite `IN
+# (?, ...)`); every query uses the table's (patient_id, time) index.
+
+PATIENT_ADT_SQL: Final = """
+SELECT msg_id, time, received_at, ward, bed, patient_id, event, context
+FROM adt WHERE patient_id {ids} ORDER BY time, msg_id
+"""
+
+PATIENT_SETS_SQL: Final = """
+SELECT s.time, s.patient_id, s.ward, s.system, {due} AS next_obs_due
+FROM scores s JOIN observations o
+  ON o.msg_id = s.obs_msg_id AND o.time = s.time AND o.patient_id = s.patient_id
+WHERE s.patient_id {ids} AND o.patient_id {ids} AND o.source = 'manual'
+ORDER BY s.patient_id, s.time, s.obs_msg_id
+"""
+"""The patients' nurses' sets; both sides by their (patient_id, time) index (the patients twice,
+so that the planner never scans every observation for the join)."""
+
+PATIENT_ALERTS_SQL: Final = """
+SELECT a.alert_id, a.seq, a.time, a.ward, a.patient_id, a.kind, a.severity, a.state,
+       {system} AS system
+FROM alert_events a WHERE a.patient_id {ids} ORDER BY a.alert_id, a.seq
+"""
+
+PATIENT_EVENTS_SQL: Final = """
+SELECT msg_id, time, received_at, ward, bed, patient_id, event, category, recorded_by, note
+FROM clinical_events WHERE patient_id {ids} ORDER BY time, msg_id
+"""
+
+ITEM_COLUMNS: Final = (
+    "patient_id", "measure", "time", "decided", "ward", "hospital", "numerator", "denominator",
+    "value", "sex", "ethnicity", "age", "imd", "needs",
+)  # fmt: skip
+"""`dashboard_items`'s columns, in `DashboardItem`'s order."""
+STAY_COLUMNS: Final = (
+    "patient_id", "ward", "start_time", "end_time", "sex", "ethnicity", "age", "imd", "needs",
+)  # fmt: skip
+"""`dashboard_stays`'s columns, in `DashboardStay`'s order."""
+
+WINDOW_ITEMS_SQL: Final = f"""
+SELECT {", ".join(ITEM_COLUMNS)} FROM dashboard_items
+WHERE time >= {{since}} AND time < {{until}} AND coalesce(decided, time) < {{until}} {{measures}}
+"""  # noqa: S608 (constants)
+"""The items counted in `[since, until)` as of `until` (decided before it)."""
+
+WINDOW_STAYS_SQL: Final = f"""
+SELECT {", ".join(STAY_COLUMNS)} FROM dashboard_stays
+WHERE start_time < {{until}} AND (end_time IS NULL OR end_time > {{since}})
+"""  # noqa: S608 (constants)
+"""The stay pieces overlapping `[since, until)`."""
+
+WARDS_SQL: Final = "SELECT DISTINCT ward FROM adt WHERE time < {until} ORDER BY ward"
+"""Every ward with an ADT message before `until` (the dashboard's wards)."""
+
+# PostgreSQL: the sums of the window's items (index `dashboard_items_time`): by period, each
+# item's period found among the spans' starts by `width_bucket` (a binary search: converting
+# every item's time to the local calendar cost more than the rest of the query), and by each
+# equity group, in two stages (a parallel hash aggregation by every group at once, then the
+# grouping sets over its few rows: 1.5x faster than grouping sets over the items).
+
+_WINDOW: Final = "time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s"
+
+POSTGRES_PERIOD_SUMS: Final = f"""
+SELECT measure, ward, hospital, width_bucket(time, %(starts)s::timestamptz[]),
+       sum(numerator), sum(denominator)
+FROM dashboard_items WHERE {_WINDOW}
+GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 (constants)
+"""`(measure, ward, hospital, period number from 1, numerator, denominator)`."""
+
+POSTGRES_GROUP_SUMS: Final = f"""
+WITH cells AS (
+    SELECT measure, ward, hospital, sex, ethnicity, age, imd, needs,
+           sum(numerator) AS n, sum(denominator) AS d
+    FROM dashboard_items WHERE {_WINDOW}
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+)
+SELECT measure, ward, hospital,
+       CASE WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
+            WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
+            ELSE 'needs' END,
+       coalesce(sex, ethnicity, age, imd, needs::text), sum(n), sum(d)
+FROM cells
+GROUP BY GROUPING SETS (
+    (measure, ward, hospital, sex), (measure, ward, hospital, ethnicity),
+    (measure, ward, hospital, age), (measure, ward, hospital, imd),
+    (measure, ward, hospital, needs)
+)
+"""  # noqa: S608 (constants)
+"""`(measure, ward, hospital, dimension, group, numerator, denominator)` of the window (needs:
+the bitmask in decimal). Exact: the items count whole numbers."""
+
+POSTGRES_STAY_SUMS: Final = """
+SELECT s.ward, 'period', p.label,
+       sum(extract(epoch FROM least(coalesce(s.end_time, p.stop), p.stop)
+                              - greatest(s.start_time, p.start)) * 1000000)::bigint
+FROM dashboard_stays s
+JOIN unnest(%(labels)s::text[], %(starts)s::timestamptz[], %(stops)s::timestamptz[])
+     AS p(label, start, stop)
+  ON s.start_time < p.stop AND (s.end_time IS NULL OR s.end_time > p.start)
+WHERE s.start_time < %(until)s AND (s.end_time IS NULL OR s.end_time > %(since)s)
+GROUP BY s.ward, p.label
+UNION ALL
+SELECT ward,
+       CASE WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
+            WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
+            ELSE 'needs' END,
+       coalesce(sex, ethnicity, age, imd, needs::text),
+       sum(extract(epoch FROM least(coalesce(end_time, %(until)s), %(until)s)
+                              - greatest(start_time, %(since)s)) * 1000000)::bigint
+FROM dashboard_stays
+WHERE start_time < %(until)s AND (end_time IS NULL OR end_time > %(since)s)
+GROUP BY GROUPING SETS ((ward, sex), (ward, ethnicity), (ward, age), (ward, imd), (ward, needs))
+"""
+"""`(ward, dimension, group, microseconds)`: the stays' time in each period, and in the window
+by group. Exact: `extract(epoch ...)` is numeric, summed in whole microseconds."""
+
+POSTGRES_MARK_DIRTY: Final = """
+INSERT INTO dashboard_dirty (patient_id) SELECT unnest(%s::text[])
+ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark
+"""
+"""Marks the patients of a batch (sorted, so that concurrent writers lock in one order)."""

@@ -29,7 +29,17 @@ from typing import Any, Final, Self, TypeVar
 
 import msgspec
 
-from surveillance.store._base import Batch, DashboardRows, EventRecord, Store, StoredState
+from surveillance.store._base import (
+    Batch,
+    DashboardItem,
+    DashboardRows,
+    DashboardStay,
+    DashboardSums,
+    DirtyPatient,
+    EventRecord,
+    Store,
+    StoredState,
+)
 from surveillance.store._migrations import StoreError
 
 T = TypeVar("T")
@@ -365,6 +375,37 @@ class SpoolingStore:
 
     async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
         return await self.store.dashboard_rows(since, until)
+
+    async def dirty_patients(self, limit: int) -> list[DirtyPatient]:
+        return await self.store.dirty_patients(limit)
+
+    async def dirty_count(self) -> int:
+        return await self.store.dirty_count()
+
+    async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
+        return await self.store.patient_rows(patient_ids)
+
+    async def replace_dashboard_items(
+        self,
+        done: Collection[DirtyPatient],
+        items: Collection[DashboardItem],
+        stays: Collection[DashboardStay],
+    ) -> int:
+        return await self.store.replace_dashboard_items(done, items, stays)
+
+    async def dashboard_sums(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        period: str,
+        spans: Collection[tuple[str, datetime, datetime]],
+        tz: str,
+        medians: Collection[str],
+    ) -> DashboardSums:
+        return await self.store.dashboard_sums(
+            since, until, period=period, spans=spans, tz=tz, medians=medians
+        )
 
 
 class InHand(_LocalFile):

@@ -34,7 +34,11 @@ from surveillance.store._base import (
     AlertRecord,
     AlertRow,
     Batch,
+    DashboardItem,
     DashboardRows,
+    DashboardStay,
+    DashboardSums,
+    DirtyPatient,
     EventRecord,
     LabRecord,
     NurseSetRow,
@@ -42,13 +46,23 @@ from surveillance.store._base import (
     PlanRecord,
     ScoreRecord,
     StoredState,
+    dirty_patients_of,
 )
 from surveillance.store._dashboard_sql import (
     ADT_SQL,
     ALERTS_SQL,
+    ITEM_COLUMNS,
     NURSE_SETS_SQL,
+    PATIENT_ADT_SQL,
+    PATIENT_ALERTS_SQL,
+    PATIENT_EVENTS_SQL,
+    PATIENT_SETS_SQL,
     SQLITE_DUE,
     SQLITE_SYSTEM,
+    STAY_COLUMNS,
+    WARDS_SQL,
+    WINDOW_ITEMS_SQL,
+    WINDOW_STAYS_SQL,
 )
 from surveillance.store._migrations import (
     ACCEPTED_SQL,
@@ -116,6 +130,33 @@ def _loader(kind: str) -> Callable[[Any], Any] | None:
     return None
 
 
+_MARK_DIRTY: Final = (
+    "INSERT INTO dashboard_dirty (patient_id, mark) VALUES (?, ?)"
+    " ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark"
+)
+_INSERT_ITEM: Final = "INSERT INTO dashboard_items ({}) VALUES ({})".format(  # noqa: S608
+    ", ".join(ITEM_COLUMNS), ", ".join("?" * len(ITEM_COLUMNS))
+)
+_INSERT_STAY: Final = "INSERT INTO dashboard_stays ({}) VALUES ({})".format(  # noqa: S608
+    ", ".join(STAY_COLUMNS), ", ".join("?" * len(STAY_COLUMNS))
+)
+
+
+def _item_row(i: DashboardItem) -> tuple[Any, ...]:
+    return (
+        i.patient_id, i.measure, to_text(i.time), None if i.decided is None else to_text(i.decided),
+        i.ward, int(i.hospital), i.numerator, i.denominator, i.value, i.sex, i.ethnicity, i.age,
+        i.imd, i.needs,
+    )  # fmt: skip
+
+
+def _stay_row(s: DashboardStay) -> tuple[Any, ...]:
+    return (
+        s.patient_id, s.ward, to_text(s.start), None if s.end is None else to_text(s.end), s.sex,
+        s.ethnicity, s.age, s.imd, s.needs,
+    )  # fmt: skip
+
+
 def _time_or_none(text: str | None) -> datetime | None:
     """A JSON time (RFC 3339) read back, None for a JSON null."""
     return None if text is None else datetime.fromisoformat(text)
@@ -154,8 +195,10 @@ _Rows: TypeAlias = tuple[
     list[tuple[str, str, str]],
     list[tuple[str]],
     list[tuple[str]],
+    list[str],
 ]
-"""A batch's rows: each table's inserts, the state upserts and deletes, the outbox deletes."""
+"""A batch's rows: each table's inserts, the state upserts and deletes, the outbox deletes,
+the patients whose dashboard items it changes."""
 _UPSERT_STATE: Final = (
     "INSERT INTO scorer_state (key, state, updated_at) VALUES (?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
@@ -351,10 +394,10 @@ class SqliteStore:
         ]
         deletes = [(s.key,) for s in states if s.state is None]
         published = [(key,) for key in batch.published]
-        return rows, upserts, deletes, published
+        return rows, upserts, deletes, published, dirty_patients_of(batch)
 
     def _execute(self, prepared: _Rows) -> None:
-        rows, upserts, deletes, published = prepared
+        rows, upserts, deletes, published, dirty = prepared
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -368,6 +411,10 @@ class SqliteStore:
                     conn.executemany("DELETE FROM outbox WHERE key = ?", published)
                 if upserts:
                     conn.executemany(_UPSERT_STATE, upserts)
+                if dirty:  # in the same transaction: a kill never loses a change
+                    conn.execute("UPDATE dashboard_mark SET mark = mark + 1")
+                    (mark,) = conn.execute("SELECT mark FROM dashboard_mark").fetchone()
+                    conn.executemany(_MARK_DIRTY, [(p, mark) for p in dirty])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -375,7 +422,9 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise StoreError(f"SQLite write failed: {e}") from e
 
-    def _query(self, table: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _query(
+        self, table: str, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[Any]:
         codec = _CODECS[table]
         try:
             return [codec.from_row(row) for row in self._connection().execute(sql, params)]
@@ -449,7 +498,10 @@ class SqliteStore:
         start, end = to_text(since), to_text(until)
         conn.execute("BEGIN")  # one consistent snapshot
         try:
-            adt: list[AdtRecord] = self._query("adt", ADT_SQL.format(p="?"), (end,))
+            window = {"since": start, "until": end, "lookback": to_text(since - DASHBOARD_LOOKBACK)}
+            query = ADT_SQL.format(since=":since", until=":until", lookback=":lookback")
+            adt: list[AdtRecord] = self._query("adt", query, window)
+            wards = [row[0] for row in conn.execute(WARDS_SQL.format(until=":until"), window)]
             sets = [
                 NurseSetRow(datetime.fromisoformat(t), patient, ward, system, _time_or_none(due))
                 for t, patient, ward, system, due in conn.execute(
@@ -468,7 +520,103 @@ class SqliteStore:
             raise StoreError(f"SQLite query failed: {e}") from e
         finally:
             conn.execute("COMMIT")
+        return DashboardRows(adt, sets, alerts, events, wards)
+
+    def _dirty_patients(self, limit: int) -> list[DirtyPatient]:
+        rows = self._connection().execute(
+            "SELECT patient_id, mark FROM dashboard_dirty ORDER BY mark, patient_id LIMIT ?",
+            (limit,),
+        )
+        return [DirtyPatient(p, m) for p, m in rows]
+
+    def _dirty_count(self) -> int:
+        row = self._connection().execute("SELECT count(*) FROM dashboard_dirty").fetchone()
+        return int(row[0])
+
+    def _patient_rows(self, patient_ids: list[str]) -> DashboardRows:
+        conn = self._connection()
+        ids = f"IN ({', '.join('?' * len(patient_ids))})"
+        params = tuple(patient_ids)
+        conn.execute("BEGIN")  # one consistent snapshot
+        try:
+            adt: list[AdtRecord] = self._query("adt", PATIENT_ADT_SQL.format(ids=ids), params)
+            sets = [
+                NurseSetRow(datetime.fromisoformat(t), patient, ward, system, _time_or_none(due))
+                for t, patient, ward, system, due in conn.execute(
+                    PATIENT_SETS_SQL.format(ids=ids, due=SQLITE_DUE), params + params
+                )
+            ]
+            alerts = [
+                AlertRow(a, q, datetime.fromisoformat(t), w, pid, k, sev, st, sy)
+                for a, q, t, w, pid, k, sev, st, sy in conn.execute(
+                    PATIENT_ALERTS_SQL.format(ids=ids, system=SQLITE_SYSTEM), params
+                )
+            ]
+            events: list[EventRecord] = self._query(
+                "clinical_events", PATIENT_EVENTS_SQL.format(ids=ids), params
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite query failed: {e}") from e
+        finally:
+            conn.execute("COMMIT")
         return DashboardRows(adt, sets, alerts, events)
+
+    def _replace_dashboard_items(
+        self,
+        done: list[tuple[str, int]],
+        items: list[tuple[Any, ...]],
+        stays: list[tuple[Any, ...]],
+    ) -> int:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [(p,) for p, _ in done]
+                conn.executemany("DELETE FROM dashboard_items WHERE patient_id = ?", ids)
+                conn.executemany("DELETE FROM dashboard_stays WHERE patient_id = ?", ids)
+                conn.executemany(_INSERT_ITEM, items)
+                conn.executemany(_INSERT_STAY, stays)
+                before = conn.total_changes
+                conn.executemany(
+                    "DELETE FROM dashboard_dirty WHERE patient_id = ? AND mark = ?", done
+                )
+                cleared = conn.total_changes - before
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite write failed: {e}") from e
+        return cleared
+
+    def _dashboard_sums(
+        self, since: datetime, until: datetime, medians: Collection[str]
+    ) -> DashboardSums:
+        conn = self._connection()
+        window = {"since": to_text(since), "until": to_text(until)}
+        conn.execute("BEGIN")  # one consistent snapshot
+        try:
+            wards = [row[0] for row in conn.execute(WARDS_SQL.format(until=":until"), window)]
+            items = [
+                DashboardItem(
+                    p, m, datetime.fromisoformat(t), _time_or_none(d), w, bool(h), n, dn, v,
+                    sx, e, a, i, nd,
+                )
+                for p, m, t, d, w, h, n, dn, v, sx, e, a, i, nd in conn.execute(
+                    WINDOW_ITEMS_SQL.format(since=":since", until=":until", measures=""), window
+                )
+            ]  # fmt: skip
+            stays = [
+                DashboardStay(p, w, datetime.fromisoformat(s), _time_or_none(e), *groups)
+                for p, w, s, e, *groups in conn.execute(
+                    WINDOW_STAYS_SQL.format(since=":since", until=":until"), window
+                )
+            ]
+        except sqlite3.Error as e:
+            raise StoreError(f"SQLite query failed: {e}") from e
+        finally:
+            conn.execute("COMMIT")
+        return DashboardSums(wards, items, stays)
 
     def _count(self, table: str) -> int:
         name = TABLE_BY_NAME[table].name
@@ -545,6 +693,48 @@ class SqliteStore:
     async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
         """The rows the safety dashboard computes its measures from (one snapshot)."""
         return await self._run(self._dashboard_rows, since, until)
+
+    async def dirty_patients(self, limit: int) -> list[DirtyPatient]:
+        """Up to `limit` patients whose dashboard items are out of date (oldest marks first)."""
+        return await self._run(self._dirty_patients, limit)
+
+    async def dirty_count(self) -> int:
+        """How many patients' dashboard items are out of date."""
+        return await self._run(self._dirty_count)
+
+    async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
+        """Every dashboard row of these patients, whatever their time (one snapshot)."""
+        ids = sorted(set(patient_ids))
+        if not ids:
+            return DashboardRows([], [], [], [])
+        return await self._run(self._patient_rows, ids)
+
+    async def replace_dashboard_items(
+        self,
+        done: Collection[DirtyPatient],
+        items: Collection[DashboardItem],
+        stays: Collection[DashboardStay],
+    ) -> int:
+        """In one transaction: the items and stays of the patients of `done` replaced, and
+        their marks cleared where still as read. Returns the marks cleared."""
+        marks = [(d.patient_id, d.mark) for d in done]
+        item_rows = [_item_row(i) for i in items]
+        stay_rows = [_stay_row(s) for s in stays]
+        return await self._run(self._replace_dashboard_items, marks, item_rows, stay_rows)
+
+    async def dashboard_sums(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        period: str,
+        spans: Collection[tuple[str, datetime, datetime]],
+        tz: str,
+        medians: Collection[str],
+    ) -> DashboardSums:
+        """The window's items and stays as they are (SQLite, the one-ward store, sums
+        nothing: the dashboard sums them); one snapshot."""
+        return await self._run(self._dashboard_sums, since, until, medians)
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""

@@ -95,16 +95,19 @@ def build() -> Hospital:
     return h
 
 
-@pytest.fixture
-async def rows(tmp_path: Path):
+@pytest.fixture(params=[0, 2], ids=["rows to until", "rows to 2 days later"])
+async def rows(tmp_path: Path, request: pytest.FixtureRequest):
+    """The rows read to `UNTIL`, or to two days later (the items then know what happened after
+    `UNTIL`; what is counted as of `UNTIL` must not change: items decided later are pending)."""
     async with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
         await store.write(build().batch)
-        return await store.dashboard_rows(T0, UNTIL)
+        return await store.dashboard_rows(T0, UNTIL + timedelta(days=request.param))
 
 
 def _items(rows, measure: str):
     m = next(m for m in MEASURES if m.id == measure)
-    return m.items(facts(rows, UNTIL), period_spans(T0, UNTIL, "day", LONDON))
+    items = m.items(facts(rows), period_spans(T0, UNTIL, "day", LONDON))
+    return [i for i in items if i.visible(UNTIL)]  # as of UNTIL: pending ones left out
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

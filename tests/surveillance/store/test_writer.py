@@ -7,7 +7,7 @@ or stall on cue), and once end to end with the real SQLite store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,11 @@ from hypothesis import strategies as st
 from surveillance.store import (
     Batch,
     BufferedWriter,
+    DashboardItem,
     DashboardRows,
+    DashboardStay,
+    DashboardSums,
+    DirtyPatient,
     EventRecord,
     ObservationRecord,
     StoredState,
@@ -103,6 +107,35 @@ class FakeStore:
 
     async def dashboard_rows(self, since: datetime, until: datetime) -> DashboardRows:
         return DashboardRows([], [], [], [])
+
+    async def dirty_patients(self, limit: int) -> list[DirtyPatient]:
+        return []
+
+    async def dirty_count(self) -> int:
+        return 0
+
+    async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
+        return DashboardRows([], [], [], [])
+
+    async def replace_dashboard_items(
+        self,
+        done: Collection[DirtyPatient],
+        items: Collection[DashboardItem],
+        stays: Collection[DashboardStay],
+    ) -> int:
+        return 0
+
+    async def dashboard_sums(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        period: str,
+        spans: Collection[tuple[str, datetime, datetime]],
+        tz: str,
+        medians: Collection[str],
+    ) -> DashboardSums:
+        return DashboardSums([])
 
     @property
     def written(self) -> list[str]:

@@ -1,0 +1,102 @@
+"""Keeping the dashboard's items in the store up to date, and the dashboard from them: thin
+adapters over a `Store` (given: no I/O of their own, no clock).
+
+`refresh_dashboard` remakes the items of the patients written to since their last refresh
+(`dashboard_dirty`, marked by every write in its transaction); `stored_dashboard` reads the
+window's sums (`Store.dashboard_sums`) and draws them (`dashboard_from_sums`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from surveillance.dashboard._dashboard import Dashboard, dashboard_from_sums
+from surveillance.dashboard._groups import Period, period_spans
+from surveillance.dashboard._items import dashboard_items
+from surveillance.dashboard._measures import MEASURES
+from surveillance.store import DashboardItem, DashboardRows, DashboardStay, DashboardSums, Store
+
+REFRESH_CHUNK: Final = 500
+"""Patients refreshed in one transaction."""
+
+Made = tuple[list[DashboardItem], list[DashboardStay]]
+Compute = Callable[[DashboardRows, ZoneInfo], Awaitable[Made]]
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What a refresh did: the patients whose items it remade, their items and stay pieces,
+    and the patients still out of date after it."""
+
+    patients: int
+    items: int
+    stays: int
+    left: int
+
+
+async def _inline(rows: DashboardRows, tz: ZoneInfo) -> Made:
+    return dashboard_items(rows, tz)
+
+
+async def refresh_dashboard(
+    store: Store,
+    tz: ZoneInfo,
+    *,
+    limit: int | None = None,
+    chunk: int = REFRESH_CHUNK,
+    compute: Compute = _inline,
+) -> Refreshed:
+    """Remake the dashboard items of the patients written to since their last refresh
+    (`dashboard_dirty`), `chunk` at a time, oldest marks first, until none is left (or `limit`
+    patients are done, or a chunk holds only patients already done in this call: written to
+    again meanwhile, they wait for the next refresh). Each chunk: every row of its patients
+    read (one snapshot), their items made by `compute` (`dashboard_items`; the service runs it
+    in the dashboard's process), then replaced in one transaction that clears the marks read
+    (a patient written to meanwhile keeps a newer mark)."""
+    done: set[str] = set()
+    items = stays = 0
+    while limit is None or len(done) < limit:
+        size = chunk if limit is None else min(chunk, limit - len(done))
+        dirty = await store.dirty_patients(size)
+        if not dirty or all(d.patient_id in done for d in dirty):
+            break
+        rows = await store.patient_rows([d.patient_id for d in dirty])
+        made, pieces = await compute(rows, tz)
+        await store.replace_dashboard_items(dirty, made, pieces)
+        done.update(d.patient_id for d in dirty)
+        items, stays = items + len(made), stays + len(pieces)
+    return Refreshed(len(done), items, stays, await store.dirty_count())
+
+
+async def read_sums(
+    store: Store, *, since: datetime, until: datetime, period: Period, tz: ZoneInfo
+) -> DashboardSums:
+    """The store's sums of the window's items (`Store.dashboard_sums`), the median measures'
+    items as they are."""
+    spans = [(s.label, s.start, s.end) for s in period_spans(since, until, period, tz)]
+    medians = [m.id for m in MEASURES if m.kind == "median"]
+    return await store.dashboard_sums(
+        since, until, period=period, spans=spans, tz=tz.key, medians=medians
+    )
+
+
+async def stored_dashboard(
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    period: Period,
+    tz: ZoneInfo,
+    wards: Collection[str] | None = None,
+    targets: dict[str, float] | None = None,
+) -> Dashboard:
+    """The dashboard of `[since, until)` from the store's items (refresh them first), summed
+    by the store: the same as `compute_dashboard` over the patients' rows."""
+    sums = await read_sums(store, since=since, until=until, period=period, tz=tz)
+    return dashboard_from_sums(
+        sums, since=since, until=until, period=period, tz=tz, wards=wards, targets=targets
+    )
