@@ -8,8 +8,9 @@ What is read, and what is refused:
 - MLLP framing (0x0b ... 0x1c 0x0d) is stripped; segments may end in `\\r`, `\\n` or `\\r\\n`.
 - MSH-9 must be ORU^R01 (else `not-hl7`); msg_id is MSH-10 (unescaped, then checked like
   every msg_id: `ingest.msg_id_problem`), the patient PID-3 (first
-  repetition, first component); PV1-3 `ward^^bed`, when given, must name the topic's ward and
-  bed (each component that is not empty is compared; else `placement`).
+  repetition, first component); a later PID (a repeated PATIENT_RESULT group) must name the
+  same patient (else `placement`); every PV1-3 `ward^^bed`, when given, must name the topic's
+  ward and bed (each component that is not empty is compared; else `placement`).
 - MSH-11 processing id T (training) or D (debugging) refuses the message (`test-data`): only
   P (production), or none, is a patient's.
 - Each OBX whose OBX-3 code (first component) is in `MDC` or `MDC_ALSO` is a vital: OBX-2 must
@@ -108,14 +109,24 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
             "not a patient's readings; only P (production) messages are scored"
         )
         raise Refusal("test-data", msg, msg_id)
-    pid = segments.get("PID", [None])[0]
-    patient = text(_leaf(pid, 3, 0, 0), "PID-3", msg_id) if pid is not None else ""
+    pids = segments.get("PID", [None])
+    patient = text(_leaf(pids[0], 3, 0, 0), "PID-3", msg_id) if pids[0] is not None else ""
     if not patient.strip():
         msg = "HL7: PID-3 patient identifier is missing; expected the patient's id"
         raise Refusal("invalid", msg, msg_id)
-    if pv1 := segments.get("PV1"):
+    # ORU^R01 may repeat its PATIENT_RESULT group: every OBX would be read as the first
+    # patient's, so a message naming another patient (or none) in a later PID is refused.
+    for pid in pids[1:]:
+        other = text(_leaf(pid, 3, 0, 0), "PID-3", msg_id)
+        if other != patient:
+            msg = (
+                f"HL7: PID-3 names patient {patient!r} and then {other!r}: one message, one "
+                "patient (its OBX values could be another's)"
+            )
+            raise Refusal("placement", msg, msg_id)
+    for pv1 in segments.get("PV1", []):
         for name, (n, expected) in {"ward": (0, ward), "bed": (2, bed)}.items():
-            given = text(_leaf(pv1[0], 3, 0, n), f"PV1-3.{n + 1}", msg_id)
+            given = text(_leaf(pv1, 3, 0, n), f"PV1-3.{n + 1}", msg_id)
             if given and given != expected:
                 msg = (
                     f"HL7: PV1-3.{n + 1} {name} {given!r} contradicts the topic's "

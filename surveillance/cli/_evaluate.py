@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
@@ -17,10 +18,10 @@ from tqdm import tqdm
 
 from ingest import EVENT_KINDS
 from scoring import ChartError, load_charts
-from simulators import Message, RecordingError, count_messages
+from simulators import Message, RecordingError, count_messages, read_recording
 from surveillance.evaluation import DEFAULT_OUTCOME, SYSTEMS, evaluate, replay
 from surveillance.risk import ModelError, RiverRisk, load_model
-from surveillance.store import Batch, StoreError, open_store
+from surveillance.store import AdtRecord, Batch, StoreError, open_store
 
 PUBLISHED = {
     "auroc": "0.75-0.90 (Smith 2013, Edelson 2024)",
@@ -167,6 +168,16 @@ def _evaluate(args: argparse.Namespace) -> int:
             except ValueError as exc:  # an unsupported URL (the message never shows it)
                 print(f"surveillance evaluate: --store: {exc}", file=sys.stderr)
                 return 2
+            if foreign := sink.foreign(_adt_ids(args.files[0])):
+                sink.abandon()
+                print(
+                    "surveillance evaluate: --store holds another recording's records (ADT "
+                    f"{foreign!r} is not in {args.files[0]}); simulated patient ids repeat "
+                    "across recordings, so the two would be read as the same patients: use "
+                    "an empty store",
+                    file=sys.stderr,
+                )
+                return 2
         replayed = replay(
             args.files,
             charts,
@@ -210,6 +221,11 @@ class _StoreSink:
             self.loop.close()
             raise
 
+    def foreign(self, adt_ids: set[str]) -> str | None:
+        """An ADT record of the store that is not among `adt_ids` (the recording's), if any."""
+        stored = self.loop.run_until_complete(self.store.fetch(AdtRecord))
+        return next((r.msg_id for r in stored if r.msg_id not in adt_ids), None)
+
     def __call__(self, batch: Batch) -> None:
         self.pending.extend(batch)
         if len(self.pending) >= self.FLUSH_AT:
@@ -233,6 +249,18 @@ class _StoreSink:
         if not self.loop.is_closed():
             self.loop.run_until_complete(self.stack.aclose())
             self.loop.close()
+
+
+def _adt_ids(path: Path) -> set[str]:
+    """The msg_ids of a recording's ADT messages (ADT's topics end in `/adt`)."""
+    ids: set[str] = set()
+    for message in read_recording(path):
+        if message.topic.endswith("/adt"):
+            with contextlib.suppress(msgspec.DecodeError):  # the scorer dead-letters it
+                payload = msgspec.json.decode(message.payload)
+                if isinstance(payload, dict) and isinstance(payload.get("msg_id"), str):
+                    ids.add(payload["msg_id"])
+    return ids
 
 
 def _cell(value: Any, digits: int = 3) -> str:

@@ -518,14 +518,26 @@ def _suppress(
                     relations.append(
                         ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])
                     )
+        unpublished: list[Key] = []
         if len(family) > 1:  # the family's numerators add up to the denominator
             for s in scopes:
                 for g in (*groups, ALL):
                     relations.append(
                         (("den", s, dimension, g), [(m.id, s, dimension, g) for m in family])
                     )
-        always = [k for k in values if k[3] == ALL]
-        hidden |= Suppression(values, relations, always).hidden
+        elif family[0].kind == "proportion":
+            # A proportion's numerator is at most its denominator: a reader who finds a
+            # denominator of 0 knows its numerator is 0, and subtracts. Said as the relation
+            # den = numerator + "not" (the rest, never shown).
+            m = family[0]
+            for s in scopes:
+                for g in (*groups, ALL):
+                    rest: Key = ("not", s, dimension, g)
+                    values[rest] = values["den", s, dimension, g] - values[m.id, s, dimension, g]
+                    unpublished.append(rest)
+                    relations.append((("den", s, dimension, g), [(m.id, s, dimension, g), rest]))
+        always = [k for k in values if k[3] == ALL and k not in unpublished]
+        hidden |= Suppression(values, relations, always, unpublished).hidden
     return frozenset(hidden)
 
 

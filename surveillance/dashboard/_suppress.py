@@ -68,6 +68,10 @@ class Suppression(Generic[K]):
         always_shown: cells shown whatever their value (a total published elsewhere in full,
             such as a ward's own count on its chart): never hidden, so never chosen to protect
             another; they still count as known in every relation.
+        unpublished: cells never shown (a reader does not know them) that still take part in
+            relations, such as a proportion's "not" count (denominator - numerator): with it,
+            a relation says the numerator is at most the denominator (both are counts, and
+            a denominator known to be 0 makes its numerator 0). Never in `hidden`.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class Suppression(Generic[K]):
         values: Mapping[K, float],
         relations: Sequence[Relation[K]],
         always_shown: Collection[K] = (),
+        unpublished: Collection[K] = (),
     ) -> None:
         for total, parts in relations:
             for key in (total, *parts):
@@ -83,8 +88,11 @@ class Suppression(Generic[K]):
         self.values = dict(values)
         self.relations = [(total, tuple(parts)) for total, parts in relations]
         self.always_shown = frozenset(always_shown)
+        unknown = frozenset(unpublished)
         self.primary = frozenset(
-            k for k, v in self.values.items() if is_primary(v) and k not in self.always_shown
+            k
+            for k, v in self.values.items()
+            if is_primary(v) and k not in self.always_shown and k not in unknown
         )
         keys = list(self.values)
         number = {k: i for i, k in enumerate(keys)}
@@ -98,10 +106,11 @@ class Suppression(Generic[K]):
                     tuple(keys[c] for c in block),
                     tuple(float(self.values[keys[c]]) for c in block),
                     frozenset(i for i, c in enumerate(block) if keys[c] in self.always_shown),
+                    frozenset(i for i, c in enumerate(block) if keys[c] in unknown),
                     tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
                 )
             )
-        self.hidden = frozenset(hidden)
+        self.hidden = frozenset(hidden - unknown)
 
     def show(self, key: K) -> float | str:
         """The cell as shown: its value, or `*`."""
@@ -179,14 +188,15 @@ def _block_hidden(
     keys: tuple[Hashable, ...],
     values: tuple[float, ...],
     always: frozenset[int],
+    unpublished: frozenset[int],
     shape: tuple[tuple[int, ...], ...],
 ) -> frozenset[int]:
     """The hidden cells (by position) of one independent table: its cells' keys (only to tell
-    tables apart), values and those always shown (by position), and its relations over
-    positions (cell, coefficient, cell, coefficient...)."""
+    tables apart), values, those always shown and those never published (by position), and
+    its relations over positions (cell, coefficient, cell, coefficient...)."""
     del keys
     terms = [tuple(zip(flat[::2], flat[1::2], strict=True)) for flat in shape]
-    return frozenset(_Table(list(values), terms).suppress(always))
+    return frozenset(_Table(list(values), terms).suppress(always, unpublished))
 
 
 class _Table:
@@ -202,9 +212,17 @@ class _Table:
                 self.holding[cell].append(r)
         self.solved: dict[frozenset[int], frozenset[int]] = {}
 
-    def suppress(self, always: frozenset[int]) -> set[int]:
-        primary = {i for i, v in enumerate(self.values) if is_primary(v) and i not in always}
-        hidden = set(primary)
+    def suppress(
+        self, always: frozenset[int], unpublished: frozenset[int] = frozenset()
+    ) -> set[int]:
+        """The hidden cells; `unpublished` cells are unknown to the reader from the start (in
+        the result too) and need no protection."""
+        primary = {
+            i
+            for i, v in enumerate(self.values)
+            if is_primary(v) and i not in always and i not in unpublished
+        }
+        hidden = primary | unpublished
         while True:
             groups = self.linked(hidden)
             found = {g: self.solve(g) for g in groups}

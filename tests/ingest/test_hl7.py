@@ -536,3 +536,41 @@ def test_a_refused_values_entry_stays_short_whatever_was_sent() -> None:
     (entry,) = [i for i in result.ignored if i.startswith("refused:")]
     assert len(entry) < 400
     assert "more characters" in entry
+
+
+def two_patients(second_pid: str, second_pv1: str = "") -> bytes:
+    """Two PATIENT_RESULT groups in one ORU^R01: P001's heart rate, then another's SpO2."""
+    return (
+        "MSH|^~\\&|MON||||20261122093000+0000||ORU^R01|M10|P|2.6\r"
+        "PID|||P001\rPV1||I|7A^^12\r"
+        "OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC||80|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F\r"
+        f"{second_pid}{second_pv1}"
+        "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||88|262688^MDC_DIM_PERCENT^MDC|||||F\r"
+    ).encode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("second_pid", "second_pv1", "words"),
+    [
+        ("PID|||P002\r", "", ["PID-3", "P001", "P002"]),
+        ("PID|||P002^^^HOSP^MR\r", "PV1||I|7A^^12\r", ["PID-3", "P002"]),
+        ("PID|||\r", "", ["PID-3"]),  # whose are the values after it? nobody can say
+        ("PID|||P001\r", "PV1||I|7A^^14\r", ["PV1-3.3", "'14'"]),  # the same patient, another bed
+    ],
+)
+def test_a_value_of_another_patient_or_bed_is_never_read_as_this_ones(
+    second_pid: str, second_pv1: str, words: list[str]
+) -> None:
+    # An ORU^R01 may repeat its PATIENT_RESULT group (PID, PV1, OBR, OBX...); only the first
+    # PID and PV1 were read, so the second patient's SpO2 of 88 was scored as P001's.
+    result = parse(TOPIC, two_patients(second_pid, second_pv1))
+    assert isinstance(result, Rejected), result
+    assert (result.error, result.msg_id) == ("placement", "M10")
+    for word in words:
+        assert word in result.reason
+
+
+def test_the_same_patient_named_again_is_one_patient() -> None:
+    result = read(two_patients("PID|||P001^^^HOSP^MR\r", "PV1||I|7A^^12\r"))
+    assert result.obs.patient_id == "P001"
+    assert (result.obs.vitals.heart_rate, result.obs.vitals.spo2) == (80, 88)

@@ -91,3 +91,31 @@ def test_evaluate_stores_what_it_scored_and_the_dashboard_reads_it(tmp_path: Pat
     two = surveillance("evaluate", recording, recording, "--store", f"sqlite:///{db}")
     assert two.returncode == 2
     assert "one recording" in two.stderr
+
+
+@pytest.mark.process
+def test_evaluate_stores_one_recording_into_a_store_and_again_but_never_another(
+    tmp_path: Path,
+) -> None:
+    # Simulated patient ids repeat across seeds (P01001000 in each): a second recording written
+    # into the same store was taken for the same patients (another birth date, another bed)
+    # and the dashboard read the two as one hospital. The same recording again is harmless.
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    recordings = [tmp_path / f"seed{seed}.jsonl.gz" for seed in (3, 4)]
+    for seed, recording in zip((3, 4), recordings, strict=True):
+        done = surveillance(
+            "simulate", "--wards", "1", "--beds", "4", "--hours", "12", "--seed", str(seed),
+            "--mode", "manual", "--no-progress", "--record", recording,
+            "--start", "2026-11-02T07:00:00Z",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    first = surveillance("evaluate", recordings[0], "--no-model", "--no-progress", "--store", db)
+    assert first.returncode == 0, first.stderr
+    again = surveillance("evaluate", recordings[0], "--no-model", "--no-progress", "--store", db)
+    assert again.returncode == 0, again.stderr
+    other = surveillance("evaluate", recordings[1], "--no-model", "--no-progress", "--store", db)
+    assert other.returncode == 2
+    assert "another recording" in other.stderr
+    fresh = f"sqlite:///{tmp_path / 'other.db'}"
+    alone = surveillance("evaluate", recordings[1], "--no-model", "--no-progress", "--store", fresh)
+    assert alone.returncode == 0, alone.stderr

@@ -290,3 +290,95 @@ def test_a_small_count_beside_a_zero_ward_stays_hidden():
     assert (1, 1) in s.hidden
     low, high = bounds(values, s.hidden, relations, (1, 1))
     assert high - low >= 1
+
+
+def integer_bounds(
+    values: dict[Any, float],
+    hidden: frozenset[Any],
+    equations: list[Any],
+    at_most: list[tuple[Any, Any]],
+    key: Any,
+) -> list[float]:
+    """The least and greatest whole value of hidden cell `key` given the shown cells, the
+    relations, that counts are not negative and each `(part, whole)` of `at_most` (a
+    numerator is at most its denominator): scipy's integer programme, an attacker's view."""
+    optimize = pytest.importorskip("scipy.optimize")
+    np = pytest.importorskip("numpy")
+
+    order = sorted(hidden, key=repr)
+    index = {k: i for i, k in enumerate(order)}
+    rows, low, high = [], [], []
+    for (total, parts), kind in [
+        *((r, "eq") for r in equations),
+        *(((whole, [part]), "ge") for part, whole in at_most),
+    ]:
+        row = np.zeros(len(order))
+        constant = 0.0
+        for k, sign in ((total, 1), *((p, -1) for p in parts)):
+            if k in index:
+                row[index[k]] += sign
+            else:
+                constant += sign * values[k]
+        if row.any():
+            rows.append(row)
+            low.append(-constant)
+            high.append(-constant if kind == "eq" else np.inf)
+    constraints = [optimize.LinearConstraint(np.array(rows), low, high)] if rows else []
+    result = []
+    for sense in (1, -1):
+        c = np.zeros(len(order))
+        c[index[key]] = sense
+        res = optimize.milp(
+            c,
+            constraints=constraints,
+            integrality=np.ones(len(order)),
+            bounds=optimize.Bounds(0, 10_000),
+        )
+        assert res.status == 0, res.message
+        result.append(sense * res.fun)
+    return result
+
+
+def test_a_proportion_s_numerator_at_most_its_denominator_gives_nothing_away():
+    # One proportion (AKI alerts acknowledged in time, say) by 3 groups on 3 wards, with the
+    # ward and group totals always shown. On ward 1 the one alert was of group 0 and was
+    # acknowledged. The hospital's group-1 denominator (shown) minus wards 0 and 2 (shown)
+    # says ward 1 had no group-1 alert, so no group-1 acknowledgement either, and ward 1's
+    # numerator of 1 (shown) is group 0's: a hidden 1, found by anyone who knows a numerator
+    # is at most its denominator. The unpublished "not" cells (den - numerator) say so.
+    num = [[0, 6, 3], [1, 0, 0], [2, 4, 1]]
+    den = [[1, 8, 5], [1, 0, 0], [6, 8, 7]]
+    values: dict[Any, float] = {}
+    relations: list[Any] = []
+    rest: list[Any] = []
+    for name, grid in (("num", num), ("den", den)):
+        for w, row in enumerate(grid):
+            values.update({(name, w, g): v for g, v in enumerate(row)})
+            values[name, w, "all"] = sum(row)
+        for g in [0, 1, 2]:
+            values[name, "H", g] = sum(row[g] for row in grid)
+        values[name, "H", "all"] = sum(map(sum, grid))
+        for s in [0, 1, 2, "H"]:
+            relations.append(((name, s, "all"), [(name, s, g) for g in range(3)]))
+        for group in [0, 1, 2, "all"]:
+            relations.append(((name, "H", group), [(name, w, group) for w in range(3)]))
+    pairs = [(("num", s, g), ("den", s, g)) for s in [0, 1, 2, "H"] for g in [0, 1, 2, "all"]]
+    stated = list(relations)
+    for part, whole in pairs:
+        key = ("not", *part[1:])
+        values[key] = values[whole] - values[part]
+        rest.append(key)
+        stated.append((whole, [part, key]))
+    always = [k for k in values if k[2] == "all" and k[0] != "not"]
+    published = {k: v for k, v in values.items() if k[0] != "not"}
+    s = Suppression(values, stated, always, rest)
+    assert not s.hidden & set(rest)
+    primary = {k for k, v in published.items() if 0 < v < 8} - set(always)
+    assert primary <= s.hidden
+    for key in sorted(primary, key=repr):
+        low, high = integer_bounds(published, s.hidden, relations, pairs, key)
+        assert high - low >= 1, (key, low, high, sorted(s.hidden, key=repr))
+    # without the "not" cells the same table gives ward 1's group-0 count away
+    naive = Suppression(published, relations, always)
+    low, high = integer_bounds(published, naive.hidden, relations, pairs, ("num", 1, 0))
+    assert low == high == 1
