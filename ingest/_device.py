@@ -16,6 +16,9 @@ nothing in it can be scored. Pure: no I/O, no clock.
 - `duplicate:{code}@{time}={value}`: the same reading given again (same vital, time, value).
 - `unpaired:{code}@{time}={value}`: a diastolic pressure taken at another time than the
   systolic read (the two come from one measurement, or the diastolic is not read).
+- `refused:time:{code}: …`: a reading dated after `not_after` (the receipt time plus the
+  scorer's allowed clock skew, when the caller gives it): it would make itself the set's time
+  and the scorer refuse the whole message, so it alone is refused.
 - `stale:{code}@{time}={value}`: a vital's chosen reading older than the set's time (its
   latest reading) by more than that vital's freshness: scored at the set's time it would pass
   for a current value, so it is not read.
@@ -199,6 +202,34 @@ def choose(readings: Iterable[Reading]) -> tuple[dict[str, Reading], list[str], 
         time = diastolic.time.isoformat()
         ignored.append(f"unpaired:{diastolic.label}@{time}={number(diastolic.value)}")
     return chosen, ignored, conflicts
+
+
+def not_ahead(
+    readings: Sequence[Reading], not_after: datetime | None, msg_id: str | None
+) -> tuple[list[Reading], list[Refusal], list[str]]:
+    """The readings not dated after `not_after` (all of them when it is None), the refusals
+    (`time`) of the others and their `ignored` entries.
+
+    Applied before `choose`, so a forged far-future reading neither becomes its vital's latest
+    nor the set's time: the message's other readings are still read.
+    """
+    if not_after is None:
+        return list(readings), [], []
+    kept: list[Reading] = []
+    refusals: list[Refusal] = []
+    ignored: list[str] = []
+    for r in readings:
+        if r.time <= not_after:
+            kept.append(r)
+            continue
+        reason = (
+            f"{r.where or r.label} is dated {r.time.isoformat()}, after {not_after.isoformat()} "
+            "(its receipt plus the allowed clock skew): a reading from the future is not read"
+        )
+        refusal = Refusal("time", reason, msg_id)
+        refusals.append(refusal)
+        ignored.append(refused(refusal, r.label.split(":", 1)[-1]))
+    return kept, refusals, ignored
 
 
 def fresh(

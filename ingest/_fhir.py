@@ -51,7 +51,15 @@ from ingest._codes import (
     UCUM,
     UCUM_SYSTEM,
 )
-from ingest._device import Reading, choose, fresh, implausible, nothing_to_score, refused
+from ingest._device import (
+    Reading,
+    choose,
+    fresh,
+    implausible,
+    not_ahead,
+    nothing_to_score,
+    refused,
+)
 from ingest._model import Observation
 from ingest._native import Refusal, check_msg_id, json_refusal, text_refusal
 from ingest._ucum import same_unit
@@ -143,7 +151,12 @@ _Part = tuple[str, str, "_Quantity | None", Any, str]
 
 
 def parse_fhir(
-    payload: bytes, ward: str, bed: str, freshness: Mapping[str, float] | None = None
+    payload: bytes,
+    ward: str,
+    bed: str,
+    *,
+    freshness: Mapping[str, float] | None = None,
+    not_after: datetime | None = None,
 ) -> Observation:
     """A FHIR R4 Observation or Bundle of Observations as one observation set.
 
@@ -152,7 +165,8 @@ def parse_fhir(
     set's time is the latest `effectiveDateTime` (or `effectiveInstant`, with an offset) of the
     readings read, as the set is complete only from that moment on; a reading older than that
     by more than its vital's `freshness` (seconds; `ingest.DEFAULT_FRESHNESS` unless given) is
-    not read (`stale:` in `ignored`).
+    not read (`stale:` in `ignored`). A reading dated after `not_after` (when given) is
+    refused alone (`time`).
 
     Raises:
         Refusal: `not-utf8`, `not-json`, `not-fhir`, `invalid`, `unit`, `implausible`,
@@ -209,6 +223,9 @@ def parse_fhir(
         listed = ", ".join(f"Patient/{p} ({w})" for p, w in patients.items())
         msg = f"FHIR: the Observations are about different patients: {listed}; send one per message"
         raise Refusal("placement", msg, msg_id)
+    readings, ahead, more_ignored = not_ahead(readings, not_after, msg_id)
+    refusals.extend(ahead)
+    ignored.extend(more_ignored)
     chosen, more, conflicts = choose(readings)
     ignored.extend(more)
     refusals.extend(Refusal("invalid", why, msg_id) for why in conflicts)

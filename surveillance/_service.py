@@ -453,12 +453,20 @@ class Service:
     async def _consume(self, writer: BufferedWriter, in_hand: InHand) -> None:
         online = self.settings.online()
         prefix, tz, freshness = self.settings.broker.prefix, online.tz, online.freshness
+        skew = timedelta(seconds=online.max_skew)
         async for batch in self.link.batches():
             self._busy = True
             try:
                 arrivals = [
                     Arrival(
-                        parse(r.topic, r.payload, prefix=prefix, tz=tz, freshness=freshness),
+                        parse(
+                            r.topic,
+                            r.payload,
+                            prefix=prefix,
+                            tz=tz,
+                            freshness=freshness,
+                            not_after=r.received + skew,
+                        ),
                         r.topic,
                         r.payload,
                         r.received,

@@ -20,6 +20,7 @@ from ingest import (
     MDC_ALSO,
     UCUM,
     Observation,
+    Rejected,
     parse,
     same_unit,
     ucum_meaning,
@@ -303,3 +304,42 @@ def test_the_freshness_keys_are_the_scorers_groups() -> None:
         group = next((g for g, keys in GROUPS.items() if key in keys), key)
         assert FRESHNESS_KEY.get(key, key) == group
         assert group in DEFAULT_FRESHNESS
+
+
+# --- A reading dated in the future (after the caller's `not_after`: receipt plus max_skew).
+
+FAR = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("when", [T + timedelta(seconds=1), FAR])
+def test_a_future_reading_is_refused_alone_and_the_rest_read(when: datetime) -> None:
+    payload = fhir_bundle_of(("heart_rate", T), ("spo2", when))
+    result = read_device(FHIR_TOPIC, payload, not_after=T)
+    assert (result.obs.time, result.obs.vitals) == (T, Vitals(heart_rate=80))
+    [entry] = result.ignored
+    assert entry.startswith("refused:time:59408-5: ")
+    assert when.isoformat() in entry
+    # Without a bound (ingest has no clock), the reading is the set's time, as before.
+    assert read_device(FHIR_TOPIC, payload).obs.time == when
+
+
+def test_a_reading_exactly_at_the_bound_is_read() -> None:
+    payload = fhir_bundle_of(("heart_rate", T), ("spo2", T))
+    assert read_device(FHIR_TOPIC, payload, not_after=T).obs.vitals == Vitals(
+        heart_rate=80, spo2=84
+    )
+
+
+def test_an_earlier_reading_of_the_vital_is_read_when_its_latest_is_in_the_future() -> None:
+    payload = HL7_HEAD + HL7_HR.format("20261122090000+0000") + HL7_HR.format("99991231235900+0000")
+    result = read_device(HL7_TOPIC, payload.encode("ascii"), not_after=T)
+    assert (result.obs.time, result.obs.vitals) == (T, Vitals(heart_rate=80))
+    assert [i.split(":", 2)[:2] for i in result.ignored] == [["refused", "time"]]
+
+
+def test_a_message_of_only_future_readings_is_refused_as_time() -> None:
+    payload = fhir_bundle_of(("heart_rate", FAR), ("spo2", FAR))
+    result = parse(FHIR_TOPIC, payload, not_after=T)
+    assert isinstance(result, Rejected), result
+    assert (result.error, result.msg_id) == ("time", "b-1")
+    assert "9999-12-31T23:59:00+00:00" in result.reason
