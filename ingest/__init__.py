@@ -24,7 +24,7 @@ from ingest._codes import (
     Mdc,
     Ucum,
 )
-from ingest._device import DEVICE_LIMITS, Limits
+from ingest._device import DEFAULT_FRESHNESS, DEVICE_LIMITS, FRESHNESS_KEY, Limits
 from ingest._logs import failure_site
 from ingest._model import (
     ACTIONS,
@@ -80,9 +80,11 @@ __all__ = [
     "DEAD_LETTER_KEEP",
     "DEAD_LETTER_TEXT",
     "DEAD_LETTER_TOPIC",
+    "DEFAULT_FRESHNESS",
     "DEVICE_LIMITS",
     "ERROR_CODES",
     "EVENT_KINDS",
+    "FRESHNESS_KEY",
     "HEARTBEAT_TOPIC",
     "INTERNAL",
     "LOINC",

@@ -16,11 +16,17 @@ nothing in it can be scored. Pure: no I/O, no clock.
 - `duplicate:{code}@{time}={value}`: the same reading given again (same vital, time, value).
 - `unpaired:{code}@{time}={value}`: a diastolic pressure taken at another time than the
   systolic read (the two come from one measurement, or the diastolic is not read).
+- `refused:time:{code}: …`: a reading dated after `not_after` (the receipt time plus the
+  scorer's allowed clock skew, when the caller gives it): it would make itself the set's time
+  and the scorer refuse the whole message, so it alone is refused.
+- `stale:{code}@{time}={value}`: a vital's chosen reading older than the set's time (its
+  latest reading) by more than that vital's freshness: scored at the set's time it would pass
+  for a current value, so it is not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, NamedTuple
@@ -84,6 +90,35 @@ def implausible(key: str, value: float) -> str | None:
     else:
         hint = "outside what any chart accepts"
     return f"{number(value)} is not a reading: {key} must be {limits.describe()} ({hint})"
+
+
+DEFAULT_FRESHNESS: Final[Mapping[str, float]] = {
+    "resp_rate": 300.0,
+    "spo2": 300.0,
+    "heart_rate": 300.0,
+    "bp": 3600.0,
+    "temperature": 4 * 3600.0,
+    "consciousness": 4 * 3600.0,
+    "oxygen": 4 * 3600.0,
+    "resp_distress": 3600.0,
+    "crt_seconds": 3600.0,
+    "concern": 4 * 3600.0,
+    "carer_question": 4 * 3600.0,
+    # The nurse's answer to "is infection suspected?" holds until the next routine round.
+    "suspected_infection": 12 * 3600.0,
+}
+"""Seconds a value counts as current, per vital or group (`bp`, `oxygen`): the scorer's
+snapshot keeps a value this long (`[scorer.freshness]` overrides it there), and a device
+message's reading older than the message's latest by more is not read (`fresh`). Defined
+here, in the lower layer, and imported by the scorer, so the one table serves both."""
+
+FRESHNESS_KEY: Final[Mapping[str, str]] = {
+    "systolic_bp": "bp",
+    "diastolic_bp": "bp",
+    "oxygen_flow_lpm": "oxygen",
+}
+"""The freshness key of a device vital read as part of a group (the scorer's `GROUPS`; a
+test keeps the two equal); any other vital is its own key."""
 
 
 ENTRY_REASON_MAX: Final = 300
@@ -167,6 +202,59 @@ def choose(readings: Iterable[Reading]) -> tuple[dict[str, Reading], list[str], 
         time = diastolic.time.isoformat()
         ignored.append(f"unpaired:{diastolic.label}@{time}={number(diastolic.value)}")
     return chosen, ignored, conflicts
+
+
+def not_ahead(
+    readings: Sequence[Reading], not_after: datetime | None, msg_id: str | None
+) -> tuple[list[Reading], list[Refusal], list[str]]:
+    """The readings not dated after `not_after` (all of them when it is None), the refusals
+    (`time`) of the others and their `ignored` entries.
+
+    Applied before `choose`, so a forged far-future reading neither becomes its vital's latest
+    nor the set's time: the message's other readings are still read.
+    """
+    if not_after is None:
+        return list(readings), [], []
+    kept: list[Reading] = []
+    refusals: list[Refusal] = []
+    ignored: list[str] = []
+    for r in readings:
+        if r.time <= not_after:
+            kept.append(r)
+            continue
+        reason = (
+            f"{r.where or r.label} is dated {r.time.isoformat()}, after {not_after.isoformat()} "
+            "(its receipt plus the allowed clock skew): a reading from the future is not read"
+        )
+        refusal = Refusal("time", reason, msg_id)
+        refusals.append(refusal)
+        ignored.append(refused(refusal, r.label.split(":", 1)[-1]))
+    return kept, refusals, ignored
+
+
+def fresh(
+    chosen: Mapping[str, Reading], freshness: Mapping[str, float] | None = None
+) -> tuple[dict[str, Reading], list[str]]:
+    """`chosen` without the readings too old to be scored with the set, and their `stale`
+    entries.
+
+    The set's time is its latest reading's; a reading more than its vital's freshness
+    (seconds, `DEFAULT_FRESHNESS` unless given; a vital missing from it has none) older than
+    that would be scored as current, so it is left out. The latest reading itself is always
+    kept, so something remains whenever `chosen` holds anything.
+    """
+    if not chosen:
+        return {}, []
+    ages = DEFAULT_FRESHNESS if freshness is None else freshness
+    latest = max(r.time for r in chosen.values())
+    kept: dict[str, Reading] = {}
+    ignored: list[str] = []
+    for key, r in chosen.items():
+        if (latest - r.time).total_seconds() > ages.get(FRESHNESS_KEY.get(key, key), 0.0):
+            ignored.append(f"stale:{r.label}@{r.time.isoformat()}={number(r.value)}")
+        else:
+            kept[key] = r
+    return kept, ignored
 
 
 def nothing_to_score(

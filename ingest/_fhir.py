@@ -36,6 +36,7 @@ What is read, and what is refused:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -50,7 +51,15 @@ from ingest._codes import (
     UCUM,
     UCUM_SYSTEM,
 )
-from ingest._device import Reading, choose, implausible, nothing_to_score, refused
+from ingest._device import (
+    Reading,
+    choose,
+    fresh,
+    implausible,
+    not_ahead,
+    nothing_to_score,
+    refused,
+)
 from ingest._model import Observation
 from ingest._native import Refusal, check_msg_id, json_refusal, text_refusal
 from ingest._ucum import same_unit
@@ -141,13 +150,23 @@ _Part = tuple[str, str, "_Quantity | None", Any, str]
 """A value to read: vital, label, quantity, dataAbsentReason, where."""
 
 
-def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
+def parse_fhir(
+    payload: bytes,
+    ward: str,
+    bed: str,
+    *,
+    freshness: Mapping[str, float] | None = None,
+    not_after: datetime | None = None,
+) -> Observation:
     """A FHIR R4 Observation or Bundle of Observations as one observation set.
 
     msg_id is the Bundle's `identifier.value`, else its `id`; for a lone Observation its first
     `identifier.value`, else its `id`; it must be a valid msg_id (`ingest.msg_id_problem`). The
     set's time is the latest `effectiveDateTime` (or `effectiveInstant`, with an offset) of the
-    readings read, as the set is complete only from that moment on.
+    readings read, as the set is complete only from that moment on; a reading older than that
+    by more than its vital's `freshness` (seconds; `ingest.DEFAULT_FRESHNESS` unless given) is
+    not read (`stale:` in `ignored`). A reading dated after `not_after` (when given) is
+    refused alone (`time`).
 
     Raises:
         Refusal: `not-utf8`, `not-json`, `not-fhir`, `invalid`, `unit`, `implausible`,
@@ -204,9 +223,14 @@ def parse_fhir(payload: bytes, ward: str, bed: str) -> Observation:
         listed = ", ".join(f"Patient/{p} ({w})" for p, w in patients.items())
         msg = f"FHIR: the Observations are about different patients: {listed}; send one per message"
         raise Refusal("placement", msg, msg_id)
+    readings, ahead, more_ignored = not_ahead(readings, not_after, msg_id)
+    refusals.extend(ahead)
+    ignored.extend(more_ignored)
     chosen, more, conflicts = choose(readings)
     ignored.extend(more)
     refusals.extend(Refusal("invalid", why, msg_id) for why in conflicts)
+    chosen, stale = fresh(chosen, freshness)
+    ignored.extend(stale)
     if not chosen:
         expected = (
             "expected an Observation with a LOINC code of "

@@ -36,6 +36,7 @@ What is read, and what is refused:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -44,7 +45,15 @@ import hl7  # type: ignore[import-untyped]
 import msgspec
 
 from ingest._codes import MDC, MDC_ALSO, UCUM, Mdc
-from ingest._device import Reading, choose, implausible, nothing_to_score, refused
+from ingest._device import (
+    Reading,
+    choose,
+    fresh,
+    implausible,
+    not_ahead,
+    nothing_to_score,
+    refused,
+)
 from ingest._model import Observation
 from ingest._native import Refusal, check_msg_id
 from ingest._ucum import same_unit
@@ -73,12 +82,23 @@ _NM: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 """HL7 NM: an optional sign, digits and an optional decimal point; no exponent."""
 
 
-def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
+def parse_hl7(
+    payload: bytes,
+    ward: str,
+    bed: str,
+    tz: ZoneInfo,
+    *,
+    freshness: Mapping[str, float] | None = None,
+    not_after: datetime | None = None,
+) -> Observation:
     """An ORU^R01 (IHE PCD-01) as one observation set.
 
     Time: each vital's OBX-14, else OBR-7, else MSH-7; when they differ the latest is used (the
     set is complete only from then). A time without an offset is read in `tz`, the hospital's
     time zone; in the autumn hour that happens twice the first (summer time) reading is taken.
+    A reading older than the set's time by more than its vital's `freshness` (seconds;
+    `ingest.DEFAULT_FRESHNESS` unless given) is not read (`stale:` in `ignored`). A reading dated after `not_after` (when given) is
+    refused alone (`time`).
 
     Raises:
         Refusal: `not-utf8`, `not-hl7`, `invalid`, `unit`, `implausible`, `test-data`,
@@ -165,9 +185,14 @@ def parse_hl7(payload: bytes, ward: str, bed: str, tz: ZoneInfo) -> Observation:
             ignored.append(refused(refusal, code))
             continue
         readings.append(reading)
+    readings, ahead, more_ignored = not_ahead(readings, not_after, msg_id)
+    refusals.extend(ahead)
+    ignored.extend(more_ignored)
     chosen, more, conflicts = choose(readings)
     ignored.extend(more)
     refusals.extend(Refusal("invalid", f"HL7: {why}", msg_id) for why in conflicts)
+    chosen, stale = fresh(chosen, freshness)
+    ignored.extend(stale)
     if not chosen:
         expected = f"expected an OBX with OBX-3 one of {', '.join(sorted(_BY_MDC))}"
         raise nothing_to_score("HL7", refusals, ignored, expected, msg_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -39,6 +41,8 @@ def parse(
     prefix: str = "",
     tz: ZoneInfo = LONDON,
     max_payload: int = MAX_PAYLOAD,
+    freshness: Mapping[str, float] | None = None,
+    not_after: datetime | None = None,
 ) -> Inbound | Rejected:
     """The message on an input topic as `Admission`, `Observation`, `Lab`, `AlertAction`,
     `PlanUpdate` or `EventReport`, or why not.
@@ -57,6 +61,13 @@ def parse(
         tz: the hospital's time zone, for HL7 v2 times without an offset and the date of an
             ADT message (a birth date may not be after it).
         max_payload: the largest payload accepted, in bytes.
+        freshness: seconds a vital (or group: `bp`, `oxygen`) counts as current, the scorer's
+            `[scorer.freshness]`; a device message's reading older than its latest by more is
+            not read. `DEFAULT_FRESHNESS` unless given.
+        not_after: the latest time a device reading may bear (the receipt time plus the
+            scorer's `max_skew`): a FHIR or HL7 reading dated later is refused alone (`time`),
+            the message's other readings still read. No bound unless given (ingest has no
+            clock).
     """
     place = parse_topic(topic, prefix)
     command = parse_alert_topic(topic, prefix) if place is None else None
@@ -70,7 +81,7 @@ def parse(
     if len(payload) > max_payload:
         reason = f"the payload is {len(payload)} bytes; the limit is {max_payload} bytes"
         return Rejected(topic, payload, "oversize", reason)
-    result = _parse(topic, payload, place, command, tz)
+    result = _parse(topic, payload, place, command, tz, freshness=freshness, not_after=not_after)
     if not isinstance(result, Rejected) and (b"\x00" in payload or b"\\u0000" in payload):
         reason = (
             "the message holds a NUL character (U+0000, raw or as \\u0000), which no field may "
@@ -86,6 +97,9 @@ def _parse(
     place: tuple[str, str, str] | None,
     command: tuple[str, str, Action] | None,
     tz: ZoneInfo,
+    *,
+    freshness: Mapping[str, float] | None,
+    not_after: datetime | None,
 ) -> Inbound | Rejected:
     try:
         if command is not None:
@@ -95,9 +109,9 @@ def _parse(
         if channel == "obs":
             return parse_obs(payload, ward, bed)
         if channel == "fhir":
-            return parse_fhir(payload, ward, bed)
+            return parse_fhir(payload, ward, bed, freshness=freshness, not_after=not_after)
         if channel == "hl7v2":
-            return parse_hl7(payload, ward, bed, tz)
+            return parse_hl7(payload, ward, bed, tz, freshness=freshness, not_after=not_after)
         if channel == "plan":
             return parse_plan(payload, ward, bed)
         if channel == "adt":

@@ -451,13 +451,22 @@ class Service:
         return None
 
     async def _consume(self, writer: BufferedWriter, in_hand: InHand) -> None:
-        prefix, tz = self.settings.broker.prefix, self.settings.online().tz
+        online = self.settings.online()
+        prefix, tz, freshness = self.settings.broker.prefix, online.tz, online.freshness
+        skew = timedelta(seconds=online.max_skew)
         async for batch in self.link.batches():
             self._busy = True
             try:
                 arrivals = [
                     Arrival(
-                        parse(r.topic, r.payload, prefix=prefix, tz=tz),
+                        parse(
+                            r.topic,
+                            r.payload,
+                            prefix=prefix,
+                            tz=tz,
+                            freshness=freshness,
+                            not_after=r.received + skew,
+                        ),
                         r.topic,
                         r.payload,
                         r.received,

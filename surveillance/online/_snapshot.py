@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
+from ingest import DEFAULT_FRESHNESS as DEFAULT_FRESHNESS  # noqa: PLC0414 - re-exported: one table
 from scoring import Vitals
 
 GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -22,23 +23,6 @@ GROUPS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """Vitals that are only ever taken together from one reading."""
 _GROUP_OF: Final = {key: group for group, keys in GROUPS.items() for key in keys}
-
-DEFAULT_FRESHNESS: Final[Mapping[str, float]] = {
-    "resp_rate": 300.0,
-    "spo2": 300.0,
-    "heart_rate": 300.0,
-    "bp": 3600.0,
-    "temperature": 4 * 3600.0,
-    "consciousness": 4 * 3600.0,
-    "oxygen": 4 * 3600.0,
-    "resp_distress": 3600.0,
-    "crt_seconds": 3600.0,
-    "concern": 4 * 3600.0,
-    "carer_question": 4 * 3600.0,
-    # The nurse's answer to "is infection suspected?" holds until the next routine round.
-    "suspected_infection": 12 * 3600.0,
-}
-"""Seconds a value stays in a continuous patient's snapshot (per vital, or per group)."""
 
 
 @dataclass(slots=True)

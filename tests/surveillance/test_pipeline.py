@@ -282,6 +282,73 @@ async def test_device_formats_are_scored_into_the_patients_snapshot(
     assert from_hl7["parameters"]["heart_rate"] == 3
 
 
+def stale_spo2_bundle(msg_id: str, spo2_time: str = "2026-11-22T08:30:00Z") -> bytes:
+    """A FHIR Bundle: heart rate at 09:00 and SpO2 84 % dated `spo2_time` (half an hour
+    before)."""
+
+    def reading(code: str, value: float, unit: str, when: str) -> dict[str, Any]:
+        return {
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": "Patient/P1"},
+                "effectiveDateTime": when,
+                "valueQuantity": {
+                    "value": value,
+                    "system": "http://unitsofmeasure.org",
+                    "code": unit,
+                },
+            }
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "id": msg_id,
+        "type": "collection",
+        "entry": [
+            reading("8867-4", 80, "/min", "2026-11-22T09:00:00Z"),
+            reading("59408-5", 84, "%", spo2_time),
+        ],
+    }
+    return msgspec.json.encode(bundle)
+
+
+async def test_the_configured_freshness_reaches_ingest(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """`[scorer.freshness]` is what ingest judges a device message's old readings by: SpO2
+    half an hour older than the heart rate is stale by the default 5 minutes, read under 1 h."""
+    w = ward()
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}", freshness={"spo2": 3600.0})
+    async with running(settings, charts), listening(mosquitto, f"wards/{w}/beds/1/score") as heard:
+        await send(
+            mosquitto,
+            (f"wards/{w}/beds/1/adt", adt("P1")),
+            (f"wards/{w}/beds/1/fhir", stale_spo2_bundle(f"b-{w}")),
+        )
+        await heard.wait(lambda h: bool(h.messages))
+    [(_, score)] = heard.messages
+    assert (score["vitals"]["heart_rate"], score["vitals"]["spo2"]) == (80, 84)
+
+
+async def test_a_far_future_reading_is_refused_alone_and_the_rest_scored(
+    mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
+) -> None:
+    """The service bounds a device reading's time by the receipt plus `max_skew`: a forged
+    9999 SpO2 no longer makes the whole message a `time` dead letter."""
+    w = ward()
+    settings = settings_for(mosquitto, f"sqlite:///{tmp_path / 's.db'}")
+    payload = stale_spo2_bundle(f"b-{w}", spo2_time="9999-12-31T23:59:00Z")
+    async with running(settings, charts), listening(mosquitto, f"wards/{w}/beds/1/score") as heard:
+        await send(
+            mosquitto, (f"wards/{w}/beds/1/adt", adt("P1")), (f"wards/{w}/beds/1/fhir", payload)
+        )
+        await heard.wait(lambda h: bool(h.messages))
+    [(_, score)] = heard.messages
+    assert (score["vitals"]["heart_rate"], score["vitals"].get("spo2")) == (80, None)
+
+
 DEAD = [
     ("obs", b"\xff\xfe\x00", "not-utf8"),
     ("obs", b"{not json", "not-json"),
