@@ -274,7 +274,7 @@ def _replay_one(
             continue
         if message.topic.endswith("/event"):
             saw_events = True
-        item = parse(message.topic, message.payload, tz=settings.tz)
+        item = parse(message.topic, message.payload, tz=settings.tz, freshness=settings.freshness)
         if isinstance(item, Admission):
             if model is not None:
                 flush()  # the observations before it are estimated in the old context
