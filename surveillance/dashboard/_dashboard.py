@@ -23,7 +23,7 @@ import msgspec
 from surveillance.dashboard._groups import DIMENSIONS, Period, PeriodSpan, period_spans, span_of
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
-from surveillance.dashboard._stats import rate_interval, wilson
+from surveillance.dashboard._stats import Moments, clustered, rate_interval, widest, wilson
 from surveillance.dashboard._suppress import SUPPRESSED, Relation, Suppression
 from surveillance.spc import Point, SpcError, xmr_chart
 from surveillance.store import DashboardItem, DashboardRows, DashboardStay, DashboardSums
@@ -340,6 +340,9 @@ class _Sum:
     numerator: float = 0.0
     denominator: float = 0.0
     values: list[float] = field(default_factory=list)
+    patients: dict[str, list[int]] = field(default_factory=dict)
+    """The window's tables only: each patient's `[numerator, denominator]` (a rate's exposure
+    after `_merge`; patient-days in microseconds), in whole numbers."""
 
     def add(self, numerator: float, denominator: float, value: float | None = None) -> None:
         self.numerator += numerator
@@ -386,6 +389,10 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             return [(measure, 1.0)]
         return [(name, 1.0 if name == measure else 0.0) for name in shared[measure]]
 
+    # The window's tables are summed per patient first (`_Sum.patients`: the clustered
+    # intervals), from rows of one patient's items of one measure, ward and groups: the
+    # store's (`patient_sums`) or made here from the items, in whole numbers (exact).
+    rows: dict[tuple[str, str, bool, str, str, str, str, str, int], list[int]] = {}
     for item in sums.items:
         if item.measure not in tables:
             continue
@@ -393,13 +400,47 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
         i = span_of(spans, item.time)
         for name, own in counts(item.measure):
             table, series = tables[name], periods[name]
-            numerator = item.numerator * own
-            for scope in targets(item.ward, item.hospital):
+            if item.value is not None:
+                for scope in targets(item.ward, item.hospital):
+                    for key in keys:
+                        table[scope][key].values.append(item.value)
+            if i is not None:
+                for scope in targets(item.ward, item.hospital):
+                    series[scope][i].add(item.numerator * own, item.denominator, item.value)
+        row = (
+            item.measure, item.ward, item.hospital, item.patient_id, item.sex, item.ethnicity,
+            item.age, item.imd, item.needs,
+        )  # fmt: skip
+        found = rows.get(row)
+        if found is None:
+            rows[row] = [round(item.numerator), round(item.denominator)]
+        else:
+            found[0] += round(item.numerator)
+            found[1] += round(item.denominator)
+    for *key_, num, den in sums.patient_sums:
+        found = rows.get(tuple(key_))  # type: ignore[arg-type]
+        if found is None:
+            rows[tuple(key_)] = [round(num), round(den)]  # type: ignore[index]
+        else:
+            found[0] += round(num)
+            found[1] += round(den)
+    for (measure, ward, hospital, patient, *groups), (num, den) in rows.items():
+        keys = _keys(*groups)  # type: ignore[arg-type]
+        for name, own in counts(measure):
+            table = tables[name]
+            y = num if own else 0
+            for scope in targets(ward, hospital):
                 for key in keys:
-                    table[scope][key].add(numerator, item.denominator, item.value)
-                if i is not None:
-                    series[scope][i].add(numerator, item.denominator, item.value)
-    for item in sums.values:  # counted in `item_sums`: their values only
+                    cell = table[scope][key]
+                    cell.numerator += y
+                    cell.denominator += den
+                    pair = cell.patients.get(patient)
+                    if pair is None:
+                        cell.patients[patient] = [y, den]
+                    else:
+                        pair[0] += y
+                        pair[1] += den
+    for item in sums.values:  # counted in `patient_sums`: their values only
         if item.measure not in tables or item.value is None:
             continue
         table, series = tables[item.measure], periods[item.measure]
@@ -414,32 +455,33 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue
-        cells = (
-            [(dimension, g) for g in mask_needs(int(group))]
-            if dimension == "needs"
-            else [(dimension, group)]
-        )
-        if dimension == "sex":  # a partition: its groups add up to the whole
-            cells.append((ALL, ALL))
+        if dimension != "period":
+            raise ValueError(f"item sums by {dimension!r}: only by period (patient_sums)")
         for name, own in counts(measure):
-            table, series = tables[name], periods[name]
             for scope in targets(ward, hospital):
-                if dimension == "period":
-                    series[scope][labels[group]].add(num * own, den)
-                    continue
-                for key in cells:
-                    table[scope][key].add(num * own, den)
+                periods[name][scope][labels[group]].add(num * own, den)
     micros: dict[tuple[str, tuple[str, str]], int] = defaultdict(int)
+    days: dict[tuple[str, tuple[str, str]], dict[str, list[int]]] = defaultdict(dict)
     period_micros: dict[tuple[str, int], int] = defaultdict(int)
+
+    def stayed(ward: str, patient: str, keys: list[tuple[str, str]], total: int) -> None:
+        for scope in (ward, HOSPITAL):
+            for key in keys:
+                micros[scope, key] += total
+                pair = days[scope, key].get(patient)
+                if pair is None:
+                    days[scope, key][patient] = [0, total]
+                else:
+                    pair[1] += total
+
     for stay in sums.stays:
         total = overlap_micros(stay.start, stay.end, since, until)
         if not total:
             continue
         keys = _keys(stay.sex, stay.ethnicity, stay.age, stay.imd, stay.needs)
+        stayed(stay.ward, stay.patient_id, keys, total)
         first = span_of(spans, max(stay.start, since)) or 0
         for scope in (stay.ward, HOSPITAL):
-            for key in keys:
-                micros[scope, key] += total
             for i in range(first, len(spans)):
                 span = spans[i]
                 if stay.end is not None and stay.end <= span.start:
@@ -447,23 +489,19 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                 period_micros[scope, i] += overlap_micros(
                     stay.start, stay.end, span.start, span.end
                 )
+    for ward, patient, sex, ethnicity, age, imd, needs, amount in sums.patient_stays:
+        if amount:
+            stayed(ward, patient, _keys(sex, ethnicity, age, imd, needs), amount)
     for ward, dimension, group, amount in sums.stay_sums:
+        if dimension != "period":
+            raise ValueError(f"stay sums by {dimension!r}: only by period (patient_stays)")
         for scope in (ward, HOSPITAL):
-            if dimension == "period":
-                period_micros[scope, labels[group]] += amount
-                continue
-            cells = (
-                [(dimension, g) for g in mask_needs(int(group))]
-                if dimension == "needs"
-                else [(dimension, group)]
-            )
-            if dimension == "sex":
-                cells.append((ALL, ALL))
-            for key in cells:
-                micros[scope, key] += amount
+            period_micros[scope, labels[group]] += amount
     for (scope, key), amount in micros.items():
         if scope in tables[PATIENT_DAYS]:
-            tables[PATIENT_DAYS][scope][key].denominator = amount / _DAY_MICROS
+            cell = tables[PATIENT_DAYS][scope][key]
+            cell.denominator = amount / _DAY_MICROS
+            cell.patients = days[scope, key]
     for (scope, i), amount in period_micros.items():
         if scope in periods[PATIENT_DAYS]:
             periods[PATIENT_DAYS][scope][i].denominator = amount / _DAY_MICROS
@@ -479,10 +517,18 @@ def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> list[tupl
 
 
 def _merge(table: Table, exposure: Table) -> None:
-    """A rate's numerator sums take the denominators of its exposure's."""
+    """A rate's numerator sums take the denominators of its exposure's (and each patient's
+    their exposure: a patient exposed without an event counts as a cluster of numerator 0)."""
     for scope, cells in table.items():
         for key, cell in cells.items():
-            cell.denominator += exposure[scope][key].denominator
+            other = exposure[scope][key]
+            cell.denominator += other.denominator
+            for patient, (_, x) in other.patients.items():
+                pair = cell.patients.get(patient)
+                if pair is None:
+                    cell.patients[patient] = [0, x]
+                else:
+                    pair[1] += x
 
 
 Key = tuple[str, str, str, str]  # (measure id or "den", scope, dimension, group)
@@ -540,10 +586,13 @@ def _value(m: Measure, total: _Sum) -> float | None:
 def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
     if total.denominator <= 0 or m.kind == "median":
         return None, None
+    moments = Moments.of((y, x) for y, x in total.patients.values())
     if m.kind == "proportion":
         low, high = wilson(round(total.numerator), round(total.denominator))
-        return 100 * low, 100 * high
-    return rate_interval(round(total.numerator), total.denominator, m.per)
+        return widest((100 * low, 100 * high), clustered(moments, 100.0, cap=100.0))
+    unit = float(_DAY_MICROS) if m.exposure == "patient-days" else 1.0
+    current = rate_interval(round(total.numerator), total.denominator, m.per)
+    return widest(current, clustered(moments, m.per, unit))
 
 
 def _result(  # noqa: PLR0917 (one private call site)
