@@ -12,9 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveillance.dashboard import HOSPITAL, Z95, Dashboard, EquityRow, rate_interval, wilson
-from surveillance.dashboard._dashboard import dashboard_from_sums, window_sums
-from surveillance.dashboard._stats import Moments, clustered, widest
+from surveillance.dashboard import (
+    HOSPITAL,
+    Z95,
+    Dashboard,
+    EquityRow,
+    Moments,
+    clustered,
+    dashboard_from_sums,
+    rate_interval,
+    widest,
+    wilson,
+    window_sums,
+)
 from surveillance.store import DashboardItem, DashboardStay
 from tests.surveillance.dashboard.builder import T0
 
