@@ -351,6 +351,9 @@ class _Sum:
             self.values.append(value)
 
 
+_Row = tuple[str, str, bool, str, str, str, str, str, int]
+"""A patient's items of one measure on one ward and in one set of groups: `(measure, ward,
+hospital, patient_id, sex, ethnicity, age, imd, needs)`."""
 Table = dict[str, dict[tuple[str, str], _Sum]]  # scope -> (dimension, group) -> sums
 Series = dict[str, list[_Sum]]  # scope -> one per period
 
@@ -392,7 +395,16 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     # The window's tables are summed per patient first (`_Sum.patients`: the clustered
     # intervals), from rows of one patient's items of one measure, ward and groups: the
     # store's (`patient_sums`) or made here from the items, in whole numbers (exact).
-    rows: dict[tuple[str, str, bool, str, str, str, str, str, int], list[int]] = {}
+    rows: dict[_Row, list[int]] = {}
+
+    def count(row: _Row, numerator: float, denominator: float) -> None:
+        found = rows.get(row)
+        if found is None:
+            rows[row] = [round(numerator), round(denominator)]
+        else:
+            found[0] += round(numerator)
+            found[1] += round(denominator)
+
     for item in sums.items:
         if item.measure not in tables:
             continue
@@ -407,29 +419,32 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             if i is not None:
                 for scope in targets(item.ward, item.hospital):
                     series[scope][i].add(item.numerator * own, item.denominator, item.value)
-        row = (
-            item.measure, item.ward, item.hospital, item.patient_id, item.sex, item.ethnicity,
-            item.age, item.imd, item.needs,
+        count(
+            (item.measure, item.ward, item.hospital, item.patient_id, item.sex, item.ethnicity,
+             item.age, item.imd, item.needs),
+            item.numerator, item.denominator,
         )  # fmt: skip
-        found = rows.get(row)
-        if found is None:
-            rows[row] = [round(item.numerator), round(item.denominator)]
-        else:
-            found[0] += round(item.numerator)
-            found[1] += round(item.denominator)
-    for *key_, num, den in sums.patient_sums:
-        found = rows.get(tuple(key_))  # type: ignore[arg-type]
-        if found is None:
-            rows[tuple(key_)] = [round(num), round(den)]  # type: ignore[index]
-        else:
-            found[0] += round(num)
-            found[1] += round(den)
-    for (measure, ward, hospital, patient, *groups), (num, den) in rows.items():
-        keys = _keys(*groups)  # type: ignore[arg-type]
+    for (
+        measure,
+        ward,
+        hosp,
+        patient,
+        sex,
+        ethnicity,
+        age,
+        imd,
+        needs,
+        num,
+        den,
+    ) in sums.patient_sums:
+        if measure in tables:
+            count((measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), num, den)
+    for (measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), (num, den) in rows.items():
+        keys = _keys(sex, ethnicity, age, imd, needs)
         for name, own in counts(measure):
             table = tables[name]
             y = num if own else 0
-            for scope in targets(ward, hospital):
+            for scope in targets(ward, hosp):
                 for key in keys:
                     cell = table[scope][key]
                     cell.numerator += y
@@ -586,7 +601,8 @@ def _value(m: Measure, total: _Sum) -> float | None:
 def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
     if total.denominator <= 0 or m.kind == "median":
         return None, None
-    moments = Moments.of((y, x) for y, x in total.patients.values())
+    # A patient counting nothing in the cell (items of 0 over 0) is not one of its clusters.
+    moments = Moments.of((y, x) for y, x in total.patients.values() if y or x)
     if m.kind == "proportion":
         low, high = wilson(round(total.numerator), round(total.denominator))
         return widest((100 * low, 100 * high), clustered(moments, 100.0, cap=100.0))
