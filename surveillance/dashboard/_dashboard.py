@@ -599,6 +599,10 @@ def _value(m: Measure, total: _Sum) -> float | None:
 
 
 def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
+    """A window cell's 95 % interval: the union of the item-level one (Wilson's, or the exact
+    Poisson / Byar's on the count) and the one clustered by patient (`clustered`: one patient's
+    items are not independent), which needs 2 or more patients. None for a median (its items'
+    values are shown as they are) or no denominator."""
     if total.denominator <= 0 or m.kind == "median":
         return None, None
     # A patient counting nothing in the cell (items of 0 over 0) is not one of its clusters.
