@@ -341,8 +341,12 @@ class _Sum:
     denominator: float = 0.0
     values: list[float] = field(default_factory=list)
     patients: dict[str, list[int]] = field(default_factory=dict)
-    """The window's tables only: each patient's `[numerator, denominator]` (a rate's exposure
-    after `_merge`; patient-days in microseconds), in whole numbers."""
+    """The window's tables only: each patient's `[numerator, denominator]` (patient-days in
+    microseconds), in whole numbers."""
+    exposure: _Sum | None = None
+    """A rate's exposure's cell (`_merge`): each patient's denominator is theirs there too."""
+    exposed: Moments | None = None
+    """An exposure cell's moments of its patients' `(0, x)`, once made (`_moments`)."""
 
     def add(self, numerator: float, denominator: float, value: float | None = None) -> None:
         self.numerator += numerator
@@ -532,18 +536,13 @@ def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> list[tupl
 
 
 def _merge(table: Table, exposure: Table) -> None:
-    """A rate's numerator sums take the denominators of its exposure's (and each patient's
-    their exposure: a patient exposed without an event counts as a cluster of numerator 0)."""
+    """A rate's numerator sums take the denominators of its exposure's (and, for the clustered
+    intervals, its patients' exposure: `_moments`)."""
     for scope, cells in table.items():
         for key, cell in cells.items():
             other = exposure[scope][key]
             cell.denominator += other.denominator
-            for patient, (_, x) in other.patients.items():
-                pair = cell.patients.get(patient)
-                if pair is None:
-                    cell.patients[patient] = [0, x]
-                else:
-                    pair[1] += x
+            cell.exposure = other
 
 
 Key = tuple[str, str, str, str]  # (measure id or "den", scope, dimension, group)
@@ -598,6 +597,34 @@ def _value(m: Measure, total: _Sum) -> float | None:
     return m.per * total.numerator / total.denominator
 
 
+def _moments(total: _Sum) -> Moments:
+    """The moments of the cell's patients' `(numerator, denominator)`, a rate's denominator
+    its exposure's; a patient counting nothing in the cell (0 over 0) is not one of its
+    clusters. A rate's are its exposure's (made once, shared by every rate of it) corrected by
+    the patients with an event: most patients have none."""
+    if total.exposure is None:
+        return Moments.of((y, x) for y, x in total.patients.values() if y or x)
+    exposure = total.exposure
+    if exposure.exposed is None:
+        exposure.exposed = Moments.of((0, x) for _, x in exposure.patients.values() if x)
+    base = exposure.exposed
+    n, y, x, yy, xy, xx = base.n, 0, base.x, 0, 0, base.xx
+    for patient, (a, b) in total.patients.items():
+        found = exposure.patients.get(patient)
+        before = 0 if found is None else found[1]
+        if not before:
+            if not (a or b):
+                continue
+            n += 1
+        both = b + before
+        x += b
+        xx += both * both - before * before
+        y += a
+        yy += a * a
+        xy += a * both
+    return Moments(n, y, x, yy, xy, xx)
+
+
 def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
     """A window cell's 95 % interval: the union of the item-level one (Wilson's, or the exact
     Poisson / Byar's on the count) and the one clustered by patient (`clustered`: one patient's
@@ -605,8 +632,7 @@ def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
     values are shown as they are) or no denominator."""
     if total.denominator <= 0 or m.kind == "median":
         return None, None
-    # A patient counting nothing in the cell (items of 0 over 0) is not one of its clusters.
-    moments = Moments.of((y, x) for y, x in total.patients.values() if y or x)
+    moments = _moments(total)
     if m.kind == "proportion":
         low, high = wilson(round(total.numerator), round(total.denominator))
         return widest((100 * low, 100 * high), clustered(moments, 100.0, cap=100.0))
@@ -719,11 +745,16 @@ def _equity(
             cell = table[dimension, group]
             n_hidden = (m.id, scope, dimension, group) in hidden
             d_hidden = ("den", scope, dimension, group) in hidden
-            value = _value(m, cell)
-            low, high = _interval(m, cell)
-            ratio = None if value is None or not hospital else value / hospital
-            if n_hidden or d_hidden:
-                value = low = high = ratio = SUPPRESSED  # type: ignore[assignment]
+            value: Shown
+            low: Shown
+            high: Shown
+            ratio: Shown
+            if n_hidden or d_hidden:  # its interval not even computed
+                value = low = high = ratio = SUPPRESSED
+            else:
+                own = value = _value(m, cell)
+                low, high = _interval(m, cell)
+                ratio = None if own is None or not hospital else own / hospital
             rows.append(
                 EquityRow(
                     dimension=dimension,
