@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from statistics import median
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -412,11 +413,11 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     for item in sums.items:
         if item.measure not in tables:
             continue
-        keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
         i = span_of(spans, item.time)
         for name, own in counts(item.measure):
             table, series = tables[name], periods[name]
             if item.value is not None:
+                keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
                 for scope in targets(item.ward, item.hospital):
                     for key in keys:
                         table[scope][key].values.append(item.value)
@@ -483,7 +484,7 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     days: dict[tuple[str, tuple[str, str]], dict[str, list[int]]] = defaultdict(dict)
     period_micros: dict[tuple[str, int], int] = defaultdict(int)
 
-    def stayed(ward: str, patient: str, keys: list[tuple[str, str]], total: int) -> None:
+    def stayed(ward: str, patient: str, keys: tuple[tuple[str, str], ...], total: int) -> None:
         for scope in (ward, HOSPITAL):
             for key in keys:
                 micros[scope, key] += total
@@ -527,12 +528,13 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     return tables, periods
 
 
-def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> list[tuple[str, str]]:
-    """The cells an item or stay of these groups counts in."""
-    return [
+@lru_cache(maxsize=65_536)
+def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> tuple[tuple[str, str], ...]:
+    """The cells an item or stay of these groups counts in (few combinations: cached)."""
+    return (
         (ALL, ALL), ("sex", sex), ("ethnicity", ethnicity), ("age", age), ("imd", imd),
         *(("needs", g) for g in mask_needs(needs)),
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 def _merge(table: Table, exposure: Table) -> None:
