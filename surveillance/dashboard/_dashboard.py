@@ -446,20 +446,26 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             count((measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), num, den)
     for (measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), (num, den) in rows.items():
         keys = _keys(sex, ethnicity, age, imd, needs)
+        scopes = targets(ward, hosp)
         for name, own in counts(measure):
             table = tables[name]
             y = num if own else 0
-            for scope in targets(ward, hosp):
+            for scope in scopes:
+                cells = table[scope]
                 for key in keys:
-                    cell = table[scope][key]
-                    cell.numerator += y
-                    cell.denominator += den
-                    pair = cell.patients.get(patient)
+                    patients = cells[key].patients
+                    pair = patients.get(patient)
                     if pair is None:
-                        cell.patients[patient] = [y, den]
+                        patients[patient] = [y, den]
                     else:
                         pair[0] += y
                         pair[1] += den
+    for name in names:  # each cell's sums: its patients', exact (whole numbers)
+        for cells in tables[name].values():
+            for cell in cells.values():
+                if cell.patients:
+                    cell.numerator = float(sum(y for y, _ in cell.patients.values()))
+                    cell.denominator = float(sum(x for _, x in cell.patients.values()))
     for item in sums.values:  # counted in `patient_sums`: their values only
         if item.measure not in tables or item.value is None:
             continue
