@@ -444,12 +444,27 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     ) in sums.patient_sums:
         if measure in tables:
             count((measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), num, den)
+    # A family's rows of one patient, ward and groups, folded first: each adds to every
+    # member (its own numerator, the shared denominator), so the fan-out below is once a row.
+    folded: dict[_Row, dict[str, list[int]]] = {}
     for (measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), (num, den) in rows.items():
+        shared_key = shared[measure][0] if measure in shared else measure
+        per_name = folded.setdefault(
+            (shared_key, ward, hosp, patient, sex, ethnicity, age, imd, needs), {}
+        )
+        for name, own in counts(measure):
+            pair = per_name.get(name)
+            y = num if own else 0
+            if pair is None:
+                per_name[name] = [y, den]
+            else:
+                pair[0] += y
+                pair[1] += den
+    for (_, ward, hosp, patient, sex, ethnicity, age, imd, needs), per_name in folded.items():
         keys = _keys(sex, ethnicity, age, imd, needs)
         scopes = targets(ward, hosp)
-        for name, own in counts(measure):
+        for name, (y, den) in per_name.items():
             table = tables[name]
-            y = num if own else 0
             for scope in scopes:
                 cells = table[scope]
                 for key in keys:
