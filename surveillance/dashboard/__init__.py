@@ -78,9 +78,12 @@ from surveillance.dashboard._report import (
 from surveillance.dashboard._stats import (
     EXACT_UP_TO,
     Z95,
+    Moments,
     byar,
+    clustered,
     poisson_count,
     rate_interval,
+    widest,
     wilson,
 )
 from surveillance.dashboard._suppress import SUPPRESSED, Suppression, is_primary, recoverable
@@ -113,6 +116,7 @@ __all__ = [
     "Item",
     "Measure",
     "MeasureResult",
+    "Moments",
     "Period",
     "PeriodSpan",
     "Person",
@@ -127,6 +131,7 @@ __all__ = [
     "build_report",
     "byar",
     "check_targets",
+    "clustered",
     "compute_dashboard",
     "dashboard_from_sums",
     "dashboard_items",
@@ -154,6 +159,7 @@ __all__ = [
     "spells_of",
     "stays_of",
     "stored_dashboard",
+    "widest",
     "wilson",
     "window_sums",
 ]

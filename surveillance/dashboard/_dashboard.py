@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from statistics import median
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ import msgspec
 from surveillance.dashboard._groups import DIMENSIONS, Period, PeriodSpan, period_spans, span_of
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
-from surveillance.dashboard._stats import rate_interval, wilson
+from surveillance.dashboard._stats import Moments, clustered, rate_interval, widest, wilson
 from surveillance.dashboard._suppress import SUPPRESSED, Relation, Suppression
 from surveillance.spc import Point, SpcError, xmr_chart
 from surveillance.store import DashboardItem, DashboardRows, DashboardStay, DashboardSums
@@ -340,6 +341,13 @@ class _Sum:
     numerator: float = 0.0
     denominator: float = 0.0
     values: list[float] = field(default_factory=list)
+    patients: dict[str, list[int]] = field(default_factory=dict)
+    """The window's tables only: each patient's `[numerator, denominator]` (patient-days in
+    microseconds), in whole numbers."""
+    exposure: _Sum | None = None
+    """A rate's exposure's cell (`_merge`): each patient's denominator is theirs there too."""
+    exposed: Moments | None = None
+    """An exposure cell's moments of its patients' `(0, x)`, once made (`_moments`)."""
 
     def add(self, numerator: float, denominator: float, value: float | None = None) -> None:
         self.numerator += numerator
@@ -348,6 +356,9 @@ class _Sum:
             self.values.append(value)
 
 
+_Row = tuple[str, str, bool, str, str, str, str, str, int]
+"""A patient's items of one measure on one ward and in one set of groups: `(measure, ward,
+hospital, patient_id, sex, ethnicity, age, imd, needs)`."""
 Table = dict[str, dict[tuple[str, str], _Sum]]  # scope -> (dimension, group) -> sums
 Series = dict[str, list[_Sum]]  # scope -> one per period
 
@@ -386,20 +397,91 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             return [(measure, 1.0)]
         return [(name, 1.0 if name == measure else 0.0) for name in shared[measure]]
 
+    # The window's tables are summed per patient first (`_Sum.patients`: the clustered
+    # intervals), from rows of one patient's items of one measure, ward and groups: the
+    # store's (`patient_sums`) or made here from the items, in whole numbers (exact).
+    rows: dict[_Row, list[int]] = {}
+
+    def count(row: _Row, numerator: float, denominator: float) -> None:
+        found = rows.get(row)
+        if found is None:
+            rows[row] = [round(numerator), round(denominator)]
+        else:
+            found[0] += round(numerator)
+            found[1] += round(denominator)
+
     for item in sums.items:
         if item.measure not in tables:
             continue
-        keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
         i = span_of(spans, item.time)
         for name, own in counts(item.measure):
             table, series = tables[name], periods[name]
-            numerator = item.numerator * own
-            for scope in targets(item.ward, item.hospital):
+            if item.value is not None:
+                keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
+                for scope in targets(item.ward, item.hospital):
+                    for key in keys:
+                        table[scope][key].values.append(item.value)
+            if i is not None:
+                for scope in targets(item.ward, item.hospital):
+                    series[scope][i].add(item.numerator * own, item.denominator, item.value)
+        count(
+            (item.measure, item.ward, item.hospital, item.patient_id, item.sex, item.ethnicity,
+             item.age, item.imd, item.needs),
+            item.numerator, item.denominator,
+        )  # fmt: skip
+    for (
+        measure,
+        ward,
+        hosp,
+        patient,
+        sex,
+        ethnicity,
+        age,
+        imd,
+        needs,
+        num,
+        den,
+    ) in sums.patient_sums:
+        if measure in tables:
+            count((measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), num, den)
+    # A family's rows of one patient, ward and groups, folded first: each adds to every
+    # member (its own numerator, the shared denominator), so the fan-out below is once a row.
+    folded: dict[_Row, dict[str, list[int]]] = {}
+    for (measure, ward, hosp, patient, sex, ethnicity, age, imd, needs), (num, den) in rows.items():
+        shared_key = shared[measure][0] if measure in shared else measure
+        per_name = folded.setdefault(
+            (shared_key, ward, hosp, patient, sex, ethnicity, age, imd, needs), {}
+        )
+        for name, own in counts(measure):
+            pair = per_name.get(name)
+            y = num if own else 0
+            if pair is None:
+                per_name[name] = [y, den]
+            else:
+                pair[0] += y
+                pair[1] += den
+    for (_, ward, hosp, patient, sex, ethnicity, age, imd, needs), per_name in folded.items():
+        keys = _keys(sex, ethnicity, age, imd, needs)
+        scopes = targets(ward, hosp)
+        for name, (y, den) in per_name.items():
+            table = tables[name]
+            for scope in scopes:
+                cells = table[scope]
                 for key in keys:
-                    table[scope][key].add(numerator, item.denominator, item.value)
-                if i is not None:
-                    series[scope][i].add(numerator, item.denominator, item.value)
-    for item in sums.values:  # counted in `item_sums`: their values only
+                    patients = cells[key].patients
+                    pair = patients.get(patient)
+                    if pair is None:
+                        patients[patient] = [y, den]
+                    else:
+                        pair[0] += y
+                        pair[1] += den
+    for name in names:  # each cell's sums: its patients', exact (whole numbers)
+        for cells in tables[name].values():
+            for cell in cells.values():
+                if cell.patients:
+                    cell.numerator = float(sum(y for y, _ in cell.patients.values()))
+                    cell.denominator = float(sum(x for _, x in cell.patients.values()))
+    for item in sums.values:  # counted in `patient_sums`: their values only
         if item.measure not in tables or item.value is None:
             continue
         table, series = tables[item.measure], periods[item.measure]
@@ -414,32 +496,33 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue
-        cells = (
-            [(dimension, g) for g in mask_needs(int(group))]
-            if dimension == "needs"
-            else [(dimension, group)]
-        )
-        if dimension == "sex":  # a partition: its groups add up to the whole
-            cells.append((ALL, ALL))
+        if dimension != "period":
+            raise ValueError(f"item sums by {dimension!r}: only by period (patient_sums)")
         for name, own in counts(measure):
-            table, series = tables[name], periods[name]
             for scope in targets(ward, hospital):
-                if dimension == "period":
-                    series[scope][labels[group]].add(num * own, den)
-                    continue
-                for key in cells:
-                    table[scope][key].add(num * own, den)
+                periods[name][scope][labels[group]].add(num * own, den)
     micros: dict[tuple[str, tuple[str, str]], int] = defaultdict(int)
+    days: dict[tuple[str, tuple[str, str]], dict[str, list[int]]] = defaultdict(dict)
     period_micros: dict[tuple[str, int], int] = defaultdict(int)
+
+    def stayed(ward: str, patient: str, keys: tuple[tuple[str, str], ...], total: int) -> None:
+        for scope in (ward, HOSPITAL):
+            for key in keys:
+                micros[scope, key] += total
+                pair = days[scope, key].get(patient)
+                if pair is None:
+                    days[scope, key][patient] = [0, total]
+                else:
+                    pair[1] += total
+
     for stay in sums.stays:
         total = overlap_micros(stay.start, stay.end, since, until)
         if not total:
             continue
         keys = _keys(stay.sex, stay.ethnicity, stay.age, stay.imd, stay.needs)
+        stayed(stay.ward, stay.patient_id, keys, total)
         first = span_of(spans, max(stay.start, since)) or 0
         for scope in (stay.ward, HOSPITAL):
-            for key in keys:
-                micros[scope, key] += total
             for i in range(first, len(spans)):
                 span = spans[i]
                 if stay.end is not None and stay.end <= span.start:
@@ -447,42 +530,42 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                 period_micros[scope, i] += overlap_micros(
                     stay.start, stay.end, span.start, span.end
                 )
+    for ward, patient, sex, ethnicity, age, imd, needs, amount in sums.patient_stays:
+        if amount:
+            stayed(ward, patient, _keys(sex, ethnicity, age, imd, needs), amount)
     for ward, dimension, group, amount in sums.stay_sums:
+        if dimension != "period":
+            raise ValueError(f"stay sums by {dimension!r}: only by period (patient_stays)")
         for scope in (ward, HOSPITAL):
-            if dimension == "period":
-                period_micros[scope, labels[group]] += amount
-                continue
-            cells = (
-                [(dimension, g) for g in mask_needs(int(group))]
-                if dimension == "needs"
-                else [(dimension, group)]
-            )
-            if dimension == "sex":
-                cells.append((ALL, ALL))
-            for key in cells:
-                micros[scope, key] += amount
+            period_micros[scope, labels[group]] += amount
     for (scope, key), amount in micros.items():
         if scope in tables[PATIENT_DAYS]:
-            tables[PATIENT_DAYS][scope][key].denominator = amount / _DAY_MICROS
+            cell = tables[PATIENT_DAYS][scope][key]
+            cell.denominator = amount / _DAY_MICROS
+            cell.patients = days[scope, key]
     for (scope, i), amount in period_micros.items():
         if scope in periods[PATIENT_DAYS]:
             periods[PATIENT_DAYS][scope][i].denominator = amount / _DAY_MICROS
     return tables, periods
 
 
-def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> list[tuple[str, str]]:
-    """The cells an item or stay of these groups counts in."""
-    return [
+@lru_cache(maxsize=65_536)
+def _keys(sex: str, ethnicity: str, age: str, imd: str, needs: int) -> tuple[tuple[str, str], ...]:
+    """The cells an item or stay of these groups counts in (few combinations: cached)."""
+    return (
         (ALL, ALL), ("sex", sex), ("ethnicity", ethnicity), ("age", age), ("imd", imd),
         *(("needs", g) for g in mask_needs(needs)),
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 def _merge(table: Table, exposure: Table) -> None:
-    """A rate's numerator sums take the denominators of its exposure's."""
+    """A rate's numerator sums take the denominators of its exposure's (and, for the clustered
+    intervals, its patients' exposure: `_moments`)."""
     for scope, cells in table.items():
         for key, cell in cells.items():
-            cell.denominator += exposure[scope][key].denominator
+            other = exposure[scope][key]
+            cell.denominator += other.denominator
+            cell.exposure = other
 
 
 Key = tuple[str, str, str, str]  # (measure id or "den", scope, dimension, group)
@@ -549,13 +632,48 @@ def _value(m: Measure, total: _Sum) -> float | None:
     return m.per * total.numerator / total.denominator
 
 
+def _moments(total: _Sum) -> Moments:
+    """The moments of the cell's patients' `(numerator, denominator)`, a rate's denominator
+    its exposure's; a patient counting nothing in the cell (0 over 0) is not one of its
+    clusters. A rate's are its exposure's (made once, shared by every rate of it) corrected by
+    the patients with an event: most patients have none."""
+    if total.exposure is None:
+        return Moments.of((y, x) for y, x in total.patients.values() if y or x)
+    exposure = total.exposure
+    if exposure.exposed is None:
+        exposure.exposed = Moments.of((0, x) for _, x in exposure.patients.values() if x)
+    base = exposure.exposed
+    n, y, x, yy, xy, xx = base.n, 0, base.x, 0, 0, base.xx
+    for patient, (a, b) in total.patients.items():
+        found = exposure.patients.get(patient)
+        before = 0 if found is None else found[1]
+        if not before:
+            if not (a or b):
+                continue
+            n += 1
+        both = b + before
+        x += b
+        xx += both * both - before * before
+        y += a
+        yy += a * a
+        xy += a * both
+    return Moments(n, y, x, yy, xy, xx)
+
+
 def _interval(m: Measure, total: _Sum) -> tuple[float | None, float | None]:
+    """A window cell's 95 % interval: the union of the item-level one (Wilson's, or the exact
+    Poisson / Byar's on the count) and the one clustered by patient (`clustered`: one patient's
+    items are not independent), which needs 2 or more patients. None for a median (its items'
+    values are shown as they are) or no denominator."""
     if total.denominator <= 0 or m.kind == "median":
         return None, None
+    moments = _moments(total)
     if m.kind == "proportion":
         low, high = wilson(round(total.numerator), round(total.denominator))
-        return 100 * low, 100 * high
-    return rate_interval(round(total.numerator), total.denominator, m.per)
+        return widest((100 * low, 100 * high), clustered(moments, 100.0, cap=100.0))
+    unit = float(_DAY_MICROS) if m.exposure == "patient-days" else 1.0
+    current = rate_interval(round(total.numerator), total.denominator, m.per)
+    return widest(current, clustered(moments, m.per, unit))
 
 
 def _result(  # noqa: PLR0917 (one private call site)
@@ -662,11 +780,16 @@ def _equity(
             cell = table[dimension, group]
             n_hidden = (m.id, scope, dimension, group) in hidden
             d_hidden = ("den", scope, dimension, group) in hidden
-            value = _value(m, cell)
-            low, high = _interval(m, cell)
-            ratio = None if value is None or not hospital else value / hospital
-            if n_hidden or d_hidden:
-                value = low = high = ratio = SUPPRESSED  # type: ignore[assignment]
+            value: Shown
+            low: Shown
+            high: Shown
+            ratio: Shown
+            if n_hidden or d_hidden:  # its interval not even computed
+                value = low = high = ratio = SUPPRESSED
+            else:
+                own = value = _value(m, cell)
+                low, high = _interval(m, cell)
+                ratio = None if own is None or not hospital else own / hospital
             rows.append(
                 EquityRow(
                     dimension=dimension,

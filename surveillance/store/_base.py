@@ -336,12 +336,15 @@ class DashboardSums:
         values: items of the `medians` asked for, with a value, counted in the window and
             summed in `item_sums` too: only their values are wanted (PostgreSQL).
         stays: stay pieces overlapping the window that the store did not sum.
-        item_sums: `(measure, ward, hospital, dimension, group, numerator, denominator)` for
-            the items summed: `dimension` one of `period` (group: the period's first local
-            date, ISO), `sex`, `ethnicity`, `age`, `imd` and `needs` (group: the bitmask in
-            decimal).
-        stay_sums: `(ward, dimension, group, microseconds)`: the stays' time in the window
-            (and in each period), summed likewise.
+        item_sums: `(measure, ward, hospital, "period", group, numerator, denominator)` for
+            the items summed by period (group: the period's first local date, ISO).
+        stay_sums: `(ward, "period", group, microseconds)`: the stays' time in each period,
+            summed likewise.
+        patient_sums: `(measure, ward, hospital, patient_id, sex, ethnicity, age, imd, needs,
+            numerator, denominator)`: the items summed per patient and groups (needs: the
+            bitmask), for the window's equity tables and their patient-clustered intervals.
+        patient_stays: `(ward, patient_id, sex, ethnicity, age, imd, needs, microseconds)`:
+            the stays' time in the window per patient and groups.
     """
 
     wards: list[str]
@@ -350,6 +353,10 @@ class DashboardSums:
     item_sums: list[tuple[str, str, bool, str, str, float, float]] = field(default_factory=list)
     stay_sums: list[tuple[str, str, str, int]] = field(default_factory=list)
     values: list[DashboardItem] = field(default_factory=list)
+    patient_sums: list[tuple[str, str, bool, str, str, str, str, str, int, float, float]] = field(
+        default_factory=list
+    )
+    patient_stays: list[tuple[str, str, str, str, str, str, int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

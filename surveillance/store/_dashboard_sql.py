@@ -125,9 +125,9 @@ WARDS_SQL: Final = "SELECT DISTINCT ward FROM adt WHERE time < {until} ORDER BY 
 
 # PostgreSQL: the sums of the window's items (index `dashboard_items_time`): by period, each
 # item's period found among the spans' starts by `width_bucket` (a binary search: converting
-# every item's time to the local calendar cost more than the rest of the query), and by each
-# equity group, in two stages (a parallel hash aggregation by every group at once, then the
-# grouping sets over its few rows: 1.5x faster than grouping sets over the items).
+# every item's time to the local calendar cost more than the rest of the query), and per
+# patient and equity groups (the dashboard sums those by group: the equity intervals are
+# clustered by patient).
 
 _WINDOW: Final = "time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s"
 
@@ -139,27 +139,15 @@ GROUP BY 1, 2, 3, 4
 """  # noqa: S608 (constants)
 """`(measure, ward, hospital, period number from 1, numerator, denominator)`."""
 
-POSTGRES_GROUP_SUMS: Final = f"""
-WITH cells AS (
-    SELECT measure, ward, hospital, sex, ethnicity, age, imd, needs,
-           sum(numerator) AS n, sum(denominator) AS d
-    FROM dashboard_items WHERE {_WINDOW}
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-)
-SELECT measure, ward, hospital,
-       CASE WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
-            WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
-            ELSE 'needs' END,
-       coalesce(sex, ethnicity, age, imd, needs::text), sum(n), sum(d)
-FROM cells
-GROUP BY GROUPING SETS (
-    (measure, ward, hospital, sex), (measure, ward, hospital, ethnicity),
-    (measure, ward, hospital, age), (measure, ward, hospital, imd),
-    (measure, ward, hospital, needs)
-)
+POSTGRES_PATIENT_SUMS: Final = f"""
+SELECT measure, ward, hospital, patient_id, sex, ethnicity, age, imd, needs,
+       sum(numerator), sum(denominator)
+FROM dashboard_items WHERE {_WINDOW}
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 """  # noqa: S608 (constants)
-"""`(measure, ward, hospital, dimension, group, numerator, denominator)` of the window (needs:
-the bitmask in decimal). Exact: the items count whole numbers."""
+"""`(measure, ward, hospital, patient_id, sex, ethnicity, age, imd, needs, numerator,
+denominator)` of the window: per patient, for the equity tables' patient-clustered intervals
+(the dashboard sums them by group). Exact: the items count whole numbers."""
 
 POSTGRES_STAY_SUMS: Final = """
 SELECT s.ward, 'period', p.label,
@@ -171,20 +159,20 @@ JOIN unnest(%(labels)s::text[], %(starts)s::timestamptz[], %(stops)s::timestampt
   ON s.start_time < p.stop AND (s.end_time IS NULL OR s.end_time > p.start)
 WHERE s.start_time < %(until)s AND (s.end_time IS NULL OR s.end_time > %(since)s)
 GROUP BY s.ward, p.label
-UNION ALL
-SELECT ward,
-       CASE WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
-            WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
-            ELSE 'needs' END,
-       coalesce(sex, ethnicity, age, imd, needs::text),
+"""
+"""`(ward, 'period', label, microseconds)`: the stays' time in each period. Exact: `extract(epoch
+...)` is numeric, summed in whole microseconds."""
+
+POSTGRES_PATIENT_STAYS: Final = """
+SELECT ward, patient_id, sex, ethnicity, age, imd, needs,
        sum(extract(epoch FROM least(coalesce(end_time, %(until)s), %(until)s)
                               - greatest(start_time, %(since)s)) * 1000000)::bigint
 FROM dashboard_stays
 WHERE start_time < %(until)s AND (end_time IS NULL OR end_time > %(since)s)
-GROUP BY GROUPING SETS ((ward, sex), (ward, ethnicity), (ward, age), (ward, imd), (ward, needs))
+GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
-"""`(ward, dimension, group, microseconds)`: the stays' time in each period, and in the window
-by group. Exact: `extract(epoch ...)` is numeric, summed in whole microseconds."""
+"""`(ward, patient_id, sex, ethnicity, age, imd, needs, microseconds)`: each patient's time in
+the window by groups."""
 
 POSTGRES_MARK_DIRTY: Final = """
 INSERT INTO dashboard_dirty (patient_id) SELECT unnest(%s::text[])

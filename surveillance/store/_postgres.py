@@ -65,8 +65,9 @@ from surveillance.store._dashboard_sql import (
     PATIENT_EVENTS_SQL,
     PATIENT_SETS_SQL,
     POSTGRES_DUE,
-    POSTGRES_GROUP_SUMS,
     POSTGRES_MARK_DIRTY,
+    POSTGRES_PATIENT_STAYS,
+    POSTGRES_PATIENT_SUMS,
     POSTGRES_PERIOD_SUMS,
     POSTGRES_STAY_SUMS,
     POSTGRES_SYSTEM,
@@ -874,8 +875,8 @@ class PostgresStore:
                         (m, w, h, "period", labels[bucket - 1], n, d)
                         for m, w, h, bucket, n, d in await cur.fetchall()
                     ]
-                    await cur.execute(POSTGRES_GROUP_SUMS, params)
-                    item_sums += await cur.fetchall()
+                    await cur.execute(POSTGRES_PATIENT_SUMS, params)
+                    patient_sums = await cur.fetchall()
                     values: list[DashboardItem] = []
                     if medians:
                         await cur.execute(
@@ -889,9 +890,13 @@ class PostgresStore:
                         values = [DashboardItem(*row) for row in await cur.fetchall()]
                     await cur.execute(POSTGRES_STAY_SUMS, params)
                     stay_sums = [(w, d, g, int(us)) for w, d, g, us in await cur.fetchall()]
+                    await cur.execute(POSTGRES_PATIENT_STAYS, params)
+                    patient_stays = [(*row[:7], int(row[7])) for row in await cur.fetchall()]
             except psycopg.Error as e:
                 raise await self._failed("dashboard_sums", e) from e
-        return DashboardSums(wards, [], [], item_sums, stay_sums, values)
+        return DashboardSums(
+            wards, [], [], item_sums, stay_sums, values, patient_sums, patient_stays
+        )
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""
