@@ -115,13 +115,15 @@ async def retained(broker: NatsServer, topic_filter: str, expected: int) -> dict
 
 
 def settings_for(broker: NatsServer, store_url: str, **store: Any) -> Settings:
+    kept = Path(tempfile.mkdtemp(prefix="surveillance-spool-"))
     return load_settings(
         None,
         {
             "broker.url": broker.url,
             "broker.client_id": f"scorer-{uuid.uuid4().hex[:8]}",
             "store.url": store_url,
-            "store.spool": str(Path(tempfile.mkdtemp(prefix="surveillance-spool-")) / "spool"),
+            "store.spool": str(kept / "spool"),
+            "model.state": str(kept / "model"),  # never the working directory
             "http.port": 0,
             **{f"store.{k}": v for k, v in store.items()},
         },

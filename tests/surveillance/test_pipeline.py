@@ -156,6 +156,9 @@ def settings_for(broker: Mosquitto, store_url: str, **scorer: Any) -> Settings:
             "broker.client_id": client_id,
             "store.url": store_url,
             "store.spool": str(Path(tempfile.gettempdir()) / "surveillance-test" / client_id),
+            "model.state": str(
+                Path(tempfile.gettempdir()) / "surveillance-test" / f"{client_id}.model"
+            ),
             "store.flush_interval": 0.02,
             "http.port": 0,
             # These streams are recordings dated 2026-11-22: older than the default max_age
