@@ -149,16 +149,18 @@ RECORDED_MAX_AGE = 20 * 365 * 86400.0
 
 def settings_for(broker: Mosquitto, store_url: str, **scorer: Any) -> Settings:
     client_id = f"scorer-{uuid.uuid4().hex[:8]}"
+    own = Path(tempfile.gettempdir()) / "surveillance-test"
+    # A SQLite store keeps the model beside it (tested); any other would keep it in the
+    # working directory: keep it with the spool instead.
+    beside = store_url.startswith("sqlite:///")
     return load_settings(
         None,
         {
             "broker.url": broker.url,
             "broker.client_id": client_id,
             "store.url": store_url,
-            "store.spool": str(Path(tempfile.gettempdir()) / "surveillance-test" / client_id),
-            "model.state": str(
-                Path(tempfile.gettempdir()) / "surveillance-test" / f"{client_id}.model"
-            ),
+            "store.spool": str(own / client_id),
+            **({} if beside else {"model.state": str(own / f"{client_id}.model")}),
             "store.flush_interval": 0.02,
             "http.port": 0,
             # These streams are recordings dated 2026-11-22: older than the default max_age
