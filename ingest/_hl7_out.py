@@ -215,7 +215,7 @@ def alert_r40(event: Mapping[str, Any], parties: Hl7Parties | None = None) -> st
     ]
     message = escape(event.get("message") or "")
     obx = [
-        f"CWE|196616^MDC_EVT_ALARM^MDC|1.0.0.0.1|{escape(kind)}^{message}^L||||A~{priority}~"
+        f"CWE|196616^MDC_EVT_ALARM^MDC|1.0.0.0.1|{escape(kind)}^{message}^L|||A~{priority}~"
         f"{kind_type}|||F|||{when}",
         f"ST|68481^MDC_ATTR_EVENT_PHASE^MDC|1.0.0.0.3|{phase}||||||F",
         f"ST|68482^MDC_ATTR_ALARM_STATE^MDC|1.0.0.0.4|{alarm_state}||||||F",
