@@ -3,7 +3,9 @@ the service's own disk until the endpoint has taken it.
 
 One SQLite file (WAL, `synchronous=FULL`, as the spool: on disk before an append returns),
 one row per message and endpoint (`target`: `mllp`, `fhir`, `acm`), unique on `(target, key)`
-so the same score made again (a redelivered input after a kill) is queued once. The service
+so the same score made again (a redelivered input after a kill) is queued once; and the keys
+delivered in the last `SENT_MEMORY` (7 days) are remembered (`sent`), so a score made again
+after its first making was delivered is not sent twice either. The service
 appends a batch's messages *before* it hands the batch's records to the store writer, and the
 inputs are acknowledged to the broker only after those records are committed: so a `kill -9`
 at any moment either finds the messages queued or the inputs not acknowledged (the broker
@@ -16,19 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from surveillance.store import StoreError
+
+SENT_MEMORY: Final = 7 * 86400.0
+"""Seconds a delivered message's key is remembered (a redelivered input is scored again within
+minutes; the broker's and the scorer's own memories are shorter still)."""
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outbound ("
     "seq INTEGER PRIMARY KEY, target TEXT NOT NULL, key TEXT NOT NULL, patient TEXT NOT NULL, "
     "body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, "
     "UNIQUE (target, key))",
+    "CREATE TABLE IF NOT EXISTS sent ("
+    "target TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (target, key))",
     "CREATE TABLE IF NOT EXISTS refused ("
     "seq INTEGER PRIMARY KEY, target TEXT NOT NULL, key TEXT NOT NULL, patient TEXT NOT NULL, "
     "body BLOB NOT NULL, reason TEXT NOT NULL)",
@@ -97,6 +106,7 @@ class OutboundQueue:
             conn.execute("PRAGMA synchronous = FULL")
             for statement in _SCHEMA:
                 conn.execute(statement)
+            conn.execute("DELETE FROM sent WHERE at < ?", (time.time() - SENT_MEMORY,))
             self.pending = dict(
                 conn.execute("SELECT target, count(*) FROM outbound GROUP BY target").fetchall()
             )
@@ -124,8 +134,9 @@ class OutboundQueue:
             for item in items:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO outbound (target, key, patient, body) "
-                    "VALUES (?, ?, ?, ?)",
-                    (item.target, item.key, item.patient, item.body),
+                    "SELECT ?, ?, ?, ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM sent WHERE target = ? AND key = ?)",
+                    (item.target, item.key, item.patient, item.body, item.target, item.key),
                 )
                 if cursor.rowcount:
                     added[item.target] = added.get(item.target, 0) + 1
@@ -163,12 +174,24 @@ class OutboundQueue:
         result: list[Queued] = await self._run(self._head, target, limit)
         return result
 
-    def _delete(self, seq: int) -> int:
-        return self._db().execute("DELETE FROM outbound WHERE seq = ?", (seq,)).rowcount
+    def _delete(self, row: Queued) -> int:
+        conn = self._db()
+        conn.execute("BEGIN")
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO sent (target, key, at) VALUES (?, ?, ?)",
+                (row.target, row.key, time.time()),
+            )
+            deleted = conn.execute("DELETE FROM outbound WHERE seq = ?", (row.seq,)).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return deleted
 
     async def delete(self, row: Queued) -> None:
-        """The endpoint has it: forget it."""
-        if await self._run(self._delete, row.seq):
+        """The endpoint has it: forget it (its key is remembered as sent)."""
+        if await self._run(self._delete, row):
             self.pending[row.target] -= 1
 
     def _failed(self, seq: int, error: str) -> None:

@@ -21,18 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hl7
+import hl7  # type: ignore[import-untyped]
 import msgspec
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fhir.resources.R4B.observation import Observation as FhirObservation
-from hl7.mllp import start_hl7_server
+from hl7.mllp import start_hl7_server  # type: ignore[import-untyped]
 
 from scoring import ChartSet
-from surveillance import Settings, load_settings
-from surveillance._outbound import Outbound
-from surveillance._outbound_queue import OutboundQueue
+from surveillance import Outbound, OutboundQueue, Settings, load_settings
 from surveillance.online import Output
 from surveillance.store import ScoreRecord
 from tests.mqtt_broker import Mosquitto
