@@ -257,3 +257,20 @@ def test_alert_events_are_ihe_pcd_04_report_alerts(
 )
 def test_alarm_priority(severity: str | None, priority: str) -> None:
     assert acm_priority(severity) == priority
+
+
+@pytest.mark.parametrize(
+    ("time", "ts"),
+    [
+        ("9999-12-31T23:59:59Z", "99991231235959+0000"),
+        ("1900-01-01T00:00:00+01:00", "19000101000000+0100"),
+        ("2026-10-25T01:30:00-05:30", "20261025013000-0530"),
+        ("not a time", ""),
+    ],
+)
+def test_odd_times_are_written_as_given_or_left_empty(time: str, ts: str) -> None:
+    message = hl7.parse(score_oru({**NEWS2, "time": time}))
+    assert str(message.segment("MSH")[7]) == ts
+    assert str(message.segments("OBX")[0][14]) == ts
+    if ts:
+        FhirObservation.model_validate(score_observation({**NEWS2, "time": time}))
