@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -201,8 +202,8 @@ def score(patient: str, n: int, total: int = 6) -> ScoreRecord:
         "missing": [],
     }
     return ScoreRecord(
-        obs_msg_id=result["obs_msg_id"],  # type: ignore[arg-type]
-        time=None,  # type: ignore[arg-type]  # not read by the outbound side
+        obs_msg_id=f"obs-{patient}-{n}",
+        time=datetime(2026, 11, 22, 9, n, tzinfo=UTC),
         patient_id=patient,
         ward="7A",
         bed=patient,

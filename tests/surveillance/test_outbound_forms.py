@@ -3,6 +3,7 @@ topic forms and queued messages are what the README says."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from surveillance.online import Output, Publication
 from surveillance.store import AlertRecord, ScoreRecord
 
 ENCODE = msgspec.json.Encoder().encode
+AT = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 RESULT: dict[str, Any] = {
     "patient_id": "P1",
     "ward": "7A",
@@ -98,13 +100,13 @@ def test_every_stored_score_and_alert_event_is_queued_for_its_endpoints() -> Non
     )
     out = Output()
     out.batch.scores.append(
-        ScoreRecord("o-1", None, "P1", "7A", "3", "NEWS2", "news2", 7, "high", True, ENCODE(RESULT))  # type: ignore[arg-type]
+        ScoreRecord("o-1", AT, "P1", "7A", "3", "NEWS2", "news2", 7, "high", True, ENCODE(RESULT))
     )
     out.batch.alerts.append(
         AlertRecord(
             "score-o-1",
             1,
-            None,
+            AT,
             "7A",
             "3",
             "P1",
@@ -114,7 +116,7 @@ def test_every_stored_score_and_alert_event_is_queued_for_its_endpoints() -> Non
             "m",
             "o-1",
             ENCODE(EVENT),
-        )  # type: ignore[arg-type]
+        )
     )
     items = Outbound(settings).outgoing(out)
     assert [(i.target, i.patient) for i in items] == [
