@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -117,24 +118,21 @@ def main() -> None:
             goal = "(goal 10,000)"
         elif "FHIR" in name:
             goal = "(goal 20,000)"
-        line("whole ingest: ingest.parse(topic, payload)", lambda: parse(topic, payload), n, goal)
+        line("whole ingest: ingest.parse(topic, payload)", partial(parse, topic, payload), n, goal)
         if "HL7" in name:
             ward, bed = topic.split("/")[1], topic.split("/")[3]
-
-            def before(payload: bytes = payload, ward: str = ward, bed: str = bed) -> object:
-                return hl7_path._parse_hl7_python_hl7(payload, ward, bed, tz)
-
+            before = partial(hl7_path._parse_hl7_python_hl7, payload, ward, bed, tz)
             line("whole ingest, python-hl7 path (before)", before, n // 5)
-            line("parse only: ER7 reader (ingest._er7)", lambda: hl7_path._message(payload), n)
+            line("parse only: ER7 reader (ingest._er7)", partial(hl7_path._message, payload), n)
             line(
                 "parse only: python-hl7 hl7.parse (before)",
-                lambda: hl7_path._message(payload, fast=False),
+                partial(hl7_path._message, payload, fast=False),
                 n // 5,
             )
         elif "FHIR" in name:
-            line("parse only: msgspec decode", lambda: fhir_path._resources(payload), n)
+            line("parse only: msgspec decode", partial(fhir_path._resources, payload), n)
         else:
-            line("parse only: msgspec decode", lambda: msgspec.json.decode(payload), n)
+            line("parse only: msgspec decode", partial(msgspec.json.decode, payload), n)
 
 
 if __name__ == "__main__":
