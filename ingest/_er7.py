@@ -11,8 +11,8 @@ A message whose delimiters python-hl7 reads in its own odd way is not read here 
 gives None) and the caller falls back to python-hl7, so the answer is the same whatever the
 message: the segment, field, repetition, component and sub-component delimiters not all
 different (python-hl7 then splits on the wrong one or fails an assertion), an MSH without a
-field delimiter after MSH-2, or a later segment named MSH, BHS or FHS (python-hl7 reads each
-as a header with its own delimiters).
+field delimiter after MSH-2 (or without MSH-1: a first line of just `MSH`), or a later segment
+named MSH, BHS or FHS (python-hl7 reads each as a header with its own delimiters).
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ def read(lines: list[str]) -> Er7 | None:
     """The message whose segments are `lines` (the first an MSH, none empty), or None when
     python-hl7 must read it (see the module's doc)."""
     head = lines[0]
+    if len(head) < 5:  # "MSH", MSH-1 and one more character at least
+        return None
     field = head[3]
     end = head.find(field, 4)
     if end < 0:

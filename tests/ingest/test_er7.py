@@ -268,6 +268,10 @@ def test_every_leaf_is_python_hl7s(payload: bytes) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(oru())
 @example(PCD01)
+@example(b"MSH\rPID|||P1\rOBX|1|NM|150456^^MDC||97|262688|||||F|||20261122093000+0000")
+@example(b"MSH|\rPID|||P1")
+@example(b"MSH|^~\\&\rPID|||P1")
+@example(b"MSH||||||20261122093000||ORU^R01|M1|P\rPID|||P1")
 def test_the_whole_ingest_is_the_same_on_either_path(payload: bytes) -> None:
     assert outcome(_hl7.parse_hl7, payload) == outcome(_hl7._parse_hl7_python_hl7, payload)
 
@@ -297,6 +301,8 @@ def test_generated_messages_reach_both_paths_and_are_often_read() -> None:
         ("MSH|^~\\&#|A", True),  # v2.7's truncation character: not a delimiter
         ("MSH||A", True),  # MSH-2 empty: the default delimiters
         ("MSH|^~\\&", False),  # no field delimiter after MSH-2
+        ("MSH", False),  # no MSH-1
+        ("MSH|", False),
         ("MSH|^^\\&|A", False),  # component and repetition alike
         ("MSH|^~\\||A", True),  # "|" after the escape ends MSH-2: a short one
     ],
