@@ -41,7 +41,7 @@ def rates(run: Callable[[], object], n: int, repeats: int = REPEATS) -> tuple[fl
         run()
         cpu = min(cpu, time.thread_time() - c0)
         wall = min(wall, time.perf_counter() - w0)
-    return n / cpu, n / wall
+    return n / max(cpu, 1e-9), n / max(wall, 1e-9)  # a clock coarser than the run
 
 
 def loop(call: Callable[[], object], n: int) -> Callable[[], None]:
