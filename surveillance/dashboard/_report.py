@@ -798,9 +798,10 @@ def _overview(board: Dashboard, trend: Dashboard, scope: str, zone: str) -> str:
     heads += ["#Chart mean", "Variation", "Assurance", "#Target"]
     return (
         '<section class="overview"><h2>Overview</h2>'
+        '<div class="table-scroll" role="region" aria-label="Overview table" tabindex="0">'
         '<table class="overview-table"><thead><tr>'
         + "".join(_column(h) for h in heads)
-        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         '<p class="small">Variation and assurance are read from the chart (its latest point '
         "and its process limits against the target); the chart mean is the mean of its "
         "latest segment.</p></section>"

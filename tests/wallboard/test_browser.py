@@ -953,7 +953,7 @@ def test_the_learned_risk_shows_as_an_estimate_on_the_tile_and_the_patient_view(
         assert look == ["rgb(255, 255, 255)", "dashed", "italic"]  # never a risk colour
         assert "Learned estimate, not a chart score" in (learned.get_attribute("title") or "")
         assert "learned risk 80 % (an estimate, not a score)" in (
-            bed.locator(".tile-link").get_attribute("aria-label") or ""
+            bed.locator(".tile-link").get_attribute("title") or ""
         )
         expect(tile(board, "5").locator(".learned")).to_have_text(
             "≈Learned risk0 %estimate · shadow"

@@ -22,7 +22,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +33,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from scoring import ChartSet
 from tests import ROOT
 from tests.mqtt_broker import Mosquitto
+from tests.wallboard.a11y import axe_violations
 from tests.wallboard.test_browser import (
     _CSP_WATCH,
     HIGH,
@@ -52,8 +52,6 @@ from tests.wallboard.test_browser import (
 from wallboard import ROLES, Auth, BrokerFeed, Grant, Principal, create_app, open_principal
 
 __all__ = ["browser", "playwright", "system"]  # fixtures, shared with test_browser
-
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 TABLET: ViewportSize = {"width": 768, "height": 1024}
@@ -439,27 +437,12 @@ def test_screenshots_of_the_console_at_each_size_and_axe_finds_nothing_serious(
             expect(page.locator("#attention")).to_be_visible()  # the emergency calls outreach
             assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"), label
             screenshot(page, f"outreach-{label}")
-            violations = _axe(page)
+            violations = axe_violations(page)
             assert violations == [], f"{label}: {json.dumps(violations, indent=1)}"
         finally:
             context.close()
             errors += pages.errors
     assert errors == []
-
-
-def _axe(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page (WCAG 2.x A and AA rules)."""
-    page.evaluate(AXE.read_text())  # evaluated, not a <script>: the page's CSP stays as it is
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => {
-             const result = await axe.run(document, { runOnly: { type: "tag",
-               values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } });
-             return result.violations.filter((v) => ["serious", "critical"].includes(v.impact))
-               .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
-           }"""
-    )
-    return found
 
 
 def test_the_console_installs_as_a_web_app(system: LiveSystem, console_pages: Pages) -> None:

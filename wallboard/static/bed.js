@@ -442,9 +442,18 @@ function render() {
   const x = (t) => GUTTER + ((t - t0) / (t1 - t0)) * plotW;
   const shown = scores.filter((s) => Date.parse(s.time) >= t0 - 60000);
 
-  const root = svg("svg", { xmlns: SVG, role: "img", "aria-labelledby": "chart-title", class: "obs-chart" });
+  const root = svg("svg", { xmlns: SVG, role: "img", "aria-labelledby": "chart-title",
+    "aria-describedby": "chart-desc", class: "obs-chart" });
   root.append(svg("title", { id: "chart-title" },
     `Observation chart, last ${hours} hours: ${shown.length} score${shown.length === 1 ? "" : "s"}`));
+  // What the chart shows, in words (WCAG 1.1.1): the latest score and the range drawn.
+  const totals = shown.map((s) => s.total).filter((t) => typeof t === "number");
+  root.append(svg("desc", { id: "chart-desc" }, [
+    latest ? `Latest: ${latest.system} ${latest.total}, ${riskWord(latest.system, latest.risk).toLowerCase()}` +
+      ` at ${hhmm(latest.time)}.` : "No score yet.",
+    totals.length ? `Scores in this period from ${Math.min(...totals)} to ${Math.max(...totals)}.` : "",
+    "Each vital sign is drawn over its chart's scoring bands; the alerts are listed beside the chart.",
+  ].filter(Boolean).join(" ")));
   const defs = svg("defs");
   const hatch = svg("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
   hatch.append(svg("rect", { width: 6, height: 6, fill: "none" }), svg("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#000", "stroke-width": 2 }));

@@ -585,6 +585,30 @@ export function every(ms, fn) {
   document.addEventListener("visibilitychange", () => { if (!document.hidden) fn(); });
 }
 
+/**
+ * Says new alerts to a screen reader (issue 18): politely (`#announce-polite`, waits its turn),
+ * an emergency or rapid review at once (`#announce-urgent`, role=alert). New: an alert id, or a
+ * severity of it, not seen by this page before; the first call only learns what is open.
+ */
+export class Announcer {
+  constructor() { this.known = null; }
+
+  update(openAlerts) {
+    const key = (alert) => `${alert.alert_id}|${alert.severity}`;
+    const fresh = this.known === null ? [] : openAlerts.filter((a) => !this.known.has(key(a)));
+    this.known = new Set([...(this.known || []), ...openAlerts.map(key)]);
+    const say = (id, alerts) => {
+      const node = document.getElementById(id);
+      if (node && alerts.length) {
+        node.textContent = alerts.map((a) => `New alert: ${severityWord(a.severity)}, ward ${a.ward} ` +
+          `bed ${a.bed || "unknown"}${a.message ? `: ${a.message}` : ""}.`).join(" ");
+      }
+    };
+    say("announce-urgent", fresh.filter((a) => isCritical(a.severity)));
+    say("announce-polite", fresh.filter((a) => !isCritical(a.severity)));
+  }
+}
+
 /** Keep keyboard focus on the element with the same data-focus key across a re-render. */
 export function keepFocus(render) {
   const active = document.activeElement;

@@ -270,6 +270,13 @@ function chart(measure, scope, period) {
 
 // ---- tables ---------------------------------------------------------------------------------
 
+/** A box that scrolls sideways on a phone: a named stop for the keyboard (WCAG 2.1.1). */
+function scrollable(box, name) {
+  box.tabIndex = 0;
+  box.setAttribute("role", "region");
+  box.setAttribute("aria-label", name);
+}
+
 function cell(tag, text, className) {
   const node = el(tag, className, text);
   if (tag === "th" && !className?.includes("row")) node.scope = "col";
@@ -278,6 +285,7 @@ function cell(tag, text, className) {
 
 function seriesTable(measure, scope, period) {
   const wrap = el("div", "dash-series");
+  scrollable(wrap, `${measure.title}: the numbers`);
   const table = el("table", "dash-numbers");
   table.append(el("caption", "visually-hidden", `${measure.title}: each ${period}'s numbers and denominators`));
   const head = el("tr");
@@ -314,6 +322,7 @@ function seriesTable(measure, scope, period) {
 
 function equityTable(measure, scope) {
   const aside = el("aside", "dash-equity");
+  scrollable(aside, `${measure.title}: equity`);
   const table = el("table", "dash-equity-table");
   table.append(el("caption", null, `Equity, ${scope.scope === "hospital" ? "the hospital" : `ward ${scope.scope}`}, the whole window`));
   const head = el("tr");

@@ -6,7 +6,7 @@
 // actions come back live over the websocket, which reconnects by itself; the page says how old
 // what it shows is.
 import {
-  PendingActions, SESSION, alertAction, alertCause, alertStart, bedHref, compareAlerts, duration,
+  Announcer, PendingActions, SESSION, alertAction, alertCause, alertStart, bedHref, compareAlerts, duration,
   el, every, followStream, hhmm, isCritical, keepFocus, kindWord, naturalCompare, now, saveName,
   savedName, setText, severityTone, severityWord, startClock, stateWords, verified, wardHref,
 } from "/static/common.js";
@@ -16,6 +16,7 @@ import {
 import { ANSWERS, LADDER_ROLES } from "/vocabulary.js";
 
 const alerts = new Map(); // alert_id → latest alert view
+const announcer = new Announcer();
 const told = new Map(); // alert_id → the roles its rungs named, as this console saw them
 const pending = new PendingActions(() => render());
 const nameInput = document.getElementById("name");
@@ -544,6 +545,7 @@ followStream("/ws/outreach", {
     for (const id of [...told.keys()]) if (!alerts.has(id)) told.delete(id);
     for (const id of [...pending.items.keys()]) pending.seen(id, alerts.get(id) || null);
     update();
+    announcer.update([...alerts.values()]);
   },
   changes(message) {
     heard();
@@ -558,6 +560,7 @@ followStream("/ws/outreach", {
       pending.seen(alert.alert_id, alerts.get(alert.alert_id) || null);
     }
     update();
+    announcer.update([...alerts.values()]);
   },
   status() { heard(); },
 });

@@ -1,6 +1,6 @@
 // The ward wallboard: one tile per bed, for a large screen read from across the ward.
 import {
-  PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
+  Announcer, PendingActions, abnormalParams, alertAction, alertCause, alertStart, bedHref, chartLabel, compareAlerts,
   duration, el, every, followStream, hhmm, isHigh, keepFocus, kindWord, learnedPercent, learnedWords,
   naturalCompare, now, pathParts,
   pointsTone, promptWord, riskRank, riskTone, riskWord, saveName, savedName, setText, severityTone, severityWord,
@@ -10,6 +10,7 @@ import {
 const ward = pathParts()[1] || "";
 const beds = new Map(); // bed → bed view
 const pending = new PendingActions(() => render());
+const announcer = new Announcer();
 const SORT_KEY = "wallboard.sort";
 const MAX_PARAMS = 4;
 const MAX_ALERTS = 2;
@@ -197,13 +198,15 @@ function tile(view) {
   link.href = bedHref(ward, view.bed);
   link.dataset.focus = `bed-${view.bed}`;
   const head = el("div", "tile-head");
-  head.append(el("span", "bed-no", view.bed));
+  const number = el("span", "bed-no");
+  number.append(el("span", "visually-hidden", "Bed "), view.bed);
+  head.append(number);
   link.append(head);
   item.append(link);
   if (!patient) {
     item.classList.add("empty");
     head.append(el("span", "initials", "Empty"));
-    link.setAttribute("aria-label", `Bed ${view.bed}: empty`);
+    link.title = `Bed ${view.bed}: empty`;
     if (view.open_alerts.length) item.append(alertList(view));
     return item;
   }
@@ -250,10 +253,11 @@ function tile(view) {
     item.classList.add("has-alert");
     item.append(alertList(view));
   }
-  link.setAttribute("aria-label", `Bed ${view.bed}, ${patient.initials || "no initials"}: ` +
+  // The link is named by what it shows (WCAG 2.5.3); the summary is its description.
+  link.title = `Bed ${view.bed}, ${patient.initials || "no initials"}: ` +
     (score ? `${score.system} ${score.total}, ${riskWord(score.system, score.risk)}` : "no score yet") +
     (score && score.learned_risk ? `, learned risk ${learnedPercent(score.learned_risk.probability)} (an estimate, not a score)` : "") +
-    (view.obs && OBS_RANK[view.obs.status] ? `, observations ${view.obs.status}` : ""));
+    (view.obs && OBS_RANK[view.obs.status] ? `, observations ${view.obs.status}` : "");
   return item;
 }
 
@@ -340,6 +344,10 @@ async function acknowledge(alert) {
 
 // ---- live --------------------------------------------------------------------------------
 
+function announce() {
+  announcer.update([...beds.values()].flatMap((v) => v.open_alerts.map((a) => ({ ward, ...a }))));
+}
+
 function applyView(view) {
   beds.set(view.bed, view);
   const open = new Map(view.open_alerts.map((a) => [a.alert_id, a]));
@@ -359,10 +367,12 @@ followStream(`/ws/wards/${encodeURIComponent(ward)}`, {
     beds.clear();
     for (const view of message.beds) applyView(view);
     render();
+    announce();
   },
   changes(message) {
     for (const view of message.beds) applyView(view);
     render();
+    announce();
   },
 });
 every(15000, render);
