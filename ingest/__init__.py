@@ -1,6 +1,9 @@
 """Ingest, the contract boundary: every input message (native JSON, FHIR R4, HL7 v2) into one
 internal model, the topics, the code tables, and the one MQTT adapter.
 
+HL7 v2 from a PAS or gateway over MLLP: `Framer` (framing, bounded), `translate` (ADT and
+ORU^R01 to what is published, through the `LocationMap`) and `ack` (the answer), all pure.
+
 `parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`, `AlertAction`,
 `PlanUpdate` or `EventReport` (a clinical event, CONTRACT §9), or a `Rejected` saying why
 (CONTRACT §1–§3, §6, §9); it and the topic parsers and
@@ -25,7 +28,31 @@ from ingest._codes import (
     Ucum,
 )
 from ingest._device import DEFAULT_FRESHNESS, DEVICE_LIMITS, FRESHNESS_KEY, Limits
+from ingest._hl7_adt import (
+    ADT_EVENTS,
+    Forward,
+    Location,
+    LocationMap,
+    Place,
+    id_problem,
+    message_kind,
+    translate,
+)
 from ingest._logs import failure_site
+from ingest._mllp import (
+    HL7_ERRORS,
+    AckCode,
+    Broken,
+    Frame,
+    Framer,
+    Header,
+    Junk,
+    Oversize,
+    ack,
+    frame,
+    hl7_error,
+    peek_header,
+)
 from ingest._model import (
     ACTIONS,
     CHANNELS,
@@ -56,7 +83,7 @@ from ingest._model import (
     msg_id_problem,
     sign_identity,
 )
-from ingest._native import VITAL_SIGNS
+from ingest._native import VITAL_SIGNS, Refusal
 from ingest._parse import INTERNAL, parse
 from ingest._topics import (
     DEAD_LETTER_TOPIC,
@@ -75,6 +102,7 @@ from ingest._vocabulary import vocabulary
 
 __all__ = [
     "ACTIONS",
+    "ADT_EVENTS",
     "BP_PANEL",
     "CHANNELS",
     "DEAD_LETTER_KEEP",
@@ -86,6 +114,7 @@ __all__ = [
     "EVENT_KINDS",
     "FRESHNESS_KEY",
     "HEARTBEAT_TOPIC",
+    "HL7_ERRORS",
     "INTERNAL",
     "LOINC",
     "LOINC_SYSTEM",
@@ -98,11 +127,13 @@ __all__ = [
     "UCUM",
     "UCUM_SYSTEM",
     "VITAL_SIGNS",
+    "AckCode",
     "Action",
     "ActorIdentity",
     "Admission",
     "AlertAction",
     "AlertCommand",
+    "Broken",
     "BrokerLink",
     "BrokerURL",
     "Channel",
@@ -111,32 +142,49 @@ __all__ = [
     "EscalationPlan",
     "EventKind",
     "EventReport",
+    "Forward",
+    "Frame",
+    "Framer",
+    "Header",
     "Inbound",
+    "Junk",
     "Lab",
     "LabResult",
     "Limits",
+    "Location",
+    "LocationMap",
     "Loinc",
     "Mdc",
     "Observation",
+    "Oversize",
+    "Place",
     "PlanUpdate",
     "Received",
+    "Refusal",
     "Rejected",
     "Ucum",
+    "ack",
     "alert_action_topic",
     "alerts_topic",
     "bed_topic",
     "board_filters",
     "failure_site",
+    "frame",
+    "hl7_error",
+    "id_problem",
     "identity_verified",
     "input_filters",
+    "message_kind",
     "msg_id_problem",
     "parse",
     "parse_alert_topic",
     "parse_broker_url",
     "parse_topic",
+    "peek_header",
     "same_unit",
     "score_topic",
     "sign_identity",
+    "translate",
     "ucum_meaning",
     "vocabulary",
 ]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from ingest import EVENT_KINDS, BrokerURL, parse_broker_url
+from ingest import EVENT_KINDS, MAX_PAYLOAD, BrokerURL, Location, LocationMap, parse_broker_url
 from surveillance.dashboard import check_targets
 from surveillance.online import (
     DEFAULT_ALERT_RESPONSES,
@@ -198,6 +198,38 @@ class AuthSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return [f"{parts.scheme}://{parts.netloc}"]
 
 
+class MllpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[mllp]`: the HL7 v2 listener of `surveillance mllp` (README, "HL7 v2 over MLLP")."""
+
+    host: str = "127.0.0.1"
+    port: Port = 2575
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=MAX_PAYLOAD)] = MAX_PAYLOAD
+    idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 64
+    publish_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    journal: str = ""
+    """The listener's journal (SQLite): "" puts it beside a SQLite store, else
+    `surveillance-mllp-<client_id>.db` in the working directory."""
+    journal_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    client_id: str = ""
+    """Its MQTT client id ("": `<broker.client_id>-mllp`)."""
+    username: str | None = None
+    """Its own MQTT user on a locked-down broker (else the broker URL's)."""
+    password_env: str | None = None
+    locations: list[Location] = msgspec.field(default_factory=list)
+
+    def location_map(self) -> LocationMap:
+        """The location map.
+
+        Raises:
+            SettingsError: an entry repeats another or names an impossible id.
+        """
+        try:
+            return LocationMap(self.locations)
+        except ValueError as error:
+            raise SettingsError(f"mllp.locations: {error}") from None
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything `surveillance run` needs."""
 
@@ -209,6 +241,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
     dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
     auth: AuthSettings | None = None
+    mllp: MllpSettings = msgspec.field(default_factory=MllpSettings)
     log_level: str = "INFO"
 
     def broker_url(self) -> BrokerURL:
@@ -255,6 +288,25 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         host = parts.hostname or ""
         netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
         return urlunsplit(parts._replace(netloc=netloc))
+
+    def mllp_broker_url(self) -> BrokerURL:
+        """The broker as the MLLP listener meets it: as `mllp.username` when one is given."""
+        url = self.broker_url()
+        if self.mllp.username is None:
+            return url
+        env = self.mllp.password_env
+        return dataclasses.replace(
+            url, username=self.mllp.username, password=_secret(env) if env else None
+        )
+
+    def mllp_journal_path(self) -> Path:
+        """The MLLP listener's journal (`mllp.journal`)."""
+        if self.mllp.journal:
+            return Path(self.mllp.journal)
+        url = self.store.url
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            return Path(url.removeprefix("sqlite:///") + "-mllp")
+        return Path(f"surveillance-mllp-{self.broker.client_id}.db")
 
     def spool_path(self) -> Path:
         """The local spool (`store.spool`): by default beside a SQLite store, else
@@ -392,6 +444,7 @@ def _check(settings: Settings, where: str) -> None:
         ("broker.client_id_env", settings.broker.client_id_env),
         ("broker.action_key_env", settings.broker.action_key_env),
         ("store.password_env", settings.store.password_env),
+        ("mllp.password_env", settings.mllp.password_env),
     ):
         if env and env not in os.environ:
             problems.append(f"{name}: environment variable {env} is not set")
@@ -420,6 +473,10 @@ def _check(settings: Settings, where: str) -> None:
         problems.append(str(error))
     if settings.auth is not None:
         problems += _check_auth(settings.auth)
+    try:
+        settings.mllp.location_map()
+    except SettingsError as error:
+        problems.append(str(error))
     if problems:
         raise SettingsError(f"{where}: " + "; ".join(problems))
 
