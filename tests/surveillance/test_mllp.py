@@ -22,7 +22,6 @@ from hl7.mllp import open_hl7_connection  # type: ignore[import-untyped]
 
 from scoring import ChartSet
 from surveillance import MllpListener, Settings, load_settings
-from surveillance.cli import main
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.test_pipeline import listening, running, settings_for
 
@@ -354,17 +353,3 @@ async def test_connections_beyond_the_limit_are_closed(
         assert listener.counters.refused_connections == 1
         writer.close()
         first[1].close()
-
-
-def test_the_command_refuses_to_start_without_a_location_map(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = tmp_path / "s.toml"
-    config.write_text("[mllp]\nport = 2575\n")
-    assert main(["mllp", "--config", str(config)]) == 2
-    assert "[[mllp.locations]] is empty" in capsys.readouterr().err
-    config.write_text(
-        '[[mllp.locations]]\npoint_of_care = "A"\nward = "bad/ward"\ncohort = "adult"\n'
-    )
-    assert main(["mllp", "--config", str(config)]) == 2
-    assert "mllp.locations" in capsys.readouterr().err
