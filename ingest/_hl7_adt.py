@@ -199,6 +199,9 @@ class Forward:
     """What the message does to the patient's placement: put in `place`, taken out of it,
     their details updated where they are (A08: apply only if they are there), or nothing (an
     ORU^R01)."""
+    time: datetime | None = None
+    """An ADT message's time (the native `time`); None for an ORU^R01 (its readings' times are
+    the scorer's to judge)."""
 
 
 def message_kind(payload: bytes) -> tuple[str, str]:
@@ -314,7 +317,9 @@ def _adt(
     placement: Literal["placed", "left", "update"] = (
         "update" if trigger == "A08" else "left" if event == "discharge" else "placed"
     )
-    return Forward(topic, payload, True, msg_id, "adt", trigger, patient, place, placement)
+    return Forward(
+        topic, payload, True, msg_id, "adt", trigger, patient, place, placement, time=when
+    )
 
 
 def _oru(

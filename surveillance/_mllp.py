@@ -138,9 +138,12 @@ class Journal:
         """The message, before it is published (`note`: accepted but nothing to publish)."""
 
         def write() -> None:
+            # A control id not yet published (AE before) may come back with other content.
             self._db.execute(
-                "INSERT OR IGNORE INTO accepted (control_id, digest, received, topic, published,"
-                " note) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO accepted (control_id, digest, received, topic, published, note)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (control_id) DO UPDATE SET"
+                " digest = excluded.digest, received = excluded.received, topic = excluded.topic,"
+                " published = excluded.published, note = excluded.note WHERE published = 0",
                 (control_id, digest, received.isoformat(), topic, int(note is not None), note),
             )
 
@@ -328,6 +331,7 @@ class MllpListener:
         self.tz = settings.online().tz
         self.prefix = settings.broker.prefix
         self.max_skew = timedelta(seconds=settings.scorer.max_skew)
+        self.max_age = timedelta(seconds=settings.scorer.max_age)
         self._clock = clock
         self.counters = Counters()
         self._server: asyncio.Server | None = None
@@ -503,12 +507,14 @@ class MllpListener:
             )
         except Refusal as refused:
             return await self._refuse(refused, payload, len(payload), now)
+        if (late := self._out_of_time(forward, now)) is not None:
+            return await self._refuse(late, payload, len(payload), now)
         digest = hashlib.sha256(forward.topic.encode() + b"\n" + forward.payload).hexdigest()
         try:
             seen = await journal.seen(forward.msg_id)
         except sqlite3.Error as exc:
             return self._error(f"the listener's journal failed ({exc})")
-        if seen is not None and seen.digest != digest:
+        if seen is not None and seen.published and seen.digest != digest:
             refusal = Refusal(
                 "conflict",
                 f"message control id {forward.msg_id!r} was accepted before with other "
@@ -559,6 +565,21 @@ class MllpListener:
         return Answer(
             "AA", f"accepted: {what} for {forward.place.ward}/{forward.place.bed}, published"
         )
+
+    def _out_of_time(self, forward: Forward, now: datetime) -> Refusal | None:
+        """`time` when an ADT message's time is outside the scorer's bounds (`max_skew` ahead,
+        `max_age` behind): refused now rather than dead-lettered by the scorer after an AA."""
+        when = forward.time
+        if when is None:
+            return None
+        if when > now + self.max_skew:
+            why = f"more than {self.max_skew.total_seconds():g} s ahead of this listener's clock"
+        elif when < now - self.max_age:
+            why = f"more than {self.max_age.total_seconds():g} s old (scorer.max_age)"
+        else:
+            return None
+        msg = f"HL7 ADT^{forward.trigger}: its time {when.isoformat()} (EVN-2 or MSH-7) is {why}"
+        return Refusal("time", msg, forward.msg_id)
 
     def _error(self, text: str) -> Answer:
         self.counters.errors += 1

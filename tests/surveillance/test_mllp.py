@@ -353,3 +353,40 @@ async def test_connections_beyond_the_limit_are_closed(
         assert listener.counters.refused_connections == 1
         writer.close()
         first[1].close()
+
+
+async def test_the_broker_going_away_gives_ae_until_it_is_back(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    ward = w()
+    now = datetime.now(UTC).replace(microsecond=0)
+    here = f"PAS-{ward}"
+    settings = listener_settings(mosquitto.url, tmp_path, ward, publish_timeout=1.0)
+    async with serving(settings) as listener, client(listener) as pas:
+        mosquitto.stop()
+        try:
+            ack = await pas.send(adt("A01", f"{ward}-1", f"{here}^1^1", when=now))
+            assert msa(ack)[0] == "AE"
+            assert "send it again" in msa(ack)[2]
+        finally:
+            mosquitto.start()
+        await asyncio.wait_for(listener.wait_broker(), 15)
+        # The PAS sends it again (corrected meanwhile: never published, so not a conflict).
+        ack = await pas.send(adt("A01", f"{ward}-1", f"{here}^1^2", when=now))
+        assert msa(ack)[0] == "AA"
+
+
+@pytest.mark.parametrize(("offset", "words"), [(3600, "ahead"), (-30 * 86400, "old")])
+async def test_an_adt_out_of_the_scorers_time_bounds_is_refused(
+    mosquitto: Mosquitto, tmp_path: Path, offset: int, words: str
+) -> None:
+    ward = w()
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=offset)
+    async with (
+        serving(listener_settings(mosquitto.url, tmp_path, ward)) as listener,
+        client(listener) as pas,
+    ):
+        ack = await pas.send(adt("A01", f"{ward}-1", f"PAS-{ward}^1^1", when=when))
+        assert msa(ack)[0] == "AR"
+        assert err_code(ack) == "time"
+        assert words in msa(ack)[2]
