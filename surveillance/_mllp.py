@@ -50,6 +50,7 @@ from ingest import (
     Refusal,
     Rejected,
     ack,
+    failure_site,
     frame,
     peek_header,
     translate,
@@ -473,10 +474,18 @@ class MllpListener:
         header = peek_header(event.payload)
         try:
             answer = await self._message(event.payload, now)
-        except Exception:
-            log.exception("MLLP: handling a message failed")
+        except Exception as exc:  # one message can never stop the listener
+            # Where, never the message (it may quote the input); the input is dead-lettered
+            # and answered AR, so a message that trips a bug is not sent again forever.
+            log.error("MLLP: handling a message failed: %s", failure_site(exc))
             counters.errors += 1
-            answer = Answer("AE", "the listener could not handle the message; send it again")
+            refusal = Refusal(
+                "internal",
+                f"the listener could not handle the message ({type(exc).__name__}); it is "
+                "kept as a dead letter",
+                header.control_id if header else None,
+            )
+            answer = await self._refuse(refusal, event.payload, len(event.payload), now)
         return self._ack(header, answer, now)
 
     def _ack(self, header: Header | None, answer: Answer, now: datetime) -> bytes:
@@ -550,7 +559,7 @@ class MllpListener:
             return self._error(f"the listener's journal failed ({exc})")
         if note is not None:
             counters.accepted += 1
-            log.info("MLLP: %s accepted, nothing to publish", forward.msg_id)
+            log.info("MLLP: an ADT^A08 accepted, nothing to publish")
             return Answer("AA", f"accepted; {note}")
         try:
             await self._publisher.publish(forward.topic, forward.payload, retain=forward.retain)
@@ -559,7 +568,7 @@ class MllpListener:
         try:
             await journal.published(forward, now)
         except sqlite3.Error as exc:  # published: a repeat is published again, harmlessly
-            log.error("MLLP: journal: %s", exc)
+            log.error("MLLP: journal: %s", failure_site(exc))
         counters.accepted += 1
         what = f"ADT^{forward.trigger}" if forward.kind == "adt" else "ORU^R01"
         return Answer(
@@ -595,7 +604,7 @@ class MllpListener:
             assert self._journal is not None  # noqa: S101 - inside the block
             await self._journal.refused(now, rejected, size)
         except sqlite3.Error as exc:
-            log.error("MLLP: journal: %s", exc)
+            log.error("MLLP: journal: %s", failure_site(exc))
         await self._dead_letter(rejected, size, now)
         return Answer("AR", refusal.reason, refusal.error)
 

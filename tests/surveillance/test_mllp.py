@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -390,3 +391,33 @@ async def test_an_adt_out_of_the_scorers_time_bounds_is_refused(
         assert msa(ack)[0] == "AR"
         assert err_code(ack) == "time"
         assert words in msa(ack)[2]
+
+
+async def test_a_message_that_trips_a_bug_is_set_aside_and_the_log_names_no_one(
+    mosquitto: Mosquitto,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ward = w()
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("PATIENT-SECRET-7")
+
+    caplog.set_level(logging.DEBUG)
+    async with (
+        serving(listener_settings(mosquitto.url, tmp_path, ward)) as listener,
+        listening(mosquitto, "surveillance/deadletter") as heard,
+        client(listener) as pas,
+    ):
+        monkeypatch.setattr("surveillance._mllp.translate", broken)
+        message = adt("A01", f"{ward}-1", f"PAS-{ward}^1^1", when=now, patient="PATIENT-SECRET-7")
+        ack = await pas.send(message)
+        assert msa(ack)[0] == "AR"
+        assert err_code(ack) == "internal"
+        await heard.wait(lambda h: any(d.get("msg_id") == f"{ward}-1" for d in h.on("deadletter")))
+        monkeypatch.undo()
+        assert msa(await pas.send(message.replace(f"{ward}-1", f"{ward}-2")))[0] == "AA"
+    assert "KeyError raised at" in caplog.text
+    assert "PATIENT-SECRET-7" not in caplog.text
