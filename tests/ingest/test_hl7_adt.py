@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import Location, LocationMap, Observation, Refusal, parse, translate
+from ingest import ERROR_CODES, Location, LocationMap, Observation, Refusal, parse, translate
 
 LONDON = ZoneInfo("Europe/London")
 SAMPLES = Path(__file__).parent / "samples"
@@ -345,8 +345,9 @@ def test_hostile_fields_give_a_refusal_or_a_placement_the_native_parser_takes(
     try:
         forward = translate(adt(trigger, pv1_3=pv1_3, **{field: value}), MAP, tz=LONDON)
     except Refusal as refusal:
-        reason = refusal.reason
-        assert reason
+        reason, error = refusal.reason, refusal.error
+        assert reason  # a refusal says why,
+        assert error in ERROR_CODES  # with a known dead-letter code
         return
     checked = parse(forward.topic, forward.payload, tz=LONDON)
     assert not hasattr(checked, "error"), checked
