@@ -64,6 +64,8 @@ DEAD_LETTERS_PER_MINUTE: Final = 120
 kept in the journal and counted, not published (a hostile sender cannot flood the topic)."""
 
 READ_CHUNK: Final = 65536
+PRUNE_EVERY: Final = 3600.0
+"""Seconds between prunings of the journal (`mllp.journal_days`); also once at start."""
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS accepted (
@@ -339,7 +341,8 @@ class MllpListener:
         self._connections: set[asyncio.Task[Any]] = set()
         self._journal: Journal | None = None
         self._publisher: Publisher | None = None
-        self._dead_window = (0.0, 0)  # start (monotonic) and dead letters published in it
+        self._dead_window = (0.0, 0)
+        self._pruned = time.monotonic()  # start (monotonic) and dead letters published in it
         self.port = 0
 
     async def __aenter__(self) -> MllpListener:
@@ -506,6 +509,10 @@ class MllpListener:
     async def _message(self, payload: bytes, now: datetime) -> Answer:
         assert self._journal is not None and self._publisher is not None  # noqa: S101, PT018
         journal, counters = self._journal, self.counters
+        if time.monotonic() - self._pruned >= PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            with contextlib.suppress(sqlite3.Error):
+                await journal.prune(now - timedelta(days=self.config.journal_days))
         try:
             forward = translate(
                 payload,

@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -421,3 +425,49 @@ async def test_a_message_that_trips_a_bug_is_set_aside_and_the_log_names_no_one(
         assert msa(await pas.send(message.replace(f"{ward}-1", f"{ward}-2")))[0] == "AA"
     assert "KeyError raised at" in caplog.text
     assert "PATIENT-SECRET-7" not in caplog.text
+
+
+@pytest.mark.process
+async def test_surveillance_mllp_runs_answers_and_stops_on_sigterm(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The command as an operator runs it: a settings file, a PAS client, then SIGTERM."""
+    ward = w()
+    config = tmp_path / "service.toml"
+    config.write_text(
+        f'[broker]\nurl = "{mosquitto.url}"\nclient_id = "mllp-{ward}"\n'
+        f'[mllp]\nport = 0\njournal = "{tmp_path / "journal.db"}"\n'
+        f'[[mllp.locations]]\npoint_of_care = "PAS-{ward}"\nward = "{ward}"\ncohort = "adult"\n'
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "surveillance.cli",
+        "mllp",
+        "--config",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stderr is not None
+        port, connected = None, False
+        async with asyncio.timeout(20):
+            while port is None or not connected:
+                line = (await process.stderr.readline()).decode()
+                assert line, "the listener exited"
+                if match := re.search(r"MLLP listener on 127\.0\.0\.1:(\d+)", line):
+                    port = int(match.group(1))
+                connected = connected or "connected to" in line
+        reader, writer = await open_hl7_connection("127.0.0.1", port)
+        pas = Client(reader, writer)
+        now = datetime.now(UTC).replace(microsecond=0)
+        ack = await pas.send(adt("A01", f"{ward}-1", f"PAS-{ward}^1^1", when=now))
+        assert msa(ack)[:2] == ("AA", f"{ward}-1")
+        writer.close()
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
