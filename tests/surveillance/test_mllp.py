@@ -176,6 +176,29 @@ async def test_a_pas_places_moves_and_discharges_a_patient_over_mllp(
         assert adts == ["admit", "transfer", "discharge"]
         assert listener.counters.accepted == 6
 
+        # The cancellations: A13 puts them back in bed 2; an A02 to bed 3 cancelled by A12
+        # (PV1-3: the location before the transfer) brings them back to bed 2; A11 cancels the
+        # admission: the bed empties.
+        t = end + timedelta(seconds=10)
+        for n, (trigger, bed) in enumerate([("A13", 2), ("A02", 3), ("A12", 2)], 7):
+            ack = await pas.send(
+                adt(trigger, f"{ward}-{n}", f"{here}^R1^{bed}", when=t + timedelta(seconds=n))
+            )
+            assert msa(ack)[0] == "AA"
+        ack = await pas.send(oru(f"{ward}-10", f"{here}^^2", when=t + timedelta(seconds=11)))
+        assert msa(ack)[0] == "AA"
+        await heard.wait(lambda h: any(s["obs_msg_id"] == f"{ward}-10" for s in h.on("/score")))
+        ack = await pas.send(
+            adt("A11", f"{ward}-11", f"{here}^R1^2", when=t + timedelta(seconds=12))
+        )
+        assert msa(ack)[0] == "AA"
+        ack = await pas.send(oru(f"{ward}-12", f"{here}^^2", when=t + timedelta(seconds=13)))
+        await heard.wait(lambda h: any(d.get("msg_id") == f"{ward}-12" for d in h.on("deadletter")))
+        adts = [doc["event"] for doc in heard.on("/adt")]
+        assert adts[3:] == ["admit", "transfer", "transfer", "discharge"]
+        scored = [(s["obs_msg_id"], s["bed"]) for s in heard.on("/score")]
+        assert scored == [(f"{ward}-2", "1"), (f"{ward}-4", "2"), (f"{ward}-10", "2")]
+
 
 async def test_what_cannot_be_taken_is_answered_ar_and_dead_lettered(
     mosquitto: Mosquitto, tmp_path: Path
