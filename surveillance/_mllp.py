@@ -308,6 +308,7 @@ class Counters:
     broken_frames: int = 0
     partial_frames: int = 0
     idle_closed: int = 0
+    slow_closed: int = 0
     dead_letters_not_published: int = 0
     answers: dict[str, int] = field(default_factory=dict)
 
@@ -415,15 +416,26 @@ class MllpListener:
         self._connections.add(task)
         counters.connections += 1
         framer = Framer(self.config.max_frame_bytes)
-        idle = self.config.idle_timeout
+        idle, whole = self.config.idle_timeout, self.config.frame_timeout
+        begun: float | None = None  # when the frame under way began (monotonic)
         try:
             while True:
+                wait = idle if begun is None else min(idle, begun + whole - time.monotonic())
                 try:
-                    async with asyncio.timeout(idle):
+                    async with asyncio.timeout(max(wait, 0)):
                         data = await reader.read(READ_CHUNK)
                 except TimeoutError:
-                    counters.idle_closed += 1
-                    log.info("MLLP: a connection idle for %.0f s closed", idle)
+                    if begun is not None and time.monotonic() >= begun + whole:
+                        counters.slow_closed += 1
+                        log.warning(
+                            "MLLP: a frame not finished in %.0f s (mllp.frame_timeout, %d bytes "
+                            "so far): the connection is closed, nothing answered",
+                            whole,
+                            framer.pending,
+                        )
+                    else:
+                        counters.idle_closed += 1
+                        log.info("MLLP: a connection idle for %.0f s closed", idle)
                     break
                 if not data:
                     if framer.pending:
@@ -434,7 +446,12 @@ class MllpListener:
                             framer.pending,
                         )
                     break
-                for event in framer.feed(data):
+                events = framer.feed(data)
+                if not framer.pending:
+                    begun = None
+                elif begun is None or any(not isinstance(e, Junk) for e in events):
+                    begun = time.monotonic()  # a new frame began in this chunk
+                for event in events:
                     answer = await self._event(event)
                     if answer is not None:
                         writer.write(frame(answer))

@@ -205,6 +205,9 @@ class MllpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: Port = 2575
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=MAX_PAYLOAD)] = MAX_PAYLOAD
     idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    frame_timeout: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    """Seconds a frame may take from its first byte to its end (a sender trickling bytes
+    cannot hold a connection for ever)."""
     max_connections: Annotated[int, msgspec.Meta(ge=1)] = 64
     publish_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     journal: str = ""

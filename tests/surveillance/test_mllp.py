@@ -494,3 +494,22 @@ async def test_surveillance_mllp_runs_answers_and_stops_on_sigterm(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_a_frame_trickled_too_slowly_is_cut_off(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    settings = listener_settings(mosquitto.url, tmp_path, w(), idle_timeout=5.0, frame_timeout=0.6)
+    async with serving(settings) as listener:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        start = asyncio.get_running_loop().time()
+        writer.write(VT)
+        with contextlib.suppress(ConnectionError):
+            for byte in b"MSH|^~\\&|PAS|" * 10:  # a byte every 0.1 s: never idle, never done
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.1)
+                if reader.at_eof():
+                    break
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        assert asyncio.get_running_loop().time() - start < 3
+        assert listener.counters.slow_closed == 1
+        writer.close()
