@@ -28,6 +28,15 @@ from ingest._codes import (
     Ucum,
 )
 from ingest._device import DEFAULT_FRESHNESS, DEVICE_LIMITS, FRESHNESS_KEY, Limits
+from ingest._fhir_out import (
+    NHS_NUMBER_SYSTEM,
+    PATIENT_ID_SYSTEM,
+    is_nhs_number,
+    score_key,
+    score_observation,
+    score_resource_id,
+    send_flag,
+)
 from ingest._hl7_adt import (
     ADT_EVENTS,
     Forward,
@@ -38,6 +47,7 @@ from ingest._hl7_adt import (
     message_kind,
     translate,
 )
+from ingest._hl7_out import Hl7Parties, acm_priority, alert_r40, score_oru
 from ingest._logs import failure_site
 from ingest._mllp import (
     HL7_ERRORS,
@@ -89,12 +99,15 @@ from ingest._topics import (
     DEAD_LETTER_TOPIC,
     HEARTBEAT_TOPIC,
     alert_action_topic,
+    alerts_acm_topic,
     alerts_topic,
     bed_topic,
     board_filters,
     input_filters,
     parse_alert_topic,
     parse_topic,
+    score_fhir_topic,
+    score_hl7v2_topic,
     score_topic,
 )
 from ingest._ucum import same_unit, ucum_meaning
@@ -122,8 +135,10 @@ __all__ = [
     "MDC",
     "MDC_ALSO",
     "MSG_ID_MAX",
+    "NHS_NUMBER_SYSTEM",
     "OXYGEN_FLOW",
     "OXYGEN_FLOW_UNIT",
+    "PATIENT_ID_SYSTEM",
     "UCUM",
     "UCUM_SYSTEM",
     "VITAL_SIGNS",
@@ -146,6 +161,7 @@ __all__ = [
     "Frame",
     "Framer",
     "Header",
+    "Hl7Parties",
     "Inbound",
     "Junk",
     "Lab",
@@ -164,7 +180,10 @@ __all__ = [
     "Rejected",
     "Ucum",
     "ack",
+    "acm_priority",
     "alert_action_topic",
+    "alert_r40",
+    "alerts_acm_topic",
     "alerts_topic",
     "bed_topic",
     "board_filters",
@@ -174,6 +193,7 @@ __all__ = [
     "id_problem",
     "identity_verified",
     "input_filters",
+    "is_nhs_number",
     "message_kind",
     "msg_id_problem",
     "parse",
@@ -182,7 +202,14 @@ __all__ = [
     "parse_topic",
     "peek_header",
     "same_unit",
+    "score_fhir_topic",
+    "score_hl7v2_topic",
+    "score_key",
+    "score_observation",
+    "score_oru",
+    "score_resource_id",
     "score_topic",
+    "send_flag",
     "sign_identity",
     "translate",
     "ucum_meaning",

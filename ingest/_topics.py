@@ -8,6 +8,9 @@ module types a topic out:
 | `wards/{ward}/beds/{bed}/{channel}`           | devices, nurses, the PAS |
 | `wards/{ward}/beds/{bed}/event` (a `channel`) | the PAS, incident systems |
 | `wards/{ward}/beds/{bed}/score` (retained)    | the scorer               |
+| `wards/{ward}/beds/{bed}/score/fhir` (retained) | the scorer (`[outbound] topics`) |
+| `wards/{ward}/beds/{bed}/score/hl7v2` (retained) | the scorer (`[outbound] topics`) |
+| `wards/{ward}/alerts/acm`                     | the scorer (`[outbound] topics`) |
 | `wards/{ward}/alerts`                         | the scorer               |
 | `wards/{ward}/alerts/{alert_id}/{action}`     | people, pager gateways   |
 | `surveillance/deadletter`                     | the scorer               |
@@ -34,6 +37,23 @@ def bed_topic(prefix: str, ward: str, bed: str, channel: str) -> str:
 def score_topic(prefix: str, ward: str, bed: str) -> str:
     """Where a bed's latest score is published (retained)."""
     return bed_topic(prefix, ward, bed, "score")
+
+
+def score_fhir_topic(prefix: str, ward: str, bed: str) -> str:
+    """Where a bed's latest score is published as a FHIR R4 Observation (retained, like the
+    score: a late subscriber gets the bed's latest)."""
+    return f"{score_topic(prefix, ward, bed)}/fhir"
+
+
+def score_hl7v2_topic(prefix: str, ward: str, bed: str) -> str:
+    """Where a bed's latest score is published as an HL7 v2 ORU^R01 (retained, as the score)."""
+    return f"{score_topic(prefix, ward, bed)}/hl7v2"
+
+
+def alerts_acm_topic(prefix: str, ward: str) -> str:
+    """Where a ward's alert events are published as IHE PCD-04 Report Alerts (ORU^R40), for
+    an alert manager or a paging gateway (not retained: events, as the alerts)."""
+    return f"{alerts_topic(prefix, ward)}/acm"
 
 
 def alerts_topic(prefix: str, ward: str) -> str:

@@ -46,6 +46,8 @@ from surveillance._nats_identities import (
     render_nats_users,
     update_nats_users,
 )
+from surveillance._outbound import Outbound
+from surveillance._outbound_queue import OutboundQueue, Outgoing
 from surveillance._report import (
     DEFAULT_SHIFTS,
     NO_REASON,
@@ -111,6 +113,9 @@ __all__ = [
     "OnlineScorer",
     "OnlineSettings",
     "OpenAlert",
+    "Outbound",
+    "OutboundQueue",
+    "Outgoing",
     "Output",
     "Plan",
     "Publication",

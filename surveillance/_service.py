@@ -42,6 +42,7 @@ import msgspec
 
 from ingest import HEARTBEAT_TOPIC, BrokerLink, failure_site, parse, score_topic
 from scoring import ChartSet
+from surveillance._outbound import Outbound
 from surveillance._settings import Settings
 from surveillance.online import (
     AKI_LOOKBACK,
@@ -141,6 +142,7 @@ class Service:
         self._heartbeat_topic = f"{settings.broker.prefix}{HEARTBEAT_TOPIC}"
         self._outbox_epoch, self._outbox_n = time.time_ns(), 0
         self._load_risk = load_risk
+        self.outbound = Outbound(settings)  # issue 17: out to the record ([outbound])
         self._risk: Risk | None = None
         self._model: dict[str, Any] = {"state": "off" if not settings.model.enabled else "loading"}
         # Set while no save of the learned model runs: the scorer (which asks the model) waits
@@ -171,6 +173,7 @@ class Service:
                 **{name: getattr(self.counters, name) for name in Counters.__slots__},
             },
             "model": self.model_health(),
+            "outbound": self.outbound.health(),
         }
 
     def model_health(self) -> dict[str, Any]:
@@ -219,11 +222,19 @@ class Service:
                 return
             store, state = opened
             self._store = store
+            # Out to the record (issue 17): its queue and senders, before any batch is made.
+            await stack.enter_async_context(self.outbound)
             self.scorer.restore(state, self.clock())
             latest = [
                 (score_topic(settings.broker.prefix, r.ward, r.bed), r.result)
                 for r in state.latest_scores
                 if self.scorer.patient_in(r.ward, r.bed) == r.patient_id
+            ]
+            latest += [  # their FHIR and HL7 v2 forms too, with `[outbound] topics`
+                (p.topic, p.payload)
+                for p in self.outbound.publications(
+                    Publication(topic, result, retain=True) for topic, result in latest
+                )
             ]
             await self.link.publish([(topic, result, True, None) for topic, result in latest])
             if state.outbox:  # committed but never published: first thing once connected
@@ -574,6 +585,9 @@ class Service:
         counters.dead_letters += out.dead_letters
         counters.duplicates += out.duplicates
         counters.alerts += len(out.batch.alerts)
+        # Out to the record (issue 17): the topic forms join the publications, and what goes
+        # to the endpoints is queued durably before the inputs can be acknowledged.
+        await self.outbound.take(out)
         # Stored first: whatever happens to the connection, the records are in the writer's
         # buffer; the inputs are acknowledged only once they are committed and published.
         # Each alert event and dead letter is kept in the store's outbox with its records

@@ -148,6 +148,57 @@ class DashboardSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
             raise SettingsError(f"dashboard.targets: {error}") from None
 
 
+class OutboundSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[outbound]`: scores and alert events out to the patient record and alert managers
+    (issue 17; `surveillance._outbound`). Nothing is sent unless an endpoint is given."""
+
+    topics: bool = False
+    """Publish each bed's latest score as FHIR (`.../score/fhir`) and HL7 v2 (`.../score/hl7v2`),
+    retained, and each alert event as an IHE PCD-04 ORU^R40 on `wards/{ward}/alerts/acm`."""
+    mllp_host: str | None = None
+    """The HL7 v2 (MLLP) endpoint that takes every score as an ORU^R01 (e.g. the EPR's engine)."""
+    mllp_port: Port = 2575
+    acm_host: str | None = None
+    """An IHE ACM alert manager or paging gateway (MLLP) that takes every alert event as ORU^R40."""
+    acm_port: Port = 2575
+    fhir_base: str | None = None
+    """A FHIR R4 server's base URL: each score is PUT as `Observation/{id}` (stable id)."""
+    fhir_token_file: str | None = None
+    """A file holding the token sent as `Authorization: Bearer <token>` (read at each start)."""
+    fhir_token_env: str | None = None
+    timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    retry_first: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    retry_cap: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    queue: str | None = None
+    """The durable outbound queue (SQLite); default beside the spool (`<spool>-outbound`)."""
+    nhs_number: bool = False
+    """Name the patient by the NHS number system when the patient id is a valid NHS number."""
+    patient_system: str = ""
+    """The FHIR identifier system of patient ids otherwise ("" = ours, a URN)."""
+    sending_application: str = "WARD-SURVEILLANCE"
+    sending_facility: str = ""
+    receiving_application: str = ""
+    receiving_facility: str = ""
+    assigning_authority: str = ""
+
+    @property
+    def delivers(self) -> bool:
+        """Whether any endpoint is configured (the queue and its senders run only then)."""
+        return bool(self.mllp_host or self.acm_host or self.fhir_base)
+
+    def token(self) -> str | None:
+        """The FHIR server's bearer token, from `fhir_token_env` or `fhir_token_file`."""
+        if self.fhir_token_env:
+            return _secret(self.fhir_token_env)
+        if self.fhir_token_file:
+            try:
+                return Path(self.fhir_token_file).read_text(encoding="utf-8").strip()
+            except OSError as error:
+                msg = f"outbound.fhir_token_file: {error.strerror}"
+                raise SettingsError(msg) from None
+        return None
+
+
 class RoleRule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`[[auth.roles]]`: people whose roles claim holds `value` get `role` on `wards`."""
 
@@ -243,6 +294,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     alerts: AlertSettings = msgspec.field(default_factory=AlertSettings)
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
     dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
+    outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
     auth: AuthSettings | None = None
     mllp: MllpSettings = msgspec.field(default_factory=MllpSettings)
     log_level: str = "INFO"
@@ -320,6 +372,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         if url.startswith("sqlite:///") and not url.endswith(":memory:"):
             return Path(url.removeprefix("sqlite:///") + "-spool")
         return Path(f"surveillance-spool-{self.broker.client_id}.db")
+
+    def outbound_queue_path(self) -> Path:
+        """The durable outbound queue (`outbound.queue`): by default beside the spool."""
+        if self.outbound.queue:
+            return Path(self.outbound.queue)
+        spool = self.spool_path()
+        return spool.with_name(spool.name + "-outbound")
 
     def model_state_path(self) -> Path | None:
         """Where the learned model is kept (`model.state`): by default beside a SQLite store
@@ -474,6 +533,7 @@ def _check(settings: Settings, where: str) -> None:
         settings.dashboard.checked_targets()
     except SettingsError as error:
         problems.append(str(error))
+    problems += _check_outbound(settings.outbound)
     if settings.auth is not None:
         problems += _check_auth(settings.auth)
     try:
@@ -482,6 +542,25 @@ def _check(settings: Settings, where: str) -> None:
         problems.append(str(error))
     if problems:
         raise SettingsError(f"{where}: " + "; ".join(problems))
+
+
+def _check_outbound(outbound: OutboundSettings) -> list[str]:
+    problems = []
+    if outbound.fhir_base is not None:
+        parts = urlsplit(outbound.fhir_base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(
+                f"outbound.fhir_base: {redact(outbound.fhir_base)!r} is not an http(s) URL"
+            )
+    if outbound.fhir_token_env and outbound.fhir_token_env not in os.environ:
+        problems.append(
+            f"outbound.fhir_token_env: environment variable {outbound.fhir_token_env} is not set"
+        )
+    if outbound.fhir_token_file and not Path(outbound.fhir_token_file).is_file():
+        problems.append(f"outbound.fhir_token_file: no file {outbound.fhir_token_file!r}")
+    if outbound.retry_cap < outbound.retry_first:
+        problems.append("outbound.retry_cap: less than retry_first")
+    return problems
 
 
 def _check_auth(auth: AuthSettings) -> list[str]:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _example_mllp() -> str:
     """The commented `[mllp]` example of config/service.toml, uncommented."""
     text = (ROOT / "config" / "service.toml").read_text(encoding="utf-8")
-    section = text[text.index("# [mllp]\n") :]
+    section = text[text.index("# [mllp]\n") :].split("\n\n", 1)[0]
     lines = [
         line[2:]
         for line in section.splitlines()
