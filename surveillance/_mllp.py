@@ -339,7 +339,7 @@ class MllpListener:
         self._clock = clock
         self.counters = Counters()
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._journal: Journal | None = None
         self._publisher: Publisher | None = None
         self._dead_window = (0.0, 0)
@@ -382,10 +382,17 @@ class MllpListener:
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
+        # Each connection is closed under its reader, which then ends its task as a peer's
+        # close would (the message in hand, if any, is finished and answered first); only a
+        # task still running after that is cancelled (its handler returns quietly).
+        for writer in list(self._connections.values()):
+            writer.transport.close()
         if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            tasks = list(self._connections)
+            _, late = await asyncio.wait(tasks, timeout=self.config.publish_timeout + 1)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
         await self._stack.aclose()
@@ -413,7 +420,7 @@ class MllpListener:
             )
             writer.close()
             return
-        self._connections.add(task)
+        self._connections[task] = writer
         counters.connections += 1
         framer = Framer(self.config.max_frame_bytes)
         idle, whole = self.config.idle_timeout, self.config.frame_timeout
@@ -459,8 +466,12 @@ class MllpListener:
                             await writer.drain()
         except (ConnectionError, TimeoutError) as exc:
             log.info("MLLP: connection ended: %s", type(exc).__name__)
+        except asyncio.CancelledError:
+            # The listener is stopping. Ending cancelled would make Python 3.11's stream
+            # protocol log the CancelledError as an error ("Exception in callback").
+            log.info("MLLP: connection closed: the listener is stopping")
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
                 async with asyncio.timeout(5):

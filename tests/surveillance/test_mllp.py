@@ -513,3 +513,18 @@ async def test_a_frame_trickled_too_slowly_is_cut_off(mosquitto: Mosquitto, tmp_
         assert asyncio.get_running_loop().time() - start < 3
         assert listener.counters.slow_closed == 1
         writer.close()
+
+
+async def test_stopping_with_clients_connected_closes_them_cleanly(
+    mosquitto: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with serving(listener_settings(mosquitto.url, tmp_path, w())) as listener:
+        opened = [await asyncio.open_connection("127.0.0.1", listener.port) for _ in range(3)]
+        opened[0][1].write(VT + b"MSH|^~\\&|half a frame")
+        await asyncio.sleep(0.1)
+    for reader, writer in opened:
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    await asyncio.sleep(0.1)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
