@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import logging
 import sqlite3
 import time
@@ -332,6 +333,7 @@ class MllpListener:
         self.settings = settings
         self.config = settings.mllp
         self.locations: LocationMap = settings.mllp.location_map()
+        self._peers = settings.mllp.peers()
         self.tz = settings.online().tz
         self.prefix = settings.broker.prefix
         self.max_skew = timedelta(seconds=settings.scorer.max_skew)
@@ -420,6 +422,10 @@ class MllpListener:
             )
             writer.close()
             return
+        if not self._allowed(writer):
+            counters.refused_connections += 1
+            writer.close()
+            return
         self._connections[task] = writer
         counters.connections += 1
         framer = Framer(self.config.max_frame_bytes)
@@ -476,6 +482,20 @@ class MllpListener:
             with contextlib.suppress(ConnectionError, TimeoutError):
                 async with asyncio.timeout(5):
                     await writer.wait_closed()
+
+    def _allowed(self, writer: asyncio.StreamWriter) -> bool:
+        """Whether the peer's address is in `mllp.allowed_peers` (logged when not)."""
+        peer = writer.get_extra_info("peername")
+        try:
+            address = ipaddress.ip_address(peer[0].split("%", 1)[0])
+        except (TypeError, ValueError, IndexError):
+            address = None
+        if address is not None and isinstance(address, ipaddress.IPv6Address):
+            address = address.ipv4_mapped or address
+        if address is not None and any(address in net for net in self._peers):
+            return True
+        log.warning("MLLP: a connection from %s refused: not in mllp.allowed_peers", address or "?")
+        return False
 
     async def _event(self, event: Frame | Oversize | Broken | Junk) -> bytes | None:
         counters = self.counters

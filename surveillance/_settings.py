@@ -8,6 +8,7 @@ environment variable in `password_env` and the service reads it from there.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -260,6 +261,10 @@ class MllpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Seconds a frame may take from its first byte to its end (a sender trickling bytes
     cannot hold a connection for ever)."""
     max_connections: Annotated[int, msgspec.Meta(ge=1)] = 64
+    allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1/8", "::1/128"])
+    """The addresses (IP networks) a sender may connect from; any other connection is closed
+    unanswered and logged. MLLP has no login: this, the network and the bind address are
+    what stop anyone else from moving patients."""
     publish_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     journal: str = ""
     """The listener's journal (SQLite): "" puts it beside a SQLite store, else
@@ -271,6 +276,17 @@ class MllpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Its own MQTT user on a locked-down broker (else the broker URL's)."""
     password_env: str | None = None
     locations: list[Location] = msgspec.field(default_factory=list)
+
+    def peers(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """`allowed_peers` as networks.
+
+        Raises:
+            SettingsError: an entry that is not an IP address or network.
+        """
+        try:
+            return [ipaddress.ip_network(peer, strict=False) for peer in self.allowed_peers]
+        except ValueError as error:
+            raise SettingsError(f"mllp.allowed_peers: {error}") from None
 
     def location_map(self) -> LocationMap:
         """The location map.
@@ -536,10 +552,11 @@ def _check(settings: Settings, where: str) -> None:
     problems += _check_outbound(settings.outbound)
     if settings.auth is not None:
         problems += _check_auth(settings.auth)
-    try:
-        settings.mllp.location_map()
-    except SettingsError as error:
-        problems.append(str(error))
+    for check in (settings.mllp.location_map, settings.mllp.peers):
+        try:
+            check()
+        except SettingsError as error:
+            problems.append(str(error))
     if problems:
         raise SettingsError(f"{where}: " + "; ".join(problems))
 

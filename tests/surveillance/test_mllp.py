@@ -528,3 +528,26 @@ async def test_stopping_with_clients_connected_closes_them_cleanly(
         writer.close()
     await asyncio.sleep(0.1)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_sender_not_in_allowed_peers_is_closed_unanswered(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    ward = w()
+    settings = listener_settings(mosquitto.url, tmp_path, ward, allowed_peers=["192.0.2.0/24"])
+    async with serving(settings) as listener:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        now = datetime.now(UTC)
+        with contextlib.suppress(ConnectionError):
+            writer.write(
+                VT + adt("A01", f"{ward}-1", f"PAS-{ward}^1^1", when=now).encode() + FS + CR
+            )
+            await writer.drain()
+        try:
+            answer = await asyncio.wait_for(reader.read(), 5)
+        except ConnectionResetError:  # closed with the message unread: a reset, no answer
+            answer = b""
+        assert answer == b""
+        assert listener.counters.refused_connections == 1
+        assert listener.counters.answers == {}
+        writer.close()

@@ -49,6 +49,7 @@ def test_the_example_in_config_loads(tmp_path: Path) -> None:
             "repeat",
         ),
         ('[mllp]\npassword_env = "NO_SUCH_VARIABLE_HERE"\n', "mllp.password_env"),
+        ('[mllp]\nallowed_peers = ["10.0.0.0/8", "pas.example"]\n', "mllp.allowed_peers"),
     ],
 )
 def test_wrong_settings_are_refused_with_the_field_named(
