@@ -229,7 +229,8 @@ def translate(
             not ER7), `invalid`, `placement`, `test-data`, or whatever the
             native parser refuses the result for.
     """
-    message = _message(payload)
+    decoded, latin_1 = _decode(payload)
+    message = _message(decoded)
     text = _Text(message)
     msh = message.segment("MSH")
     kind, trigger = _leaf(msh, 9, 0, 0), _leaf(msh, 9, 0, 1)
@@ -239,7 +240,8 @@ def translate(
     check_msg_id(msg_id, "HL7: MSH-10 message control id (the msg_id)")
     if (kind, trigger) == ("ORU", "R01"):
         return _oru(
-            payload,
+            decoded,
+            latin_1,
             message,
             text,
             msg_id,
@@ -323,7 +325,8 @@ def _adt(
 
 
 def _oru(
-    payload: bytes,
+    decoded: str,
+    latin_1: bool,
     message: Any,
     text: _Text,
     msg_id: str,
@@ -342,7 +345,7 @@ def _oru(
         shown = ", ".join(sorted(f"{p.ward}/{p.bed}" for p in places))
         raise Refusal("placement", f"HL7: the PV1 segments name several beds: {shown}", msg_id)
     [place] = places
-    routed = _with_location(payload, place)
+    routed = _with_location(decoded, place, utf8=latin_1)
     topic = bed_topic(prefix, place.ward, place.bed, "hl7v2")
     checked = parse(topic, routed, prefix=prefix, tz=tz, not_after=not_after)
     if isinstance(checked, Rejected):
@@ -352,13 +355,20 @@ def _oru(
     return Forward(topic, routed, False, msg_id, "oru", "R01", patient, place, "none")
 
 
-def _with_location(payload: bytes, place: Place) -> bytes:
-    """The ER7 text with every PV1-3 replaced by `ward^^bed`, segments ended by `\\r`."""
-    text = payload.decode("utf-8").strip().strip("\x0b\x1c").strip()
+def _with_location(decoded: str, place: Place, *, utf8: bool = False) -> bytes:
+    """The ER7 text with every PV1-3 replaced by `ward^^bed`, segments ended by `\\r`, in
+    UTF-8 (`utf8`: the message was ISO 8859-1, and its MSH-18 now says `UNICODE UTF-8`)."""
+    text = decoded.strip().strip("\x0b\x1c").strip()
     field, component = text[3], text[4]
     lines = [line for line in text.replace("\r\n", "\r").replace("\n", "\r").split("\r") if line]
     out = []
     for line in lines:
+        if utf8 and line.startswith("MSH"):
+            parts = line.split(field)
+            parts += [""] * (18 - len(parts))
+            parts[17] = "UNICODE UTF-8"
+            out.append(field.join(parts))
+            continue
         if not line.startswith(f"PV1{field}"):
             out.append(line)
             continue
@@ -378,15 +388,40 @@ def _place(pv1: Any, text: _Text, msg_id: str, locations: LocationMap) -> Place:
         raise Refusal(refusal.error, refusal.reason, msg_id) from None
 
 
-def _message(payload: bytes) -> Any:
+_LATIN_1: Final = frozenset({"8859/1", "ISO-8859-1", "ISO_IR 100"})
+"""MSH-18 values (HL7 table 0211, and the DICOM name some engines send) of ISO 8859-1."""
+
+
+def _decode(payload: bytes) -> tuple[str, bool]:
+    """The message's text, and whether it was ISO 8859-1 (MSH-18 `8859/1`) rather than UTF-8.
+
+    UTF-8 (ASCII included) is read whatever MSH-18 says; bytes that are not UTF-8 are read as
+    ISO 8859-1 only when MSH-18 says so, else refused (`not-utf8`).
+    """
     try:
-        text = payload.decode("utf-8")
+        return payload.decode("utf-8"), False
     except UnicodeDecodeError as exc:
+        text = payload.decode("latin-1")
+        if _charset(text) in _LATIN_1:
+            return text, True
         msg = (
             f"the message is not UTF-8 text: byte 0x{payload[exc.start]:02x} at offset "
-            f"{exc.start} is not valid UTF-8; send ASCII or UTF-8 ER7"
+            f"{exc.start} is not valid UTF-8, and MSH-18 does not say 8859/1; send ASCII, "
+            "UTF-8, or ISO 8859-1 with MSH-18 8859/1"
         )
         raise Refusal("not-utf8", msg) from None
+
+
+def _charset(text: str) -> str:
+    """MSH-18 (its first repetition), read leniently; "" if absent."""
+    text = text.lstrip("\r\n\x0b ")
+    if not text.startswith("MSH") or len(text) < 8:
+        return ""
+    fields = re.split(r"[\r\n]", text, maxsplit=1)[0].split(text[3])
+    return fields[17].split(text[5])[0].strip() if len(fields) > 17 else ""
+
+
+def _message(text: str) -> Any:
     if "\x00" in text:
         raise Refusal("invalid", "HL7: the message holds a NUL character")
     text = text.strip().strip("\x0b\x1c").strip()

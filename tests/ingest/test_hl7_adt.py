@@ -365,3 +365,49 @@ def test_python_hl7_reads_our_forwarded_oru() -> None:
     forward = translate((SAMPLES / "ihe-pcd-01-example.hl7").read_bytes(), MAP, tz=LONDON)
     message = hl7.parse(forward.payload.decode())
     assert str(message.segment("PV1")[3]) == "ICU^^23"
+
+
+LATIN_1_ADT = (
+    "MSH|^~\\&|PAS|TRUST|SURV|TRUST|20261122080100||ADT^A01|L1|P|2.4|||||GBR|{charset}\r"
+    "EVN|A01|20261122080000\r"
+    "PID|1||P9^^^TRUST^MR||JONES^SIÂN||19480302|F\r"
+    "PV1|1|I|WARD2^1^4\r"
+)
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding", "accepted"),
+    [
+        ("8859/1", "latin-1", True),
+        ("", "latin-1", False),  # not UTF-8, and nothing says what it is
+        ("UNICODE UTF-8", "latin-1", False),
+        ("", "utf-8", True),
+        ("8859/1", "utf-8", True),  # UTF-8 is read whatever MSH-18 says
+    ],
+)
+def test_iso_8859_1_is_read_when_msh_18_says_so(
+    charset: str, encoding: str, accepted: bool
+) -> None:
+    payload = LATIN_1_ADT.format(charset=charset).encode(encoding)
+    if accepted:
+        assert context(translate(payload, MAP, tz=LONDON).payload)["patient_id"] == "P9"
+    else:
+        with pytest.raises(Refusal) as refused:
+            translate(payload, MAP, tz=LONDON)
+        assert refused.value.error == "not-utf8"
+        assert "MSH-18" in refused.value.reason
+
+
+def test_an_iso_8859_1_oru_is_forwarded_as_utf_8() -> None:
+    lines = [
+        "MSH|^~\\&|GW|ICU|||20261122093000||ORU^R01|ORU-L|P|2.6|||||GBR|8859/1",
+        "PID|||P001||MÜLLER^JÖRG",
+        "PV1||I|ICU^^3",
+        "OBR|1|||182777000^monitoring of patient^SNOMED-CT|||20261122093000",
+        "OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1|97|262688^MDC_DIM_PERCENT^MDC|||||R",
+    ]
+    forward = translate("\r".join(lines).encode("latin-1"), MAP, tz=LONDON)
+    text = forward.payload.decode("utf-8")
+    assert "MÜLLER^JÖRG" in text
+    assert text.split("\r")[0].split("|")[17] == "UNICODE UTF-8"
+    assert isinstance(parse(forward.topic, forward.payload, tz=LONDON), Observation)
