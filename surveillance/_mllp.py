@@ -592,7 +592,10 @@ class MllpListener:
             return Answer("AA", f"a repeat of a message already accepted{said}; not sent again")
         note: str | None = None
         if forward.placement == "update":
-            where = await journal.placement(forward.patient_id)
+            try:
+                where = await journal.placement(forward.patient_id)
+            except sqlite3.Error as exc:
+                return self._error(f"the listener's journal failed ({exc})")
             place = (forward.place.ward, forward.place.bed)
             if where is None:
                 note = (
