@@ -134,12 +134,14 @@ def refused(refusal: Refusal, code: str) -> str:
     return f"refused:{refusal.error}:{code[:ENTRY_REASON_MAX]}: {reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
     """One value of a vital, as read from the message.
 
     `rank` orders the codes of one vital (0: its own code; higher: less preferred, HL7's
-    `MDC_ALSO`); `label` names the code (`loinc:8867-4`, `mdc:147842`) for `ignored`.
+    `MDC_ALSO`); `label` names the code (`loinc:8867-4`, `mdc:147842`) for `ignored`. Read
+    only, though not frozen: a frozen dataclass costs three times as much to make, once per
+    value of every device message.
     """
 
     key: str

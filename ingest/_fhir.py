@@ -35,6 +35,7 @@ What is read, and what is refused:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -454,12 +455,24 @@ def _patient(subject: _Reference | None, where: str, msg_id: str) -> str:
     return match[1]
 
 
+@functools.lru_cache(maxsize=256)
+def _read_time(text: str) -> datetime | None:
+    """A time with its offset, remembered (a Bundle's Observations mostly share one); None
+    when `_time` refuses it (and says why)."""
+    try:
+        return msgspec.convert(text, AwareDatetime)
+    except msgspec.ValidationError:
+        return None
+
+
 def _time(observation: _Observation, where: str, msg_id: str) -> datetime:
     """When the Observation was made: effectiveDateTime (or effectiveInstant), with offset."""
     text = observation.effective_date_time or observation.effective_instant
     if text is None:
         msg = f"FHIR {where}.effectiveDateTime is missing; expected a date and time with offset"
         raise Refusal("invalid", msg, msg_id)
+    if (when := _read_time(text)) is not None:
+        return when
     try:
         return msgspec.convert(text, AwareDatetime)
     except msgspec.ValidationError as exc:

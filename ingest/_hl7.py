@@ -6,6 +6,9 @@ Parsed with python-hl7; codes and units come from the code tables (`ingest._code
 What is read, and what is refused:
 
 - MLLP framing (0x0b ... 0x1c 0x0d) is stripped; segments may end in `\\r`, `\\n` or `\\r\\n`.
+  The ER7 text is split by `ingest._er7` (the fields read give what python-hl7's `hl7.parse`
+  gives, some 40 times faster); python-hl7 reads the rare message whose delimiters it reads
+  its own odd way (`ingest._er7.read`), so the answer never depends on which one did.
 - MSH-9 must be ORU^R01 (else `not-hl7`); msg_id is MSH-10 (unescaped, then checked like
   every msg_id: `ingest.msg_id_problem`), the patient PID-3 (first
   repetition, first component); a later PID (a repeated PATIENT_RESULT group) must name the
@@ -35,15 +38,18 @@ What is read, and what is refused:
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 import hl7  # type: ignore[import-untyped]
 import msgspec
 
+from ingest import _er7
 from ingest._codes import MDC, MDC_ALSO, UCUM, Mdc
 from ingest._device import (
     Reading,
@@ -82,6 +88,30 @@ _NM: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 """HL7 NM: an optional sign, digits and an optional decimal point; no exponent."""
 
 
+class _Segment(Protocol):
+    """A segment as read here: `ingest._er7.Segment`, or python-hl7's through `_Tree`."""
+
+    @property
+    def name(self) -> str: ...
+
+    def __len__(self) -> int: ...
+
+    def text(self, index: int) -> str: ...
+
+    def leaf(self, index: int, repetition: int = 0, component: int = 0) -> str: ...
+
+
+class _Message(Protocol):
+    @property
+    def segments(self) -> Sequence[_Segment]: ...
+
+    @property
+    def separators(self) -> str: ...
+
+    @property
+    def esc(self) -> str: ...
+
+
 def parse_hl7(
     payload: bytes,
     ward: str,
@@ -104,40 +134,66 @@ def parse_hl7(
         Refusal: `not-utf8`, `not-hl7`, `invalid`, `unit`, `implausible`, `test-data`,
             `placement` or `no-vitals`.
     """
-    message = _message(payload)
-    segments: dict[str, list[Any]] = {}
-    for segment in message:
-        segments.setdefault(_leaf(segment, 0), []).append(segment)
+    return _parse_hl7(_message(payload), ward, bed, tz, freshness=freshness, not_after=not_after)
+
+
+def _parse_hl7_python_hl7(
+    payload: bytes,
+    ward: str,
+    bed: str,
+    tz: ZoneInfo,
+    *,
+    freshness: Mapping[str, float] | None = None,
+    not_after: datetime | None = None,
+) -> Observation:
+    """`parse_hl7` on python-hl7's tree alone: the reference the fast path is tested (and
+    benchmarked) against."""
+    message = _message(payload, fast=False)
+    return _parse_hl7(message, ward, bed, tz, freshness=freshness, not_after=not_after)
+
+
+def _parse_hl7(
+    message: _Message,
+    ward: str,
+    bed: str,
+    tz: ZoneInfo,
+    *,
+    freshness: Mapping[str, float] | None,
+    not_after: datetime | None,
+) -> Observation:
+    segments: dict[str, list[_Segment]] = {}
+    for segment in message.segments:
+        segments.setdefault(segment.name, []).append(segment)
     msh = segments["MSH"][0]
     text = _Unescaper(message)
-    kind = (_leaf(msh, 9, 0, 0), _leaf(msh, 9, 0, 1))
+    kind = (msh.leaf(9, 0, 0), msh.leaf(9, 0, 1))
     if kind != ("ORU", "R01"):
         given = "^".join(kind).strip("^")
         msg = f"HL7: MSH-9 message type is {given!r}; expected ORU^R01 (IHE PCD-01)"
         try:
-            msg_id = text(_leaf(msh, 10), "MSH-10", None) or None
+            msg_id = text(msh.leaf(10), "MSH-10", None) or None
         except Refusal:
             msg_id = None
         raise Refusal("not-hl7", msg, msg_id)
-    msg_id = text(_leaf(msh, 10), "MSH-10", None)
+    msg_id = text(msh.leaf(10), "MSH-10", None)
     if not msg_id:
         raise Refusal("invalid", "HL7: MSH-10 message control id is empty; it is the msg_id")
     check_msg_id(msg_id, "HL7: MSH-10 message control id (the msg_id)")
-    if (processing := _leaf(msh, 11, 0, 0)) in _TEST_PROCESSING:
+    if (processing := msh.leaf(11, 0, 0)) in _TEST_PROCESSING:
         msg = (
             f"HL7: MSH-11 processing id is {processing!r} ({_TEST_PROCESSING[processing]}): "
             "not a patient's readings; only P (production) messages are scored"
         )
         raise Refusal("test-data", msg, msg_id)
-    pids = segments.get("PID", [None])
-    patient = text(_leaf(pids[0], 3, 0, 0), "PID-3", msg_id) if pids[0] is not None else ""
+    pids = segments.get("PID", [])
+    patient = text(pids[0].leaf(3, 0, 0), "PID-3", msg_id) if pids else ""
     if not patient.strip():
         msg = "HL7: PID-3 patient identifier is missing; expected the patient's id"
         raise Refusal("invalid", msg, msg_id)
     # ORU^R01 may repeat its PATIENT_RESULT group: every OBX would be read as the first
     # patient's, so a message naming another patient (or none) in a later PID is refused.
     for pid in pids[1:]:
-        other = text(_leaf(pid, 3, 0, 0), "PID-3", msg_id)
+        other = text(pid.leaf(3, 0, 0), "PID-3", msg_id)
         if other != patient:
             msg = (
                 f"HL7: PID-3 names patient {patient!r} and then {other!r}: one message, one "
@@ -146,40 +202,45 @@ def parse_hl7(
             raise Refusal("placement", msg, msg_id)
     for pv1 in segments.get("PV1", []):
         for name, (n, expected) in {"ward": (0, ward), "bed": (2, bed)}.items():
-            given = text(_leaf(pv1, 3, 0, n), f"PV1-3.{n + 1}", msg_id)
+            given = text(pv1.leaf(3, 0, n), f"PV1-3.{n + 1}", msg_id)
             if given and given != expected:
                 msg = (
                     f"HL7: PV1-3.{n + 1} {name} {given!r} contradicts the topic's "
                     f"{name} {expected!r}"
                 )
                 raise Refusal("placement", msg, msg_id)
-    default_time = next(
-        (
-            (t, field)
-            for t, field in (
-                (_leaf(segments.get("OBR", [None])[0], 7), "OBR-7"),
-                (_leaf(msh, 7), "MSH-7"),
-            )
-            if t
-        ),
-        ("", "MSH-7"),
-    )
+    obrs = segments.get("OBR")
+    if obrs and (obr_time := obrs[0].leaf(7)):
+        default_time = (obr_time, "OBR-7")
+    else:
+        default_time = (msh.leaf(7), "MSH-7")
     readings: list[Reading] = []
     refusals: list[Refusal] = []
     ignored: list[str] = []
+    esc = message.esc
     for n, obx in enumerate(segments.get("OBX", []), start=1):
         where = f"OBX #{n}"
-        code = text(_leaf(obx, 3, 0, 0), f"{where} OBX-3", msg_id)
-        system = _leaf(obx, 3, 0, 2).lower() or "mdc"
-        status = _leaf(obx, 11)
+        code = raw_code = obx.leaf(3)
+        if esc in code:
+            code = text(code, f"{where} OBX-3", msg_id)
+        status = obx.leaf(11)
         if status in _LEFT_OUT:
             ignored.append(f"status:{status}:{code}")
             continue
         if (mapped := _BY_MDC.get(code)) is None:
-            ignored.append(f"{system}:{code}")
+            ignored.append(f"{obx.leaf(3, 0, 2).lower() or 'mdc'}:{code}")
             continue
         try:
-            reading = _reading(obx, where, mapped, default_time=default_time, tz=tz, msg_id=msg_id)
+            reading = _reading(
+                obx,
+                where,
+                mapped,
+                raw_code,
+                status,
+                default_time=default_time,
+                tz=tz,
+                msg_id=msg_id,
+            )
         except Refusal as refusal:
             refusals.append(refusal)
             ignored.append(refused(refusal, code))
@@ -209,63 +270,73 @@ def parse_hl7(
 
 
 def _reading(
-    obx: Any,
+    obx: _Segment,
     where: str,
     mapped: tuple[str, Mdc, int],
+    code: str,
+    status: str,
     *,
     default_time: tuple[str, str],
     tz: ZoneInfo,
     msg_id: str,
 ) -> Reading:
-    """The OBX's reading of its vital, checked.
+    """The OBX's reading of its vital (OBX-3 `code` as written, OBX-11 `status`), checked.
 
     Raises:
         Refusal: `invalid` (status, value type, value, time), `test-data` (OBX-8 DEMO),
             `unit` or `implausible`.
     """
     key, mdc, rank = mapped
-    what = f"HL7 {where} ({key}, {mdc.ref_id})"
-    flags = str(obx[8]).upper() if len(obx) > 8 else ""  # every repetition and component
-    if "DEMO" in _WORDS.split(flags):
-        shown = _leaf(obx, 5, 0, 0)
+    flags = obx.text(8).upper()  # every repetition and component
+    if "DEMO" in flags and "DEMO" in _WORDS.split(flags):
+        shown = obx.leaf(5)
         msg = (
-            f"{what}: OBX-8 flags the value {shown!r} DEMO: the monitor is in demo mode, "
+            f"{_what(where, key, mdc)}: OBX-8 flags the value {shown!r} DEMO: the monitor is in demo mode, "
             "not reading a patient"
         )
         raise Refusal("test-data", msg, msg_id)
-    if (status := _leaf(obx, 11)) not in _READ:
+    if status not in _READ:
         msg = (
-            f"{what}: OBX-11 result status is {status!r}; expected F, C, R, P or none "
+            f"{_what(where, key, mdc)}: OBX-11 result status is {status!r}; expected F, C, R, P or none "
             "(X, D and W are left out)"
         )
         raise Refusal("invalid", msg, msg_id)
-    if (value_type := _leaf(obx, 2)) != "NM":
-        msg = f"{what}: OBX-2 value type is {value_type!r}; expected NM (numeric)"
+    if (value_type := obx.leaf(2)) != "NM":
+        msg = f"{_what(where, key, mdc)}: OBX-2 value type is {value_type!r}; expected NM (numeric)"
         raise Refusal("invalid", msg, msg_id)
-    raw = _leaf(obx, 5, 0, 0)
+    raw = obx.leaf(5)
     if not _NM.fullmatch(raw):
-        msg = f"{what}: OBX-5 value {raw!r} is not an HL7 number (NM)"
+        msg = f"{_what(where, key, mdc)}: OBX-5 value {raw!r} is not an HL7 number (NM)"
         raise Refusal("invalid", msg, msg_id)
-    unit, unit_system = _leaf(obx, 6, 0, 0), _leaf(obx, 6, 0, 2)
+    unit = obx.leaf(6)
     ucum = UCUM[key].code
-    as_ucum = unit_system.upper() in ("UCUM", "") and same_unit(unit, ucum)
-    if unit != mdc.unit_code and not as_ucum:
+    if unit != mdc.unit_code and not (
+        obx.leaf(6, 0, 2).upper() in ("UCUM", "") and same_unit(unit, ucum)
+    ):
         msg = (
-            f"{what}: OBX-6 unit is {unit!r}; expected {mdc.unit_code} {mdc.unit_ref_id} "
+            f"{_what(where, key, mdc)}: OBX-6 unit is {unit!r}; expected {mdc.unit_code} {mdc.unit_ref_id} "
             f"or UCUM {ucum!r} (units are never converted)"
         )
         raise Refusal("unit", msg, msg_id)
     value = float(raw)
     if why := implausible(key, value):
-        raise Refusal("implausible", f"{what}: {why}", msg_id)
-    dtm, field = (t, f"{where} OBX-14") if (t := _leaf(obx, 14)) else default_time
-    when = _time(dtm, field, tz, msg_id)
-    code = _leaf(obx, 3, 0, 0)
+        raise Refusal("implausible", f"{_what(where, key, mdc)}: {why}", msg_id)
+    if dtm := obx.leaf(14):
+        when = _read_time(dtm, tz) or _time(dtm, f"{where} OBX-14", tz, msg_id)
+    else:
+        dtm, field = default_time
+        when = _read_time(dtm, tz) or _time(dtm, field, tz, msg_id)
     return Reading(key, value, when, f"mdc:{code}", rank, where)
 
 
-def _message(payload: bytes) -> Any:
-    """The parsed message: UTF-8, unframed, segments ended by `\\r`, blank lines dropped."""
+def _what(where: str, key: str, mdc: Mdc) -> str:
+    """What a refused OBX is, for its reason."""
+    return f"HL7 {where} ({key}, {mdc.ref_id})"
+
+
+def _message(payload: bytes, *, fast: bool = True) -> _Message:
+    """The parsed message: UTF-8, unframed, segments ended by `\\r`, blank lines dropped; by
+    `ingest._er7` when `fast` and it can, else by python-hl7."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -278,16 +349,49 @@ def _message(payload: bytes) -> Any:
     if text.startswith("\x0b"):
         text = text[1:]
     text = text.removesuffix("\x1c").strip()
-    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
-    text = "\r".join(line for line in lines if line.strip())
+    lines = [
+        line for line in text.replace("\r\n", "\r").replace("\n", "\r").split("\r") if line.strip()
+    ]
+    text = "\r".join(lines)
     if not text.startswith("MSH") or len(text) < 8:
         msg = "HL7: the payload does not start with an MSH segment; expected an ER7 ORU^R01"
         raise Refusal("not-hl7", msg)
+    if fast and (read := _er7.read(lines)) is not None:
+        return read
     try:
-        return hl7.parse(text)
+        message = hl7.parse(text)
     except Exception as exc:  # python-hl7 raises assorted errors on junk
         msg = f"HL7: the message cannot be read as ER7 ({type(exc).__name__}: {exc})"
         raise Refusal("not-hl7", msg) from None
+    return _TreeMessage([_Tree(segment) for segment in message], message.separators, message.esc)
+
+
+@dataclass(frozen=True, slots=True)
+class _TreeMessage:
+    """python-hl7's message, read like an `ingest._er7.Er7`."""
+
+    segments: list[_Tree]
+    separators: str
+    esc: str
+
+
+class _Tree:
+    """A segment of python-hl7's tree, read like an `ingest._er7.Segment`."""
+
+    __slots__ = ("name", "node")
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self.name = _leaf(node, 0)
+
+    def __len__(self) -> int:
+        return len(self.node)
+
+    def text(self, index: int) -> str:
+        return str(self.node[index]) if len(self.node) > index else ""
+
+    def leaf(self, index: int, repetition: int = 0, component: int = 0) -> str:
+        return _leaf(self.node, index, repetition, component)
 
 
 def _leaf(node: Any, *path: int) -> str:
@@ -314,8 +418,8 @@ def _leaf(node: Any, *path: int) -> str:
 class _Unescaper:
     """HL7 escape sequences in an identifier, by the message's own delimiters (MSH-1, MSH-2)."""
 
-    def __init__(self, message: Any) -> None:
-        separators: str = message.separators  # segment, field, repetition, component, sub
+    def __init__(self, message: _Message) -> None:
+        separators = message.separators  # segment, field, repetition, component, sub
         self.esc: str = message.esc
         self.table = {
             "F": separators[1],
@@ -352,6 +456,16 @@ class _Unescaper:
                 )
                 raise Refusal("invalid", msg, msg_id)
         return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_time(text: str, tz: ZoneInfo) -> datetime | None:
+    """`_time`, remembered: a message's OBX mostly share one time, and a monitor's next message
+    its OBR-7. None when `_time` would refuse it (it then says why)."""
+    try:
+        return _time(text, "", tz, "")
+    except Refusal:
+        return None
 
 
 def _time(text: str, field: str, tz: ZoneInfo, msg_id: str) -> datetime:
