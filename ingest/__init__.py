@@ -1,6 +1,9 @@
 """Ingest, the contract boundary: every input message (native JSON, FHIR R4, HL7 v2) into one
 internal model, the topics, the code tables, and the one MQTT adapter.
 
+HL7 v2 from a PAS or gateway over MLLP: `Framer` (framing, bounded), `translate` (ADT and
+ORU^R01 to what is published, through the `LocationMap`) and `ack` (the answer), all pure.
+
 `parse(topic, payload)` gives an `Admission`, `Observation`, `Lab`, `AlertAction`,
 `PlanUpdate` or `EventReport` (a clinical event, CONTRACT §9), or a `Rejected` saying why
 (CONTRACT §1–§3, §6, §9); it and the topic parsers and
@@ -34,8 +37,32 @@ from ingest._fhir_out import (
     score_resource_id,
     send_flag,
 )
+from ingest._hl7_adt import (
+    ADT_EVENTS,
+    Forward,
+    Location,
+    LocationMap,
+    Place,
+    id_problem,
+    message_kind,
+    translate,
+)
 from ingest._hl7_out import Hl7Parties, acm_priority, alert_r40, score_oru
 from ingest._logs import failure_site
+from ingest._mllp import (
+    HL7_ERRORS,
+    AckCode,
+    Broken,
+    Frame,
+    Framer,
+    Header,
+    Junk,
+    Oversize,
+    ack,
+    frame,
+    hl7_error,
+    peek_header,
+)
 from ingest._model import (
     ACTIONS,
     CHANNELS,
@@ -66,7 +93,7 @@ from ingest._model import (
     msg_id_problem,
     sign_identity,
 )
-from ingest._native import VITAL_SIGNS
+from ingest._native import VITAL_SIGNS, Refusal
 from ingest._parse import INTERNAL, parse
 from ingest._topics import (
     DEAD_LETTER_TOPIC,
@@ -88,6 +115,7 @@ from ingest._vocabulary import vocabulary
 
 __all__ = [
     "ACTIONS",
+    "ADT_EVENTS",
     "BP_PANEL",
     "CHANNELS",
     "DEAD_LETTER_KEEP",
@@ -99,6 +127,7 @@ __all__ = [
     "EVENT_KINDS",
     "FRESHNESS_KEY",
     "HEARTBEAT_TOPIC",
+    "HL7_ERRORS",
     "INTERNAL",
     "LOINC",
     "LOINC_SYSTEM",
@@ -113,11 +142,13 @@ __all__ = [
     "UCUM",
     "UCUM_SYSTEM",
     "VITAL_SIGNS",
+    "AckCode",
     "Action",
     "ActorIdentity",
     "Admission",
     "AlertAction",
     "AlertCommand",
+    "Broken",
     "BrokerLink",
     "BrokerURL",
     "Channel",
@@ -126,18 +157,29 @@ __all__ = [
     "EscalationPlan",
     "EventKind",
     "EventReport",
+    "Forward",
+    "Frame",
+    "Framer",
+    "Header",
     "Hl7Parties",
     "Inbound",
+    "Junk",
     "Lab",
     "LabResult",
     "Limits",
+    "Location",
+    "LocationMap",
     "Loinc",
     "Mdc",
     "Observation",
+    "Oversize",
+    "Place",
     "PlanUpdate",
     "Received",
+    "Refusal",
     "Rejected",
     "Ucum",
+    "ack",
     "acm_priority",
     "alert_action_topic",
     "alert_r40",
@@ -146,14 +188,19 @@ __all__ = [
     "bed_topic",
     "board_filters",
     "failure_site",
+    "frame",
+    "hl7_error",
+    "id_problem",
     "identity_verified",
     "input_filters",
     "is_nhs_number",
+    "message_kind",
     "msg_id_problem",
     "parse",
     "parse_alert_topic",
     "parse_broker_url",
     "parse_topic",
+    "peek_header",
     "same_unit",
     "score_fhir_topic",
     "score_hl7v2_topic",
@@ -164,6 +211,7 @@ __all__ = [
     "score_topic",
     "send_flag",
     "sign_identity",
+    "translate",
     "ucum_meaning",
     "vocabulary",
 ]

@@ -37,6 +37,7 @@ from surveillance._history import (
     read_report,
     report_from_store,
 )
+from surveillance._mllp import MllpListener
 from surveillance._nats_identities import (
     hash_nats_password,
     mqtt_to_subject,
@@ -107,6 +108,7 @@ __all__ = [
     "BrokerRoster",
     "Ladder",
     "LifecycleError",
+    "MllpListener",
     "NoStore",
     "OnlineScorer",
     "OnlineSettings",

@@ -8,6 +8,7 @@ environment variable in `password_env` and the service reads it from there.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from ingest import EVENT_KINDS, BrokerURL, parse_broker_url
+from ingest import EVENT_KINDS, MAX_PAYLOAD, BrokerURL, Location, LocationMap, parse_broker_url
 from surveillance.dashboard import check_targets
 from surveillance.online import (
     DEFAULT_ALERT_RESPONSES,
@@ -249,6 +250,56 @@ class AuthSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return [f"{parts.scheme}://{parts.netloc}"]
 
 
+class MllpSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[mllp]`: the HL7 v2 listener of `surveillance mllp` (README, "HL7 v2 over MLLP")."""
+
+    host: str = "127.0.0.1"
+    port: Port = 2575
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=MAX_PAYLOAD)] = MAX_PAYLOAD
+    idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    frame_timeout: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    """Seconds a frame may take from its first byte to its end (a sender trickling bytes
+    cannot hold a connection for ever)."""
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 64
+    allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1/8", "::1/128"])
+    """The addresses (IP networks) a sender may connect from; any other connection is closed
+    unanswered and logged. MLLP has no login: this, the network and the bind address are
+    what stop anyone else from moving patients."""
+    publish_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    journal: str = ""
+    """The listener's journal (SQLite): "" puts it beside a SQLite store, else
+    `surveillance-mllp-<client_id>.db` in the working directory."""
+    journal_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    client_id: str = ""
+    """Its MQTT client id ("": `<broker.client_id>-mllp`)."""
+    username: str | None = None
+    """Its own MQTT user on a locked-down broker (else the broker URL's)."""
+    password_env: str | None = None
+    locations: list[Location] = msgspec.field(default_factory=list)
+
+    def peers(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """`allowed_peers` as networks.
+
+        Raises:
+            SettingsError: an entry that is not an IP address or network.
+        """
+        try:
+            return [ipaddress.ip_network(peer, strict=False) for peer in self.allowed_peers]
+        except ValueError as error:
+            raise SettingsError(f"mllp.allowed_peers: {error}") from None
+
+    def location_map(self) -> LocationMap:
+        """The location map.
+
+        Raises:
+            SettingsError: an entry repeats another or names an impossible id.
+        """
+        try:
+            return LocationMap(self.locations)
+        except ValueError as error:
+            raise SettingsError(f"mllp.locations: {error}") from None
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything `surveillance run` needs."""
 
@@ -261,6 +312,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
     outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
     auth: AuthSettings | None = None
+    mllp: MllpSettings = msgspec.field(default_factory=MllpSettings)
     log_level: str = "INFO"
 
     def broker_url(self) -> BrokerURL:
@@ -307,6 +359,25 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         host = parts.hostname or ""
         netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
         return urlunsplit(parts._replace(netloc=netloc))
+
+    def mllp_broker_url(self) -> BrokerURL:
+        """The broker as the MLLP listener meets it: as `mllp.username` when one is given."""
+        url = self.broker_url()
+        if self.mllp.username is None:
+            return url
+        env = self.mllp.password_env
+        return dataclasses.replace(
+            url, username=self.mllp.username, password=_secret(env) if env else None
+        )
+
+    def mllp_journal_path(self) -> Path:
+        """The MLLP listener's journal (`mllp.journal`)."""
+        if self.mllp.journal:
+            return Path(self.mllp.journal)
+        url = self.store.url
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            return Path(url.removeprefix("sqlite:///") + "-mllp")
+        return Path(f"surveillance-mllp-{self.broker.client_id}.db")
 
     def spool_path(self) -> Path:
         """The local spool (`store.spool`): by default beside a SQLite store, else
@@ -451,6 +522,7 @@ def _check(settings: Settings, where: str) -> None:
         ("broker.client_id_env", settings.broker.client_id_env),
         ("broker.action_key_env", settings.broker.action_key_env),
         ("store.password_env", settings.store.password_env),
+        ("mllp.password_env", settings.mllp.password_env),
     ):
         if env and env not in os.environ:
             problems.append(f"{name}: environment variable {env} is not set")
@@ -480,6 +552,11 @@ def _check(settings: Settings, where: str) -> None:
     problems += _check_outbound(settings.outbound)
     if settings.auth is not None:
         problems += _check_auth(settings.auth)
+    for check in (settings.mllp.location_map, settings.mllp.peers):
+        try:
+            check()
+        except SettingsError as error:
+            problems.append(str(error))
     if problems:
         raise SettingsError(f"{where}: " + "; ".join(problems))
 

@@ -11,6 +11,7 @@ from surveillance.cli._dashboard import add_dashboard
 from surveillance.cli._demo import add_demo
 from surveillance.cli._display import add_display
 from surveillance.cli._evaluate import add_evaluate
+from surveillance.cli._mllp import add_mllp
 from surveillance.cli._report import add_report
 from surveillance.cli._run import add_run
 from surveillance.cli._score import add_score
@@ -49,4 +50,5 @@ def _parser() -> argparse.ArgumentParser:
     add_train(commands)
     add_display(commands)
     add_broker_identities(commands)
+    add_mllp(commands)
     return parser
