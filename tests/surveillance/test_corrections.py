@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest import Observation
 from scoring import ChartSet
@@ -179,3 +181,30 @@ def test_the_chart_leaves_out_what_a_correction_replaced(
     results: list[dict[str, Any]], gone: set[int]
 ) -> None:
     assert superseded(results) == gone
+
+
+RR = st.integers(min_value=5, max_value=40)
+SPO2 = st.integers(min_value=80, max_value=100)
+HR = st.integers(min_value=30, max_value=180)
+
+
+@settings(max_examples=40)
+@given(wrong=st.tuples(RR, SPO2, HR), right=st.tuples(RR, SPO2, HR), late=st.booleans())
+def test_a_correction_replaces_its_value_and_never_closes_an_alert(
+    charts: ChartSet, wrong: tuple[int, int, int], right: tuple[int, int, int], late: bool
+) -> None:
+    s = scorer_of(charts, persistence=0)
+    keys = ("resp_rate", "spo2", "heart_rate")
+    s.handle([reading(dict(zip(keys, wrong, strict=True)), t=60, msg_id="o-1")])
+    if late:
+        s.handle([reading({"temperature": 37.0}, t=90, msg_id="o-2")])
+    before = set(s.desk.alerts)
+    fixed = dict(zip(keys, right, strict=True))
+    out = s.handle([reading(fixed, t=60, msg_id="o-1/_history/2", corrects=True, received=95)])
+    assert before <= set(s.desk.alerts)  # nothing the wrong value raised was closed
+    assert all(e.state != "resolved" for e in alerts(out))
+    [kept] = stored(out)
+    assert kept["corrects"] == ["o-1"]
+    assert (scores(out) == []) == late  # published only when it is the latest
+    [after] = scores(s.handle([reading({"temperature": 37.0}, t=120, msg_id="o-3")]))
+    assert {key: after["vitals"][key] for key in keys} == fixed
