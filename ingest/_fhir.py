@@ -20,8 +20,9 @@ What is read, and what is refused:
   (`Observation.corrected`): the scorer has it replace the value it corrects. Its msg_id is
   the id's version, `{id}/_history/{meta.versionId}`, or without a versionId
   `{id}/_corrected/{digest of what was read}`, so a correction sent in place (same id, new
-  version) is a new message, never a `conflict` with its original. `meta.tag` or `meta.security` HTEST (test health data) on the Bundle refuses
-  the message (`test-data`); on an Observation, that Observation.
+  version) is a new message, never a `conflict` with its original. `meta.tag` or
+  `meta.security` HTEST (test health data) on the Bundle refuses the message (`test-data`);
+  on an Observation, that Observation.
 - Codes not mapped (mean BP 8478-0, body weight 29463-7, ...) are listed in `ignored`
   (`loinc:8478-0`), as are values with a `dataAbsentReason` (`absent:8867-4`) and resources
   other than Observations (`resource:Patient`).
