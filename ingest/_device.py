@@ -150,6 +150,7 @@ class Reading:
     label: str
     rank: int = 0
     where: str = ""
+    correction: bool = False  # HL7 OBX-11 C, FHIR corrected/amended: replaces what it corrects
 
 
 def choose(readings: Iterable[Reading]) -> tuple[dict[str, Reading], list[str], list[str]]:
@@ -279,3 +280,8 @@ def nothing_to_score(
     return Refusal(
         "no-vitals", f"{fmt}: no vital sign this system reads; {expected}{found}", msg_id
     )
+
+
+def corrected(chosen: Mapping[str, Reading]) -> tuple[str, ...]:
+    """The vitals of `chosen` read from a correction (sorted; empty: none is a correction)."""
+    return tuple(sorted(key for key, reading in chosen.items() if reading.correction))

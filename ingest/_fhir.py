@@ -16,9 +16,13 @@ What is read, and what is refused:
   meaning (`ingest._ucum`: `{Breaths}/min` is `/min`), never converted.
 - `status` final, amended, corrected or preliminary is read; entered-in-error and cancelled
   Observations are listed in `ignored` (`status:cancelled:8867-4`); any other status refuses
-  that Observation. A correction is read as a new reading (README: it does not replace the
-  stored one). `meta.tag` or `meta.security` HTEST (test health data) on the Bundle refuses
-  the message (`test-data`); on an Observation, that Observation.
+  that Observation. A corrected or amended Observation is read and marked
+  (`Observation.corrected`): the scorer has it replace the value it corrects. Its msg_id is
+  the id's version, `{id}/_history/{meta.versionId}`, or without a versionId
+  `{id}/_corrected/{digest of what was read}`, so a correction sent in place (same id, new
+  version) is a new message, never a `conflict` with its original. `meta.tag` or
+  `meta.security` HTEST (test health data) on the Bundle refuses the message (`test-data`);
+  on an Observation, that Observation.
 - Codes not mapped (mean BP 8478-0, body weight 29463-7, ...) are listed in `ignored`
   (`loinc:8478-0`), as are values with a `dataAbsentReason` (`absent:8867-4`) and resources
   other than Observations (`resource:Patient`).
@@ -36,6 +40,7 @@ What is read, and what is refused:
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -55,6 +60,7 @@ from ingest._codes import (
 from ingest._device import (
     Reading,
     choose,
+    corrected,
     fresh,
     implausible,
     not_ahead,
@@ -74,6 +80,7 @@ _UNIT: Final = {**UCUM, "oxygen_flow_lpm": OXYGEN_FLOW_UNIT}
 _PANEL: Final = "panel"
 _READ: Final = frozenset({"final", "amended", "corrected", "preliminary"})
 _LEFT_OUT: Final = frozenset({"entered-in-error", "cancelled"})
+_CORRECTION: Final = frozenset({"corrected", "amended"})
 _TEST_DATA: Final = "HTEST"
 """v3 ActReason HTEST, "test health data", in `meta.tag` or `meta.security`."""
 _PATIENT: Final = re.compile(r"(?:\S*/)?Patient/([A-Za-z0-9\-.]{1,64})")
@@ -96,6 +103,11 @@ class _Concept(msgspec.Struct):
 class _Meta(msgspec.Struct):
     tag: list[_Coding] = []
     security: list[_Coding] = []
+    version_id: str | None = msgspec.field(default=None, name="versionId")
+
+
+class _Versioned(msgspec.Struct):
+    meta: _Meta | None = None
 
 
 class _Quantity(msgspec.Struct):
@@ -219,7 +231,10 @@ def parse_fhir(
             refusals.append(refusal)
             ignored.append(refused(refusal, bare))
             continue
-        readings.extend(Reading(k, v, when, lab, where=w) for k, v, lab, w in values)
+        fix = observation.status in _CORRECTION
+        readings.extend(
+            Reading(k, v, when, lab, where=w, correction=fix) for k, v, lab, w in values
+        )
     if len(patients) > 1:
         listed = ", ".join(f"Patient/{p} ({w})" for p, w in patients.items())
         msg = f"FHIR: the Observations are about different patients: {listed}; send one per message"
@@ -248,7 +263,34 @@ def parse_fhir(
         vitals=msgspec.structs.replace(Vitals(), **vitals),
         source="monitor",
     )
-    return Observation(ward=ward, bed=bed, channel="fhir", obs=obs, ignored=tuple(ignored))
+    if fixed := corrected(chosen):
+        obs = msgspec.structs.replace(obs, msg_id=correction_id(payload, obs))
+    return Observation(
+        ward=ward, bed=bed, channel="fhir", obs=obs, ignored=tuple(ignored), corrected=fixed
+    )
+
+
+def correction_id(payload: bytes, obs: ObservationSet) -> str:
+    """The msg_id of a correction: its id's version, `{id}/_history/{meta.versionId}` (of the
+    lone Observation or the Bundle), else `{id}/_corrected/{12 hex digits}` of a digest of
+    what was read (patient, time, vitals). A FHIR server corrects an Observation in place,
+    under the same id: the original's msg_id again with other content would be a `conflict`.
+    The same correction sent again has the same msg_id (a repeat); another one a new one.
+
+    Raises:
+        Refusal: `invalid`, if the msg_id made is not a valid one (too long).
+    """
+    try:
+        meta = msgspec.json.decode(payload, type=_Versioned).meta
+    except msgspec.MsgspecError:  # read once already: cannot happen, but never crash
+        meta = None
+    version = meta.version_id if meta is not None else None
+    if version:
+        msg_id = f"{obs.msg_id}/_history/{version}"
+    else:
+        read = msgspec.json.encode([obs.patient_id, obs.time, obs.vitals], order="sorted")
+        msg_id = f"{obs.msg_id}/_corrected/{hashlib.sha256(read).hexdigest()[:12]}"
+    return _checked(msg_id)
 
 
 def _parts(

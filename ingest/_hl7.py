@@ -24,7 +24,7 @@ What is read, and what is refused:
   `Observation.ignored` (`refused:unit:147842: ...`), the others are read; the message is
   refused only when nothing in it can be scored. OBX with status X, D or W are left out and
   listed (`status:X:150456`); so are unmapped codes (`mdc:150023`, mean BP). A correction (C)
-  is read as a new reading (README: it does not replace the stored one).
+  is read and marked (`Observation.corrected`): the scorer has it replace the value it corrects.
 - A vital given twice: its `MDC` code wins over an `MDC_ALSO` one, and earlier codes of
   `MDC_ALSO` over later ones (ECG heart rate over the oximeter's pulse rate; the other is
   listed as `superseded:mdc:149530`); among one code's readings the latest OBX-14 is read and
@@ -54,6 +54,7 @@ from ingest._codes import MDC, MDC_ALSO, UCUM, Mdc
 from ingest._device import (
     Reading,
     choose,
+    corrected,
     fresh,
     implausible,
     not_ahead,
@@ -266,7 +267,14 @@ def _parse_hl7(
         ),
         source="monitor",
     )
-    return Observation(ward=ward, bed=bed, channel="hl7v2", obs=obs, ignored=tuple(ignored))
+    return Observation(
+        ward=ward,
+        bed=bed,
+        channel="hl7v2",
+        obs=obs,
+        ignored=tuple(ignored),
+        corrected=corrected(chosen),
+    )
 
 
 def _reading(
@@ -326,7 +334,7 @@ def _reading(
     else:
         dtm, field = default_time
         when = _read_time(dtm, tz) or _time(dtm, field, tz, msg_id)
-    return Reading(key, value, when, f"mdc:{code}", rank, where)
+    return Reading(key, value, when, f"mdc:{code}", rank, where, correction=status == "C")
 
 
 def _what(where: str, key: str, mdc: Mdc) -> str:

@@ -294,6 +294,11 @@ class Observation:
             to no vital this system reads (a monitor's mean arterial pressure, say), values
             withdrawn or refused one by one, earlier readings of a series (`ingest._device`
             lists the forms); kept with the observation so nothing vanishes.
+        corrected: the vitals (`Vitals` field names, sorted) read from a correction (HL7
+            OBX-11 C, FHIR status corrected or amended): each replaces the patient's value of
+            that vital at the same time, the one it corrects (README, "Corrections"). Empty:
+            not a correction. Last, and left out of the content digest when empty, so the
+            digests of messages accepted before it existed are unchanged.
     """
 
     ward: str
@@ -301,6 +306,7 @@ class Observation:
     channel: Literal["obs", "fhir", "hl7v2"]
     obs: ObservationSet
     ignored: tuple[str, ...] = ()
+    corrected: tuple[str, ...] = ()
 
     @property
     def msg_id(self) -> str:

@@ -41,6 +41,7 @@ from surveillance.dashboard import (
     refresh_dashboard,
     report_month,
 )
+from surveillance.online import superseded
 from surveillance.store import (
     AccessRecord,
     AlertRecord,
@@ -415,7 +416,9 @@ class StoreHistory:
                 result["scored_vitals"] = result.get("vitals")
                 result["vitals"], result["source"] = reading.vitals, reading.source
             results.append(result)
-        return results
+        # A score a later correction replaced is not plotted (both stay in the store).
+        gone = superseded(results)
+        return [result for n, result in enumerate(results) if n not in gone]
 
     async def alerts(
         self, patient_id: str, since: datetime, *, viewer: str

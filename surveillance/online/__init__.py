@@ -13,6 +13,7 @@
 - `_intake`: digests and the checks of a message's own time.
 """
 
+from surveillance.online._corrections import superseded
 from surveillance.online._decisions import Decision, Escalate, Facts, Note, Raise, Resolve, Upgrade
 from surveillance.online._desk import (
     SYSTEM,
@@ -91,4 +92,5 @@ __all__ = [
     "merge",
     "raise_alert",
     "resolve",
+    "superseded",
 ]

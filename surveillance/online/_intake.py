@@ -19,8 +19,18 @@ _canonical = msgspec.json.Encoder(order="deterministic").encode
 
 def content_digest(item: Inbound) -> str:
     """What a message says, whatever its framing or serialisation (an HL7 message with or
-    without MLLP framing, a FHIR Bundle re-serialised): the same content, the same digest."""
-    return hashlib.sha256(_canonical(item)).hexdigest()
+    without MLLP framing, a FHIR Bundle re-serialised): the same content, the same digest.
+
+    An observation that is no correction is digested as before `Observation.corrected` was
+    added (its empty value, encoded last, is cut off): the digests kept in the store for the
+    ids accepted before must still match their repeats, or each would be a `conflict`."""
+    encoded = _canonical(item)
+    if isinstance(item, Observation) and encoded.endswith(_NOT_CORRECTED):
+        encoded = encoded[: -len(_NOT_CORRECTED)] + b"}"
+    return hashlib.sha256(encoded).hexdigest()
+
+
+_NOT_CORRECTED = b',"corrected":[]}'
 
 
 def digest(topic: str, payload: bytes) -> str:

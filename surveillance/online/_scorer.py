@@ -63,6 +63,7 @@ from scoring import (
     score,
     score_batch,
 )
+from surveillance.online import _corrections as corrections
 from surveillance.online import _records as records
 from surveillance.online._decisions import Decision, Escalate, Note, Raise, Resolve, Upgrade
 from surveillance.online._desk import SYSTEM, AlertDesk, Output, Publication
@@ -79,7 +80,13 @@ from surveillance.online._lifecycle import LifecycleError
 from surveillance.online._model import ModelGuard, with_learned
 from surveillance.online._patient import Patient
 from surveillance.online._settings import Arrival, OnlineSettings
-from surveillance.online._snapshot import Value, fresh_vitals, merge_values, values_of
+from surveillance.online._snapshot import (
+    Value,
+    corrected_ids,
+    fresh_vitals,
+    merge_values,
+    values_of,
+)
 from surveillance.online.rules import aki, feed, model, overdue, plans, sepsis
 from surveillance.online.rules.score import ScoreRule
 from surveillance.risk import Risk
@@ -107,6 +114,7 @@ class _Row:
     updates: dict[str, Value]
     device: bool
     digest: str = ""
+    corrects: tuple[str, ...] = ()  # a correction: the msg_ids of the readings it replaces
 
 
 _encode = msgspec.json.Encoder().encode
@@ -810,15 +818,22 @@ class OnlineScorer:
         # A clock ahead of the service's (within max_skew) must not make its readings look
         # newer than everyone else's: a reading counts from when it arrived, at the latest.
         at = min(obs.time, received)
-        updates = values_of(obs.vitals, at)
+        updates = values_of(obs.vitals, at, obs.msg_id)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
-        merged = merge_values({**patient.values, **mine}, updates)
+        held = {**patient.values, **mine}
+        # A correction replaces the value of the same time it corrects (merge_values takes a
+        # value of equal time), never a newer one; it names the readings it replaces.
+        corrects = corrected_ids(held, updates, item.corrected) if item.corrected else ()
+        merged = merge_values(held, updates)
         mine.update({key: merged[key] for key in updates})
         if obs.source == "manual":
-            return _Row(item, arrival, received, patient, obs, updates, device=False)
-        vitals = fresh_vitals(merged, at, self.settings.freshness)
-        snapshot = msgspec.structs.replace(obs, vitals=vitals)
-        return _Row(item, arrival, received, patient, snapshot, updates, device=True)
+            row = _Row(item, arrival, received, patient, obs, updates, device=False)
+        else:
+            vitals = fresh_vitals(merged, at, self.settings.freshness)
+            snapshot = msgspec.structs.replace(obs, vitals=vitals)
+            row = _Row(item, arrival, received, patient, snapshot, updates, device=True)
+        row.corrects = corrects
+        return row
 
     def _score_rows(self, out: Output, pending: _Pending) -> None:
         """Score the batch's waiting observations together, then apply each in order."""
@@ -897,16 +912,24 @@ class OnlineScorer:
             overdue.on_due(patient, result)
         out.batch.observations.append(records.observation_record(item, received))
         payload = _encode(result)
+        if item.corrected:
+            payload = corrections.marked(payload, row.corrects)
         stored = len(out.batch.scores)
         out.batch.scores.append(records.score_record(item, result, payload))
+        wrong = corrections.raised_by(self.desk.of_patient(patient.id), item, row.corrects)
         if late:
+            self._decide(out, patient, received, corrections.notes(wrong, item, result))
             return
         topic = score_topic(self._prefix, item.ward, item.bed)
         published = len(out.publications)
         out.publications.append(Publication(topic, payload, True))
         held = self.desk.of_patient(patient.id)
-        decided = self._score_rule.on_score(patient, result, held, device=row.device, now=received)
+        # A correction was checked by a person (HL7 C, FHIR corrected: verified): it counts at
+        # once, as a nurse's set does, not only after `device_persistence` like an artefact.
+        device = row.device and not item.corrected
+        decided = self._score_rule.on_score(patient, result, held, device=device, now=received)
         self._decide(out, patient, received, decided)
+        self._decide(out, patient, received, corrections.notes(wrong, item, result))
         held = self.desk.of_patient(patient.id)
         self._decide(out, patient, received, sepsis.on_score(self.settings, patient, result, held))
         # The learned risk comes last: the chart's payload is encoded and its alerts decided

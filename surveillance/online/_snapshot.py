@@ -7,7 +7,7 @@ diastolic or `bp_code`. Pure: times are arguments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -27,21 +27,41 @@ _GROUP_OF: Final = {key: group for group, keys in GROUPS.items() for key in keys
 
 @dataclass(slots=True)
 class Value:
-    """One snapshot key's values (a vital, or a group's vitals) and when they were taken."""
+    """One snapshot key's values (a vital, or a group's vitals), when they were taken, and
+    the msg_id of the reading they came from (None in state kept before it was recorded): a
+    correction names the reading it replaces (`corrected_ids`)."""
 
     values: dict[str, Any]
     time: datetime
+    msg_id: str | None = None
 
 
-def values_of(vitals: Vitals, at: datetime) -> dict[str, Value]:
+def values_of(vitals: Vitals, at: datetime, msg_id: str | None = None) -> dict[str, Value]:
     """A reading's vitals by snapshot key (a vital, or its group), each stamped `at`."""
     values: dict[str, Value] = {}
     for key, value in msgspec.structs.asdict(vitals).items():
         if value is None:
             continue
         group = _GROUP_OF.get(key, key)
-        values.setdefault(group, Value({}, at)).values[key] = value
+        values.setdefault(group, Value({}, at, msg_id)).values[key] = value
     return values
+
+
+def corrected_ids(
+    held: Mapping[str, Value], updates: Mapping[str, Value], corrected: Iterable[str]
+) -> tuple[str, ...]:
+    """The msg_ids of the held readings a correction replaces: for each vital it corrects,
+    the held value of its snapshot key taken at the same time, from another message (sorted;
+    empty when none is held, as when a newer reading of that vital came since)."""
+    found: set[str] = set()
+    for vital in corrected:
+        key = _GROUP_OF.get(vital, vital)
+        old, new = held.get(key), updates.get(key)
+        if old is None or new is None or old.time != new.time:
+            continue
+        if old.msg_id is not None and old.msg_id != new.msg_id:
+            found.add(old.msg_id)
+    return tuple(sorted(found))
 
 
 def merge_values(held: Mapping[str, Value], updates: Mapping[str, Value]) -> dict[str, Value]:

@@ -1,0 +1,88 @@
+"""Corrections (HL7 OBX-11 C, FHIR corrected/amended): what a corrected value changes.
+
+A correction replaces the patient's values of the same vitals at the same time (the scorer's
+snapshot merge takes a value of equal time) and is scored at its time like any reading: the
+latest one is published as the bed's score, an older one stored and charted as late data.
+What this module adds, pure:
+
+- its score's JSON says it is a correction and of what: `"corrects": [obs msg_id, …]` (a
+  README extension of CONTRACT §4; the list may be empty when the corrected reading is no
+  longer held, as when a newer one of that vital came since). The store keeps both scores,
+  never rewritten: the correction's `corrects` is the audit trail, and the patient view
+  leaves the corrected scores out of the chart (`superseded`).
+- an alert raised from the value it corrects stays open (a person resolves it: a correction
+  arriving by machine never silences one); it is told, with a `Note` (an event in the same
+  state, its `note` saying what was corrected), unless the correction raised it higher, whose
+  event says so itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import msgspec
+
+from ingest import Observation
+from scoring import ScoreResult
+from surveillance.online._decisions import Note
+from surveillance.online._desk import OpenAlert
+
+NOT_CORRECTED: Final = frozenset({"feed", "overdue"})
+"""Alert kinds no reading's value raised (a silent device, a late set): never noted."""
+
+_FIELD: Final = b',"corrects":'
+
+
+def marked(payload: bytes, corrects: Sequence[str]) -> bytes:
+    """A score's JSON object with `"corrects": [...]` added as its last field."""
+    return b"".join((payload[:-1], _FIELD, msgspec.json.encode(list(corrects)), b"}"))
+
+
+def raised_by(
+    alerts: Iterable[OpenAlert], item: Observation, corrects: Sequence[str]
+) -> list[OpenAlert]:
+    """The open alerts of a correction's patient that a value it corrects raised: named by
+    `corrects`, or scored at the correction's time (the reading it corrects may be no longer
+    held, and still have raised the alert)."""
+    if not item.corrected:
+        return []
+    when, own = item.obs.time, item.msg_id
+    return [
+        alert
+        for alert in alerts
+        if alert.kind not in NOT_CORRECTED
+        and alert.obs_msg_id != own
+        and (alert.obs_msg_id in corrects or alert.scored_at == when)
+    ]
+
+
+def notes(wrong: Sequence[OpenAlert], item: Observation, result: ScoreResult) -> list[Note]:
+    """A note on each alert of `wrong` still raised from the corrected value (one the
+    correction raised higher now names it: its own event says so)."""
+    found = []
+    for alert in wrong:
+        if alert.obs_msg_id == item.msg_id:  # upgraded by the correction itself
+            continue
+        vitals = ", ".join(f"{key} {_value(item, key)}" for key in item.corrected)
+        note = (
+            f"corrected: {item.msg_id} corrects the reading of {item.obs.time.isoformat()} "
+            f"({vitals}); scored {result.system} {result.total} ({result.risk}) with it. "
+            "This alert was raised from the value corrected: it stays open until a person "
+            "resolves it"
+        )
+        found.append(Note(alert.alert_id, note))
+    return found
+
+
+def _value(item: Observation, key: str) -> Any:
+    value = getattr(item.obs.vitals, key, None)
+    return "?" if value is None else value
+
+
+def superseded(results: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The positions in `results` (score results of one patient, each with `obs_msg_id` and
+    `corrects`) of the scores a later correction replaced: the patient view does not plot a
+    corrected value as if it had been measured."""
+    replaced = {msg_id for result in results for msg_id in (result.get("corrects") or ()) if msg_id}
+    return {n for n, result in enumerate(results) if result.get("obs_msg_id") in replaced}
