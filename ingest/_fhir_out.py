@@ -113,6 +113,16 @@ def score_key(result: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
+def corrected_score(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """For a correction's result (one that names in `corrects` the observations whose readings
+    it replaced), the result it corrects as far as the record knows it: the same patient and
+    system, the first observation corrected. `None` for every other result."""
+    corrects = result.get("corrects")
+    if not isinstance(corrects, list) or not corrects or not isinstance(corrects[0], str):
+        return None
+    return {**result, "obs_msg_id": corrects[0]}
+
+
 def score_resource_id(result: Mapping[str, Any]) -> str:
     """The Observation's logical id (FHIR: 1-64 of `A-Za-z0-9-.`): `{system}-{score_key}`."""
     system = "".join(c for c in str(result.get("system") or "score") if c.isalnum())[:16]
@@ -167,11 +177,15 @@ def score_observation(
     flag = send_flag(result)
     code, display = _INTERPRETATION[flag]
     risk = str(result.get("risk") or "")
+    # A correction replaces, on the record too, the Observation of the score it corrects.
+    corrected = corrected_score(result)
+    same = corrected if corrected is not None else result
+    final = "final" if corrected is None else "corrected"
     resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": score_resource_id(result),
-        "identifier": [{"system": SCORE_ID_SYSTEM, "value": score_key(result)}],
-        "status": "final" if complete else "preliminary",
+        "id": score_resource_id(same),
+        "identifier": [{"system": SCORE_ID_SYSTEM, "value": score_key(same)}],
+        "status": final if complete else "preliminary",
         "category": [
             {"coding": [{"system": CATEGORY_SYSTEM, "code": "survey", "display": "Survey"}]}
         ],
@@ -205,15 +219,27 @@ def score_observation(
                 "identifier": {"system": OBS_ID_SYSTEM, "value": str(obs_msg_id)},
             }
         ]
+    notes = []
+    if corrected is not None:
+        notes.append(
+            {
+                "text": (
+                    f"Corrected: observation {obs_msg_id} corrects the readings of observation "
+                    f"{corrected['obs_msg_id']}; this score replaces the one made from them."
+                )
+            }
+        )
     if not complete:
-        resource["note"] = [
+        notes.append(
             {
                 "text": (
                     f"Incomplete {system} score: {', '.join(missing) or 'parameters'} missing; "
                     "the total counts only the parameters present."
                 )
             }
-        ]
+        )
+    if notes:
+        resource["note"] = notes
     if not resource["component"]:
         del resource["component"]
     return resource

@@ -27,6 +27,7 @@ from typing import Any, Final
 from ingest._fhir_out import (
     SUB_SCORES,
     TOTALS,
+    corrected_score,
     reference_range,
     score_key,
     send_flag,
@@ -141,14 +142,18 @@ def score_oru(result: Mapping[str, Any], parties: Hl7Parties | None = None) -> s
     when = hl7_time(result.get("time"))
     key = score_key(result)
     complete = bool(result.get("complete", True))
-    status = "F" if complete else "P"
+    # A correction: OBR-3 names the order of the score it corrects, and OBR-25 and OBX-11 say
+    # `C` ("a correction, and thus replaces a final result"); MSH-10 is its own.
+    corrected = corrected_score(result)
+    order = key if corrected is None else score_key(corrected)
+    status = ("F" if corrected is None else "C") if complete else "P"
     total = TOTALS.get(system)
     if total is not None:
         total_code = f"{total[0]}^{escape(total[1])}^SCT^{escape(system)}^^L"
     else:
         total_code = f"{escape(system)}^{escape(f'{system} total score')}^L"
     obr = (
-        f"OBR|1||{key}^{escape(parties.sending_application)}|{total_code}|||{when}"
+        f"OBR|1||{order}^{escape(parties.sending_application)}|{total_code}|||{when}"
         + "|" * 15
         + f"{when}|||{status}"
     )

@@ -149,7 +149,10 @@ class FhirEndpoint:
         await self._client.__aexit__(None, None, None)
 
     async def send(self, row: Queued) -> tuple[Outcome, str]:
-        url = f"{self.base}/Observation/{row.key}"
+        # The resource's own id: a correction's is the id of the Observation it corrects (its
+        # queue key is its own, so the correction is never taken for the original, sent).
+        resource_id = _decode(row.body).get("id") if row.body else None
+        url = f"{self.base}/Observation/{resource_id or row.key}"
         try:
             response = await self._client.put(url, content=row.body)
         except httpx2.HTTPError as error:

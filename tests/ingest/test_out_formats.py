@@ -274,3 +274,28 @@ def test_odd_times_are_written_as_given_or_left_empty(time: str, ts: str) -> Non
     assert str(message.segments("OBX")[0][14]) == ts
     if ts:
         FhirObservation.model_validate(score_observation({**NEWS2, "time": time}))
+
+
+def test_a_correction_is_the_observation_it_corrects_marked_corrected() -> None:
+    """A correction's score (`corrects` names the observations whose readings it replaced)
+    goes out as the same FHIR Observation (id and identifier of the corrected score) with
+    status `corrected`, and as an ORU^R01 of the same order (OBR-3) with result status C; its
+    own MSH-10, so the receiver takes it as a new message."""
+    fixed = {**NEWS2, "obs_msg_id": "obs-fix", "total": 2, "corrects": ["obs-7f3a"]}
+    resource = score_observation(fixed)
+    FhirObservation.model_validate(resource)
+    assert resource["id"] == score_resource_id(NEWS2)
+    assert resource["identifier"] == score_observation(NEWS2)["identifier"]
+    assert resource["status"] == "corrected"
+    assert resource["derivedFrom"][0]["identifier"]["value"] == "obs-fix"
+    assert "obs-7f3a" in resource["note"][0]["text"]
+    assert score_observation({**fixed, "complete": False, "missing": ["spo2"]})["status"] == (
+        "preliminary"
+    )
+    original, corrected = hl7.parse(score_oru(NEWS2)), hl7.parse(score_oru(fixed))
+    assert str(corrected.segment("OBR")[3]) == str(original.segment("OBR")[3])
+    assert str(corrected.segment("MSH")[10]) != str(original.segment("MSH")[10])
+    assert str(corrected.segment("OBR")[25]) == "C"
+    assert all(str(obx[11]) == "C" for obx in corrected.segments("OBX"))
+    for other in ({**NEWS2, "corrects": []}, {**NEWS2, "corrects": "obs-7f3a"}):
+        assert score_observation(other)["status"] == "final"  # not a correction

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from fastapi import FastAPI, Request, Response
 from fhir.resources.R4B.observation import Observation as FhirObservation
 from hl7.mllp import start_hl7_server  # type: ignore[import-untyped]
 
+from ingest import score_resource_id
 from scoring import ChartSet
 from surveillance import Outbound, OutboundQueue, Settings, load_settings
 from surveillance.online import Output
@@ -432,3 +434,34 @@ retry_cap = 0.2
         await receiver.stop()
     patients = sorted(patient for _, patient, _ in receiver.received)
     assert patients == sorted(f"{w}-{i}" for i in range(n))  # each once: none lost, none twice
+
+
+async def test_a_correction_replaces_the_observation_it_corrects_on_the_fhir_server(
+    tmp_path: Path,
+) -> None:
+    """A score, then the score of a correction of its readings (`corrects` names the first
+    observation): the FHIR server ends with one Observation, the corrected one, status
+    `corrected`; the correction is queued under its own key, so it is never taken for the
+    original already sent."""
+    fhir = FhirServer()
+    await fhir.start()
+    settings = outbound_settings(tmp_path, fhir_base=fhir.base)
+    wrong = score("P1", 1, total=7)
+    fixed = score("P1", 2, total=3)
+    result = msgspec.json.decode(fixed.result)
+    fixed = dataclasses.replace(
+        fixed, result=ENCODE({**result, "time": "2026-11-22T09:01:00Z", "corrects": ["obs-P1-1"]})
+    )
+    async with Outbound(settings) as outbound:
+        await outbound.take(batch(wrong))
+        await until(lambda: len(fhir.stored) == 1)
+        await outbound.take(batch(fixed))
+        await until(lambda: fhir.puts == 2)
+        await until(lambda: outbound.health()["endpoints"]["fhir"]["pending"] == 0)
+    await fhir.stop()
+    [(oid, resource)] = fhir.stored.items()
+    assert oid == score_resource_id(msgspec.json.decode(wrong.result))
+    assert resource["status"] == "corrected"
+    assert resource["valueInteger"] == 3
+    assert "obs-P1-1" in resource["note"][0]["text"]
+    FhirObservation.model_validate(resource)
