@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from surveillance.dashboard._dashboard import Dashboard, dashboard_from_sums
+from surveillance.dashboard._dashboard import Dashboard, cell_spec, dashboard_from_sums
 from surveillance.dashboard._groups import Period, period_spans
 from surveillance.dashboard._items import dashboard_items
 from surveillance.dashboard._measures import MEASURES
@@ -73,15 +73,24 @@ async def refresh_dashboard(
 
 
 async def read_sums(
-    store: Store, *, since: datetime, until: datetime, period: Period, tz: ZoneInfo
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    period: Period,
+    tz: ZoneInfo,
+    wards: Collection[str] | None = None,
 ) -> DashboardSums:
     """The store's sums of the window's items (`Store.dashboard_sums`), the median measures'
-    items as they are."""
+    items as they are; the equity tables summed by the store where it can (PostgreSQL), with
+    the clustered intervals' moments for `wards` (the wards to be shown; None: every ward) and
+    the hospital."""
     spans = [(s.label, s.start, s.end) for s in period_spans(since, until, period, tz)]
     medians = [m.id for m in MEASURES if m.kind == "median"]
     return await store.dashboard_sums(
-        since, until, period=period, spans=spans, tz=tz.key, medians=medians
-    )
+        since, until, period=period, spans=spans, tz=tz.key, medians=medians,
+        cells=cell_spec(MEASURES, None if wards is None else sorted(set(wards))),
+    )  # fmt: skip
 
 
 async def stored_dashboard(
@@ -96,7 +105,7 @@ async def stored_dashboard(
 ) -> Dashboard:
     """The dashboard of `[since, until)` from the store's items (refresh them first), summed
     by the store: the same as `compute_dashboard` over the patients' rows."""
-    sums = await read_sums(store, since=since, until=until, period=period, tz=tz)
+    sums = await read_sums(store, since=since, until=until, period=period, tz=tz, wards=wards)
     return dashboard_from_sums(
         sums, since=since, until=until, period=period, tz=tz, wards=wards, targets=targets
     )

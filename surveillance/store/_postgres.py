@@ -45,6 +45,7 @@ from surveillance.store._base import (
     DASHBOARD_LOOKBACK,
     AlertRow,
     Batch,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -64,6 +65,7 @@ from surveillance.store._dashboard_sql import (
     PATIENT_ALERTS_SQL,
     PATIENT_EVENTS_SQL,
     PATIENT_SETS_SQL,
+    POSTGRES_CELLS,
     POSTGRES_DUE,
     POSTGRES_MARK_DIRTY,
     POSTGRES_PATIENT_STAYS,
@@ -241,6 +243,31 @@ class _Plan:
 _PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
 
 SUMS_WORK_MEM: Final = "128MB"
+
+
+def _cell_params(cells: CellSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """`POSTGRES_CELLS`'s parameters: the window's (`params`) and `cells`'."""
+    return {
+        **params,
+        "map_measures": [m for m, _, _ in cells.names],
+        "map_names": [n for _, n, _ in cells.names],
+        "map_own": [o for _, _, o in cells.names],
+        "rates": [r for r, _ in cells.rates],
+        "exposures": [e for _, e in cells.rates],
+        "days": cells.days,
+        "needs": list(cells.needs),
+        "no_needs": cells.no_needs,
+        "all": cells.all,
+        "every": cells.wards is None,
+        "scopes": ["h", *("w" + w for w in cells.wards or ())],
+    }
+
+
+def _int(value: Any) -> int | None:
+    """A sum as a whole number (PostgreSQL's `sum` of bigints is numeric); None stays."""
+    return None if value is None else int(value)
+
+
 """`work_mem` of the dashboard's sums (per transaction, `SET LOCAL`)."""
 
 _COPY_ITEMS: Final = sql.SQL("COPY dashboard_items ({}) FROM STDIN (FORMAT BINARY)").format(
@@ -845,9 +872,11 @@ class PostgresStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         """The window's items summed by SQL (and the values of those of `medians`), and the
-        stays' time summed in microseconds; one snapshot."""
+        stays' time summed in microseconds; the equity tables summed per patient (or, with
+        `cells`, per cell: `POSTGRES_CELLS`); one snapshot."""
         spans = list(spans)
         params = {
             "since": since,
@@ -875,8 +904,18 @@ class PostgresStore:
                         (m, w, h, "period", labels[bucket - 1], n, d)
                         for m, w, h, bucket, n, d in await cur.fetchall()
                     ]
-                    await cur.execute(POSTGRES_PATIENT_SUMS, params)
-                    patient_sums = await cur.fetchall()
+                    patient_sums: list[Any] = []
+                    patient_stays: list[Any] = []
+                    cell_rows: list[tuple[Any, ...]] = []
+                    if cells is None:
+                        await cur.execute(POSTGRES_PATIENT_SUMS, params)
+                        patient_sums = await cur.fetchall()
+                    else:
+                        await cur.execute(POSTGRES_CELLS, _cell_params(cells, params))
+                        cell_rows = [
+                            (k, n, None if s == "h" else s[1:], d, g, *(_int(v) for v in rest))
+                            for k, n, s, d, g, *rest in await cur.fetchall()
+                        ]
                     values: list[DashboardItem] = []
                     if medians:
                         await cur.execute(
@@ -890,12 +929,22 @@ class PostgresStore:
                         values = [DashboardItem(*row) for row in await cur.fetchall()]
                     await cur.execute(POSTGRES_STAY_SUMS, params)
                     stay_sums = [(w, d, g, int(us)) for w, d, g, us in await cur.fetchall()]
-                    await cur.execute(POSTGRES_PATIENT_STAYS, params)
-                    patient_stays = [(*row[:7], int(row[7])) for row in await cur.fetchall()]
+                    if cells is None:
+                        await cur.execute(POSTGRES_PATIENT_STAYS, params)
+                        patient_stays = [(*row[:7], int(row[7])) for row in await cur.fetchall()]
             except psycopg.Error as e:
                 raise await self._failed("dashboard_sums", e) from e
         return DashboardSums(
-            wards, [], [], item_sums, stay_sums, values, patient_sums, patient_stays
+            wards,
+            [],
+            [],
+            item_sums,
+            stay_sums,
+            values,
+            patient_sums,
+            patient_stays,
+            cell_rows,
+            None if cells is None or cells.wards is None else list(cells.wards),
         )
 
     async def count(self, table: str) -> int:

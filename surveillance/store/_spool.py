@@ -31,6 +31,7 @@ import msgspec
 
 from surveillance.store._base import (
     Batch,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -402,9 +403,10 @@ class SpoolingStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         return await self.store.dashboard_sums(
-            since, until, period=period, spans=spans, tz=tz, medians=medians
+            since, until, period=period, spans=spans, tz=tz, medians=medians, cells=cells
         )
 
 

@@ -34,6 +34,7 @@ from surveillance.store._base import (
     AlertRecord,
     AlertRow,
     Batch,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -731,9 +732,10 @@ class SqliteStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         """The window's items and stays as they are (SQLite, the one-ward store, sums
-        nothing: the dashboard sums them); one snapshot."""
+        nothing: the dashboard sums them, whatever `cells`); one snapshot."""
         return await self._run(self._dashboard_sums, since, until, medians)
 
     async def count(self, table: str) -> int:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from surveillance.store import (
     Batch,
     BufferedWriter,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -134,6 +135,7 @@ class FakeStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         return DashboardSums([])
 
