@@ -341,7 +341,10 @@ class StoreHistory:
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
         store = self._open()
         stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
-        sums = await read_sums(store, since=start, until=end, period=checked, tz=self.tz)
+        sums = await read_sums(
+            store, since=start, until=end, period=checked, tz=self.tz,
+            wards=None if ward is None else [ward],
+        )  # fmt: skip
         # Pure, CPU-bound and (with many wards) slow: drawn in a process of its own, so that it
         # never holds this process's interpreter, which scores and alerts (a month of fifteen
         # small wards took 49 s, and in a thread that was 49 s of the scorer's time shared).

@@ -619,10 +619,11 @@ def _summed_cells(rows: Iterable[tuple[Any, ...]], tables: Mapping[str, Table]) 
                 total = totals.setdefault((name, scope, (dimension, g)), [0, 0])
                 total[0] += y
                 total[1] += x
-        elif kind == "m":
+        elif kind == "m":  # with the cell's sums
             cell = cells[dimension, group]
             cell.moments = Moments(n, y, x, yy, xy, xx)
             cell.exposed = Moments(nx, 0, x, 0, 0, xx)
+            totals[name, scope, (dimension, group)] = [y, x]
         elif kind == "r":
             cells[dimension, group].correction = Moments(n, y, x, yy, xy, xx)
         else:

@@ -348,11 +348,11 @@ class DashboardSums:
         cells: the equity tables summed by the store (PostgreSQL, when asked with
             `CellSpec`), in place of `patient_sums` and `patient_stays`: `(kind, name, ward,
             dimension, group, n, nx, y, x, yy, xy, xx)`, ward None for the hospital; kind
-            `s`: the cell's sums `y`, `x` (every ward; group of `needs`: the bitmask, as
-            text); `m`: the moments of the cell's patients' `(y, x)` (`n` those with either,
-            `nx` those with `x`); `r`: a rate's corrections to its exposure's moments (its
-            patients' `(y, x)` and exposure `e`: `n` those with no `e`, `xy` = sum y(x+e),
-            `xx` = sum (x+e)^2 - e^2); `m` and `r` only for `cell_wards` and the hospital.
+            `m`: the moments of the cell's patients' `(y, x)` (`n` those with either, `nx`
+            those with `x`), for `cell_wards` and the hospital; `r`: a rate's corrections to
+            its exposure's moments there (its patients' `(y, x)` and exposure `e`: `n` those
+            with no `e`, `xy` = sum y(x+e), `xx` = sum (x+e)^2 - e^2); `s`: the cell's sums `y`,
+            `x` of the other wards (group of `needs`: the bitmask, as text).
         cell_wards: the wards whose cells have moments (None: every ward).
     """
 

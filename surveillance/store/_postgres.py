@@ -911,6 +911,9 @@ class PostgresStore:
                         await cur.execute(POSTGRES_PATIENT_SUMS, params)
                         patient_sums = await cur.fetchall()
                     else:
+                        # Hash joins only (see POSTGRES_CELLS); no JIT (half a second to compile).
+                        await cur.execute("SET LOCAL enable_mergejoin = off")
+                        await cur.execute("SET LOCAL jit = off")
                         await cur.execute(POSTGRES_CELLS, _cell_params(cells, params))
                         cell_rows = [
                             (k, n, None if s == "h" else s[1:], d, g, *(_int(v) for v in rest))
