@@ -288,7 +288,7 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
             )
             print(
                 f"  {name:<28} {sums_s:6.2f} s + {draw_s:6.2f} s = {sums_s + draw_s:6.2f} s"
-                f"   ({size / 1000:,.0f} kB JSON)"
+                f"   ({size / 1000:,.0f} kB JSON; load average {os.getloadavg()[0]:.1f})"
             )
             if live:
                 read_s, compute_s = await _live(

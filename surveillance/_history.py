@@ -207,11 +207,13 @@ still out of date are counted in its `stale_patients` (the periodic refresh catc
 log = logging.getLogger(__name__)
 
 
-def _draw_dashboard(sums: DashboardSums, form: str, stale: int, **options: Any) -> bytes:
+def _draw_dashboard(
+    sums: DashboardSums, form: str, stale: int, aside: int, **options: Any
+) -> bytes:
     """The dashboard as JSON or CSV (in the dashboard's own process)."""
     board = dashboard_from_sums(sums, **options)
-    if stale:
-        board = dataclasses.replace(board, stale_patients=stale)
+    if stale or aside:
+        board = dataclasses.replace(board, stale_patients=stale, set_aside_patients=aside)
     return board.to_csv().encode() if form == "csv" else board.to_json()
 
 
@@ -341,6 +343,7 @@ class StoreHistory:
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
         store = self._open()
         stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
+        aside = await store.set_aside_count()
         sums = await read_sums(
             store, since=start, until=end, period=checked, tz=self.tz,
             wards=None if ward is None else [ward],
@@ -354,6 +357,7 @@ class StoreHistory:
                 sums,
                 form,
                 stale,
+                aside,
                 since=start,
                 until=end,
                 period=checked,

@@ -133,6 +133,9 @@ class Dashboard:
     """Patients written to whose items were not yet refreshed (not counted): 0 unless a large
     backlog is being caught up (the service refreshes at most `REQUEST_REFRESH_LIMIT` before
     answering)."""
+    set_aside_patients: int = 0
+    """Patients whose items could not be made from their rows (not counted: the refresh set
+    them aside, logged and recorded with the reason, until they are written to again)."""
     suppression: str = (
         "Equity tables: counts 1-7 are shown as * (NHS Digital), and so is any rate, interval "
         "or ratio computed from one; further cells are hidden where totals (a ward's, the "

@@ -25,7 +25,7 @@ decode them (`msgspec.json.decode`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -571,11 +571,19 @@ class Store(Protocol):
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
         """In one transaction: replace the dashboard items and stays of the patients of `done`
         by `items` and `stays`, and clear their dirty marks, those still as read (a patient
-        written to since keeps a newer mark and is refreshed again). Returns the marks
+        written to since keeps a newer mark and is refreshed again); the patients of
+        `set_aside` (patient id -> why their items could not be made; none of `items`) are
+        recorded as set aside, the others of `done` no longer are. Returns the marks
         cleared."""
+        ...
+
+    async def set_aside_count(self) -> int:
+        """How many patients are set aside (`replace_dashboard_items`): their items could not
+        be made from their rows, and they have not been written to since."""
         ...
 
     async def dashboard_sums(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import operator
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -787,6 +787,17 @@ class PostgresStore:
                 raise await self._failed("dirty_count", e) from e
         return int(row[0]) if row else 0
 
+    async def set_aside_count(self) -> int:
+        """How many patients are set aside (their items could not be made)."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                cur = await conn.execute("SELECT count(*) FROM dashboard_set_aside")
+                row = await cur.fetchone()
+            except psycopg.Error as e:
+                raise await self._failed("set_aside_count", e) from e
+        return int(row[0]) if row else 0
+
     async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
         """Every dashboard row of these patients, whatever their time (one snapshot)."""
         ids = {"ids": sorted(set(patient_ids))}
@@ -823,9 +834,12 @@ class PostgresStore:
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
         """In one transaction: the items and stays of the patients of `done` replaced, and
-        their marks cleared where still as read. Returns the marks cleared."""
+        their marks cleared where still as read; those of `set_aside` recorded as set aside
+        (with their reason), the others no longer. Returns the marks cleared."""
+        aside = dict(set_aside or {})
         ids = sorted({d.patient_id for d in done})
         marks = sorted(done, key=lambda d: d.patient_id)
         async with self._lock:
@@ -844,6 +858,15 @@ class PostgresStore:
                     await cur.execute(
                         "DELETE FROM dashboard_stays WHERE patient_id = ANY(%s)", (ids,)
                     )
+                    await cur.execute(
+                        "DELETE FROM dashboard_set_aside WHERE patient_id = ANY(%s)", (ids,)
+                    )
+                    if aside:
+                        await cur.execute(
+                            "INSERT INTO dashboard_set_aside (patient_id, reason)"
+                            " SELECT * FROM unnest(%s::text[], %s::text[])",
+                            (list(aside), list(aside.values())),
+                        )
                     async with cur.copy(_COPY_ITEMS) as copy:
                         copy.set_types(_ITEM_TYPES)
                         for item in items:

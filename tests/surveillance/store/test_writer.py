@@ -7,7 +7,7 @@ or stall on cue), and once end to end with the real SQLite store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -123,7 +123,11 @@ class FakeStore:
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
+        return 0
+
+    async def set_aside_count(self) -> int:
         return 0
 
     async def dashboard_sums(
