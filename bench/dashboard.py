@@ -21,6 +21,10 @@ A fresh database on `SURVEILLANCE_BENCH_PG` (default the local cluster), dropped
 dashboard did before the items were kept (slow: for a small hospital only).
 
 Usage: bench/dashboard [--beds 990] [--days 365] [--runs 3] [--suppression] [--live] [--keep]
+                       [--url URL]
+
+`--keep` keeps the database and prints its URL; `--url URL` times that database again without
+loading (while working on the queries).
 """
 
 from __future__ import annotations
@@ -232,7 +236,8 @@ async def _timed(
     for _ in range(runs):
         began = time.perf_counter()
         sums = await read_sums(store, since=window["since"], until=window["until"],
-                               period=window["period"], tz=LONDON)  # fmt: skip
+                               period=window["period"], tz=LONDON,
+                               wards=window["wards"])  # fmt: skip
         read = time.perf_counter()
         board = dashboard_from_sums(sums, tz=LONDON, suppress=suppress, **window)
         size = len(board.to_json())
@@ -283,7 +288,7 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
             )
             print(
                 f"  {name:<28} {sums_s:6.2f} s + {draw_s:6.2f} s = {sums_s + draw_s:6.2f} s"
-                f"   ({size / 1000:,.0f} kB JSON)"
+                f"   ({size / 1000:,.0f} kB JSON; load average {os.getloadavg()[0]:.1f})"
             )
             if live:
                 read_s, compute_s = await _live(
@@ -321,6 +326,8 @@ def main() -> None:
     parser.add_argument("--suppression", action="store_true",
                         help="draw with the equity tables' suppression (slow on many wards)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the database (print its URL)")
+    parser.add_argument("--url", help="time a database kept by --keep (same --beds and --days)"
+                        " instead of loading a fresh one")  # fmt: skip
     parser.add_argument("--live", action="store_true",
                         help="also time the live path (rows read, measures computed from them)")  # fmt: skip
     args = parser.parse_args()
@@ -329,6 +336,9 @@ def main() -> None:
         f"dashboard bench: {len(hospital.wards)} wards, {args.beds} beds, {args.days} days"
         f"{'' if args.suppression else ' (equity suppression not run: --suppression)'}"
     )
+    if args.url:  # loaded before: refresh what is dirty (nothing), then time
+        asyncio.run(_measure(args.url, hospital, args.runs, args.suppression, args.live))
+        return
     server = os.environ.get(
         "SURVEILLANCE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
     )

@@ -208,11 +208,13 @@ still out of date are counted in its `stale_patients` (the periodic refresh catc
 log = logging.getLogger(__name__)
 
 
-def _draw_dashboard(sums: DashboardSums, form: str, stale: int, **options: Any) -> bytes:
+def _draw_dashboard(
+    sums: DashboardSums, form: str, stale: int, aside: int, **options: Any
+) -> bytes:
     """The dashboard as JSON or CSV (in the dashboard's own process)."""
     board = dashboard_from_sums(sums, **options)
-    if stale:
-        board = dataclasses.replace(board, stale_patients=stale)
+    if stale or aside:
+        board = dataclasses.replace(board, stale_patients=stale, set_aside_patients=aside)
     return board.to_csv().encode() if form == "csv" else board.to_json()
 
 
@@ -342,7 +344,11 @@ class StoreHistory:
         start, end, checked = dashboard_window(since, until, period, self.clock(), self.tz)
         store = self._open()
         stale = (await self.refresh(limit=REQUEST_REFRESH_LIMIT)).left
-        sums = await read_sums(store, since=start, until=end, period=checked, tz=self.tz)
+        aside = await store.set_aside_count()
+        sums = await read_sums(
+            store, since=start, until=end, period=checked, tz=self.tz,
+            wards=None if ward is None else [ward],
+        )  # fmt: skip
         # Pure, CPU-bound and (with many wards) slow: drawn in a process of its own, so that it
         # never holds this process's interpreter, which scores and alerts (a month of fifteen
         # small wards took 49 s, and in a thread that was 49 s of the scorer's time shared).
@@ -352,6 +358,7 @@ class StoreHistory:
                 sums,
                 form,
                 stale,
+                aside,
                 since=start,
                 until=end,
                 period=checked,

@@ -21,13 +21,26 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from surveillance.dashboard._groups import DIMENSIONS, Period, PeriodSpan, period_spans, span_of
+from surveillance.dashboard._groups import (
+    DIMENSIONS,
+    NEEDS,
+    Period,
+    PeriodSpan,
+    period_spans,
+    span_of,
+)
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
 from surveillance.dashboard._stats import Moments, clustered, rate_interval, widest, wilson
 from surveillance.dashboard._suppress import SUPPRESSED, Relation, Suppression
 from surveillance.spc import Point, SpcError, xmr_chart
-from surveillance.store import DashboardItem, DashboardRows, DashboardStay, DashboardSums
+from surveillance.store import (
+    CellSpec,
+    DashboardItem,
+    DashboardRows,
+    DashboardStay,
+    DashboardSums,
+)
 
 HOSPITAL: Final = "hospital"
 ALL: Final = "all"
@@ -120,6 +133,9 @@ class Dashboard:
     """Patients written to whose items were not yet refreshed (not counted): 0 unless a large
     backlog is being caught up (the service refreshes at most `REQUEST_REFRESH_LIMIT` before
     answering)."""
+    set_aside_patients: int = 0
+    """Patients whose items could not be made from their rows (not counted: the refresh set
+    them aside, logged and recorded with the reason, until they are written to again)."""
     suppression: str = (
         "Equity tables: counts 1-7 are shown as * (NHS Digital), and so is any rate, interval "
         "or ratio computed from one; further cells are hidden where totals (a ward's, the "
@@ -243,6 +259,35 @@ def compute_dashboard(
     )  # fmt: skip
 
 
+def cell_spec(measures: Sequence[Measure], wards: Sequence[str] | None) -> CellSpec:
+    """How a store sums the equity tables of `measures` (`Store.dashboard_sums`), with the
+    moments of the cells of `wards` (None: every ward) and the hospital: the same sums as
+    `_tables` makes from items."""
+    families: dict[str, list[str]] = defaultdict(list)
+    for m in measures:
+        if m.family:
+            families[m.family].append(m.id)
+    names = [
+        (m.id, name, name == m.id)
+        for m in measures
+        for name in (families[m.family] if m.family else [m.id])
+    ]
+    rates = [
+        (m.id, ADMISSIONS if m.exposure == "admissions" else PATIENT_DAYS)
+        for m in measures
+        if m.exposure is not None
+    ]
+    return CellSpec(
+        names=(*names, (ADMISSIONS, ADMISSIONS, True)),
+        rates=tuple(rates),
+        days=PATIENT_DAYS,
+        needs=NEEDS,
+        no_needs=mask_needs(0)[0],
+        all=ALL,
+        wards=None if wards is None else tuple(wards),
+    )
+
+
 def window_sums(
     items: Iterable[DashboardItem],
     stays: Iterable[DashboardStay],
@@ -288,6 +333,10 @@ def dashboard_from_sums(
         | {r[1] for r in sums.item_sums} | {r[0] for r in sums.stay_sums}
     )  # fmt: skip
     shown_wards = every_ward if wards is None else sorted(set(wards))
+    if sums.cells and sums.cell_wards is not None and set(shown_wards) - set(sums.cell_wards):
+        raise ValueError(
+            f"the store summed the moments of wards {sums.cell_wards}, not of {shown_wards}"
+        )
     scopes = [*shown_wards, HOSPITAL]
     # Suppression is decided on the table of every ward, whichever are shown: a table of some
     # wards hiding fewer cells would let its numbers and the whole table's (or another
@@ -347,7 +396,13 @@ class _Sum:
     exposure: _Sum | None = None
     """A rate's exposure's cell (`_merge`): each patient's denominator is theirs there too."""
     exposed: Moments | None = None
-    """An exposure cell's moments of its patients' `(0, x)`, once made (`_moments`)."""
+    """An exposure cell's moments of its patients' `(0, x)`, once made (`_moments`) or as the
+    store summed them (`DashboardSums.cells`)."""
+    moments: Moments | None = None
+    """The moments of the cell's patients' `(numerator, denominator)`, as the store summed them
+    (`DashboardSums.cells`); None: from `patients`."""
+    correction: Moments | None = None
+    """A rate cell's corrections to its exposure's moments, as the store summed them."""
 
     def add(self, numerator: float, denominator: float, value: float | None = None) -> None:
         self.numerator += numerator
@@ -546,7 +601,40 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     for (scope, i), amount in period_micros.items():
         if scope in periods[PATIENT_DAYS]:
             periods[PATIENT_DAYS][scope][i].denominator = amount / _DAY_MICROS
+    _summed_cells(sums.cells, tables)
     return tables, periods
+
+
+def _summed_cells(rows: Iterable[tuple[Any, ...]], tables: Mapping[str, Table]) -> None:
+    """The equity tables' cells as the store summed them (`DashboardSums.cells`): each cell's
+    sums, and its moments where asked for; whole numbers, so the same as from `patients`."""
+    totals: dict[tuple[str, str, tuple[str, str]], list[int]] = {}
+    for kind, name, ward, dimension, group, n, nx, y, x, yy, xy, xx in rows:
+        if name not in tables:
+            continue
+        scope = HOSPITAL if ward is None else ward
+        cells = tables[name].get(scope)
+        if cells is None:
+            continue
+        if kind == "s":
+            groups = mask_needs(int(group)) if dimension == "needs" else (group,)
+            for g in groups:
+                total = totals.setdefault((name, scope, (dimension, g)), [0, 0])
+                total[0] += y
+                total[1] += x
+        elif kind == "m":  # with the cell's sums
+            cell = cells[dimension, group]
+            cell.moments = Moments(n, y, x, yy, xy, xx)
+            cell.exposed = Moments(nx, 0, x, 0, 0, xx)
+            totals[name, scope, (dimension, group)] = [y, x]
+        elif kind == "r":
+            cells[dimension, group].correction = Moments(n, y, x, yy, xy, xx)
+        else:
+            raise ValueError(f"summed cells: unknown kind {kind!r}")
+    for (name, scope, key), (y, x) in totals.items():
+        cell = tables[name][scope][key]
+        cell.numerator = float(y)
+        cell.denominator = x / _DAY_MICROS if name == PATIENT_DAYS else float(x)
 
 
 @lru_cache(maxsize=65_536)
@@ -638,11 +726,19 @@ def _moments(total: _Sum) -> Moments:
     clusters. A rate's are its exposure's (made once, shared by every rate of it) corrected by
     the patients with an event: most patients have none."""
     if total.exposure is None:
+        if total.moments is not None:
+            return total.moments
         return Moments.of((y, x) for y, x in total.patients.values() if y or x)
     exposure = total.exposure
     if exposure.exposed is None:
         exposure.exposed = Moments.of((0, x) for _, x in exposure.patients.values() if x)
     base = exposure.exposed
+    if total.correction is not None:
+        c = total.correction
+        return Moments(
+            base.n + c.n, base.y + c.y, base.x + c.x, base.yy + c.yy, base.xy + c.xy,
+            base.xx + c.xx,
+        )  # fmt: skip
     n, y, x, yy, xy, xx = base.n, 0, base.x, 0, 0, base.xx
     for patient, (a, b) in total.patients.items():
         found = exposure.patients.get(patient)

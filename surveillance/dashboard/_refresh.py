@@ -8,17 +8,29 @@ window's sums (`Store.dashboard_sums`) and draws them (`dashboard_from_sums`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from surveillance.dashboard._dashboard import Dashboard, dashboard_from_sums
+from surveillance.dashboard._dashboard import Dashboard, cell_spec, dashboard_from_sums
 from surveillance.dashboard._groups import Period, period_spans
 from surveillance.dashboard._items import dashboard_items
 from surveillance.dashboard._measures import MEASURES
-from surveillance.store import DashboardItem, DashboardRows, DashboardStay, DashboardSums, Store
+from surveillance.store import (
+    DashboardItem,
+    DashboardRows,
+    DashboardStay,
+    DashboardSums,
+    DirtyPatient,
+    Store,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
 
 REFRESH_CHUNK: Final = 500
 """Patients refreshed in one transaction."""
@@ -29,13 +41,15 @@ Compute = Callable[[DashboardRows, ZoneInfo], Awaitable[Made]]
 
 @dataclass(frozen=True, slots=True)
 class Refreshed:
-    """What a refresh did: the patients whose items it remade, their items and stay pieces,
-    and the patients still out of date after it."""
+    """What a refresh did: the patients whose items it remade (or set aside), their items and
+    stay pieces, the patients still out of date after it, and those it set aside (their items
+    could not be made)."""
 
     patients: int
     items: int
     stays: int
     left: int
+    set_aside: int = 0
 
 
 async def _inline(rows: DashboardRows, tz: ZoneInfo) -> Made:
@@ -56,32 +70,87 @@ async def refresh_dashboard(
     again meanwhile, they wait for the next refresh). Each chunk: every row of its patients
     read (one snapshot), their items made by `compute` (`dashboard_items`; the service runs it
     in the dashboard's process), then replaced in one transaction that clears the marks read
-    (a patient written to meanwhile keeps a newer mark)."""
+    (a patient written to meanwhile keeps a newer mark).
+
+    A chunk whose items cannot be made (`compute` or the reading of its rows raises, other
+    than the store failing) is made again patient by patient; a patient whose items still
+    cannot be made is set aside (`Store.replace_dashboard_items`: their items removed, their
+    reason recorded, their mark cleared; a later write marks them again, and they are retried)
+    and logged, so that one bad row never stalls the others."""
     done: set[str] = set()
-    items = stays = 0
+    items = stays = aside = 0
     while limit is None or len(done) < limit:
         size = chunk if limit is None else min(chunk, limit - len(done))
         dirty = await store.dirty_patients(size)
         if not dirty or all(d.patient_id in done for d in dirty):
             break
-        rows = await store.patient_rows([d.patient_id for d in dirty])
-        made, pieces = await compute(rows, tz)
-        await store.replace_dashboard_items(dirty, made, pieces)
+        made, pieces, reasons = await _make(store, dirty, tz, compute)
+        await store.replace_dashboard_items(dirty, made, pieces, reasons or None)
+        for patient, reason in reasons.items():
+            log.error("dashboard: patient %s set aside, items not made: %s", patient, reason)
         done.update(d.patient_id for d in dirty)
-        items, stays = items + len(made), stays + len(pieces)
-    return Refreshed(len(done), items, stays, await store.dirty_count())
+        items, stays, aside = items + len(made), stays + len(pieces), aside + len(reasons)
+    return Refreshed(len(done), items, stays, await store.dirty_count(), aside)
+
+
+_NOT_POISON: Final = (StoreError, BrokenExecutor)
+"""Failures of the store or of the dashboard's process, not of a patient's rows: raised."""
+
+
+async def _make(
+    store: Store, dirty: list[DirtyPatient], tz: ZoneInfo, compute: Compute
+) -> tuple[list[DashboardItem], list[DashboardStay], dict[str, str]]:
+    """The items of `dirty` (read and made together), else made patient by patient: with the
+    reasons of those whose items could not be made."""
+    ids = [d.patient_id for d in dirty]
+    try:
+        made, pieces = await compute(await store.patient_rows(ids), tz)
+    except _NOT_POISON:
+        raise
+    except Exception as e:
+        if len(ids) == 1:
+            return [], [], {ids[0]: _reason(e)}
+    else:
+        return made, pieces, {}
+    made, pieces, reasons = [], [], {}
+    for patient in ids:
+        try:
+            one, bits = await compute(await store.patient_rows([patient]), tz)
+        except _NOT_POISON:
+            raise
+        except Exception as e:
+            reasons[patient] = _reason(e)
+        else:
+            made.extend(one)
+            pieces.extend(bits)
+    return made, pieces, reasons
+
+
+def _reason(error: Exception) -> str:
+    """An error as recorded for a patient set aside (its type and message, at most 500
+    characters)."""
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 async def read_sums(
-    store: Store, *, since: datetime, until: datetime, period: Period, tz: ZoneInfo
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    period: Period,
+    tz: ZoneInfo,
+    wards: Collection[str] | None = None,
 ) -> DashboardSums:
     """The store's sums of the window's items (`Store.dashboard_sums`), the median measures'
-    items as they are."""
+    items as they are; the equity tables summed by the store where it can (PostgreSQL), with
+    the clustered intervals' moments for `wards` (the wards to be shown; None: every ward) and
+    the hospital."""
     spans = [(s.label, s.start, s.end) for s in period_spans(since, until, period, tz)]
     medians = [m.id for m in MEASURES if m.kind == "median"]
     return await store.dashboard_sums(
-        since, until, period=period, spans=spans, tz=tz.key, medians=medians
-    )
+        since, until, period=period, spans=spans, tz=tz.key, medians=medians,
+        cells=cell_spec(MEASURES, None if wards is None else sorted(set(wards))),
+    )  # fmt: skip
 
 
 async def stored_dashboard(
@@ -96,7 +165,7 @@ async def stored_dashboard(
 ) -> Dashboard:
     """The dashboard of `[since, until)` from the store's items (refresh them first), summed
     by the store: the same as `compute_dashboard` over the patients' rows."""
-    sums = await read_sums(store, since=since, until=until, period=period, tz=tz)
+    sums = await read_sums(store, since=since, until=until, period=period, tz=tz, wards=wards)
     return dashboard_from_sums(
         sums, since=since, until=until, period=period, tz=tz, wards=wards, targets=targets
     )

@@ -25,7 +25,7 @@ decode them (`msgspec.json.decode`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -345,6 +345,15 @@ class DashboardSums:
             bitmask), for the window's equity tables and their patient-clustered intervals.
         patient_stays: `(ward, patient_id, sex, ethnicity, age, imd, needs, microseconds)`:
             the stays' time in the window per patient and groups.
+        cells: the equity tables summed by the store (PostgreSQL, when asked with
+            `CellSpec`), in place of `patient_sums` and `patient_stays`: `(kind, name, ward,
+            dimension, group, n, nx, y, x, yy, xy, xx)`, ward None for the hospital; kind
+            `m`: the moments of the cell's patients' `(y, x)` (`n` those with either, `nx`
+            those with `x`), for `cell_wards` and the hospital; `r`: a rate's corrections to
+            its exposure's moments there (its patients' `(y, x)` and exposure `e`: `n` those
+            with no `e`, `xy` = sum y(x+e), `xx` = sum (x+e)^2 - e^2); `s`: the cell's sums `y`,
+            `x` of the other wards (group of `needs`: the bitmask, as text).
+        cell_wards: the wards whose cells have moments (None: every ward).
     """
 
     wards: list[str]
@@ -357,6 +366,26 @@ class DashboardSums:
         default_factory=list
     )
     patient_stays: list[tuple[str, str, str, str, str, str, int, int]] = field(default_factory=list)
+    cells: list[tuple[Any, ...]] = field(default_factory=list)
+    cell_wards: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CellSpec:
+    """What a store needs to sum the equity tables itself (`Store.dashboard_sums`): `names`
+    `(measure, name, own)`, each item of `measure` adds to `name` (its numerator only if
+    `own`: a family's members share a denominator); `rates` `(name, exposure name)`; `days`
+    the name of the stays' patient-days (in microseconds); `needs` the groups of the needs
+    bitmask's bits, `no_needs` that of 0; `all` the `(all, all)` cell's dimension and group;
+    `wards` those whose cells need moments (the hospital's always do; None: every ward)."""
+
+    names: tuple[tuple[str, str, bool], ...]
+    rates: tuple[tuple[str, str], ...]
+    days: str
+    needs: tuple[str, ...]
+    no_needs: str
+    all: str
+    wards: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,11 +571,19 @@ class Store(Protocol):
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
         """In one transaction: replace the dashboard items and stays of the patients of `done`
         by `items` and `stays`, and clear their dirty marks, those still as read (a patient
-        written to since keeps a newer mark and is refreshed again). Returns the marks
+        written to since keeps a newer mark and is refreshed again); the patients of
+        `set_aside` (patient id -> why their items could not be made; none of `items`) are
+        recorded as set aside, the others of `done` no longer are. Returns the marks
         cleared."""
+        ...
+
+    async def set_aside_count(self) -> int:
+        """How many patients are set aside (`replace_dashboard_items`): their items could not
+        be made from their rows, and they have not been written to since."""
         ...
 
     async def dashboard_sums(
@@ -558,11 +595,13 @@ class Store(Protocol):
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         """The dashboard's items and stays counted in `[since, until)` as of `until`
         (`DashboardSums`): `spans` the periods (`day`, `week` from Monday or `month`) as
         `(label, start, end)` tiling the window, `tz` the time zone their labels are dates in,
-        `medians` the measures whose values are needed (`DashboardSums.values`)."""
+        `medians` the measures whose values are needed (`DashboardSums.values`), `cells` how to
+        sum the equity tables (a store that can: `DashboardSums.cells`)."""
         ...
 
     async def dirty_count(self) -> int:

@@ -174,6 +174,132 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7
 """`(ward, patient_id, sex, ethnicity, age, imd, needs, microseconds)`: each patient's time in
 the window by groups."""
 
+# PostgreSQL: the equity tables, summed (`Store.dashboard_sums` with a `CellSpec`). Each cell's
+# clustered interval needs the moments of its patients' sums (`Moments`): each patient's items
+# of a name (a family's members share its denominator) summed per scope (ward; the hospital)
+# and groups, then per cell. A patient with one set of groups in the window (nearly all)
+# counts the same in each of its cells, so their moments are summed per set of groups and only
+# those sums are spread over the cells; the rest (groups changed during the window: `mixed`)
+# are spread per patient first. A rate's moments are its exposure's (the patient-days or
+# admissions, per patient) corrected by its patients with an event (`r` rows, as `_moments`
+# does). Only the shown wards and the hospital need moments (`m`, `r`, which carry the cells'
+# sums too); the other wards' cells (their sums only, for the suppression: `s`) by grouping
+# sets over their sums per set of groups. Whole numbers throughout (the items count whole
+# numbers; stays in microseconds; squares numeric), so the result is exact whatever order
+# PostgreSQL adds in. Every step is a hash aggregation or hash join (`_postgres` turns merge
+# joins off: the planner's estimates of these CTEs are far too small, and it sorted).
+
+POSTGRES_CELLS: Final = """
+WITH names(measure, name, own) AS (
+    SELECT * FROM unnest(%(map_measures)s::text[], %(map_names)s::text[], %(map_own)s::bool[])
+),
+measured AS MATERIALIZED (
+    SELECT measure, ward, hospital, patient_id, sex, ethnicity, age, imd, needs,
+           sum(numerator)::bigint AS y, sum(denominator)::bigint AS x
+    FROM dashboard_items
+    WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    UNION ALL
+    SELECT NULL, ward, true, patient_id, sex, ethnicity, age, imd, needs, 0,
+           sum(extract(epoch FROM least(coalesce(end_time, %(until)s), %(until)s)
+                                  - greatest(start_time, %(since)s)) * 1000000)::bigint
+    FROM dashboard_stays
+    WHERE start_time < %(until)s AND (end_time IS NULL OR end_time > %(since)s)
+    GROUP BY 2, 3, 4, 5, 6, 7, 8, 9
+),
+named AS (
+    SELECT n.name, m.ward, m.hospital, m.patient_id, m.sex, m.ethnicity, m.age, m.imd, m.needs,
+           CASE WHEN n.own THEN m.y ELSE 0 END AS y, m.x
+    FROM measured m JOIN names n ON n.measure = m.measure
+    UNION ALL
+    SELECT %(days)s::text, ward, hospital, patient_id, sex, ethnicity, age, imd, needs, y, x
+    FROM measured WHERE measure IS NULL
+),
+mixed AS MATERIALIZED (
+    SELECT patient_id FROM measured GROUP BY 1
+    HAVING min(sex) <> max(sex) OR min(ethnicity) <> max(ethnicity) OR min(age) <> max(age)
+        OR min(imd) <> max(imd) OR min(needs) <> max(needs)
+),
+p AS MATERIALIZED (
+    SELECT r.name, s.scope, r.patient_id, r.sex, r.ethnicity, r.age, r.imd, r.needs,
+           sum(r.y) AS y, sum(r.x) AS x
+    FROM named r
+    CROSS JOIN LATERAL (VALUES ('w' || r.ward), (CASE WHEN r.hospital THEN 'h' END)) s(scope)
+    WHERE s.scope IS NOT NULL AND (%(every)s::bool OR s.scope = ANY(%(scopes)s::text[]))
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+),
+q AS MATERIALIZED (
+    SELECT p.name, p.scope, p.patient_id, '' AS dim, '' AS grp, p.sex, p.ethnicity, p.age,
+           p.imd, p.needs, p.y, p.x
+    FROM p WHERE p.patient_id NOT IN (SELECT patient_id FROM mixed)
+    UNION ALL
+    SELECT p.name, p.scope, p.patient_id, c.dim, c.grp, '', '', '', '', -1, sum(p.y), sum(p.x)
+    FROM p CROSS JOIN LATERAL (
+        SELECT %(all)s::text, %(all)s::text UNION ALL SELECT 'sex', p.sex
+        UNION ALL SELECT 'ethnicity', p.ethnicity UNION ALL SELECT 'age', p.age
+        UNION ALL SELECT 'imd', p.imd
+        UNION ALL SELECT 'needs', u.g FROM unnest(%(needs)s::text[]) WITH ORDINALITY AS u(g, b)
+            WHERE (p.needs >> (u.b::int - 1)) & 1 = 1
+        UNION ALL SELECT 'needs', %(no_needs)s::text WHERE p.needs = 0
+    ) c(dim, grp)
+    WHERE p.patient_id IN (SELECT patient_id FROM mixed)
+    GROUP BY 1, 2, 3, 4, 5
+),
+rated AS (
+    SELECT r.name, r.scope, r.dim, r.grp, r.sex, r.ethnicity, r.age, r.imd, r.needs,
+           r.y, r.x, coalesce(e.x, 0) AS e
+    FROM q r JOIN unnest(%(rates)s::text[], %(exposures)s::text[]) AS t(name, exposure)
+        ON t.name = r.name
+    LEFT JOIN q e ON e.name = t.exposure AND e.scope = r.scope AND e.patient_id = r.patient_id
+        AND e.dim = r.dim AND e.grp = r.grp AND e.sex = r.sex AND e.ethnicity = r.ethnicity
+        AND e.age = r.age AND e.imd = r.imd AND e.needs = r.needs
+),
+moments AS (
+    SELECT 'm' AS kind, name, scope, dim, grp, sex, ethnicity, age, imd, needs,
+           count(*) FILTER (WHERE y <> 0 OR x <> 0) AS n, count(*) FILTER (WHERE x <> 0) AS nx,
+           sum(y) AS y, sum(x) AS x, sum(y::numeric * y) AS yy, sum(y::numeric * x) AS xy,
+           sum(x::numeric * x) AS xx
+    FROM q GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10
+    UNION ALL
+    SELECT 'r', name, scope, dim, grp, sex, ethnicity, age, imd, needs,
+           count(*) FILTER (WHERE e = 0 AND (y <> 0 OR x <> 0)), 0, sum(y), sum(x),
+           sum(y::numeric * y), sum(y::numeric * (x + e)),
+           sum((x + e)::numeric * (x + e) - e::numeric * e)
+    FROM rated GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10
+),
+tuples AS (
+    SELECT name, 'w' || ward AS scope, sex, ethnicity, age, imd, needs, sum(y) AS y, sum(x) AS x
+    FROM named WHERE NOT (%(every)s::bool OR 'w' || ward = ANY(%(scopes)s::text[]))
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+)
+SELECT m.kind, m.name, m.scope, c.dim, c.grp, sum(m.n), sum(m.nx), sum(m.y), sum(m.x),
+       sum(m.yy), sum(m.xy), sum(m.xx)
+FROM moments m CROSS JOIN LATERAL (
+    SELECT m.dim, m.grp WHERE m.dim <> ''
+    UNION ALL SELECT %(all)s::text, %(all)s::text WHERE m.dim = ''
+    UNION ALL SELECT 'sex', m.sex WHERE m.dim = ''
+    UNION ALL SELECT 'ethnicity', m.ethnicity WHERE m.dim = ''
+    UNION ALL SELECT 'age', m.age WHERE m.dim = ''
+    UNION ALL SELECT 'imd', m.imd WHERE m.dim = ''
+    UNION ALL SELECT 'needs', u.g FROM unnest(%(needs)s::text[]) WITH ORDINALITY AS u(g, b)
+        WHERE m.dim = '' AND (m.needs >> (u.b::int - 1)) & 1 = 1
+    UNION ALL SELECT 'needs', %(no_needs)s::text WHERE m.dim = '' AND m.needs = 0
+) c(dim, grp)
+GROUP BY 1, 2, 3, 4, 5
+UNION ALL
+SELECT 's', name, scope, CASE
+        WHEN GROUPING(sex) = 0 THEN 'sex' WHEN GROUPING(ethnicity) = 0 THEN 'ethnicity'
+        WHEN GROUPING(age) = 0 THEN 'age' WHEN GROUPING(imd) = 0 THEN 'imd'
+        WHEN GROUPING(needs) = 0 THEN 'needs' ELSE %(all)s::text END,
+       coalesce(sex, ethnicity, age, imd, needs::text, %(all)s::text), NULL, NULL, sum(y), sum(x),
+       NULL, NULL, NULL
+FROM tuples GROUP BY name, scope, GROUPING SETS ((), (sex), (ethnicity), (age), (imd), (needs))
+"""
+"""`(kind, name, scope, dimension, group, n, nx, y, x, yy, xy, xx)` (`DashboardSums.cells`;
+scope `h` the hospital, `w` + ward a ward; `needs` of `s` rows the bitmask as text): moments
+(`m`, `r`) for the scopes `%(scopes)s` (or every one: `%(every)s`), sums (`s`) for the
+others."""
+
 POSTGRES_MARK_DIRTY: Final = """
 INSERT INTO dashboard_dirty (patient_id) SELECT unnest(%s::text[])
 ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark

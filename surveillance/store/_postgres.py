@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import operator
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -45,6 +45,7 @@ from surveillance.store._base import (
     DASHBOARD_LOOKBACK,
     AlertRow,
     Batch,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -64,6 +65,7 @@ from surveillance.store._dashboard_sql import (
     PATIENT_ALERTS_SQL,
     PATIENT_EVENTS_SQL,
     PATIENT_SETS_SQL,
+    POSTGRES_CELLS,
     POSTGRES_DUE,
     POSTGRES_MARK_DIRTY,
     POSTGRES_PATIENT_STAYS,
@@ -241,6 +243,31 @@ class _Plan:
 _PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
 
 SUMS_WORK_MEM: Final = "128MB"
+
+
+def _cell_params(cells: CellSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """`POSTGRES_CELLS`'s parameters: the window's (`params`) and `cells`'."""
+    return {
+        **params,
+        "map_measures": [m for m, _, _ in cells.names],
+        "map_names": [n for _, n, _ in cells.names],
+        "map_own": [o for _, _, o in cells.names],
+        "rates": [r for r, _ in cells.rates],
+        "exposures": [e for _, e in cells.rates],
+        "days": cells.days,
+        "needs": list(cells.needs),
+        "no_needs": cells.no_needs,
+        "all": cells.all,
+        "every": cells.wards is None,
+        "scopes": ["h", *("w" + w for w in cells.wards or ())],
+    }
+
+
+def _int(value: Any) -> int | None:
+    """A sum as a whole number (PostgreSQL's `sum` of bigints is numeric); None stays."""
+    return None if value is None else int(value)
+
+
 """`work_mem` of the dashboard's sums (per transaction, `SET LOCAL`)."""
 
 _COPY_ITEMS: Final = sql.SQL("COPY dashboard_items ({}) FROM STDIN (FORMAT BINARY)").format(
@@ -760,6 +787,17 @@ class PostgresStore:
                 raise await self._failed("dirty_count", e) from e
         return int(row[0]) if row else 0
 
+    async def set_aside_count(self) -> int:
+        """How many patients are set aside (their items could not be made)."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                cur = await conn.execute("SELECT count(*) FROM dashboard_set_aside")
+                row = await cur.fetchone()
+            except psycopg.Error as e:
+                raise await self._failed("set_aside_count", e) from e
+        return int(row[0]) if row else 0
+
     async def patient_rows(self, patient_ids: Collection[str]) -> DashboardRows:
         """Every dashboard row of these patients, whatever their time (one snapshot)."""
         ids = {"ids": sorted(set(patient_ids))}
@@ -796,9 +834,12 @@ class PostgresStore:
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
         """In one transaction: the items and stays of the patients of `done` replaced, and
-        their marks cleared where still as read. Returns the marks cleared."""
+        their marks cleared where still as read; those of `set_aside` recorded as set aside
+        (with their reason), the others no longer. Returns the marks cleared."""
+        aside = dict(set_aside or {})
         ids = sorted({d.patient_id for d in done})
         marks = sorted(done, key=lambda d: d.patient_id)
         async with self._lock:
@@ -817,6 +858,15 @@ class PostgresStore:
                     await cur.execute(
                         "DELETE FROM dashboard_stays WHERE patient_id = ANY(%s)", (ids,)
                     )
+                    await cur.execute(
+                        "DELETE FROM dashboard_set_aside WHERE patient_id = ANY(%s)", (ids,)
+                    )
+                    if aside:
+                        await cur.execute(
+                            "INSERT INTO dashboard_set_aside (patient_id, reason)"
+                            " SELECT * FROM unnest(%s::text[], %s::text[])",
+                            (list(aside), list(aside.values())),
+                        )
                     async with cur.copy(_COPY_ITEMS) as copy:
                         copy.set_types(_ITEM_TYPES)
                         for item in items:
@@ -845,9 +895,11 @@ class PostgresStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         """The window's items summed by SQL (and the values of those of `medians`), and the
-        stays' time summed in microseconds; one snapshot."""
+        stays' time summed in microseconds; the equity tables summed per patient (or, with
+        `cells`, per cell: `POSTGRES_CELLS`); one snapshot."""
         spans = list(spans)
         params = {
             "since": since,
@@ -875,8 +927,21 @@ class PostgresStore:
                         (m, w, h, "period", labels[bucket - 1], n, d)
                         for m, w, h, bucket, n, d in await cur.fetchall()
                     ]
-                    await cur.execute(POSTGRES_PATIENT_SUMS, params)
-                    patient_sums = await cur.fetchall()
+                    patient_sums: list[Any] = []
+                    patient_stays: list[Any] = []
+                    cell_rows: list[tuple[Any, ...]] = []
+                    if cells is None:
+                        await cur.execute(POSTGRES_PATIENT_SUMS, params)
+                        patient_sums = await cur.fetchall()
+                    else:
+                        # Hash joins only (see POSTGRES_CELLS); no JIT (half a second to compile).
+                        await cur.execute("SET LOCAL enable_mergejoin = off")
+                        await cur.execute("SET LOCAL jit = off")
+                        await cur.execute(POSTGRES_CELLS, _cell_params(cells, params))
+                        cell_rows = [
+                            (k, n, None if s == "h" else s[1:], d, g, *(_int(v) for v in rest))
+                            for k, n, s, d, g, *rest in await cur.fetchall()
+                        ]
                     values: list[DashboardItem] = []
                     if medians:
                         await cur.execute(
@@ -890,12 +955,22 @@ class PostgresStore:
                         values = [DashboardItem(*row) for row in await cur.fetchall()]
                     await cur.execute(POSTGRES_STAY_SUMS, params)
                     stay_sums = [(w, d, g, int(us)) for w, d, g, us in await cur.fetchall()]
-                    await cur.execute(POSTGRES_PATIENT_STAYS, params)
-                    patient_stays = [(*row[:7], int(row[7])) for row in await cur.fetchall()]
+                    if cells is None:
+                        await cur.execute(POSTGRES_PATIENT_STAYS, params)
+                        patient_stays = [(*row[:7], int(row[7])) for row in await cur.fetchall()]
             except psycopg.Error as e:
                 raise await self._failed("dashboard_sums", e) from e
         return DashboardSums(
-            wards, [], [], item_sums, stay_sums, values, patient_sums, patient_stays
+            wards,
+            [],
+            [],
+            item_sums,
+            stay_sums,
+            values,
+            patient_sums,
+            patient_stays,
+            cell_rows,
+            None if cells is None or cells.wards is None else list(cells.wards),
         )
 
     async def count(self, table: str) -> int:

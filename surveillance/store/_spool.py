@@ -20,7 +20,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ import msgspec
 
 from surveillance.store._base import (
     Batch,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -390,8 +391,12 @@ class SpoolingStore:
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
-        return await self.store.replace_dashboard_items(done, items, stays)
+        return await self.store.replace_dashboard_items(done, items, stays, set_aside)
+
+    async def set_aside_count(self) -> int:
+        return await self.store.set_aside_count()
 
     async def dashboard_sums(
         self,
@@ -402,9 +407,10 @@ class SpoolingStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         return await self.store.dashboard_sums(
-            since, until, period=period, spans=spans, tz=tz, medians=medians
+            since, until, period=period, spans=spans, tz=tz, medians=medians, cells=cells
         )
 
 

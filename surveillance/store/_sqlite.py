@@ -20,7 +20,7 @@ import asyncio
 import operator
 import sqlite3
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
@@ -34,6 +34,7 @@ from surveillance.store._base import (
     AlertRecord,
     AlertRow,
     Batch,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -529,6 +530,10 @@ class SqliteStore:
         )
         return [DirtyPatient(p, m) for p, m in rows]
 
+    def _set_aside_count(self) -> int:
+        row = self._connection().execute("SELECT count(*) FROM dashboard_set_aside").fetchone()
+        return int(row[0])
+
     def _dirty_count(self) -> int:
         row = self._connection().execute("SELECT count(*) FROM dashboard_dirty").fetchone()
         return int(row[0])
@@ -566,6 +571,7 @@ class SqliteStore:
         done: list[tuple[str, int]],
         items: list[tuple[Any, ...]],
         stays: list[tuple[Any, ...]],
+        set_aside: list[tuple[str, str]],
     ) -> int:
         conn = self._connection()
         try:
@@ -574,6 +580,10 @@ class SqliteStore:
                 ids = [(p,) for p, _ in done]
                 conn.executemany("DELETE FROM dashboard_items WHERE patient_id = ?", ids)
                 conn.executemany("DELETE FROM dashboard_stays WHERE patient_id = ?", ids)
+                conn.executemany("DELETE FROM dashboard_set_aside WHERE patient_id = ?", ids)
+                conn.executemany(
+                    "INSERT INTO dashboard_set_aside (patient_id, reason) VALUES (?, ?)", set_aside
+                )
                 conn.executemany(_INSERT_ITEM, items)
                 conn.executemany(_INSERT_STAY, stays)
                 before = conn.total_changes
@@ -714,13 +724,20 @@ class SqliteStore:
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
         """In one transaction: the items and stays of the patients of `done` replaced, and
-        their marks cleared where still as read. Returns the marks cleared."""
+        their marks cleared where still as read; those of `set_aside` recorded as set aside
+        (with their reason), the others no longer. Returns the marks cleared."""
         marks = [(d.patient_id, d.mark) for d in done]
         item_rows = [_item_row(i) for i in items]
         stay_rows = [_stay_row(s) for s in stays]
-        return await self._run(self._replace_dashboard_items, marks, item_rows, stay_rows)
+        aside = list((set_aside or {}).items())
+        return await self._run(self._replace_dashboard_items, marks, item_rows, stay_rows, aside)
+
+    async def set_aside_count(self) -> int:
+        """How many patients are set aside (their items could not be made)."""
+        return await self._run(self._set_aside_count)
 
     async def dashboard_sums(
         self,
@@ -731,9 +748,10 @@ class SqliteStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         """The window's items and stays as they are (SQLite, the one-ward store, sums
-        nothing: the dashboard sums them); one snapshot."""
+        nothing: the dashboard sums them, whatever `cells`); one snapshot."""
         return await self._run(self._dashboard_sums, since, until, medians)
 
     async def count(self, table: str) -> int:

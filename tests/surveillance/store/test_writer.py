@@ -7,7 +7,7 @@ or stall on cue), and once end to end with the real SQLite store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from surveillance.store import (
     Batch,
     BufferedWriter,
+    CellSpec,
     DashboardItem,
     DashboardRows,
     DashboardStay,
@@ -122,7 +123,11 @@ class FakeStore:
         done: Collection[DirtyPatient],
         items: Collection[DashboardItem],
         stays: Collection[DashboardStay],
+        set_aside: Mapping[str, str] | None = None,
     ) -> int:
+        return 0
+
+    async def set_aside_count(self) -> int:
         return 0
 
     async def dashboard_sums(
@@ -134,6 +139,7 @@ class FakeStore:
         spans: Collection[tuple[str, datetime, datetime]],
         tz: str,
         medians: Collection[str],
+        cells: CellSpec | None = None,
     ) -> DashboardSums:
         return DashboardSums([])
 
