@@ -669,9 +669,13 @@ async def _in_thread(function: Callable[..., T], *args: Any) -> T:
         try:
             result = function(*args)
         except BaseException as error:  # handed to the waiting coroutine
-            loop.call_soon_threadsafe(settle, partial(future.set_exception, error))
+            outcome = partial(future.set_exception, error)
         else:
-            loop.call_soon_threadsafe(settle, partial(future.set_result, result))
+            outcome = partial(future.set_result, result)
+        try:
+            loop.call_soon_threadsafe(settle, outcome)
+        except RuntimeError:  # the loop closed meanwhile (the service stopped): nobody waits
+            log.info("a model save finished after the service stopped")
 
     threading.Thread(target=work, name="model-save", daemon=True).start()
     return await future
