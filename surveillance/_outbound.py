@@ -375,45 +375,72 @@ class Outbound:
     # -- delivery ---------------------------------------------------------------------------
 
     async def _deliver(self, endpoint: Endpoint, sender: Sender) -> None:
-        """Forever: the oldest messages for this endpoint, in order per patient; backoff
-        with jitter while it fails."""
+        """Forever: the oldest messages for this endpoint, in order per patient. A patient
+        whose message failed waits (exponential backoff with jitter, their own) and their rows
+        are left out of the next reads, so however many they have queued the other patients'
+        go on; a failing queue file is retried too (the task never ends with rows queued)."""
         config, queue = self.config, self.queue
         assert queue is not None  # noqa: S101 - started only with a queue
-        delay = config.retry_first
+        loop = asyncio.get_running_loop()
+        backoff: dict[str, tuple[float, float]] = {}  # patient: (not before, delay)
+        queue_delay = config.retry_first
         while True:
-            rows = await queue.head(endpoint.target, HEAD)
-            if not rows:
-                sender.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(sender.wake.wait(), IDLE)
+            now = loop.time()
+            waiting = {patient for patient, (at, _) in backoff.items() if at > now}
+            try:
+                rows = await queue.head(endpoint.target, HEAD, waiting)
+                for row in rows:
+                    if row.patient in waiting:
+                        continue  # an earlier row of theirs failed in this read
+                    await self._attempt(endpoint, sender, row, backoff, waiting)
+            except Exception as error:  # the queue file failing: a full disk, a lock held
+                sender.last_error = f"the outbound queue: {type(error).__name__}: {error}"
+                log.error("%s: %s; trying again", endpoint.target, sender.last_error)
+                await asyncio.sleep(queue_delay * (0.5 + random.random() / 2))  # noqa: S311
+                queue_delay = min(queue_delay * 2, config.retry_cap)
                 continue
-            blocked: set[str] = set()
-            failed = False
-            for row in rows:
-                if row.patient in blocked:
-                    continue
-                outcome, why = await endpoint.send(row)
-                if outcome == "sent":
-                    await queue.delete(row)
-                    sender.sent += 1
-                elif outcome == "refused":
-                    await queue.bury(row, why)
-                    sender.refused += 1
-                    log.error("%s refused %s for good: %s", endpoint.target, row.key, why)
-                else:
-                    failed = True
-                    sender.retries += 1
-                    sender.last_error = why
-                    blocked.add(row.patient)
-                    await queue.failed(row, why)
-                    if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
-                        log.warning("%s: %s (attempt %d)", endpoint.target, why, row.attempts + 1)
-            if failed:
-                await asyncio.sleep(delay * (0.5 + random.random() / 2))  # noqa: S311 - jitter
-                delay = min(delay * 2, config.retry_cap)
-            else:
-                delay = config.retry_first
+            queue_delay = config.retry_first
+            if rows:
+                continue  # more may be there (or others, now that these patients wait)
+            if not backoff:
                 sender.last_error = None
+            sender.wake.clear()
+            nearest = min((at for at, _ in backoff.values()), default=now + IDLE)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sender.wake.wait(), max(0.0, min(IDLE, nearest - now)))
+
+    async def _attempt(
+        self,
+        endpoint: Endpoint,
+        sender: Sender,
+        row: Queued,
+        backoff: dict[str, tuple[float, float]],
+        waiting: set[str],
+    ) -> None:
+        """Send one row; on failure its patient waits (`backoff`, `waiting`)."""
+        queue, config = self.queue, self.config
+        assert queue is not None  # noqa: S101 - started only with a queue
+        outcome, why = await endpoint.send(row)
+        if outcome == "sent":
+            await queue.delete(row)
+            sender.sent += 1
+            backoff.pop(row.patient, None)
+        elif outcome == "refused":
+            await queue.bury(row, why)
+            sender.refused += 1
+            backoff.pop(row.patient, None)
+            log.error("%s refused %s for good: %s", endpoint.target, row.key, why)
+        else:
+            sender.retries += 1
+            sender.last_error = why
+            _, last = backoff.get(row.patient, (0.0, config.retry_first / 2))
+            delay = min(last * 2, config.retry_cap)
+            jitter = 0.5 + random.random() / 2  # noqa: S311 - jitter
+            backoff[row.patient] = (asyncio.get_running_loop().time() + delay * jitter, delay)
+            waiting.add(row.patient)
+            await queue.failed(row, why)
+            if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
+                log.warning("%s: %s (attempt %d)", endpoint.target, why, row.attempts + 1)
 
     def health(self) -> dict[str, Any]:
         """The backlog for `/healthz`: per endpoint what waits, was sent, retried, refused."""

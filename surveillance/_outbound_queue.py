@@ -17,9 +17,10 @@ in `refused` with the reason, for a person to look at).
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,21 +158,27 @@ class OutboundQueue:
             self.pending[target] = self.pending.get(target, 0) + n
         return sum(added.values())
 
-    def _head(self, target: str, limit: int) -> list[Queued]:
+    def _head(self, target: str, limit: int, skip: str) -> list[Queued]:
         rows = (
             self._db()
             .execute(
                 "SELECT seq, target, key, patient, body, attempts FROM outbound "
-                "WHERE target = ? ORDER BY seq LIMIT ?",
-                (target, limit),
+                "WHERE target = ? AND patient NOT IN (SELECT value FROM json_each(?)) "
+                "ORDER BY seq LIMIT ?",
+                (target, skip, limit),
             )
             .fetchall()
         )
         return [Queued(int(r[0]), r[1], r[2], r[3], bytes(r[4]), int(r[5])) for r in rows]
 
-    async def head(self, target: str, limit: int = 100) -> list[Queued]:
-        """The oldest `limit` rows for `target`, oldest first."""
-        result: list[Queued] = await self._run(self._head, target, limit)
+    async def head(
+        self, target: str, limit: int = 100, skip: Collection[str] = ()
+    ) -> list[Queued]:
+        """The oldest `limit` rows for `target`, oldest first, but none of the patients in
+        `skip` (those waiting to be retried: their rows must not crowd the others out)."""
+        result: list[Queued] = await self._run(
+            self._head, target, limit, json.dumps(sorted(skip))
+        )
         return result
 
     def _delete(self, row: Queued) -> int:
