@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 Outcome = Literal["sent", "retry", "refused"]
 HEAD: Final = 100
 """Rows read from the queue at a time, per endpoint."""
+ANSWER_KEPT: Final = 4096
+"""Bytes of a FHIR server's refusal read (for the reason kept and logged)."""
 IDLE: Final = 1.0
 """Seconds an idle sender waits before it looks at the queue again (a new message wakes it)."""
 _decode = msgspec.json.decode
@@ -135,7 +137,7 @@ class FhirEndpoint:
 
     def __init__(self, base: str, timeout: float, token: str | None) -> None:
         self.target = "fhir"
-        self.base = base.rstrip("/")
+        self.base, self.timeout = base.rstrip("/"), timeout
         headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -151,16 +153,33 @@ class FhirEndpoint:
     async def send(self, row: Queued) -> tuple[Outcome, str]:
         url = f"{self.base}/Observation/{row.key}"
         try:
-            response = await self._client.put(url, content=row.body)
-        except httpx2.HTTPError as error:
+            # One deadline for the whole attempt (httpx's timeout is per read: a server
+            # dripping a byte at a time would hold the sender for ever), and no more of the
+            # answer read than the reason keeps (a huge body would be held in memory).
+            async with (
+                asyncio.timeout(self.timeout),
+                self._client.stream("PUT", url, content=row.body) as response,
+            ):
+                status = response.status_code
+                if status in (200, 201):
+                    return "sent", ""
+                text = await _beginning(response, ANSWER_KEPT)
+        except (httpx2.HTTPError, TimeoutError) as error:
             return "retry", f"FHIR PUT {url}: {type(error).__name__}: {error}"
-        status = response.status_code
-        if status in (200, 201):
-            return "sent", ""
-        why = f"FHIR PUT {url}: HTTP {status} {response.text[:500]}".strip()
-        if status in (401, 403, 408, 409, 429) or status >= 500:
-            return "retry", why
-        return "refused", why
+        why = f"FHIR PUT {url}: HTTP {status} {text[:500]}".strip()
+        if 400 <= status < 500 and status not in (401, 403, 408, 409, 429):
+            return "refused", why
+        return "retry", why  # 5xx, a redirect (never followed: the token stays here), 1xx, 2xx
+
+
+async def _beginning(response: httpx2.Response, most: int) -> str:
+    """At most the first `most` bytes of an answer's body, as text."""
+    kept = b""
+    async for chunk in response.aiter_bytes():
+        kept += chunk
+        if len(kept) >= most:
+            break
+    return kept[:most].decode("utf-8", "replace")
 
 
 @dataclass
