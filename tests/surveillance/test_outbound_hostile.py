@@ -109,10 +109,13 @@ def _row(key: str = "news2-abc") -> Queued:
 
 @contextlib.asynccontextmanager
 async def http_server(answer: Any) -> AsyncIterator[int]:
-    """A bare HTTP/1.1 server on loopback: reads the request, then `answer(writer)`."""
+    """A bare HTTP/1.1 server on loopback: reads the request, then `answer(writer)`; every
+    connection ended (and awaited) on the way out."""
+    handlers: set[asyncio.Task[Any]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
             head = await reader.readuntil(b"\r\n\r\n")
             length = next(
                 (
@@ -124,13 +127,22 @@ async def http_server(answer: Any) -> AsyncIterator[int]:
             )
             await reader.readexactly(length)
             await answer(writer)
-        writer.close()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
         server.close()
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await server.wait_closed()
 
 
 @pytest.mark.mqtt  # a local socket (the marker test_outbound.py uses for its endpoints)
