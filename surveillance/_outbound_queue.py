@@ -28,6 +28,9 @@ from typing import Any, Final, Self
 
 from surveillance.store import StoreError
 
+PRUNE_EVERY: Final = 60.0
+"""Seconds between prunings of the delivered keys older than `SENT_MEMORY` (while running, not
+only at each start: a service up for months kept every key it ever delivered)."""
 SENT_MEMORY: Final = 7 * 86400.0
 """Seconds a delivered message's key is remembered (a redelivered input is scored again within
 minutes; the broker's and the scorer's own memories are shorter still)."""
@@ -39,6 +42,7 @@ _SCHEMA = (
     "UNIQUE (target, key))",
     "CREATE TABLE IF NOT EXISTS sent ("
     "target TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (target, key))",
+    "CREATE INDEX IF NOT EXISTS sent_at ON sent (at)",
     "CREATE TABLE IF NOT EXISTS refused ("
     "seq INTEGER PRIMARY KEY, target TEXT NOT NULL, key TEXT NOT NULL, patient TEXT NOT NULL, "
     "body BLOB NOT NULL, reason TEXT NOT NULL)",
@@ -77,6 +81,7 @@ class OutboundQueue:
         self.pending: dict[str, int] = {}
         """Rows waiting, by target (kept in memory: the health and heartbeat read it)."""
         self.refused: dict[str, int] = {}
+        self._pruned_at = 0.0
 
     async def __aenter__(self) -> Self:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbound-queue")
@@ -107,7 +112,7 @@ class OutboundQueue:
             conn.execute("PRAGMA synchronous = FULL")
             for statement in _SCHEMA:
                 conn.execute(statement)
-            conn.execute("DELETE FROM sent WHERE at < ?", (time.time() - SENT_MEMORY,))
+            self._prune(conn)
             self.pending = dict(
                 conn.execute("SELECT target, count(*) FROM outbound GROUP BY target").fetchall()
             )
@@ -181,10 +186,17 @@ class OutboundQueue:
         )
         return result
 
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        now = time.time()
+        conn.execute("DELETE FROM sent WHERE at < ?", (now - SENT_MEMORY,))
+        self._pruned_at = now
+
     def _delete(self, row: Queued) -> int:
         conn = self._db()
         conn.execute("BEGIN")
         try:
+            if time.time() - self._pruned_at >= PRUNE_EVERY:
+                self._prune(conn)
             conn.execute(
                 "INSERT OR REPLACE INTO sent (target, key, at) VALUES (?, ?, ?)",
                 (row.target, row.key, time.time()),
