@@ -223,3 +223,29 @@ def test_the_scorers_broker_acl_lets_it_publish_the_topic_forms(topic: str) -> N
     rules = acl_rules(BrokerIdentity(name="scorer", role="scorer", wards=["+"]))
     writes = [pattern for access, pattern in rules if access == "write"]
     assert any(paho.topic_matches_sub(pattern, topic) for pattern in writes), writes
+
+
+async def test_a_locked_or_stalled_queue_file_does_not_hold_scoring(tmp_path: Path) -> None:
+    """`take` runs on the scoring path, before the batch is stored and its alerts published.
+    With the queue file's write lock held elsewhere (a second service given the same file, an
+    operator's `sqlite3` shell inside a transaction, a stalled disk), each batch waited for
+    SQLite's 5 s busy timeout: alerts late by 5 s a batch. README: "scoring never stops for
+    the record's sake". It must come back at once, the messages kept in memory (`/healthz`
+    says so) and queued once the file can be written again."""
+    endpoint = FakeEndpoint()
+    outbound = faked(tmp_path, endpoint)
+    outbound.append_wait = 0.2  # type: ignore[attr-defined]  # seconds take waits at most
+    async with outbound:
+        assert outbound.queue is not None
+        other = sqlite3.connect(outbound.queue.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        started = time.monotonic()
+        await outbound.take(batch(score("PA", 1)))
+        took = time.monotonic() - started
+        assert took < 1.0, f"scoring waited {took:.1f} s for the outbound queue"
+        assert outbound.health()["unqueued"] == 1
+        other.execute("ROLLBACK")
+        other.close()
+        await until(lambda: "PA" in endpoint.taken or outbound.health()["unqueued"] == 0, 8)
+        await outbound.take(batch(score("PB", 2)))
+        await until(lambda: sorted(endpoint.taken) == ["PA", "PB"], timeout=8)
