@@ -45,8 +45,8 @@ from surveillance._nats_identities import (
     render_nats_users,
     update_nats_users,
 )
-from surveillance._outbound import Outbound
-from surveillance._outbound_queue import OutboundQueue, Outgoing
+from surveillance._outbound import FhirEndpoint, Outbound
+from surveillance._outbound_queue import OutboundQueue, Outgoing, Queued
 from surveillance._report import (
     DEFAULT_SHIFTS,
     NO_REASON,
@@ -105,6 +105,7 @@ __all__ = [
     "BrokerIdentity",
     "BrokerRole",
     "BrokerRoster",
+    "FhirEndpoint",
     "Ladder",
     "LifecycleError",
     "NoStore",
@@ -117,6 +118,7 @@ __all__ = [
     "Output",
     "Plan",
     "Publication",
+    "Queued",
     "Report",
     "RosterError",
     "Rung",

@@ -176,14 +176,10 @@ class OutboundQueue:
         )
         return [Queued(int(r[0]), r[1], r[2], r[3], bytes(r[4]), int(r[5])) for r in rows]
 
-    async def head(
-        self, target: str, limit: int = 100, skip: Collection[str] = ()
-    ) -> list[Queued]:
+    async def head(self, target: str, limit: int = 100, skip: Collection[str] = ()) -> list[Queued]:
         """The oldest `limit` rows for `target`, oldest first, but none of the patients in
         `skip` (those waiting to be retried: their rows must not crowd the others out)."""
-        result: list[Queued] = await self._run(
-            self._head, target, limit, json.dumps(sorted(skip))
-        )
+        result: list[Queued] = await self._run(self._head, target, limit, json.dumps(sorted(skip)))
         return result
 
     def _prune(self, conn: sqlite3.Connection) -> None:

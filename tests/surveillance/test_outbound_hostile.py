@@ -6,8 +6,8 @@ endpoints in process (the real ones are in `test_outbound.py`); a few local sock
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import contextlib
+import dataclasses
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -19,11 +19,15 @@ import paho.mqtt.client as paho
 import pytest
 
 from ingest import alerts_acm_topic, score_fhir_topic, score_hl7v2_topic
-from surveillance import Outbound, OutboundQueue
-from surveillance import _outbound_queue as queue_module
-from surveillance._broker_identities import BrokerIdentity, acl_rules
-from surveillance._outbound import FhirEndpoint
-from surveillance._outbound_queue import Outgoing, Queued
+from surveillance import (
+    BrokerIdentity,
+    FhirEndpoint,
+    Outbound,
+    OutboundQueue,
+    Outgoing,
+    Queued,
+    acl_rules,
+)
 from surveillance.store import ScoreRecord
 from tests.surveillance.test_outbound import batch, outbound_settings, score, until
 
@@ -159,9 +163,11 @@ async def test_a_redirect_is_retried_not_refused_for_good(status: int) -> None:
         )
         await writer.drain()
 
-    async with http_server(answer) as port:
-        async with FhirEndpoint(f"http://127.0.0.1:{port}/fhir", 2.0, "secret") as endpoint:
-            outcome, why = await endpoint.send(_row())
+    async with (
+        http_server(answer) as port,
+        FhirEndpoint(f"http://127.0.0.1:{port}/fhir", 2.0, "secret") as endpoint,
+    ):
+        outcome, why = await endpoint.send(_row())
     assert outcome == "retry", why
     assert "secret" not in why
 
@@ -179,11 +185,13 @@ async def test_a_fhir_server_that_drips_its_answer_cannot_hold_the_sender() -> N
             await writer.drain()
             await asyncio.sleep(0.1)
 
-    async with http_server(answer) as port:
-        async with FhirEndpoint(f"http://127.0.0.1:{port}/fhir", 0.5, None) as endpoint:
-            started = time.monotonic()
-            outcome, _ = await asyncio.wait_for(endpoint.send(_row()), 6)
-            took = time.monotonic() - started
+    async with (
+        http_server(answer) as port,
+        FhirEndpoint(f"http://127.0.0.1:{port}/fhir", 0.5, None) as endpoint,
+    ):
+        started = time.monotonic()
+        outcome, _ = await asyncio.wait_for(endpoint.send(_row()), 6)
+        took = time.monotonic() - started
     assert outcome == "retry"
     assert took < 2.0, f"one attempt took {took:.1f} s with a 0.5 s timeout"
 
@@ -195,7 +203,7 @@ async def test_delivered_keys_are_forgotten_after_7_days_without_a_restart(
     queue is opened: a service that runs for months keeps every key it ever delivered (a
     1,000-bed hospital on continuous monitoring: millions of rows a day)."""
     now = [1_000_000.0]
-    monkeypatch.setattr(queue_module.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the queue's clock of deliveries
     async with OutboundQueue(tmp_path / "q") as queue:
         for n in range(3):
             await queue.append([Outgoing("mllp", f"k{n}", "P", b"x")])
@@ -234,7 +242,7 @@ async def test_a_locked_or_stalled_queue_file_does_not_hold_scoring(tmp_path: Pa
     says so) and queued once the file can be written again."""
     endpoint = FakeEndpoint()
     outbound = faked(tmp_path, endpoint)
-    outbound.append_wait = 0.2  # type: ignore[attr-defined]  # seconds take waits at most
+    outbound.append_wait = 0.2  # seconds `take` waits at most
     async with outbound:
         assert outbound.queue is not None
         other = sqlite3.connect(outbound.queue.path, isolation_level=None)
