@@ -41,7 +41,7 @@ from ingest import (
     score_resource_id,
 )
 from surveillance._outbound_queue import OutboundQueue, Outgoing, Queued
-from surveillance._settings import OutboundSettings, Settings
+from surveillance._settings import OutboundSettings, Settings, redact
 from surveillance.online import Output, Publication
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,8 @@ class FhirEndpoint:
     def __init__(self, base: str, timeout: float, token: str | None) -> None:
         self.target = "fhir"
         self.base, self.timeout = base.rstrip("/"), timeout
+        self.shown = redact(self.base)
+        """The base as reasons, logs and `/healthz` quote it: a password in it as `***`."""
         headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -157,6 +159,7 @@ class FhirEndpoint:
 
     async def send(self, row: Queued) -> tuple[Outcome, str]:
         url = f"{self.base}/Observation/{row.key}"
+        shown = f"{self.shown}/Observation/{row.key}"
         try:
             # One deadline for the whole attempt (httpx's timeout is per read: a server
             # dripping a byte at a time would hold the sender for ever), and no more of the
@@ -170,8 +173,9 @@ class FhirEndpoint:
                     return "sent", ""
                 text = await _beginning(response, ANSWER_KEPT)
         except (httpx2.HTTPError, TimeoutError) as error:
-            return "retry", f"FHIR PUT {url}: {type(error).__name__}: {error}"
-        why = f"FHIR PUT {url}: HTTP {status} {text[:500]}".strip()
+            said = str(error).replace(self.base, self.shown)
+            return "retry", f"FHIR PUT {shown}: {type(error).__name__}: {said}"
+        why = f"FHIR PUT {shown}: HTTP {status} {text[:500]}".strip()
         if 400 <= status < 500 and status not in (401, 403, 408, 409, 429):
             return "refused", why
         return "retry", why  # 5xx, a redirect (never followed: the token stays here), 1xx, 2xx

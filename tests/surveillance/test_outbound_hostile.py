@@ -257,3 +257,27 @@ async def test_a_locked_or_stalled_queue_file_does_not_hold_scoring(tmp_path: Pa
         await until(lambda: "PA" in endpoint.taken or outbound.health()["unqueued"] == 0, 8)
         await outbound.take(batch(score("PB", 2)))
         await until(lambda: sorted(endpoint.taken) == ["PA", "PB"], timeout=8)
+
+
+@pytest.mark.mqtt  # a local socket
+async def test_a_password_in_the_fhir_base_is_never_in_a_reason(tmp_path: Path) -> None:
+    """`fhir_base` may carry credentials (`https://user:password@host/fhir`: the settings
+    check redacts them in its own message); every failure's reason quoted the URL whole, and
+    the reason goes to the log, the `refused` table and `last_error` on the wallboard's
+    anonymous `/healthz` (`surveillance run`)."""
+
+    async def answer(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 404 No\r\nContent-Length: 2\r\n\r\nno")
+        await writer.drain()
+
+    async with http_server(answer) as port:
+        base = f"http://ward:hunter2secret@127.0.0.1:{port}/fhir"
+        async with FhirEndpoint(base, 2.0, None) as endpoint:
+            refused = await endpoint.send(_row())
+        async with FhirEndpoint(f"http://ward:hunter2secret@127.0.0.1:{9}/x", 2.0, None) as down:
+            retry = await down.send(_row())
+    assert refused[0] == "refused"
+    assert retry[0] == "retry"
+    for _, why in (refused, retry):
+        assert "hunter2secret" not in why, why
+        assert "127.0.0.1" in why
