@@ -45,7 +45,7 @@ from surveillance._nats_identities import (
     render_nats_users,
     update_nats_users,
 )
-from surveillance._outbound import FhirEndpoint, Outbound
+from surveillance._outbound import FhirEndpoint, MllpEndpoint, Outbound
 from surveillance._outbound_queue import OutboundQueue, Outgoing, Queued
 from surveillance._report import (
     DEFAULT_SHIFTS,
@@ -108,6 +108,7 @@ __all__ = [
     "FhirEndpoint",
     "Ladder",
     "LifecycleError",
+    "MllpEndpoint",
     "NoStore",
     "OnlineScorer",
     "OnlineSettings",

@@ -22,6 +22,7 @@ from ingest import alerts_acm_topic, score_fhir_topic, score_hl7v2_topic
 from surveillance import (
     BrokerIdentity,
     FhirEndpoint,
+    MllpEndpoint,
     Outbound,
     OutboundQueue,
     Outgoing,
@@ -281,3 +282,50 @@ async def test_a_password_in_the_fhir_base_is_never_in_a_reason(tmp_path: Path) 
     for _, why in (refused, retry):
         assert "hunter2secret" not in why, why
         assert "127.0.0.1" in why
+
+
+def _ack(control_id: str, code: str = "AA") -> bytes:
+    return (
+        f"\x0bMSH|^~\\&|EPR||WS||20261122093000||ACK^R01^ACK|a1|P|2.5\rMSA|{code}|{control_id}\r"
+        "\x1c\r"
+    ).encode()
+
+
+@pytest.mark.mqtt  # a local socket
+@pytest.mark.parametrize(
+    ("answer", "case"),
+    [
+        (_ack("not-the-one-sent"), "an AA for another control id"),
+        (b"\x0bgarbage, no MSH\x1c\r", "garbage"),
+        (b"\x0bMSH|^~\\&|EPR\rMSA\x1c\r", "an MSA with no code"),
+        (b"x" * 200_000, "an endless stream with no end block"),
+        (b"", "nothing at all"),
+    ],
+)
+async def test_a_hostile_mllp_answer_is_never_taken_for_an_ack(answer: bytes, case: str) -> None:
+    """Only an AA (or CA) echoing the control id sent counts as delivered; anything else is
+    retried (the connection closed), within `timeout`. (With the MSA-2 check removed, every
+    existing test still passed.)"""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            writer.write(answer)  # before reading the message, as a hostile peer may
+            await writer.drain()
+            await reader.readuntil(b"\x1c\r")
+            await asyncio.sleep(1)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    outbound = Outbound(outbound_settings(Path("/nonexistent"), mllp_host="127.0.0.1"))
+    [item] = outbound.outgoing(batch(score("PA", 1)))
+    row = Queued(1, "mllp", item.key, item.patient, item.body, 0)
+    try:
+        async with MllpEndpoint("mllp", "127.0.0.1", port, 0.3) as endpoint:
+            started = time.monotonic()
+            outcome, why = await endpoint.send(row)
+            took = time.monotonic() - started
+    finally:
+        server.close()
+    assert outcome == "retry", (case, why)
+    assert took < 1.5, case
