@@ -29,7 +29,7 @@ from surveillance import (
     Queued,
     acl_rules,
 )
-from surveillance.store import ScoreRecord
+from surveillance.store import ScoreRecord, StoreError
 from tests.surveillance.test_outbound import batch, outbound_settings, score, until
 
 
@@ -329,3 +329,17 @@ async def test_a_hostile_mllp_answer_is_never_taken_for_an_ack(answer: bytes, ca
         server.close()
     assert outcome == "retry", (case, why)
     assert took < 1.5, case
+
+
+async def test_a_second_service_cannot_open_the_same_queue_file(tmp_path: Path) -> None:
+    """Two services given one queue file (`outbound.queue` set alike, or one spool) would
+    both send every row: each message twice, and a patient's rows out of order (one sender's
+    stale read of row 1 sent after the other's row 2). The second must be refused at start,
+    naming the file; once the first has closed it, it opens."""
+    path = tmp_path / "queue"
+    async with OutboundQueue(path):
+        with pytest.raises(StoreError, match="queue"):
+            async with OutboundQueue(path):
+                pass
+    async with OutboundQueue(path) as again:
+        assert again.pending == {}
