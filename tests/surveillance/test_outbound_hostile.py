@@ -113,26 +113,16 @@ def _row(key: str = "news2-abc") -> Queued:
 
 
 @contextlib.asynccontextmanager
-async def http_server(answer: Any) -> AsyncIterator[int]:
-    """A bare HTTP/1.1 server on loopback: reads the request, then `answer(writer)`; every
-    connection ended (and awaited) on the way out."""
+async def tcp_server(serve: Any) -> AsyncIterator[int]:
+    """A server on loopback running `serve(reader, writer)` per connection; every connection
+    ended (and awaited) on the way out, so none outlives the test's loop."""
     handlers: set[asyncio.Task[Any]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handlers.add(asyncio.current_task())  # type: ignore[arg-type]
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            await answer(writer)
-        except (OSError, asyncio.IncompleteReadError):
+            await serve(reader, writer)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             writer.close()
@@ -148,6 +138,25 @@ async def http_server(answer: Any) -> AsyncIterator[int]:
             task.cancel()
         await asyncio.gather(*handlers, return_exceptions=True)
         await server.wait_closed()
+
+
+def http_server(answer: Any) -> contextlib.AbstractAsyncContextManager[int]:
+    """A bare HTTP/1.1 server: reads the request, then `answer(writer)`."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        await answer(writer)
+
+    return tcp_server(serve)
 
 
 @pytest.mark.mqtt  # a local socket (the marker test_outbound.py uses for its endpoints)
@@ -307,26 +316,22 @@ async def test_a_hostile_mllp_answer_is_never_taken_for_an_ack(answer: bytes, ca
     retried (the connection closed), within `timeout`. (With the MSA-2 check removed, every
     existing test still passed.)"""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            writer.write(answer)  # before reading the message, as a hostile peer may
-            await writer.drain()
-            await reader.readuntil(b"\x1c\r")
-            await asyncio.sleep(1)
-        writer.close()
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(answer)  # before reading the message, as a hostile peer may
+        await writer.drain()
+        await reader.readuntil(b"\x1c\r")
+        await asyncio.sleep(1)
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     outbound = Outbound(outbound_settings(Path("/nonexistent"), mllp_host="127.0.0.1"))
     [item] = outbound.outgoing(batch(score("PA", 1)))
     row = Queued(1, "mllp", item.key, item.patient, item.body, 0)
-    try:
-        async with MllpEndpoint("mllp", "127.0.0.1", port, 0.3) as endpoint:
-            started = time.monotonic()
-            outcome, why = await endpoint.send(row)
-            took = time.monotonic() - started
-    finally:
-        server.close()
+    async with (
+        tcp_server(serve) as port,
+        MllpEndpoint("mllp", "127.0.0.1", port, 0.3) as endpoint,
+    ):
+        started = time.monotonic()
+        outcome, why = await endpoint.send(row)
+        took = time.monotonic() - started
     assert outcome == "retry", (case, why)
     assert took < 1.5, case
 
