@@ -17,7 +17,9 @@ in `refused` with the reason, for a person to look at).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Collection, Sequence
@@ -82,6 +84,7 @@ class OutboundQueue:
         """Rows waiting, by target (kept in memory: the health and heartbeat read it)."""
         self.refused: dict[str, int] = {}
         self._pruned_at = 0.0
+        self._lock: int | None = None
 
     async def __aenter__(self) -> Self:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbound-queue")
@@ -107,6 +110,7 @@ class OutboundQueue:
     def _open(self) -> None:
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _exclusive(f"{self.path}.lock")
             conn = sqlite3.connect(self.path, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
@@ -120,6 +124,7 @@ class OutboundQueue:
                 conn.execute("SELECT target, count(*) FROM refused GROUP BY target").fetchall()
             )
         except (sqlite3.Error, OSError) as e:
+            self._unlock()
             raise StoreError(f"cannot open the outbound queue {self.path!r}: {e}") from e
         self._conn = conn
 
@@ -127,6 +132,12 @@ class OutboundQueue:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            os.close(lock)  # and with it the lock (the kernel's too on kill -9)
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None  # noqa: S101 - only called between enter and exit
@@ -248,3 +259,16 @@ class OutboundQueue:
         """`(target, key, reason)` of every refused message, oldest first."""
         result: list[tuple[str, str, str]] = await self._run(self._refused_rows)
         return result
+
+
+def _exclusive(path: str) -> int:
+    """An open descriptor of `path` holding an exclusive `flock`: one service per queue file
+    (two would both send every row, and a patient's out of order)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        msg = f"another service has it open ({path} is locked)"
+        raise OSError(e.errno, msg) from None
+    return fd
