@@ -453,6 +453,8 @@ class Outbound:
             queue_delay = config.retry_first
             if rows:
                 continue  # more may be there (or others, now that these patients wait)
+            for patient in [p for p, (at, _) in backoff.items() if at <= now]:
+                del backoff[patient]  # due, yet no row of theirs is left (removed by hand?)
             if not backoff:
                 sender.last_error = None
             sender.wake.clear()
