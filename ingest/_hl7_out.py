@@ -84,6 +84,8 @@ def escape(text: object) -> str:
         .replace("~", "\\R\\")
         .replace("&", "\\T\\")
     )
+    if escaped.isprintable():  # the usual case, at C speed: no control character in it
+        return escaped
     return _CONTROL.sub(lambda m: f"\\X{ord(m.group()):02X}\\", escaped)
 
 
