@@ -19,6 +19,7 @@ a resend after a lost ACK is recognisable as the same message).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,8 @@ from ingest._fhir_out import (
 )
 
 CR: Final = "\r"
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+"""Characters written as `\\Xhh\\` (C0 controls and DEL)."""
 ACM_PROFILE: Final = "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4.4^ISO"
 """MSH-21 of a Report Alert [PCD-04]."""
 
@@ -70,18 +73,21 @@ class Hl7Parties:
 
 
 def escape(text: object) -> str:
-    """ER7 text with its delimiters escaped (`\\E\\ \\F\\ \\S\\ \\R\\ \\T\\`) and line breaks as
-    `\\X0D\\` / `\\X0A\\`, so no value can end a field, a segment or the message."""
-    return (
+    """ER7 text with its delimiters escaped (`\\E\\ \\F\\ \\S\\ \\R\\ \\T\\`) and every control
+    character as `\\Xhh\\` (line breaks `\\X0D\\` / `\\X0A\\`; MLLP's `\\x0b` and `\\x1c`
+    too: a bed `12\\x1c` at the end of PV1 would otherwise end the MLLP frame there), so no
+    value can end a field, a segment, the message or its frame."""
+    escaped = (
         str(text)
         .replace("\\", "\\E\\")
         .replace("|", "\\F\\")
         .replace("^", "\\S\\")
         .replace("~", "\\R\\")
         .replace("&", "\\T\\")
-        .replace("\r", "\\X0D\\")
-        .replace("\n", "\\X0A\\")
     )
+    if escaped.isprintable():  # the usual case, at C speed: no control character in it
+        return escaped
+    return _CONTROL.sub(lambda m: f"\\X{ord(m.group()):02X}\\", escaped)
 
 
 def hl7_time(value: object) -> str:

@@ -46,8 +46,8 @@ from surveillance._nats_identities import (
     render_nats_users,
     update_nats_users,
 )
-from surveillance._outbound import Outbound
-from surveillance._outbound_queue import OutboundQueue, Outgoing
+from surveillance._outbound import FhirEndpoint, MllpEndpoint, Outbound
+from surveillance._outbound_queue import OutboundQueue, Outgoing, Queued
 from surveillance._report import (
     DEFAULT_SHIFTS,
     NO_REASON,
@@ -106,8 +106,10 @@ __all__ = [
     "BrokerIdentity",
     "BrokerRole",
     "BrokerRoster",
+    "FhirEndpoint",
     "Ladder",
     "LifecycleError",
+    "MllpEndpoint",
     "MllpListener",
     "NoStore",
     "OnlineScorer",
@@ -119,6 +121,7 @@ __all__ = [
     "Output",
     "Plan",
     "Publication",
+    "Queued",
     "Report",
     "RosterError",
     "Rung",

@@ -46,9 +46,12 @@ from ingest import (
     DEAD_LETTER_TOPIC,
     HEARTBEAT_TOPIC,
     alert_action_topic,
+    alerts_acm_topic,
     alerts_topic,
     bed_topic,
     input_filters,
+    score_fhir_topic,
+    score_hl7v2_topic,
     score_topic,
 )
 from simulators import TRUTH_TOPIC
@@ -142,6 +145,11 @@ def acl_rules(identity: BrokerIdentity, prefix: str = "") -> list[tuple[str, str
             return [("read", topic) for topic in input_filters(p)] + [
                 ("write", score_topic(p, "+", "+")),
                 ("write", alerts_topic(p, "+")),
+                # `[outbound] topics` (issue 17): a score's FHIR and HL7 v2 forms, the ACM
+                # events (without these the broker drops them, silently under MQTT 3.1.1)
+                ("write", score_fhir_topic(p, "+", "+")),
+                ("write", score_hl7v2_topic(p, "+", "+")),
+                ("write", alerts_acm_topic(p, "+")),
                 ("write", p + DEAD_LETTER_TOPIC),
                 ("write", p + HEARTBEAT_TOPIC),
             ]

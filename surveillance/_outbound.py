@@ -41,7 +41,7 @@ from ingest import (
     score_resource_id,
 )
 from surveillance._outbound_queue import OutboundQueue, Outgoing, Queued
-from surveillance._settings import OutboundSettings, Settings
+from surveillance._settings import OutboundSettings, Settings, redact
 from surveillance.online import Output, Publication
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,13 @@ log = logging.getLogger(__name__)
 Outcome = Literal["sent", "retry", "refused"]
 HEAD: Final = 100
 """Rows read from the queue at a time, per endpoint."""
+ANSWER_KEPT: Final = 4096
+"""Bytes of a FHIR server's refusal read (for the reason kept and logged)."""
+APPEND_WAIT: Final = 1.0
+"""Seconds a batch waits at most for the queue's synced write (6.4 ms median measured here): a
+slower one (a write lock held elsewhere, a stalled disk) goes on in the background, and the
+batch's messages are kept in memory meanwhile, as when the queue cannot be written; scoring
+and alerts never wait longer for the record."""
 IDLE: Final = 1.0
 """Seconds an idle sender waits before it looks at the queue again (a new message wakes it)."""
 _decode = msgspec.json.decode
@@ -135,7 +142,9 @@ class FhirEndpoint:
 
     def __init__(self, base: str, timeout: float, token: str | None) -> None:
         self.target = "fhir"
-        self.base = base.rstrip("/")
+        self.base, self.timeout = base.rstrip("/"), timeout
+        self.shown = redact(self.base)
+        """The base as reasons, logs and `/healthz` quote it: a password in it as `***`."""
         headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -151,19 +160,38 @@ class FhirEndpoint:
     async def send(self, row: Queued) -> tuple[Outcome, str]:
         # The resource's own id: a correction's is the id of the Observation it corrects (its
         # queue key is its own, so the correction is never taken for the original, sent).
-        resource_id = _decode(row.body).get("id") if row.body else None
-        url = f"{self.base}/Observation/{resource_id or row.key}"
+        resource_id = (_decode(row.body).get("id") if row.body else None) or row.key
+        url = f"{self.base}/Observation/{resource_id}"
+        shown = f"{self.shown}/Observation/{resource_id}"
         try:
-            response = await self._client.put(url, content=row.body)
-        except httpx2.HTTPError as error:
-            return "retry", f"FHIR PUT {url}: {type(error).__name__}: {error}"
-        status = response.status_code
-        if status in (200, 201):
-            return "sent", ""
-        why = f"FHIR PUT {url}: HTTP {status} {response.text[:500]}".strip()
-        if status in (401, 403, 408, 409, 429) or status >= 500:
-            return "retry", why
-        return "refused", why
+            # One deadline for the whole attempt (httpx's timeout is per read: a server
+            # dripping a byte at a time would hold the sender for ever), and no more of the
+            # answer read than the reason keeps (a huge body would be held in memory).
+            async with (
+                asyncio.timeout(self.timeout),
+                self._client.stream("PUT", url, content=row.body) as response,
+            ):
+                status = response.status_code
+                if status in (200, 201):
+                    return "sent", ""
+                text = await _beginning(response, ANSWER_KEPT)
+        except (httpx2.HTTPError, TimeoutError) as error:
+            said = str(error).replace(self.base, self.shown)
+            return "retry", f"FHIR PUT {shown}: {type(error).__name__}: {said}"
+        why = f"FHIR PUT {shown}: HTTP {status} {text[:500]}".strip()
+        if 400 <= status < 500 and status not in (401, 403, 408, 409, 429):
+            return "refused", why
+        return "retry", why  # 5xx, a redirect (never followed: the token stays here), 1xx, 2xx
+
+
+async def _beginning(response: httpx2.Response, most: int) -> str:
+    """At most the first `most` bytes of an answer's body, as text."""
+    kept = b""
+    async for chunk in response.aiter_bytes():
+        kept += chunk
+        if len(kept) >= most:
+            break
+    return kept[:most].decode("utf-8", "replace")
 
 
 @dataclass
@@ -199,6 +227,9 @@ class Outbound:
         self._tasks: list[asyncio.Task[None]] = []
         self._unqueued: list[Outgoing] = []
         self.queue_error: str | None = None
+        self.append_wait = APPEND_WAIT
+        """Seconds a batch waits at most for the queue's write (`APPEND_WAIT`)."""
+        self._appending: asyncio.Task[int] | None = None
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -249,6 +280,9 @@ class Outbound:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._appending is not None:  # a write still running: the queue closes after it
+            with contextlib.suppress(Exception):
+                await self._appending
         await self._stack.aclose()
 
     # -- formatting ------------------------------------------------------------------------
@@ -358,65 +392,111 @@ class Outbound:
         items = [*self._unqueued, *self.outgoing(out)]
         if not items:
             return
+        busy = self._appending
+        if busy is not None and not busy.done():
+            self._hold(items, "an earlier write is still running (a lock held, a stalled disk)")
+            return
+        task = self._appending = asyncio.create_task(queue.append(items))
+        task.add_done_callback(_retrieved)
         try:
-            await queue.append(items)
-        except Exception as error:
-            self._unqueued = items
-            self.queue_error = str(error)
-            log.critical(
-                "the outbound queue %s cannot be written (%s): %d message(s) kept in memory "
-                "until it can (lost if the service dies meanwhile)",
-                queue.path,
-                error,
-                len(items),
+            await asyncio.wait_for(asyncio.shield(task), self.append_wait)
+        except TimeoutError:
+            self._hold(
+                items, f"a write took over {self.append_wait:g} s (a lock held, a slow disk)"
             )
+            return
+        except Exception as error:
+            self._hold(items, str(error))
             return
         self._unqueued, self.queue_error = [], None
         for sender in self.senders.values():
             sender.wake.set()
 
+    def _hold(self, items: list[Outgoing], error: str) -> None:
+        """Keep `items` in memory, to be queued with the next batch (the queue is failing)."""
+        self._unqueued = items
+        if self.queue_error is None:
+            assert self.queue is not None  # noqa: S101 - only with a queue
+            log.critical(
+                "the outbound queue %s cannot be written (%s): %d message(s) kept in memory "
+                "until it can (lost if the service dies meanwhile)",
+                self.queue.path,
+                error,
+                len(items),
+            )
+        self.queue_error = error
+
     # -- delivery ---------------------------------------------------------------------------
 
     async def _deliver(self, endpoint: Endpoint, sender: Sender) -> None:
-        """Forever: the oldest messages for this endpoint, in order per patient; backoff
-        with jitter while it fails."""
+        """Forever: the oldest messages for this endpoint, in order per patient. A patient
+        whose message failed waits (exponential backoff with jitter, their own) and their rows
+        are left out of the next reads, so however many they have queued the other patients'
+        go on; a failing queue file is retried too (the task never ends with rows queued)."""
         config, queue = self.config, self.queue
         assert queue is not None  # noqa: S101 - started only with a queue
-        delay = config.retry_first
+        loop = asyncio.get_running_loop()
+        backoff: dict[str, tuple[float, float]] = {}  # patient: (not before, delay)
+        queue_delay = config.retry_first
         while True:
-            rows = await queue.head(endpoint.target, HEAD)
-            if not rows:
-                sender.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(sender.wake.wait(), IDLE)
+            now = loop.time()
+            waiting = {patient for patient, (at, _) in backoff.items() if at > now}
+            try:
+                rows = await queue.head(endpoint.target, HEAD, waiting)
+                for row in rows:
+                    if row.patient in waiting:
+                        continue  # an earlier row of theirs failed in this read
+                    await self._attempt(endpoint, sender, row, backoff, waiting)
+            except Exception as error:  # the queue file failing: a full disk, a lock held
+                sender.last_error = f"the outbound queue: {type(error).__name__}: {error}"
+                log.error("%s: %s; trying again", endpoint.target, sender.last_error)
+                await asyncio.sleep(queue_delay * (0.5 + random.random() / 2))  # noqa: S311
+                queue_delay = min(queue_delay * 2, config.retry_cap)
                 continue
-            blocked: set[str] = set()
-            failed = False
-            for row in rows:
-                if row.patient in blocked:
-                    continue
-                outcome, why = await endpoint.send(row)
-                if outcome == "sent":
-                    await queue.delete(row)
-                    sender.sent += 1
-                elif outcome == "refused":
-                    await queue.bury(row, why)
-                    sender.refused += 1
-                    log.error("%s refused %s for good: %s", endpoint.target, row.key, why)
-                else:
-                    failed = True
-                    sender.retries += 1
-                    sender.last_error = why
-                    blocked.add(row.patient)
-                    await queue.failed(row, why)
-                    if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
-                        log.warning("%s: %s (attempt %d)", endpoint.target, why, row.attempts + 1)
-            if failed:
-                await asyncio.sleep(delay * (0.5 + random.random() / 2))  # noqa: S311 - jitter
-                delay = min(delay * 2, config.retry_cap)
-            else:
-                delay = config.retry_first
+            queue_delay = config.retry_first
+            if rows:
+                continue  # more may be there (or others, now that these patients wait)
+            for patient in [p for p, (at, _) in backoff.items() if at <= now]:
+                del backoff[patient]  # due, yet no row of theirs is left (removed by hand?)
+            if not backoff:
                 sender.last_error = None
+            sender.wake.clear()
+            nearest = min((at for at, _ in backoff.values()), default=now + IDLE)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sender.wake.wait(), max(0.0, min(IDLE, nearest - now)))
+
+    async def _attempt(
+        self,
+        endpoint: Endpoint,
+        sender: Sender,
+        row: Queued,
+        backoff: dict[str, tuple[float, float]],
+        waiting: set[str],
+    ) -> None:
+        """Send one row; on failure its patient waits (`backoff`, `waiting`)."""
+        queue, config = self.queue, self.config
+        assert queue is not None  # noqa: S101 - started only with a queue
+        outcome, why = await endpoint.send(row)
+        if outcome == "sent":
+            await queue.delete(row)
+            sender.sent += 1
+            backoff.pop(row.patient, None)
+        elif outcome == "refused":
+            await queue.bury(row, why)
+            sender.refused += 1
+            backoff.pop(row.patient, None)
+            log.error("%s refused %s for good: %s", endpoint.target, row.key, why)
+        else:
+            sender.retries += 1
+            sender.last_error = why
+            _, last = backoff.get(row.patient, (0.0, config.retry_first / 2))
+            delay = min(last * 2, config.retry_cap)
+            jitter = 0.5 + random.random() / 2  # noqa: S311 - jitter
+            backoff[row.patient] = (asyncio.get_running_loop().time() + delay * jitter, delay)
+            waiting.add(row.patient)
+            await queue.failed(row, why)
+            if row.attempts == 0 or (row.attempts + 1) % 10 == 0:
+                log.warning("%s: %s (attempt %d)", endpoint.target, why, row.attempts + 1)
 
     def health(self) -> dict[str, Any]:
         """The backlog for `/healthz`: per endpoint what waits, was sent, retried, refused."""
@@ -436,3 +516,9 @@ class Outbound:
                 for target, sender in self.senders.items()
             },
         }
+
+
+def _retrieved(task: asyncio.Task[int]) -> None:
+    """A queue write finished in the background: its error was already reported (`_hold`)."""
+    if not task.cancelled():
+        task.exception()

@@ -17,9 +17,12 @@ in `refused` with the reason, for a person to look at).
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
+import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,9 @@ from typing import Any, Final, Self
 
 from surveillance.store import StoreError
 
+PRUNE_EVERY: Final = 60.0
+"""Seconds between prunings of the delivered keys older than `SENT_MEMORY` (while running, not
+only at each start: a service up for months kept every key it ever delivered)."""
 SENT_MEMORY: Final = 7 * 86400.0
 """Seconds a delivered message's key is remembered (a redelivered input is scored again within
 minutes; the broker's and the scorer's own memories are shorter still)."""
@@ -38,6 +44,7 @@ _SCHEMA = (
     "UNIQUE (target, key))",
     "CREATE TABLE IF NOT EXISTS sent ("
     "target TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (target, key))",
+    "CREATE INDEX IF NOT EXISTS sent_at ON sent (at)",
     "CREATE TABLE IF NOT EXISTS refused ("
     "seq INTEGER PRIMARY KEY, target TEXT NOT NULL, key TEXT NOT NULL, patient TEXT NOT NULL, "
     "body BLOB NOT NULL, reason TEXT NOT NULL)",
@@ -76,6 +83,8 @@ class OutboundQueue:
         self.pending: dict[str, int] = {}
         """Rows waiting, by target (kept in memory: the health and heartbeat read it)."""
         self.refused: dict[str, int] = {}
+        self._pruned_at = 0.0
+        self._lock: int | None = None
 
     async def __aenter__(self) -> Self:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbound-queue")
@@ -101,12 +110,13 @@ class OutboundQueue:
     def _open(self) -> None:
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _exclusive(f"{self.path}.lock")
             conn = sqlite3.connect(self.path, isolation_level=None)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             for statement in _SCHEMA:
                 conn.execute(statement)
-            conn.execute("DELETE FROM sent WHERE at < ?", (time.time() - SENT_MEMORY,))
+            self._prune(conn)
             self.pending = dict(
                 conn.execute("SELECT target, count(*) FROM outbound GROUP BY target").fetchall()
             )
@@ -114,6 +124,7 @@ class OutboundQueue:
                 conn.execute("SELECT target, count(*) FROM refused GROUP BY target").fetchall()
             )
         except (sqlite3.Error, OSError) as e:
+            self._unlock()
             raise StoreError(f"cannot open the outbound queue {self.path!r}: {e}") from e
         self._conn = conn
 
@@ -121,6 +132,12 @@ class OutboundQueue:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            os.close(lock)  # and with it the lock (the kernel's too on kill -9)
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None  # noqa: S101 - only called between enter and exit
@@ -157,27 +174,36 @@ class OutboundQueue:
             self.pending[target] = self.pending.get(target, 0) + n
         return sum(added.values())
 
-    def _head(self, target: str, limit: int) -> list[Queued]:
+    def _head(self, target: str, limit: int, skip: str) -> list[Queued]:
         rows = (
             self._db()
             .execute(
                 "SELECT seq, target, key, patient, body, attempts FROM outbound "
-                "WHERE target = ? ORDER BY seq LIMIT ?",
-                (target, limit),
+                "WHERE target = ? AND patient NOT IN (SELECT value FROM json_each(?)) "
+                "ORDER BY seq LIMIT ?",
+                (target, skip, limit),
             )
             .fetchall()
         )
         return [Queued(int(r[0]), r[1], r[2], r[3], bytes(r[4]), int(r[5])) for r in rows]
 
-    async def head(self, target: str, limit: int = 100) -> list[Queued]:
-        """The oldest `limit` rows for `target`, oldest first."""
-        result: list[Queued] = await self._run(self._head, target, limit)
+    async def head(self, target: str, limit: int = 100, skip: Collection[str] = ()) -> list[Queued]:
+        """The oldest `limit` rows for `target`, oldest first, but none of the patients in
+        `skip` (those waiting to be retried: their rows must not crowd the others out)."""
+        result: list[Queued] = await self._run(self._head, target, limit, json.dumps(sorted(skip)))
         return result
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        now = time.time()
+        conn.execute("DELETE FROM sent WHERE at < ?", (now - SENT_MEMORY,))
+        self._pruned_at = now
 
     def _delete(self, row: Queued) -> int:
         conn = self._db()
         conn.execute("BEGIN")
         try:
+            if time.time() - self._pruned_at >= PRUNE_EVERY:
+                self._prune(conn)
             conn.execute(
                 "INSERT OR REPLACE INTO sent (target, key, at) VALUES (?, ?, ?)",
                 (row.target, row.key, time.time()),
@@ -233,3 +259,16 @@ class OutboundQueue:
         """`(target, key, reason)` of every refused message, oldest first."""
         result: list[tuple[str, str, str]] = await self._run(self._refused_rows)
         return result
+
+
+def _exclusive(path: str) -> int:
+    """An open descriptor of `path` holding an exclusive `flock`: one service per queue file
+    (two would both send every row, and a patient's out of order)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        msg = f"another service has it open ({path} is locked)"
+        raise OSError(e.errno, msg) from None
+    return fd
