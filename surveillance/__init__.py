@@ -46,7 +46,7 @@ from surveillance._nats_identities import (
     render_nats_users,
     update_nats_users,
 )
-from surveillance._outbound import FhirEndpoint, MllpEndpoint, Outbound
+from surveillance._outbound import FhirEndpoint, MllpEndpoint, Outbound, without_answer
 from surveillance._outbound_queue import OutboundQueue, Outgoing, Queued
 from surveillance._report import (
     DEFAULT_SHIFTS,
@@ -165,4 +165,5 @@ __all__ = [
     "shift_of",
     "update_nats_users",
     "update_password_file",
+    "without_answer",
 ]

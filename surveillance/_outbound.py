@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol, Self
@@ -511,11 +512,24 @@ class Outbound:
                     "sent": sender.sent,
                     "retries": sender.retries,
                     "refused": (0 if queue is None else queue.refused.get(target, 0)),
-                    "last_error": sender.last_error,
+                    "last_error": without_answer(sender.last_error),
                 }
                 for target, sender in self.senders.items()
             },
         }
+
+
+_ANSWER: Final = re.compile(r"(.*?(?:HTTP \d{3}|: [AC][ER]))\b")
+
+
+def without_answer(why: str | None) -> str | None:
+    """A reason as `/healthz` shows it (anonymously): up to the endpoint's status or ACK code,
+    never the answer's own words (an OperationOutcome or MSA-3 may quote a patient); the log
+    and the queue's `refused` table keep them whole."""
+    if why is None:
+        return None
+    found = _ANSWER.match(why)
+    return why if found is None else f"{found.group(1)} (its answer is in the log)"
 
 
 def _retrieved(task: asyncio.Task[int]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from surveillance import Outbound, SettingsError, load_settings
+from surveillance import Outbound, SettingsError, load_settings, without_answer
 from surveillance.online import Output, Publication
 from surveillance.store import AlertRecord, ScoreRecord
 
@@ -127,3 +127,24 @@ def test_every_stored_score_and_alert_event_is_queued_for_its_endpoints() -> Non
     assert items[0].key == items[1].key == msgspec.json.decode(items[0].body)["id"]
     assert items[2].key == "score-o-1#1"
     assert Outbound(settings).outgoing(out) == items  # stable: a retry is the same message
+
+
+@pytest.mark.parametrize(
+    ("why", "shown"),
+    [
+        (
+            'FHIR PUT http://h/fhir/Observation/x: HTTP 422 {"issue":[{"diagnostics":"NHS 9434765919"}]}',
+            "FHIR PUT http://h/fhir/Observation/x: HTTP 422 (its answer is in the log)",
+        ),
+        (
+            "MLLP epr:2575: AE unknown patient 9434765919",
+            "MLLP epr:2575: AE (its answer is in the log)",
+        ),
+        ("MLLP epr:2575: AR", "MLLP epr:2575: AR (its answer is in the log)"),
+        ("MLLP epr:2575: ConnectionRefusedError: [Errno 111]", None),
+        (None, None),
+    ],
+)
+def test_healthz_never_quotes_an_endpoints_answer(why: str | None, shown: str | None) -> None:
+    """`/healthz` is anonymous: the reason it shows stops at the status or ACK code."""
+    assert without_answer(why) == (why if shown is None else shown)
