@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS placements (
     bed TEXT NOT NULL,
     time TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS placements_bed ON placements (ward, bed);
 """
 
 
@@ -165,6 +166,13 @@ class Journal:
                 )
                 place = forward.place
                 if forward.placement in ("placed", "update"):
+                    # One patient to a bed: whoever this listener had placed there is no longer
+                    # (the scorer discharges them, "bed reassigned"), so their A08 must not
+                    # put them back.
+                    db.execute(
+                        "DELETE FROM placements WHERE ward = ? AND bed = ? AND patient_id != ?",
+                        (place.ward, place.bed, forward.patient_id),
+                    )
                     db.execute(
                         "INSERT INTO placements (patient_id, ward, bed, time) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (patient_id) DO UPDATE SET ward = excluded.ward,"
