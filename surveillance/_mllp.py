@@ -579,8 +579,6 @@ class MllpListener:
             )
         except Refusal as refused:
             return await self._refuse(refused, payload, len(payload), now)
-        if (late := self._out_of_time(forward, now)) is not None:
-            return await self._refuse(late, payload, len(payload), now)
         digest = hashlib.sha256(forward.topic.encode() + b"\n" + forward.payload).hexdigest()
         try:
             seen = await journal.seen(forward.msg_id)
@@ -598,6 +596,10 @@ class MllpListener:
             counters.repeats += 1
             said = f" ({seen.note})" if seen.note else ""
             return Answer("AA", f"a repeat of a message already accepted{said}; not sent again")
+        # After the repeat check: a message already accepted stays accepted, however late
+        # its sender sends it again (it never had the ACK).
+        if (late := self._out_of_time(forward, now)) is not None:
+            return await self._refuse(late, payload, len(payload), now)
         note: str | None = None
         if forward.placement == "update":
             try:
