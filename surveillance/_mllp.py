@@ -64,6 +64,10 @@ DEAD_LETTERS_PER_MINUTE: Final = 120
 """Dead letters this listener publishes a minute at most; beyond that a refusal is answered,
 kept in the journal and counted, not published (a hostile sender cannot flood the topic)."""
 
+JOURNAL_REASON_MAX: Final = 2000
+"""Characters of a refusal's reason kept in the journal: a reason may quote the input (a
+PV1-3 of 200 KB), and every refusal is journaled, flood-limited or not."""
+
 READ_CHUNK: Final = 65536
 PRUNE_EVERY: Final = 3600.0
 """Seconds between prunings of the journal (`mllp.journal_days`); also once at start."""
@@ -210,7 +214,7 @@ class Journal:
                     received.isoformat(),
                     rejected.msg_id,
                     rejected.error,
-                    rejected.reason,
+                    rejected.reason[:JOURNAL_REASON_MAX],
                     size,
                     hashlib.sha256(rejected.payload).hexdigest(),
                 ),

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest import Rejected
 from surveillance import MllpListener
+from surveillance._mllp import Journal
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.test_mllp import (
     adt,
@@ -26,6 +28,7 @@ from tests.surveillance.test_mllp import (
 from tests.surveillance.test_pipeline import listening
 
 pytestmark = pytest.mark.mqtt
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 async def test_an_update_does_not_put_a_patient_back_in_a_bed_given_to_another(
@@ -98,3 +101,21 @@ async def test_two_senders_may_use_the_same_control_id(
         assert msa(await pas.send(adt("A01", "1", f"{here}^1^1", when=now)))[0] == "AA"
         ack = await gateway.send(oru("1", f"{here}^^1", when=now + timedelta(seconds=1)))
         assert msa(ack)[0] == "AA", (err_code(ack), msa(ack)[2])
+
+
+async def test_the_journal_keeps_a_refusal_without_its_whole_quoted_input(tmp_path: Path) -> None:
+    """Every refusal is journaled (also past the dead-letter limit), and a reason may quote
+    the input: a 200 KB PV1-3 must not cost 200 KB of journal a refusal (a sender could fill
+    the disk, and then every message is AE)."""
+    journal = Journal(tmp_path / "j.db")
+    try:
+        reason = "HL7: PV1-3 point of care " + "x" * 200_000
+        await journal.refused(NOW, Rejected("mllp", b"MSH|", "placement", reason, "C1"), 4)
+        await journal.refused(NOW, Rejected("mllp", b"MSH|", "placement", "short", "C2"), 4)
+        kept = journal._db.execute("SELECT reason FROM refused ORDER BY control_id").fetchall()
+        assert len(kept) == 2
+        assert kept[0][0].startswith("HL7: PV1-3 point of care xxx")
+        assert len(kept[0][0]) <= 4000
+        assert kept[1][0] == "short"
+    finally:
+        journal.close()
