@@ -383,8 +383,9 @@ def _place(pv1: Any, text: _Text, msg_id: str, locations: LocationMap) -> Place:
     # PV1-3 is one location (not repeatable), and its point of care, room and bed are plain
     # strings: a second repetition or a subcomponent would be dropped by reading the first
     # one, which is a guess (`WARD2&X^1^7` is not WARD2, `~ICU^^1` names another bed).
-    raw = str(pv1[3]) if len(pv1) > 3 else ""  # noqa: PLR2004 - PV1-3
-    _, _, repetition, component, subcomponent = text.separators
+    raw = str(pv1[3]) if len(pv1) > 3 else ""
+    separators = text.separators
+    repetition, component, subcomponent = separators[2], separators[3], separators[4]
     if repetition in raw or any(subcomponent in part for part in raw.split(component)[:3]):
         msg = (
             f"HL7: PV1-3 assigned patient location {raw[:200]!r} has a repetition or a "

@@ -10,11 +10,11 @@ import hl7  # type: ignore[import-untyped]
 import pytest
 
 from ingest import Header, Location, LocationMap, Refusal, ack, translate
-from ingest._mllp import ERROR_TEXT_MAX
 from tests.ingest.test_hl7_adt import MAP, adt
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+ERROR_TEXT_MAX = 500  # ingest._mllp.ERROR_TEXT_MAX (private): where a reason is cut
 
 
 @pytest.mark.parametrize("cut", range(ERROR_TEXT_MAX - 3, ERROR_TEXT_MAX + 1))
@@ -42,7 +42,7 @@ def test_a_cut_reason_never_ends_in_half_an_escape(cut: int, delimiter: str) -> 
     ],
 )
 def test_a_pv1_3_read_only_in_part_is_refused_never_guessed(pv1_3: str) -> None:
-    """"The location map, never a guess": `WARD2&ANNEX` is not WARD2, nor is bed `7&B` bed 7;
+    """Promise: "the location map, never a guess": `WARD2&ANNEX` is not WARD2, nor bed `7&B` 7;
     reading the first subcomponent or repetition and dropping the rest places the patient by
     a guess."""
     with pytest.raises(Refusal) as refused:

@@ -6,14 +6,14 @@ Each test names the promise of the README section "HL7 v2 over MLLP" that it che
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from ingest import Rejected
 from surveillance import MllpListener
-from surveillance._mllp import Journal
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.test_mllp import (
     adt,
@@ -28,7 +28,6 @@ from tests.surveillance.test_mllp import (
 from tests.surveillance.test_pipeline import listening
 
 pytestmark = pytest.mark.mqtt
-NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 async def test_an_update_does_not_put_a_patient_back_in_a_bed_given_to_another(
@@ -61,7 +60,7 @@ async def test_an_update_does_not_put_a_patient_back_in_a_bed_given_to_another(
 async def test_a_repeat_of_an_accepted_message_is_aa_even_after_max_age(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    """"A repeat of an accepted MSH-10 with the same content is answered AA again and not
+    """Promise: "a repeat of an accepted MSH-10 with the same content is answered AA again and not
     published twice, also after a restart": a PAS that resends (it never got the ACK) after
     `scorer.max_age` gets AR `time` and a dead letter for a message that was published."""
     ward = w()
@@ -103,19 +102,19 @@ async def test_two_senders_may_use_the_same_control_id(
         assert msa(ack)[0] == "AA", (err_code(ack), msa(ack)[2])
 
 
-async def test_the_journal_keeps_a_refusal_without_its_whole_quoted_input(tmp_path: Path) -> None:
+async def test_the_journal_keeps_a_refusal_without_its_whole_quoted_input(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
     """Every refusal is journaled (also past the dead-letter limit), and a reason may quote
     the input: a 200 KB PV1-3 must not cost 200 KB of journal a refusal (a sender could fill
     the disk, and then every message is AE)."""
-    journal = Journal(tmp_path / "j.db")
-    try:
-        reason = "HL7: PV1-3 point of care " + "x" * 200_000
-        await journal.refused(NOW, Rejected("mllp", b"MSH|", "placement", reason, "C1"), 4)
-        await journal.refused(NOW, Rejected("mllp", b"MSH|", "placement", "short", "C2"), 4)
-        kept = journal._db.execute("SELECT reason FROM refused ORDER BY control_id").fetchall()
-        assert len(kept) == 2
-        assert kept[0][0].startswith("HL7: PV1-3 point of care xxx")
-        assert len(kept[0][0]) <= 4000
-        assert kept[1][0] == "short"
-    finally:
-        journal.close()
+    ward = w()
+    now = datetime.now(UTC).replace(microsecond=0)
+    settings = listener_settings(mosquitto.url, tmp_path, ward)
+    async with serving(settings) as listener, client(listener) as pas:
+        ack = await pas.send(adt("A01", f"{ward}-1", "X" * 200_000 + "^1^1", when=now))
+        assert (msa(ack)[0], err_code(ack)) == ("AR", "placement")
+    with contextlib.closing(sqlite3.connect(settings.mllp.journal)) as db:
+        [(reason,)] = db.execute("SELECT reason FROM refused").fetchall()
+    assert reason.startswith("HL7: PV1-3 point of care 'XXX")
+    assert len(reason) <= 4000
