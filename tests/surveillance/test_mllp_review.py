@@ -189,3 +189,27 @@ async def test_past_the_dead_letter_limit_each_refusal_is_still_journaled(
     with contextlib.closing(sqlite3.connect(settings.mllp.journal)) as db:
         [(count,)] = db.execute("SELECT count(*) FROM refused").fetchall()
     assert count == 125
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review-mllp finding (design): a transfer to a ward not in the location map is "
+    "refused, so the patient stays in their old bed on the boards (and overdue alerts climb) "
+    "until someone else is admitted there",
+)
+async def test_a_transfer_out_of_the_mapped_wards_empties_the_old_bed(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    ward = w()
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with (
+        listening(mosquitto, f"wards/{ward}/#") as heard,
+        serving(listener_settings(mosquitto.url, tmp_path, ward)) as listener,
+        client(listener) as pas,
+    ):
+        ack = await pas.send(adt("A01", f"{ward}-1", f"PAS-{ward}^1^1", when=now))
+        assert msa(ack)[0] == "AA"
+        await pas.send(adt("A02", f"{ward}-2", "THEATRES^1^1", when=now))
+        await heard.wait(lambda h: len(h.on("/adt")) >= 1)
+        await asyncio.sleep(0.3)
+        assert [d["event"] for d in heard.on("/adt")] == ["admit", "discharge"]
