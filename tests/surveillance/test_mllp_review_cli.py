@@ -9,6 +9,8 @@ import pytest
 
 from surveillance.cli import main
 
+pytestmark = pytest.mark.mqtt  # the port case begins a broker connection before it fails
+
 SETTINGS = """
 [broker]
 url = "mqtt://127.0.0.1:1"
