@@ -443,9 +443,13 @@ class MllpListener:
         framer = Framer(self.config.max_frame_bytes)
         idle, whole = self.config.idle_timeout, self.config.frame_timeout
         begun: float | None = None  # when the frame under way began (monotonic)
+        # The last frame (or the connection's start): bytes outside a frame are not activity,
+        # or a byte every few minutes would hold a connection (and max_connections) for ever.
+        active = time.monotonic()
         try:
             while True:
-                wait = idle if begun is None else min(idle, begun + whole - time.monotonic())
+                tick = time.monotonic()
+                wait = active + idle - tick if begun is None else min(idle, begun + whole - tick)
                 try:
                     async with asyncio.timeout(max(wait, 0)):
                         data = await reader.read(READ_CHUNK)
@@ -472,6 +476,8 @@ class MllpListener:
                         )
                     break
                 events = framer.feed(data)
+                if framer.pending or any(not isinstance(e, Junk) for e in events):
+                    active = time.monotonic()
                 if not framer.pending:
                     begun = None
                 elif begun is None or any(not isinstance(e, Junk) for e in events):

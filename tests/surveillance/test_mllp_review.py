@@ -120,11 +120,6 @@ async def test_the_journal_keeps_a_refusal_without_its_whole_quoted_input(
     assert len(reason) <= 4000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-mllp finding: bytes outside a frame reset the idle timer, so an allowed "
-    "peer holds every one of max_connections with a byte a few minutes and the PAS is refused",
-)
 async def test_junk_does_not_keep_a_connection_from_its_idle_timeout(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
