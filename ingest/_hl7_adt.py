@@ -72,7 +72,7 @@ _SEX: Final = {"M": "1", "F": "2", "U": "X"}
 (other), A (ambiguous) and N (not applicable) have no exact NHS code and are left out."""
 _TEST_PROCESSING: Final = {"T": "training", "D": "debugging"}
 _DTM: Final = re.compile(
-    r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.\d{1,4})?)?(?:([+-])(\d{2})(\d{2}))?"
+    r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.\d{1,4})?)?(?:([+-])(\d{2})([0-5]\d))?"
 )
 
 
@@ -380,6 +380,18 @@ def _with_location(decoded: str, place: Place, *, utf8: bool = False) -> bytes:
 
 
 def _place(pv1: Any, text: _Text, msg_id: str, locations: LocationMap) -> Place:
+    # PV1-3 is one location (not repeatable), and its point of care, room and bed are plain
+    # strings: a second repetition or a subcomponent would be dropped by reading the first
+    # one, which is a guess (`WARD2&X^1^7` is not WARD2, `~ICU^^1` names another bed).
+    raw = str(pv1[3]) if len(pv1) > 3 else ""
+    separators = text.separators
+    repetition, component, subcomponent = separators[2], separators[3], separators[4]
+    if repetition in raw or any(subcomponent in part for part in raw.split(component)[:3]):
+        msg = (
+            f"HL7: PV1-3 assigned patient location {raw[:200]!r} has a repetition or a "
+            "subcomponent in its point of care, room or bed: the bed cannot be known"
+        )
+        raise Refusal("placement", msg, msg_id)
     parts = [text(_leaf(pv1, 3, 0, n), f"PV1-3.{n + 1}", msg_id) for n in range(3)]
     facility = text(_leaf(pv1, 3, 0, 3, 0), "PV1-3.4", msg_id)
     try:
@@ -472,6 +484,7 @@ class _Text:
 
     def __init__(self, message: Any) -> None:
         separators: str = message.separators
+        self.separators = separators
         self.esc: str = message.esc
         self.table = {
             "F": separators[1],

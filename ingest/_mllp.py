@@ -277,7 +277,7 @@ def ack(
     alternate identifier.
     """
     h = header or Header()
-    text = escape(text)[:ERROR_TEXT_MAX]
+    text = escape(text[:ERROR_TEXT_MAX])  # cut before escaping: never half an escape
     stamp = now.strftime("%Y%m%d%H%M%S%z")
     msh = "|".join(
         [

@@ -64,6 +64,10 @@ DEAD_LETTERS_PER_MINUTE: Final = 120
 """Dead letters this listener publishes a minute at most; beyond that a refusal is answered,
 kept in the journal and counted, not published (a hostile sender cannot flood the topic)."""
 
+JOURNAL_REASON_MAX: Final = 2000
+"""Characters of a refusal's reason kept in the journal: a reason may quote the input (a
+PV1-3 of 200 KB), and every refusal is journaled, flood-limited or not."""
+
 READ_CHUNK: Final = 65536
 PRUNE_EVERY: Final = 3600.0
 """Seconds between prunings of the journal (`mllp.journal_days`); also once at start."""
@@ -91,6 +95,7 @@ CREATE TABLE IF NOT EXISTS placements (
     bed TEXT NOT NULL,
     time TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS placements_bed ON placements (ward, bed);
 """
 
 
@@ -165,6 +170,13 @@ class Journal:
                 )
                 place = forward.place
                 if forward.placement in ("placed", "update"):
+                    # One patient to a bed: whoever this listener had placed there is no longer
+                    # (the scorer discharges them, "bed reassigned"), so their A08 must not
+                    # put them back.
+                    db.execute(
+                        "DELETE FROM placements WHERE ward = ? AND bed = ? AND patient_id != ?",
+                        (place.ward, place.bed, forward.patient_id),
+                    )
                     db.execute(
                         "INSERT INTO placements (patient_id, ward, bed, time) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (patient_id) DO UPDATE SET ward = excluded.ward,"
@@ -202,7 +214,7 @@ class Journal:
                     received.isoformat(),
                     rejected.msg_id,
                     rejected.error,
-                    rejected.reason,
+                    rejected.reason[:JOURNAL_REASON_MAX],
                     size,
                     hashlib.sha256(rejected.payload).hexdigest(),
                 ),
@@ -431,9 +443,13 @@ class MllpListener:
         framer = Framer(self.config.max_frame_bytes)
         idle, whole = self.config.idle_timeout, self.config.frame_timeout
         begun: float | None = None  # when the frame under way began (monotonic)
+        # The last frame (or the connection's start): bytes outside a frame are not activity,
+        # or a byte every few minutes would hold a connection (and max_connections) for ever.
+        active = time.monotonic()
         try:
             while True:
-                wait = idle if begun is None else min(idle, begun + whole - time.monotonic())
+                tick = time.monotonic()
+                wait = active + idle - tick if begun is None else min(idle, begun + whole - tick)
                 try:
                     async with asyncio.timeout(max(wait, 0)):
                         data = await reader.read(READ_CHUNK)
@@ -460,6 +476,8 @@ class MllpListener:
                         )
                     break
                 events = framer.feed(data)
+                if framer.pending or any(not isinstance(e, Junk) for e in events):
+                    active = time.monotonic()
                 if not framer.pending:
                     begun = None
                 elif begun is None or any(not isinstance(e, Junk) for e in events):
@@ -571,8 +589,6 @@ class MllpListener:
             )
         except Refusal as refused:
             return await self._refuse(refused, payload, len(payload), now)
-        if (late := self._out_of_time(forward, now)) is not None:
-            return await self._refuse(late, payload, len(payload), now)
         digest = hashlib.sha256(forward.topic.encode() + b"\n" + forward.payload).hexdigest()
         try:
             seen = await journal.seen(forward.msg_id)
@@ -590,6 +606,10 @@ class MllpListener:
             counters.repeats += 1
             said = f" ({seen.note})" if seen.note else ""
             return Answer("AA", f"a repeat of a message already accepted{said}; not sent again")
+        # After the repeat check: a message already accepted stays accepted, however late
+        # its sender sends it again (it never had the ACK).
+        if (late := self._out_of_time(forward, now)) is not None:
+            return await self._refuse(late, payload, len(payload), now)
         note: str | None = None
         if forward.placement == "update":
             try:

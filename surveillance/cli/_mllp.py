@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -58,7 +59,11 @@ def _mllp(args: argparse.Namespace) -> int:
         return 2
     setup_logging(settings.log_level)
     log.info("starting the MLLP listener: %s", settings.describe())
-    return asyncio.run(_run(settings))
+    try:
+        return asyncio.run(_run(settings))
+    except (OSError, sqlite3.Error) as exc:  # its journal, or its port
+        print(f"surveillance mllp: cannot start: {exc}", file=sys.stderr)
+        return 1
 
 
 async def _run(settings: Settings) -> int:
