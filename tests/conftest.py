@@ -65,12 +65,30 @@ def pytest_configure(config: pytest.Config) -> None:
         ("browser", "headless Chromium through Playwright"),
         ("process", "runs the surveillance command or service as a process"),
         ("pure", "needs nothing outside the Python process (set automatically)"),
+        ("slow", "a whole simulated ward, month or service in-process (set for SLOW_MODULES)"),
     ):
         config.addinivalue_line("markers", f"{name}: {needs}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+SLOW_MODULES: Final = frozenset(
+    {  # their pure tests take most of the pure run: `-m "pure and not slow"` leaves them out
+        "tests/simulators/test_ward.py",
+        "tests/simulators/test_needs.py",
+        "tests/surveillance/test_inequity_found.py",
+        "tests/surveillance/test_learned_risk.py",
+        "tests/surveillance/test_restart.py",
+        "tests/wallboard/test_dashboard_api.py",
+        "tests/wallboard/test_report_http.py",
+        "tests/wallboard/test_routes_auth.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
     for item in items:
+        if item.path.relative_to(root).as_posix() in SLOW_MODULES:
+            item.add_marker("slow")
         fixtures = set(getattr(item, "fixturenames", ()))
         for fixture, marker in _MARKED_BY_FIXTURE.items():
             if fixture in fixtures:
