@@ -44,6 +44,7 @@ from ingest._hl7_adt import (
     LocationMap,
     Place,
     id_problem,
+    leaving,
     message_kind,
     translate,
 )
@@ -194,6 +195,7 @@ __all__ = [
     "identity_verified",
     "input_filters",
     "is_nhs_number",
+    "leaving",
     "message_kind",
     "msg_id_problem",
     "parse",

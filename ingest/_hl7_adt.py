@@ -114,6 +114,11 @@ class Place:
     cohort: Cohort
 
 
+class Unmapped(Refusal):
+    """`placement`: PV1-3's point of care is in no entry of the location map (a place this
+    system does not watch), as opposed to a PV1-3 that cannot be read."""
+
+
 class LocationMap:
     """PV1-3 → our ward and bed (see `Location`); never a guess."""
 
@@ -139,6 +144,10 @@ class LocationMap:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def cohort_of(self, ward: str) -> Cohort | None:
+        """The cohort of `ward` (its first entry's), or None when no entry names it."""
+        return next((e.cohort for e in self._entries.values() if e.ward == ward), None)
+
     def place(self, point_of_care: str, room: str, bed: str, facility: str) -> Place:
         """Our ward and bed for PV1-3's parts.
 
@@ -161,7 +170,7 @@ class LocationMap:
                 f"{f' (facility {facility!r})' if facility else ''} is not in the location "
                 "map ([[mllp.locations]]); add it, or the message cannot be placed"
             )
-            raise Refusal("placement", msg)
+            raise Unmapped("placement", msg)
         parts = {"bed": bed, "room": room}
         if entry.bed == "room-bed":
             key = f"{room}-{bed}" if room and bed else ""
@@ -195,10 +204,12 @@ class Forward:
     """`A01` ... `A13`, or `R01`."""
     patient_id: str
     place: Place
-    placement: Literal["placed", "left", "update", "none"]
+    placement: Literal["placed", "left", "update", "away", "none"]
     """What the message does to the patient's placement: put in `place`, taken out of it,
-    their details updated where they are (A08: apply only if they are there), or nothing (an
-    ORU^R01)."""
+    their details updated where they are (A08: apply only if they are there), moved to a
+    place the map does not hold (`away`: a transfer out of the watched wards; `place` is
+    meaningless, `topic` empty, and `leaving` makes the discharge from where they were), or
+    nothing (an ORU^R01)."""
     time: datetime | None = None
     """An ADT message's time (the native `time`); None for an ORU^R01 (its readings' times are
     the scorer's to judge)."""
@@ -282,7 +293,12 @@ def _adt(
     patient = text(_leaf(pid, 3, 0, 0), "PID-3", msg_id)
     if not patient.strip():
         raise Refusal("invalid", "HL7: PID-3 patient identifier is empty", msg_id)
-    place = _place(pv1, text, msg_id, locations)
+    try:
+        place: Place | None = _place(pv1, text, msg_id, locations)
+    except Unmapped as unmapped:
+        if event != "transfer":
+            raise
+        place, away = None, unmapped  # moved out of the watched wards: see `leaving`
     evn = _maybe(message, "EVN")
     stamp, field = (
         (_leaf(evn, 2), "EVN-2")
@@ -296,6 +312,11 @@ def _adt(
         msg = "HL7: no time: EVN-2 (recorded date/time) and MSH-7 are both empty"
         raise Refusal("invalid", msg, msg_id)
     when = _time(stamp, field, tz, msg_id)
+    if place is None:
+        # What identifies this message's effect (its digest), whatever bed it empties.
+        said = f"away\n{patient}\n{when.isoformat()}\n{away.reason}".encode()
+        nowhere = Place("", "", "adult")
+        return Forward("", said, True, msg_id, "adt", trigger, patient, nowhere, "away", when)
     context: dict[str, Any] = {
         "msg_id": msg_id,
         "time": when.isoformat(),
@@ -321,6 +342,47 @@ def _adt(
     )
     return Forward(
         topic, payload, True, msg_id, "adt", trigger, patient, place, placement, time=when
+    )
+
+
+def leaving(
+    forward: Forward, ward: str, bed: str, locations: LocationMap, *, prefix: str = "", tz: ZoneInfo
+) -> Forward:
+    """For a transfer out of the watched wards (`forward.placement == "away"`) of a patient
+    this listener last placed in `ward`/`bed`: the native discharge from that bed (so the
+    patient leaves the board and their alerts stop climbing), as the same message.
+
+    Raises:
+        Refusal: whatever the native parser refuses the discharge for.
+    """
+    cohort = locations.cohort_of(ward) or "adult"
+    context = {
+        "msg_id": forward.msg_id,
+        "time": forward.time.isoformat() if forward.time is not None else "",
+        "event": "discharge",
+        "patient_id": forward.patient_id,
+        "cohort": cohort,
+    }
+    payload = msgspec.json.encode(context)
+    topic = bed_topic(prefix, ward, bed, "adt")
+    checked = parse(topic, payload, prefix=prefix, tz=tz)
+    if isinstance(checked, Rejected):
+        msg = (
+            f"HL7 ADT^{forward.trigger} out of the watched wards, as a discharge: {checked.reason}"
+        )
+        raise Refusal(checked.error, msg, forward.msg_id)
+    place = Place(ward, bed, cohort)
+    return Forward(
+        topic,
+        payload,
+        True,
+        forward.msg_id,
+        "adt",
+        forward.trigger,
+        forward.patient_id,
+        place,
+        "left",
+        forward.time,
     )
 
 
@@ -396,8 +458,8 @@ def _place(pv1: Any, text: _Text, msg_id: str, locations: LocationMap) -> Place:
     facility = text(_leaf(pv1, 3, 0, 3, 0), "PV1-3.4", msg_id)
     try:
         return locations.place(parts[0], parts[1], parts[2], facility)
-    except Refusal as refusal:
-        raise Refusal(refusal.error, refusal.reason, msg_id) from None
+    except Refusal as refusal:  # the same kind (`Unmapped` stays one), with the msg_id
+        raise type(refusal)(refusal.error, refusal.reason, msg_id) from None
 
 
 _LATIN_1: Final = frozenset({"8859/1", "ISO-8859-1", "ISO_IR 100"})

@@ -53,6 +53,7 @@ from ingest import (
     ack,
     failure_site,
     frame,
+    leaving,
     peek_header,
     translate,
 )
@@ -611,6 +612,26 @@ class MllpListener:
         if (late := self._out_of_time(forward, now)) is not None:
             return await self._refuse(late, payload, len(payload), now)
         note: str | None = None
+        away = forward.placement == "away"
+        if away:  # a transfer out of the watched wards
+            try:
+                where = await journal.placement(forward.patient_id)
+            except sqlite3.Error as exc:
+                return self._error(f"the listener's journal failed ({exc})")
+            if where is None:
+                refusal = Refusal(
+                    "placement",
+                    f"HL7 ADT^{forward.trigger} moves patient {forward.patient_id} to a "
+                    "location not in the map ([[mllp.locations]]), and they are in no bed by "
+                    "the ADT this listener has passed on: nothing to move",
+                    forward.msg_id,
+                )
+                return await self._refuse(refusal, payload, len(payload), now)
+            try:
+                forward = leaving(forward, *where, self.locations, prefix=self.prefix, tz=self.tz)
+            except Refusal as refused:
+                return await self._refuse(refused, payload, len(payload), now)
+            log.info("MLLP: a transfer out of the mapped wards, published as a discharge")
         if forward.placement == "update":
             try:
                 where = await journal.placement(forward.patient_id)
@@ -649,6 +670,8 @@ class MllpListener:
             log.error("MLLP: journal: %s", failure_site(exc))
         counters.accepted += 1
         what = f"ADT^{forward.trigger}" if forward.kind == "adt" else "ORU^R01"
+        if away:
+            what += " out of the mapped wards, as a discharge"
         return Answer(
             "AA", f"accepted: {what} for {forward.place.ward}/{forward.place.bed}, published"
         )

@@ -14,7 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import ERROR_CODES, Location, LocationMap, Observation, Refusal, parse, translate
+from ingest import (
+    ERROR_CODES,
+    Location,
+    LocationMap,
+    Observation,
+    Refusal,
+    leaving,
+    parse,
+    translate,
+)
 
 LONDON = ZoneInfo("Europe/London")
 SAMPLES = Path(__file__).parent / "samples"
@@ -349,6 +358,11 @@ def test_hostile_fields_give_a_refusal_or_a_placement_the_native_parser_takes(
         assert reason  # a refusal says why,
         assert error in ERROR_CODES  # with a known dead-letter code
         return
+    if forward.placement == "away":  # a transfer out of the mapped wards: nothing to publish
+        assert trigger in ("A02", "A12")
+        assert forward.topic == ""
+        forward = leaving(forward, "W2", "7", MAP, tz=LONDON)  # ... until it empties a bed
+        assert forward.placement == "left"
     checked = parse(forward.topic, forward.payload, tz=LONDON)
     assert not hasattr(checked, "error"), checked
     assert forward.place.ward in {"GHH2000", "GHH4000", "INPT1", "W2", "ICU", "P1", "LAB"}

@@ -186,12 +186,6 @@ async def test_past_the_dead_letter_limit_each_refusal_is_still_journaled(
     assert count == 125
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review-mllp finding (design): a transfer to a ward not in the location map is "
-    "refused, so the patient stays in their old bed on the boards (and overdue alerts climb) "
-    "until someone else is admitted there",
-)
 async def test_a_transfer_out_of_the_mapped_wards_empties_the_old_bed(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
@@ -204,7 +198,20 @@ async def test_a_transfer_out_of_the_mapped_wards_empties_the_old_bed(
     ):
         ack = await pas.send(adt("A01", f"{ward}-1", f"PAS-{ward}^1^1", when=now))
         assert msa(ack)[0] == "AA"
-        await pas.send(adt("A02", f"{ward}-2", "THEATRES^1^1", when=now))
-        await heard.wait(lambda h: len(h.on("/adt")) >= 1)
-        await asyncio.sleep(0.3)
+        moved = adt("A02", f"{ward}-2", "THEATRES^1^1", when=now)
+        ack = await pas.send(moved)
+        assert msa(ack)[0] == "AA", msa(ack)
+        assert "as a discharge" in msa(ack)[2]
+        await heard.wait(lambda h: len(h.on("/adt")) >= 2)
         assert [d["event"] for d in heard.on("/adt")] == ["admit", "discharge"]
+        assert [t for t, _ in heard.messages if t.endswith("/adt")] == [
+            f"wards/{ward}/beds/1/adt"
+        ] * 2
+        again = await pas.send(moved)  # the PAS never had the ACK: a repeat, AA, not resent
+        assert msa(again)[0] == "AA"
+        assert "repeat" in msa(again)[2]
+        # Nobody this listener placed: nothing to move, refused.
+        stranger = await pas.send(adt("A02", f"{ward}-3", "THEATRES^1^1", when=now, patient="P9"))
+        assert msa(stranger)[0] == "AR"
+        await asyncio.sleep(0.3)
+        assert len(heard.on("/adt")) == 2
