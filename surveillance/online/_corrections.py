@@ -75,6 +75,14 @@ def notes(wrong: Sequence[OpenAlert], item: Observation, result: ScoreResult) ->
     return found
 
 
+def only_corrections(item: Observation) -> bool:
+    """Whether every vital `item` read is a correction (none is a new reading of its own)."""
+    if not item.corrected:
+        return False
+    vitals = msgspec.structs.asdict(item.obs.vitals)
+    return {key for key, value in vitals.items() if value is not None} <= set(item.corrected)
+
+
 def _value(item: Observation, key: str) -> Any:
     value = getattr(item.obs.vitals, key, None)
     return "?" if value is None else value

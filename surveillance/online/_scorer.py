@@ -907,7 +907,13 @@ class OnlineScorer:
             result = msgspec.structs.replace(result, measured=item.obs.vitals)  # what to plot
             if not late:
                 patient.device_obs_at = at
-            self._decide(out, patient, received, feed.on_reading(patient, item.msg_id, received))
+            # A correction (a value someone checked, at the central station or in the record,
+            # or a forged one) is no sign that the device is connected and sending now: only
+            # the device's own readings close its `feed` alert and restart its silence timer.
+            if not corrections.only_corrections(item):
+                self._decide(
+                    out, patient, received, feed.on_reading(patient, item.msg_id, received)
+                )
         if not late:
             overdue.on_due(patient, result)
         out.batch.observations.append(records.observation_record(item, received))

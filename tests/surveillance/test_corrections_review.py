@@ -63,6 +63,21 @@ def test_a_late_correction_is_no_sign_that_a_silent_device_is_sending(charts: Ch
     assert raised.alert_id in s.desk.alerts  # still open: the device is still silent
 
 
+def test_a_correction_with_a_new_reading_of_its_own_shows_the_device_sending(
+    charts: ChartSet,
+) -> None:
+    """An HL7 message with OBX-11 C for RR and F for a new heart rate: the device is sending."""
+    s = scorer_of(charts)
+    s.handle([reading({"heart_rate": 72}, t=60, msg_id="d-1")])
+    [raised] = [e for e in alerts(s.tick(at(400))) if e.kind == "feed"]
+    vitals = {"resp_rate": 16, "heart_rate": 74}
+    o = make_obs(vitals, time=at(410).isoformat(), msg_id="h-2", source="monitor")
+    item = Observation(WARD, BED, "hl7v2", o, corrected=("resp_rate",))
+    out = s.handle([Arrival(item, f"wards/{WARD}/beds/{BED}/hl7v2", b"{}", at(420))])
+    [closed] = [e for e in alerts(out) if e.kind == "feed"]
+    assert (closed.alert_id, closed.state) == (raised.alert_id, "resolved")
+
+
 def test_a_correction_of_a_correction_replaces_the_same_record_observation(
     charts: ChartSet,
 ) -> None:
