@@ -85,6 +85,7 @@ from surveillance.online._snapshot import (
     corrected_ids,
     fresh_vitals,
     merge_values,
+    not_over_manual,
     values_of,
 )
 from surveillance.online.rules import aki, feed, model, overdue, plans, sepsis
@@ -818,9 +819,12 @@ class OnlineScorer:
         # A clock ahead of the service's (within max_skew) must not make its readings look
         # newer than everyone else's: a reading counts from when it arrived, at the latest.
         at = min(obs.time, received)
-        updates = values_of(obs.vitals, at, obs.msg_id)
+        manual = obs.source == "manual"
+        updates = values_of(obs.vitals, at, obs.msg_id, manual=manual)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
         held = {**patient.values, **mine}
+        if item.corrected and not manual:  # a device's correction never replaces a nurse's set
+            updates = not_over_manual(held, updates)
         # A correction replaces the value of the same time it corrects (merge_values takes a
         # value of equal time), never a newer one; it names the readings it replaces.
         corrects = corrected_ids(held, updates, item.corrected) if item.corrected else ()

@@ -34,32 +34,46 @@ class Value:
     values: dict[str, Any]
     time: datetime
     msg_id: str | None = None
+    manual: bool = False  # from a nurse's set: a device's correction never replaces it
 
 
-def values_of(vitals: Vitals, at: datetime, msg_id: str | None = None) -> dict[str, Value]:
+def values_of(
+    vitals: Vitals, at: datetime, msg_id: str | None = None, *, manual: bool = False
+) -> dict[str, Value]:
     """A reading's vitals by snapshot key (a vital, or its group), each stamped `at`."""
     values: dict[str, Value] = {}
     for key, value in msgspec.structs.asdict(vitals).items():
         if value is None:
             continue
         group = _GROUP_OF.get(key, key)
-        values.setdefault(group, Value({}, at, msg_id)).values[key] = value
+        values.setdefault(group, Value({}, at, msg_id, manual)).values[key] = value
     return values
+
+
+def not_over_manual(held: Mapping[str, Value], updates: Mapping[str, Value]) -> dict[str, Value]:
+    """A device correction's `updates` without those that would replace a nurse's value of
+    the same time: a device corrects its own readings, never a nurse's set."""
+    return {
+        key: value
+        for key, value in updates.items()
+        if not ((old := held.get(key)) is not None and old.manual and old.time == value.time)
+    }
 
 
 def corrected_ids(
     held: Mapping[str, Value], updates: Mapping[str, Value], corrected: Iterable[str]
 ) -> tuple[str, ...]:
     """The msg_ids of the held readings a correction replaces: for each vital it corrects,
-    the held value of its snapshot key taken at the same time, from another message (sorted;
-    empty when none is held, as when a newer reading of that vital came since)."""
+    the held value of its snapshot key taken at the same time, from another message and not
+    from a nurse's set (sorted; empty when none is held, as when a newer reading of that
+    vital came since)."""
     found: set[str] = set()
     for vital in corrected:
         key = _GROUP_OF.get(vital, vital)
         old, new = held.get(key), updates.get(key)
         if old is None or new is None or old.time != new.time:
             continue
-        if old.msg_id is not None and old.msg_id != new.msg_id:
+        if old.msg_id is not None and old.msg_id != new.msg_id and not old.manual:
             found.add(old.msg_id)
     return tuple(sorted(found))
 

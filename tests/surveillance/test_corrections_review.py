@@ -31,14 +31,21 @@ from tests.surveillance.test_online import (
 )
 
 
-def test_a_device_correction_does_not_replace_or_hide_a_nurses_set(charts: ChartSet) -> None:
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_device_correction_does_not_replace_or_hide_a_nurses_set(
+    charts: ChartSet, restart: bool
+) -> None:
     """A monitor's (or anyone's on the bed's fhir topic) `corrected` reading at the time of a
     nurse's set must not take the nurse's value out of the snapshot, nor name the nurse's set
     in `corrects` (which hides it on the chart and, out to the record, overwrites its FHIR
-    Observation with the device's score)."""
+    Observation with the device's score); after a restart too."""
     s = scorer_of(charts, persistence=0)
     nurse = {**NORMAL, "resp_rate": 27}  # the nurse counted 27 breaths a minute: NEWS2 RR 3
     [nurses] = scores(s.handle([obs(nurse, t=60, msg_id="n-1")]))
+    if restart:
+        resumed = OnlineScorer(charts, s.settings)
+        resumed.restore(StoredState([], [], [], set(), scorer_state=s.snapshot()), at(65))
+        s = resumed
     out = s.handle(
         [reading({"resp_rate": 16}, t=60, msg_id="d-1/_history/2", corrects=True, received=70)]
     )
