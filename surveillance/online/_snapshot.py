@@ -35,6 +35,9 @@ class Value:
     time: datetime
     msg_id: str | None = None
     manual: bool = False  # from a nurse's set: a device's correction never replaces it
+    # a correction's value: the msg_id of the first reading it (or the correction it
+    # corrects) replaced, so a correction of a correction still names the original
+    origin: str | None = None
 
 
 def values_of(
@@ -65,9 +68,12 @@ def corrected_ids(
 ) -> tuple[str, ...]:
     """The msg_ids of the held readings a correction replaces: for each vital it corrects,
     the held value of its snapshot key taken at the same time, from another message and not
-    from a nurse's set (sorted; empty when none is held, as when a newer reading of that
-    vital came since)."""
+    from a nurse's set; first the originals (sorted), the readings first corrected, then the
+    others (sorted): a correction of a correction names the original too, so it replaces the
+    same record. Empty when none is held, as when a newer reading of that vital came since.
+    Each of `updates` that replaces one is stamped with its `origin`."""
     found: set[str] = set()
+    origins: set[str] = set()
     for vital in corrected:
         key = _GROUP_OF.get(vital, vital)
         old, new = held.get(key), updates.get(key)
@@ -75,7 +81,9 @@ def corrected_ids(
             continue
         if old.msg_id is not None and old.msg_id != new.msg_id and not old.manual:
             found.add(old.msg_id)
-    return tuple(sorted(found))
+            new.origin = old.origin or old.msg_id
+            origins.add(new.origin)
+    return (*sorted(origins), *sorted(found - origins))
 
 
 def merge_values(held: Mapping[str, Value], updates: Mapping[str, Value]) -> dict[str, Value]:

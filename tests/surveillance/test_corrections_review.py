@@ -102,6 +102,7 @@ def test_a_correction_of_a_correction_replaces_the_same_record_observation(
             [reading({"resp_rate": 16}, t=60, msg_id="o-1/_history/3", corrects=True, received=80)]
         )
     )
+    assert third["corrects"] == ["o-1", "o-1/_history/2"]  # the original first
     ids = [score_observation(r)["id"] for r in (first, second, third)]
     assert ids[1] == ids[0]
     assert ids[2] == ids[0]  # version 3 replaces the record's Observation, not a new one
