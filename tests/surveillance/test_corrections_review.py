@@ -110,29 +110,6 @@ def test_a_correction_of_a_correction_replaces_the_same_record_observation(
     assert orders[2] == orders[0]
 
 
-def test_an_incomplete_correction_never_sets_a_final_record_back_to_preliminary(
-    charts: ChartSet,
-) -> None:
-    """FHIR Observation.status goes preliminary → final → corrected, never back: a
-    correction of a final score is `corrected` (its note says it is incomplete)."""
-    result = {
-        "system": "NEWS2",
-        "total": 2,
-        "risk": "low",
-        "patient_id": "P1",
-        "obs_msg_id": "o-1/_history/2",
-        "time": "2026-11-22T09:01:00+00:00",
-        "complete": False,
-        "missing": ["systolic_bp"],
-        "parameters": {"resp_rate": 0},
-        "corrects": ["o-1"],
-    }
-    resource = score_observation(result)
-    assert resource["status"] == "corrected"
-    assert any("Incomplete" in n["text"] for n in resource["note"])
-    assert score_oru(result).split("\r")[1].split("|")[25] == "C"
-
-
 # -- what held up -----------------------------------------------------------------------------
 
 
