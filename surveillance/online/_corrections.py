@@ -9,7 +9,8 @@ What this module adds, pure:
   README extension of CONTRACT §4; the list may be empty when the corrected reading is no
   longer held, as when a newer one of that vital came since). The store keeps both scores,
   never rewritten: the correction's `corrects` is the audit trail, and the patient view
-  leaves the corrected scores out of the chart (`superseded`).
+  leaves the corrected scores out of the chart (`superseded`), their readings not corrected
+  plotted with the correction (`folded`).
 - an alert raised from the value it corrects stays open (a person resolves it: a correction
   arriving by machine never silences one); it is told, with a `Note` (an event in the same
   state, its `note` saying what was corrected), unless the correction raised it higher, whose
@@ -94,3 +95,30 @@ def superseded(results: Sequence[Mapping[str, Any]]) -> set[int]:
     corrected value as if it had been measured."""
     replaced = {msg_id for result in results for msg_id in (result.get("corrects") or ()) if msg_id}
     return {n for n, result in enumerate(results) if result.get("obs_msg_id") in replaced}
+
+
+def folded(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """`results` (score results of one patient, each with the `vitals` its own reading
+    measured) without the scores a later correction replaced (`superseded`); the readings of
+    a replaced score that its correction did not correct (a monitor's heart rate and SpO2
+    when only its RR was corrected), measured at the same time, are plotted with the
+    correction, so a partial correction takes only the wrong values off the chart."""
+    gone = superseded(results)
+    if not gone:
+        return list(results)
+    replaced = {results[n].get("obs_msg_id"): results[n] for n in gone}
+    kept: list[Mapping[str, Any]] = []
+    for n, result in enumerate(results):
+        if n in gone:
+            continue
+        carried: dict[str, Any] = {}
+        for msg_id in result.get("corrects") or ():  # the originals first, then later ones
+            old = replaced.get(msg_id)
+            if old is not None and isinstance(old.get("vitals"), Mapping):
+                carried.update(old["vitals"])
+        own = result.get("vitals")
+        if carried and isinstance(own, Mapping):
+            kept.append({**result, "vitals": {**carried, **own}})
+        else:
+            kept.append(result)
+    return kept
