@@ -220,3 +220,17 @@ async def test_a_partial_correction_keeps_the_other_readings_on_the_chart(
         shown.update(result["vitals"])
     assert shown.get("resp_rate") == 16  # the corrected value, not the wrong 30
     assert (shown.get("heart_rate"), shown.get("spo2")) == (135, 88)  # still measured then
+
+
+def test_a_correction_from_a_monitor_whose_clock_runs_ahead_still_names_its_original(
+    charts: ChartSet,
+) -> None:
+    """A monitor clock 5 s ahead (within max_skew): the original counted from its arrival,
+    its correction (arriving later) from its own time; both say the same reading time."""
+    s = scorer_of(charts)
+    s.handle([reading({"resp_rate": 30}, t=65, msg_id="o-1", received=60)])
+    out = s.handle(
+        [reading({"resp_rate": 16}, t=65, msg_id="o-1/_history/2", corrects=True, received=90)]
+    )
+    [kept] = stored(out)
+    assert kept["corrects"] == ["o-1"]
