@@ -820,7 +820,7 @@ class OnlineScorer:
         # newer than everyone else's: a reading counts from when it arrived, at the latest.
         at = min(obs.time, received)
         manual = obs.source == "manual"
-        updates = values_of(obs.vitals, at, obs.msg_id, manual=manual)
+        updates = values_of(obs.vitals, at, obs.msg_id, manual=manual, taken=obs.time)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
         held = {**patient.values, **mine}
         if item.corrected and not manual:  # a device's correction never replaces a nurse's set

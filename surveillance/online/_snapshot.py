@@ -38,18 +38,29 @@ class Value:
     # a correction's value: the msg_id of the first reading it (or the correction it
     # corrects) replaced, so a correction of a correction still names the original
     origin: str | None = None
+    # the reading's own time, when `time` (when it counts from) is its arrival instead (a
+    # device clock running ahead): a correction of it says the reading's own time
+    taken: datetime | None = None
 
 
 def values_of(
-    vitals: Vitals, at: datetime, msg_id: str | None = None, *, manual: bool = False
+    vitals: Vitals,
+    at: datetime,
+    msg_id: str | None = None,
+    *,
+    manual: bool = False,
+    taken: datetime | None = None,
 ) -> dict[str, Value]:
-    """A reading's vitals by snapshot key (a vital, or its group), each stamped `at`."""
+    """A reading's vitals by snapshot key (a vital, or its group), each stamped `at` (and
+    `taken`, the reading's own time, when it is not `at`)."""
     values: dict[str, Value] = {}
+    own = None if taken == at else taken
     for key, value in msgspec.structs.asdict(vitals).items():
         if value is None:
             continue
         group = _GROUP_OF.get(key, key)
-        values.setdefault(group, Value({}, at, msg_id, manual)).values[key] = value
+        made = Value({}, at, msg_id, manual, taken=own)
+        values.setdefault(group, made).values[key] = value
     return values
 
 
@@ -59,8 +70,13 @@ def not_over_manual(held: Mapping[str, Value], updates: Mapping[str, Value]) -> 
     return {
         key: value
         for key, value in updates.items()
-        if not ((old := held.get(key)) is not None and old.manual and old.time == value.time)
+        if not ((old := held.get(key)) is not None and old.manual and _same_time(old, value))
     }
+
+
+def _same_time(old: Value, new: Value) -> bool:
+    """Whether two values are of one reading time (their own, if a clock ran ahead)."""
+    return old.time == new.time or (old.taken or old.time) == (new.taken or new.time)
 
 
 def corrected_ids(
@@ -77,7 +93,7 @@ def corrected_ids(
     for vital in corrected:
         key = _GROUP_OF.get(vital, vital)
         old, new = held.get(key), updates.get(key)
-        if old is None or new is None or old.time != new.time:
+        if old is None or new is None or not _same_time(old, new):
             continue
         if old.msg_id is not None and old.msg_id != new.msg_id and not old.manual:
             found.add(old.msg_id)
