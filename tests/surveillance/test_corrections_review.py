@@ -11,8 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from ingest import Observation, score_observation
-from ingest._hl7_out import score_oru
+from ingest import Observation, score_observation, score_oru
 from scoring import ChartSet
 from surveillance import Arrival, OnlineScorer, OnlineSettings, StoreHistory
 from surveillance.store import StoredState, open_store
