@@ -233,3 +233,32 @@ def test_a_correction_from_a_monitor_whose_clock_runs_ahead_still_names_its_orig
     )
     [kept] = stored(out)
     assert kept["corrects"] == ["o-1"]
+
+
+def test_a_device_correction_never_tells_a_nurses_alert_it_came_from_a_wrong_value(
+    charts: ChartSet,
+) -> None:
+    """The nurse's count raised the alert: a device's `corrected` reading of that time (which
+    does not replace the nurse's value) must not note that "this alert was raised from the
+    value corrected": a responder would discount a real deterioration."""
+    s = scorer_of(charts, persistence=0)
+    [raised] = alerts(s.handle([obs({**NORMAL, "resp_rate": 27}, t=60, msg_id="n-1")]))
+    out = s.handle(
+        [reading({"resp_rate": 16}, t=60, msg_id="d-1/_history/2", corrects=True, received=70)]
+    )
+    assert [e.note for e in alerts(out) if e.alert_id == raised.alert_id] == []
+
+
+def test_a_vitals_correction_never_notes_a_lab_alert(charts: ChartSet) -> None:
+    """An AKI alert comes from a creatinine result, never from a vital sign: a correction of a
+    vital at the lab's time (to the second) says nothing about it."""
+    from tests.surveillance.test_closing_the_loop import lab
+
+    s = scorer_of(charts, persistence=0)
+    s.handle([lab(80, t=0, msg_id="l1")])
+    [aki] = [e for e in alerts(s.handle([lab(240, t=60, msg_id="l2")])) if e.kind == "aki"]
+    s.handle([reading({"resp_rate": 30}, t=60, msg_id="o-1", received=61)])
+    out = s.handle(
+        [reading({"resp_rate": 16}, t=60, msg_id="o-1/_history/2", corrects=True, received=70)]
+    )
+    assert [e for e in alerts(out) if e.alert_id == aki.alert_id] == []
