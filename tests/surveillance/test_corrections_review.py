@@ -16,6 +16,7 @@ from scoring import ChartSet
 from surveillance import Arrival, OnlineScorer, OnlineSettings, StoreHistory
 from surveillance.store import StoredState, open_store
 from tests.factories import make_obs
+from tests.surveillance.test_closing_the_loop import lab
 from tests.surveillance.test_corrections import WRONG, reading, scorer_of, stored
 from tests.surveillance.test_online import (
     BED,
@@ -252,8 +253,6 @@ def test_a_device_correction_never_tells_a_nurses_alert_it_came_from_a_wrong_val
 def test_a_vitals_correction_never_notes_a_lab_alert(charts: ChartSet) -> None:
     """An AKI alert comes from a creatinine result, never from a vital sign: a correction of a
     vital at the lab's time (to the second) says nothing about it."""
-    from tests.surveillance.test_closing_the_loop import lab
-
     s = scorer_of(charts, persistence=0)
     s.handle([lab(80, t=0, msg_id="l1")])
     [aki] = [e for e in alerts(s.handle([lab(240, t=60, msg_id="l2")])) if e.kind == "aki"]
