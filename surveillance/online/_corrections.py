@@ -19,7 +19,7 @@ What this module adds, pure:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -29,8 +29,10 @@ from scoring import ScoreResult
 from surveillance.online._decisions import Note
 from surveillance.online._desk import OpenAlert
 
-NOT_CORRECTED: Final = frozenset({"feed", "overdue"})
-"""Alert kinds no reading's value raised (a silent device, a late set): never noted."""
+FROM_VITALS: Final = frozenset({"score", "sepsis", "learned-risk"})
+"""Alert kinds a score of vital signs raises: only these are noted. Never a silent device, a
+late set, or an AKI stage (a creatinine result's, whatever its time); nor a kind added later
+until it is known to come from the vitals."""
 
 _FIELD: Final = b',"corrects":'
 
@@ -41,19 +43,24 @@ def marked(payload: bytes, corrects: Sequence[str]) -> bytes:
 
 
 def raised_by(
-    alerts: Iterable[OpenAlert], item: Observation, corrects: Sequence[str]
+    alerts: Iterable[OpenAlert],
+    item: Observation,
+    corrects: Sequence[str],
+    spared: Collection[str] = (),
 ) -> list[OpenAlert]:
     """The open alerts of a correction's patient that a value it corrects raised: named by
     `corrects`, or scored at the correction's time (the reading it corrects may be no longer
-    held, and still have raised the alert)."""
+    held, and still have raised the alert); never one raised by a nurse's set the correction
+    did not replace (`spared`)."""
     if not item.corrected:
         return []
     when, own = item.obs.time, item.msg_id
     return [
         alert
         for alert in alerts
-        if alert.kind not in NOT_CORRECTED
+        if alert.kind in FROM_VITALS
         and alert.obs_msg_id != own
+        and alert.obs_msg_id not in spared
         and (alert.obs_msg_id in corrects or alert.scored_at == when)
     ]
 

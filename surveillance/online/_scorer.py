@@ -116,6 +116,7 @@ class _Row:
     device: bool
     digest: str = ""
     corrects: tuple[str, ...] = ()  # a correction: the msg_ids of the readings it replaces
+    spared: tuple[str, ...] = ()  # a correction: the nurse's sets of its time it left alone
 
 
 _encode = msgspec.json.Encoder().encode
@@ -823,8 +824,11 @@ class OnlineScorer:
         updates = values_of(obs.vitals, at, obs.msg_id, manual=manual, taken=obs.time)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
         held = {**patient.values, **mine}
+        spared: tuple[str, ...] = ()
         if item.corrected and not manual:  # a device's correction never replaces a nurse's set
-            updates = not_over_manual(held, updates)
+            kept = not_over_manual(held, updates)
+            spared = tuple(sorted({m for k in updates.keys() - kept if (m := held[k].msg_id)}))
+            updates = kept
         # A correction replaces the value of the same time it corrects (merge_values takes a
         # value of equal time), never a newer one; it names the readings it replaces.
         corrects = corrected_ids(held, updates, item.corrected) if item.corrected else ()
@@ -836,7 +840,7 @@ class OnlineScorer:
             vitals = fresh_vitals(merged, at, self.settings.freshness)
             snapshot = msgspec.structs.replace(obs, vitals=vitals)
             row = _Row(item, arrival, received, patient, snapshot, updates, device=True)
-        row.corrects = corrects
+        row.corrects, row.spared = corrects, spared
         return row
 
     def _score_rows(self, out: Output, pending: _Pending) -> None:
@@ -926,7 +930,8 @@ class OnlineScorer:
             payload = corrections.marked(payload, row.corrects)
         stored = len(out.batch.scores)
         out.batch.scores.append(records.score_record(item, result, payload))
-        wrong = corrections.raised_by(self.desk.of_patient(patient.id), item, row.corrects)
+        held = self.desk.of_patient(patient.id)
+        wrong = corrections.raised_by(held, item, row.corrects, row.spared)
         if late:
             self._decide(out, patient, received, corrections.notes(wrong, item, result))
             return
