@@ -261,3 +261,19 @@ def test_a_vitals_correction_never_notes_a_lab_alert(charts: ChartSet) -> None:
         [reading({"resp_rate": 16}, t=60, msg_id="o-1/_history/2", corrects=True, received=70)]
     )
     assert [e for e in alerts(out) if e.alert_id == aki.alert_id] == []
+
+
+def test_an_ordinary_id_that_looks_like_a_corrections_is_a_conflict_never_silent(
+    charts: ChartSet,
+) -> None:
+    """`/_history/` in an ordinary message's id (an HL7 MSH-10, a FHIR identifier) takes the
+    id a later correction of `o-1` would have: the correction is then a `conflict` dead
+    letter, seen, never applied in silence nor taken for a repeat."""
+    s = scorer_of(charts)
+    s.handle([reading({"resp_rate": 30}, t=60, msg_id="o-1")])
+    s.handle([reading({"heart_rate": 80}, t=61, msg_id="o-1/_history/2")])
+    out = s.handle(
+        [reading({"resp_rate": 16}, t=60, msg_id="o-1/_history/2", corrects=True, received=70)]
+    )
+    assert [d["error"] for d in dead(out)] == ["conflict"]
+    assert (scores(out), out.duplicates) == ([], 0)
