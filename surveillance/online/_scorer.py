@@ -826,7 +826,7 @@ class OnlineScorer:
         held = {**patient.values, **mine}
         spared: tuple[str, ...] = ()
         if item.corrected and not manual:  # a device's correction never replaces a nurse's set
-            kept = not_over_manual(held, updates)
+            kept = not_over_manual(held, updates, item.corrected)
             spared = tuple(sorted({m for k in updates.keys() - kept if (m := held[k].msg_id)}))
             updates = kept
         # A correction replaces the value of the same time it corrects (merge_values takes a

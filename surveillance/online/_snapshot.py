@@ -64,13 +64,22 @@ def values_of(
     return values
 
 
-def not_over_manual(held: Mapping[str, Value], updates: Mapping[str, Value]) -> dict[str, Value]:
-    """A device correction's `updates` without those that would replace a nurse's value of
-    the same time: a device corrects its own readings, never a nurse's set."""
+def not_over_manual(
+    held: Mapping[str, Value], updates: Mapping[str, Value], corrected: Iterable[str]
+) -> dict[str, Value]:
+    """A device correction's `updates` without those of the vitals it corrects that would
+    replace a nurse's value of the same time: a device corrects its own readings, never a
+    nurse's set."""
+    keys = {_GROUP_OF.get(vital, vital) for vital in corrected}
     return {
         key: value
         for key, value in updates.items()
-        if not ((old := held.get(key)) is not None and old.manual and _same_time(old, value))
+        if not (
+            key in keys
+            and (old := held.get(key)) is not None
+            and old.manual
+            and _same_time(old, value)
+        )
     }
 
 
