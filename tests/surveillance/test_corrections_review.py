@@ -277,3 +277,15 @@ def test_an_ordinary_id_that_looks_like_a_corrections_is_a_conflict_never_silent
     )
     assert [d["error"] for d in dead(out)] == ["conflict"]
     assert (scores(out), out.duplicates) == ([], 0)
+
+
+def test_an_alert_a_correction_raises_says_it_came_from_the_monitor_corrected(
+    charts: ChartSet,
+) -> None:
+    """It counts at once, as a nurse's set does, but the responder must not take it for a
+    nurse's set: the alert says continuous monitoring, corrected."""
+    s = scorer_of(charts, persistence=60)
+    s.handle([reading({"resp_rate": 16}, t=60, msg_id="o-1")])
+    out = s.handle([reading(WRONG, t=60, msg_id="o-1/_history/2", corrects=True, received=70)])
+    [event] = alerts(out)
+    assert "(continuous monitoring, corrected)" in event.message
