@@ -941,8 +941,9 @@ class OnlineScorer:
         held = self.desk.of_patient(patient.id)
         # A correction was checked by a person (HL7 C, FHIR corrected: verified): it counts at
         # once, as a nurse's set does, not only after `device_persistence` like an artefact.
-        device = row.device and not item.corrected
-        decided = self._score_rule.on_score(patient, result, held, device=device, now=received)
+        decided = self._score_rule.on_score(
+            patient, result, held, device=row.device, now=received, corrected=bool(item.corrected)
+        )
         self._decide(out, patient, received, decided)
         self._decide(out, patient, received, corrections.notes(wrong, item, result))
         held = self.desk.of_patient(patient.id)
