@@ -41,7 +41,7 @@ from surveillance.dashboard import (
     refresh_dashboard,
     report_month,
 )
-from surveillance.online import superseded
+from surveillance.online import folded
 from surveillance.store import (
     AccessRecord,
     AlertRecord,
@@ -423,9 +423,9 @@ class StoreHistory:
                 result["scored_vitals"] = result.get("vitals")
                 result["vitals"], result["source"] = reading.vitals, reading.source
             results.append(result)
-        # A score a later correction replaced is not plotted (both stay in the store).
-        gone = superseded(results)
-        return [result for n, result in enumerate(results) if n not in gone]
+        # A score a later correction replaced is not plotted (both stay in the store); the
+        # readings of it the correction did not correct are plotted with the correction.
+        return [dict(result) for result in folded(results)]
 
     async def alerts(
         self, patient_id: str, since: datetime, *, viewer: str

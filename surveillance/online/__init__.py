@@ -13,7 +13,7 @@
 - `_intake`: digests and the checks of a message's own time.
 """
 
-from surveillance.online._corrections import superseded
+from surveillance.online._corrections import folded, superseded
 from surveillance.online._decisions import Decision, Escalate, Facts, Note, Raise, Resolve, Upgrade
 from surveillance.online._desk import (
     SYSTEM,
@@ -88,6 +88,7 @@ __all__ = [
     "advance",
     "content_digest",
     "digest",
+    "folded",
     "ladder_for",
     "merge",
     "raise_alert",

@@ -85,6 +85,7 @@ from surveillance.online._snapshot import (
     corrected_ids,
     fresh_vitals,
     merge_values,
+    not_over_manual,
     values_of,
 )
 from surveillance.online.rules import aki, feed, model, overdue, plans, sepsis
@@ -115,6 +116,7 @@ class _Row:
     device: bool
     digest: str = ""
     corrects: tuple[str, ...] = ()  # a correction: the msg_ids of the readings it replaces
+    spared: tuple[str, ...] = ()  # a correction: the nurse's sets of its time it left alone
 
 
 _encode = msgspec.json.Encoder().encode
@@ -818,9 +820,15 @@ class OnlineScorer:
         # A clock ahead of the service's (within max_skew) must not make its readings look
         # newer than everyone else's: a reading counts from when it arrived, at the latest.
         at = min(obs.time, received)
-        updates = values_of(obs.vitals, at, obs.msg_id)
+        manual = obs.source == "manual"
+        updates = values_of(obs.vitals, at, obs.msg_id, manual=manual, taken=obs.time)
         mine = overlay.setdefault(patient_id, {})  # what earlier rows of this batch add
         held = {**patient.values, **mine}
+        spared: tuple[str, ...] = ()
+        if item.corrected and not manual:  # a device's correction never replaces a nurse's set
+            kept = not_over_manual(held, updates, item.corrected)
+            spared = tuple(sorted({m for k in updates.keys() - kept if (m := held[k].msg_id)}))
+            updates = kept
         # A correction replaces the value of the same time it corrects (merge_values takes a
         # value of equal time), never a newer one; it names the readings it replaces.
         corrects = corrected_ids(held, updates, item.corrected) if item.corrected else ()
@@ -832,7 +840,7 @@ class OnlineScorer:
             vitals = fresh_vitals(merged, at, self.settings.freshness)
             snapshot = msgspec.structs.replace(obs, vitals=vitals)
             row = _Row(item, arrival, received, patient, snapshot, updates, device=True)
-        row.corrects = corrects
+        row.corrects, row.spared = corrects, spared
         return row
 
     def _score_rows(self, out: Output, pending: _Pending) -> None:
@@ -907,7 +915,13 @@ class OnlineScorer:
             result = msgspec.structs.replace(result, measured=item.obs.vitals)  # what to plot
             if not late:
                 patient.device_obs_at = at
-            self._decide(out, patient, received, feed.on_reading(patient, item.msg_id, received))
+            # A correction (a value someone checked, at the central station or in the record,
+            # or a forged one) is no sign that the device is connected and sending now: only
+            # the device's own readings close its `feed` alert and restart its silence timer.
+            if not corrections.only_corrections(item):
+                self._decide(
+                    out, patient, received, feed.on_reading(patient, item.msg_id, received)
+                )
         if not late:
             overdue.on_due(patient, result)
         out.batch.observations.append(records.observation_record(item, received))
@@ -916,7 +930,8 @@ class OnlineScorer:
             payload = corrections.marked(payload, row.corrects)
         stored = len(out.batch.scores)
         out.batch.scores.append(records.score_record(item, result, payload))
-        wrong = corrections.raised_by(self.desk.of_patient(patient.id), item, row.corrects)
+        held = self.desk.of_patient(patient.id)
+        wrong = corrections.raised_by(held, item, row.corrects, row.spared)
         if late:
             self._decide(out, patient, received, corrections.notes(wrong, item, result))
             return
@@ -926,8 +941,9 @@ class OnlineScorer:
         held = self.desk.of_patient(patient.id)
         # A correction was checked by a person (HL7 C, FHIR corrected: verified): it counts at
         # once, as a nurse's set does, not only after `device_persistence` like an artefact.
-        device = row.device and not item.corrected
-        decided = self._score_rule.on_score(patient, result, held, device=device, now=received)
+        decided = self._score_rule.on_score(
+            patient, result, held, device=row.device, now=received, corrected=bool(item.corrected)
+        )
         self._decide(out, patient, received, decided)
         self._decide(out, patient, received, corrections.notes(wrong, item, result))
         held = self.desk.of_patient(patient.id)

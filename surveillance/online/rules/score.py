@@ -53,8 +53,10 @@ class ScoreRule:
         *,
         device: bool,
         now: datetime,
+        corrected: bool = False,
     ) -> list[Decision]:
-        """A new (not late) score of the patient; `now` is when it arrived."""
+        """A new (not late) score of the patient; `now` is when it arrived. A device's
+        `corrected` reading counts at once, as a nurse's set does (README: no persistence)."""
         rank = self.ranks[result.chart][result.level]
         red = frozenset(result.single_parameter_triggers)
         alerting = result.response in self.settings.alert_responses
@@ -64,7 +66,7 @@ class ScoreRule:
             patient.pending = None
             return self._recovering(patient, result, rank, red, episodes, alerting=alerting)
         patient.below_since = None
-        if device:
+        if device and not corrected:
             if patient.pending is None:
                 patient.pending = (rank, red, result.time)
                 if self.settings.device_persistence > 0:
@@ -82,7 +84,7 @@ class ScoreRule:
         new_red = red - patient.alerted_red
         patient.alerted_rank = max(rank, patient.alerted_rank)
         patient.alerted_red = patient.alerted_red | red
-        facts = _facts(result, red, device=device)
+        facts = _facts(result, red, device=device, corrected=corrected)
         if not episodes:
             alert_id = f"score-{result.obs_msg_id}"
             return [Raise(alert_id, KIND, result.response, facts, rank=rank, chart=result.chart)]
@@ -173,9 +175,12 @@ class ScoreRule:
         patient.quiet_rank = alert.rank if alert.rank is not None else patient.alerted_rank
 
 
-def _facts(result: ScoreResult, red: frozenset[str], *, device: bool) -> Facts:
+def _facts(
+    result: ScoreResult, red: frozenset[str], *, device: bool, corrected: bool = False
+) -> Facts:
     complete = "" if result.complete else f"; incomplete, missing {', '.join(result.missing)}"
-    source = "" if not device else " (continuous monitoring)"
+    fixed = ", corrected" if corrected else ""
+    source = "" if not device else f" (continuous monitoring{fixed})"
     triggers = f"; {', '.join(sorted(red))} at 3" if red else ""
     return Facts(
         message=(
