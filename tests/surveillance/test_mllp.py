@@ -19,8 +19,9 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import aiomqtt
 import hl7  # type: ignore[import-untyped]
 import pytest
 from hl7.mllp import open_hl7_connection  # type: ignore[import-untyped]
@@ -29,6 +30,12 @@ from scoring import ChartSet
 from surveillance import MllpListener, Settings, load_settings
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.test_pipeline import listening, running, settings_for
+
+# Patient ids of this session only: the ADTs these tests publish are retained with today's
+# times, and a later test on the same broker admitting its own "P1" (at an older time) would
+# find that patient already placed, later, elsewhere.
+P: str = f"MLLP{uuid.uuid4().hex[:6]}-"
+P1 = f"{P}1"
 
 pytestmark = pytest.mark.mqtt
 
@@ -39,7 +46,7 @@ def stamp(when: datetime) -> str:
     return when.strftime("%Y%m%d%H%M%S+0000")
 
 
-def adt(trigger: str, control: str, pv1_3: str, *, when: datetime, patient: str = "P1") -> str:
+def adt(trigger: str, control: str, pv1_3: str, *, when: datetime, patient: str = P1) -> str:
     return "\r".join(
         [
             f"MSH|^~\\&|PAS|TRUST|SURV|TRUST|{stamp(when)}||ADT^{trigger}^ADT_A01|{control}|P|2.5",
@@ -50,7 +57,7 @@ def adt(trigger: str, control: str, pv1_3: str, *, when: datetime, patient: str 
     )
 
 
-def oru(control: str, pv1_3: str, *, when: datetime, patient: str = "P1", spo2: int = 88) -> str:
+def oru(control: str, pv1_3: str, *, when: datetime, patient: str = P1, spo2: int = 88) -> str:
     t = stamp(when)
     return "\r".join(
         [
@@ -139,6 +146,30 @@ def w() -> str:
     return f"M{uuid.uuid4().hex[:6]}"
 
 
+_OURS: Final = re.compile(r"wards/M[0-9a-f]{6}/")
+
+
+@pytest.fixture(autouse=True)
+async def _clear_retained(mosquitto: Mosquitto) -> AsyncIterator[None]:
+    """After each test, the retained ADTs its listener published on its wards are cleared: a
+    later test's service on the same broker would otherwise receive them (today's admissions,
+    some the scorer refuses) and count their dead letters as its own."""
+    yield
+    found: set[str] = set()
+    async with aiomqtt.Client(
+        mosquitto.host, mosquitto.port, identifier=f"clear-{uuid.uuid4().hex[:8]}"
+    ) as client:
+        await client.subscribe("wards/+/beds/+/adt", qos=1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.3):
+                async for message in client.messages:
+                    topic = message.topic.value
+                    if message.retain and message.payload and _OURS.match(topic):
+                        found.add(topic)
+        for topic in found:
+            await client.publish(topic, b"", qos=1, retain=True)
+
+
 async def test_a_pas_places_moves_and_discharges_a_patient_over_mllp(
     mosquitto: Mosquitto, charts: ChartSet, tmp_path: Path
 ) -> None:
@@ -159,7 +190,7 @@ async def test_a_pas_places_moves_and_discharges_a_patient_over_mllp(
         assert msa(ack)[0] == "AA"
         await heard.wait(lambda h: bool(h.on(f"{ward}/beds/1/score")))
         [score] = heard.on(f"{ward}/beds/1/score")
-        assert (score["patient_id"], score["obs_msg_id"]) == ("P1", f"{ward}-2")
+        assert (score["patient_id"], score["obs_msg_id"]) == (P1, f"{ward}-2")
         assert score["parameters"]["spo2"] == 3  # SpO2 88 on scale 1
 
         # A transfer to bed 2: the old bed empties, the monitor there now scores the patient.
@@ -170,7 +201,7 @@ async def test_a_pas_places_moves_and_discharges_a_patient_over_mllp(
         assert msa(ack)[0] == "AA"
         await heard.wait(lambda h: bool(h.on(f"{ward}/beds/2/score")))
         [moved] = heard.on(f"{ward}/beds/2/score")
-        assert (moved["patient_id"], moved["ward"], moved["bed"]) == ("P1", ward, "2")
+        assert (moved["patient_id"], moved["ward"], moved["bed"]) == (P1, ward, "2")
 
         # A discharge: the bed empties, and a reading sent there is no one's.
         end = later + timedelta(seconds=10)
@@ -342,7 +373,7 @@ async def test_hostile_framing_slow_partial_junk_and_many_clients(
     )
 
     def message(n: int) -> bytes:
-        return adt("A01", f"{ward}-{n}", f"PAS-{ward}^1^{n}", when=now, patient=f"P{n}").encode()
+        return adt("A01", f"{ward}-{n}", f"PAS-{ward}^1^{n}", when=now, patient=f"{P}{n}").encode()
 
     async with serving(settings) as listener:
         host, port = "127.0.0.1", listener.port

@@ -16,6 +16,8 @@ import pytest
 from surveillance import MllpListener
 from tests.mqtt_broker import Mosquitto
 from tests.surveillance.test_mllp import (
+    P,
+    _clear_retained,  # noqa: F401 - autouse here too
     adt,
     client,
     err_code,
@@ -44,16 +46,16 @@ async def test_an_update_does_not_put_a_patient_back_in_a_bed_given_to_another(
         serving(listener_settings(mosquitto.url, tmp_path, ward)) as listener,
         client(listener) as pas,
     ):
-        first = adt("A01", f"{ward}-1", f"{here}^1^1", when=now, patient="P1")
+        first = adt("A01", f"{ward}-1", f"{here}^1^1", when=now, patient=f"{P}1")
         assert msa(await pas.send(first))[0] == "AA"
-        second = adt("A01", f"{ward}-2", f"{here}^1^1", when=now, patient="P2")
+        second = adt("A01", f"{ward}-2", f"{here}^1^1", when=now, patient=f"{P}2")
         assert msa(await pas.send(second))[0] == "AA"
-        update = adt("A08", f"{ward}-3", f"{here}^1^1", when=now, patient="P1")
+        update = adt("A08", f"{ward}-3", f"{here}^1^1", when=now, patient=f"{P}1")
         ack = await pas.send(update)
         await heard.wait(lambda h: len(h.on("/adt")) >= 2)
         await asyncio.sleep(0.3)
         published = [(d["msg_id"], d["patient_id"]) for d in heard.on("/adt")]
-        assert published == [(f"{ward}-1", "P1"), (f"{ward}-2", "P2")], msa(ack)
+        assert published == [(f"{ward}-1", f"{P}1"), (f"{ward}-2", f"{P}2")], msa(ack)
         assert "no bed to update" in msa(ack)[2]
 
 
@@ -211,7 +213,9 @@ async def test_a_transfer_out_of_the_mapped_wards_empties_the_old_bed(
         assert msa(again)[0] == "AA"
         assert "repeat" in msa(again)[2]
         # Nobody this listener placed: nothing to move, refused.
-        stranger = await pas.send(adt("A02", f"{ward}-3", "THEATRES^1^1", when=now, patient="P9"))
+        stranger = await pas.send(
+            adt("A02", f"{ward}-3", "THEATRES^1^1", when=now, patient=f"{P}9")
+        )
         assert msa(stranger)[0] == "AR"
         await asyncio.sleep(0.3)
         assert len(heard.on("/adt")) == 2
