@@ -20,8 +20,11 @@ A fresh database on `SURVEILLANCE_BENCH_PG` (default the local cluster), dropped
 `--live` also times the live path (`Store.dashboard_rows`, then `compute_dashboard`): what the
 dashboard did before the items were kept (slow: for a small hospital only).
 
+`--queries` also prints each of the store's queries' median seconds (PostgreSQL's
+`dashboard_sums` logs them at DEBUG): where a response's time goes.
+
 Usage: bench/dashboard [--beds 990] [--days 365] [--runs 3] [--suppression] [--live] [--keep]
-                       [--url URL]
+                       [--url URL] [--queries]
 
 `--keep` keeps the database and prints its URL; `--url URL` times that database again without
 loading (while working on the queries).
@@ -31,15 +34,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import resource
 import statistics
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -228,6 +233,28 @@ async def _load(url: str, hospital: Hospital) -> float:
     return time.perf_counter() - began
 
 
+class _QueryTimes(logging.Handler):
+    """The seconds of each of `dashboard_sums`' queries, from its DEBUG log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seconds: dict[str, list[float]] = defaultdict(list)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("dashboard_sums ") and isinstance(record.args, tuple):
+            name, seconds, _rows = record.args
+            self.seconds[str(name)].append(float(seconds))  # type: ignore[arg-type]
+
+    def report(self) -> str:
+        """The medians, and forget them."""
+        text = ", ".join(f"{n} {statistics.median(s):.2f} s" for n, s in self.seconds.items())
+        self.seconds.clear()
+        return text
+
+
+QUERY_TIMES: Final = _QueryTimes()
+
+
 async def _timed(
     store: Store, runs: int, suppress: bool, **window: Any
 ) -> tuple[float, float, int]:
@@ -290,6 +317,8 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
                 f"  {name:<28} {sums_s:6.2f} s + {draw_s:6.2f} s = {sums_s + draw_s:6.2f} s"
                 f"   ({size / 1000:,.0f} kB JSON; load average {os.getloadavg()[0]:.1f})"
             )
+            if QUERY_TIMES.seconds:
+                print(f"    queries: {QUERY_TIMES.report()}")
             if live:
                 read_s, compute_s = await _live(
                     store, runs, since=since, until=until, period=period, wards=wards
@@ -330,7 +359,13 @@ def main() -> None:
                         " instead of loading a fresh one")  # fmt: skip
     parser.add_argument("--live", action="store_true",
                         help="also time the live path (rows read, measures computed from them)")  # fmt: skip
+    parser.add_argument("--queries", action="store_true",
+                        help="print the median seconds of each of the store's queries")  # fmt: skip
     args = parser.parse_args()
+    if args.queries:
+        store_log = logging.getLogger("surveillance.store._postgres")
+        store_log.setLevel(logging.DEBUG)
+        store_log.addHandler(QUERY_TIMES)
     hospital = Hospital(args.beds, args.days)
     print(
         f"dashboard bench: {len(hospital.wards)} wards, {args.beds} beds, {args.days} days"

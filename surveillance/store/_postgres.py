@@ -28,8 +28,10 @@ Layouts (`store.layout`, reported by `/healthz`):
 from __future__ import annotations
 
 import asyncio
+import logging
 import operator
 import re
+import time
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -241,6 +243,8 @@ class _Plan:
 
 
 _PLANS: Final[dict[str, _Plan]] = {t.name: _Plan(t) for t in TABLES}
+
+_log = logging.getLogger(__name__)
 
 SUMS_WORK_MEM: Final = "128MB"
 
@@ -915,49 +919,66 @@ class PostgresStore:
             conn = await self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
+
+                    async def rows(name: str, query: str, args: Mapping[str, Any]) -> list[Any]:
+                        began = time.perf_counter()
+                        await cur.execute(query, args)
+                        found = await cur.fetchall()
+                        _log.debug(
+                            "dashboard_sums %s: %.3f s, %d rows",
+                            name, time.perf_counter() - began, len(found),
+                        )  # fmt: skip
+                        return found
+
                     await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     # Room for the hash aggregation of the grouping sets (a year of a big
                     # hospital: ~250k groups): with the default 4 MB they sort on disk, 3x slower.
                     await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
-                    await cur.execute(WARDS_SQL.format(until="%(until)s"), params)
-                    wards = [row[0] for row in await cur.fetchall()]
-                    await cur.execute(POSTGRES_PERIOD_SUMS, params)
+                    wards = [
+                        row[0]
+                        for row in await rows("wards", WARDS_SQL.format(until="%(until)s"), params)
+                    ]
                     labels = [label for label, _, _ in spans]
                     item_sums = [
                         (m, w, h, "period", labels[bucket - 1], n, d)
-                        for m, w, h, bucket, n, d in await cur.fetchall()
+                        for m, w, h, bucket, n, d in await rows(
+                            "period sums", POSTGRES_PERIOD_SUMS, params
+                        )
                     ]
                     patient_sums: list[Any] = []
                     patient_stays: list[Any] = []
                     cell_rows: list[tuple[Any, ...]] = []
                     if cells is None:
-                        await cur.execute(POSTGRES_PATIENT_SUMS, params)
-                        patient_sums = await cur.fetchall()
+                        patient_sums = await rows("patient sums", POSTGRES_PATIENT_SUMS, params)
                     else:
                         # Hash joins only (see POSTGRES_CELLS); no JIT (half a second to compile).
                         await cur.execute("SET LOCAL enable_mergejoin = off")
                         await cur.execute("SET LOCAL jit = off")
-                        await cur.execute(POSTGRES_CELLS, _cell_params(cells, params))
                         cell_rows = [
                             (k, n, None if s == "h" else s[1:], d, g, *(_int(v) for v in rest))
-                            for k, n, s, d, g, *rest in await cur.fetchall()
+                            for k, n, s, d, g, *rest in await rows(
+                                "cells", POSTGRES_CELLS, _cell_params(cells, params)
+                            )
                         ]
                     values: list[DashboardItem] = []
                     if medians:
-                        await cur.execute(
-                            WINDOW_ITEMS_SQL.format(
-                                since="%(since)s",
-                                until="%(until)s",
-                                measures="AND measure = ANY(%(medians)s) AND value IS NOT NULL",
-                            ),
-                            params,
+                        query = WINDOW_ITEMS_SQL.format(
+                            since="%(since)s",
+                            until="%(until)s",
+                            measures="AND measure = ANY(%(medians)s) AND value IS NOT NULL",
                         )
-                        values = [DashboardItem(*row) for row in await cur.fetchall()]
-                    await cur.execute(POSTGRES_STAY_SUMS, params)
-                    stay_sums = [(w, d, g, int(us)) for w, d, g, us in await cur.fetchall()]
+                        values = [
+                            DashboardItem(*row) for row in await rows("medians", query, params)
+                        ]
+                    stay_sums = [
+                        (w, d, g, int(us))
+                        for w, d, g, us in await rows("stay sums", POSTGRES_STAY_SUMS, params)
+                    ]
                     if cells is None:
-                        await cur.execute(POSTGRES_PATIENT_STAYS, params)
-                        patient_stays = [(*row[:7], int(row[7])) for row in await cur.fetchall()]
+                        patient_stays = [
+                            (*row[:7], int(row[7]))
+                            for row in await rows("patient stays", POSTGRES_PATIENT_STAYS, params)
+                        ]
             except psycopg.Error as e:
                 raise await self._failed("dashboard_sums", e) from e
         return DashboardSums(

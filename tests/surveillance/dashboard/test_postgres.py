@@ -3,8 +3,13 @@ same dashboard as through SQLite, number for number."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
+
+from surveillance.dashboard import read_sums, refresh_dashboard
 from surveillance.store import DASHBOARD_LOOKBACK, open_store
 from tests.surveillance.dashboard.builder import T0, H, Hospital, M, at
 from tests.surveillance.dashboard.test_measures import (
@@ -15,6 +20,8 @@ from tests.surveillance.dashboard.test_measures import (
     score_alerts,
     three_patients,
 )
+
+LONDON = ZoneInfo("Europe/London")
 
 
 def everything() -> Hospital:
@@ -58,3 +65,19 @@ async def test_the_rows_read_back_from_postgres(fresh_postgres_url: str):
     assert {a.alert_id for a in rows.alerts} == {f"a{i}" for i in range(1, 9)} | {"x"}
     assert {a.system for a in rows.alerts} == {"NEWS2", "PEWS"}
     assert [e.event for e in rows.events] == ["sepsis-treatment", "fall", "death"]
+
+
+async def test_each_query_of_the_sums_is_timed_in_the_debug_log(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+):
+    """`bench/dashboard --queries` reads where a response's time goes from this log."""
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(everything().batch)
+        await refresh_dashboard(store, LONDON)
+        with caplog.at_level(logging.DEBUG, logger="surveillance.store._postgres"):
+            await read_sums(store, since=T0, until=UNTIL, period="week", tz=LONDON, wards=["C"])
+    timed = [r.args for r in caplog.records if r.msg.startswith("dashboard_sums ")]
+    assert [a[0] for a in timed if isinstance(a, tuple)] == [
+        "wards", "period sums", "cells", "medians", "stay sums",
+    ]  # fmt: skip
+    assert all(isinstance(a, tuple) and a[1] >= 0 and a[2] >= 1 for a in timed)
