@@ -80,4 +80,8 @@ async def test_each_query_of_the_sums_is_timed_in_the_debug_log(
     assert [a[0] for a in timed if isinstance(a, tuple)] == [
         "wards", "period sums", "cells", "medians", "stay sums",
     ]  # fmt: skip
-    assert all(isinstance(a, tuple) and a[1] >= 0 and a[2] >= 1 for a in timed)
+    for args in timed:
+        assert isinstance(args, tuple)
+        seconds, rows = args[1], args[2]
+        assert isinstance(seconds, float) and seconds >= 0
+        assert isinstance(rows, int) and rows >= 1
