@@ -83,5 +83,7 @@ async def test_each_query_of_the_sums_is_timed_in_the_debug_log(
     for args in timed:
         assert isinstance(args, tuple)
         seconds, rows = args[1], args[2]
-        assert isinstance(seconds, float) and seconds >= 0
-        assert isinstance(rows, int) and rows >= 1
+        assert isinstance(seconds, float)
+        assert seconds >= 0
+        assert isinstance(rows, int)
+        assert rows >= 1
