@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 import hl7  # type: ignore[import-untyped]
 import msgspec
 
+from ingest._hl7 import _leaf
 from ingest._model import Admission, Observation, Rejected
 from ingest._native import Refusal, check_msg_id
 from ingest._parse import parse
@@ -520,24 +521,6 @@ def _one(message: Any, name: str, msg_id: str) -> Any:
     if segment is None:
         raise Refusal("invalid", f"HL7: the message has no {name} segment", msg_id)
     return segment
-
-
-def _leaf(node: Any, *path: int) -> str:
-    """The text at a 0-based path of python-hl7's ragged tree ("" where absent; a path deeper
-    than the tree reads the leaf when every extra index is 0)."""
-    for index in path:
-        if node is None:
-            return ""
-        if isinstance(node, str):
-            if index:
-                return ""
-            continue
-        if index >= len(node):
-            return ""
-        node = node[index]
-    while node is not None and not isinstance(node, str):
-        node = node[0] if len(node) else ""
-    return node or ""
 
 
 class _Text:

@@ -16,19 +16,17 @@ in `refused` with the reason, for a person to look at).
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Final
 
-from surveillance.store import StoreError
+from surveillance.store import LocalFile, StoreError
 
 PRUNE_EVERY: Final = 60.0
 """Seconds between prunings of the delivered keys older than `SENT_MEMORY` (while running, not
@@ -73,65 +71,45 @@ class Queued:
     attempts: int
 
 
-class OutboundQueue:
-    """The queue file, used from one thread of its own (every call runs there)."""
+class OutboundQueue(LocalFile):
+    """The queue file, used from one thread of its own (every call runs there), locked for
+    this service alone while it is open."""
+
+    SCHEMA = _SCHEMA
+    NAME = "the outbound queue "
+    THREAD = "outbound-queue"
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
+        super().__init__(path)
         self.pending: dict[str, int] = {}
         """Rows waiting, by target (kept in memory: the health and heartbeat read it)."""
         self.refused: dict[str, int] = {}
         self._pruned_at = 0.0
         self._lock: int | None = None
 
-    async def __aenter__(self) -> Self:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbound-queue")
-        try:
-            await self._run(self._open)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._executor is not None:
-            await self._run(self._close)
-            self._executor.shutdown(wait=False)
-            self._executor = None
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        if self._executor is None:
-            raise StoreError(f"the outbound queue {self.path} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
     def _open(self) -> None:
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = _exclusive(f"{self.path}.lock")
-            conn = sqlite3.connect(self.path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            self._prune(conn)
-            self.pending = dict(
-                conn.execute("SELECT target, count(*) FROM outbound GROUP BY target").fetchall()
-            )
-            self.refused = dict(
-                conn.execute("SELECT target, count(*) FROM refused GROUP BY target").fetchall()
-            )
-        except (sqlite3.Error, OSError) as e:
+        except OSError as e:
+            raise StoreError(f"cannot open {self.NAME}{self.path!r}: {e}") from e
+        try:
+            super()._open()
+        except BaseException:
             self._unlock()
-            raise StoreError(f"cannot open the outbound queue {self.path!r}: {e}") from e
-        self._conn = conn
+            raise
+
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        self._prune(conn)
+        self.pending = dict(
+            conn.execute("SELECT target, count(*) FROM outbound GROUP BY target").fetchall()
+        )
+        self.refused = dict(
+            conn.execute("SELECT target, count(*) FROM refused GROUP BY target").fetchall()
+        )
 
     def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        super()._close()
         self._unlock()
 
     def _unlock(self) -> None:
@@ -139,12 +117,8 @@ class OutboundQueue:
         if lock is not None:
             os.close(lock)  # and with it the lock (the kernel's too on kill -9)
 
-    def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None  # noqa: S101 - only called between enter and exit
-        return self._conn
-
     def _append(self, items: Sequence[Outgoing]) -> dict[str, int]:
-        conn = self._db()
+        conn = self._connection()
         added: dict[str, int] = {}
         try:
             conn.execute("BEGIN")
@@ -176,7 +150,7 @@ class OutboundQueue:
 
     def _head(self, target: str, limit: int, skip: str) -> list[Queued]:
         rows = (
-            self._db()
+            self._connection()
             .execute(
                 "SELECT seq, target, key, patient, body, attempts FROM outbound "
                 "WHERE target = ? AND patient NOT IN (SELECT value FROM json_each(?)) "
@@ -199,7 +173,7 @@ class OutboundQueue:
         self._pruned_at = now
 
     def _delete(self, row: Queued) -> int:
-        conn = self._db()
+        conn = self._connection()
         conn.execute("BEGIN")
         try:
             if time.time() - self._pruned_at >= PRUNE_EVERY:
@@ -221,7 +195,7 @@ class OutboundQueue:
             self.pending[row.target] -= 1
 
     def _failed(self, seq: int, error: str) -> None:
-        self._db().execute(
+        self._connection().execute(
             "UPDATE outbound SET attempts = attempts + 1, last_error = ? WHERE seq = ?",
             (error[:1024], seq),
         )
@@ -231,7 +205,7 @@ class OutboundQueue:
         await self._run(self._failed, row.seq, error)
 
     def _bury(self, row: Queued, reason: str) -> int:
-        conn = self._db()
+        conn = self._connection()
         conn.execute("BEGIN")
         try:
             conn.execute(
@@ -253,7 +227,11 @@ class OutboundQueue:
             self.refused[row.target] = self.refused.get(row.target, 0) + 1
 
     def _refused_rows(self) -> list[tuple[str, str, str]]:
-        return self._db().execute("SELECT target, key, reason FROM refused ORDER BY seq").fetchall()
+        return (
+            self._connection()
+            .execute("SELECT target, key, reason FROM refused ORDER BY seq")
+            .fetchall()
+        )
 
     async def refused_rows(self) -> list[tuple[str, str, str]]:
         """`(target, key, reason)` of every refused message, oldest first."""

@@ -41,7 +41,7 @@ from surveillance.store._base import (
     StoredState,
 )
 from surveillance.store._migrations import StoreError, migrations
-from surveillance.store._spool import InHand, Spool, SpoolingStore
+from surveillance.store._spool import InHand, LocalFile, Spool, SpoolingStore
 from surveillance.store._writer import BufferedWriter
 
 if TYPE_CHECKING:  # imported when first used (`__getattr__`): PostgresStore imports psycopg
@@ -67,6 +67,7 @@ __all__ = [
     "EventRecord",
     "InHand",
     "LabRecord",
+    "LocalFile",
     "NurseSetRow",
     "ObservationRecord",
     "OutboxRecord",

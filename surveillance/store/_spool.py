@@ -80,15 +80,18 @@ def _decode(blob: bytes) -> Batch:
         return msgspec.convert(raw, Batch)
 
 
-class _LocalFile:
+class LocalFile:
     """One SQLite file on the service's own disk, owned by one thread (every call runs there):
-    the plumbing `Spool` and `InHand` share. Subclasses give the `SYNCHRONOUS` level and the
-    `SCHEMA`, and may read what they need at `_opened`; with `LOOP_THREAD` the connection is
-    opened and closed on the thread but used by the event loop's thread between the two."""
+    the plumbing `Spool`, `InHand` and the service's outbound queue share. Subclasses give the
+    `SYNCHRONOUS` level and the `SCHEMA`, and may read what they need at `_opened`; with
+    `LOOP_THREAD` the connection is opened and closed on the thread but used by the event
+    loop's thread between the two. `NAME` (with its trailing space) names the file in errors."""
 
     SYNCHRONOUS = "FULL"
     SCHEMA: tuple[str, ...] = ()
     LOOP_THREAD = False
+    NAME = ""
+    THREAD = "local-file"
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -96,7 +99,7 @@ class _LocalFile:
         self._conn: sqlite3.Connection | None = None
 
     async def __aenter__(self) -> Self:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-file")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.THREAD)
         try:
             await self._run(self._open)
         except BaseException:
@@ -113,7 +116,7 @@ class _LocalFile:
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         if self._executor is None:
-            raise StoreError(f"{self.path} is not open")
+            raise StoreError(f"{self.NAME}{self.path} is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _open(self) -> None:
@@ -128,7 +131,7 @@ class _LocalFile:
                 conn.execute(statement)
             self._opened(conn)
         except (sqlite3.Error, OSError) as e:
-            raise StoreError(f"cannot open {self.path!r}: {e}") from e
+            raise StoreError(f"cannot open {self.NAME}{self.path!r}: {e}") from e
         self._conn = conn
 
     def _opened(self, conn: sqlite3.Connection) -> None:
@@ -144,7 +147,7 @@ class _LocalFile:
         return self._conn
 
 
-class Spool(_LocalFile):
+class Spool(LocalFile):
     """Batches kept on local disk, in order; `synchronous=FULL`: on disk before a write
     returns. Records the store refuses as data are kept apart, in `poison`."""
 
@@ -414,7 +417,7 @@ class SpoolingStore:
         )
 
 
-class InHand(_LocalFile):
+class InHand(LocalFile):
     """Which inputs the service had in hand when it died, so that a message that kills the
     service is set aside rather than retried forever.
 
