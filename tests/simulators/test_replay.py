@@ -245,7 +245,9 @@ async def test_paced_replay_keeps_the_relative_timing(
     ]
     common = statistics.median(lags)
     worst = max(abs(lag - common) for lag in lags)
-    assert worst <= 0.15, f"an arrival is {worst * 1000:.0f} ms off its slot"
+    # 0.3 s: the suite runs on two workers on two cores, and a scheduler hiccup of 0.18 s was
+    # seen; unpaced, the 2 s time line would collapse and this would be off by up to 2 s.
+    assert worst <= 0.3, f"an arrival is {worst * 1000:.0f} ms off its slot"
 
 
 async def test_fast_replay_delivers_everything_in_order(
