@@ -60,6 +60,7 @@ from surveillance.dashboard._refresh import (
     Refreshed,
     read_sums,
     refresh_dashboard,
+    refresh_rollups,
     stored_dashboard,
 )
 from surveillance.dashboard._report import (
@@ -151,6 +152,7 @@ __all__ = [
     "read_sums",
     "recoverable",
     "refresh_dashboard",
+    "refresh_rollups",
     "render_report",
     "report_month",
     "report_monthly_window",

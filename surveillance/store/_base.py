@@ -581,6 +581,12 @@ class Store(Protocol):
         cleared."""
         ...
 
+    async def refresh_rollups(self, tz: str, cells: CellSpec) -> int:
+        """Bring the store's rollups of the dashboard's sums up to date (their buckets are
+        calendar months of `tz`; their cells summed as `cells` says, its wards aside); returns
+        the buckets rebuilt. A store without rollups (SQLite) does nothing."""
+        ...
+
     async def set_aside_count(self) -> int:
         """How many patients are set aside (`replace_dashboard_items`): their items could not
         be made from their rows, and they have not been written to since."""
