@@ -14,10 +14,10 @@ from surveillance.dashboard import (
     ethnicity_group,
     imd_group,
     need_groups,
+    overlap_micros,
     period_spans,
     sex_group,
 )
-from surveillance.dashboard._items import overlap_micros
 
 LONDON = ZoneInfo("Europe/London")
 

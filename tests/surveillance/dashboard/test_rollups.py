@@ -18,12 +18,12 @@ import pytest
 from surveillance.dashboard import (
     MEASURES,
     Period,
+    cell_spec,
     compute_dashboard,
     refresh_dashboard,
     refresh_rollups,
     stored_dashboard,
 )
-from surveillance.dashboard._dashboard import cell_spec
 from surveillance.store import DashboardRows, Store, open_store
 from tests.surveillance.dashboard.builder import T0, H, Hospital
 from tests.surveillance.dashboard.test_stored import batches, random_hospital
