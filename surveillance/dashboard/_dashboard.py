@@ -548,6 +548,17 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                 scope_cells[key].values.append(item.value)
             if i is not None:
                 series[scope][i].values.append(item.value)
+    for measure, ward, hospital, group, sex, ethnicity, age, imd, needs, value in sums.value_rows:
+        if measure not in tables:  # as `sums.values`, the period found by the store
+            continue
+        table, series = tables[measure], periods[measure]
+        keys = _keys(sex, ethnicity, age, imd, needs)
+        i = labels[group]
+        for scope in targets(ward, hospital):
+            scope_cells = table[scope]
+            for key in keys:
+                scope_cells[key].values.append(value)
+            series[scope][i].values.append(value)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue

@@ -149,6 +149,16 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 denominator)` of the window: per patient, for the equity tables' patient-clustered intervals
 (the dashboard sums them by group). Exact: the items count whole numbers."""
 
+POSTGRES_VALUE_ROWS: Final = f"""
+SELECT measure, ward, hospital, width_bucket(time, %(starts)s::timestamptz[]),
+       sex, ethnicity, age, imd, needs, value
+FROM dashboard_items
+WHERE measure = ANY(%(medians)s) AND value IS NOT NULL AND {_WINDOW}
+"""  # noqa: S608 (constants)
+"""`(measure, ward, hospital, period number from 1, sex, ethnicity, age, imd, needs, value)`:
+the median measures' values in the window (index `dashboard_items_values`; grouped by period
+and groups with `array_agg` it took three times as long)."""
+
 POSTGRES_STAY_SUMS: Final = """
 SELECT s.ward, 'period', p.label,
        sum(extract(epoch FROM least(coalesce(s.end_time, p.stop), p.stop)

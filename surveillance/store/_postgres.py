@@ -76,6 +76,7 @@ from surveillance.store._dashboard_sql import (
     POSTGRES_PERIOD_SUMS,
     POSTGRES_STAY_SUMS,
     POSTGRES_SYSTEM,
+    POSTGRES_VALUE_ROWS,
     ROLLUP_ASSIGN,
     ROLLUP_BUCKET_PATIENTS,
     ROLLUP_CELLS,
@@ -97,7 +98,6 @@ from surveillance.store._dashboard_sql import (
     ROLLUP_USABLE,
     STAY_COLUMNS,
     WARDS_SQL,
-    WINDOW_ITEMS_SQL,
 )
 from surveillance.store._migrations import (
     ACCEPTED_SQL,
@@ -1096,15 +1096,13 @@ class PostgresStore:
                                 "cells", query, {"all_sums": False, **_cell_params(cells, params)}
                             )
                         ]
-                    values: list[DashboardItem] = []
+                    value_rows: list[Any] = []
                     if medians:
-                        query = WINDOW_ITEMS_SQL.format(
-                            since="%(since)s",
-                            until="%(until)s",
-                            measures="AND measure = ANY(%(medians)s) AND value IS NOT NULL",
-                        )
-                        values = [
-                            DashboardItem(*row) for row in await rows("medians", query, params)
+                        value_rows = [
+                            (m, w, h, labels[bucket - 1], *rest)
+                            for m, w, h, bucket, *rest in await rows(
+                                "medians", POSTGRES_VALUE_ROWS, params
+                            )
                         ]
                     stay_sums = [
                         (w, d, g, int(us))
@@ -1125,11 +1123,12 @@ class PostgresStore:
             [],
             item_sums,
             stay_sums,
-            values,
+            [],
             patient_sums,
             patient_stays,
             cell_rows,
             None if cells is None or cells.wards is None else list(cells.wards),
+            value_rows,
         )
 
     async def count(self, table: str) -> int:

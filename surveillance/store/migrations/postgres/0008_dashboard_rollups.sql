@@ -44,9 +44,9 @@ CREATE TABLE dashboard_rollup_cells (
     grp    text NOT NULL,
     n      bigint,
     nx     bigint,
-    y      numeric,
-    x      numeric,
-    yy     numeric,
+    y      bigint,   -- whole numbers (counts; stays in microseconds): summed in 128 bits
+    x      bigint,
+    yy     numeric,  -- squares (of microseconds) overflow 64 bits
     xy     numeric,
     xx     numeric
 );
