@@ -6,6 +6,8 @@ and after a kill between the two refreshes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import random
 from dataclasses import replace
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from surveillance import StoreHistory
 from surveillance.dashboard import (
     MEASURES,
     Period,
@@ -161,3 +164,34 @@ async def test_items_replaced_but_rollups_not_refreshed_is_still_exact(
         await refresh_dashboard(store, LONDON)
         assert not any(dirty for dirty, _ in await _buckets(fresh_postgres_url))
         await _same(store, h, caplog)
+
+
+async def test_the_service_builds_the_rollups_in_the_background(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+):
+    """The service's periodic refresh (`StoreHistory`) makes the items, then the rollups; its
+    dashboard of whole months then sums buckets, and is the dashboard computed from rows."""
+    h = random_hospital(7, patients=40, days=SPAN_DAYS)
+    since, until = _local("2026-12-01"), _local("2027-03-01")
+    history = StoreHistory(LONDON, clock=lambda: until)
+    history.refresh_seconds = 0.2
+    try:
+        async with open_store(fresh_postgres_url) as store:
+            await store.write(h.batch)
+            history.store = store  # starts the periodic refresh
+            for _ in range(300):
+                buckets = await _buckets(fresh_postgres_url)
+                if buckets and not any(dirty for dirty, _ in buckets):
+                    break
+                await asyncio.sleep(0.1)
+            assert len(buckets) >= 5
+            assert not any(dirty for dirty, _ in buckets)
+            with caplog.at_level(logging.DEBUG, logger="surveillance.store._postgres"):
+                served = await history.dashboard(None, "month", since, until, "json")
+            rows = await _rows(store, h)
+    finally:
+        history.close()
+    live = compute_dashboard(rows, since=since, until=until, period="month", tz=LONDON)
+    assert json.loads(served)["measures"] == json.loads(live.to_json())["measures"]
+    used = [r.args for r in caplog.records if r.msg.startswith("dashboard_sums ")]
+    assert [a[2] for a in used if isinstance(a, tuple) and a[0] == "buckets"] == [5]
