@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -175,10 +176,13 @@ def _print(dashboard: Dashboard, form: str) -> None:
 
 async def _read(url: str, **options: Any) -> Dashboard:
     """The dashboard from the store's items, brought up to date first (`refresh_dashboard`:
-    the patients written to since the service last refreshed them)."""
+    the patients written to since the service last refreshed them, then the rollups); the
+    patients whose items could not be made (set aside) counted, as the service counts them."""
     async with open_store(url) as store:
-        await refresh_dashboard(store, options["tz"])
-        return await stored_dashboard(store, **options)
+        done = await refresh_dashboard(store, options["tz"])
+        board = await stored_dashboard(store, **options)
+        aside = await store.set_aside_count()
+    return dataclasses.replace(board, stale_patients=done.left, set_aside_patients=aside)
 
 
 def read_targets(path: Path) -> dict[str, float]:
