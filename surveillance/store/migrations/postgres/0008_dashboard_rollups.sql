@@ -77,3 +77,8 @@ CREATE INDEX dashboard_items_values ON dashboard_items (measure, time) WHERE val
 -- Every patient with items is pending: the first rollup refresh assigns them.
 INSERT INTO dashboard_patients (patient_id)
 SELECT patient_id FROM dashboard_items UNION SELECT patient_id FROM dashboard_stays;
+
+-- The items of time to senior review now start at the trigger (the wait's upgrade to urgent or
+-- above), not at its raise: every patient with items is made again by the next refresh.
+INSERT INTO dashboard_dirty (patient_id) SELECT patient_id FROM dashboard_patients
+ON CONFLICT (patient_id) DO NOTHING;

@@ -3,3 +3,8 @@
 -- same number, so that both schemas have one version, and the median measures' index.
 
 CREATE INDEX dashboard_items_values ON dashboard_items (measure, time) WHERE value IS NOT NULL;
+
+-- The items of time to senior review now start at the trigger (the wait's upgrade to urgent or
+-- above), not at its raise: every patient with items is made again by the next refresh.
+INSERT OR IGNORE INTO dashboard_dirty (patient_id, mark)
+SELECT patient_id, 0 FROM dashboard_items UNION SELECT patient_id, 0 FROM dashboard_stays;
