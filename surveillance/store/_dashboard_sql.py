@@ -481,16 +481,12 @@ WHERE s.bucket = ANY(%(usable)s::bigint[])
 GROUP BY s.ward, p.label
 """
 
-ROLLUP_SUMMED_CELLS: Final = """
+ROLLUP_CELL_SUMS: Final = """
 SELECT kind, name, scope, dim, grp, sum(n), sum(nx), sum(y), sum(x), sum(yy), sum(xy), sum(xx)
-FROM (
-    ({cells})
-    UNION ALL
-    (SELECT kind, name, scope, dim, grp, n, nx, y, x, yy, xy, xx FROM dashboard_rollup_cells
-     WHERE bucket = ANY(%(usable)s::bigint[])
-       AND (kind = 's') <> (%(every)s::bool OR scope = ANY(%(scopes)s::text[])))
-) c(kind, name, scope, dim, grp, n, nx, y, x, yy, xy, xx)
+FROM dashboard_rollup_cells
+WHERE bucket = ANY(%(usable)s::bigint[])
+  AND (kind = 's') <> (%(every)s::bool OR scope = ANY(%(scopes)s::text[]))
 GROUP BY 1, 2, 3, 4, 5
 """
-"""The window's cells: those of the patients summed from items (`POSTGRES_CELLS`) and the
-usable buckets' (moments of the scopes shown, sums of the others)."""
+"""The usable buckets' cells (moments of the scopes shown, sums of the others); added to those
+of the patients summed from items (`POSTGRES_CELLS`) by the store."""

@@ -28,6 +28,7 @@ Layouts (`store.layout`, reported by `/healthz`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import operator
@@ -79,6 +80,7 @@ from surveillance.store._dashboard_sql import (
     POSTGRES_VALUE_ROWS,
     ROLLUP_ASSIGN,
     ROLLUP_BUCKET_PATIENTS,
+    ROLLUP_CELL_SUMS,
     ROLLUP_CELLS,
     ROLLUP_CLEAR,
     ROLLUP_DIRTY_BUCKETS,
@@ -93,7 +95,6 @@ from surveillance.store._dashboard_sql import (
     ROLLUP_RAW,
     ROLLUP_STAY_SUMS,
     ROLLUP_STAYS,
-    ROLLUP_SUMMED_CELLS,
     ROLLUP_UNSETTLED,
     ROLLUP_USABLE,
     STAY_COLUMNS,
@@ -298,6 +299,83 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+async def _sums_settings(cur: psycopg.AsyncCursor[Any]) -> None:
+    """A dashboard read's settings: room for the hash aggregations of a year of a big hospital
+    (~250k groups: with the default 4 MB they sort on disk, 3x slower), hash joins only (see
+    `POSTGRES_CELLS`), no JIT (half a second to compile)."""
+    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
+    await cur.execute("SET LOCAL enable_mergejoin = off")
+    await cur.execute("SET LOCAL jit = off")
+
+
+async def _timed_rows(
+    cur: psycopg.AsyncCursor[Any], name: str, query: str, args: Mapping[str, Any]
+) -> list[Any]:
+    """The rows of `query`; its time logged at DEBUG (`bench/dashboard --queries` reads it)."""
+    began = time.perf_counter()
+    await cur.execute(query, args)
+    found = await cur.fetchall()
+    _log.debug("dashboard_sums %s: %.3f s, %d rows", name, time.perf_counter() - began, len(found))
+    return found
+
+
+RAW_LANE: Final = 2000
+"""Patients summed from items up to which their cells leave room for the period and stay sums
+in the first lane (a year's edges: about a thousand, 0.2 s; a window off the months: several
+thousand, 0.9 s)."""
+
+
+def _sums_jobs(
+    params: dict[str, Any], cells: CellSpec | None, raw: int | None, medians: bool
+) -> tuple[list[tuple[str, str, Mapping[str, Any]]], list[tuple[str, str, Mapping[str, Any]]]]:
+    """A dashboard read's queries, `(name, query, parameters)`, split in two lanes of about
+    equal time: the equity cells of the patients summed from items on the first; when the
+    window contains buckets (`raw`: the patients summed from items, else None) their cells and
+    the medians on the second, and the period and stay sums on the first if few patients are
+    summed from items; the rest on the second."""
+    rolled = raw is not None
+    mine = "AND patient_id = ANY(%(raw)s::text[])" if rolled else ""
+    periods = POSTGRES_PERIOD_SUMS.format(patients=mine)
+    stays = POSTGRES_STAY_SUMS.format(patients=mine.replace("patient_id", "s.patient_id"))
+    if rolled:
+        periods = f"{periods} UNION ALL {ROLLUP_PERIOD_SUMS}"
+        stays = f"{stays} UNION ALL {ROLLUP_STAY_SUMS}"
+    main: list[tuple[str, str, Mapping[str, Any]]] = []
+    side: list[tuple[str, str, Mapping[str, Any]]] = []
+    if cells is None:
+        main.append(("patient sums", POSTGRES_PATIENT_SUMS, params))
+        side.append(("patient stays", POSTGRES_PATIENT_STAYS, params))
+    else:
+        cell_params = {"all_sums": False, **_cell_params(cells, params)}
+        main.append(("cells", POSTGRES_CELLS.format(patients=mine), cell_params))
+        if rolled:
+            side.append(("rollup cells", ROLLUP_CELL_SUMS, cell_params))
+    sums = [("period sums", periods, params), ("stay sums", stays, params)]
+    (main if raw is not None and raw <= RAW_LANE else side).extend(sums)
+    if medians:
+        side.append(("medians", POSTGRES_VALUE_ROWS, params))
+    return main, side
+
+
+def _added_cells(*parts: list[Any]) -> list[tuple[Any, ...]]:
+    """Cell rows `(kind, name, scope, dimension, group, n, nx, y, x, yy, xy, xx)` of disjoint
+    sets of patients added cell by cell (whole numbers; None where a kind has none)."""
+    added: dict[tuple[Any, ...], list[int | None]] = {}
+    for part in parts:
+        for kind, name, scope, dim, grp, *values in part:
+            key = (kind, name, scope, dim, grp)
+            numbers = [_int(v) for v in values]
+            before = added.get(key)
+            if before is None:
+                added[key] = numbers
+            else:
+                added[key] = [
+                    a if b is None else b if a is None else a + b
+                    for a, b in zip(before, numbers, strict=True)
+                ]
+    return [(*key, *numbers) for key, numbers in added.items()]
+
+
 """`work_mem` of the dashboard's sums (per transaction, `SET LOCAL`)."""
 
 _COPY_ITEMS: Final = sql.SQL("COPY dashboard_items ({}) FROM STDIN (FORMAT BINARY)").format(
@@ -352,6 +430,9 @@ class PostgresStore:
         self._lock = asyncio.Lock()
         self._reader: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
         self._reader_lock = asyncio.Lock()
+        self._side: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
+        """The dashboard's second connection (`dashboard_sums`)."""
+        self._side_lock = asyncio.Lock()
         self._opened = False
         self.layout = "postgresql"
         self.schema_version = 0
@@ -407,6 +488,10 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self._opened = False
+        async with self._side_lock:
+            if self._side is not None:
+                await self._side.close()
+                self._side = None
         async with self._reader_lock:
             if self._reader is not None:
                 await self._reader.close()
@@ -1017,15 +1102,18 @@ class PostgresStore:
     ) -> DashboardSums:
         """The window's items summed by SQL (and the values of those of `medians`), and the
         stays' time summed in microseconds; the equity tables summed per patient (or, with
-        `cells`, per cell: `POSTGRES_CELLS`); one snapshot."""
+        `cells`, per cell: `POSTGRES_CELLS`, plus the rollups of the buckets the window
+        contains, migration 0008); one snapshot, read on two connections at once (the second
+        imports the first's snapshot), so that the two cores of a small server share it."""
         spans = list(spans)
-        params = {
+        labels = [label for label, _, _ in spans]
+        params: dict[str, Any] = {
             "since": since,
             "until": until,
             "unit": period,
             "tz": tz,
             "medians": sorted(medians),
-            "labels": [s[0] for s in spans],
+            "labels": labels,
             "starts": [s[1] for s in spans],
             "stops": [s[2] for s in spans],
         }
@@ -1033,103 +1121,88 @@ class PostgresStore:
             conn = await self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
-
-                    async def rows(name: str, query: str, args: Mapping[str, Any]) -> list[Any]:
-                        began = time.perf_counter()
-                        await cur.execute(query, args)
-                        found = await cur.fetchall()
-                        _log.debug(
-                            "dashboard_sums %s: %.3f s, %d rows",
-                            name, time.perf_counter() - began, len(found),
-                        )  # fmt: skip
-                        return found
-
                     await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    # Room for the hash aggregation of the grouping sets (a year of a big
-                    # hospital: ~250k groups): with the default 4 MB they sort on disk, 3x slower.
-                    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
-                    wards = [
-                        row[0]
-                        for row in await rows("wards", WARDS_SQL.format(until="%(until)s"), params)
-                    ]
-                    labels = [label for label, _, _ in spans]
+                    await _sums_settings(cur)
+                    await cur.execute("SELECT pg_export_snapshot()")
+                    exported = await cur.fetchone()
+                    assert exported is not None  # noqa: S101 (a SELECT of one value)
+                    snapshot = str(exported[0])
+                    wards = [r[0] for r in await _timed_rows(cur, "wards", WARDS_SQL.format(
+                        until="%(until)s"), params)]  # fmt: skip
                     # The buckets the window contains (with cells asked for: the rollups'
                     # cells are of a spec), and the patients summed from items.
                     usable: list[int] = []
                     if cells is not None:
                         params["spec"] = spec_key(cells)
-                        usable = [row[0] for row in await rows("buckets", ROLLUP_USABLE, params)]
-                    mine = items_of = stays_of = ""
+                        usable = [
+                            r[0] for r in await _timed_rows(cur, "buckets", ROLLUP_USABLE, params)
+                        ]
                     if usable:
                         params["usable"] = usable
-                        params["raw"] = [row[0] for row in await rows("raw", ROLLUP_RAW, params)]
-                        mine = "AND patient_id = ANY(%(raw)s::text[])"
-                        items_of = f"{POSTGRES_PERIOD_SUMS.format(patients=mine)} UNION ALL "
-                        items_of += ROLLUP_PERIOD_SUMS
-                        stays_of = POSTGRES_STAY_SUMS.format(
-                            patients="AND s.patient_id = ANY(%(raw)s::text[])"
-                        )
-                        stays_of += f" UNION ALL {ROLLUP_STAY_SUMS}"
-                    item_sums = [
-                        (m, w, h, "period", labels[bucket - 1], n, d)
-                        for m, w, h, bucket, n, d in await rows(
-                            "period sums",
-                            items_of or POSTGRES_PERIOD_SUMS.format(patients=""),
-                            params,
-                        )
-                    ]
-                    patient_sums: list[Any] = []
-                    patient_stays: list[Any] = []
-                    cell_rows: list[tuple[Any, ...]] = []
-                    if cells is None:
-                        patient_sums = await rows("patient sums", POSTGRES_PATIENT_SUMS, params)
-                    else:
-                        # Hash joins only (see POSTGRES_CELLS); no JIT (half a second to compile).
-                        await cur.execute("SET LOCAL enable_mergejoin = off")
-                        await cur.execute("SET LOCAL jit = off")
-                        query = POSTGRES_CELLS.format(patients=mine)
-                        if usable:
-                            query = ROLLUP_SUMMED_CELLS.format(cells=query)
-                        cell_rows = [
-                            (k, n, None if s == "h" else s[1:], d, g, *(_int(v) for v in rest))
-                            for k, n, s, d, g, *rest in await rows(
-                                "cells", query, {"all_sums": False, **_cell_params(cells, params)}
-                            )
+                        params["raw"] = [
+                            r[0] for r in await _timed_rows(cur, "raw", ROLLUP_RAW, params)
                         ]
-                    value_rows: list[Any] = []
-                    if medians:
-                        value_rows = [
-                            (m, w, h, labels[bucket - 1], *rest)
-                            for m, w, h, bucket, *rest in await rows(
-                                "medians", POSTGRES_VALUE_ROWS, params
-                            )
-                        ]
-                    stay_sums = [
-                        (w, d, g, int(us))
-                        for w, d, g, us in await rows(
-                            "stay sums", stays_of or POSTGRES_STAY_SUMS.format(patients=""), params
-                        )
-                    ]
-                    if cells is None:
-                        patient_stays = [
-                            (*row[:7], int(row[7]))
-                            for row in await rows("patient stays", POSTGRES_PATIENT_STAYS, params)
-                        ]
+                    main, side = _sums_jobs(
+                        params, cells, len(params.get("raw", ())) if usable else None, bool(medians)
+                    )
+                    beside = asyncio.ensure_future(self._side_rows(snapshot, side))
+                    try:
+                        found = {name: await _timed_rows(cur, name, q, a) for name, q, a in main}
+                    except BaseException:
+                        beside.cancel()
+                        with contextlib.suppress(BaseException):
+                            await beside
+                        raise
+                    found.update(await beside)
             except psycopg.Error as e:
                 raise await self._failed("dashboard_sums", e) from e
+        cell_rows = _added_cells(found.get("cells", []), found.get("rollup cells", []))
         return DashboardSums(
-            wards,
-            [],
-            [],
-            item_sums,
-            stay_sums,
-            [],
-            patient_sums,
-            patient_stays,
-            cell_rows,
-            None if cells is None or cells.wards is None else list(cells.wards),
-            value_rows,
-        )
+            wards=wards,
+            item_sums=[
+                (m, w, h, "period", labels[bucket - 1], n, d)
+                for m, w, h, bucket, n, d in found["period sums"]
+            ],
+            stay_sums=[(w, d, g, int(us)) for w, d, g, us in found["stay sums"]],
+            patient_sums=found.get("patient sums", []),
+            patient_stays=[(*r[:7], int(r[7])) for r in found.get("patient stays", [])],
+            cells=[(k, n, None if s == "h" else s[1:], d, g, *rest) for k, n, s, d, g, *rest in cell_rows],
+            cell_wards=None if cells is None or cells.wards is None else list(cells.wards),
+            value_rows=[
+                (m, w, h, labels[bucket - 1], *rest) for m, w, h, bucket, *rest in found.get(
+                    "medians", [])
+            ],
+        )  # fmt: skip
+
+    async def _side_rows(
+        self, snapshot: str, jobs: list[tuple[str, str, Mapping[str, Any]]]
+    ) -> dict[str, list[Any]]:
+        """`jobs` on the second connection, in a transaction of `snapshot` (exported by the
+        first: the same data to the row); the connection is dropped after any failure or a
+        cancellation mid-query."""
+        async with self._side_lock:
+            conn = self._side
+            try:
+                if conn is None or conn.closed or conn.broken:
+                    self._side = None
+                    if conn is not None:
+                        await conn.close()
+                    conn = self._side = await self._connect()
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    await cur.execute(
+                        sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
+                    )
+                    await _sums_settings(cur)
+                    return {name: await _timed_rows(cur, name, q, a) for name, q, a in jobs}
+            except BaseException as e:
+                side, self._side = self._side, None
+                if side is not None:
+                    with contextlib.suppress(Exception):
+                        await side.close()
+                if isinstance(e, psycopg.Error):
+                    raise StoreError(f"PostgreSQL dashboard_sums failed: {describe(e)}") from e
+                raise
 
     async def count(self, table: str) -> int:
         """The number of rows of `table` (one of the six record tables)."""
