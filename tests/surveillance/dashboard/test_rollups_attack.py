@@ -1,0 +1,124 @@
+"""Attacks on PostgreSQL's rollups of settled patients (migration 0008): footprints and
+bucket bounds that do not hold every item a window counts, so that a window which uses a
+bucket differs from the dashboard computed from the rows."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from surveillance.dashboard import (
+    Period,
+    compute_dashboard,
+    refresh_dashboard,
+    stored_dashboard,
+)
+from surveillance.store import Store, open_store
+from tests.surveillance.dashboard.builder import H, Hospital
+
+LONDON = ZoneInfo("Europe/London")
+HAVANA = ZoneInfo("America/Havana")
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _local(text: str, tz: ZoneInfo) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+Window = tuple[datetime, datetime, Period]
+
+
+async def _compare(
+    store: Store,
+    h: Hospital,
+    tz: ZoneInfo,
+    windows: list[Window],
+    caplog: pytest.LogCaptureFixture,
+) -> list[int]:
+    """Each window's stored dashboard as JSON equals the one computed from the rows; returns
+    the buckets each window used (so that a test shows the rollups were in play)."""
+    everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
+    used = []
+    for since, until, period in windows:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="surveillance.store._postgres"):
+            stored = await stored_dashboard(store, since=since, until=until, period=period, tz=tz)
+        live = compute_dashboard(everything, since=since, until=until, period=period, tz=tz)
+        found = [r.args for r in caplog.records if r.msg.startswith("dashboard_sums ")]
+        used += [a[2] for a in found if isinstance(a, tuple) and a[0] == "buckets"]
+        assert stored.to_json() == live.to_json(), (since, until, period)
+    return used
+
+
+def _stay(h: Hospital, patient: str, ward: str, admit: datetime, leave: datetime) -> None:
+    """A stay with nurses' sets every 4 hours, each due 12 hours later (taken early: the set's
+    item is timed at its due time and decided at the next set), and a fall."""
+    h.admit(patient, ward, admit, sex="1")
+    clock = admit
+    while clock < leave:
+        h.obs(patient, ward, clock, clock + 12 * H)
+        clock += 4 * H
+    h.event(patient, ward, "fall", admit + H)
+    h.adt(patient, ward, "discharge", leave)
+
+
+async def test_an_item_timed_after_every_decision_and_the_discharge_is_counted(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+):
+    """A nurses' set taken early is an item at its due time decided at the next set: the last
+    sets before a discharge have items due after it (and after every decision). A footprint
+    that ends at the latest decision puts the patient in November's bucket while one of their
+    items is in December: lost from every window holding it that uses a bucket."""
+    h = Hospital()
+    # Sets at 14:00, 18:00: due 02:00 and 06:00 on 1 December, decided at 18:00 and 22:00.
+    _stay(h, "P1", "A", _utc("2026-11-30T10:00"), _utc("2026-11-30T22:30"))
+    _stay(h, "P2", "A", _utc("2026-11-10T10:00"), _utc("2026-11-12T10:00"))  # November's
+    _stay(h, "P3", "B", _utc("2026-12-10T10:00"), _utc("2026-12-12T10:00"))  # December's
+    windows: list[Window] = [
+        (_local("2026-12-01", LONDON), _local("2027-01-01", LONDON), "month"),
+        (_local("2026-11-01", LONDON), _local("2027-01-01", LONDON), "week"),
+    ]
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, LONDON)
+        assert all(await _compare(store, h, LONDON, windows, caplog))
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "period", "admit", "leave"),
+    [
+        # 1 November 2026 is a Sunday: Havana's clocks go back from 01:00 to 00:00, so local
+        # midnight is twice; the window (as Python, fold 0) starts at the first, 04:00 UTC.
+        # PostgreSQL's `AT TIME ZONE` takes the second (05:00 UTC) as the bucket's start: a
+        # patient admitted in between is in a bucket that starts after their first items.
+        ("2026-11-01", "2026-12-01", "month", "2026-11-01T04:30", "2026-11-03T12:00"),
+        ("2026-10-01", "2027-01-01", "week", "2026-11-01T04:30", "2026-11-03T12:00"),
+        # 2 November 2025: the days' stay time split at PostgreSQL's midnights (the second),
+        # the periods at Python's (the first): an hour of the stay in the wrong day.
+        ("2025-11-01", "2025-12-01", "day", "2025-11-01T12:00", "2025-11-03T12:00"),
+    ],
+)
+async def test_a_zone_whose_midnight_happens_twice(
+    fresh_postgres_url: str,
+    caplog: pytest.LogCaptureFixture,
+    since: str,
+    until: str,
+    period: Period,
+    admit: str,
+    leave: str,
+):
+    h = Hospital()
+    _stay(h, "P1", "A", _utc(admit), _utc(leave))
+    start = _utc(admit)
+    _stay(h, "P2", "B", start + timedelta(days=8), start + timedelta(days=10))
+    window = (_local(since, HAVANA), _local(until, HAVANA), period)
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, HAVANA)
+        assert all(await _compare(store, h, HAVANA, [window], caplog))
