@@ -344,7 +344,7 @@ FROM (
            CASE WHEN s.open THEN NULL ELSE greatest(i.last, s.last) END AS last_time
     FROM dashboard_patients p
     LEFT JOIN LATERAL (
-        SELECT min(time) AS first, max(coalesce(decided, time)) AS last
+        SELECT min(time) AS first, max(greatest(time, decided)) AS last
         FROM dashboard_items WHERE patient_id = p.patient_id
     ) i ON true
     LEFT JOIN LATERAL (
@@ -355,7 +355,9 @@ FROM (
 ) f
 WHERE d.patient_id = f.patient_id
 """
-"""The pending patients' first and last times (last NULL: a stay still open)."""
+"""The pending patients' first and last times (last NULL: a stay still open). An item's
+time can be after its decision (a nurses' set taken early is an item at its due time, decided
+at the next set), so the last time is the later of each item's two."""
 
 ROLLUP_NEW_BUCKETS: Final = f"""
 INSERT INTO dashboard_buckets (tz, start, stop)
@@ -452,8 +454,8 @@ WHERE pending OR ((bucket IS NULL OR bucket <> ALL(%(usable)s::bigint[]))
     AND first_time < %(until)s AND (last_time IS NULL OR last_time >= %(since)s))
 """
 """The patients a window sums from items: every one pending, and those in no usable bucket
-whose times overlap it (an item counted has `since <= time <= decided < until`; a stay piece
-`start < until` and `end > since`)."""
+whose times overlap it (an item counted has `since <= time < until` and `decided < until`,
+its time within the footprint either way; a stay piece `start < until` and `end > since`)."""
 
 ROLLUP_PERIOD_SUMS: Final = """
 SELECT measure, ward, hospital, width_bucket(day, %(starts)s::timestamptz[]),
