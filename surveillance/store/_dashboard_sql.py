@@ -317,14 +317,29 @@ ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark
 ROLLUP_LOCK: Final = 0x5375_7276_524F_4C4C  # "SurvROLL"
 """The advisory lock of the rollups' upkeep: item replacement and the rollup refresh."""
 
-_LOCAL_MONTH: Final = "(date_trunc('month', {t} AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s)"
-_NEXT_MONTH: Final = (
-    "((date_trunc('month', {t} AT TIME ZONE %(tz)s) + interval '1 month') AT TIME ZONE %(tz)s)"
-)
-_BUCKETABLE: Final = f"""first_time >= '1900-01-01' AND last_time < '9000-01-01'
-    AND {_NEXT_MONTH.format(t="last_time")} <= (
-        (date_trunc('month', first_time AT TIME ZONE %(tz)s) + interval '2 months')
-        AT TIME ZONE %(tz)s)"""
+
+def _instant(local: str) -> str:
+    """SQL: the instant of the local time `local` (a timestamp) in `%(tz)s`, as Python reads
+    it (`fold=0`): when the clocks go back over it (it happens twice: Havana's midnight on the
+    first Sunday of November), the first. PostgreSQL's `AT TIME ZONE` takes the second, an
+    hour after the window's bounds and periods that Python makes; in a gap both take the
+    offset before the change. The first is `local` at the offset of a day before the second
+    (when it reads as `local`: otherwise there is no first)."""
+    second = f"(({local}) AT TIME ZONE %(tz)s)"
+    before = f"({second} - interval '1 day')"
+    offset = f"({before} AT TIME ZONE %(tz)s - {before} AT TIME ZONE 'UTC')"
+    first = f"((({local}) - {offset}) AT TIME ZONE 'UTC')"
+    return (
+        f"(CASE WHEN {first} AT TIME ZONE %(tz)s = ({local})"
+        f" THEN least({first}, {second}) ELSE {second} END)"
+    )
+
+
+_LOCAL_MONTH: Final = _instant("date_trunc('month', {t} AT TIME ZONE %(tz)s)")
+_NEXT_MONTH: Final = _instant("date_trunc('month', {t} AT TIME ZONE %(tz)s) + interval '1 month'")
+_BUCKETABLE: Final = """first_time >= '1900-01-01' AND last_time < '9000-01-01'
+    AND date_trunc('month', last_time AT TIME ZONE %(tz)s)
+        < date_trunc('month', first_time AT TIME ZONE %(tz)s) + interval '2 months'"""
 
 ROLLUP_FORGET_OTHER_TZ: Final = [
     """UPDATE dashboard_patients SET pending = true, bucket = NULL
@@ -402,32 +417,35 @@ SELECT %(bucket)s, * FROM ({cells}) c
 """A bucket's equity cells: `POSTGRES_CELLS` over its patients, its window the bucket's, with
 moments for every scope and sums for every scope."""
 
-ROLLUP_PERIODS: Final = """
+ROLLUP_PERIODS: Final = f"""
 INSERT INTO dashboard_rollup_periods
     (bucket, measure, ward, hospital, day, numerator, denominator)
-SELECT %(bucket)s, measure, ward, hospital,
-       date_trunc('day', time AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s,
-       sum(numerator), sum(denominator)
-FROM dashboard_items
-WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s {patients}
-GROUP BY 2, 3, 4, 5
-"""
+SELECT %(bucket)s, measure, ward, hospital, {_instant("local_day")}, n, d
+FROM (
+    SELECT measure, ward, hospital, date_trunc('day', time AT TIME ZONE %(tz)s) AS local_day,
+           sum(numerator) AS n, sum(denominator) AS d
+    FROM dashboard_items
+    WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
+        {{patients}}
+    GROUP BY 1, 2, 3, 4
+) i
+"""  # noqa: S608 (constants)
 """A bucket's items summed by local day (a period holds whole local days)."""
 
-ROLLUP_STAYS: Final = """
+ROLLUP_STAYS: Final = f"""
 INSERT INTO dashboard_rollup_stays (bucket, ward, day, micros)
 SELECT %(bucket)s, s.ward, d.day,
        sum(extract(epoch FROM least(s.end_time, d.stop) - greatest(s.start_time, d.day))
            * 1000000)::bigint
 FROM dashboard_stays s CROSS JOIN LATERAL (
-    SELECT g AT TIME ZONE %(tz)s AS day, (g + interval '1 day') AT TIME ZONE %(tz)s AS stop
+    SELECT {_instant("g")} AS day, {_instant("g + interval '1 day'")} AS stop
     FROM generate_series(date_trunc('day', s.start_time AT TIME ZONE %(tz)s),
                          s.end_time AT TIME ZONE %(tz)s, interval '1 day') AS g
 ) d
-WHERE s.start_time < %(until)s AND s.end_time > %(since)s {patients}
+WHERE s.start_time < %(until)s AND s.end_time > %(since)s {{patients}}
   AND d.day < s.end_time AND d.stop > s.start_time
 GROUP BY 2, 3
-"""
+"""  # noqa: S608 (constants)
 """A bucket's stays' time by local day, in whole microseconds (the days' pieces add up to each
 period's exactly)."""
 
