@@ -4,10 +4,12 @@ bucket differs from the dashboard computed from the rows."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
 from surveillance.dashboard import (
@@ -21,6 +23,7 @@ from tests.surveillance.dashboard.builder import H, Hospital
 
 LONDON = ZoneInfo("Europe/London")
 HAVANA = ZoneInfo("America/Havana")
+ROLLUP_LOCK = 0x5375_7276_524F_4C4C  # the rollups' advisory lock (`_dashboard_sql`)
 
 
 def _utc(text: str) -> datetime:
@@ -122,3 +125,41 @@ async def test_a_zone_whose_midnight_happens_twice(
         await store.write(h.batch)
         await refresh_dashboard(store, HAVANA)
         assert all(await _compare(store, h, HAVANA, [window], caplog))
+
+
+async def _advisory_waiters(url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def test_a_long_rollup_upkeep_never_holds_up_the_scorers_writes(fresh_postgres_url: str):
+    """The rollup upkeep of another process (the `surveillance dashboard` command's refresh,
+    a bucket rebuild: seconds for a big hospital's month) holds the advisory lock. The items'
+    refresh waits for it; it must not wait holding the marks of its patients, which every
+    write of theirs updates: the scorer would wait with it, and its alerts."""
+    h = Hospital()
+    _stay(h, "P1", "A", _utc("2026-11-10T10:00"), _utc("2026-11-12T10:00"))
+    async with (
+        open_store(fresh_postgres_url) as scorer,
+        open_store(fresh_postgres_url) as dashboard,
+        await psycopg.AsyncConnection.connect(fresh_postgres_url) as upkeep,
+    ):
+        await scorer.write(h.batch)
+        await upkeep.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+        refresh = asyncio.create_task(refresh_dashboard(dashboard, LONDON, rollups=False))
+        try:
+            for _ in range(100):  # until the refresh waits for the lock
+                if await _advisory_waiters(fresh_postgres_url):
+                    break
+                await asyncio.sleep(0.05)
+            assert await _advisory_waiters(fresh_postgres_url) == 1
+            late = Hospital(n=1000)
+            late.obs("P1", "A", _utc("2026-11-11T12:00"), _utc("2026-11-11T16:00"))
+            await asyncio.wait_for(scorer.write(late.batch), 3.0)
+        finally:
+            await upkeep.rollback()
+            await refresh
