@@ -876,7 +876,10 @@ class PostgresStore:
             conn = await self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
-                    # Lock the marks first, in the order writers take them (no deadlock).
+                    # The rollups' lock first: its holder (a bucket rebuild, seconds) must not
+                    # be waited for holding the marks, which the scorer's writes update.
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    # Lock the marks, in the order writers take them (no deadlock).
                     await cur.execute(
                         "SELECT 1 FROM dashboard_dirty WHERE patient_id = ANY(%s)"
                         " ORDER BY patient_id FOR UPDATE",
@@ -884,7 +887,6 @@ class PostgresStore:
                     )
                     # Their buckets no longer hold their sums: dirty; they are summed from
                     # items until the rollup refresh assigns them again (migration 0008).
-                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
                     await cur.execute(
                         "UPDATE dashboard_buckets SET dirty = true WHERE id IN (SELECT bucket"
                         " FROM dashboard_patients WHERE patient_id = ANY(%s)) AND NOT dirty",
