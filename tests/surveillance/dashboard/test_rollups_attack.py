@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from surveillance import StoreHistory
 from surveillance.dashboard import (
     Period,
     compute_dashboard,
@@ -163,3 +164,33 @@ async def test_a_long_rollup_upkeep_never_holds_up_the_scorers_writes(fresh_post
         finally:
             await upkeep.rollback()
             await refresh
+
+
+async def test_the_services_background_refresh_keeps_the_rollups(fresh_postgres_url: str):
+    """The service refreshes the items only in chunks (`StoreHistory`: a limit each time),
+    and `refresh_dashboard` leaves the rollups to a refresh without a limit: the service's
+    dashboards would never use a bucket (issue 16's speed only from the command line), and
+    every patient written to since would stay pending."""
+    h = Hospital()
+    _stay(h, "P1", "A", _utc("2026-11-10T10:00"), _utc("2026-11-12T10:00"))
+    _stay(h, "P2", "B", _utc("2026-12-10T10:00"), _utc("2026-12-12T10:00"))
+    history = StoreHistory(LONDON)
+    history.refresh_seconds = 0.05
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        history.store = store  # starts the background refresh
+        try:
+            buckets = 0
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as conn:
+                    cur = await conn.execute(
+                        "SELECT count(*) FROM dashboard_buckets WHERE NOT dirty"
+                    )
+                    row = await cur.fetchone()
+                buckets = int(row[0]) if row else 0
+                if buckets:
+                    break
+            assert buckets == 2
+        finally:
+            history.close()
