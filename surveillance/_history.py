@@ -39,6 +39,7 @@ from surveillance.dashboard import (
     dashboard_items,
     read_sums,
     refresh_dashboard,
+    refresh_rollups,
     report_month,
 )
 from surveillance.online import folded
@@ -282,7 +283,8 @@ class StoreHistory:
 
     async def _catch_up(self) -> Refreshed:
         """Refresh until nothing is left, one chunk at a time, so a dashboard request waits
-        for one chunk at most."""
+        for one chunk at most; then the rollups (`refresh_rollups`: one bucket at a time,
+        outside the refresh's turn, so a request waits for one bucket at most)."""
         patients = items = stays = 0
         while True:
             done = await self.refresh(limit=REFRESH_CHUNK)
@@ -292,7 +294,8 @@ class StoreHistory:
                 stays + done.stays,
             )
             if done.patients < REFRESH_CHUNK or not done.left:
-                return Refreshed(patients, items, stays, done.left)
+                buckets = await refresh_rollups(self._open(), self.tz)
+                return Refreshed(patients, items, stays, done.left, buckets=buckets)
 
     async def refresh(self, limit: int | None = None) -> Refreshed:
         """Bring the dashboard items up to date (`refresh_dashboard`), one refresh at a time."""
