@@ -194,3 +194,49 @@ async def test_the_services_background_refresh_keeps_the_rollups(fresh_postgres_
             assert buckets == 2
         finally:
             history.close()
+
+
+def _month_starts(month: str, tz: ZoneInfo) -> list[datetime]:
+    """Local midnights starting the month before `month` (YYYY-MM) and the three from it."""
+    year, number = (int(part) for part in month.split("-"))
+    out = []
+    for shift in (-1, 0, 1, 2):
+        y, m = divmod(year * 12 + number - 1 + shift, 12)
+        out.append(datetime(y, m + 1, 1, tzinfo=tz))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("zone", "month"),
+    [
+        ("Pacific/Apia", "2011-12"),  # 30 December 2011 skipped
+        ("America/Santiago", "2026-04"),  # back at midnight (23:00 twice)
+        ("America/Santiago", "2026-09"),  # forward at midnight (none)
+        ("Asia/Tehran", "2015-03"),  # forward at midnight, +03:30
+        ("Asia/Tehran", "2015-09"),  # back at midnight
+        ("Asia/Tehran", "1935-06"),  # local mean time, +03:25:44
+        ("Africa/Monrovia", "1960-03"),  # -00:44:30
+        ("Australia/Lord_Howe", "2026-04"),  # back by half an hour
+        ("America/Havana", "2026-03"),  # forward at midnight
+        ("America/Havana", "2026-11"),  # back at midnight, on the 1st
+    ],
+)
+async def test_odd_zones_give_the_same_dashboard(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture, zone: str, month: str
+):
+    """Stays every 40 hours, of 3 days each, from before the month before to after the month
+    after, across every day: windows of whole months (some buckets theirs), by day and week."""
+    tz = ZoneInfo(zone)
+    before, start, end, after = _month_starts(month, tz)
+    h = Hospital()
+    admit = before + timedelta(days=20, hours=7)
+    n = 0
+    while admit < after + timedelta(days=10):
+        n += 1
+        _stay(h, f"P{n}", "AB"[n % 2], admit, admit + timedelta(days=3, minutes=17))
+        admit += timedelta(hours=40)
+    windows: list[Window] = [(start, end, "day"), (before, after, "week"), (before, after, "month")]
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, tz)
+        assert any(await _compare(store, h, tz, windows, caplog))
