@@ -17,9 +17,10 @@ from surveillance.dashboard import (
     Period,
     compute_dashboard,
     refresh_dashboard,
+    refresh_rollups,
     stored_dashboard,
 )
-from surveillance.store import Store, open_store
+from surveillance.store import Store, StoreError, open_store
 from tests.surveillance.dashboard.builder import H, Hospital
 
 LONDON = ZoneInfo("Europe/London")
@@ -240,3 +241,46 @@ async def test_odd_zones_give_the_same_dashboard(
         await store.write(h.batch)
         await refresh_dashboard(store, tz)
         assert any(await _compare(store, h, tz, windows, caplog))
+
+
+@pytest.mark.parametrize("how", ["cancelled", "connection dropped"])
+async def test_a_rollup_refresh_stopped_midway_leaves_the_store_usable_and_exact(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture, how: str
+):
+    """A rollup refresh stopped while it waits for (or holds) the advisory lock: the task
+    cancelled (the service stopping, a request timing out) or its connection dropped. The
+    store's connection is usable after, the dashboards exact, and the next refresh catches
+    up."""
+    h = Hospital()
+    _stay(h, "P1", "A", _utc("2026-11-10T10:00"), _utc("2026-11-12T10:00"))
+    _stay(h, "P2", "B", _utc("2026-12-10T10:00"), _utc("2026-12-12T10:00"))
+    windows: list[Window] = [(_local("2026-11-01", LONDON), _local("2027-01-01", LONDON), "week")]
+    async with (
+        open_store(fresh_postgres_url) as store,
+        await psycopg.AsyncConnection.connect(fresh_postgres_url, autocommit=True) as admin,
+    ):
+        await store.write(h.batch)
+        await refresh_dashboard(store, LONDON, rollups=False)
+        async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as upkeep:
+            await upkeep.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+            task = asyncio.create_task(refresh_rollups(store, LONDON))
+            for _ in range(100):
+                if await _advisory_waiters(fresh_postgres_url):
+                    break
+                await asyncio.sleep(0.05)
+            assert await _advisory_waiters(fresh_postgres_url) == 1
+            if how == "cancelled":
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            else:
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND NOT granted"
+                )
+                with pytest.raises(StoreError):
+                    await task
+            await upkeep.rollback()
+        assert not any(await _compare(store, h, LONDON, windows, caplog))
+        assert await refresh_rollups(store, LONDON) == 2
+        assert await _compare(store, h, LONDON, windows, caplog) == [2]
