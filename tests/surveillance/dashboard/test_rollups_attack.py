@@ -21,7 +21,9 @@ from surveillance.dashboard import (
     stored_dashboard,
 )
 from surveillance.store import Store, StoreError, open_store
-from tests.surveillance.dashboard.builder import H, Hospital
+from tests.surveillance.dashboard.builder import T0, H, Hospital
+from tests.surveillance.dashboard.test_rollups import SPAN_DAYS
+from tests.surveillance.dashboard.test_stored import random_hospital
 
 LONDON = ZoneInfo("Europe/London")
 HAVANA = ZoneInfo("America/Havana")
@@ -333,3 +335,50 @@ async def test_odd_stays_and_windows_a_microsecond_off_the_buckets(
         await store.write(h.batch)
         await refresh_dashboard(store, LONDON)
         assert any(await _compare(store, h, LONDON, windows, caplog))
+
+
+async def test_two_processes_refreshing_while_the_scorer_writes_and_a_dashboard_reads(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+):
+    """The service's refresh and the command line's at once (two connections), with late
+    writes between and dashboards read meanwhile: no deadlock, and once both are done the
+    dashboards are exact and every bucket clean."""
+    h = random_hospital(8, patients=60, days=SPAN_DAYS)
+    settled = sorted({a.patient_id for a in h.batch.adt})
+    windows: list[Window] = [
+        (_local("2026-12-01", LONDON), _local("2027-03-01", LONDON), "month"),
+        (_local("2026-11-20T13:00", LONDON), _local("2027-04-15T06:30", LONDON), "week"),
+    ]
+    async with (
+        open_store(fresh_postgres_url) as scorer,
+        open_store(fresh_postgres_url) as service,
+        open_store(fresh_postgres_url) as command,
+        open_store(fresh_postgres_url) as reader,
+    ):
+        await scorer.write(h.batch)
+        await refresh_dashboard(service, LONDON)
+        for round_ in range(3):
+            late = Hospital(n=30_000 + 1000 * round_)
+            for i, patient in enumerate(settled[round_::4]):
+                late.event(patient, "A", "fall", T0 + timedelta(days=10 + 17 * i % 120))
+            late.admit(settled[round_], "B", T0 + timedelta(days=100 + round_), sex="2")
+            late.adt(settled[round_], "B", "discharge", T0 + timedelta(days=101 + round_))
+            h.batch.extend(late.batch)
+            await scorer.write(late.batch)
+            reads = [
+                stored_dashboard(reader, since=s, until=u, period=p, tz=LONDON)
+                for s, u, p in windows
+            ]
+            await asyncio.wait_for(
+                asyncio.gather(
+                    refresh_dashboard(service, LONDON, chunk=5),
+                    refresh_dashboard(command, LONDON, chunk=7),
+                    *reads,
+                ),
+                60,
+            )
+            await refresh_dashboard(service, LONDON)
+            assert all(await _compare(reader, h, LONDON, windows, caplog))
+            async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as conn:
+                cur = await conn.execute("SELECT count(*) FROM dashboard_buckets WHERE dirty")
+                assert await cur.fetchone() == (0,)
