@@ -382,3 +382,24 @@ async def test_two_processes_refreshing_while_the_scorer_writes_and_a_dashboard_
             async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as conn:
                 cur = await conn.execute("SELECT count(*) FROM dashboard_buckets WHERE dirty")
                 assert await cur.fetchone() == (0,)
+
+
+async def test_the_servers_zone_rules_differ_from_pythons(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+):
+    """The database server's time zone rules are not Python's (another host, another tzdata:
+    Almaty went from +06 to +05 on 1 March 2024, an old tzdata still says +06). The windows'
+    periods are Python's local days; a window summed from items never asks PostgreSQL for
+    a local time, but the rollups split their items and stays into PostgreSQL's local days,
+    an hour off: a day's stay time and items go to the day before."""
+    with open("/usr/share/zoneinfo/Asia/Omsk", "rb") as rules:  # +06, as Almaty was
+        almaty = ZoneInfo.from_file(rules, key="Asia/Almaty")
+    h = Hospital()
+    _stay(h, "P1", "A", _utc("2025-01-10T05:00"), _utc("2025-01-13T20:30"))
+    _stay(h, "P2", "B", _utc("2025-02-10T18:20"), _utc("2025-02-12T21:00"))
+    since, until = datetime(2025, 1, 1, tzinfo=almaty), datetime(2025, 3, 1, tzinfo=almaty)
+    windows: list[Window] = [(since, until, "day"), (since, until, "week")]
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, almaty)
+        assert all(await _compare(store, h, almaty, windows, caplog))
