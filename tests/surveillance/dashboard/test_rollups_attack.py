@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import zoneinfo
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -385,21 +388,29 @@ async def test_two_processes_refreshing_while_the_scorer_writes_and_a_dashboard_
 
 
 async def test_the_servers_zone_rules_differ_from_pythons(
-    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ):
     """The database server's time zone rules are not Python's (another host, another tzdata:
     Almaty went from +06 to +05 on 1 March 2024, an old tzdata still says +06). The windows'
     periods are Python's local days; a window summed from items never asks PostgreSQL for
     a local time, but the rollups split their items and stays into PostgreSQL's local days,
     an hour off: a day's stay time and items go to the day before."""
-    with open("/usr/share/zoneinfo/Asia/Omsk", "rb") as rules:  # +06, as Almaty was
-        almaty = ZoneInfo.from_file(rules, key="Asia/Almaty")
-    h = Hospital()
-    _stay(h, "P1", "A", _utc("2025-01-10T05:00"), _utc("2025-01-13T20:30"))
-    _stay(h, "P2", "B", _utc("2025-02-10T18:20"), _utc("2025-02-12T21:00"))
-    since, until = datetime(2025, 1, 1, tzinfo=almaty), datetime(2025, 3, 1, tzinfo=almaty)
-    windows: list[Window] = [(since, until, "day"), (since, until, "week")]
-    async with open_store(fresh_postgres_url) as store:
-        await store.write(h.batch)
-        await refresh_dashboard(store, almaty)
-        assert all(await _compare(store, h, almaty, windows, caplog))
+    (tmp_path / "Asia").mkdir()
+    shutil.copy("/usr/share/zoneinfo/Asia/Omsk", tmp_path / "Asia" / "Almaty")  # +06
+    zoneinfo.reset_tzpath([str(tmp_path)])  # Python's tzdata is the old one
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        almaty = ZoneInfo("Asia/Almaty")
+        assert almaty.utcoffset(datetime(2025, 1, 1)) == timedelta(hours=6)
+        h = Hospital()
+        _stay(h, "P1", "A", _utc("2025-01-10T05:00"), _utc("2025-01-13T20:30"))
+        _stay(h, "P2", "B", _utc("2025-02-10T18:20"), _utc("2025-02-12T21:00"))
+        since, until = datetime(2025, 1, 1, tzinfo=almaty), datetime(2025, 3, 1, tzinfo=almaty)
+        windows: list[Window] = [(since, until, "day"), (since, until, "week")]
+        async with open_store(fresh_postgres_url) as store:
+            await store.write(h.batch)
+            await refresh_dashboard(store, almaty)
+            assert all(await _compare(store, h, almaty, windows, caplog))
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
