@@ -321,10 +321,11 @@ ROLLUP_LOCK: Final = 0x5375_7276_524F_4C4C  # "SurvROLL"
 def _instant(local: str) -> str:
     """SQL: the instant of the local time `local` (a timestamp) in `%(tz)s`, as Python reads
     it (`fold=0`): when the clocks go back over it (it happens twice: Havana's midnight on the
-    first Sunday of November), the first. PostgreSQL's `AT TIME ZONE` takes the second, an
-    hour after the window's bounds and periods that Python makes; in a gap both take the
-    offset before the change. The first is `local` at the offset of a day before the second
-    (when it reads as `local`: otherwise there is no first)."""
+    first Sunday of November), the first. PostgreSQL's `AT TIME ZONE` takes the second: a
+    bucket's month would begin an hour after its patients' first times. In a gap both take
+    the offset before the change. The first is `local` at the offset of a day before the
+    second (when it reads as `local`: otherwise there is no first). The buckets' days are
+    Python's (`_postgres.local_days`), whatever the server's rules."""
     second = f"(({local}) AT TIME ZONE %(tz)s)"
     before = f"({second} - interval '1 day')"
     offset = f"({before} AT TIME ZONE %(tz)s - {before} AT TIME ZONE 'UTC')"
@@ -417,37 +418,33 @@ SELECT %(bucket)s, * FROM ({cells}) c
 """A bucket's equity cells: `POSTGRES_CELLS` over its patients, its window the bucket's, with
 moments for every scope and sums for every scope."""
 
-ROLLUP_PERIODS: Final = f"""
+ROLLUP_PERIODS: Final = """
 INSERT INTO dashboard_rollup_periods
     (bucket, measure, ward, hospital, day, numerator, denominator)
-SELECT %(bucket)s, measure, ward, hospital, {_instant("local_day")}, n, d
-FROM (
-    SELECT measure, ward, hospital, date_trunc('day', time AT TIME ZONE %(tz)s) AS local_day,
-           sum(numerator) AS n, sum(denominator) AS d
-    FROM dashboard_items
-    WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
-        {{patients}}
-    GROUP BY 1, 2, 3, 4
-) i
-"""  # noqa: S608 (constants)
-"""A bucket's items summed by local day (a period holds whole local days)."""
+SELECT %(bucket)s, measure, ward, hospital,
+       (%(day_starts)s::timestamptz[])[width_bucket(time, %(day_starts)s::timestamptz[])],
+       sum(numerator), sum(denominator)
+FROM dashboard_items
+WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s {patients}
+GROUP BY 2, 3, 4, 5
+"""
+"""A bucket's items summed by local day (`%(day_starts)s`: the starts of the bucket's days, by
+Python's rules of the zone, as the windows' periods: `_postgres.local_days`; a period holds
+whole local days)."""
 
-ROLLUP_STAYS: Final = f"""
+ROLLUP_STAYS: Final = """
 INSERT INTO dashboard_rollup_stays (bucket, ward, day, micros)
 SELECT %(bucket)s, s.ward, d.day,
        sum(extract(epoch FROM least(s.end_time, d.stop) - greatest(s.start_time, d.day))
            * 1000000)::bigint
-FROM dashboard_stays s CROSS JOIN LATERAL (
-    SELECT {_instant("g")} AS day, {_instant("g + interval '1 day'")} AS stop
-    FROM generate_series(date_trunc('day', s.start_time AT TIME ZONE %(tz)s),
-                         s.end_time AT TIME ZONE %(tz)s, interval '1 day') AS g
-) d
-WHERE s.start_time < %(until)s AND s.end_time > %(since)s {{patients}}
-  AND d.day < s.end_time AND d.stop > s.start_time
+FROM dashboard_stays s
+JOIN unnest(%(day_starts)s::timestamptz[], %(day_ends)s::timestamptz[]) AS d(day, stop)
+  ON s.start_time < d.stop AND s.end_time > d.day
+WHERE s.start_time < %(until)s AND s.end_time > %(since)s {patients}
 GROUP BY 2, 3
-"""  # noqa: S608 (constants)
-"""A bucket's stays' time by local day, in whole microseconds (the days' pieces add up to each
-period's exactly)."""
+"""
+"""A bucket's stays' time by local day (`%(day_starts)s` to `%(day_ends)s`), in whole
+microseconds (the days' pieces add up to each period's exactly)."""
 
 ROLLUP_DONE: Final = (
     "UPDATE dashboard_buckets SET dirty = false, spec = %(spec)s WHERE id = %(bucket)s"

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import msgspec
 import psycopg
@@ -285,6 +286,23 @@ def _cell_params(cells: CellSpec, params: dict[str, Any]) -> dict[str, Any]:
         "every": cells.wards is None,
         "scopes": ["h", *("w" + w for w in cells.wards or ())],
     }
+
+
+def local_days(start: datetime, stop: datetime, tz: str) -> tuple[list[datetime], list[datetime]]:
+    """The local days of `[start, stop)` (the first from `start`), as Python's rules of `tz`
+    make them: the windows' periods are Python's, and the database server's rules may be
+    another tzdata's. A day of no length (a day skipped: Apia, 30 December 2011) is left out,
+    as `width_bucket` puts its instant in the next day. Their starts and their ends."""
+    zone = ZoneInfo(tz)
+    starts = [start]
+    day = start.astimezone(zone).date()
+    while True:
+        day += timedelta(days=1)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        if midnight >= stop:
+            return starts, [*starts[1:], stop]
+        if midnight > starts[-1]:
+            starts.append(midnight)
 
 
 def spec_key(cells: CellSpec) -> str:
@@ -982,6 +1000,7 @@ class PostgresStore:
                          "since": found[0], "until": found[1]},
                     )  # fmt: skip
                     params["every"], params["all_sums"] = True, True
+                    params["day_starts"], params["day_ends"] = local_days(found[0], found[1], tz)
                     for query in ROLLUP_CLEAR:
                         await cur.execute(query, params)
                     await cur.execute(ROLLUP_DROP_EMPTY, params)
