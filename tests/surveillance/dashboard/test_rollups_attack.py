@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from surveillance import StoreHistory
+from surveillance.cli import main as cli_main
 from surveillance.dashboard import (
     Period,
     compute_dashboard,
@@ -414,3 +415,35 @@ async def test_the_servers_zone_rules_differ_from_pythons(
     finally:
         zoneinfo.reset_tzpath()
         zoneinfo.ZoneInfo.clear_cache()
+
+
+def test_the_command_line_in_another_zone_keeps_the_services_rollups(
+    fresh_postgres_url: str, capsys: pytest.CaptureFixture[str]
+):
+    """`surveillance dashboard --timezone` of another zone than the settings' (the service's)
+    refreshes the items, and the rollups only in the settings' zone: a refresh in another
+    zone forgets every bucket and assigns every patient again (minutes for a hospital's
+    years, under the lock that the items' refresh waits for), and the service's next refresh
+    does the same back."""
+    h = Hospital()
+    _stay(h, "P1", "A", _utc("2026-11-10T10:00"), _utc("2026-11-12T10:00"))
+    _stay(h, "P2", "B", _utc("2026-12-10T10:00"), _utc("2026-12-12T10:00"))
+
+    async def service() -> None:
+        async with open_store(fresh_postgres_url) as store:
+            await store.write(h.batch)
+            await refresh_dashboard(store, LONDON)
+
+    async def zones() -> list[tuple[str, bool]]:
+        async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as conn:
+            cur = await conn.execute("SELECT tz, dirty FROM dashboard_buckets ORDER BY start")
+            return [(str(z), bool(d)) for z, d in await cur.fetchall()]
+
+    asyncio.run(service())
+    assert asyncio.run(zones()) == [("Europe/London", False)] * 2
+    status = cli_main(
+        ["dashboard", "--store", fresh_postgres_url, "--timezone", "America/New_York",
+         "--since", "2026-11-01T00:00", "--until", "2027-01-01T00:00", "--period", "week"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert asyncio.run(zones()) == [("Europe/London", False)] * 2
