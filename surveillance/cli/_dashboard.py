@@ -146,7 +146,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         period: Period = args.period
         dashboard = asyncio.run(
             _read(url, since=since, until=until, period=period, tz=tz, wards=args.ward,
-                  targets=targets)
+                  targets=targets, rollups=tz.key == _zone(settings.scorer.timezone).key)
         )  # fmt: skip
     except (SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"surveillance dashboard: {exc}", file=sys.stderr)
@@ -173,11 +173,13 @@ def _print(dashboard: Dashboard, form: str) -> None:
         sys.stdout.buffer.write(dashboard.to_json() + b"\n")
 
 
-async def _read(url: str, **options: Any) -> Dashboard:
+async def _read(url: str, *, rollups: bool = True, **options: Any) -> Dashboard:
     """The dashboard from the store's items, brought up to date first (`refresh_dashboard`:
-    the patients written to since the service last refreshed them)."""
+    the patients written to since the service last refreshed them), and the rollups with
+    them only when `rollups` (the zone is the settings', the service's: the rollups of
+    another zone would replace every one of the service's)."""
     async with open_store(url) as store:
-        await refresh_dashboard(store, options["tz"])
+        await refresh_dashboard(store, options["tz"], rollups=rollups)
         return await stored_dashboard(store, **options)
 
 
@@ -238,7 +240,8 @@ def _report(args: argparse.Namespace) -> int:
 
         async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
             return await _read(url, since=since, until=until, period=period, tz=tz,
-                               wards=None if ward is None else [ward], targets=targets)  # fmt: skip
+                               wards=None if ward is None else [ward], targets=targets,
+                               rollups=tz.key == _zone(settings.scorer.timezone).key)  # fmt: skip
 
         page = asyncio.run(build_report(draw, ward=ward, month=month, generated=now, css=css))
     except (SettingsError, StoreError, ValueError, OSError) as exc:
