@@ -147,7 +147,7 @@ def _dashboard(args: argparse.Namespace) -> int:
         period: Period = args.period
         dashboard = asyncio.run(
             _read(url, since=since, until=until, period=period, tz=tz, wards=args.ward,
-                  targets=targets)
+                  targets=targets, rollups=tz.key == _zone(settings.scorer.timezone).key)
         )  # fmt: skip
     except (SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"surveillance dashboard: {exc}", file=sys.stderr)
@@ -174,24 +174,33 @@ def _print(dashboard: Dashboard, form: str) -> None:
         sys.stdout.buffer.write(dashboard.to_json() + b"\n")
 
 
-async def _read(url: str, **options: Any) -> Dashboard:
+async def _read(url: str, *, rollups: bool = True, **options: Any) -> Dashboard:
     """The dashboard from the store's items, brought up to date first (`refresh_dashboard`:
-    the patients written to since the service last refreshed them, then the rollups); the
-    patients whose items could not be made (set aside) counted, as the service counts them."""
+    the patients written to since the service last refreshed them), and the rollups with
+    them only when `rollups` (the zone is the settings', the service's: the rollups of
+    another zone would replace every one of the service's); the patients whose items could
+    not be made (set aside) counted, as the service counts them."""
     async with open_store(url) as store:
-        done = await refresh_dashboard(store, options["tz"])
+        done = await refresh_dashboard(store, options["tz"], rollups=rollups)
         board = await stored_dashboard(store, **options)
         aside = await store.set_aside_count()
     return dataclasses.replace(board, stale_patients=done.left, set_aside_patients=aside)
 
 
 async def _drawn_report(
-    url: str, tz: ZoneInfo, *, ward: str | None, targets: dict[str, float], **report: Any
+    url: str,
+    tz: ZoneInfo,
+    *,
+    ward: str | None,
+    targets: dict[str, float],
+    rollups: bool,
+    **report: Any,
 ) -> str:
-    """The monthly report from the store's items: one store opened and refreshed, then its
-    two or three dashboards drawn (each opening and refreshing the store took seconds)."""
+    """The monthly report from the store's items: one store opened and refreshed (the rollups
+    only when `rollups`, as `_read`), then its two or three dashboards drawn (each opening and
+    refreshing the store took seconds)."""
     async with open_store(url) as store:
-        done = await refresh_dashboard(store, tz)
+        done = await refresh_dashboard(store, tz, rollups=rollups)
         aside = await store.set_aside_count()
 
         async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
@@ -260,8 +269,11 @@ def _report(args: argparse.Namespace) -> int:
         css = (resources.files("wallboard") / "static" / "report.css").read_text("utf-8")
 
         page = asyncio.run(
-            _drawn_report(url, tz, ward=ward, month=month, generated=now, css=css, targets=targets)
-        )
+            _drawn_report(
+                url, tz, ward=ward, month=month, generated=now, css=css, targets=targets,
+                rollups=tz.key == _zone(settings.scorer.timezone).key,
+            )
+        )  # fmt: skip
     except (SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"surveillance dashboard: {exc}", file=sys.stderr)
         return 2

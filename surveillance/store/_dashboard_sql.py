@@ -327,14 +327,30 @@ ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark
 ROLLUP_LOCK: Final = 0x5375_7276_524F_4C4C  # "SurvROLL"
 """The advisory lock of the rollups' upkeep: item replacement and the rollup refresh."""
 
-_LOCAL_MONTH: Final = "(date_trunc('month', {t} AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s)"
-_NEXT_MONTH: Final = (
-    "((date_trunc('month', {t} AT TIME ZONE %(tz)s) + interval '1 month') AT TIME ZONE %(tz)s)"
-)
-_BUCKETABLE: Final = f"""first_time >= '1900-01-01' AND last_time < '9000-01-01'
-    AND {_NEXT_MONTH.format(t="last_time")} <= (
-        (date_trunc('month', first_time AT TIME ZONE %(tz)s) + interval '2 months')
-        AT TIME ZONE %(tz)s)"""
+
+def _instant(local: str) -> str:
+    """SQL: the instant of the local time `local` (a timestamp) in `%(tz)s`, as Python reads
+    it (`fold=0`): when the clocks go back over it (it happens twice: Havana's midnight on the
+    first Sunday of November), the first. PostgreSQL's `AT TIME ZONE` takes the second: a
+    bucket's month would begin an hour after its patients' first times. In a gap both take
+    the offset before the change. The first is `local` at the offset of a day before the
+    second (when it reads as `local`: otherwise there is no first). The buckets' days are
+    Python's (`_postgres.local_days`), whatever the server's rules."""
+    second = f"(({local}) AT TIME ZONE %(tz)s)"
+    before = f"({second} - interval '1 day')"
+    offset = f"({before} AT TIME ZONE %(tz)s - {before} AT TIME ZONE 'UTC')"
+    first = f"((({local}) - {offset}) AT TIME ZONE 'UTC')"
+    return (
+        f"(CASE WHEN {first} AT TIME ZONE %(tz)s = ({local})"
+        f" THEN least({first}, {second}) ELSE {second} END)"
+    )
+
+
+_LOCAL_MONTH: Final = _instant("date_trunc('month', {t} AT TIME ZONE %(tz)s)")
+_NEXT_MONTH: Final = _instant("date_trunc('month', {t} AT TIME ZONE %(tz)s) + interval '1 month'")
+_BUCKETABLE: Final = """first_time >= '1900-01-01' AND last_time < '9000-01-01'
+    AND date_trunc('month', last_time AT TIME ZONE %(tz)s)
+        < date_trunc('month', first_time AT TIME ZONE %(tz)s) + interval '2 months'"""
 
 ROLLUP_FORGET_OTHER_TZ: Final = [
     """UPDATE dashboard_patients SET pending = true, bucket = NULL
@@ -354,7 +370,7 @@ FROM (
            CASE WHEN s.open THEN NULL ELSE greatest(i.last, s.last) END AS last_time
     FROM dashboard_patients p
     LEFT JOIN LATERAL (
-        SELECT min(time) AS first, max(coalesce(decided, time)) AS last
+        SELECT min(time) AS first, max(greatest(time, decided)) AS last
         FROM dashboard_items WHERE patient_id = p.patient_id
     ) i ON true
     LEFT JOIN LATERAL (
@@ -365,7 +381,9 @@ FROM (
 ) f
 WHERE d.patient_id = f.patient_id
 """
-"""The pending patients' first and last times (last NULL: a stay still open)."""
+"""The pending patients' first and last times (last NULL: a stay still open). An item's
+time can be after its decision (a nurses' set taken early is an item at its due time, decided
+at the next set), so the last time is the later of each item's two."""
 
 ROLLUP_NEW_BUCKETS: Final = f"""
 INSERT INTO dashboard_buckets (tz, start, stop)
@@ -414,30 +432,29 @@ ROLLUP_PERIODS: Final = """
 INSERT INTO dashboard_rollup_periods
     (bucket, measure, ward, hospital, day, numerator, denominator)
 SELECT %(bucket)s, measure, ward, hospital,
-       date_trunc('day', time AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s,
+       (%(day_starts)s::timestamptz[])[width_bucket(time, %(day_starts)s::timestamptz[])],
        sum(numerator), sum(denominator)
 FROM dashboard_items
 WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s {patients}
 GROUP BY 2, 3, 4, 5
 """
-"""A bucket's items summed by local day (a period holds whole local days)."""
+"""A bucket's items summed by local day (`%(day_starts)s`: the starts of the bucket's days, by
+Python's rules of the zone, as the windows' periods: `_postgres.local_days`; a period holds
+whole local days)."""
 
 ROLLUP_STAYS: Final = """
 INSERT INTO dashboard_rollup_stays (bucket, ward, day, micros)
 SELECT %(bucket)s, s.ward, d.day,
        sum(extract(epoch FROM least(s.end_time, d.stop) - greatest(s.start_time, d.day))
            * 1000000)::bigint
-FROM dashboard_stays s CROSS JOIN LATERAL (
-    SELECT g AT TIME ZONE %(tz)s AS day, (g + interval '1 day') AT TIME ZONE %(tz)s AS stop
-    FROM generate_series(date_trunc('day', s.start_time AT TIME ZONE %(tz)s),
-                         s.end_time AT TIME ZONE %(tz)s, interval '1 day') AS g
-) d
+FROM dashboard_stays s
+JOIN unnest(%(day_starts)s::timestamptz[], %(day_ends)s::timestamptz[]) AS d(day, stop)
+  ON s.start_time < d.stop AND s.end_time > d.day
 WHERE s.start_time < %(until)s AND s.end_time > %(since)s {patients}
-  AND d.day < s.end_time AND d.stop > s.start_time
 GROUP BY 2, 3
 """
-"""A bucket's stays' time by local day, in whole microseconds (the days' pieces add up to each
-period's exactly)."""
+"""A bucket's stays' time by local day (`%(day_starts)s` to `%(day_ends)s`), in whole
+microseconds (the days' pieces add up to each period's exactly)."""
 
 ROLLUP_DONE: Final = (
     "UPDATE dashboard_buckets SET dirty = false, spec = %(spec)s WHERE id = %(bucket)s"
@@ -462,8 +479,8 @@ WHERE pending OR ((bucket IS NULL OR bucket <> ALL(%(usable)s::bigint[]))
     AND first_time < %(until)s AND (last_time IS NULL OR last_time >= %(since)s))
 """
 """The patients a window sums from items: every one pending, and those in no usable bucket
-whose times overlap it (an item counted has `since <= time <= decided < until`; a stay piece
-`start < until` and `end > since`)."""
+whose times overlap it (an item counted has `since <= time < until` and `decided < until`,
+its time within the footprint either way; a stay piece `start < until` and `end > since`)."""
 
 ROLLUP_PERIOD_SUMS: Final = """
 SELECT measure, ward, hospital, width_bucket(day, %(starts)s::timestamptz[]),

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import msgspec
 import psycopg
@@ -286,6 +287,23 @@ def _cell_params(cells: CellSpec, params: dict[str, Any]) -> dict[str, Any]:
         "every": cells.wards is None,
         "scopes": ["h", *("w" + w for w in cells.wards or ())],
     }
+
+
+def local_days(start: datetime, stop: datetime, tz: str) -> tuple[list[datetime], list[datetime]]:
+    """The local days of `[start, stop)` (the first from `start`), as Python's rules of `tz`
+    make them: the windows' periods are Python's, and the database server's rules may be
+    another tzdata's. A day of no length (a day skipped: Apia, 30 December 2011) is left out,
+    as `width_bucket` puts its instant in the next day. Their starts and their ends."""
+    zone = ZoneInfo(tz)
+    starts = [start]
+    day = start.astimezone(zone).date()
+    while True:
+        day += timedelta(days=1)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        if midnight >= stop:
+            return starts, [*starts[1:], stop]
+        if midnight > starts[-1]:
+            starts.append(midnight)
 
 
 def spec_key(cells: CellSpec) -> str:
@@ -961,7 +979,10 @@ class PostgresStore:
             conn = await self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
-                    # Lock the marks first, in the order writers take them (no deadlock).
+                    # The rollups' lock first: its holder (a bucket rebuild, seconds) must not
+                    # be waited for holding the marks, which the scorer's writes update.
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    # Lock the marks, in the order writers take them (no deadlock).
                     await cur.execute(
                         "SELECT 1 FROM dashboard_dirty WHERE patient_id = ANY(%s)"
                         " ORDER BY patient_id FOR UPDATE",
@@ -969,7 +990,6 @@ class PostgresStore:
                     )
                     # Their buckets no longer hold their sums: dirty; they are summed from
                     # items until the rollup refresh assigns them again (migration 0008).
-                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
                     await cur.execute(
                         "UPDATE dashboard_buckets SET dirty = true WHERE id IN (SELECT bucket"
                         " FROM dashboard_patients WHERE patient_id = ANY(%s)) AND NOT dirty",
@@ -1065,6 +1085,7 @@ class PostgresStore:
                          "since": found[0], "until": found[1]},
                     )  # fmt: skip
                     params["every"], params["all_sums"] = True, True
+                    params["day_starts"], params["day_ends"] = local_days(found[0], found[1], tz)
                     for query in ROLLUP_CLEAR:
                         await cur.execute(query, params)
                     await cur.execute(ROLLUP_DROP_EMPTY, params)
