@@ -123,6 +123,18 @@ WHERE start_time < {{until}} AND (end_time IS NULL OR end_time > {{since}})
 WARDS_SQL: Final = "SELECT DISTINCT ward FROM adt WHERE time < {until} ORDER BY ward"
 """Every ward with an ADT message before `until` (the dashboard's wards)."""
 
+POSTGRES_WARDS_SQL: Final = """
+WITH RECURSIVE w(ward) AS (
+    SELECT min(ward) FROM adt WHERE time < %(until)s
+    UNION ALL
+    SELECT (SELECT min(a.ward) FROM adt a WHERE a.ward > w.ward AND a.time < %(until)s)
+    FROM w WHERE w.ward IS NOT NULL
+)
+SELECT ward FROM w WHERE ward IS NOT NULL ORDER BY ward
+"""
+"""`WARDS_SQL` as a skip scan of `adt_bed_time` (ward first): a probe per ward, not every ADT
+message of the store (a year of a big hospital: 0.05 s)."""
+
 # PostgreSQL: the sums of the window's items (index `dashboard_items_time`): by period, each
 # item's period found among the spans' starts by `width_bucket` (a binary search: converting
 # every item's time to the local calendar cost more than the rest of the query), and per

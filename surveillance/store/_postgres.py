@@ -79,6 +79,7 @@ from surveillance.store._dashboard_sql import (
     POSTGRES_STAY_SUMS,
     POSTGRES_SYSTEM,
     POSTGRES_VALUE_ROWS,
+    POSTGRES_WARDS_SQL,
     ROLLUP_ASSIGN,
     ROLLUP_BUCKET_PATIENTS,
     ROLLUP_CELL_SUMS,
@@ -1148,8 +1149,9 @@ class PostgresStore:
                     exported = await cur.fetchone()
                     assert exported is not None  # noqa: S101 (a SELECT of one value)
                     snapshot = str(exported[0])
-                    wards = [r[0] for r in await _timed_rows(cur, "wards", WARDS_SQL.format(
-                        until="%(until)s"), params)]  # fmt: skip
+                    wards = [
+                        r[0] for r in await _timed_rows(cur, "wards", POSTGRES_WARDS_SQL, params)
+                    ]
                     # The buckets the window contains (with cells asked for: the rollups'
                     # cells are of a spec), and the patients summed from items.
                     usable: list[int] = []
