@@ -401,7 +401,7 @@ ROLLUP_NEW_BUCKETS: Final = f"""
 INSERT INTO dashboard_buckets (tz, start, stop)
 SELECT DISTINCT %(tz)s, {_LOCAL_MONTH.format(t="first_time")}, {_NEXT_MONTH.format(t="last_time")}
 FROM dashboard_patients WHERE pending AND {_BUCKETABLE}
-ON CONFLICT (tz, start, stop) DO UPDATE SET dirty = true
+ON CONFLICT (tz, level, start, stop) DO UPDATE SET dirty = true
 """  # noqa: S608 (constants)
 """The buckets the pending patients settle in, made (or marked dirty: they gain patients)."""
 
@@ -420,8 +420,65 @@ ROLLUP_UNSETTLED: Final = "UPDATE dashboard_patients SET pending = false WHERE p
 """The pending patients left: in no bucket (still in hospital, too long, or no items)."""
 
 ROLLUP_DIRTY_BUCKETS: Final = """
-SELECT id FROM dashboard_buckets WHERE dirty OR spec <> %(spec)s ORDER BY start, stop
+SELECT id FROM dashboard_buckets WHERE level = 1 AND (dirty OR spec <> %(spec)s)
+ORDER BY start, stop
 """
+
+_INSIDE: Final = "b.level = 1 AND b.tz = q.tz AND b.start >= q.start AND b.stop <= q.stop"
+"""A level-1 bucket `b` inside the quarter `q`."""
+
+ROLLUP_DIRTY_QUARTERS: Final = f"""
+UPDATE dashboard_buckets q SET dirty = true FROM dashboard_buckets b
+WHERE q.level = 2 AND NOT q.dirty AND b.dirty AND {_INSIDE}
+"""  # noqa: S608 (constants)
+"""The quarters of the dirty level-1 buckets made dirty too: run in every transaction that
+makes a level-1 bucket dirty (a quarter is clean only while each bucket inside is as summed)."""
+
+_QUARTER: Final = "date_trunc('quarter', b.start AT TIME ZONE %(tz)s)"
+ROLLUP_NEW_QUARTERS: Final = f"""
+INSERT INTO dashboard_buckets (tz, level, start, stop)
+SELECT DISTINCT b.tz, 2, {_instant(_QUARTER)}, {_instant(_QUARTER + " + interval '3 months'")}
+FROM dashboard_buckets b
+WHERE b.level = 1 AND b.tz = %(tz)s
+  AND b.stop <= {_instant(_QUARTER + " + interval '3 months'")}
+ON CONFLICT (tz, level, start, stop) DO NOTHING
+"""  # noqa: S608 (constants)
+"""The quarters holding level-1 buckets (a pair of months across two quarters is in none)."""
+
+ROLLUP_DIRTY_QUARTER_LIST: Final = f"""
+SELECT q.id FROM dashboard_buckets q
+WHERE q.level = 2 AND (q.dirty OR q.spec <> %(spec)s) AND NOT EXISTS (
+    SELECT 1 FROM dashboard_buckets b WHERE {_INSIDE} AND (b.dirty OR b.spec <> %(spec)s))
+ORDER BY q.start
+"""  # noqa: S608 (constants)
+"""The quarters to rebuild: out of date, every bucket inside them up to date."""
+
+_CHILDREN: Final = f"""(SELECT b.id FROM dashboard_buckets b, dashboard_buckets q
+    WHERE q.id = %(bucket)s AND {_INSIDE})"""  # noqa: S608 (constants)
+
+ROLLUP_QUARTER: Final = [
+    f"""INSERT INTO dashboard_rollup_cells (bucket, kind, name, scope, dim, grp, n, nx, y, x, yy,
+        xy, xx)
+    SELECT %(bucket)s, kind, name, scope, dim, grp, sum(n), sum(nx), sum(y), sum(x), sum(yy),
+           sum(xy), sum(xx)
+    FROM dashboard_rollup_cells WHERE bucket IN {_CHILDREN} GROUP BY 2, 3, 4, 5, 6""",  # noqa: S608 (constants)
+    f"""INSERT INTO dashboard_rollup_periods
+        (bucket, measure, ward, hospital, day, numerator, denominator)
+    SELECT %(bucket)s, measure, ward, hospital, day, sum(numerator), sum(denominator)
+    FROM dashboard_rollup_periods WHERE bucket IN {_CHILDREN} GROUP BY 2, 3, 4, 5""",  # noqa: S608
+    f"""INSERT INTO dashboard_rollup_stays (bucket, ward, day, micros)
+    SELECT %(bucket)s, ward, day, sum(micros)
+    FROM dashboard_rollup_stays WHERE bucket IN {_CHILDREN} GROUP BY 2, 3""",  # noqa: S608
+]
+"""A quarter's rollups: the sums of those of the buckets inside it (whole numbers: exact)."""
+
+ROLLUP_QUARTER_CHECK: Final = f"""
+SELECT (SELECT count(*) FROM dashboard_buckets b WHERE {_INSIDE})
+FROM dashboard_buckets q
+WHERE q.id = %(bucket)s AND (q.dirty OR q.spec <> %(spec)s) AND NOT EXISTS (
+    SELECT 1 FROM dashboard_buckets b WHERE {_INSIDE} AND (b.dirty OR b.spec <> %(spec)s))
+"""  # noqa: S608 (constants)
+"""A quarter still to rebuild (under the lock): the number of buckets inside it."""
 
 ROLLUP_CLEAR: Final = [
     f"DELETE FROM {t} WHERE bucket = %(bucket)s"  # noqa: S608 (constants)
@@ -481,7 +538,7 @@ AND NOT EXISTS (SELECT 1 FROM dashboard_patients p WHERE p.bucket = b.id)
 # rollups' sums.
 
 ROLLUP_USABLE: Final = """
-SELECT id FROM dashboard_buckets
+SELECT id, level, start, stop FROM dashboard_buckets
 WHERE NOT dirty AND tz = %(tz)s AND spec = %(spec)s AND start >= %(since)s AND stop <= %(until)s
 """
 
@@ -497,7 +554,7 @@ its time within the footprint either way; a stay piece `start < until` and `end 
 ROLLUP_PERIOD_SUMS: Final = """
 SELECT measure, ward, hospital, width_bucket(day, %(starts)s::timestamptz[]),
        sum(numerator), sum(denominator)
-FROM dashboard_rollup_periods WHERE bucket = ANY(%(usable)s::bigint[])
+FROM dashboard_rollup_periods WHERE bucket = ANY(%(summed)s::bigint[])
 GROUP BY 1, 2, 3, 4
 """
 
@@ -506,14 +563,14 @@ SELECT s.ward, 'period', p.label, sum(s.micros)
 FROM dashboard_rollup_stays s
 JOIN unnest(%(labels)s::text[], %(starts)s::timestamptz[], %(stops)s::timestamptz[])
      AS p(label, start, stop) ON s.day >= p.start AND s.day < p.stop
-WHERE s.bucket = ANY(%(usable)s::bigint[])
+WHERE s.bucket = ANY(%(summed)s::bigint[])
 GROUP BY s.ward, p.label
 """
 
 ROLLUP_CELL_SUMS: Final = """
 SELECT kind, name, scope, dim, grp, sum(n), sum(nx), sum(y), sum(x), sum(yy), sum(xy), sum(xx)
 FROM dashboard_rollup_cells
-WHERE bucket = ANY(%(usable)s::bigint[])
+WHERE bucket = ANY(%(summed)s::bigint[])
   AND (kind = 's') <> (%(every)s::bool OR scope = ANY(%(scopes)s::text[]))
 GROUP BY 1, 2, 3, 4, 5
 """

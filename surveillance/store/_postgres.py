@@ -86,14 +86,19 @@ from surveillance.store._dashboard_sql import (
     ROLLUP_CELLS,
     ROLLUP_CLEAR,
     ROLLUP_DIRTY_BUCKETS,
+    ROLLUP_DIRTY_QUARTER_LIST,
+    ROLLUP_DIRTY_QUARTERS,
     ROLLUP_DONE,
     ROLLUP_DROP_EMPTY,
     ROLLUP_FOOTPRINTS,
     ROLLUP_FORGET_OTHER_TZ,
     ROLLUP_LOCK,
     ROLLUP_NEW_BUCKETS,
+    ROLLUP_NEW_QUARTERS,
     ROLLUP_PERIOD_SUMS,
     ROLLUP_PERIODS,
+    ROLLUP_QUARTER,
+    ROLLUP_QUARTER_CHECK,
     ROLLUP_RAW,
     ROLLUP_STAY_SUMS,
     ROLLUP_STAYS,
@@ -374,6 +379,21 @@ def _sums_jobs(
         sums.append(("medians", POSTGRES_VALUE_ROWS, params))
     (main if raw is not None and raw <= RAW_LANE else side).extend(sums)
     return main, side
+
+
+def _summed_buckets(found: list[Any]) -> tuple[list[int], list[int]]:
+    """Of the clean buckets a window contains, `(id, level, start, stop)`: the level-1 ones
+    (their patients are not summed from items) and those whose rollups are added: the
+    quarters and the level-1 buckets in none of them (a clean quarter's buckets are all clean,
+    so all of them are among those found)."""
+    quarters = [(start, stop) for _, level, start, stop in found if level == 2]
+    covered = [int(i) for i, level, _, _ in found if level == 1]
+    summed = [int(i) for i, level, _, _ in found if level == 2] + [
+        int(i)
+        for i, level, start, stop in found
+        if level == 1 and not any(a <= start and stop <= b for a, b in quarters)
+    ]
+    return covered, summed
 
 
 def _added_cells(*parts: list[Any]) -> list[tuple[Any, ...]]:
@@ -996,6 +1016,7 @@ class PostgresStore:
                         " FROM dashboard_patients WHERE patient_id = ANY(%s)) AND NOT dirty",
                         (ids,),
                     )
+                    await cur.execute(ROLLUP_DIRTY_QUARTERS)
                     await cur.execute(
                         "INSERT INTO dashboard_patients (patient_id) SELECT unnest(%s::text[])"
                         " ON CONFLICT (patient_id) DO UPDATE SET pending = true, bucket = NULL,"
@@ -1053,6 +1074,7 @@ class PostgresStore:
                         await cur.execute(query, params)
                     for query in (
                         ROLLUP_FOOTPRINTS, ROLLUP_NEW_BUCKETS, ROLLUP_ASSIGN, ROLLUP_UNSETTLED,
+                        ROLLUP_DIRTY_QUARTERS,
                     ):  # fmt: skip
                         await cur.execute(query, params)
                     await cur.execute(ROLLUP_DIRTY_BUCKETS, params)
@@ -1062,7 +1084,45 @@ class PostgresStore:
         rebuilt = 0
         for bucket in buckets:
             rebuilt += await self._rebuild_bucket(bucket, tz, spec, cells)
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    await cur.execute(ROLLUP_NEW_QUARTERS, params)
+                    await cur.execute(ROLLUP_DIRTY_QUARTER_LIST, params)
+                    quarters = [int(row[0]) for row in await cur.fetchall()]
+            except psycopg.Error as e:
+                raise await self._failed("refresh_rollups", e) from e
+        for quarter in quarters:
+            rebuilt += await self._rebuild_quarter(quarter, spec)
         return rebuilt
+
+    async def _rebuild_quarter(self, quarter: int, spec: str) -> int:
+        """Rebuild a quarter's rollups from those of the buckets inside it, if still out of
+        date with each of them up to date (or drop it if none is left); 1 if rebuilt."""
+        params = {"bucket": quarter, "spec": spec}
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    await cur.execute(ROLLUP_QUARTER_CHECK, params)
+                    found = await cur.fetchone()
+                    if found is None:
+                        return 0
+                    for query in ROLLUP_CLEAR:
+                        await cur.execute(query, params)
+                    if not found[0]:
+                        await cur.execute("DELETE FROM dashboard_buckets WHERE id = %s", (quarter,))
+                        return 1
+                    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
+                    for query in ROLLUP_QUARTER:
+                        await cur.execute(query, params)
+                    await cur.execute(ROLLUP_DONE, params)
+            except psycopg.Error as e:
+                raise await self._failed("refresh_rollups", e) from e
+        return 1
 
     async def _rebuild_bucket(self, bucket: int, tz: str, spec: str, cells: CellSpec) -> int:
         """Rebuild one bucket's rollups from its patients' items, if still out of date (or
@@ -1157,9 +1217,8 @@ class PostgresStore:
                     usable: list[int] = []
                     if cells is not None:
                         params["spec"] = spec_key(cells)
-                        usable = [
-                            r[0] for r in await _timed_rows(cur, "buckets", ROLLUP_USABLE, params)
-                        ]
+                        found_buckets = await _timed_rows(cur, "buckets", ROLLUP_USABLE, params)
+                        usable, params["summed"] = _summed_buckets(found_buckets)
                     if usable:
                         params["usable"] = usable
                         params["raw"] = [

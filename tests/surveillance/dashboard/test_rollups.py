@@ -76,6 +76,20 @@ async def _same(store: Store, h: Hospital, caplog: pytest.LogCaptureFixture) -> 
     return used
 
 
+async def _settled_in(url: str, start: str, stop: str) -> tuple[str, datetime]:
+    """A patient settled in the bucket of `[start, stop)` (local), and their first time."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT p.patient_id, p.first_time FROM dashboard_patients p"
+            " JOIN dashboard_buckets b ON b.id = p.bucket"
+            " WHERE b.start = %s AND b.stop = %s ORDER BY p.patient_id LIMIT 1",
+            (_local(start), _local(stop)),
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return str(row[0]), row[1]
+
+
 async def _buckets(url: str) -> list[tuple[bool, str]]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         cur = await conn.execute("SELECT dirty, tz FROM dashboard_buckets ORDER BY start, stop")
@@ -98,13 +112,16 @@ async def test_rollups_give_the_same_dashboard(
         used = await _same(store, h, caplog)
         # Dec, Jan, Feb and two pairs; with Mar and its pair; Dec-Mar (not Nov: since is
         # after its start); January alone.
-        assert used == [5, 5, 7, 7, 7, 1]
+        assert used == [5, 5, 8, 8, 8, 1]  # with the first quarter of 2027 (level 2)
 
         # Late writes: a settled patient's new harm, a patient readmitted months later (their
         # bucket lost: too long), and one whose stay now ends later (another bucket).
         settled = sorted({a.patient_id for a in h.batch.adt})
         late = Hospital(n=10_000)
         late.event(settled[0], "A", "fall", T0 + timedelta(days=40))
+        # and a harm of a patient settled in February 2027, inside the first quarter's sums
+        in_q1, t = await _settled_in(fresh_postgres_url, "2027-02-01", "2027-03-01")
+        late.event(in_q1, "C", "fall", t)
         late.admit(settled[1], "B", T0 + timedelta(days=120), sex="2")
         late.adt(settled[1], "B", "discharge", T0 + timedelta(days=123))
         await store.write(late.batch)

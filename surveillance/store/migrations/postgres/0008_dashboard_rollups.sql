@@ -15,14 +15,18 @@
 -- assigned again); the rollup refresh assigns pending patients to buckets and rebuilds dirty
 -- buckets. Both take the advisory lock `ROLLUP_LOCK` in their transactions.
 
+-- Level 1: the buckets patients settle in. Level 2: a calendar quarter, the sums of the
+-- level-1 buckets inside it (a year's window adds 4 quarters and the pairs across them, not
+-- 23 buckets); dirty whenever one of them is, rebuilt once they all are clean.
 CREATE TABLE dashboard_buckets (
     id     bigserial PRIMARY KEY,
     tz     text NOT NULL,
+    level  smallint NOT NULL DEFAULT 1,
     start  timestamptz NOT NULL,
     stop   timestamptz NOT NULL,
     spec   text NOT NULL DEFAULT '',
     dirty  boolean NOT NULL DEFAULT true,
-    UNIQUE (tz, start, stop)
+    UNIQUE (tz, level, start, stop)
 );
 
 CREATE TABLE dashboard_patients (
