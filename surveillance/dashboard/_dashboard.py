@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from statistics import median
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from surveillance.dashboard._groups import (
     Period,
     PeriodSpan,
     period_spans,
-    span_of,
+    span_index,
 )
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
@@ -348,7 +349,7 @@ def dashboard_from_sums(
     for m in measures:
         families[m.family or m.id].append(m)
     shared = {m.id: [f.id for f in families[m.family]] for m in measures if m.family}
-    tables, periods = _tables(sums, names, shared, spans, all_scopes, (since, until))
+    tables, periods = _tables(sums, names, shared, spans, all_scopes, scopes, (since, until))
     context = {
         scope: [
             (round(a.denominator), d.denominator)
@@ -424,26 +425,33 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     shared: Mapping[str, list[str]],
     spans: list[PeriodSpan],
     scopes: Sequence[str],
+    shown: Collection[str],
     window: tuple[datetime, datetime],
 ) -> tuple[dict[str, Table], dict[str, Series]]:
     """The window's sums of each measure (and exposure) on each scope by (dimension, group)
     and (`all`, `all`), and by period; exact whatever the order they are added in (items count
     whole numbers; stays are summed in microseconds). `shared`: the measures of a family by
-    member, whose denominator each item of one adds to (`dashboard_items`)."""
+    member, whose denominator each item of one adds to (`dashboard_items`). The tables are of
+    every scope in `scopes` (the suppression reads every ward's); only those `shown` have
+    periods and their items' values (the medians; in no particular order: a median sorts them).
+    """
     since, until = window
-    tables: dict[str, Table] = {}
-    periods: dict[str, Series] = {}
-    for name in names:
-        tables[name] = {
-            scope: {(ALL, ALL): _Sum()}
-            | {(d, g): _Sum() for d, gs in DIMENSIONS.items() for g in gs}
-            for scope in scopes
-        }
-        periods[name] = {scope: [_Sum() for _ in spans] for scope in scopes}
+    shown = frozenset(shown)
+    cell_keys = [(ALL, ALL), *((d, g) for d, gs in DIMENSIONS.items() for g in gs)]
+    tables = {
+        name: {scope: {key: _Sum() for key in cell_keys} for scope in scopes} for name in names
+    }
+    periods = {name: {scope: [_Sum() for _ in spans] for scope in shown} for name in names}
     labels = {span.label: i for i, span in enumerate(spans)}
+    index = span_index(spans)
 
     def targets(ward: str, hospital: bool) -> list[str]:
         return [ward, HOSPITAL] if hospital else [ward]
+
+    # The values (of the medians), gathered by the cells they go to first: an item's go to
+    # some seven cells of its ward and of the hospital, and many items share their groups.
+    values: dict[tuple[str, str, bool, str, str, str, str, int], list[float]] = {}
+    period_values: dict[tuple[str, str, bool, int], list[float]] = {}
 
     def counts(measure: str) -> list[tuple[str, float]]:
         """The sums an item of `measure` adds to, each with the factor of its numerator (a
@@ -468,17 +476,22 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     for item in sums.items:
         if item.measure not in tables:
             continue
-        i = span_of(spans, item.time)
+        i = index(item.time)
         for name, own in counts(item.measure):
-            table, series = tables[name], periods[name]
             if item.value is not None:
-                keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
-                for scope in targets(item.ward, item.hospital):
-                    for key in keys:
-                        table[scope][key].values.append(item.value)
+                values.setdefault(
+                    (name, item.ward, item.hospital, item.sex, item.ethnicity, item.age,
+                     item.imd, item.needs), [],
+                ).append(item.value)  # fmt: skip
+                if i is not None:
+                    period_values.setdefault((name, item.ward, item.hospital, i), []).append(
+                        item.value
+                    )
             if i is not None:
+                series = periods[name]
                 for scope in targets(item.ward, item.hospital):
-                    series[scope][i].add(item.numerator * own, item.denominator, item.value)
+                    if scope in series:
+                        series[scope][i].add(item.numerator * own, item.denominator)
         count(
             (item.measure, item.ward, item.hospital, item.patient_id, item.sex, item.ethnicity,
              item.age, item.imd, item.needs),
@@ -536,18 +549,26 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                 if cell.patients:
                     cell.numerator = float(sum(y for y, _ in cell.patients.values()))
                     cell.denominator = float(sum(x for _, x in cell.patients.values()))
+    groups_of = attrgetter("measure", "ward", "hospital", "sex", "ethnicity", "age", "imd", "needs")
     for item in sums.values:  # counted in `patient_sums`: their values only
         if item.measure not in tables or item.value is None:
             continue
-        table, series = tables[item.measure], periods[item.measure]
-        keys = _keys(item.sex, item.ethnicity, item.age, item.imd, item.needs)
-        i = span_of(spans, item.time)
-        for scope in targets(item.ward, item.hospital):
-            scope_cells = table[scope]
-            for key in keys:
-                scope_cells[key].values.append(item.value)
-            if i is not None:
-                series[scope][i].values.append(item.value)
+        values.setdefault(groups_of(item), []).append(item.value)
+        i = index(item.time)
+        if i is not None:
+            period_values.setdefault((item.measure, item.ward, item.hospital, i), []).append(
+                item.value
+            )
+    for (name, ward, hospital, sex, ethnicity, age, imd, needs), found in values.items():
+        for scope in targets(ward, hospital):
+            if scope in shown:
+                cells = tables[name][scope]
+                for key in _keys(sex, ethnicity, age, imd, needs):
+                    cells[key].values.extend(found)
+    for (name, ward, hospital, i), found in period_values.items():
+        for scope in targets(ward, hospital):
+            if scope in periods[name]:
+                periods[name][scope][i].values.extend(found)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue
@@ -555,7 +576,8 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             raise ValueError(f"item sums by {dimension!r}: only by period (patient_sums)")
         for name, own in counts(measure):
             for scope in targets(ward, hospital):
-                periods[name][scope][labels[group]].add(num * own, den)
+                if scope in periods[name]:
+                    periods[name][scope][labels[group]].add(num * own, den)
     micros: dict[tuple[str, tuple[str, str]], int] = defaultdict(int)
     days: dict[tuple[str, tuple[str, str]], dict[str, list[int]]] = defaultdict(dict)
     period_micros: dict[tuple[str, int], int] = defaultdict(int)
@@ -576,8 +598,10 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             continue
         keys = _keys(stay.sex, stay.ethnicity, stay.age, stay.imd, stay.needs)
         stayed(stay.ward, stay.patient_id, keys, total)
-        first = span_of(spans, max(stay.start, since)) or 0
+        first = index(max(stay.start, since)) or 0
         for scope in (stay.ward, HOSPITAL):
+            if scope not in shown:
+                continue
             for i in range(first, len(spans)):
                 span = spans[i]
                 if stay.end is not None and stay.end <= span.start:
@@ -783,18 +807,18 @@ def _result(  # noqa: PLR0917 (one private call site)
     target: float | None,
 ) -> MeasureResult:
     out = []
+    hospital = _value(m, table[HOSPITAL][ALL, ALL])  # a median sorts: once
     for scope in scopes:
         per_period = periods[scope]
         total = table[scope][ALL, ALL]
         low, high = _interval(m, total)
         series, variation, assurance, note = _series(m, spans, per_period, context[scope], target)
-        hospital = _value(m, table[HOSPITAL][ALL, ALL])
         out.append(
             ScopeResult(
                 scope=scope,
                 numerator=_round(total.numerator),
                 denominator=_round(total.denominator),
-                value=_round(_value(m, total)),
+                value=_round(hospital if scope == HOSPITAL else _value(m, total)),
                 ci_low=_round(low),
                 ci_high=_round(high),
                 series=series,

@@ -17,6 +17,7 @@ from surveillance.dashboard import (
     period_spans,
     sex_group,
 )
+from surveillance.dashboard._groups import span_index, span_of
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -123,3 +124,18 @@ def test_weeks_start_on_monday_and_months_on_the_first():
 def test_bad_windows_and_periods_are_refused(since, until, period):
     with pytest.raises(ValueError, match=r"\w"):
         period_spans(since, until, period, LONDON)
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_span_index_finds_the_period_span_of_does(period):
+    since = datetime(2025, 3, 20, 13, 30, tzinfo=UTC)  # partial first and last periods, both
+    until = datetime(2025, 11, 2, 7, tzinfo=UTC)  # clock changes inside
+    spans = period_spans(since, until, period, LONDON)
+    index = span_index(spans)
+    tick = timedelta(microseconds=1)
+    edges = [since - timedelta(days=40), since - tick, until, until + tick]
+    edges += [t + d for s in spans for t in (s.start, s.end) for d in (-tick, 0 * tick, tick)]
+    found = [index(t) for t in edges]
+    assert found == [span_of(spans, t) for t in edges]
+    assert found[:4] == [None, None, None, None]
+    assert set(found) == {None, *range(len(spans))}
