@@ -390,7 +390,8 @@ _DAY_MICROS: Final = 86_400_000_000
 class _Sum:
     numerator: float = 0.0
     denominator: float = 0.0
-    values: list[float] = field(default_factory=list)
+    values: list[float] | None = None
+    """A median's values, in no particular order (None: none; made only on a scope shown)."""
     patients: dict[str, list[int]] = field(default_factory=dict)
     """The window's tables only: each patient's `[numerator, denominator]` (patient-days in
     microseconds), in whole numbers."""
@@ -405,11 +406,15 @@ class _Sum:
     correction: Moments | None = None
     """A rate cell's corrections to its exposure's moments, as the store summed them."""
 
-    def add(self, numerator: float, denominator: float, value: float | None = None) -> None:
+    def add(self, numerator: float, denominator: float) -> None:
         self.numerator += numerator
         self.denominator += denominator
-        if value is not None:
-            self.values.append(value)
+
+    def extend(self, values: list[float]) -> None:
+        if self.values is None:
+            self.values = values.copy()
+        else:
+            self.values.extend(values)
 
 
 _Row = tuple[str, str, bool, str, str, str, str, str, int]
@@ -564,11 +569,11 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             if scope in shown:
                 cells = tables[name][scope]
                 for key in _keys(sex, ethnicity, age, imd, needs):
-                    cells[key].values.extend(found)
+                    cells[key].extend(found)
     for (name, ward, hospital, i), found in period_values.items():
         for scope in targets(ward, hospital):
             if scope in periods[name]:
-                periods[name][scope][i].values.extend(found)
+                periods[name][scope][i].extend(found)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue
@@ -632,7 +637,9 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
 def _summed_cells(rows: Iterable[tuple[Any, ...]], tables: Mapping[str, Table]) -> None:
     """The equity tables' cells as the store summed them (`DashboardSums.cells`): each cell's
     sums, and its moments where asked for; whole numbers, so the same as from `patients`."""
-    totals: dict[tuple[str, str, tuple[str, str]], list[int]] = {}
+    # Each cell's sums are added up in its own fields, in whole numbers: set to 0 when first
+    # met (the cells by id, not to allocate a key a row), made floats at the end.
+    summed: dict[int, _Sum] = {}
     for kind, name, ward, dimension, group, n, nx, y, x, yy, xy, xx in rows:
         if name not in tables:
             continue
@@ -641,24 +648,30 @@ def _summed_cells(rows: Iterable[tuple[Any, ...]], tables: Mapping[str, Table]) 
         if cells is None:
             continue
         if kind == "s":
-            groups = mask_needs(int(group)) if dimension == "needs" else (group,)
-            for g in groups:
-                total = totals.setdefault((name, scope, (dimension, g)), [0, 0])
-                total[0] += y
-                total[1] += x
+            for g in mask_needs(int(group)) if dimension == "needs" else (group,):
+                cell = cells[dimension, g]
+                if id(cell) in summed:
+                    cell.numerator += y
+                    cell.denominator += x
+                else:
+                    summed[id(cell)] = cell
+                    cell.numerator, cell.denominator = y, x
         elif kind == "m":  # with the cell's sums
             cell = cells[dimension, group]
             cell.moments = Moments(n, y, x, yy, xy, xx)
             cell.exposed = Moments(nx, 0, x, 0, 0, xx)
-            totals[name, scope, (dimension, group)] = [y, x]
+            summed[id(cell)] = cell
+            cell.numerator, cell.denominator = y, x
         elif kind == "r":
             cells[dimension, group].correction = Moments(n, y, x, yy, xy, xx)
         else:
             raise ValueError(f"summed cells: unknown kind {kind!r}")
-    for (name, scope, key), (y, x) in totals.items():
-        cell = tables[name][scope][key]
-        cell.numerator = float(y)
-        cell.denominator = x / _DAY_MICROS if name == PATIENT_DAYS else float(x)
+    days = {id(cell) for cells in tables.get(PATIENT_DAYS, {}).values() for cell in cells.values()}
+    for key, cell in summed.items():
+        cell.numerator = float(cell.numerator)
+        cell.denominator = (
+            cell.denominator / _DAY_MICROS if key in days else float(cell.denominator)
+        )
 
 
 @lru_cache(maxsize=65_536)
