@@ -211,6 +211,9 @@ class _Table:
             for cell, _ in t:
                 self.holding[cell].append(r)
         self.solved: dict[frozenset[int], frozenset[int]] = {}
+        self.parts: dict[_Part, frozenset[int]] = {}
+        """The unknowns each part of equations fixes (`_determined`): the same part comes
+        again in the next round, or in the next pass of a group, when nothing near it changed."""
 
     def suppress(
         self, always: frozenset[int], unpublished: frozenset[int] = frozenset()
@@ -296,6 +299,9 @@ class _Table:
         return self.solved[group]
 
     def _solve(self, group: frozenset[int]) -> frozenset[int]:
+        if len(group) == 1:  # most: alone in each relation holding it, so determined by any
+            (cell,) = group
+            return group if self.holding[cell] else frozenset()
         known: set[int] = set()
         unknown = set(group)
         while True:
@@ -312,17 +318,24 @@ class _Table:
                 equations.append(coefficients)
                 if abs(rest) < 1e-9 and len({c > 0 for c in coefficients.values()}) == 1:
                     found.update(coefficients)  # one sign, adding up to 0: each is 0
-            found |= _determined(equations)
+            found |= _determined(equations, self.parts)
             if not found:
                 return frozenset(known)
             known |= found
             unknown -= found
 
 
-def _determined(equations: list[dict[int, int]]) -> set[int]:
+_Part = tuple[tuple[tuple[int, int], ...], ...]
+"""A part of linked equations, each as its `(unknown, coefficient)` in order."""
+
+
+def _determined(
+    rows: list[dict[int, int]], parts: dict[_Part, frozenset[int]] | None = None
+) -> set[int]:
     """The unknowns the equations fix: those alone in an equation, peeled off until none is
-    left alone, then, linked part by linked part, the bridges of a graph or elimination."""
-    rows = [dict(e) for e in equations]
+    left alone, then, linked part by linked part, the bridges of a graph or elimination. The
+    equations are used up (the peeled unknowns taken out of them). `parts`: the answers of
+    the parts seen before (filled in)."""
     holding: dict[int, list[int]] = {}
     for i, row in enumerate(rows):
         for cell in row:
@@ -344,8 +357,14 @@ def _determined(equations: list[dict[int, int]]) -> set[int]:
     if bridges is not None:
         return found | bridges
     for part in _parts(core):
-        bridges = _bridges(part)
-        found |= bridges if bridges is not None else _eliminated(part)
+        key = tuple(tuple(row.items()) for row in part)
+        fixed = None if parts is None else parts.get(key)
+        if fixed is None:
+            bridges = _bridges(part)
+            fixed = frozenset(bridges if bridges is not None else _eliminated(part))
+            if parts is not None:
+                parts[key] = fixed
+        found |= fixed
     return found
 
 
@@ -491,12 +510,15 @@ def _eliminated(equations: list[dict[int, int]]) -> set[int]:
             heapq.heappush(queue, (len(other), j))
         pivots.append((col, row))
     fixed: set[int] | None = None
+    bound = {col for col, _ in pivots}
     for draw in (1, 2):
-        x = {cell: _draw(cell, draw) for cell in using}
+        x = {cell: _draw(cell, draw) for cell in using if cell not in bound}  # free: drawn
         for col, row in reversed(pivots):
             x[col] = -sum(v * x[cell] for cell, v in row.items() if cell != col) % _P
         zero = {cell for cell, v in x.items() if not v}
         fixed = zero if fixed is None else fixed & zero
+        if not fixed:  # none 0 in the first: none fixed, whatever the second
+            break
     return fixed or set()
 
 
