@@ -33,7 +33,7 @@ from surveillance.dashboard._groups import (
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
 from surveillance.dashboard._stats import Moments, clustered, rate_interval, widest, wilson
-from surveillance.dashboard._suppress import SUPPRESSED, Relation, Suppression
+from surveillance.dashboard._suppress import SUPPRESSED, Layout, Relation
 from surveillance.spc import Point, SpcError, xmr_chart
 from surveillance.store import (
     CellSpec,
@@ -358,6 +358,7 @@ def dashboard_from_sums(
         for scope in scopes
     }
     results: dict[str, MeasureResult] = {}
+    layouts: dict[tuple[int, bool, str], tuple[list[_Cell], Layout]] = {}
     for family in families.values():
         for m in family:
             if m.exposure is not None:
@@ -366,7 +367,7 @@ def dashboard_from_sums(
                 for scope, series in periods[m.id].items():
                     for s, e in zip(series, periods[exposure][scope], strict=True):
                         s.denominator += e.denominator
-        hidden = _suppress(family, tables, all_wards) if suppress else frozenset()
+        hidden = _suppress(family, tables, all_wards, layouts) if suppress else frozenset()
         for m in family:
             results[m.id] = _result(
                 m, periods[m.id], tables[m.id], hidden, spans, scopes, context, goals.get(m.id)
@@ -696,57 +697,86 @@ def _merge(table: Table, exposure: Table) -> None:
 Key = tuple[str, str, str, str]  # (measure id or "den", scope, dimension, group)
 
 
+_Cell = tuple[int, str, str, str]
+"""An equity table's cell by its name's number (`_layout`), scope, dimension and group."""
+
+
 def _suppress(
     family: Sequence[Measure],
     tables: Mapping[str, Mapping[str, Mapping[tuple[str, str], _Sum]]],
     wards: Sequence[str],
+    layouts: dict[tuple[int, bool, str], tuple[list[_Cell], Layout]],
 ) -> frozenset[Key]:
     """The hidden cells of a family's equity tables (numerators of each measure, and the
-    shared denominator), with every relation a reader could add up; `wards`: every ward (the
-    hospital is their sum)."""
+    shared denominator), with every relation a reader could add up (`_layout`); `wards`: every
+    ward (the hospital is their sum). `layouts`: those made so far in this call, by shape (the
+    same for every family of one size and kind; filled in)."""
     hidden: set[Key] = set()
-    scopes = [*wards, HOSPITAL]
+    names = [*(m.id for m in family), "den", "not"]
+    size = len(family)
+    proportion = size == 1 and family[0].kind == "proportion"
+    first, last = tables[family[0].id], tables[family[-1].id]
     for dimension, groups in DIMENSIONS.items():
-        values: dict[Key, float] = {}
-        for m in family:
-            for s in scopes:
-                for g in (*groups, ALL):
-                    cell = tables[m.id][s][(ALL, ALL) if g == ALL else (dimension, g)]
-                    values[m.id, s, dimension, g] = cell.numerator
-                    values["den", s, dimension, g] = cell.denominator
-        names = [*(m.id for m in family), "den"]
-        relations: list[Relation[Key]] = []
-        for name in names:
-            for s in scopes:
-                relations.append(
-                    ((name, s, dimension, ALL), [(name, s, dimension, g) for g in groups])
-                )
-            if wards:
-                for g in (*groups, ALL):
-                    relations.append(
-                        ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])
-                    )
-        unpublished: list[Key] = []
-        if len(family) > 1:  # the family's numerators add up to the denominator
-            for s in scopes:
-                for g in (*groups, ALL):
-                    relations.append(
-                        (("den", s, dimension, g), [(m.id, s, dimension, g) for m in family])
-                    )
-        elif family[0].kind == "proportion":
-            # A proportion's numerator is at most its denominator: a reader who finds a
-            # denominator of 0 knows its numerator is 0, and subtracts. Said as the relation
-            # den = numerator + "not" (the rest, never shown).
-            m = family[0]
-            for s in scopes:
-                for g in (*groups, ALL):
-                    rest: Key = ("not", s, dimension, g)
-                    values[rest] = values["den", s, dimension, g] - values[m.id, s, dimension, g]
-                    unpublished.append(rest)
-                    relations.append((("den", s, dimension, g), [(m.id, s, dimension, g), rest]))
-        always = [k for k in values if k[3] == ALL and k not in unpublished]
-        hidden |= Suppression(values, relations, always, unpublished).hidden
+        shape = (size, proportion, dimension)
+        if shape not in layouts:
+            layouts[shape] = _layout(size, proportion, dimension, groups, wards)
+        cells, layout = layouts[shape]
+        values = []
+        for name, s, _, g in cells:
+            key = (ALL, ALL) if g == ALL else (dimension, g)
+            if name < size:
+                values.append(tables[family[name].id][s][key].numerator)
+            elif name == size:  # the denominator: the last member's, as each has it
+                values.append(last[s][key].denominator)
+            else:  # a proportion's "not": denominator - numerator
+                values.append(last[s][key].denominator - first[s][key].numerator)
+        hidden.update((names[cells[i][0]], *cells[i][1:]) for i in layout.hidden(values))
     return frozenset(hidden)
+
+
+def _layout(
+    size: int, proportion: bool, dimension: str, groups: Sequence[str], wards: Sequence[str]
+) -> tuple[list[_Cell], Layout]:
+    """The cells (in order) and relations of a family's equity table of `dimension`: the
+    numerators of its `size` measures (names 0 to `size` - 1), the shared denominator (name
+    `size`) and, for one proportion, its "not" cells (name `size` + 1)."""
+    den, rest = size, size + 1
+    scopes = [*wards, HOSPITAL]
+    order: dict[_Cell, None] = {}
+    for name in range(size):
+        for s in scopes:
+            for g in (*groups, ALL):
+                order[name, s, dimension, g] = None
+                order[den, s, dimension, g] = None
+    relations: list[Relation[_Cell]] = []
+    for name in (*range(size), den):
+        for s in scopes:
+            relations.append(((name, s, dimension, ALL), [(name, s, dimension, g) for g in groups]))
+        if wards:
+            for g in (*groups, ALL):
+                relations.append(
+                    ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])
+                )
+    unpublished: list[_Cell] = []
+    if size > 1:  # the family's numerators add up to the denominator
+        for s in scopes:
+            for g in (*groups, ALL):
+                relations.append(
+                    ((den, s, dimension, g), [(name, s, dimension, g) for name in range(size)])
+                )
+    elif proportion:
+        # A proportion's numerator is at most its denominator: a reader who finds a
+        # denominator of 0 knows its numerator is 0, and subtracts. Said as the relation
+        # den = numerator + "not" (the rest, never shown).
+        for s in scopes:
+            for g in (*groups, ALL):
+                cell: _Cell = (rest, s, dimension, g)
+                order[cell] = None
+                unpublished.append(cell)
+                relations.append(((den, s, dimension, g), [(0, s, dimension, g), cell]))
+    cells = list(order)
+    always = [k for k in cells if k[3] == ALL and k[0] != rest]
+    return cells, Layout.of(cells, relations, always, unpublished)
 
 
 def _value(m: Measure, total: _Sum) -> float | None:

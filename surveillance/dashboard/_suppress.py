@@ -95,26 +95,77 @@ class Suppression(Generic[K]):
             if is_primary(v) and k not in self.always_shown and k not in unknown
         )
         keys = list(self.values)
-        number = {k: i for i, k in enumerate(keys)}
-        terms = [_terms(number, total, parts) for total, parts in self.relations]
-        hidden: set[K] = set()
-        for block, block_terms in _blocks(len(keys), terms):
-            local = {cell: i for i, cell in enumerate(block)}
-            hidden.update(
-                keys[block[i]]
-                for i in _block_hidden(
-                    tuple(keys[c] for c in block),
-                    tuple(float(self.values[keys[c]]) for c in block),
-                    frozenset(i for i, c in enumerate(block) if keys[c] in self.always_shown),
-                    frozenset(i for i, c in enumerate(block) if keys[c] in unknown),
-                    tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
-                )
-            )
-        self.hidden = frozenset(hidden - unknown)
+        layout = Layout.of(keys, self.relations, self.always_shown, unknown)
+        self.hidden = frozenset(keys[i] for i in layout.hidden([self.values[k] for k in keys]))
 
     def show(self, key: K) -> float | str:
         """The cell as shown: its value, or `*`."""
         return SUPPRESSED if key in self.hidden else self.values[key]
+
+
+class Layout:
+    """A table's cells (by number) and relations without their values: its independent
+    tables found once, for the hidden cells of many tables of that shape (`Suppression` is
+    one; a dashboard's families of measures are many of one shape).
+
+    Args:
+        n: the number of cells.
+        terms: the relations over cell numbers (`_terms`).
+        always_shown: the cells always shown (`Suppression`).
+        unpublished: the cells never shown (`Suppression`).
+    """
+
+    def __init__(
+        self,
+        n: int,
+        terms: list[_Terms],
+        always_shown: Collection[int] = (),
+        unpublished: Collection[int] = (),
+    ) -> None:
+        self.n = n
+        self.unpublished = frozenset(unpublished)
+        always = frozenset(always_shown)
+        self.blocks: list[tuple[list[int], frozenset[int], frozenset[int], _Shape]] = []
+        for block, block_terms in _blocks(n, terms):
+            local = {cell: i for i, cell in enumerate(block)}
+            self.blocks.append(
+                (
+                    block,
+                    frozenset(i for i, c in enumerate(block) if c in always),
+                    frozenset(i for i, c in enumerate(block) if c in self.unpublished),
+                    tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
+                )
+            )
+
+    @classmethod
+    def of(
+        cls,
+        keys: Sequence[K],
+        relations: Sequence[Relation[K]],
+        always_shown: Collection[K] = (),
+        unpublished: Collection[K] = (),
+    ) -> Layout:
+        """The layout of the cells `keys`, numbered in that order (`Suppression`'s arguments;
+        the relations' keys must be in `keys`)."""
+        number = {k: i for i, k in enumerate(keys)}
+        return cls(
+            len(keys),
+            [_terms(number, total, parts) for total, parts in relations],
+            [number[k] for k in always_shown if k in number],
+            [number[k] for k in unpublished if k in number],
+        )
+
+    def hidden(self, values: Sequence[float]) -> set[int]:
+        """The hidden cells (by number) of the table of these values (one a cell)."""
+        if len(values) != self.n:
+            raise ValueError(f"suppression: {len(values)} values for {self.n} cells")
+        hidden: set[int] = set()
+        for block, always, unpublished, shape in self.blocks:
+            found = _block_hidden(
+                tuple(float(values[c]) for c in block), always, unpublished, shape
+            )
+            hidden.update(block[i] for i in found)
+        return hidden - self.unpublished
 
 
 def recoverable(
@@ -183,18 +234,21 @@ def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]
     return [(cells[first], rels.get(first, [])) for first in cells]
 
 
+_Shape = tuple[tuple[int, ...], ...]
+"""An independent table's relations over its cells' positions, each flat: (cell, coefficient,
+cell, coefficient...)."""
+
+
 @lru_cache(maxsize=32)  # a dashboard call meets a shared denominator again within 10 tables
 def _block_hidden(
-    keys: tuple[Hashable, ...],
     values: tuple[float, ...],
     always: frozenset[int],
     unpublished: frozenset[int],
-    shape: tuple[tuple[int, ...], ...],
+    shape: _Shape,
 ) -> frozenset[int]:
-    """The hidden cells (by position) of one independent table: its cells' keys (only to tell
-    tables apart), values, those always shown and those never published (by position), and
-    its relations over positions (cell, coefficient, cell, coefficient...)."""
-    del keys
+    """The hidden cells (by position) of one independent table: its cells' values, those
+    always shown and those never published (by position), and its relations over positions.
+    A function of these alone (the cells' names play no part): cached."""
     terms = [tuple(zip(flat[::2], flat[1::2], strict=True)) for flat in shape]
     return frozenset(_Table(list(values), terms).suppress(always, unpublished))
 
