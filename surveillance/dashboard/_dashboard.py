@@ -11,7 +11,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -454,10 +454,19 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     def targets(ward: str, hospital: bool) -> list[str]:
         return [ward, HOSPITAL] if hospital else [ward]
 
-    # The values (of the medians), gathered by the cells they go to first: an item's go to
-    # some seven cells of its ward and of the hospital, and many items share their groups.
-    values: dict[tuple[str, str, bool, str, str, str, str, int], list[float]] = {}
-    period_values: dict[tuple[str, str, bool, int], list[float]] = {}
+    # The values (of the medians) of the scopes shown, gathered by scope and groups first: an
+    # item's go to some seven cells of a scope, and many items share their groups.
+    values: dict[tuple[str, str, tuple[str, str, str, str, int]], list[float]] = {}
+    period_values: dict[tuple[str, str, int], list[float]] = {}
+    groups_of = attrgetter("sex", "ethnicity", "age", "imd", "needs")
+
+    def gather(name: str, item: DashboardItem, value: float, i: int | None) -> None:
+        groups = groups_of(item)
+        for scope in targets(item.ward, item.hospital):
+            if scope in shown:
+                values.setdefault((name, scope, groups), []).append(value)
+                if i is not None:
+                    period_values.setdefault((name, scope, i), []).append(value)
 
     def counts(measure: str) -> list[tuple[str, float]]:
         """The sums an item of `measure` adds to, each with the factor of its numerator (a
@@ -485,14 +494,7 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
         i = index(item.time)
         for name, own in counts(item.measure):
             if item.value is not None:
-                values.setdefault(
-                    (name, item.ward, item.hospital, item.sex, item.ethnicity, item.age,
-                     item.imd, item.needs), [],
-                ).append(item.value)  # fmt: skip
-                if i is not None:
-                    period_values.setdefault((name, item.ward, item.hospital, i), []).append(
-                        item.value
-                    )
+                gather(name, item, item.value, i)
             if i is not None:
                 series = periods[name]
                 for scope in targets(item.ward, item.hospital):
@@ -555,26 +557,15 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                 if cell.patients:
                     cell.numerator = float(sum(y for y, _ in cell.patients.values()))
                     cell.denominator = float(sum(x for _, x in cell.patients.values()))
-    groups_of = attrgetter("measure", "ward", "hospital", "sex", "ethnicity", "age", "imd", "needs")
     for item in sums.values:  # counted in `patient_sums`: their values only
-        if item.measure not in tables or item.value is None:
-            continue
-        values.setdefault(groups_of(item), []).append(item.value)
-        i = index(item.time)
-        if i is not None:
-            period_values.setdefault((item.measure, item.ward, item.hospital, i), []).append(
-                item.value
-            )
-    for (name, ward, hospital, sex, ethnicity, age, imd, needs), found in values.items():
-        for scope in targets(ward, hospital):
-            if scope in shown:
-                cells = tables[name][scope]
-                for key in _keys(sex, ethnicity, age, imd, needs):
-                    cells[key].extend(found)
-    for (name, ward, hospital, i), found in period_values.items():
-        for scope in targets(ward, hospital):
-            if scope in periods[name]:
-                periods[name][scope][i].extend(found)
+        if item.measure in tables and item.value is not None:
+            gather(item.measure, item, item.value, index(item.time))
+    for (name, scope, groups), found in values.items():
+        cells = tables[name][scope]
+        for key in _keys(*groups):
+            cells[key].extend(found)
+    for (name, scope, i), found in period_values.items():
+        periods[name][scope][i].extend(found)
     for measure, ward, hospital, dimension, group, num, den in sums.item_sums:
         if measure not in tables:
             continue
@@ -742,41 +733,43 @@ def _layout(
     `size`) and, for one proportion, its "not" cells (name `size` + 1)."""
     den, rest = size, size + 1
     scopes = [*wards, HOSPITAL]
-    order: dict[_Cell, None] = {}
-    for name in range(size):
-        for s in scopes:
-            for g in (*groups, ALL):
-                order[name, s, dimension, g] = None
-                order[den, s, dimension, g] = None
-    relations: list[Relation[_Cell]] = []
-    for name in (*range(size), den):
-        for s in scopes:
-            relations.append(((name, s, dimension, ALL), [(name, s, dimension, g) for g in groups]))
-        if wards:
-            for g in (*groups, ALL):
-                relations.append(
-                    ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])
-                )
+    groups_all = (*groups, ALL)
+    # Each measure's cells, each beside the denominator's (made once, where first met).
+    cells = list(
+        dict.fromkeys(
+            (name, s, dimension, g)
+            for measure in range(size)
+            for s in scopes
+            for g in groups_all
+            for name in (measure, den)
+        )
+    )
     unpublished: list[_Cell] = []
-    if size > 1:  # the family's numerators add up to the denominator
-        for s in scopes:
-            for g in (*groups, ALL):
-                relations.append(
-                    ((den, s, dimension, g), [(name, s, dimension, g) for name in range(size)])
-                )
-    elif proportion:
-        # A proportion's numerator is at most its denominator: a reader who finds a
-        # denominator of 0 knows its numerator is 0, and subtracts. Said as the relation
-        # den = numerator + "not" (the rest, never shown).
-        for s in scopes:
-            for g in (*groups, ALL):
-                cell: _Cell = (rest, s, dimension, g)
-                order[cell] = None
-                unpublished.append(cell)
-                relations.append(((den, s, dimension, g), [(0, s, dimension, g), cell]))
-    cells = list(order)
+    if size == 1 and proportion:
+        unpublished = [(rest, s, dimension, g) for s in scopes for g in groups_all]
+        cells += unpublished
     always = [k for k in cells if k[3] == ALL and k[0] != rest]
-    return cells, Layout.of(cells, relations, always, unpublished)
+
+    def relations() -> Iterator[Relation[_Cell]]:  # made one at a time: read once
+        for name in (*range(size), den):
+            for s in scopes:
+                yield (name, s, dimension, ALL), [(name, s, dimension, g) for g in groups]
+            if wards:
+                for g in groups_all:
+                    yield (name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards]
+        if size > 1:  # the family's numerators add up to the denominator
+            for s in scopes:
+                for g in groups_all:
+                    yield (den, s, dimension, g), [(name, s, dimension, g) for name in range(size)]
+        elif proportion:
+            # A proportion's numerator is at most its denominator: a reader who finds a
+            # denominator of 0 knows its numerator is 0, and subtracts. Said as the relation
+            # den = numerator + "not" (the rest, never shown).
+            for s in scopes:
+                for g in groups_all:
+                    yield (den, s, dimension, g), [(0, s, dimension, g), (rest, s, dimension, g)]
+
+    return cells, Layout.of(cells, relations(), always, unpublished)
 
 
 def _value(m: Measure, total: _Sum) -> float | None:

@@ -141,12 +141,12 @@ class Layout:
     def of(
         cls,
         keys: Sequence[K],
-        relations: Sequence[Relation[K]],
+        relations: Iterable[Relation[K]],
         always_shown: Collection[K] = (),
         unpublished: Collection[K] = (),
     ) -> Layout:
         """The layout of the cells `keys`, numbered in that order (`Suppression`'s arguments;
-        the relations' keys must be in `keys`)."""
+        the relations' keys must be in `keys`; each relation is read once)."""
         number = {k: i for i, k in enumerate(keys)}
         return cls(
             len(keys),
@@ -379,8 +379,9 @@ class _Table:
             unknown -= found
 
 
-_Part = tuple[tuple[tuple[int, int], ...], ...]
-"""A part of linked equations, each as its `(unknown, coefficient)` in order."""
+_Part = tuple[int, ...]
+"""A part of linked equations, flat: each its length, then its unknowns and coefficients in
+order (one tuple: a part of hundreds of equations is not hundreds of objects)."""
 
 
 def _determined(
@@ -411,7 +412,9 @@ def _determined(
     if bridges is not None:
         return found | bridges
     for part in _parts(core):
-        key = tuple(tuple(row.items()) for row in part)
+        key = tuple(
+            x for row in part for x in (len(row), *(y for item in row.items() for y in item))
+        )
         fixed = None if parts is None else parts.get(key)
         if fixed is None:
             bridges = _bridges(part)
