@@ -379,9 +379,11 @@ class _Table:
             unknown -= found
 
 
-_Part = tuple[int, ...]
-"""A part of linked equations, flat: each its length, then its unknowns and coefficients in
-order (one tuple: a part of hundreds of equations is not hundreds of objects)."""
+_Part = frozenset[int]
+"""A part of linked equations by its unknowns. Of the equations of one table's relations
+(`_Table._solve`: each relation holding an unknown, in order, with every unknown it holds),
+a part is the relations holding its unknowns, each with those of them it holds (peeling
+leaves no equation with one unknown), so its unknowns say which part it is."""
 
 
 def _determined(
@@ -390,7 +392,7 @@ def _determined(
     """The unknowns the equations fix: those alone in an equation, peeled off until none is
     left alone, then, linked part by linked part, the bridges of a graph or elimination. The
     equations are used up (the peeled unknowns taken out of them). `parts`: the answers of
-    the parts seen before (filled in)."""
+    the parts seen before (filled in), when the equations are a table's (`_Part`)."""
     holding: dict[int, list[int]] = {}
     for i, row in enumerate(rows):
         for cell in row:
@@ -412,9 +414,7 @@ def _determined(
     if bridges is not None:
         return found | bridges
     for part in _parts(core):
-        key = tuple(
-            x for row in part for x in (len(row), *(y for item in row.items() for y in item))
-        )
+        key = frozenset[int]().union(*part)
         fixed = None if parts is None else parts.get(key)
         if fixed is None:
             bridges = _bridges(part)
