@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Final, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -125,17 +124,20 @@ class Layout:
         self.n = n
         self.unpublished = frozenset(unpublished)
         always = frozenset(always_shown)
-        self.blocks: list[tuple[list[int], frozenset[int], frozenset[int], _Shape]] = []
-        for block, block_terms in _blocks(n, terms):
-            local = {cell: i for i, cell in enumerate(block)}
+        self.blocks: list[_Block] = []
+        for cells, block_terms in _blocks(n, terms):
+            local = {cell: i for i, cell in enumerate(cells)}
             self.blocks.append(
-                (
-                    block,
-                    frozenset(i for i, c in enumerate(block) if c in always),
-                    frozenset(i for i, c in enumerate(block) if c in self.unpublished),
-                    tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
+                _Block(
+                    cells,
+                    frozenset(i for i, c in enumerate(cells) if c in always),
+                    frozenset(i for i, c in enumerate(cells) if c in self.unpublished),
+                    [tuple((local[c], a) for c, a in t) for t in block_terms],
                 )
             )
+        self.solved: dict[tuple[int, tuple[float, ...]], frozenset[int]] = {}
+        """The hidden cells of each independent table (by number) and its values met so far:
+        a dashboard's families meet a shared denominator's again and again."""
 
     @classmethod
     def of(
@@ -160,12 +162,37 @@ class Layout:
         if len(values) != self.n:
             raise ValueError(f"suppression: {len(values)} values for {self.n} cells")
         hidden: set[int] = set()
-        for block, always, unpublished, shape in self.blocks:
-            found = _block_hidden(
-                tuple(float(values[c]) for c in block), always, unpublished, shape
-            )
-            hidden.update(block[i] for i in found)
+        for number, block in enumerate(self.blocks):
+            key = (number, tuple(float(values[c]) for c in block.cells))
+            found = self.solved.get(key)
+            if found is None:
+                table = _Table(list(key[1]), block.terms, block.holding)
+                found = self.solved[key] = frozenset(
+                    table.suppress(block.always, block.unpublished)
+                )
+            hidden.update(block.cells[i] for i in found)
         return hidden - self.unpublished
+
+
+class _Block:
+    """An independent table of a `Layout`: its cells (by number in the layout), those always
+    shown and never published and its relations (by position in it), and the relations
+    holding each cell."""
+
+    __slots__ = ("always", "cells", "holding", "terms", "unpublished")
+
+    def __init__(
+        self,
+        cells: list[int],
+        always: frozenset[int],
+        unpublished: frozenset[int],
+        terms: list[_Terms],
+    ) -> None:
+        self.cells = cells
+        self.always = always
+        self.unpublished = unpublished
+        self.terms = terms
+        self.holding = _holding(len(cells), terms)
 
 
 def recoverable(
@@ -234,36 +261,25 @@ def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]
     return [(cells[first], rels.get(first, [])) for first in cells]
 
 
-_Shape = tuple[tuple[int, ...], ...]
-"""An independent table's relations over its cells' positions, each flat: (cell, coefficient,
-cell, coefficient...)."""
-
-
-@lru_cache(maxsize=32)  # a dashboard call meets a shared denominator again within 10 tables
-def _block_hidden(
-    values: tuple[float, ...],
-    always: frozenset[int],
-    unpublished: frozenset[int],
-    shape: _Shape,
-) -> frozenset[int]:
-    """The hidden cells (by position) of one independent table: its cells' values, those
-    always shown and those never published (by position), and its relations over positions.
-    A function of these alone (the cells' names play no part): cached."""
-    terms = [tuple(zip(flat[::2], flat[1::2], strict=True)) for flat in shape]
-    return frozenset(_Table(list(values), terms).suppress(always, unpublished))
+def _holding(n: int, terms: Sequence[_Terms]) -> list[list[int]]:
+    """The relations (by number) holding each of `n` cells."""
+    holding: list[list[int]] = [[] for _ in range(n)]
+    for r, t in enumerate(terms):
+        for cell, _ in t:
+            holding[cell].append(r)
+    return holding
 
 
 class _Table:
-    """A table over cell numbers: values and relations, with the hidden sets of linked cells
-    already solved."""
+    """A table over cell numbers: values and relations (and the relations holding each cell,
+    when known), with the hidden sets of linked cells already solved."""
 
-    def __init__(self, values: list[float], terms: list[_Terms]) -> None:
+    def __init__(
+        self, values: list[float], terms: list[_Terms], holding: list[list[int]] | None = None
+    ) -> None:
         self.values = values
         self.terms = terms
-        self.holding: list[list[int]] = [[] for _ in values]
-        for r, t in enumerate(terms):
-            for cell, _ in t:
-                self.holding[cell].append(r)
+        self.holding = _holding(len(values), terms) if holding is None else holding
         self.solved: dict[frozenset[int], frozenset[int]] = {}
         self.parts: dict[_Part, frozenset[int]] = {}
         """The unknowns each part of equations fixes (`_determined`): the same part comes
