@@ -17,7 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveillance import dashboard
-from surveillance.dashboard import SUPPRESSED, Suppression, is_primary, recoverable
+from surveillance.dashboard import (
+    ALL,
+    DIMENSIONS,
+    HOSPITAL,
+    MEASURES,
+    SUPPRESSED,
+    Suppression,
+    is_primary,
+    recoverable,
+)
+from surveillance.dashboard._dashboard import _Sum, _suppress
 from tests.surveillance.dashboard import suppress_reference
 
 _SUPPRESS = Path(dashboard.__file__ or "").parent / "_suppress.py"
@@ -382,3 +392,79 @@ def test_a_proportion_s_numerator_at_most_its_denominator_gives_nothing_away():
     naive = Suppression(published, relations, always)
     low, high = integer_bounds(published, naive.hidden, relations, pairs, ("num", 1, 0))
     assert low == high == 1
+
+
+def _suppress_by_keys(family: Any, tables: Any, wards: list[str]) -> frozenset[Any]:
+    """The dashboard's suppression of a family's equity tables as it was written before its
+    layouts (`_dashboard._layout`): `Suppression` over named cells, built for each family."""
+    hidden: set[Any] = set()
+    scopes = [*wards, HOSPITAL]
+    for dimension, groups in DIMENSIONS.items():
+        values: dict[Any, float] = {}
+        for m in family:
+            for s in scopes:
+                for g in (*groups, ALL):
+                    cell = tables[m.id][s][(ALL, ALL) if g == ALL else (dimension, g)]
+                    values[m.id, s, dimension, g] = cell.numerator
+                    values["den", s, dimension, g] = cell.denominator
+        relations: list[Any] = []
+        for name in [*(m.id for m in family), "den"]:
+            for s in scopes:
+                relations.append(
+                    ((name, s, dimension, ALL), [(name, s, dimension, g) for g in groups])
+                )
+            for g in (*groups, ALL):
+                relations.append(
+                    ((name, HOSPITAL, dimension, g), [(name, w, dimension, g) for w in wards])
+                )
+        unpublished: list[Any] = []
+        for s in scopes:
+            for g in (*groups, ALL):
+                if len(family) > 1:
+                    relations.append(
+                        (("den", s, dimension, g), [(m.id, s, dimension, g) for m in family])
+                    )
+                elif family[0].kind == "proportion":
+                    rest = ("not", s, dimension, g)
+                    values[rest] = (
+                        values["den", s, dimension, g] - values[family[0].id, s, dimension, g]
+                    )
+                    unpublished.append(rest)
+                    relations.append(
+                        (("den", s, dimension, g), [(family[0].id, s, dimension, g), rest])
+                    )
+        always = [k for k in values if k[3] == ALL and k not in unpublished]
+        hidden |= Suppression(values, relations, always, unpublished).hidden
+    return frozenset(hidden)  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False), st.integers(1, 4))
+def test_the_dashboard_s_layouts_hide_what_named_cells_did(rng, n_wards):
+    """Families of each shape (several measures, one proportion, one rate), two of each
+    sharing a call's layouts, on small random counts: the same hidden cells as `Suppression`
+    over named cells."""
+    families: dict[str, list[Any]] = {}
+    for m in MEASURES:
+        families.setdefault(m.family or m.id, []).append(m)
+    several = [f for f in families.values() if len(f) > 1]
+    proportions = [f for f in families.values() if len(f) == 1 and f[0].kind == "proportion"]
+    rates = [f for f in families.values() if len(f) == 1 and f[0].kind == "rate"]
+    assert several
+    assert len(proportions) >= 2
+    assert len(rates) >= 2
+    chosen = several[:2] + proportions[:2] + rates[:2]
+    wards = [f"W{i}" for i in range(n_wards)]
+    keys = [(ALL, ALL), *((d, g) for d, gs in DIMENSIONS.items() for g in gs)]
+    tables: dict[str, Any] = {}
+    for family in chosen:
+        for s in [*wards, HOSPITAL]:
+            for key in keys:
+                numerators = [rng.choice([0, 0, 1, 2, 3, 5, 8, 12, 30]) for _ in family]
+                den = sum(numerators) + (0 if len(family) > 1 else rng.choice([0, 0, 1, 4, 9]))
+                for m, y in zip(family, numerators, strict=True):
+                    tables.setdefault(m.id, {}).setdefault(s, {})[key] = _Sum(y, den)
+    layouts: dict[Any, Any] = {}
+    for family in chosen:
+        assert _suppress(family, tables, wards, layouts) == _suppress_by_keys(family, tables, wards)
+    assert len(layouts) == 3 * len(DIMENSIONS)  # one a shape and dimension, shared
