@@ -261,13 +261,14 @@ def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]
     return [(cells[first], rels.get(first, [])) for first in cells]
 
 
-def _holding(n: int, terms: Sequence[_Terms]) -> list[list[int]]:
-    """The relations (by number) holding each of `n` cells."""
+def _holding(n: int, terms: Sequence[_Terms]) -> list[tuple[int, ...]]:
+    """The relations (by number) holding each of `n` cells (tuples: the garbage collector
+    stops tracking tuples of numbers, not lists)."""
     holding: list[list[int]] = [[] for _ in range(n)]
     for r, t in enumerate(terms):
         for cell, _ in t:
             holding[cell].append(r)
-    return holding
+    return [tuple(h) for h in holding]
 
 
 class _Table:
@@ -275,7 +276,7 @@ class _Table:
     when known), with the hidden sets of linked cells already solved."""
 
     def __init__(
-        self, values: list[float], terms: list[_Terms], holding: list[list[int]] | None = None
+        self, values: list[float], terms: list[_Terms], holding: list[tuple[int, ...]] | None = None
     ) -> None:
         self.values = values
         self.terms = terms

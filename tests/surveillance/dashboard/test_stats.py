@@ -4,12 +4,14 @@ distributions."""
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveillance.dashboard import EXACT_UP_TO, Z95, byar, poisson_count, rate_interval, wilson
+from surveillance.dashboard._dashboard import _median
 
 # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (Wilson score).
 NEWCOMBE = [
@@ -96,3 +98,21 @@ def test_the_poisson_interval_holds_the_count(count):
     low, high = poisson_count(count)
     assert 0 <= low <= count <= high
     assert math.isfinite(high)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, width=64),
+            st.integers(-1000, 1000).map(float),
+            st.sampled_from([0.0, -0.0, 0.1, 0.2, 0.30000000000000004, 1e308, -1e308]),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_the_dashboard_s_median_is_statistics_median(values):
+    """The partition the dashboard finds a median by gives the same float as a sort (but for
+    the sign of a zero, which the dashboard shows as 0 either way)."""
+    assert _median(values) == statistics.median(values)
