@@ -460,13 +460,22 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     period_values: dict[tuple[str, str, int], list[float]] = {}
     groups_of = attrgetter("sex", "ethnicity", "age", "imd", "needs")
 
+    shown_targets: dict[tuple[str, bool], tuple[str, ...]] = {}
+
     def gather(name: str, item: DashboardItem, value: float, i: int | None) -> None:
+        where = (item.ward, item.hospital)
+        scopes = shown_targets.get(where)
+        if scopes is None:
+            scopes = shown_targets[where] = tuple(s for s in targets(*where) if s in shown)
         groups = groups_of(item)
-        for scope in targets(item.ward, item.hospital):
-            if scope in shown:
-                values.setdefault((name, scope, groups), []).append(value)
-                if i is not None:
-                    period_values.setdefault((name, scope, i), []).append(value)
+        for scope in scopes:
+            found = values.get((name, scope, groups))
+            if found is None:
+                values[name, scope, groups] = [value]
+            else:
+                found.append(value)
+            if i is not None:
+                period_values.setdefault((name, scope, i), []).append(value)
 
     def counts(measure: str) -> list[tuple[str, float]]:
         """The sums an item of `measure` adds to, each with the factor of its numerator (a
@@ -632,6 +641,7 @@ def _summed_cells(rows: Iterable[tuple[Any, ...]], tables: Mapping[str, Table]) 
     # Each cell's sums are added up in its own fields, in whole numbers: set to 0 when first
     # met (the cells by id, not to allocate a key a row), made floats at the end.
     summed: dict[int, _Sum] = {}
+    needs_of = lru_cache(maxsize=None)(lambda mask: mask_needs(int(mask)))  # for this call
     for kind, name, ward, dimension, group, n, nx, y, x, yy, xy, xx in rows:
         if name not in tables:
             continue
@@ -640,7 +650,7 @@ def _summed_cells(rows: Iterable[tuple[Any, ...]], tables: Mapping[str, Table]) 
         if cells is None:
             continue
         if kind == "s":
-            for g in mask_needs(int(group)) if dimension == "needs" else (group,):
+            for g in needs_of(group) if dimension == "needs" else (group,):
                 cell = cells[dimension, g]
                 if id(cell) in summed:
                     cell.numerator += y
