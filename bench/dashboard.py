@@ -58,6 +58,7 @@ from surveillance.dashboard import (
     dashboard_from_sums,
     read_sums,
     refresh_dashboard,
+    refresh_rollups,
 )
 from surveillance.store import (
     AdtRecord,
@@ -290,23 +291,35 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
     async with open_store(url) as store:
         dirty = await store.dirty_count()
         began = time.perf_counter()
-        done = await refresh_dashboard(store, LONDON, chunk=2000)
+        done = await refresh_dashboard(store, LONDON, chunk=2000, rollups=False)
         seconds = time.perf_counter() - began
         await _analyze(url)  # what autovacuum does after such a load
         print(
             f"refresh: {done.patients:,} patients ({dirty:,} dirty) -> {done.items:,} items, "
             f"{done.stays:,} stay pieces in {seconds:.1f} s "
-            f"({done.patients / seconds:,.0f} patients/s, {done.items / seconds:,.0f} items/s)"
+            f"({done.patients / max(seconds, 1e-9):,.0f} patients/s, "
+            f"{done.items / max(seconds, 1e-9):,.0f} items/s)"
         )
+        began = time.perf_counter()
+        buckets = await refresh_rollups(store, LONDON)
+        seconds = time.perf_counter() - began
+        await _analyze(url)
+        print(f"rollups: {buckets} buckets rebuilt in {seconds:.1f} s")
+        await _one_bucket_again(url, store)
         end = hospital.end
         year = (end - timedelta(days=hospital.days), end)
         span = "a year" if hospital.days == 365 else f"{hospital.days} days"
         ward = hospital.wards[0]
+        # Off the months: the 365 days to 17 days before the end, at 14:00 (a year's
+        # dashboard opened in the afternoon): its first and last months are partly in it.
+        off = end - timedelta(days=17) + 14 * H
         cases: list[tuple[str, datetime, datetime, Period, list[str] | None]] = [
             (f"one ward, {span} by month", *year, "month", [ward]),
             (f"one ward, {span} by week", *year, "week", [ward]),
             (f"hospital, {span} by month", *year, "month", None),
             ("one ward, 28 days by day", end - timedelta(days=28), end, "day", [ward]),
+            ("one ward, 365 d off months", off - timedelta(days=365), off, "week", [ward]),
+            ("hospital, 365 d off months", off - timedelta(days=365), off, "month", None),
         ]
         print(f"dashboard response, median of {runs} (store sums + drawing = total):")
         for name, since, until, period, wards in cases:
@@ -329,6 +342,29 @@ async def _measure(url: str, hospital: Hospital, runs: int, suppress: bool, live
                 )
 
 
+async def _one_bucket_again(url: str, store: Store) -> None:
+    """The upkeep of a discharge: one patient of the latest month's bucket written to again
+    (their items remade, their bucket dirty), then the rollups refreshed: the seconds a
+    rebuild of a month of the hospital takes."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute(
+            "SELECT p.patient_id FROM dashboard_patients p JOIN dashboard_buckets b"
+            " ON b.id = p.bucket WHERE b.stop - b.start < interval '32 days'"
+            " ORDER BY b.start DESC, p.patient_id LIMIT 1"
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return
+        await conn.execute("INSERT INTO dashboard_dirty (patient_id) VALUES (%s)", (row[0],))
+    await refresh_dashboard(store, LONDON, rollups=False)
+    began = time.perf_counter()
+    buckets = await refresh_rollups(store, LONDON)
+    print(
+        f"rollups after one discharge: {buckets} bucket rebuilt in "
+        f"{time.perf_counter() - began:.2f} s (load average {os.getloadavg()[0]:.1f})"
+    )
+
+
 async def _analyze(url: str) -> None:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute("ANALYZE")
@@ -339,12 +375,14 @@ def _sizes(url: str) -> None:
         rows = conn.execute(
             "SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables"
             " WHERE relname IN ('adt', 'observations', 'scores', 'alert_events',"
-            " 'clinical_events', 'dashboard_items', 'dashboard_stays', 'dashboard_dirty')"
+            " 'clinical_events', 'dashboard_items', 'dashboard_stays', 'dashboard_dirty',"
+            " 'dashboard_patients', 'dashboard_rollup_cells', 'dashboard_rollup_periods',"
+            " 'dashboard_rollup_stays')"
             " ORDER BY relname"
         ).fetchall()
     print("tables (rows, size with indexes):")
     for name, n, size in rows:
-        print(f"  {name:<16} {n:>12,} rows {size / 2**20:>10,.0f} MB")
+        print(f"  {name:<24} {n:>12,} rows {size / 2**20:>10,.0f} MB")
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ from surveillance.dashboard import (
     dashboard_items,
     read_sums,
     refresh_dashboard,
+    refresh_rollups,
     report_month,
 )
 from surveillance.online import folded
@@ -273,16 +274,17 @@ class StoreHistory:
                     failure_site(error),
                 )
             else:
-                if done.patients:
+                if done.patients or done.buckets:
                     log.info(
-                        "dashboard items of %d patients refreshed (%d left)",
-                        done.patients, done.left,
+                        "dashboard items of %d patients refreshed (%d left), %d rollups rebuilt",
+                        done.patients, done.left, done.buckets,
                     )  # fmt: skip
             await asyncio.sleep(self.refresh_seconds)
 
     async def _catch_up(self) -> Refreshed:
         """Refresh until nothing is left, one chunk at a time, so a dashboard request waits
-        for one chunk at most."""
+        for one chunk at most; then the store's rollups (`refresh_rollups`: a bucket at a
+        time; a request meanwhile sums the patients of a bucket not yet rebuilt from items)."""
         patients = items = stays = 0
         while True:
             done = await self.refresh(limit=REFRESH_CHUNK)
@@ -292,7 +294,10 @@ class StoreHistory:
                 stays + done.stays,
             )
             if done.patients < REFRESH_CHUNK or not done.left:
-                return Refreshed(patients, items, stays, done.left)
+                # Then the rollups, a bucket per transaction: a request's refresh waits for
+                # one bucket at most (the store serializes the two), never for all of them.
+                buckets = await refresh_rollups(self._open(), self.tz)
+                return Refreshed(patients, items, stays, done.left, buckets=buckets)
 
     async def refresh(self, limit: int | None = None) -> Refreshed:
         """Bring the dashboard items up to date (`refresh_dashboard`), one refresh at a time."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -175,10 +176,32 @@ def _print(dashboard: Dashboard, form: str) -> None:
 
 async def _read(url: str, **options: Any) -> Dashboard:
     """The dashboard from the store's items, brought up to date first (`refresh_dashboard`:
-    the patients written to since the service last refreshed them)."""
+    the patients written to since the service last refreshed them, then the rollups); the
+    patients whose items could not be made (set aside) counted, as the service counts them."""
     async with open_store(url) as store:
-        await refresh_dashboard(store, options["tz"])
-        return await stored_dashboard(store, **options)
+        done = await refresh_dashboard(store, options["tz"])
+        board = await stored_dashboard(store, **options)
+        aside = await store.set_aside_count()
+    return dataclasses.replace(board, stale_patients=done.left, set_aside_patients=aside)
+
+
+async def _drawn_report(
+    url: str, tz: ZoneInfo, *, ward: str | None, targets: dict[str, float], **report: Any
+) -> str:
+    """The monthly report from the store's items: one store opened and refreshed, then its
+    two or three dashboards drawn (each opening and refreshing the store took seconds)."""
+    async with open_store(url) as store:
+        done = await refresh_dashboard(store, tz)
+        aside = await store.set_aside_count()
+
+        async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
+            board = await stored_dashboard(
+                store, since=since, until=until, period=period, tz=tz,
+                wards=None if ward is None else [ward], targets=targets,
+            )  # fmt: skip
+            return dataclasses.replace(board, stale_patients=done.left, set_aside_patients=aside)
+
+        return await build_report(draw, ward=ward, **report)
 
 
 def read_targets(path: Path) -> dict[str, float]:
@@ -236,11 +259,9 @@ def _report(args: argparse.Namespace) -> int:
         ward = args.ward[0] if args.ward else None
         css = (resources.files("wallboard") / "static" / "report.css").read_text("utf-8")
 
-        async def draw(since: datetime, until: datetime, period: Period) -> Dashboard:
-            return await _read(url, since=since, until=until, period=period, tz=tz,
-                               wards=None if ward is None else [ward], targets=targets)  # fmt: skip
-
-        page = asyncio.run(build_report(draw, ward=ward, month=month, generated=now, css=css))
+        page = asyncio.run(
+            _drawn_report(url, tz, ward=ward, month=month, generated=now, css=css, targets=targets)
+        )
     except (SettingsError, StoreError, ValueError, OSError) as exc:
         print(f"surveillance dashboard: {exc}", file=sys.stderr)
         return 2

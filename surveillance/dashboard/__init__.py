@@ -21,6 +21,7 @@ from surveillance.dashboard._dashboard import (
     MeasureResult,
     ScopeResult,
     SeriesPoint,
+    cell_spec,
     check_targets,
     compute_dashboard,
     dashboard_from_sums,
@@ -53,13 +54,20 @@ from surveillance.dashboard._groups import (
     period_spans,
     sex_group,
 )
-from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, needs_mask
+from surveillance.dashboard._items import (
+    ADMISSIONS,
+    dashboard_items,
+    mask_needs,
+    needs_mask,
+    overlap_micros,
+)
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Item, Measure
 from surveillance.dashboard._refresh import (
     REFRESH_CHUNK,
     Refreshed,
     read_sums,
     refresh_dashboard,
+    refresh_rollups,
     stored_dashboard,
 )
 from surveillance.dashboard._report import (
@@ -130,6 +138,7 @@ __all__ = [
     "age_group",
     "build_report",
     "byar",
+    "cell_spec",
     "check_targets",
     "clustered",
     "compute_dashboard",
@@ -144,6 +153,7 @@ __all__ = [
     "mask_needs",
     "need_groups",
     "needs_mask",
+    "overlap_micros",
     "period_spans",
     "person_at",
     "poisson_count",
@@ -151,6 +161,7 @@ __all__ = [
     "read_sums",
     "recoverable",
     "refresh_dashboard",
+    "refresh_rollups",
     "render_report",
     "report_month",
     "report_monthly_window",

@@ -418,6 +418,8 @@ class _Sum:
             self.values.extend(values)
 
 
+_Groups = tuple[str, str, str, str, int]
+"""An item's `(sex, ethnicity, age, imd, needs)`."""
 _Row = tuple[str, str, bool, str, str, str, str, str, int]
 """A patient's items of one measure on one ward and in one set of groups: `(measure, ward,
 hospital, patient_id, sex, ethnicity, age, imd, needs)`."""
@@ -456,18 +458,20 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
 
     # The values (of the medians) of the scopes shown, gathered by scope and groups first: an
     # item's go to some seven cells of a scope, and many items share their groups.
-    values: dict[tuple[str, str, tuple[str, str, str, str, int]], list[float]] = {}
+    values: dict[tuple[str, str, _Groups], list[float]] = {}
     period_values: dict[tuple[str, str, int], list[float]] = {}
     groups_of = attrgetter("sex", "ethnicity", "age", "imd", "needs")
 
     shown_targets: dict[tuple[str, bool], tuple[str, ...]] = {}
 
-    def gather(name: str, item: DashboardItem, value: float, i: int | None) -> None:
-        where = (item.ward, item.hospital)
-        scopes = shown_targets.get(where)
+    def gather(  # noqa: PLR0917 (an item's fields, or a value row's)
+        name: str, ward: str, hospital: bool, groups: _Groups, value: float, i: int | None
+    ) -> None:
+        """A value of `name` on `ward` (and the hospital) in `groups` and period `i`."""
+        scopes = shown_targets.get((ward, hospital))
         if scopes is None:
-            scopes = shown_targets[where] = tuple(s for s in targets(*where) if s in shown)
-        groups = groups_of(item)
+            scopes = tuple(s for s in targets(ward, hospital) if s in shown)
+            shown_targets[ward, hospital] = scopes
         for scope in scopes:
             found = values.get((name, scope, groups))
             if found is None:
@@ -503,7 +507,7 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
         i = index(item.time)
         for name, own in counts(item.measure):
             if item.value is not None:
-                gather(name, item, item.value, i)
+                gather(name, item.ward, item.hospital, groups_of(item), item.value, i)
             if i is not None:
                 series = periods[name]
                 for scope in targets(item.ward, item.hospital):
@@ -568,7 +572,18 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                     cell.denominator = float(sum(x for _, x in cell.patients.values()))
     for item in sums.values:  # counted in `patient_sums`: their values only
         if item.measure in tables and item.value is not None:
-            gather(item.measure, item, item.value, index(item.time))
+            gather(
+                item.measure,
+                item.ward,
+                item.hospital,
+                groups_of(item),
+                item.value,
+                index(item.time),
+            )
+    for row in sums.value_rows:  # as `sums.values`, the period found by the store
+        measure, ward, hospital, group, value = row[0], row[1], row[2], row[3], row[9]
+        if measure in tables:
+            gather(measure, ward, hospital, row[4:9], value, labels[group])
     for (name, scope, groups), found in values.items():
         cells = tables[name][scope]
         for key in _keys(*groups):

@@ -68,7 +68,9 @@ class Spell:
     `ward` and `raised` are the raise's; `severity` the latest while it waited (severities only
     rise); `escalated` the time of the first `escalated` event before its end (None: none);
     `acknowledged` the acknowledgement's time (None: none); `resolved` the time it was resolved
-    without one (None: not)."""
+    without one (None: not); `triggered` the time of its first event at a severity that calls
+    for more than the ward (`ESCALATION_SEVERITIES`: the raise, or the re-raise that upgraded
+    it; None: never)."""
 
     alert_id: str
     kind: str
@@ -80,6 +82,7 @@ class Spell:
     escalated: datetime | None
     acknowledged: datetime | None
     resolved: datetime | None
+    triggered: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +220,10 @@ def spells_of(alerts: Iterable[AlertRow]) -> list[Spell]:
     for events in by_alert.values():
         events.sort(key=lambda a: a.seq)
         waiting: AlertRow | None = None
-        severity, escalated = "", None
+        severity, escalated, triggered = "", None, None
         for e in events:
             if e.state == "raised" and waiting is None:
-                waiting, severity, escalated = e, e.severity, None
+                waiting, severity, escalated, triggered = e, e.severity, None, None
             elif waiting is None:
                 continue
             elif e.state in ("raised", "escalated"):
@@ -228,15 +231,22 @@ def spells_of(alerts: Iterable[AlertRow]) -> list[Spell]:
                 if e.state == "escalated" and escalated is None:
                     escalated = e.time
             elif e.state in ("acknowledged", "resolved"):
-                spells.append(_spell(waiting, severity, escalated, e))
+                spells.append(_spell(waiting, severity, escalated, e, triggered))
                 waiting = None
+                continue
+            if triggered is None and e.severity in ESCALATION_SEVERITIES:
+                triggered = e.time
         if waiting is not None:
-            spells.append(_spell(waiting, severity, escalated, None))
+            spells.append(_spell(waiting, severity, escalated, None, triggered))
     return spells
 
 
 def _spell(
-    raised: AlertRow, severity: str, escalated: datetime | None, end: AlertRow | None
+    raised: AlertRow,
+    severity: str,
+    escalated: datetime | None,
+    end: AlertRow | None,
+    triggered: datetime | None,
 ) -> Spell:
     acknowledged = end.time if end is not None and end.state == "acknowledged" else None
     return Spell(
@@ -250,6 +260,7 @@ def _spell(
         escalated=escalated,
         acknowledged=acknowledged,
         resolved=end.time if end is not None and end.state == "resolved" else None,
+        triggered=triggered,
     )
 
 

@@ -135,7 +135,9 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def overlap_micros(start: datetime, end: datetime | None, lo: datetime, hi: datetime) -> int:
-    """Microseconds of `[start, end)` (end None: open) within `[lo, hi)`."""
-    first = max(start, lo)
-    last = hi if end is None else min(end, hi)
+    """Microseconds of `[start, end)` (end None: open) within `[lo, hi)`. In UTC: Python
+    subtracts two times of one `tzinfo` on the wall clock, an hour out across a change of the
+    clocks (a window from local midnight to local midnight, say)."""
+    first = max(start, lo).astimezone(UTC)
+    last = (hi if end is None else min(end, hi)).astimezone(UTC)
     return (last - first) // _MICROSECOND if first < last else 0

@@ -131,9 +131,10 @@ clinical decision maker within 1 hour for the high risk; RCP NEWS2: an urgent re
 an emergency one for 7 or more)."""
 
 
-def _reviews(f: Facts) -> Iterator[tuple[Spell, datetime | None]]:
-    """Each trigger (a score alert's wait of severity urgent or above, from its raise) and the
-    first senior review of the patient at or after the raise (None: none yet)."""
+def _reviews(f: Facts) -> Iterator[tuple[Spell, datetime, datetime | None]]:
+    """Each trigger (a score alert's wait once at severity urgent or above: from its raise at
+    that severity, or from the re-raise that upgraded it), its time, and the patient's first
+    senior review at or after it (None: none yet)."""
     reviewed: dict[str, list[datetime]] = {}
     for e in f.events:
         if e.event in SENIOR_REVIEW_EVENTS:
@@ -141,33 +142,33 @@ def _reviews(f: Facts) -> Iterator[tuple[Spell, datetime | None]]:
     for times in reviewed.values():
         times.sort()
     for s in f.spells:
-        if s.kind != "score" or s.severity not in ESCALATION_SEVERITIES:
+        if s.kind != "score" or s.triggered is None:
             continue
         times = reviewed.get(s.patient_id, [])
-        i = bisect_left(times, s.raised)
-        yield s, times[i] if i < len(times) else None
+        i = bisect_left(times, s.triggered)
+        yield s, s.triggered, times[i] if i < len(times) else None
 
 
 def _senior_review_minutes(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     out = []
-    for s, review in _reviews(f):
-        deadline = s.raised + SENIOR_REVIEW_WINDOW
+    for s, t, review in _reviews(f):
+        deadline = t + SENIOR_REVIEW_WINDOW
         if review is not None and review <= deadline:
-            minutes = (review - s.raised).total_seconds() / 60
-            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, minutes, decided=review))
+            minutes = (review - t).total_seconds() / 60
+            out.append(Item(t, s.ward, s.patient_id, 1.0, 1.0, minutes, decided=review))
         else:  # none within the window: counted once it has passed, with no time
-            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=deadline))
+            out.append(Item(t, s.ward, s.patient_id, 0.0, 1.0, decided=deadline))
     return out
 
 
 def _senior_review_in_target(f: Facts, spans: list[PeriodSpan]) -> list[Item]:
     out = []
-    for s, review in _reviews(f):
-        deadline = s.raised + SENIOR_REVIEW_TARGET
+    for s, t, review in _reviews(f):
+        deadline = t + SENIOR_REVIEW_TARGET
         if review is not None and review <= deadline:
-            out.append(Item(s.raised, s.ward, s.patient_id, 1.0, 1.0, decided=review))
+            out.append(Item(t, s.ward, s.patient_id, 1.0, 1.0, decided=review))
         else:
-            out.append(Item(s.raised, s.ward, s.patient_id, 0.0, 1.0, decided=deadline))
+            out.append(Item(t, s.ward, s.patient_id, 0.0, 1.0, decided=deadline))
     return out
 
 
@@ -317,7 +318,8 @@ def _measures() -> tuple[Measure, ...]:
             definition=(
                 "Each trigger (a wait for acknowledgement of a score alert of severity urgent, "
                 "rapid-review or emergency: NEWS2 5 and above and the PEWS and maternity "
-                "equivalents; the clock starts at the wait's raise) and the patient's first "
+                "equivalents; the clock starts when the wait reached that severity: its raise, or "
+                "the re-raise that upgraded it) and the patient's first "
                 "senior-review or rrt-call clinical event timed at or after it (a doctor at "
                 "registrar level or above, or the outreach team), in minutes. One review "
                 "answers every trigger before it; a review before the trigger does not count. "
@@ -340,7 +342,7 @@ def _measures() -> tuple[Measure, ...]:
             ),
             definition=(
                 "The triggers of senior_review_minutes with a senior-review or rrt-call event "
-                "of the patient in [raise, raise + 1 h] (RCP NEWS2: an urgent review by a "
+                "of the patient in [trigger, trigger + 1 h] (RCP NEWS2: an urgent review by a "
                 "clinician competent in acute illness for 5-6, an emergency one, by critical "
                 "care outreach, for 7+; NICE NG51: a senior review within 1 hour for the high "
                 "risk). One under an hour old without a review is pending (not counted)."

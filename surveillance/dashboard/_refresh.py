@@ -50,6 +50,7 @@ class Refreshed:
     stays: int
     left: int
     set_aside: int = 0
+    buckets: int = 0
 
 
 async def _inline(rows: DashboardRows, tz: ZoneInfo) -> Made:
@@ -63,6 +64,7 @@ async def refresh_dashboard(
     limit: int | None = None,
     chunk: int = REFRESH_CHUNK,
     compute: Compute = _inline,
+    rollups: bool = True,
 ) -> Refreshed:
     """Remake the dashboard items of the patients written to since their last refresh
     (`dashboard_dirty`), `chunk` at a time, oldest marks first, until none is left (or `limit`
@@ -76,7 +78,10 @@ async def refresh_dashboard(
     than the store failing) is made again patient by patient; a patient whose items still
     cannot be made is set aside (`Store.replace_dashboard_items`: their items removed, their
     reason recorded, their mark cleared; a later write marks them again, and they are retried)
-    and logged, so that one bad row never stalls the others."""
+    and logged, so that one bad row never stalls the others.
+
+    A refresh without `limit` then brings the store's rollups up to date (`refresh_rollups`;
+    not with `rollups=False`); one with a limit (before a request) leaves them to the next."""
     done: set[str] = set()
     items = stays = aside = 0
     while limit is None or len(done) < limit:
@@ -90,7 +95,16 @@ async def refresh_dashboard(
             log.error("dashboard: patient %s set aside, items not made: %s", patient, reason)
         done.update(d.patient_id for d in dirty)
         items, stays, aside = items + len(made), stays + len(pieces), aside + len(reasons)
-    return Refreshed(len(done), items, stays, await store.dirty_count(), aside)
+    buckets = await refresh_rollups(store, tz) if rollups and limit is None else 0
+    return Refreshed(len(done), items, stays, await store.dirty_count(), aside, buckets)
+
+
+async def refresh_rollups(store: Store, tz: ZoneInfo) -> int:
+    """Bring the store's rollups of settled patients up to date (`Store.refresh_rollups`,
+    months of `tz`, the cells of every measure); the buckets rebuilt. Run it after the items
+    are refreshed: a dashboard sums the patients not in an up-to-date bucket from their items,
+    so the rollups only make it faster, never different."""
+    return await store.refresh_rollups(tz.key, cell_spec(MEASURES, None))
 
 
 _NOT_POISON: Final = (StoreError, BrokenExecutor)

@@ -354,6 +354,10 @@ class DashboardSums:
             with no `e`, `xy` = sum y(x+e), `xx` = sum (x+e)^2 - e^2); `s`: the cell's sums `y`,
             `x` of the other wards (group of `needs`: the bitmask, as text).
         cell_wards: the wards whose cells have moments (None: every ward).
+        value_rows: in place of `values` (PostgreSQL): `(measure, ward, hospital, period
+            group, sex, ethnicity, age, imd, needs, value)` of each item of the `medians`
+            counted in the window (a year of a big hospital has some 70,000: as items they
+            took a third of a second to make).
     """
 
     wards: list[str]
@@ -368,6 +372,9 @@ class DashboardSums:
     patient_stays: list[tuple[str, str, str, str, str, str, int, int]] = field(default_factory=list)
     cells: list[tuple[Any, ...]] = field(default_factory=list)
     cell_wards: list[str] | None = None
+    value_rows: list[tuple[str, str, bool, str, str, str, str, str, int, float]] = field(
+        default_factory=list
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,6 +586,12 @@ class Store(Protocol):
         `set_aside` (patient id -> why their items could not be made; none of `items`) are
         recorded as set aside, the others of `done` no longer are. Returns the marks
         cleared."""
+        ...
+
+    async def refresh_rollups(self, tz: str, cells: CellSpec) -> int:
+        """Bring the store's rollups of the dashboard's sums up to date (their buckets are
+        calendar months of `tz`; their cells summed as `cells` says, its wards aside); returns
+        the buckets rebuilt. A store without rollups (SQLite) does nothing."""
         ...
 
     async def set_aside_count(self) -> int:

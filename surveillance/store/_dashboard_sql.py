@@ -134,7 +134,7 @@ _WINDOW: Final = "time >= %(since)s AND time < %(until)s AND coalesce(decided, t
 POSTGRES_PERIOD_SUMS: Final = f"""
 SELECT measure, ward, hospital, width_bucket(time, %(starts)s::timestamptz[]),
        sum(numerator), sum(denominator)
-FROM dashboard_items WHERE {_WINDOW}
+FROM dashboard_items WHERE {_WINDOW} {{patients}}
 GROUP BY 1, 2, 3, 4
 """  # noqa: S608 (constants)
 """`(measure, ward, hospital, period number from 1, numerator, denominator)`."""
@@ -149,6 +149,16 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 denominator)` of the window: per patient, for the equity tables' patient-clustered intervals
 (the dashboard sums them by group). Exact: the items count whole numbers."""
 
+POSTGRES_VALUE_ROWS: Final = f"""
+SELECT measure, ward, hospital, width_bucket(time, %(starts)s::timestamptz[]),
+       sex, ethnicity, age, imd, needs, value
+FROM dashboard_items
+WHERE measure = ANY(%(medians)s) AND value IS NOT NULL AND {_WINDOW}
+"""  # noqa: S608 (constants)
+"""`(measure, ward, hospital, period number from 1, sex, ethnicity, age, imd, needs, value)`:
+the median measures' values in the window (index `dashboard_items_values`; grouped by period
+and groups with `array_agg` it took three times as long)."""
+
 POSTGRES_STAY_SUMS: Final = """
 SELECT s.ward, 'period', p.label,
        sum(extract(epoch FROM least(coalesce(s.end_time, p.stop), p.stop)
@@ -157,7 +167,7 @@ FROM dashboard_stays s
 JOIN unnest(%(labels)s::text[], %(starts)s::timestamptz[], %(stops)s::timestamptz[])
      AS p(label, start, stop)
   ON s.start_time < p.stop AND (s.end_time IS NULL OR s.end_time > p.start)
-WHERE s.start_time < %(until)s AND (s.end_time IS NULL OR s.end_time > %(since)s)
+WHERE s.start_time < %(until)s AND (s.end_time IS NULL OR s.end_time > %(since)s) {patients}
 GROUP BY s.ward, p.label
 """
 """`(ward, 'period', label, microseconds)`: the stays' time in each period. Exact: `extract(epoch
@@ -198,13 +208,14 @@ measured AS MATERIALIZED (
            sum(numerator)::bigint AS y, sum(denominator)::bigint AS x
     FROM dashboard_items
     WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s
+        {patients}
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     UNION ALL
     SELECT NULL, ward, true, patient_id, sex, ethnicity, age, imd, needs, 0,
            sum(extract(epoch FROM least(coalesce(end_time, %(until)s), %(until)s)
                                   - greatest(start_time, %(since)s)) * 1000000)::bigint
     FROM dashboard_stays
-    WHERE start_time < %(until)s AND (end_time IS NULL OR end_time > %(since)s)
+    WHERE start_time < %(until)s AND (end_time IS NULL OR end_time > %(since)s) {patients}
     GROUP BY 2, 3, 4, 5, 6, 7, 8, 9
 ),
 named AS (
@@ -269,7 +280,8 @@ moments AS (
 ),
 tuples AS (
     SELECT name, 'w' || ward AS scope, sex, ethnicity, age, imd, needs, sum(y) AS y, sum(x) AS x
-    FROM named WHERE NOT (%(every)s::bool OR 'w' || ward = ANY(%(scopes)s::text[]))
+    FROM named
+    WHERE %(all_sums)s::bool OR NOT (%(every)s::bool OR 'w' || ward = ANY(%(scopes)s::text[]))
     GROUP BY 1, 2, 3, 4, 5, 6, 7
 )
 SELECT m.kind, m.name, m.scope, c.dim, c.grp, sum(m.n), sum(m.nx), sum(m.y), sum(m.x),
@@ -298,10 +310,187 @@ FROM tuples GROUP BY name, scope, GROUPING SETS ((), (sex), (ethnicity), (age), 
 """`(kind, name, scope, dimension, group, n, nx, y, x, yy, xy, xx)` (`DashboardSums.cells`;
 scope `h` the hospital, `w` + ward a ward; `needs` of `s` rows the bitmask as text): moments
 (`m`, `r`) for the scopes `%(scopes)s` (or every one: `%(every)s`), sums (`s`) for the
-others."""
+others (for every scope too: `%(all_sums)s`, a rollup's). `{patients}`: a condition on
+`patient_id` (the patients summed from items: `ROLLUP_RAW`), or nothing."""
 
 POSTGRES_MARK_DIRTY: Final = """
 INSERT INTO dashboard_dirty (patient_id) SELECT unnest(%s::text[])
 ON CONFLICT (patient_id) DO UPDATE SET mark = excluded.mark
 """
 """Marks the patients of a batch (sorted, so that concurrent writers lock in one order)."""
+
+# PostgreSQL: the rollups of settled patients (migration 0008). `_LOCAL_MONTH` and
+# `_NEXT_MONTH` are the local month starting a bucket and the one after its last; a patient
+# whose times are outside 1900-9000 or span more than two months is in no bucket (always
+# summed from items).
+
+ROLLUP_LOCK: Final = 0x5375_7276_524F_4C4C  # "SurvROLL"
+"""The advisory lock of the rollups' upkeep: item replacement and the rollup refresh."""
+
+_LOCAL_MONTH: Final = "(date_trunc('month', {t} AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s)"
+_NEXT_MONTH: Final = (
+    "((date_trunc('month', {t} AT TIME ZONE %(tz)s) + interval '1 month') AT TIME ZONE %(tz)s)"
+)
+_BUCKETABLE: Final = f"""first_time >= '1900-01-01' AND last_time < '9000-01-01'
+    AND {_NEXT_MONTH.format(t="last_time")} <= (
+        (date_trunc('month', first_time AT TIME ZONE %(tz)s) + interval '2 months')
+        AT TIME ZONE %(tz)s)"""
+
+ROLLUP_FORGET_OTHER_TZ: Final = [
+    """UPDATE dashboard_patients SET pending = true, bucket = NULL
+    WHERE bucket IN (SELECT id FROM dashboard_buckets WHERE tz <> %(tz)s)""",
+    *(
+        f"DELETE FROM {t} WHERE bucket IN (SELECT id FROM dashboard_buckets WHERE tz <> %(tz)s)"  # noqa: S608
+        for t in ("dashboard_rollup_cells", "dashboard_rollup_periods", "dashboard_rollup_stays")
+    ),
+    "DELETE FROM dashboard_buckets WHERE tz <> %(tz)s",
+]
+"""Buckets of another time zone (the settings changed): their patients assigned again."""
+
+ROLLUP_FOOTPRINTS: Final = """
+UPDATE dashboard_patients d SET first_time = f.first_time, last_time = f.last_time
+FROM (
+    SELECT p.patient_id, least(i.first, s.first) AS first_time,
+           CASE WHEN s.open THEN NULL ELSE greatest(i.last, s.last) END AS last_time
+    FROM dashboard_patients p
+    LEFT JOIN LATERAL (
+        SELECT min(time) AS first, max(coalesce(decided, time)) AS last
+        FROM dashboard_items WHERE patient_id = p.patient_id
+    ) i ON true
+    LEFT JOIN LATERAL (
+        SELECT min(start_time) AS first, max(end_time) AS last, bool_or(end_time IS NULL) AS open
+        FROM dashboard_stays WHERE patient_id = p.patient_id
+    ) s ON true
+    WHERE p.pending
+) f
+WHERE d.patient_id = f.patient_id
+"""
+"""The pending patients' first and last times (last NULL: a stay still open)."""
+
+ROLLUP_NEW_BUCKETS: Final = f"""
+INSERT INTO dashboard_buckets (tz, start, stop)
+SELECT DISTINCT %(tz)s, {_LOCAL_MONTH.format(t="first_time")}, {_NEXT_MONTH.format(t="last_time")}
+FROM dashboard_patients WHERE pending AND {_BUCKETABLE}
+ON CONFLICT (tz, start, stop) DO UPDATE SET dirty = true
+"""  # noqa: S608 (constants)
+"""The buckets the pending patients settle in, made (or marked dirty: they gain patients)."""
+
+ROLLUP_ASSIGN: Final = f"""
+UPDATE dashboard_patients d SET bucket = b.id, pending = false
+FROM dashboard_buckets b
+WHERE d.pending AND {
+    _BUCKETABLE.replace("first_time", "d.first_time").replace("last_time", "d.last_time")
+}
+  AND b.tz = %(tz)s AND b.start = {_LOCAL_MONTH.format(t="d.first_time")}
+  AND b.stop = {_NEXT_MONTH.format(t="d.last_time")}
+"""  # noqa: S608 (constants)
+"""The pending patients that settle, assigned to their bucket."""
+
+ROLLUP_UNSETTLED: Final = "UPDATE dashboard_patients SET pending = false WHERE pending"
+"""The pending patients left: in no bucket (still in hospital, too long, or no items)."""
+
+ROLLUP_DIRTY_BUCKETS: Final = """
+SELECT id FROM dashboard_buckets WHERE dirty OR spec <> %(spec)s ORDER BY start, stop
+"""
+
+ROLLUP_CLEAR: Final = [
+    f"DELETE FROM {t} WHERE bucket = %(bucket)s"  # noqa: S608 (constants)
+    for t in ("dashboard_rollup_cells", "dashboard_rollup_periods", "dashboard_rollup_stays")
+]
+
+ROLLUP_BUCKET_PATIENTS: Final = (
+    "AND {column} IN (SELECT patient_id FROM dashboard_patients WHERE bucket = %(bucket)s)"
+)
+"""The `{patients}` condition of a bucket's rebuild: its patients."""
+
+ROLLUP_CELLS: Final = """
+INSERT INTO dashboard_rollup_cells (bucket, kind, name, scope, dim, grp, n, nx, y, x, yy, xy, xx)
+SELECT %(bucket)s, * FROM ({cells}) c
+"""
+"""A bucket's equity cells: `POSTGRES_CELLS` over its patients, its window the bucket's, with
+moments for every scope and sums for every scope."""
+
+ROLLUP_PERIODS: Final = """
+INSERT INTO dashboard_rollup_periods
+    (bucket, measure, ward, hospital, day, numerator, denominator)
+SELECT %(bucket)s, measure, ward, hospital,
+       date_trunc('day', time AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s,
+       sum(numerator), sum(denominator)
+FROM dashboard_items
+WHERE time >= %(since)s AND time < %(until)s AND coalesce(decided, time) < %(until)s {patients}
+GROUP BY 2, 3, 4, 5
+"""
+"""A bucket's items summed by local day (a period holds whole local days)."""
+
+ROLLUP_STAYS: Final = """
+INSERT INTO dashboard_rollup_stays (bucket, ward, day, micros)
+SELECT %(bucket)s, s.ward, d.day,
+       sum(extract(epoch FROM least(s.end_time, d.stop) - greatest(s.start_time, d.day))
+           * 1000000)::bigint
+FROM dashboard_stays s CROSS JOIN LATERAL (
+    SELECT g AT TIME ZONE %(tz)s AS day, (g + interval '1 day') AT TIME ZONE %(tz)s AS stop
+    FROM generate_series(date_trunc('day', s.start_time AT TIME ZONE %(tz)s),
+                         s.end_time AT TIME ZONE %(tz)s, interval '1 day') AS g
+) d
+WHERE s.start_time < %(until)s AND s.end_time > %(since)s {patients}
+  AND d.day < s.end_time AND d.stop > s.start_time
+GROUP BY 2, 3
+"""
+"""A bucket's stays' time by local day, in whole microseconds (the days' pieces add up to each
+period's exactly)."""
+
+ROLLUP_DONE: Final = (
+    "UPDATE dashboard_buckets SET dirty = false, spec = %(spec)s WHERE id = %(bucket)s"
+)
+ROLLUP_DROP_EMPTY: Final = """
+DELETE FROM dashboard_buckets b WHERE id = %(bucket)s
+AND NOT EXISTS (SELECT 1 FROM dashboard_patients p WHERE p.bucket = b.id)
+"""
+
+# The window's side: the buckets it contains whole (clean, of its time zone and cell spec),
+# the patients summed from items (pending, in no such bucket, and overlapping it), and the
+# rollups' sums.
+
+ROLLUP_USABLE: Final = """
+SELECT id FROM dashboard_buckets
+WHERE NOT dirty AND tz = %(tz)s AND spec = %(spec)s AND start >= %(since)s AND stop <= %(until)s
+"""
+
+ROLLUP_RAW: Final = """
+SELECT patient_id FROM dashboard_patients
+WHERE pending OR ((bucket IS NULL OR bucket <> ALL(%(usable)s::bigint[]))
+    AND first_time < %(until)s AND (last_time IS NULL OR last_time >= %(since)s))
+"""
+"""The patients a window sums from items: every one pending, and those in no usable bucket
+whose times overlap it (an item counted has `since <= time <= decided < until`; a stay piece
+`start < until` and `end > since`)."""
+
+ROLLUP_PERIOD_SUMS: Final = """
+SELECT measure, ward, hospital, width_bucket(day, %(starts)s::timestamptz[]),
+       sum(numerator), sum(denominator)
+FROM dashboard_rollup_periods WHERE bucket = ANY(%(usable)s::bigint[])
+GROUP BY 1, 2, 3, 4
+"""
+
+ROLLUP_STAY_SUMS: Final = """
+SELECT s.ward, 'period', p.label, sum(s.micros)
+FROM dashboard_rollup_stays s
+JOIN unnest(%(labels)s::text[], %(starts)s::timestamptz[], %(stops)s::timestamptz[])
+     AS p(label, start, stop) ON s.day >= p.start AND s.day < p.stop
+WHERE s.bucket = ANY(%(usable)s::bigint[])
+GROUP BY s.ward, p.label
+"""
+
+ROLLUP_SUMMED_CELLS: Final = """
+SELECT kind, name, scope, dim, grp, sum(n), sum(nx), sum(y), sum(x), sum(yy), sum(xy), sum(xx)
+FROM (
+    ({cells})
+    UNION ALL
+    (SELECT kind, name, scope, dim, grp, n, nx, y, x, yy, xy, xx FROM dashboard_rollup_cells
+     WHERE bucket = ANY(%(usable)s::bigint[])
+       AND (kind = 's') <> (%(every)s::bool OR scope = ANY(%(scopes)s::text[])))
+) c(kind, name, scope, dim, grp, n, nx, y, x, yy, xy, xx)
+GROUP BY 1, 2, 3, 4, 5
+"""
+"""The window's cells: those of the patients summed from items (`POSTGRES_CELLS`) and the
+usable buckets' (moments of the scopes shown, sums of the others)."""

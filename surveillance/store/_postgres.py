@@ -28,6 +28,7 @@ Layouts (`store.layout`, reported by `/healthz`):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import operator
 import re
@@ -75,9 +76,28 @@ from surveillance.store._dashboard_sql import (
     POSTGRES_PERIOD_SUMS,
     POSTGRES_STAY_SUMS,
     POSTGRES_SYSTEM,
+    POSTGRES_VALUE_ROWS,
+    ROLLUP_ASSIGN,
+    ROLLUP_BUCKET_PATIENTS,
+    ROLLUP_CELLS,
+    ROLLUP_CLEAR,
+    ROLLUP_DIRTY_BUCKETS,
+    ROLLUP_DONE,
+    ROLLUP_DROP_EMPTY,
+    ROLLUP_FOOTPRINTS,
+    ROLLUP_FORGET_OTHER_TZ,
+    ROLLUP_LOCK,
+    ROLLUP_NEW_BUCKETS,
+    ROLLUP_PERIOD_SUMS,
+    ROLLUP_PERIODS,
+    ROLLUP_RAW,
+    ROLLUP_STAY_SUMS,
+    ROLLUP_STAYS,
+    ROLLUP_SUMMED_CELLS,
+    ROLLUP_UNSETTLED,
+    ROLLUP_USABLE,
     STAY_COLUMNS,
     WARDS_SQL,
-    WINDOW_ITEMS_SQL,
 )
 from surveillance.store._migrations import (
     ACCEPTED_SQL,
@@ -265,6 +285,12 @@ def _cell_params(cells: CellSpec, params: dict[str, Any]) -> dict[str, Any]:
         "every": cells.wards is None,
         "scopes": ["h", *("w" + w for w in cells.wards or ())],
     }
+
+
+def spec_key(cells: CellSpec) -> str:
+    """What a bucket's cells were summed with (`CellSpec` but the wards), as a digest."""
+    text = repr((cells.names, cells.rates, cells.days, cells.needs, cells.no_needs, cells.all))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _int(value: Any) -> int | None:
@@ -856,6 +882,20 @@ class PostgresStore:
                         " ORDER BY patient_id FOR UPDATE",
                         (ids,),
                     )
+                    # Their buckets no longer hold their sums: dirty; they are summed from
+                    # items until the rollup refresh assigns them again (migration 0008).
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    await cur.execute(
+                        "UPDATE dashboard_buckets SET dirty = true WHERE id IN (SELECT bucket"
+                        " FROM dashboard_patients WHERE patient_id = ANY(%s)) AND NOT dirty",
+                        (ids,),
+                    )
+                    await cur.execute(
+                        "INSERT INTO dashboard_patients (patient_id) SELECT unnest(%s::text[])"
+                        " ON CONFLICT (patient_id) DO UPDATE SET pending = true, bucket = NULL,"
+                        " first_time = NULL, last_time = NULL",
+                        (ids,),
+                    )
                     await cur.execute(
                         "DELETE FROM dashboard_items WHERE patient_id = ANY(%s)", (ids,)
                     )
@@ -889,6 +929,80 @@ class PostgresStore:
             except psycopg.Error as e:
                 raise await self._failed("replace_dashboard_items", e) from e
         return cleared
+
+    async def refresh_rollups(self, tz: str, cells: CellSpec) -> int:
+        """Bring the rollups of settled patients up to date (migration 0008): assign the
+        patients whose items were replaced to the buckets they settle in (months of `tz`; a
+        bucket of another time zone is forgotten, its patients assigned again), then rebuild
+        each bucket that is dirty or was summed with another cell spec, one transaction each.
+        Returns the buckets rebuilt."""
+        spec = spec_key(cells)
+        params: dict[str, Any] = {"tz": tz, "spec": spec}
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    for query in ROLLUP_FORGET_OTHER_TZ:
+                        await cur.execute(query, params)
+                    for query in (
+                        ROLLUP_FOOTPRINTS, ROLLUP_NEW_BUCKETS, ROLLUP_ASSIGN, ROLLUP_UNSETTLED,
+                    ):  # fmt: skip
+                        await cur.execute(query, params)
+                    await cur.execute(ROLLUP_DIRTY_BUCKETS, params)
+                    buckets = [int(row[0]) for row in await cur.fetchall()]
+            except psycopg.Error as e:
+                raise await self._failed("refresh_rollups", e) from e
+        rebuilt = 0
+        for bucket in buckets:
+            rebuilt += await self._rebuild_bucket(bucket, tz, spec, cells)
+        return rebuilt
+
+    async def _rebuild_bucket(self, bucket: int, tz: str, spec: str, cells: CellSpec) -> int:
+        """Rebuild one bucket's rollups from its patients' items, if still out of date (or
+        drop it if no patient is left in it); 1 if rebuilt."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+                    await cur.execute(
+                        "SELECT start, stop FROM dashboard_buckets WHERE id = %s"
+                        " AND (dirty OR spec <> %s)",
+                        (bucket, spec),
+                    )
+                    found = await cur.fetchone()
+                    if found is None:
+                        return 0
+                    params = _cell_params(
+                        cells,
+                        {"bucket": bucket, "tz": tz, "spec": spec,
+                         "since": found[0], "until": found[1]},
+                    )  # fmt: skip
+                    params["every"], params["all_sums"] = True, True
+                    for query in ROLLUP_CLEAR:
+                        await cur.execute(query, params)
+                    await cur.execute(ROLLUP_DROP_EMPTY, params)
+                    if cur.rowcount:
+                        return 1
+                    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
+                    await cur.execute("SET LOCAL enable_mergejoin = off")
+                    await cur.execute("SET LOCAL jit = off")
+                    mine = ROLLUP_BUCKET_PATIENTS.format(column="patient_id")
+                    await cur.execute(
+                        ROLLUP_CELLS.format(cells=POSTGRES_CELLS.format(patients=mine)), params
+                    )
+                    await cur.execute(ROLLUP_PERIODS.format(patients=mine), params)
+                    await cur.execute(
+                        ROLLUP_STAYS.format(
+                            patients=ROLLUP_BUCKET_PATIENTS.format(column="s.patient_id")
+                        ),
+                        params,
+                    )
+                    await cur.execute(ROLLUP_DONE, params)
+            except psycopg.Error as e:
+                raise await self._failed("refresh_rollups", e) from e
+        return 1
 
     async def dashboard_sums(
         self,
@@ -939,10 +1053,29 @@ class PostgresStore:
                         for row in await rows("wards", WARDS_SQL.format(until="%(until)s"), params)
                     ]
                     labels = [label for label, _, _ in spans]
+                    # The buckets the window contains (with cells asked for: the rollups'
+                    # cells are of a spec), and the patients summed from items.
+                    usable: list[int] = []
+                    if cells is not None:
+                        params["spec"] = spec_key(cells)
+                        usable = [row[0] for row in await rows("buckets", ROLLUP_USABLE, params)]
+                    mine = items_of = stays_of = ""
+                    if usable:
+                        params["usable"] = usable
+                        params["raw"] = [row[0] for row in await rows("raw", ROLLUP_RAW, params)]
+                        mine = "AND patient_id = ANY(%(raw)s::text[])"
+                        items_of = f"{POSTGRES_PERIOD_SUMS.format(patients=mine)} UNION ALL "
+                        items_of += ROLLUP_PERIOD_SUMS
+                        stays_of = POSTGRES_STAY_SUMS.format(
+                            patients="AND s.patient_id = ANY(%(raw)s::text[])"
+                        )
+                        stays_of += f" UNION ALL {ROLLUP_STAY_SUMS}"
                     item_sums = [
                         (m, w, h, "period", labels[bucket - 1], n, d)
                         for m, w, h, bucket, n, d in await rows(
-                            "period sums", POSTGRES_PERIOD_SUMS, params
+                            "period sums",
+                            items_of or POSTGRES_PERIOD_SUMS.format(patients=""),
+                            params,
                         )
                     ]
                     patient_sums: list[Any] = []
@@ -954,25 +1087,28 @@ class PostgresStore:
                         # Hash joins only (see POSTGRES_CELLS); no JIT (half a second to compile).
                         await cur.execute("SET LOCAL enable_mergejoin = off")
                         await cur.execute("SET LOCAL jit = off")
+                        query = POSTGRES_CELLS.format(patients=mine)
+                        if usable:
+                            query = ROLLUP_SUMMED_CELLS.format(cells=query)
                         cell_rows = [
                             (k, n, None if s == "h" else s[1:], d, g, *(_int(v) for v in rest))
                             for k, n, s, d, g, *rest in await rows(
-                                "cells", POSTGRES_CELLS, _cell_params(cells, params)
+                                "cells", query, {"all_sums": False, **_cell_params(cells, params)}
                             )
                         ]
-                    values: list[DashboardItem] = []
+                    value_rows: list[Any] = []
                     if medians:
-                        query = WINDOW_ITEMS_SQL.format(
-                            since="%(since)s",
-                            until="%(until)s",
-                            measures="AND measure = ANY(%(medians)s) AND value IS NOT NULL",
-                        )
-                        values = [
-                            DashboardItem(*row) for row in await rows("medians", query, params)
+                        value_rows = [
+                            (m, w, h, labels[bucket - 1], *rest)
+                            for m, w, h, bucket, *rest in await rows(
+                                "medians", POSTGRES_VALUE_ROWS, params
+                            )
                         ]
                     stay_sums = [
                         (w, d, g, int(us))
-                        for w, d, g, us in await rows("stay sums", POSTGRES_STAY_SUMS, params)
+                        for w, d, g, us in await rows(
+                            "stay sums", stays_of or POSTGRES_STAY_SUMS.format(patients=""), params
+                        )
                     ]
                     if cells is None:
                         patient_stays = [
@@ -987,11 +1123,12 @@ class PostgresStore:
             [],
             item_sums,
             stay_sums,
-            values,
+            [],
             patient_sums,
             patient_stays,
             cell_rows,
             None if cells is None or cells.wards is None else list(cells.wards),
+            value_rows,
         )
 
     async def count(self, table: str) -> int:

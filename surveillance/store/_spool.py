@@ -401,6 +401,9 @@ class SpoolingStore:
     async def set_aside_count(self) -> int:
         return await self.store.set_aside_count()
 
+    async def refresh_rollups(self, tz: str, cells: CellSpec) -> int:
+        return await self.store.refresh_rollups(tz, cells)
+
     async def dashboard_sums(
         self,
         since: datetime,

@@ -735,6 +735,10 @@ class SqliteStore:
         aside = list((set_aside or {}).items())
         return await self._run(self._replace_dashboard_items, marks, item_rows, stay_rows, aside)
 
+    async def refresh_rollups(self, tz: str, cells: CellSpec) -> int:
+        """Nothing: SQLite keeps no rollups (it returns the items; one ward's store)."""
+        return 0
+
     async def set_aside_count(self) -> int:
         """How many patients are set aside (their items could not be made)."""
         return await self._run(self._set_aside_count)

@@ -16,6 +16,7 @@ from surveillance.dashboard import CSV_COLUMNS, MEASURE_IDS
 from surveillance.store import open_store
 from tests.surveillance.dashboard.builder import Hospital, at
 from tests.surveillance.dashboard.test_measures import three_patients
+from tests.surveillance.dashboard.test_set_aside import _poison
 
 WINDOW = ["--since", "2026-11-02T00:00Z", "--until", "2026-11-09T00:00Z"]
 
@@ -142,3 +143,22 @@ def test_a_missing_store_file_is_not_created(capsys, tmp_path):
     assert (status, out) == (2, "")
     assert "no store" in err
     assert not missing.exists()
+
+
+def test_a_patient_set_aside_is_counted_as_the_service_counts_it(capsys, tmp_path):
+    """The command refreshes first; a patient whose items cannot be made is set aside, and
+    the JSON says so (`set_aside_patients`), as `GET /api/dashboard` does."""
+    h = Hospital()
+    three_patients(h)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+
+    async def write() -> None:
+        async with open_store(url) as s:
+            await s.write(h.batch)
+            await s.write(_poison(h))
+
+    asyncio.run(write())
+    status, out, err = run(capsys, "--store", url, *WINDOW)
+    assert (status, err) == (0, "")
+    found = json.loads(out)
+    assert (found["set_aside_patients"], found["stale_patients"]) == (1, 0)

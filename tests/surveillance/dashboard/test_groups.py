@@ -14,6 +14,7 @@ from surveillance.dashboard import (
     ethnicity_group,
     imd_group,
     need_groups,
+    overlap_micros,
     period_spans,
     sex_group,
 )
@@ -124,6 +125,23 @@ def test_weeks_start_on_monday_and_months_on_the_first():
 def test_bad_windows_and_periods_are_refused(since, until, period):
     with pytest.raises(ValueError, match=r"\w"):
         period_spans(since, until, period, LONDON)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "hours"),
+    [
+        (datetime(2027, 3, 27, tzinfo=LONDON), datetime(2027, 3, 29, tzinfo=LONDON), 47),
+        (datetime(2026, 10, 24, tzinfo=LONDON), datetime(2026, 10, 26, tzinfo=LONDON), 49),
+        (datetime(2026, 11, 2, tzinfo=LONDON), datetime(2026, 11, 4, tzinfo=LONDON), 48),
+    ],
+)
+def test_a_stay_across_the_clocks_changing_counts_the_hours_that_passed(lo, hi, hours):
+    """A window from local midnight to local midnight (both of London's `tzinfo`) over the
+    clocks going forward (47 h) or back (49 h): Python's wall-clock subtraction of two times of
+    one `tzinfo` was an hour out, so patient-days from rows differed from PostgreSQL's."""
+    stay_start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert overlap_micros(stay_start, None, lo, hi) == hours * 3_600_000_000
+    assert overlap_micros(stay_start, hi + timedelta(days=1), lo, hi) == hours * 3_600_000_000
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])

@@ -148,3 +148,35 @@ async def test_the_dashboard_totals(rows) -> None:
     assert (len(times), len(counted), median(times)) == (9, 13, 30)
     assert (sum(within), len(within)) == (6, 15)
     assert d.not_available == []
+
+
+@pytest.mark.parametrize(
+    ("review", "minutes", "in_1h"),
+    [
+        (at(10) + 45 * M, 15.0, True),  # 45 min after the raise, 15 after the upgrade
+        (at(10) + 95 * M, 65.0, False),  # 95 min after the raise: 65 after the upgrade
+        (at(10) + 10 * M, None, False),  # before the upgrade: not a review of the trigger
+    ],
+)
+async def test_the_clock_starts_when_the_wait_is_upgraded_to_a_trigger(
+    tmp_path: Path, review: datetime, minutes: float | None, in_1h: bool
+) -> None:
+    """NEWS2 3 in one parameter (`urgent-ward`) raised at 10:00, upgraded to 5+ (`urgent`,
+    re-raised) at 10:30, acknowledged at 12:00: the trigger, and the senior review's clock, is
+    10:30 (the escalation to a senior is due from then, not from the ward's own alert)."""
+    h = Hospital()
+    h.admit("P1", "A", at(0))
+    h.alert(
+        "up", "P1", "A",
+        [(at(10), "raised"), (at(10) + 30 * M, "raised"), (at(12), "acknowledged")],
+        severity=["urgent-ward", "urgent", "urgent"],
+    )  # fmt: skip
+    h.event("P1", "A", "senior-review", review)
+    async with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        await store.write(h.batch)
+        rows = await store.dashboard_rows(T0, UNTIL)
+    [timed] = _items(rows, "senior_review_minutes")
+    [share] = _items(rows, "senior_review_in_1h")
+    assert timed.time == share.time == at(10) + 30 * M
+    assert timed.value == (None if minutes is None else pytest.approx(minutes))
+    assert bool(share.numerator) is in_1h

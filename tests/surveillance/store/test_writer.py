@@ -130,6 +130,9 @@ class FakeStore:
     async def set_aside_count(self) -> int:
         return 0
 
+    async def refresh_rollups(self, tz: str, cells: CellSpec) -> int:
+        return 0
+
     async def dashboard_sums(
         self,
         since: datetime,
