@@ -28,7 +28,7 @@ from surveillance.dashboard._groups import (
     Period,
     PeriodSpan,
     period_spans,
-    span_index,
+    span_of,
 )
 from surveillance.dashboard._items import ADMISSIONS, dashboard_items, mask_needs, overlap_micros
 from surveillance.dashboard._measures import MEASURE_IDS, MEASURES, NOT_AVAILABLE, Measure
@@ -451,7 +451,6 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     }
     periods = {name: {scope: [_Sum() for _ in spans] for scope in shown} for name in names}
     labels = {span.label: i for i, span in enumerate(spans)}
-    index = span_index(spans)
 
     def targets(ward: str, hospital: bool) -> list[str]:
         return [ward, HOSPITAL] if hospital else [ward]
@@ -504,7 +503,7 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
     for item in sums.items:
         if item.measure not in tables:
             continue
-        i = index(item.time)
+        i = span_of(spans, item.time)
         for name, own in counts(item.measure):
             if item.value is not None:
                 gather(name, item.ward, item.hospital, groups_of(item), item.value, i)
@@ -578,7 +577,7 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
                 item.hospital,
                 groups_of(item),
                 item.value,
-                index(item.time),
+                span_of(spans, item.time),
             )
     for row in sums.value_rows:  # as `sums.values`, the period found by the store
         measure, ward, hospital, group, value = row[0], row[1], row[2], row[3], row[9]
@@ -619,7 +618,7 @@ def _tables(  # noqa: PLR0917 (one loop per source of sums, together)
             continue
         keys = _keys(stay.sex, stay.ethnicity, stay.age, stay.imd, stay.needs)
         stayed(stay.ward, stay.patient_id, keys, total)
-        first = index(max(stay.start, since)) or 0
+        first = span_of(spans, max(stay.start, since)) or 0
         for scope in (stay.ward, HOSPITAL):
             if scope not in shown:
                 continue

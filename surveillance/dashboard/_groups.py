@@ -8,9 +8,10 @@ in each recorded need's group, or in "none recorded".
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -190,25 +191,8 @@ def _next(day: date, period: Period) -> date:
 
 def span_of(spans: Sequence[PeriodSpan], moment: datetime) -> int | None:
     """The index of the period holding `moment`, None outside them all."""
-    lo, hi = 0, len(spans)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if spans[mid].end <= moment:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < len(spans) and spans[lo].start <= moment < spans[lo].end:
-        return lo
-    return None
+    i = bisect_right(spans, moment, key=_end)
+    return i if i < len(spans) and spans[i].start <= moment else None
 
 
-def span_index(spans: Sequence[PeriodSpan]) -> Callable[[datetime], int | None]:
-    """`span_of` over `spans` for many moments: their ends listed once, searched by `bisect`."""
-    starts = [span.start for span in spans]
-    ends = [span.end for span in spans]
-
-    def index(moment: datetime) -> int | None:
-        i = bisect_right(ends, moment)
-        return i if i < len(ends) and starts[i] <= moment else None
-
-    return index
+_end: Final = attrgetter("end")

@@ -18,7 +18,6 @@ from surveillance.dashboard import (
     period_spans,
     sex_group,
 )
-from surveillance.dashboard._groups import span_index, span_of
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -142,18 +141,3 @@ def test_a_stay_across_the_clocks_changing_counts_the_hours_that_passed(lo, hi, 
     stay_start = datetime(2026, 1, 1, tzinfo=UTC)
     assert overlap_micros(stay_start, None, lo, hi) == hours * 3_600_000_000
     assert overlap_micros(stay_start, hi + timedelta(days=1), lo, hi) == hours * 3_600_000_000
-
-
-@pytest.mark.parametrize("period", ["day", "week", "month"])
-def test_span_index_finds_the_period_span_of_does(period):
-    since = datetime(2025, 3, 20, 13, 30, tzinfo=UTC)  # partial first and last periods, both
-    until = datetime(2025, 11, 2, 7, tzinfo=UTC)  # clock changes inside
-    spans = period_spans(since, until, period, LONDON)
-    index = span_index(spans)
-    tick = timedelta(microseconds=1)
-    edges = [since - timedelta(days=40), since - tick, until, until + tick]
-    edges += [t + d for s in spans for t in (s.start, s.end) for d in (-tick, 0 * tick, tick)]
-    found = [index(t) for t in edges]
-    assert found == [span_of(spans, t) for t in edges]
-    assert found[:4] == [None, None, None, None]
-    assert set(found) == {None, *range(len(spans))}
