@@ -7,9 +7,11 @@ in each recorded need's group, or in "none recorded".
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -189,13 +191,8 @@ def _next(day: date, period: Period) -> date:
 
 def span_of(spans: Sequence[PeriodSpan], moment: datetime) -> int | None:
     """The index of the period holding `moment`, None outside them all."""
-    lo, hi = 0, len(spans)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if spans[mid].end <= moment:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < len(spans) and spans[lo].start <= moment < spans[lo].end:
-        return lo
-    return None
+    i = bisect_right(spans, moment, key=_end)
+    return i if i < len(spans) and spans[i].start <= moment else None
+
+
+_end: Final = attrgetter("end")

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Final, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -95,26 +94,105 @@ class Suppression(Generic[K]):
             if is_primary(v) and k not in self.always_shown and k not in unknown
         )
         keys = list(self.values)
-        number = {k: i for i, k in enumerate(keys)}
-        terms = [_terms(number, total, parts) for total, parts in self.relations]
-        hidden: set[K] = set()
-        for block, block_terms in _blocks(len(keys), terms):
-            local = {cell: i for i, cell in enumerate(block)}
-            hidden.update(
-                keys[block[i]]
-                for i in _block_hidden(
-                    tuple(keys[c] for c in block),
-                    tuple(float(self.values[keys[c]]) for c in block),
-                    frozenset(i for i, c in enumerate(block) if keys[c] in self.always_shown),
-                    frozenset(i for i, c in enumerate(block) if keys[c] in unknown),
-                    tuple(tuple(x for c, a in t for x in (local[c], a)) for t in block_terms),
-                )
-            )
-        self.hidden = frozenset(hidden - unknown)
+        layout = Layout.of(keys, self.relations, self.always_shown, unknown)
+        self.hidden = frozenset(keys[i] for i in layout.hidden([self.values[k] for k in keys]))
 
     def show(self, key: K) -> float | str:
         """The cell as shown: its value, or `*`."""
         return SUPPRESSED if key in self.hidden else self.values[key]
+
+
+class Layout:
+    """A table's cells (by number) and relations without their values: its independent
+    tables found once, for the hidden cells of many tables of that shape (`Suppression` is
+    one; a dashboard's families of measures are many of one shape).
+
+    Args:
+        n: the number of cells.
+        terms: the relations over cell numbers (`_terms`).
+        always_shown: the cells always shown (`Suppression`).
+        unpublished: the cells never shown (`Suppression`).
+    """
+
+    def __init__(
+        self,
+        n: int,
+        terms: list[_Terms],
+        always_shown: Collection[int] = (),
+        unpublished: Collection[int] = (),
+    ) -> None:
+        self.n = n
+        self.unpublished = frozenset(unpublished)
+        always = frozenset(always_shown)
+        self.blocks: list[_Block] = []
+        for cells, block_terms in _blocks(n, terms):
+            local = {cell: i for i, cell in enumerate(cells)}
+            self.blocks.append(
+                _Block(
+                    cells,
+                    frozenset(i for i, c in enumerate(cells) if c in always),
+                    frozenset(i for i, c in enumerate(cells) if c in self.unpublished),
+                    [tuple((local[c], a) for c, a in t) for t in block_terms],
+                )
+            )
+        self.solved: dict[tuple[int, tuple[float, ...]], frozenset[int]] = {}
+        """The hidden cells of each independent table (by number) and its values met so far:
+        a dashboard's families meet a shared denominator's again and again."""
+
+    @classmethod
+    def of(
+        cls,
+        keys: Sequence[K],
+        relations: Iterable[Relation[K]],
+        always_shown: Collection[K] = (),
+        unpublished: Collection[K] = (),
+    ) -> Layout:
+        """The layout of the cells `keys`, numbered in that order (`Suppression`'s arguments;
+        the relations' keys must be in `keys`; each relation is read once)."""
+        number = {k: i for i, k in enumerate(keys)}
+        return cls(
+            len(keys),
+            [_terms(number, total, parts) for total, parts in relations],
+            [number[k] for k in always_shown if k in number],
+            [number[k] for k in unpublished if k in number],
+        )
+
+    def hidden(self, values: Sequence[float]) -> set[int]:
+        """The hidden cells (by number) of the table of these values (one a cell)."""
+        if len(values) != self.n:
+            raise ValueError(f"suppression: {len(values)} values for {self.n} cells")
+        hidden: set[int] = set()
+        for number, block in enumerate(self.blocks):
+            key = (number, tuple(float(values[c]) for c in block.cells))
+            found = self.solved.get(key)
+            if found is None:
+                table = _Table(list(key[1]), block.terms, block.holding)
+                found = self.solved[key] = frozenset(
+                    table.suppress(block.always, block.unpublished)
+                )
+            hidden.update(block.cells[i] for i in found)
+        return hidden - self.unpublished
+
+
+class _Block:
+    """An independent table of a `Layout`: its cells (by number in the layout), those always
+    shown and never published and its relations (by position in it), and the relations
+    holding each cell."""
+
+    __slots__ = ("always", "cells", "holding", "terms", "unpublished")
+
+    def __init__(
+        self,
+        cells: list[int],
+        always: frozenset[int],
+        unpublished: frozenset[int],
+        terms: list[_Terms],
+    ) -> None:
+        self.cells = cells
+        self.always = always
+        self.unpublished = unpublished
+        self.terms = terms
+        self.holding = _holding(len(cells), terms)
 
 
 def recoverable(
@@ -183,34 +261,30 @@ def _blocks(n: int, terms: list[_Terms]) -> list[tuple[list[int], list[_Terms]]]
     return [(cells[first], rels.get(first, [])) for first in cells]
 
 
-@lru_cache(maxsize=32)  # a dashboard call meets a shared denominator again within 10 tables
-def _block_hidden(
-    keys: tuple[Hashable, ...],
-    values: tuple[float, ...],
-    always: frozenset[int],
-    unpublished: frozenset[int],
-    shape: tuple[tuple[int, ...], ...],
-) -> frozenset[int]:
-    """The hidden cells (by position) of one independent table: its cells' keys (only to tell
-    tables apart), values, those always shown and those never published (by position), and
-    its relations over positions (cell, coefficient, cell, coefficient...)."""
-    del keys
-    terms = [tuple(zip(flat[::2], flat[1::2], strict=True)) for flat in shape]
-    return frozenset(_Table(list(values), terms).suppress(always, unpublished))
+def _holding(n: int, terms: Sequence[_Terms]) -> list[tuple[int, ...]]:
+    """The relations (by number) holding each of `n` cells (tuples: the garbage collector
+    stops tracking tuples of numbers, not lists)."""
+    holding: list[list[int]] = [[] for _ in range(n)]
+    for r, t in enumerate(terms):
+        for cell, _ in t:
+            holding[cell].append(r)
+    return [tuple(h) for h in holding]
 
 
 class _Table:
-    """A table over cell numbers: values and relations, with the hidden sets of linked cells
-    already solved."""
+    """A table over cell numbers: values and relations (and the relations holding each cell,
+    when known), with the hidden sets of linked cells already solved."""
 
-    def __init__(self, values: list[float], terms: list[_Terms]) -> None:
+    def __init__(
+        self, values: list[float], terms: list[_Terms], holding: list[tuple[int, ...]] | None = None
+    ) -> None:
         self.values = values
         self.terms = terms
-        self.holding: list[list[int]] = [[] for _ in values]
-        for r, t in enumerate(terms):
-            for cell, _ in t:
-                self.holding[cell].append(r)
+        self.holding = _holding(len(values), terms) if holding is None else holding
         self.solved: dict[frozenset[int], frozenset[int]] = {}
+        self.parts: dict[_Part, frozenset[int]] = {}
+        """The unknowns each part of equations fixes (`_determined`): the same part comes
+        again in the next round, or in the next pass of a group, when nothing near it changed."""
 
     def suppress(
         self, always: frozenset[int], unpublished: frozenset[int] = frozenset()
@@ -296,6 +370,9 @@ class _Table:
         return self.solved[group]
 
     def _solve(self, group: frozenset[int]) -> frozenset[int]:
+        if len(group) == 1:  # most: alone in each relation holding it, so determined by any
+            (cell,) = group
+            return group if self.holding[cell] else frozenset()
         known: set[int] = set()
         unknown = set(group)
         while True:
@@ -312,17 +389,27 @@ class _Table:
                 equations.append(coefficients)
                 if abs(rest) < 1e-9 and len({c > 0 for c in coefficients.values()}) == 1:
                     found.update(coefficients)  # one sign, adding up to 0: each is 0
-            found |= _determined(equations)
+            found |= _determined(equations, self.parts)
             if not found:
                 return frozenset(known)
             known |= found
             unknown -= found
 
 
-def _determined(equations: list[dict[int, int]]) -> set[int]:
+_Part = frozenset[int]
+"""A part of linked equations by its unknowns. Of the equations of one table's relations
+(`_Table._solve`: each relation holding an unknown, in order, with every unknown it holds),
+a part is the relations holding its unknowns, each with those of them it holds (peeling
+leaves no equation with one unknown), so its unknowns say which part it is."""
+
+
+def _determined(
+    rows: list[dict[int, int]], parts: dict[_Part, frozenset[int]] | None = None
+) -> set[int]:
     """The unknowns the equations fix: those alone in an equation, peeled off until none is
-    left alone, then, linked part by linked part, the bridges of a graph or elimination."""
-    rows = [dict(e) for e in equations]
+    left alone, then, linked part by linked part, the bridges of a graph or elimination. The
+    equations are used up (the peeled unknowns taken out of them). `parts`: the answers of
+    the parts seen before (filled in), when the equations are a table's (`_Part`)."""
     holding: dict[int, list[int]] = {}
     for i, row in enumerate(rows):
         for cell in row:
@@ -344,8 +431,14 @@ def _determined(equations: list[dict[int, int]]) -> set[int]:
     if bridges is not None:
         return found | bridges
     for part in _parts(core):
-        bridges = _bridges(part)
-        found |= bridges if bridges is not None else _eliminated(part)
+        key = frozenset[int]().union(*part)
+        fixed = None if parts is None else parts.get(key)
+        if fixed is None:
+            bridges = _bridges(part)
+            fixed = frozenset(bridges if bridges is not None else _eliminated(part))
+            if parts is not None:
+                parts[key] = fixed
+        found |= fixed
     return found
 
 
@@ -491,12 +584,15 @@ def _eliminated(equations: list[dict[int, int]]) -> set[int]:
             heapq.heappush(queue, (len(other), j))
         pivots.append((col, row))
     fixed: set[int] | None = None
+    bound = {col for col, _ in pivots}
     for draw in (1, 2):
-        x = {cell: _draw(cell, draw) for cell in using}
+        x = {cell: _draw(cell, draw) for cell in using if cell not in bound}  # free: drawn
         for col, row in reversed(pivots):
             x[col] = -sum(v * x[cell] for cell, v in row.items() if cell != col) % _P
         zero = {cell for cell, v in x.items() if not v}
         fixed = zero if fixed is None else fixed & zero
+        if not fixed:  # none 0 in the first: none fixed, whatever the second
+            break
     return fixed or set()
 
 

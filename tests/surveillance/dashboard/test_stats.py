@@ -4,12 +4,25 @@ distributions."""
 from __future__ import annotations
 
 import math
+import statistics
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveillance.dashboard import EXACT_UP_TO, Z95, byar, poisson_count, rate_interval, wilson
+from surveillance.dashboard import (
+    EXACT_UP_TO,
+    MEASURES,
+    Z95,
+    byar,
+    dashboard_from_sums,
+    poisson_count,
+    rate_interval,
+    wilson,
+)
+from surveillance.store import DashboardSums
 
 # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (Wilson score).
 NEWCOMBE = [
@@ -96,3 +109,22 @@ def test_the_poisson_interval_holds_the_count(count):
     low, high = poisson_count(count)
     assert 0 <= low <= count <= high
     assert math.isfinite(high)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 400).map(lambda n: n / 4), min_size=1, max_size=60))
+def test_a_median_measure_shows_the_median_of_its_values(values):
+    """The dashboard's medians (found by partition, not a sort) are `statistics.median`'s:
+    the middle value, or the mean of the middle two (quarters: exact in four decimals)."""
+    since, until = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC)
+    (m,) = [m for m in MEASURES if m.kind == "median"][:1]
+    rows = [(m.id, "W1", True, "2025-01-01", "male", "White", "18-44", "Q3", 0, v) for v in values]
+    board = dashboard_from_sums(
+        DashboardSums(wards=["W1"], value_rows=rows),
+        since=since, until=until, period="month", tz=ZoneInfo("Europe/London"),
+    )  # fmt: skip
+    (result,) = [r for r in board.measures if r.id == m.id]
+    expected = statistics.median(values)
+    for scope in result.scopes:
+        assert scope.value == expected
+        assert scope.series[0].value == expected
