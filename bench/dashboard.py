@@ -360,7 +360,8 @@ async def _one_bucket_again(url: str, store: Store) -> None:
     began = time.perf_counter()
     buckets = await refresh_rollups(store, LONDON)
     print(
-        f"rollups after one discharge: {buckets} bucket rebuilt in "
+        f"rollups after one discharge: {buckets} buckets rebuilt (its month's and its quarter's)"
+        f" in "
         f"{time.perf_counter() - began:.2f} s (load average {os.getloadavg()[0]:.1f})"
     )
 

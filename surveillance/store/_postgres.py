@@ -355,8 +355,8 @@ def _sums_jobs(
     """A dashboard read's queries, `(name, query, parameters)`, split in two lanes of about
     equal time: the equity cells of the patients summed from items on the first; when the
     window contains buckets (`raw`: the patients summed from items, else None) their cells on
-    the second, and the period and stay sums and the medians' values on the first if few
-    patients are summed from items; the rest on the second."""
+    the second, and the period and stay sums on the first if few patients are summed from
+    items; the rest (the medians' values among them) on the second."""
     rolled = raw is not None
     mine = "AND patient_id = ANY(%(raw)s::text[])" if rolled else ""
     periods = POSTGRES_PERIOD_SUMS.format(patients=mine)
@@ -375,9 +375,9 @@ def _sums_jobs(
         if rolled:
             side.append(("rollup cells", ROLLUP_CELL_SUMS, cell_params))
     sums = [("period sums", periods, params), ("stay sums", stays, params)]
-    if medians:
-        sums.append(("medians", POSTGRES_VALUE_ROWS, params))
     (main if raw is not None and raw <= RAW_LANE else side).extend(sums)
+    if medians:
+        side.append(("medians", POSTGRES_VALUE_ROWS, params))
     return main, side
 
 
