@@ -99,6 +99,7 @@ from surveillance.store._dashboard_sql import (
     ROLLUP_PERIODS,
     ROLLUP_QUARTER,
     ROLLUP_QUARTER_CHECK,
+    ROLLUP_REBUILT_QUARTER,
     ROLLUP_RAW,
     ROLLUP_STAY_SUMS,
     ROLLUP_STAYS,
@@ -1147,6 +1148,7 @@ class PostgresStore:
                     )  # fmt: skip
                     params["every"], params["all_sums"] = True, True
                     params["day_starts"], params["day_ends"] = local_days(found[0], found[1], tz)
+                    await cur.execute(ROLLUP_REBUILT_QUARTER, params)
                     for query in ROLLUP_CLEAR:
                         await cur.execute(query, params)
                     await cur.execute(ROLLUP_DROP_EMPTY, params)
