@@ -528,15 +528,17 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self._opened = False
-        async with self._side_lock:
-            if self._side is not None:
-                await self._side.close()
-                self._side = None
         async with self._reader_lock:
             if self._reader is not None:
                 await self._reader.close()
                 self._reader = None
         async with self._lock:
+            # The second connection under the first's lock (the order of `dashboard_sums`): a
+            # read running now opens it only once it has the lock, and none starts after.
+            async with self._side_lock:
+                if self._side is not None:
+                    await self._side.close()
+                    self._side = None
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
