@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -14,12 +14,14 @@ import pytest
 
 from surveillance.dashboard import (
     MEASURES,
+    Period,
     cell_spec,
     compute_dashboard,
     refresh_dashboard,
     stored_dashboard,
 )
-from surveillance.store import open_store
+from surveillance.store import StoreError, open_store
+from tests.surveillance.dashboard.builder import H, Hospital
 from tests.surveillance.dashboard.test_rollups import SPAN_DAYS
 from tests.surveillance.dashboard.test_stored import random_hospital
 
@@ -54,10 +56,11 @@ async def _store_connections(url: str) -> int:
                 " AND application_name = 'surveillance-store'"
             )
             row = await cur.fetchone()
-            if not row or not row[0]:
+            found = int(str(row[0])) if row else 0
+            if not found:
                 return 0
             await asyncio.sleep(0.02)
-        return int(row[0])
+        return found
 
 
 async def test_a_quarter_is_not_used_once_a_bucket_inside_is_rebuilt_for_another_spec(
@@ -145,3 +148,168 @@ async def test_closing_the_store_during_a_dashboard_read_leaves_no_connection_op
     assert (await read).to_json()  # the read ends as it would have
     await closing
     assert await _store_connections(fresh_postgres_url) == 0
+
+
+async def _waiting_pid(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> int:
+    """The server process of the store's connection waiting for a table's lock."""
+    for _ in range(200):
+        cur = await conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'relation' AND NOT granted"
+        )
+        row = await cur.fetchone()
+        if row:
+            return int(str(row[0]))
+        await asyncio.sleep(0.02)
+    raise AssertionError("no lane waited for the lock")
+
+
+@pytest.mark.parametrize(
+    ("table", "stop"),
+    [
+        ("dashboard_rollup_cells", "kill"),  # the second lane's rollup cells
+        ("dashboard_rollup_cells", "cancel"),
+        ("dashboard_buckets", "kill"),  # the first lane, before the second starts
+        ("dashboard_buckets", "cancel"),
+    ],
+)
+async def test_a_lane_killed_or_cancelled_mid_read_leaves_the_store_usable_and_exact(
+    fresh_postgres_url: str, table: str, stop: str
+):
+    """A dashboard read whose connection is killed (pg_terminate_backend) while it waits, or
+    whose task is cancelled: it fails (or is cancelled), and the next read, on the same store,
+    is the dashboard computed from rows, with no connection left over."""
+    h = random_hospital(5, patients=40, days=SPAN_DAYS)
+    since = datetime(2026, 10, 1, tzinfo=LONDON)
+    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, LONDON)
+        everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
+        live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
+        async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as blocker:
+            await blocker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            read = asyncio.create_task(
+                stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
+            )
+            pid = await _waiting_pid(blocker)
+            if stop == "kill":
+                await blocker.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            else:
+                read.cancel()
+            await asyncio.sleep(0.1)
+            await blocker.rollback()
+        if stop == "kill":
+            with pytest.raises(StoreError):
+                await read
+        else:
+            with pytest.raises(asyncio.CancelledError):
+                await read
+        for _ in range(2):
+            stored = await stored_dashboard(
+                store, since=since, until=until, period="month", tz=LONDON
+            )
+            assert stored.to_json() == live.to_json()
+        assert await _store_connections(fresh_postgres_url) <= 2
+    assert await _store_connections(fresh_postgres_url) == 0
+
+
+def _stay(h: Hospital, patient: str, ward: str, admit: datetime, leave: datetime) -> None:
+    """A stay with nurses' sets every 4 hours (each decided 12 hours later) and a fall."""
+    h.admit(patient, ward, admit, sex="1")
+    clock = admit
+    while clock < leave:
+        h.obs(patient, ward, clock, clock + 12 * H)
+        clock += 4 * H
+    h.event(patient, ward, "fall", admit + H)
+    h.adt(patient, ward, "discharge", leave)
+
+
+def _months_from(year: int, month: int, shifts: range, tz: ZoneInfo) -> list[datetime]:
+    out = []
+    for shift in shifts:
+        y, m = divmod(year * 12 + month - 1 + shift, 12)
+        out.append(datetime(y, m + 1, 1, tzinfo=tz))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("zone", "quarter"),
+    [
+        ("America/Managua", "2006-10"),  # back at midnight on 1 October: 00:00 twice
+        ("Asia/Gaza", "2004-10"),  # the same
+        ("Asia/Damascus", "2005-04"),  # forward at midnight on 1 April: no 00:00
+        ("America/Asuncion", "2023-10"),  # forward at midnight on 1 October
+        ("Asia/Khandyga", "2004-01"),  # forward at midnight on 1 January
+        ("Australia/Lord_Howe", "2026-04"),  # half an hour back, on 5 April
+        ("Asia/Kathmandu", "2026-01"),  # +05:45
+    ],
+)
+async def test_quarters_in_odd_zones_give_the_same_dashboard(
+    fresh_postgres_url: str, caplog: pytest.LogCaptureFixture, zone: str, quarter: str
+):
+    """Stays of 3 days every 40 hours from the month before a quarter to the month after it:
+    the quarter's bounds are where Python's windows put them (its rollups are used by the
+    windows containing it), and the dashboards are those computed from the rows."""
+    tz = ZoneInfo(zone)
+    year, month = (int(p) for p in quarter.split("-"))
+    before, start, _, _, end, after = _months_from(year, month, range(-1, 5), tz)
+    h = Hospital()
+    admit = before + timedelta(days=3, hours=7)
+    n = 0
+    while admit < after + timedelta(days=10):
+        n += 1
+        _stay(h, f"P{n}", "AB"[n % 2], admit, admit + timedelta(days=3, minutes=17))
+        admit += timedelta(hours=40)
+    windows: list[tuple[datetime, datetime, Period]] = [
+        (start, end, "month"),
+        (start, end, "week"),
+        (before, after, "month"),
+        (before, after + timedelta(days=40), "week"),
+    ]
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, tz)
+        async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as conn:
+            cur = await conn.execute(
+                "SELECT start, stop FROM dashboard_buckets WHERE level = 2 AND NOT dirty"
+                " ORDER BY start"
+            )
+            quarters = await cur.fetchall()
+        # (in UTC: an instant in a gap or fold is never equal to another zone's, PEP 495)
+        assert (start.astimezone(UTC), end.astimezone(UTC)) in quarters, quarters
+        ids = sorted({a.patient_id for a in h.batch.adt})
+        everything = await store.patient_rows(ids)
+        for since, until, period in windows:
+            stored = await stored_dashboard(store, since=since, until=until, period=period, tz=tz)
+            live = compute_dashboard(everything, since=since, until=until, period=period, tz=tz)
+            assert stored.to_json() == live.to_json(), (since, until, period)
+
+
+async def test_reads_of_two_tasks_with_a_refresh_and_writes_meanwhile_finish_exact(
+    fresh_postgres_url: str,
+):
+    """Dashboard reads of several tasks at once on one store (each its two lanes), with the
+    store's rollup refreshes meanwhile: no deadlock between the store's two connection locks,
+    and each read the dashboard computed from rows."""
+    h = random_hospital(5, patients=40, days=SPAN_DAYS)
+    since = datetime(2026, 10, 1, tzinfo=LONDON)
+    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, LONDON)
+        everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
+        live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
+
+        async def read() -> bytes:
+            got = await stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
+            return got.to_json()
+
+        async def upkeep() -> None:
+            for _ in range(3):
+                await store.refresh_rollups(LONDON.key, cell_spec(MEASURES, None))
+                await asyncio.sleep(0)
+
+        results = await asyncio.wait_for(
+            asyncio.gather(read(), read(), upkeep(), read(), read()), 60
+        )
+        assert [r for r in results if r is not None] == [live.to_json()] * 4
