@@ -313,3 +313,34 @@ async def test_reads_of_two_tasks_with_a_refresh_and_writes_meanwhile_finish_exa
             asyncio.gather(read(), read(), upkeep(), read(), read()), 60
         )
         assert [r for r in results if r is not None] == [live.to_json()] * 4
+
+
+async def test_two_quarters_of_one_calendar_quarter_are_not_both_added(
+    fresh_postgres_url: str,
+):
+    """The database server's tzdata updated (Debian's PostgreSQL reads the system's; Almaty
+    went from +06 to +05 on 1 March 2024, a tzdata of a month before did not know): the next
+    refresh's `ROLLUP_NEW_QUARTERS` computes the quarter of the buckets made before with the
+    new rules, an hour off the one made with the old, and inserts it beside it; both hold the
+    same buckets, both are rebuilt clean, and a window containing both added both. Made here
+    as that update leaves it: a second row of the quarter, its end an hour later."""
+    h = random_hospital(5, patients=40, days=SPAN_DAYS)
+    since = datetime(2026, 10, 1, tzinfo=LONDON)
+    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    async with open_store(fresh_postgres_url) as store:
+        await store.write(h.batch)
+        await refresh_dashboard(store, LONDON)
+        async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as conn:
+            cur = await conn.execute(
+                "INSERT INTO dashboard_buckets (tz, level, start, stop)"
+                " SELECT tz, 2, start, stop + interval '1 hour' FROM dashboard_buckets"
+                " WHERE level = 2 AND start = %s",
+                (datetime(2027, 1, 1, tzinfo=LONDON),),
+            )
+            assert cur.rowcount == 1
+            await conn.commit()
+        assert await store.refresh_rollups(LONDON.key, cell_spec(MEASURES, None)) == 1
+        everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
+        live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
+        stored = await stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
+        assert stored.to_json() == live.to_json()
