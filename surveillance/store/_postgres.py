@@ -384,15 +384,20 @@ def _sums_jobs(
 
 def _summed_buckets(found: list[Any]) -> tuple[list[int], list[int]]:
     """Of the clean buckets a window contains, `(id, level, start, stop)`: the level-1 ones
-    (their patients are not summed from items) and those whose rollups are added: the
-    quarters and the level-1 buckets in none of them (a clean quarter's buckets are all clean,
-    so all of them are among those found)."""
-    quarters = [(start, stop) for _, level, start, stop in found if level == 2]
+    (their patients are not summed from items) and those whose rollups are added: quarters
+    that overlap none added before them, and the level-1 buckets in none of those (a clean
+    quarter's buckets are all clean, so all of them are among those found). Two quarters
+    overlap when the server's zone rules changed between refreshes (the quarter made again,
+    an hour off): they hold the same buckets, and only one of them may be added."""
+    quarters: list[tuple[int, Any, Any]] = []
+    for i, level, start, stop in sorted(found, key=lambda row: (row[2], row[3], row[0])):
+        if level == 2 and all(stop <= a or b <= start for _, a, b in quarters):
+            quarters.append((int(i), start, stop))
     covered = [int(i) for i, level, _, _ in found if level == 1]
-    summed = [int(i) for i, level, _, _ in found if level == 2] + [
+    summed = [i for i, _, _ in quarters] + [
         int(i)
         for i, level, start, stop in found
-        if level == 1 and not any(a <= start and stop <= b for a, b in quarters)
+        if level == 1 and not any(a <= start and stop <= b for _, a, b in quarters)
     ]
     return covered, summed
 
