@@ -344,3 +344,59 @@ async def test_two_quarters_of_one_calendar_quarter_are_not_both_added(
         live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
         stored = await stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
         assert stored.to_json() == live.to_json()
+
+
+async def _relation_waiters(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> int:
+    cur = await conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND NOT granted"
+    )
+    row = await cur.fetchone()
+    return int(str(row[0])) if row else 0
+
+
+async def test_a_table_lock_asked_between_the_two_lanes_does_not_hang_the_store(
+    fresh_postgres_url: str,
+):
+    """An ACCESS EXCLUSIVE lock (a newer version's migration, an operator's ALTER or LOCK)
+    asked for on the items while the first lane holds them and the second has yet to read
+    them: it waits for the first lane's transaction, the second lane waits behind it, and
+    the first lane waits in Python for the second. PostgreSQL sees no cycle; the store's
+    connection lock is held all the while (the scorer's writes wait too). The read must give
+    way (fail) rather than hang until the other side gives up."""
+    h = random_hospital(5, patients=40, days=SPAN_DAYS)
+    since = datetime(2026, 10, 1, tzinfo=LONDON)
+    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    async with (
+        open_store(fresh_postgres_url) as store,
+        await psycopg.AsyncConnection.connect(fresh_postgres_url) as first,
+        await psycopg.AsyncConnection.connect(fresh_postgres_url) as ddl,
+    ):
+        await store.write(h.batch)
+        await refresh_dashboard(store, LONDON)
+        # The second lane starts with the rollups' cells: held up there a moment.
+        await first.execute("LOCK TABLE dashboard_rollup_cells IN ACCESS EXCLUSIVE MODE")
+        read = asyncio.create_task(
+            stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
+        )
+        await _waiting_pid(first)
+        await asyncio.sleep(0.5)  # the first lane reads the items, then waits for the second
+        await ddl.execute("SET lock_timeout = '8s'")
+        altered = asyncio.create_task(
+            ddl.execute("LOCK TABLE dashboard_items IN ACCESS EXCLUSIVE MODE")
+        )
+        for _ in range(200):
+            if await _relation_waiters(first) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await first.rollback()  # the second lane goes on, to the items: behind the lock asked
+        try:
+            await altered  # LockNotAvailable (lock_timeout): the read held it up for 8 s
+        finally:
+            await ddl.rollback()
+            outcome = (await asyncio.gather(read, return_exceptions=True))[0]
+        assert isinstance(outcome, StoreError), outcome  # the read gave way
+        # and the store reads again
+        everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
+        live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
+        stored = await stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
+        assert stored.to_json() == live.to_json()
