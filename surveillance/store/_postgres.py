@@ -344,6 +344,14 @@ async def _timed_rows(
     return found
 
 
+SIDE_LOCK_TIMEOUT: Final = "2s"
+"""How long the second lane of a dashboard read waits for a table's lock. The first lane
+holds its tables' locks while it waits (in Python) for the second: a lock that conflicts with
+them (ACCESS EXCLUSIVE: a migration's, an ALTER's) asked for meanwhile waits for the first,
+and the second, asking for a table after it, waits behind it, a deadlock PostgreSQL cannot
+see (the store's connection lock held all the while). The second lane fails instead: the
+read fails, its locks go, the other's lock is granted."""
+
 RAW_LANE: Final = 2000
 """Patients summed from items up to which their cells leave room for the period and stay sums
 in the first lane (a year's edges: about a thousand, 0.2 s; a window off the months: several
@@ -1285,6 +1293,7 @@ class PostgresStore:
                         sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
                     )
                     await _sums_settings(cur)
+                    await cur.execute(f"SET LOCAL lock_timeout = '{SIDE_LOCK_TIMEOUT}'")
                     return {name: await _timed_rows(cur, name, q, a) for name, q, a in jobs}
             except BaseException as e:
                 side, self._side = self._side, None
