@@ -285,7 +285,7 @@ async def test_quarters_in_odd_zones_give_the_same_dashboard(
             assert stored.to_json() == live.to_json(), (since, until, period)
 
 
-async def test_reads_of_two_tasks_with_a_refresh_and_writes_meanwhile_finish_exact(
+async def test_reads_of_several_tasks_with_refreshes_meanwhile_finish_exact(
     fresh_postgres_url: str,
 ):
     """Dashboard reads of several tasks at once on one store (each its two lanes), with the
