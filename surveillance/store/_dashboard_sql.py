@@ -434,6 +434,15 @@ WHERE q.level = 2 AND NOT q.dirty AND b.dirty AND {_INSIDE}
 """The quarters of the dirty level-1 buckets made dirty too: run in every transaction that
 makes a level-1 bucket dirty (a quarter is clean only while each bucket inside is as summed)."""
 
+ROLLUP_REBUILT_QUARTER: Final = f"""
+UPDATE dashboard_buckets q SET dirty = true FROM dashboard_buckets b
+WHERE b.id = %(bucket)s AND q.level = 2 AND NOT q.dirty AND {_INSIDE}
+"""  # noqa: S608 (constants)
+"""The quarter of a level-1 bucket rebuilt or dropped made dirty, in the same transaction: a
+bucket rebuilt for another cell spec was clean, and its quarter, clean with the old spec,
+would still be used by a reader of the old spec (an old version during an upgrade) while the
+bucket's patients, in no bucket usable with that spec, are summed from items: twice."""
+
 _QUARTER: Final = "date_trunc('quarter', b.start AT TIME ZONE %(tz)s)"
 ROLLUP_NEW_QUARTERS: Final = f"""
 INSERT INTO dashboard_buckets (tz, level, start, stop)

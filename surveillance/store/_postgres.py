@@ -100,6 +100,7 @@ from surveillance.store._dashboard_sql import (
     ROLLUP_QUARTER,
     ROLLUP_QUARTER_CHECK,
     ROLLUP_RAW,
+    ROLLUP_REBUILT_QUARTER,
     ROLLUP_STAY_SUMS,
     ROLLUP_STAYS,
     ROLLUP_UNSETTLED,
@@ -343,6 +344,14 @@ async def _timed_rows(
     return found
 
 
+SIDE_LOCK_TIMEOUT: Final = "2s"
+"""How long the second lane of a dashboard read waits for a table's lock. The first lane
+holds its tables' locks while it waits (in Python) for the second: a lock that conflicts with
+them (ACCESS EXCLUSIVE: a migration's, an ALTER's) asked for meanwhile waits for the first,
+and the second, asking for a table after it, waits behind it, a deadlock PostgreSQL cannot
+see (the store's connection lock held all the while). The second lane fails instead: the
+read fails, its locks go, the other's lock is granted."""
+
 RAW_LANE: Final = 2000
 """Patients summed from items up to which their cells leave room for the period and stay sums
 in the first lane (a year's edges: about a thousand, 0.2 s; a window off the months: several
@@ -383,15 +392,20 @@ def _sums_jobs(
 
 def _summed_buckets(found: list[Any]) -> tuple[list[int], list[int]]:
     """Of the clean buckets a window contains, `(id, level, start, stop)`: the level-1 ones
-    (their patients are not summed from items) and those whose rollups are added: the
-    quarters and the level-1 buckets in none of them (a clean quarter's buckets are all clean,
-    so all of them are among those found)."""
-    quarters = [(start, stop) for _, level, start, stop in found if level == 2]
+    (their patients are not summed from items) and those whose rollups are added: quarters
+    that overlap none added before them, and the level-1 buckets in none of those (a clean
+    quarter's buckets are all clean, so all of them are among those found). Two quarters
+    overlap when the server's zone rules changed between refreshes (the quarter made again,
+    an hour off): they hold the same buckets, and only one of them may be added."""
+    quarters: list[tuple[int, Any, Any]] = []
+    for i, level, start, stop in sorted(found, key=lambda row: (row[2], row[3], row[0])):
+        if level == 2 and all(stop <= a or b <= start for _, a, b in quarters):
+            quarters.append((int(i), start, stop))
     covered = [int(i) for i, level, _, _ in found if level == 1]
-    summed = [int(i) for i, level, _, _ in found if level == 2] + [
+    summed = [i for i, _, _ in quarters] + [
         int(i)
         for i, level, start, stop in found
-        if level == 1 and not any(a <= start and stop <= b for a, b in quarters)
+        if level == 1 and not any(a <= start and stop <= b for _, a, b in quarters)
     ]
     return covered, summed
 
@@ -527,15 +541,17 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self._opened = False
-        async with self._side_lock:
-            if self._side is not None:
-                await self._side.close()
-                self._side = None
         async with self._reader_lock:
             if self._reader is not None:
                 await self._reader.close()
                 self._reader = None
         async with self._lock:
+            # The second connection under the first's lock (the order of `dashboard_sums`): a
+            # read running now opens it only once it has the lock, and none starts after.
+            async with self._side_lock:
+                if self._side is not None:
+                    await self._side.close()
+                    self._side = None
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
@@ -1147,6 +1163,7 @@ class PostgresStore:
                     )  # fmt: skip
                     params["every"], params["all_sums"] = True, True
                     params["day_starts"], params["day_ends"] = local_days(found[0], found[1], tz)
+                    await cur.execute(ROLLUP_REBUILT_QUARTER, params)
                     for query in ROLLUP_CLEAR:
                         await cur.execute(query, params)
                     await cur.execute(ROLLUP_DROP_EMPTY, params)
@@ -1276,6 +1293,7 @@ class PostgresStore:
                         sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
                     )
                     await _sums_settings(cur)
+                    await cur.execute(f"SET LOCAL lock_timeout = '{SIDE_LOCK_TIMEOUT}'")
                     return {name: await _timed_rows(cur, name, q, a) for name, q, a in jobs}
             except BaseException as e:
                 side, self._side = self._side, None
