@@ -34,7 +34,7 @@ import logging
 import operator
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -1081,35 +1081,23 @@ class PostgresStore:
         Returns the buckets rebuilt."""
         spec = spec_key(cells)
         params: dict[str, Any] = {"tz": tz, "spec": spec}
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                async with conn.transaction(), conn.cursor() as cur:
-                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
-                    for query in ROLLUP_FORGET_OTHER_TZ:
-                        await cur.execute(query, params)
-                    for query in (
-                        ROLLUP_FOOTPRINTS, ROLLUP_NEW_BUCKETS, ROLLUP_ASSIGN, ROLLUP_UNSETTLED,
-                        ROLLUP_DIRTY_QUARTERS,
-                    ):  # fmt: skip
-                        await cur.execute(query, params)
-                    await cur.execute(ROLLUP_DIRTY_BUCKETS, params)
-                    buckets = [int(row[0]) for row in await cur.fetchall()]
-            except psycopg.Error as e:
-                raise await self._failed("refresh_rollups", e) from e
+        async with self._upkeep() as cur:
+            for query in ROLLUP_FORGET_OTHER_TZ:
+                await cur.execute(query, params)
+            for query in (
+                ROLLUP_FOOTPRINTS, ROLLUP_NEW_BUCKETS, ROLLUP_ASSIGN, ROLLUP_UNSETTLED,
+                ROLLUP_DIRTY_QUARTERS,
+            ):  # fmt: skip
+                await cur.execute(query, params)
+            await cur.execute(ROLLUP_DIRTY_BUCKETS, params)
+            buckets = [int(row[0]) for row in await cur.fetchall()]
         rebuilt = 0
         for bucket in buckets:
             rebuilt += await self._rebuild_bucket(bucket, tz, spec, cells)
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                async with conn.transaction(), conn.cursor() as cur:
-                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
-                    await cur.execute(ROLLUP_NEW_QUARTERS, params)
-                    await cur.execute(ROLLUP_DIRTY_QUARTER_LIST, params)
-                    quarters = [int(row[0]) for row in await cur.fetchall()]
-            except psycopg.Error as e:
-                raise await self._failed("refresh_rollups", e) from e
+        async with self._upkeep() as cur:
+            await cur.execute(ROLLUP_NEW_QUARTERS, params)
+            await cur.execute(ROLLUP_DIRTY_QUARTER_LIST, params)
+            quarters = [int(row[0]) for row in await cur.fetchall()]
         for quarter in quarters:
             rebuilt += await self._rebuild_quarter(quarter, spec)
         return rebuilt
@@ -1118,75 +1106,73 @@ class PostgresStore:
         """Rebuild a quarter's rollups from those of the buckets inside it, if still out of
         date with each of them up to date (or drop it if none is left); 1 if rebuilt."""
         params = {"bucket": quarter, "spec": spec}
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                async with conn.transaction(), conn.cursor() as cur:
-                    await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
-                    await cur.execute(ROLLUP_QUARTER_CHECK, params)
-                    found = await cur.fetchone()
-                    if found is None:
-                        return 0
-                    for query in ROLLUP_CLEAR:
-                        await cur.execute(query, params)
-                    if not found[0]:
-                        await cur.execute("DELETE FROM dashboard_buckets WHERE id = %s", (quarter,))
-                        return 1
-                    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
-                    for query in ROLLUP_QUARTER:
-                        await cur.execute(query, params)
-                    await cur.execute(ROLLUP_DONE, params)
-            except psycopg.Error as e:
-                raise await self._failed("refresh_rollups", e) from e
+        async with self._upkeep() as cur:
+            await cur.execute(ROLLUP_QUARTER_CHECK, params)
+            found = await cur.fetchone()
+            if found is None:
+                return 0
+            for query in ROLLUP_CLEAR:
+                await cur.execute(query, params)
+            if not found[0]:
+                await cur.execute("DELETE FROM dashboard_buckets WHERE id = %s", (quarter,))
+                return 1
+            await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
+            for query in ROLLUP_QUARTER:
+                await cur.execute(query, params)
+            await cur.execute(ROLLUP_DONE, params)
         return 1
 
     async def _rebuild_bucket(self, bucket: int, tz: str, spec: str, cells: CellSpec) -> int:
         """Rebuild one bucket's rollups from its patients' items, if still out of date (or
         drop it if no patient is left in it); 1 if rebuilt."""
+        async with self._upkeep() as cur:
+            await cur.execute(
+                "SELECT start, stop FROM dashboard_buckets WHERE id = %s AND (dirty OR spec <> %s)",
+                (bucket, spec),
+            )
+            found = await cur.fetchone()
+            if found is None:
+                return 0
+            params = _cell_params(
+                cells,
+                {"bucket": bucket, "tz": tz, "spec": spec,
+                 "since": found[0], "until": found[1]},
+            )  # fmt: skip
+            params["every"], params["all_sums"] = True, True
+            params["day_starts"], params["day_ends"] = local_days(found[0], found[1], tz)
+            await cur.execute(ROLLUP_REBUILT_QUARTER, params)
+            for query in ROLLUP_CLEAR:
+                await cur.execute(query, params)
+            await cur.execute(ROLLUP_DROP_EMPTY, params)
+            if cur.rowcount:
+                return 1
+            await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
+            await cur.execute("SET LOCAL enable_mergejoin = off")
+            await cur.execute("SET LOCAL jit = off")
+            mine = ROLLUP_BUCKET_PATIENTS.format(column="patient_id")
+            await cur.execute(
+                ROLLUP_CELLS.format(cells=POSTGRES_CELLS.format(patients=mine)), params
+            )
+            await cur.execute(ROLLUP_PERIODS.format(patients=mine), params)
+            await cur.execute(
+                ROLLUP_STAYS.format(patients=ROLLUP_BUCKET_PATIENTS.format(column="s.patient_id")),
+                params,
+            )
+            await cur.execute(ROLLUP_DONE, params)
+        return 1
+
+    @contextlib.asynccontextmanager
+    async def _upkeep(self) -> AsyncIterator[psycopg.AsyncCursor[Any]]:
+        """A transaction of the rollups' upkeep on the store's connection, under the rollups'
+        advisory lock (`ROLLUP_LOCK`); a failure of the database is a `StoreError`."""
         async with self._lock:
             conn = await self._connection()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
                     await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
-                    await cur.execute(
-                        "SELECT start, stop FROM dashboard_buckets WHERE id = %s"
-                        " AND (dirty OR spec <> %s)",
-                        (bucket, spec),
-                    )
-                    found = await cur.fetchone()
-                    if found is None:
-                        return 0
-                    params = _cell_params(
-                        cells,
-                        {"bucket": bucket, "tz": tz, "spec": spec,
-                         "since": found[0], "until": found[1]},
-                    )  # fmt: skip
-                    params["every"], params["all_sums"] = True, True
-                    params["day_starts"], params["day_ends"] = local_days(found[0], found[1], tz)
-                    await cur.execute(ROLLUP_REBUILT_QUARTER, params)
-                    for query in ROLLUP_CLEAR:
-                        await cur.execute(query, params)
-                    await cur.execute(ROLLUP_DROP_EMPTY, params)
-                    if cur.rowcount:
-                        return 1
-                    await cur.execute(f"SET LOCAL work_mem = '{SUMS_WORK_MEM}'")
-                    await cur.execute("SET LOCAL enable_mergejoin = off")
-                    await cur.execute("SET LOCAL jit = off")
-                    mine = ROLLUP_BUCKET_PATIENTS.format(column="patient_id")
-                    await cur.execute(
-                        ROLLUP_CELLS.format(cells=POSTGRES_CELLS.format(patients=mine)), params
-                    )
-                    await cur.execute(ROLLUP_PERIODS.format(patients=mine), params)
-                    await cur.execute(
-                        ROLLUP_STAYS.format(
-                            patients=ROLLUP_BUCKET_PATIENTS.format(column="s.patient_id")
-                        ),
-                        params,
-                    )
-                    await cur.execute(ROLLUP_DONE, params)
+                    yield cur
             except psycopg.Error as e:
                 raise await self._failed("refresh_rollups", e) from e
-        return 1
 
     async def dashboard_sums(
         self,

@@ -21,8 +21,9 @@ from surveillance.dashboard import (
     stored_dashboard,
 )
 from surveillance.store import StoreError, open_store
-from tests.surveillance.dashboard.builder import H, Hospital
+from tests.surveillance.dashboard.builder import Hospital
 from tests.surveillance.dashboard.test_rollups import SPAN_DAYS
+from tests.surveillance.dashboard.test_rollups_attack import _stay
 from tests.surveillance.dashboard.test_stored import random_hospital
 
 LONDON = ZoneInfo("Europe/London")
@@ -211,17 +212,6 @@ async def test_a_lane_killed_or_cancelled_mid_read_leaves_the_store_usable_and_e
             assert stored.to_json() == live.to_json()
         assert await _store_connections(fresh_postgres_url) <= 2
     assert await _store_connections(fresh_postgres_url) == 0
-
-
-def _stay(h: Hospital, patient: str, ward: str, admit: datetime, leave: datetime) -> None:
-    """A stay with nurses' sets every 4 hours (each decided 12 hours later) and a fall."""
-    h.admit(patient, ward, admit, sex="1")
-    clock = admit
-    while clock < leave:
-        h.obs(patient, ward, clock, clock + 12 * H)
-        clock += 4 * H
-    h.event(patient, ward, "fall", admit + H)
-    h.adt(patient, ward, "discharge", leave)
 
 
 def _months_from(year: int, month: int, shifts: range, tz: ZoneInfo) -> list[datetime]:

@@ -32,7 +32,7 @@ CREATE TABLE dashboard_buckets (
 CREATE TABLE dashboard_patients (
     patient_id text PRIMARY KEY,
     first_time timestamptz,  -- earliest item or stay start (NULL: none)
-    last_time  timestamptz,  -- latest item decision or stay end (NULL: a stay still open, or none)
+    last_time  timestamptz,  -- latest item time or decision, or stay end (NULL: a stay open, or none)
     bucket     bigint,       -- NULL: in no bucket (summed from items whenever it overlaps)
     pending    boolean NOT NULL DEFAULT true  -- items replaced since assigned: always summed from items
 );
