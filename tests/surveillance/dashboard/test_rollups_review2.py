@@ -14,29 +14,32 @@ import pytest
 
 from surveillance.dashboard import (
     MEASURES,
+    Dashboard,
     Period,
     cell_spec,
     compute_dashboard,
     refresh_dashboard,
     stored_dashboard,
 )
-from surveillance.store import StoreError, open_store
+from surveillance.store import Store, StoreError, open_store
 from tests.surveillance.dashboard.builder import Hospital
 from tests.surveillance.dashboard.test_rollups import SPAN_DAYS
-from tests.surveillance.dashboard.test_rollups_attack import _stay
+from tests.surveillance.dashboard.test_rollups_attack import ROLLUP_LOCK, _advisory_waiters, _stay
 from tests.surveillance.dashboard.test_stored import random_hospital
 
 LONDON = ZoneInfo("Europe/London")
-ROLLUP_LOCK = 0x5375_7276_524F_4C4C  # the rollups' advisory lock (`_dashboard_sql`)
+WINDOW = (datetime(2026, 10, 1, tzinfo=LONDON), datetime(2027, 7, 1, tzinfo=LONDON))
+"""The window of most tests here: three quarters, each whole."""
 
 
-async def _advisory_waiters(url: str) -> int:
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        cur = await conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        )
-        row = await cur.fetchone()
-        return int(row[0]) if row else 0
+async def _written(store: Store, h: Hospital) -> Dashboard:
+    """`h` written to `store` and refreshed; the dashboard of `WINDOW` by month computed from
+    its rows (what every read must give)."""
+    await store.write(h.batch)
+    await refresh_dashboard(store, LONDON)
+    everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
+    since, until = WINDOW
+    return compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
 
 
 async def _until_waiting(url: str) -> None:
@@ -72,8 +75,7 @@ async def test_a_quarter_is_not_used_once_a_bucket_inside_is_rebuilt_for_another
     with the new spec is not usable with the old one (its patients are summed from items),
     but its quarter, clean with the old spec, still holds them: counted twice."""
     h = random_hospital(5, patients=60, days=SPAN_DAYS)
-    since = datetime(2026, 10, 1, tzinfo=LONDON)
-    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    since, until = WINDOW
     other = replace(cell_spec(MEASURES, None), names=cell_spec(MEASURES, None).names[1:])
     async with (
         open_store(fresh_postgres_url) as old,
@@ -116,8 +118,7 @@ async def test_closing_the_store_during_a_dashboard_read_leaves_no_connection_op
     for the read, and the read's second connection, opened after the close looked for it,
     must not be left open."""
     h = random_hospital(5, patients=30, days=SPAN_DAYS)
-    since = datetime(2026, 10, 1, tzinfo=LONDON)
-    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    since, until = WINDOW
     async with open_store(fresh_postgres_url) as store:
         await store.write(h.batch)
         await refresh_dashboard(store, LONDON)
@@ -180,13 +181,9 @@ async def test_a_lane_killed_or_cancelled_mid_read_leaves_the_store_usable_and_e
     whose task is cancelled: it fails (or is cancelled), and the next read, on the same store,
     is the dashboard computed from rows, with no connection left over."""
     h = random_hospital(5, patients=40, days=SPAN_DAYS)
-    since = datetime(2026, 10, 1, tzinfo=LONDON)
-    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    since, until = WINDOW
     async with open_store(fresh_postgres_url) as store:
-        await store.write(h.batch)
-        await refresh_dashboard(store, LONDON)
-        everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
-        live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
+        live = await _written(store, h)
         async with await psycopg.AsyncConnection.connect(fresh_postgres_url) as blocker:
             await blocker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
             read = asyncio.create_task(
@@ -282,13 +279,9 @@ async def test_reads_of_several_tasks_with_refreshes_meanwhile_finish_exact(
     store's rollup refreshes meanwhile: no deadlock between the store's two connection locks,
     and each read the dashboard computed from rows."""
     h = random_hospital(5, patients=40, days=SPAN_DAYS)
-    since = datetime(2026, 10, 1, tzinfo=LONDON)
-    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    since, until = WINDOW
     async with open_store(fresh_postgres_url) as store:
-        await store.write(h.batch)
-        await refresh_dashboard(store, LONDON)
-        everything = await store.patient_rows(sorted({a.patient_id for a in h.batch.adt}))
-        live = compute_dashboard(everything, since=since, until=until, period="month", tz=LONDON)
+        live = await _written(store, h)
 
         async def read() -> bytes:
             got = await stored_dashboard(store, since=since, until=until, period="month", tz=LONDON)
@@ -315,8 +308,7 @@ async def test_two_quarters_of_one_calendar_quarter_are_not_both_added(
     same buckets, both are rebuilt clean, and a window containing both added both. Made here
     as that update leaves it: a second row of the quarter, its end an hour later."""
     h = random_hospital(5, patients=40, days=SPAN_DAYS)
-    since = datetime(2026, 10, 1, tzinfo=LONDON)
-    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    since, until = WINDOW
     async with open_store(fresh_postgres_url) as store:
         await store.write(h.batch)
         await refresh_dashboard(store, LONDON)
@@ -354,8 +346,7 @@ async def test_a_table_lock_asked_between_the_two_lanes_does_not_hang_the_store(
     connection lock is held all the while (the scorer's writes wait too). The read must give
     way (fail) rather than hang until the other side gives up."""
     h = random_hospital(5, patients=40, days=SPAN_DAYS)
-    since = datetime(2026, 10, 1, tzinfo=LONDON)
-    until = datetime(2027, 7, 1, tzinfo=LONDON)
+    since, until = WINDOW
     async with (
         open_store(fresh_postgres_url) as store,
         await psycopg.AsyncConnection.connect(fresh_postgres_url) as first,
